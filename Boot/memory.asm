@@ -1,0 +1,82 @@
+; memory.asm: the C memory primitives Embedded Swift calls (memset, memcpy, memmove, memcmp).
+; They live here, not in Swift: a Swift loop doing the same would be compiled into a call to
+; itself. They must never fault on a zero length and never assume alignment.
+
+section .text
+bits 32
+
+global memset
+global apus_fill                             ; the same routine, for Swift to call by name
+memset:
+apus_fill:                                      ; void *memset(void *d, int c, size_t n)
+    push edi
+    mov edi, [esp + 8]
+    mov eax, [esp + 12]
+    mov ecx, [esp + 16]
+    mov edx, edi
+    cld
+    rep stosb
+    mov eax, edx
+    pop edi
+    ret
+
+global memcpy
+memcpy:                                      ; void *memcpy(void *d, const void *s, size_t n)
+    push edi
+    push esi
+    mov edi, [esp + 12]
+    mov esi, [esp + 16]
+    mov ecx, [esp + 20]
+    mov eax, edi
+    cld
+    rep movsb
+    pop esi
+    pop edi
+    ret
+
+global memmove
+memmove:                                     ; void *memmove(void *d, const void *s, size_t n)
+    push edi
+    push esi
+    mov edi, [esp + 12]
+    mov esi, [esp + 16]
+    mov ecx, [esp + 20]
+    mov eax, edi
+    cmp edi, esi
+    jbe .forward
+    lea edx, [esi + ecx]
+    cmp edi, edx
+    jae .forward
+    lea esi, [esi + ecx - 1]                 ; overlapping with d above s: copy backwards
+    lea edi, [edi + ecx - 1]
+    std
+    rep movsb
+    cld
+    jmp .done
+.forward:
+    cld
+    rep movsb
+.done:
+    pop esi
+    pop edi
+    ret
+
+global memcmp
+memcmp:                                      ; int memcmp(const void *a, const void *b, size_t n)
+    push edi
+    push esi
+    mov esi, [esp + 12]
+    mov edi, [esp + 16]
+    mov ecx, [esp + 20]
+    xor eax, eax
+    jecxz .equal
+    cld
+    repe cmpsb
+    je .equal
+    movzx eax, byte [esi - 1]
+    movzx edx, byte [edi - 1]
+    sub eax, edx
+.equal:
+    pop esi
+    pop edi
+    ret

@@ -1,0 +1,24 @@
+// swift-tools-version: 6.0
+// Host build of Apus's pure modules (the guest ABI and the hypervisor core) and their tests.
+// It must never build the freestanding image or depend on outside packages: the Makefile does that.
+
+import PackageDescription
+
+let package = Package(
+    name: "Apus",
+    products: [
+        .library(name: "PVABI", targets: ["PVABI"]),
+        .library(name: "ApusCore", targets: ["ApusCore"]),
+    ],
+    targets: [
+        // The Xen pv32pae guest ABI: numbers and layouts, no logic.
+        .target(name: "PVABI", path: "Sources/PVABI"),
+        // Pure hypervisor logic, compiled unchanged into the freestanding image.
+        .target(name: "ApusCore", dependencies: ["PVABI"], path: "Sources/ApusCore"),
+        .testTarget(
+            name: "ApusCoreTests",
+            dependencies: ["PVABI", "ApusCore"],
+            path: "Tests/ApusCoreTests"
+        ),
+    ]
+)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# run-scenario.sh NAME: boots build/test-NAME.iso under deterministic QEMU (icount, no reboot,
+# isa-debug-exit, a hard timeout) and checks build/logs/NAME.log against Tests/Scenarios/NAME.expect.
+# It never retries: a flaky scenario is a bug to fix, not to hide.
+set -uo pipefail
+name=$1
+expect=Tests/Scenarios/$name.expect
+log=build/logs/$name.log
+mkdir -p build/logs
+seconds=$(sed -n 's/^timeout \([0-9]*\)$/\1/p' "$expect"); seconds=${seconds:-60}
+memory=$(sed -n 's/^memory \([0-9]*\)$/\1/p' "$expect"); memory=${memory:-256}
+start=$(date +%s)
+timeout --foreground -k 5 "$seconds" qemu-system-x86_64 \
+    -icount shift=0,sleep=off -rtc clock=vm -nodefaults -display none -no-reboot \
+    -serial "file:$log" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+    -m "$memory" -cdrom "build/test-$name.iso" -boot d </dev/null
+status=$?
+elapsed=$(( $(date +%s) - start ))
+if python3 Scripts/check-log.py "$expect" "$log" "$status"; then
+    echo "PASS $name (${elapsed}s)"
+    exit 0
+fi
+echo "FAIL $name (${elapsed}s, log: $log)"
+exit 1

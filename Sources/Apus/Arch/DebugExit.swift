@@ -1,0 +1,20 @@
+// DebugExit.swift: QEMU's isa-debug-exit device at port 0xF4 (exit status = value*2+1).
+// Only test runs reach it; on real hardware the write is harmless and the caller halts.
+
+enum DebugExit {
+    static let passValue: UInt32 = 0x10   // QEMU exits 33
+    static let failValue: UInt32 = 0x11   // QEMU exits 35
+
+    static func exit(passed: Bool) -> Never {
+        Log.info("test: exiting QEMU with \(passed ? "PASS" : "FAIL")")
+        port_out32(0xF4, passed ? passValue : failValue)
+        haltForever()
+    }
+}
+
+@_extern(c, "cpu_halt_forever") func cpu_halt_forever()
+
+func haltForever() -> Never {
+    cpu_halt_forever()      // does not return; the loop only tells Swift so
+    while true {}
+}

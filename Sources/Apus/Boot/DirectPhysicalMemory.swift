@@ -1,0 +1,45 @@
+// DirectPhysicalMemory.swift: ApusCore's PhysicalMemory over the hypervisor's mappings:
+// the 12 MiB direct map, and the mapcache for anything above it. Every access is bounds-checked
+// against the RAM the caller declared; it must never touch an address it cannot map.
+
+import ApusCore
+
+struct DirectPhysicalMemory: PhysicalMemory {
+    /// One past the highest physical byte that may be read (RAM and firmware areas below 4 GiB).
+    var limit: UInt64 = 1 << 32
+
+    private func withMapped<T>(_ pa: UInt64, _ size: UInt64, _ body: (UInt32) -> T) -> T? {
+        guard pa <= limit, size <= limit - pa else { return nil }
+        // Never split an access across two frames: the mapcache maps one at a time.
+        guard (pa & 0xFFF) + size <= 0x1000 else { return nil }
+        if let va = AddressMap.directMapped(pa), pa + size <= UInt64(AddressMap.directMapSize) {
+            return body(va)
+        }
+        guard let window = Mapcache.map(frame: pa >> 12, writable: true) else { return nil }
+        let result = body(window + UInt32(pa & 0xFFF))
+        Mapcache.unmap(window)
+        return result
+    }
+
+    func load8(_ pa: UInt64) -> UInt8? { withMapped(pa, 1) { pointer(to: UInt8.self, at: $0).pointee } }
+    func load16(_ pa: UInt64) -> UInt16? {
+        if pa & 0xFFF > 0xFFE { return load8(pa).flatMap { lo in load8(pa + 1).map { UInt16(lo) | UInt16($0) << 8 } } }
+        return withMapped(pa, 2) { UnsafeRawPointer(bitPattern: UInt($0))!.loadUnaligned(as: UInt16.self) }
+    }
+    func load32(_ pa: UInt64) -> UInt32? {
+        if pa & 0xFFF > 0xFFC { return load16(pa).flatMap { lo in load16(pa + 2).map { UInt32(lo) | UInt32($0) << 16 } } }
+        return withMapped(pa, 4) { UnsafeRawPointer(bitPattern: UInt($0))!.loadUnaligned(as: UInt32.self) }
+    }
+    func load64(_ pa: UInt64) -> UInt64? {
+        guard let lo = load32(pa), let hi = load32(pa + 4) else { return nil }
+        return UInt64(lo) | UInt64(hi) << 32
+    }
+    mutating func store32(_ pa: UInt64, _ v: UInt32) -> Bool {
+        guard pa & 3 == 0 else { return false }
+        return withMapped(pa, 4) { pointer(to: UInt32.self, at: $0).pointee = v } != nil
+    }
+    mutating func store64(_ pa: UInt64, _ v: UInt64) -> Bool {
+        guard pa & 7 == 0 else { return false }
+        return withMapped(pa, 8) { pointer(to: UInt64.self, at: $0).pointee = v } != nil
+    }
+}

@@ -1,0 +1,53 @@
+// Main.swift: apus_main, where Swift takes over from Boot/multiboot.asm with paging on.
+// Brings the machine up in a fixed order (console, descriptor tables, paging, memory, timer)
+// and then runs a test scenario or the normal boot. It must never return.
+
+import ApusCore
+import PVABI
+
+enum Version {
+    static let banner: StaticString = "Apus 0.1 - a paravirtualizing hypervisor in Embedded Swift (x86_32 PAE, Xen pv32pae ABI)"
+}
+
+@_cdecl("apus_main")
+public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
+    Serial.initialize()
+    let sym = Symbols.read()
+    Log.ring = pointer(to: UInt8.self, at: sym.logRing)
+    Exceptions.symbols = sym
+    Log.info("\(Version.banner)")
+
+    DescriptorTables.installGDTAndTSS(sym)
+    DescriptorTables.installIDT(sym)
+    HypervisorPaging.initialize(sym)
+    let pdpt = pointer(to: UInt64.self, at: sym.idlePDPT)
+    Log.info("cpu: GDT \(UInt32(DescriptorTables.gdtEntries)) entries (hypervisor cs \(hex: UInt32(Selector.hypervisorCS)) ds \(hex: UInt32(Selector.hypervisorDS)), guest \(hex: UInt32(Selector.flatRing1CS))/\(hex: UInt32(Selector.flatRing1DS)) \(hex: UInt32(Selector.flatRing3CS))/\(hex: UInt32(Selector.flatRing3DS))), TSS, IDT 256 vectors, hypercall gate \(hex: DescriptorTables.hypercallVector) DPL 1")
+    Log.info("paging: PAE \(cpu_read_cr4() & (1 << 5) != 0), NX \(HypervisorPaging.nxSupported), WP \(cpu_read_cr0() & (1 << 16) != 0), cr3 \(hex8: cpu_read_cr3()), image at \(hex8: sym.textStart), low identity map removed \(pdpt[0] == 0)")
+
+    let info: MultibootInfo
+    switch MultibootInfo.parse(magic: magic, infoAddress: infoAddress, memory: Machine.memory) {
+    case .ok(let parsed): info = parsed
+    case .failed(let problem):
+        Log.info("multiboot: \(problem.reason)")
+        Panic.halt("cannot boot without a usable Multiboot information structure")
+    }
+    let commandLine = info.commandLine(maxLength: 512, memory: Machine.memory) ?? []
+    let options = BootOptions.parse(commandLine)
+    Panic.testMode = options.scenario != nil || options.unknownScenario != nil
+    commandLine.withUnsafeBufferPointer { Log.info("boot: command line '\(text: $0)'") }
+
+    MemorySetup.run(info, sym)
+
+    PIC.remap()
+    PIT.start()
+    Log.info("timer: PIT channel 0 at \(PIT.hz) Hz on IRQ 0 (vector \(PIC.vectorBase))")
+
+    if let bad = options.unknownScenario {
+        bad.withUnsafeBufferPointer { Log.info("test: no scenario is called '\(text: $0)'") }
+        DebugExit.exit(passed: false)
+    }
+    if let scenario = options.scenario { Scenarios.run(scenario) }
+
+    Log.info("boot: no dom0 kernel yet; idling (the timer keeps ticking)")
+    while true { cpu_halt() }
+}

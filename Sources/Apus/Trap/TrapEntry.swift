@@ -1,0 +1,29 @@
+// TrapEntry.swift: the one Swift entry for every vector (Boot/traps.asm calls apus_trap).
+// It only sorts a trap to its owner: hardware interrupts, exceptions, the hypercall gate.
+// It must never return with the frame in a state the owner did not choose.
+
+import ApusCore
+
+@_cdecl("apus_trap")
+public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    let vector = frame.pointee.vector
+    switch vector {
+    case 0..<32:
+        Exceptions.handle(frame)
+    case PIC.vectorBase..<(PIC.vectorBase + 16):
+        Interrupts.handle(irq: Int(vector - PIC.vectorBase))
+    default:
+        Log.info("trap: vector \(vector) from ring \(frame.pointee.ring) at eip \(hex8: frame.pointee.eip) has no owner; ignored")
+    }
+}
+
+enum Interrupts {
+    static var counts = InlineArray<16, UInt32>(repeating: 0)
+
+    static func handle(irq: Int) {
+        counts[irq] &+= 1
+        if irq == 0 { PIT.tick() }
+        PIC.endOfInterrupt(irq: irq)
+    }
+}

@@ -1,0 +1,41 @@
+// AddressMap.swift: the one source of truth for the hypervisor's virtual address map.
+// Boot/layout.inc restates the few addresses NASM needs and a host test keeps the two equal.
+// Nothing here may move an address without the guest ABI (PVABI) agreeing: guests see the top.
+
+public enum AddressMap {
+    /// Guests own everything below this: their kernels, applications and page tables.
+    public static let guestEnd: UInt32 = 0xF580_0000
+    /// The machine-to-physical table, read-only, readable from ring 1 (not ring 3): 16 MiB.
+    public static let m2pReadOnlyStart: UInt32 = 0xF580_0000
+    public static let m2pReadOnlyEnd: UInt32 = 0xF680_0000
+    /// Guest segments end here (GUEST_SEGMENT_MAX_ADDR); beyond is the hypervisor's alone.
+    public static let guestSegmentEnd: UInt32 = 0xF680_0000
+    /// The frame table: one 16-byte FrameRecord per machine frame, up to 4 GiB of RAM.
+    public static let frameTableStart: UInt32 = 0xF680_0000
+    public static let frameTableEnd: UInt32 = 0xF780_0000
+    /// The hypervisor's writable alias of the M2P (guests only ever see the read-only one).
+    public static let m2pWritableStart: UInt32 = 0xF780_0000
+    public static let m2pWritableEnd: UInt32 = 0xF880_0000
+    /// Per-domain area: GDT and LDT shadows of the running domain.
+    public static let perDomainStart: UInt32 = 0xFE80_0000
+    public static let perDomainEnd: UInt32 = 0xFF00_0000
+    /// Direct map of the first 12 MiB of physical memory, holding the hypervisor image.
+    public static let directMapStart: UInt32 = 0xFF00_0000
+    public static let directMapSize: UInt32 = 0x00C0_0000
+    /// Where GRUB loads the image (physical); it runs at directMapStart + this.
+    public static let imagePhysicalBase: UInt32 = 0x0010_0000
+    /// Mapcache: 512 short-lived 4 KiB windows onto any machine frame.
+    public static let mapcacheStart: UInt32 = 0xFFC0_0000
+    public static let mapcacheSlots: UInt32 = 512
+    /// I/O mappings (local APIC and friends) in the last 2 MiB.
+    public static let ioremapStart: UInt32 = 0xFFE0_0000
+
+    /// First L2 slot (of the L2 under L3 slot 3) that belongs to the hypervisor: 428.
+    public static var firstHypervisorL2Slot: Int { Int((m2pReadOnlyStart - 0xC000_0000) >> 21) }
+
+    /// The direct-mapped virtual address of a physical address below 12 MiB, or nil.
+    public static func directMapped(_ physical: UInt64) -> UInt32? {
+        guard physical < UInt64(directMapSize) else { return nil }
+        return directMapStart + UInt32(physical)
+    }
+}

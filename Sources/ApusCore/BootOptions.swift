@@ -1,0 +1,93 @@
+// BootOptions.swift: the hypervisor command line GRUB passes (`apus.test=NAME dom0_mem=64M ...`).
+// Pure byte parsing: unknown words are kept for the log, never trusted, never fatal.
+
+/// The QEMU scenarios a test boot can ask for.
+public enum TestScenario: UInt8, CaseIterable {
+    case boot, exceptions, panic
+
+    public var name: StaticString {
+        switch self {
+        case .boot: return "boot"
+        case .exceptions: return "exceptions"
+        case .panic: return "panic"
+        }
+    }
+
+    public init?<C: Collection>(name: C) where C.Element == UInt8 {
+        for s in TestScenario.allCases where BootOptions.equal(name, s.name) { self = s; return }
+        return nil
+    }
+}
+
+public struct BootOptions {
+    /// `apus.test=NAME`: nil for a normal boot.
+    public var scenario: TestScenario? = nil
+    /// The test name as given, when it names no scenario we know (reported, then the test fails).
+    public var unknownScenario: [UInt8]? = nil
+    /// `dom0_mem=`: bytes for dom0, nil for the default.
+    public var dom0MemoryBytes: UInt64? = nil
+    /// Words we did not understand, for the boot log.
+    public var unknownWords: Int = 0
+
+    public init() {}
+
+    public static func parse(_ line: [UInt8]) -> BootOptions {
+        var options = BootOptions()
+        var i = 0
+        while i < line.count {
+            while i < line.count && line[i] == 32 { i += 1 }
+            let start = i
+            while i < line.count && line[i] != 32 { i += 1 }
+            if i > start { options.take(Array(line[start..<i])) }
+        }
+        return options
+    }
+
+    private mutating func take(_ word: [UInt8]) {
+        guard let eq = word.firstIndex(of: 61) else { unknownWords += 1; return }   // '='
+        let key = word[..<eq]
+        let value = Array(word[(eq + 1)...])
+        if BootOptions.equal(key, "apus.test") {
+            if let s = TestScenario(name: value) { scenario = s } else { unknownScenario = value }
+        } else if BootOptions.equal(key, "dom0_mem") {
+            dom0MemoryBytes = BootOptions.size(value)
+        } else {
+            unknownWords += 1
+        }
+    }
+
+    /// "64M", "65536K", "1G" or plain bytes; nil for anything else.
+    public static func size(_ text: [UInt8]) -> UInt64? {
+        var value: UInt64 = 0
+        var digits = 0
+        var i = 0
+        while i < text.count, text[i] >= 48, text[i] <= 57 {
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(text[i] - 48))
+            if o1 || o2 { return nil }
+            value = a; digits += 1; i += 1
+        }
+        guard digits > 0 else { return nil }
+        var shift: UInt64 = 0
+        if i < text.count {
+            switch text[i] {
+            case 75, 107: shift = 10      // K k
+            case 77, 109: shift = 20      // M m
+            case 71, 103: shift = 30      // G g
+            default: return nil
+            }
+            i += 1
+        }
+        guard i == text.count, value <= (UInt64.max >> shift) else { return nil }
+        return value << shift
+    }
+
+    public static func equal<C: Collection>(_ bytes: C, _ text: StaticString) -> Bool where C.Element == UInt8 {
+        text.withUTF8Buffer { t in
+            guard bytes.count == t.count else { return false }
+            var j = 0
+            for b in bytes { if b != t[j] { return false }; j += 1 }
+            return true
+        }
+    }
+}

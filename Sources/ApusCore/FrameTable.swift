@@ -1,0 +1,158 @@
+// The frame table: one FrameRecord per machine frame, over storage the caller provides and maps.
+// It must never hand out storage it was not given, and never let a free frame hold a type or a reference.
+
+/// The table of every machine frame below `count`. Frames at or above `count` are not
+/// RAM as far as the hypervisor is concerned.
+///
+/// Not copyable: the free list lives in the records, so two copies of the table's head
+/// and counters over the same storage would hand the same frame out twice.
+public struct FrameTable: ~Copyable {
+    let records: UnsafeMutablePointer<FrameRecord>
+    let frameCount: UInt32
+    /// First frame of the free list, `FrameRecord.endOfList` when empty.
+    var freeHead: UInt32
+    var freeFrames: UInt32
+
+    // Computed, not stored: a stored property of a non-copyable value cannot be read
+    // through `table!.count` on an optional global, a method-like getter can.
+
+    /// Frames the table covers.
+    public var count: UInt32 { frameCount }
+    /// Frames on the free list.
+    public var freeCount: UInt32 { freeFrames }
+
+    /// Takes `storage` (room for `count` records, initialized or not) and marks every frame
+    /// not RAM. The table owns the storage from now on; the caller keeps it mapped.
+    public init(storage: UnsafeMutablePointer<FrameRecord>, count: UInt32) {
+        // endOfList must never be a frame number.
+        precondition(count < FrameRecord.endOfList, "frame table too large")
+        records = storage
+        frameCount = count
+        freeHead = FrameRecord.endOfList
+        freeFrames = 0
+        storage.initialize(repeating: .notRAM, count: Int(count))
+    }
+
+    /// The record of `frame`; frames beyond the table read as not RAM.
+    public func record(_ frame: UInt32) -> FrameRecord {
+        frame < count ? records[Int(frame)] : .notRAM
+    }
+
+    /// The owner of `frame`; frames beyond the table are not RAM.
+    public func owner(of frame: UInt32) -> FrameOwner {
+        record(frame).owner
+    }
+
+    /// How many frames `owner` holds. O(count): for accounting and tests, not hot paths.
+    public func count(ownedBy owner: FrameOwner) -> UInt32 {
+        var total: UInt32 = 0
+        for frame in 0..<Int(count) where records[frame].owner == owner { total += 1 }
+        return total
+    }
+
+    /// Marks the not-RAM frames of `range` free (the part beyond the table is ignored).
+    /// Frames already free or owned keep their state, so adding a range twice never puts
+    /// a frame on the free list twice. Returns how many frames became free.
+    @discardableResult
+    public mutating func addUsable(_ range: FrameRange) -> UInt32 {
+        var added: UInt32 = 0
+        var frame = min(range.end, count)
+        // Walk down so the free list comes out in ascending address order.
+        while frame > range.first {
+            frame -= 1
+            guard records[Int(frame)].ownerRaw == FrameOwner.rawNotRAM else { continue }
+            records[Int(frame)] = FrameRecord(owner: FrameOwner.rawFree)
+            push(frame)
+            added += 1
+        }
+        return added
+    }
+
+    /// Gives the frames of `range` to `owner`, which must be `.hypervisor`, `.bootModule`
+    /// or `.notRAM`, whether they were free or not RAM (boot time: the hypervisor image,
+    /// the modules, firmware the map did not mention). Frames a domain holds and frames
+    /// with references are left alone. Returns how many frames changed hands, nil when
+    /// `owner` is not one a reservation may name.
+    @discardableResult
+    public mutating func reserve(_ range: FrameRange, as owner: FrameOwner) -> UInt32? {
+        switch owner {
+        case .hypervisor, .bootModule, .notRAM: break
+        case .free, .domain: return nil
+        }
+        guard let raw = owner.raw else { return nil }
+        var changed: UInt32 = 0
+        var tookFree = false
+        var frame = range.first
+        while frame < min(range.end, count) {
+            let old = records[Int(frame)]
+            let reservable: Bool
+            switch old.owner {
+            case .free, .notRAM, .hypervisor, .bootModule: reservable = old.typeCount == 0 && old.refCount == 0
+            case .domain: reservable = false
+            }
+            if reservable && old.ownerRaw != raw {
+                if old.ownerRaw == FrameOwner.rawFree { tookFree = true; freeFrames -= 1 }
+                records[Int(frame)] = FrameRecord(owner: raw)
+                changed += 1
+            }
+            frame += 1
+        }
+        // Unlinking single frames from a singly linked list is O(n) each; one rebuild is O(n) in all.
+        if tookFree { rebuildFreeList() }
+        return changed
+    }
+
+    /// Sets the page type and type count of a frame the hypervisor or a domain holds.
+    /// False, and nothing changed, for a free, boot-module or not-RAM frame.
+    @discardableResult
+    public mutating func setType(of frame: UInt32, to type: PageType, typeCount: UInt32) -> Bool {
+        guard isInUse(frame) else { return false }
+        records[Int(frame)].typeRaw = type.rawValue
+        records[Int(frame)].typeCount = typeCount
+        return true
+    }
+
+    /// Sets the reference count of a frame the hypervisor or a domain holds.
+    @discardableResult
+    public mutating func setRefCount(of frame: UInt32, to refCount: UInt32) -> Bool {
+        guard isInUse(frame) else { return false }
+        records[Int(frame)].refCount = refCount
+        return true
+    }
+
+    /// Sets the flags of a frame the hypervisor or a domain holds.
+    @discardableResult
+    public mutating func setFlags(of frame: UInt32, to flags: FrameFlags) -> Bool {
+        guard isInUse(frame) else { return false }
+        records[Int(frame)].flagsRaw = flags.rawValue
+        return true
+    }
+
+    /// Whether `frame` is in the table and held by the hypervisor or a domain: the only
+    /// frames whose type and counts mean anything.
+    func isInUse(_ frame: UInt32) -> Bool {
+        guard frame < count else { return false }
+        switch records[Int(frame)].owner {
+        case .hypervisor, .domain: return true
+        case .free, .notRAM, .bootModule: return false
+        }
+    }
+
+    /// Puts a frame already marked free at the head of the free list.
+    mutating func push(_ frame: UInt32) {
+        records[Int(frame)].next = freeHead
+        freeHead = frame
+        freeFrames += 1
+    }
+
+    /// Relinks every free frame, in ascending order, and recounts them.
+    mutating func rebuildFreeList() {
+        freeHead = FrameRecord.endOfList
+        freeFrames = 0
+        var frame = count
+        while frame > 0 {
+            frame -= 1
+            if records[Int(frame)].ownerRaw == FrameOwner.rawFree { push(frame) }
+        }
+    }
+}

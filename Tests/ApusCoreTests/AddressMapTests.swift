@@ -1,0 +1,60 @@
+// AddressMapTests.swift: the address map is consistent with itself, with the guest ABI and with
+// Boot/layout.inc (NASM's copy). A test never edits either file.
+
+import XCTest
+@testable import ApusCore
+import PVABI
+
+final class AddressMapTests: XCTestCase {
+    func testHypervisorAreaMatchesTheGuestABI() {
+        XCTAssertEqual(AddressMap.guestEnd, XenLayout.hypervisorVirtStart)
+        XCTAssertEqual(AddressMap.m2pReadOnlyStart, XenLayout.mach2physVirtStart)
+        XCTAssertEqual(AddressMap.m2pReadOnlyEnd, XenLayout.mach2physVirtEnd)
+        XCTAssertEqual(AddressMap.guestSegmentEnd, XenLayout.guestSegmentMaxAddr)
+        XCTAssertEqual(AddressMap.firstHypervisorL2Slot, 428)
+    }
+
+    func testRegionsAreOrderedAndDoNotOverlap() {
+        let bounds: [UInt32] = [
+            AddressMap.m2pReadOnlyStart, AddressMap.m2pReadOnlyEnd,
+            AddressMap.frameTableStart, AddressMap.frameTableEnd,
+            AddressMap.m2pWritableStart, AddressMap.m2pWritableEnd,
+            AddressMap.perDomainStart, AddressMap.perDomainEnd,
+            AddressMap.directMapStart, AddressMap.directMapStart + AddressMap.directMapSize,
+            AddressMap.mapcacheStart, AddressMap.mapcacheStart + AddressMap.mapcacheSlots * 4096,
+            AddressMap.ioremapStart,
+        ]
+        for i in 1..<bounds.count { XCTAssertLessThanOrEqual(bounds[i - 1], bounds[i], "boundary \(i)") }
+        // Everything the hypervisor maps with 2 MiB pages starts on a 2 MiB boundary.
+        for b in [AddressMap.frameTableStart, AddressMap.m2pWritableStart, AddressMap.directMapStart, AddressMap.mapcacheStart] {
+            XCTAssertEqual(b & 0x1F_FFFF, 0)
+        }
+        // A 16-byte record per frame for 4 GiB fits the frame table; 4 bytes per frame fits the M2P.
+        XCTAssertGreaterThanOrEqual(UInt64(AddressMap.frameTableEnd - AddressMap.frameTableStart), (1 << 20) * 16)
+        XCTAssertGreaterThanOrEqual(UInt64(AddressMap.m2pReadOnlyEnd - AddressMap.m2pReadOnlyStart), (1 << 20) * 4)
+    }
+
+    func testDirectMapTranslation() {
+        XCTAssertEqual(AddressMap.directMapped(0x10_0000), 0xFF10_0000)
+        XCTAssertEqual(AddressMap.directMapped(0xBF_FFFF), 0xFFBF_FFFF)
+        XCTAssertNil(AddressMap.directMapped(0xC0_0000))
+    }
+
+    /// Boot/layout.inc restates a few addresses for NASM; they must agree with this file.
+    func testNASMLayoutAgrees() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("Boot/layout.inc"), encoding: .utf8)
+        var defines: [String: UInt64] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("%define") {
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard words.count >= 3 else { continue }
+            let value = words[2].hasPrefix("0x") ? UInt64(words[2].dropFirst(2), radix: 16) : UInt64(words[2])
+            defines[String(words[1])] = value
+        }
+        XCTAssertEqual(defines["KERNEL_VIRT_OFFSET"], UInt64(AddressMap.directMapStart))
+        XCTAssertEqual(defines["KERNEL_PHYS_BASE"], UInt64(AddressMap.imagePhysicalBase))
+        XCTAssertEqual(defines["DIRECT_MAP_SIZE"], UInt64(AddressMap.directMapSize))
+        XCTAssertEqual(defines["HYPERVISOR_CS"], UInt64(Selector.hypervisorCS))
+        XCTAssertEqual(defines["HYPERVISOR_DS"], UInt64(Selector.hypervisorDS))
+    }
+}

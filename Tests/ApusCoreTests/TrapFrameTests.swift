@@ -1,0 +1,36 @@
+// TrapFrameTests.swift: pins TrapFrame to the push order of Boot/traps.asm, byte by byte.
+
+import XCTest
+@testable import ApusCore
+
+final class TrapFrameTests: XCTestCase {
+    func testEveryFieldSitsWhereTheAssemblyPushesIt() {
+        let expected: [(PartialKeyPath<TrapFrame>, Int)] = [
+            (\TrapFrame.edi, 0), (\TrapFrame.esi, 4), (\TrapFrame.ebp, 8), (\TrapFrame.espAtPushad, 12),
+            (\TrapFrame.ebx, 16), (\TrapFrame.edx, 20), (\TrapFrame.ecx, 24), (\TrapFrame.eax, 28),
+            (\TrapFrame.gs, 32), (\TrapFrame.fs, 36), (\TrapFrame.es, 40), (\TrapFrame.ds, 44),
+            (\TrapFrame.vector, 48), (\TrapFrame.errorCode, 52), (\TrapFrame.eip, 56), (\TrapFrame.cs, 60),
+            (\TrapFrame.eflags, 64), (\TrapFrame.esp, 68), (\TrapFrame.ss, 72),
+        ]
+        for (path, offset) in expected {
+            XCTAssertEqual(MemoryLayout<TrapFrame>.offset(of: path), offset)
+        }
+        XCTAssertEqual(MemoryLayout<TrapFrame>.size, 76)
+    }
+
+    func testRingComesFromTheSavedCS() {
+        var f = TrapFrame()
+        f.cs = 0xe008
+        XCTAssertEqual(f.ring, 0); XCTAssertFalse(f.fromGuest)
+        f.cs = 0xe019
+        XCTAssertEqual(f.ring, 1); XCTAssertTrue(f.fromGuest)
+        f.cs = 0xe02b
+        XCTAssertEqual(f.ring, 3)
+    }
+
+    func testErrorCodeVectorsMatchTheArchitecture() {
+        XCTAssertEqual(TrapFrame.vectorsWithErrorCode, [8, 10, 11, 12, 13, 14, 17, 21, 29, 30])
+        XCTAssertEqual("\(ExceptionName.mnemonic(14))", "#PF")
+        XCTAssertEqual("\(ExceptionName.mnemonic(13))", "#GP")
+    }
+}
