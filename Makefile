@@ -10,7 +10,7 @@ CLANG      ?= clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic
+SCENARIOS  := boot exceptions panic dom0
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -23,13 +23,21 @@ LIBGCC      = $(shell gcc -m32 -print-libgcc-file-name)
 
 PVABI_SRC    := $(sort $(wildcard Sources/PVABI/*.swift))
 CORE_SRC     := $(sort $(wildcard Sources/ApusCore/*.swift))
-APUS_SRC     := $(sort $(shell find Sources/Apus -name '*.swift'))
+APUS_SRC     := $(sort $(shell find Sources/Apus -name '*.swift')) $(BUILD)/gen/BuildInfo.swift
 ASM_SRC      := $(sort $(wildcard Boot/*.asm))
 C_SRC        := $(sort $(wildcard Boot/*.c))
 ASM_OBJ      := $(patsubst Boot/%.asm,$(BUILD)/boot/%.o,$(ASM_SRC))
 C_OBJ        := $(patsubst Boot/%.c,$(BUILD)/boot/%.o,$(C_SRC))
+GUESTKIT_SRC := $(sort $(shell find Sources/GuestKit -name '*.swift'))
+GUESTKIT_ASM := $(sort $(wildcard Sources/GuestKit/Asm/*.asm))
+DOM0_SRC     := $(sort $(shell find Sources/Dom0 -name '*.swift'))
+DOM0_ASM     := $(sort $(wildcard Sources/Dom0/Asm/*.asm))
+GUEST_RT     := $(BUILD)/boot/memory.o $(BUILD)/guest/heap.o
+GUESTKIT_OBJ := $(patsubst Sources/GuestKit/Asm/%.asm,$(BUILD)/guest/guestkit-%.o,$(GUESTKIT_ASM))
+DOM0_ASM_OBJ := $(patsubst Sources/Dom0/Asm/%.asm,$(BUILD)/guest/dom0-%.o,$(DOM0_ASM))
+INITRD_FILES := $(sort $(wildcard Tests/Initrd/*))
 
-.PHONY: all iso run test test-host test-qemu debug deps clean
+.PHONY: FORCE all iso run test test-host test-qemu debug deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -37,15 +45,28 @@ deps:
 	@Scripts/deps.sh
 
 # ---- Swift modules, one object each, in dependency order --------------------------------
+# swiftc keeps an output file's old time when its bytes did not change; the touches keep make's
+# view right, so a module is rebuilt when the module it imports changed and never otherwise.
 $(BUILD)/swift/PVABI.o: $(PVABI_SRC) Makefile
 	@mkdir -p $(@D)
 	$(SWIFTC) $(SWIFTFLAGS) -module-name PVABI -emit-module -emit-module-path $(BUILD)/swift/PVABI.swiftmodule -c $(PVABI_SRC) -o $@
+	@touch $@ $(BUILD)/swift/PVABI.swiftmodule
 
 $(BUILD)/swift/ApusCore.o: $(CORE_SRC) $(BUILD)/swift/PVABI.o
 	$(SWIFTC) $(SWIFTFLAGS) -module-name ApusCore -emit-module -emit-module-path $(BUILD)/swift/ApusCore.swiftmodule -c $(CORE_SRC) -o $@
+	@touch $@ $(BUILD)/swift/ApusCore.swiftmodule
 
 $(BUILD)/swift/Apus.o: $(APUS_SRC) $(BUILD)/swift/ApusCore.o
 	$(SWIFTC) $(SWIFTFLAGS) -module-name Apus -c $(APUS_SRC) -o $@
+	@touch $@
+
+# Build facts for xen_version: rewritten only when they change, so `make iso` stays incremental.
+$(BUILD)/gen/BuildInfo.swift: FORCE
+	@mkdir -p $(@D)
+	@Scripts/build-info.sh > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+FORCE:
 
 # ---- NASM and C --------------------------------------------------------------------------
 $(BUILD)/boot/%.o: Boot/%.asm Boot/layout.inc
@@ -56,17 +77,49 @@ $(BUILD)/boot/%.o: Boot/%.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS) -c $< -o $@
 
+# ---- Guest kernels: GuestKit, then each kernel module, linked with Linker/guest.ld ----------
+$(BUILD)/swift/GuestKit.o: $(GUESTKIT_SRC) $(BUILD)/swift/ApusCore.o
+	$(SWIFTC) $(SWIFTFLAGS) -module-name GuestKit -emit-module -emit-module-path $(BUILD)/swift/GuestKit.swiftmodule -c $(GUESTKIT_SRC) -o $@
+	@touch $@ $(BUILD)/swift/GuestKit.swiftmodule
+
+$(BUILD)/swift/Dom0.o: $(DOM0_SRC) $(BUILD)/swift/GuestKit.o
+	$(SWIFTC) $(SWIFTFLAGS) -module-name Dom0 -c $(DOM0_SRC) -o $@
+	@touch $@
+
+$(BUILD)/guest/guestkit-%.o: Sources/GuestKit/Asm/%.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf32 $< -o $@
+
+$(BUILD)/guest/dom0-%.o: Sources/Dom0/Asm/%.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf32 $< -o $@
+
+$(BUILD)/guest/heap.o: Boot/heap.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(256u * 1024u)' -c $< -o $@
+
+$(BUILD)/dom0.elf: $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o $(GUEST_RT) Linker/guest.ld
+	$(LD_LLD) -m elf_i386 -T Linker/guest.ld --gc-sections -z noexecstack -o $@ \
+	    $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o \
+	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $(GUEST_RT) $(LIBGCC)
+
+# dom0's initrd: a newc cpio archive (domU kernels and their configs will live here).
+$(BUILD)/initrd.cpio: Scripts/mkcpio.py $(INITRD_FILES)
+	@mkdir -p $(@D)
+	python3 Scripts/mkcpio.py $@ $(INITRD_FILES)
+
 # ---- The image and the ISOs --------------------------------------------------------------
 $(BUILD)/apus.elf: $(ASM_OBJ) $(C_OBJ) $(BUILD)/swift/PVABI.o $(BUILD)/swift/ApusCore.o $(BUILD)/swift/Apus.o Linker/apus.ld
 	$(LD_LLD) -m elf_i386 -T Linker/apus.ld --gc-sections -z noexecstack -o $@ \
 	    $(ASM_OBJ) $(C_OBJ) $(BUILD)/swift/PVABI.o $(BUILD)/swift/ApusCore.o $(BUILD)/swift/Apus.o $(LIBGCC)
 
 # An ISO for a command line: build/apus.iso boots normally, build/test-NAME.iso runs a scenario.
-$(BUILD)/apus.iso: $(BUILD)/apus.elf Scripts/make-iso.sh
+ISO_INPUTS := $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd.cpio Scripts/make-iso.sh
+$(BUILD)/apus.iso: $(ISO_INPUTS)
 	Scripts/make-iso.sh $@ ""
 
-$(BUILD)/test-%.iso: $(BUILD)/apus.elf Scripts/make-iso.sh
-	Scripts/make-iso.sh $@ "apus.test=$*"
+$(BUILD)/test-%.iso: $(ISO_INPUTS)
+	Scripts/make-iso.sh $@ "$*"
 
 # ---- Running -----------------------------------------------------------------------------
 run: deps iso

@@ -153,8 +153,8 @@ FN cpu_pause
 ; needs to declare data symbols: image start/end (physical), bss, extable bounds, stacks, tables.
 extern __image_phys_start, __image_phys_end, __extable_start, __extable_end
 extern boot_stack_bottom, boot_stack_top, trap_stub_table, idle_pdpt, idle_l2_high
-extern __text_start, __text_end
-FN apus_symbol_addresses                     ; void apus_symbol_addresses(uint32 out[16])
+extern __text_start, __text_end, return_fault_frame
+FN apus_symbol_addresses                     ; void apus_symbol_addresses(uint32 out[17])
     mov eax, [esp + 4]
     mov dword [eax + 0],  __image_phys_start
     mov dword [eax + 4],  __image_phys_end
@@ -172,6 +172,7 @@ FN apus_symbol_addresses                     ; void apus_symbol_addresses(uint32
     mov dword [eax + 52], __text_start
     mov dword [eax + 56], __text_end
     mov dword [eax + 60], apus_log_ring
+    mov dword [eax + 64], return_fault_frame
     ret
 
 section .bss

@@ -46,12 +46,41 @@ trap_common:
     add esp, 4
 trap_return_to_frame:
     popad
+.pop_gs:
     pop gs
+.pop_fs:
     pop fs
+.pop_es:
     pop es
+.pop_ds:
     pop ds
     add esp, 8                               ; vector and error code
+.iret:
     iretd
+
+; A fault on the way back to a guest (a selector it may not load, an iret frame the CPU
+; refuses) lands here through the exception table: give Swift the guest frame, which always
+; sits at the top of the ring-0 stack, and let it decide (failsafe callback or crash).
+extern apus_guest_return_failed
+global guest_return_fault
+guest_return_fault:
+    mov esp, [return_fault_frame]
+    push esp
+    call apus_guest_return_failed            ; never returns
+.stop:
+    jmp .stop
+
+section .apus_extable
+    dd trap_return_to_frame.pop_gs, guest_return_fault
+    dd trap_return_to_frame.pop_fs, guest_return_fault
+    dd trap_return_to_frame.pop_es, guest_return_fault
+    dd trap_return_to_frame.pop_ds, guest_return_fault
+    dd trap_return_to_frame.iret, guest_return_fault
+
+section .bss
+global return_fault_frame
+return_fault_frame: resd 1                   ; set by Swift: where the running guest's frame lives
+section .text
 
 section .rodata
 align 4

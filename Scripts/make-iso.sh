@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# make-iso.sh OUT.iso "COMMAND LINE": wraps build/apus.elf in a GRUB (BIOS) ISO whose single
-# menu entry boots it at once with that command line. It never changes the image itself.
+# make-iso.sh OUT.iso SCENARIO: wraps build/apus.elf, build/dom0.elf (module 1) and
+# build/initrd.cpio (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
+# normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name.
+# It never changes the images themselves.
 set -euo pipefail
 out=$1
-cmdline=$2
+scenario=$2
+hv_cmdline=""
+dom0_cmdline="console=hvc0"
+if [ -n "$scenario" ]; then
+    hv_cmdline="apus.test=$scenario"
+    dom0_cmdline="console=hvc0 test=$scenario"
+fi
 root=$(mktemp -d "${out%.iso}.tree.XXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/boot/grub"
-cp build/apus.elf "$root/boot/apus.elf"
+cp build/apus.elf build/dom0.elf build/initrd.cpio "$root/boot/"
 cat > "$root/boot/grub/grub.cfg" <<CFG
 set timeout=0
 set default=0
 menuentry "Apus" {
-    multiboot /boot/apus.elf $cmdline
+    multiboot /boot/apus.elf $hv_cmdline
+    module /boot/dom0.elf dom0.elf $dom0_cmdline
+    module /boot/initrd.cpio initrd
     boot
 }
 CFG

@@ -3,13 +3,22 @@
 
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
-    case boot, exceptions, panic
+    case boot, exceptions, panic, dom0
 
     public var name: StaticString {
         switch self {
         case .boot: return "boot"
         case .exceptions: return "exceptions"
         case .panic: return "panic"
+        case .dom0: return "dom0"
+        }
+    }
+
+    /// Scenarios the hypervisor runs by itself, before any domain exists.
+    public var runsInHypervisor: Bool {
+        switch self {
+        case .boot, .exceptions, .panic: return true
+        case .dom0: return false
         }
     }
 

@@ -19,4 +19,59 @@ public protocol PhysicalMemory {
     mutating func store32(_ pa: UInt64, _ v: UInt32) -> Bool
     /// Writes `v` at `pa`. False, and nothing written, when any byte cannot be written.
     mutating func store64(_ pa: UInt64, _ v: UInt64) -> Bool
+    /// Writes the byte `v` at `pa`. False, and nothing written, when it cannot be written.
+    /// The default reads and rewrites the aligned 32-bit word around it (not atomic).
+    mutating func store8(_ pa: UInt64, _ v: UInt8) -> Bool
+    /// Copies `bytes` to `pa`. False when some byte cannot be written; bytes before it may
+    /// have been written. The default uses aligned 64-bit stores and byte stores at the edges.
+    mutating func storeBytes(_ pa: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
+    /// Zeroes `count` bytes from `pa`. False when some byte cannot be written; bytes before
+    /// it may have been written.
+    mutating func zero(_ pa: UInt64, count: UInt64) -> Bool
+}
+
+extension PhysicalMemory {
+    public mutating func store8(_ pa: UInt64, _ v: UInt8) -> Bool {
+        let word = pa & ~3
+        let shift = (pa & 3) * 8
+        guard let old = load32(word) else { return false }
+        let new = old & ~(UInt32(0xFF) << shift) | UInt32(v) << shift
+        return store32(word, new)
+    }
+
+    public mutating func storeBytes(_ pa: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = UInt64(bytes.count)
+        guard count > 0 else { return true }
+        guard pa <= UInt64.max - count else { return false }
+        var done: UInt64 = 0
+        while done < count {
+            let at = pa + done
+            if at & 7 == 0, count - done >= 8 {
+                let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(done), as: UInt64.self))
+                guard store64(at, value) else { return false }
+                done += 8
+            } else {
+                guard store8(at, bytes[Int(done)]) else { return false }
+                done += 1
+            }
+        }
+        return true
+    }
+
+    public mutating func zero(_ pa: UInt64, count: UInt64) -> Bool {
+        guard count > 0 else { return true }
+        guard pa <= UInt64.max - count else { return false }
+        var done: UInt64 = 0
+        while done < count {
+            let at = pa + done
+            if at & 7 == 0, count - done >= 8 {
+                guard store64(at, 0) else { return false }
+                done += 8
+            } else {
+                guard store8(at, 0) else { return false }
+                done += 1
+            }
+        }
+        return true
+    }
 }

@@ -1,6 +1,8 @@
 // DebugExit.swift: QEMU's isa-debug-exit device at port 0xF4 (exit status = value*2+1).
 // Only test runs reach it; on real hardware the write is harmless and the caller halts.
 
+import ApusCore
+
 enum DebugExit {
     static let passValue: UInt32 = 0x10   // QEMU exits 33
     static let failValue: UInt32 = 0x11   // QEMU exits 35

@@ -42,4 +42,38 @@ struct DirectPhysicalMemory: PhysicalMemory {
         guard pa & 7 == 0 else { return false }
         return withMapped(pa, 8) { pointer(to: UInt64.self, at: $0).pointee = v } != nil
     }
+    mutating func store8(_ pa: UInt64, _ v: UInt8) -> Bool {
+        withMapped(pa, 1) { pointer(to: UInt8.self, at: $0).pointee = v } != nil
+    }
+
+    /// Frame by frame: one mapping per frame, not per byte.
+    mutating func storeBytes(_ pa: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var done = 0
+        while done < bytes.count {
+            let at = pa + UInt64(done)
+            let n = min(Int(0x1000 - (at & 0xFFF)), bytes.count - done)
+            let ok: Bool? = withMapped(at, UInt64(n)) { va in
+                UnsafeMutableRawPointer(bitPattern: UInt(va))!.copyMemory(from: bytes.baseAddress!.advanced(by: done), byteCount: n)
+                return true
+            }
+            if ok == nil { return false }
+            done += n
+        }
+        return true
+    }
+
+    mutating func zero(_ pa: UInt64, count: UInt64) -> Bool {
+        var done: UInt64 = 0
+        while done < count {
+            let at = pa + done
+            let n = min(0x1000 - (at & 0xFFF), count - done)
+            let ok: Bool? = withMapped(at, n) { va in
+                _ = apus_fill(UnsafeMutableRawPointer(bitPattern: UInt(va))!, 0, Int(n))
+                return true
+            }
+            if ok == nil { return false }
+            done += n
+        }
+        return true
+    }
 }

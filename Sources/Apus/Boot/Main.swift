@@ -33,6 +33,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     }
     let commandLine = info.commandLine(maxLength: 512, memory: Machine.memory) ?? []
     let options = BootOptions.parse(commandLine)
+    BootState.commandLine = commandLine
     Panic.testMode = options.scenario != nil || options.unknownScenario != nil
     commandLine.withUnsafeBufferPointer { Log.info("boot: command line '\(text: $0)'") }
 
@@ -46,8 +47,23 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
         bad.withUnsafeBufferPointer { Log.info("test: no scenario is called '\(text: $0)'") }
         DebugExit.exit(passed: false)
     }
-    if let scenario = options.scenario { Scenarios.run(scenario) }
+    SystemTime.calibrate()
+    Log.info("time: TSC runs at \(SystemTime.tscKHz) kHz (calibrated against the PIT)")
+    TestVerdict.scenario = options.scenario
+    if let scenario = options.scenario, scenario.runsInHypervisor { Scenarios.run(scenario) }
 
-    Log.info("boot: no dom0 kernel yet; idling (the timer keeps ticking)")
-    while true { cpu_halt() }
+    DomainLife.guestFrame = pointer(to: TrapFrame.self, at: sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size))
+    pointer(to: UInt32.self, at: sym.returnFaultFrame).pointee = sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size)
+    GuestGDT.table = pointer(to: UInt64.self, at: sym.gdt)
+    guard let dom0 = Dom0Build.run(options) else {
+        if Panic.testMode { DebugExit.exit(passed: false) }
+        Log.info("boot: no dom0 to run; idling (the timer keeps ticking)")
+        while true { cpu_halt() }
+    }
+    Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.hardwarePDPTPhysical) (guest L3 at machine frame \(hex: dom0.l3MFN))")
+    Scheduler.switchTo(dom0)
+}
+
+enum BootState {
+    static var commandLine: [UInt8] = []
 }

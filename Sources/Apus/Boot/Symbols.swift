@@ -18,9 +18,10 @@ struct Symbols {
     var textStart: UInt32 = 0
     var textEnd: UInt32 = 0
     var logRing: UInt32 = 0
+    var returnFaultFrame: UInt32 = 0
 
     static func read() -> Symbols {
-        var raw = InlineArray<16, UInt32>(repeating: 0)
+        var raw = InlineArray<17, UInt32>(repeating: 0)
         var s = Symbols()
         withUnsafeMutableBytes(of: &raw) { apus_symbol_addresses($0.baseAddress!.assumingMemoryBound(to: UInt32.self)) }
         s.imagePhysStart = raw[0]; s.imagePhysEnd = raw[1]
@@ -28,7 +29,7 @@ struct Symbols {
         s.bootStackBottom = raw[4]; s.bootStackTop = raw[5]
         s.trapStubTable = raw[6]; s.idlePDPT = raw[7]; s.idleL2High = raw[8]
         s.gdt = raw[9]; s.idt = raw[10]; s.tss = raw[11]; s.mapcacheL1 = raw[12]
-        s.textStart = raw[13]; s.textEnd = raw[14]; s.logRing = raw[15]
+        s.textStart = raw[13]; s.textEnd = raw[14]; s.logRing = raw[15]; s.returnFaultFrame = raw[16]
         return s
     }
 }

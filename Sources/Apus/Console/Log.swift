@@ -2,6 +2,8 @@
 // hypervisor, "(dN) " for a domain's console) and into the in-memory ring `dmesg` reads.
 // It must never allocate and never fault, whatever bytes it is given.
 
+import ApusCore
+
 enum Log {
     static let ringCapacity = 16384
     static var ring: UnsafeMutablePointer<UInt8>? = nil   // Boot/cpu.asm's apus_log_ring, once known
@@ -26,18 +28,36 @@ enum Log {
 
     /// A hypervisor line: "(apus) ..." on the console.
     static func info(_ line: LogLine) {
+        if openLine >= 0 { emitByte(10); openLine = -1 }
         emitText("(apus) ")
         emitLine(line)
     }
 
-    /// A line a domain wrote through console_io: "(dN) ...".
-    static func domain(_ id: UInt16, _ line: LogLine) {
-        var prefix = LogLine()
-        prefix.append("(d")
-        prefix.append(decimal: UInt64(id))
-        prefix.append(") ")
-        var i = 0
-        while i < prefix.count { emitByte(prefix.bytes[i]); i += 1 }
-        emitLine(line)
+    /// The domain whose line is open (text written without its newline yet), if any.
+    private static var openLine: Int32 = -1
+
+    /// Text a domain wrote through its console: every line gets the "(dN) " prefix; bytes that
+    /// are not printable ASCII (or tab) are shown as '?'; carriage returns are dropped.
+    static func domainText(_ id: UInt16, _ text: UnsafeBufferPointer<UInt8>) {
+        for b in text {
+            if b == 13 { continue }
+            if openLine != Int32(id) {
+                if openLine >= 0 { emitByte(10) }
+                emitText("(d")
+                var number = LogLine()
+                number.append(decimal: UInt64(id))
+                var i = 0
+                while i < number.count { emitByte(number.bytes[i]); i += 1 }
+                emitText(") ")
+                openLine = Int32(id)
+            }
+            if b == 10 { emitByte(10); openLine = -1; continue }
+            emitByte((b >= 32 && b < 127) || b == 9 ? b : 63)
+        }
+    }
+
+    /// Ends a domain's open line, so the next hypervisor line starts cleanly.
+    static func domainLineEnd(_ id: UInt16) {
+        if openLine == Int32(id) { emitByte(10); openLine = -1 }
     }
 }

@@ -3,6 +3,8 @@
 // CR2 and where it resumed, all read back from the trap frame the CPU built.
 // It must never pass a case whose handler saw anything other than what the CPU was asked for.
 
+import ApusCore
+
 @_extern(c, "selftest_raise_ud") func selftest_raise_ud() -> UInt32
 @_extern(c, "selftest_raise_de") func selftest_raise_de(_ dividend: UInt32) -> UInt32
 @_extern(c, "selftest_raise_pf_read") func selftest_raise_pf_read(_ address: UInt32) -> UInt32

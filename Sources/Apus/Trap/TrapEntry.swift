@@ -10,9 +10,16 @@ public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     let vector = frame.pointee.vector
     switch vector {
     case 0..<32:
-        Exceptions.handle(frame)
+        if frame.pointee.fromGuest, let d = Domains.current {
+            GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
+        } else {
+            Exceptions.handle(frame)
+        }
     case PIC.vectorBase..<(PIC.vectorBase + 16):
         Interrupts.handle(irq: Int(vector - PIC.vectorBase))
+    case DescriptorTables.hypercallVector where frame.pointee.fromGuest:
+        guard let d = Domains.current else { Panic.trap(frame, cr2: 0, reason: "hypercall while no domain runs") }
+        Hypercalls.handle(frame, d)
     default:
         Log.info("trap: vector \(vector) from ring \(frame.pointee.ring) at eip \(hex8: frame.pointee.eip) has no owner; ignored")
     }

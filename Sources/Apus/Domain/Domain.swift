@@ -1,0 +1,104 @@
+// Domain.swift: one domain and its single vCPU as the hypervisor keeps them: identity, state,
+// memory (the P2M), the guest's virtual trap table and callbacks, its kernel stack for traps
+// from ring 3, its address space (guest L3 and the hardware PDPT copy) and its descriptor table.
+// It holds state only; the rules for changing it live in the hypercall handlers and ApusCore.
+
+import ApusCore
+import PVABI
+
+/// Where a domain is in its life.
+enum DomainState: Equatable {
+    case running
+    case blocked
+    case shutdown(ShutdownReason)
+    case crashed
+}
+
+/// A guest entry point the hypervisor calls (event upcall, failsafe, ...).
+struct GuestCallback {
+    var cs: UInt32 = 0
+    var eip: UInt32 = 0
+    var isSet: Bool { eip != 0 }
+}
+
+final class VCPU {
+    /// The guest's registers while it is not on the CPU.
+    var saved = TrapFrame()
+    /// The guest's virtual IDT (set_trap_table): one PVABI TrapInfo per vector.
+    var trapTable = InlineArray<256, TrapInfo>(repeating: TrapInfo.empty(vector: 0))
+    var eventCallback = GuestCallback()
+    var failsafeCallback = GuestCallback()
+    var syscallCallback = GuestCallback()
+    var sysenterCallback = GuestCallback()
+    var nmiCallback = GuestCallback()
+    /// The guest kernel stack for traps from ring 3 (stack_switch), like TSS.ss1/esp1.
+    var kernelSS: UInt32 = 0
+    var kernelESP: UInt32 = 0
+    /// CR0.TS as the guest believes it (fpu_taskswitch).
+    var taskSwitched = false
+    /// Nanoseconds of system time spent in each runstate, and when the current one began.
+    var runstateTime = InlineArray<4, UInt64>(repeating: 0)
+    var runstateEntry: UInt64 = 0
+}
+
+final class Domain {
+    let id: UInt16
+    let privileged: Bool
+    var state: DomainState = .running
+    /// pfn -> mfn: every machine frame the domain owns, in pseudo-physical order.
+    var frames: [UInt32] = []
+    /// shared_info: a hypervisor page (direct-mapped) the guest may map.
+    var sharedInfo: UnsafeMutableRawPointer
+    var sharedInfoMFN: UInt32
+    /// The guest's current top-level table (its CR3 as it sees it) and the PDPT the CPU uses.
+    var l3MFN: UInt32 = 0
+    let hardwarePDPT: UnsafeMutablePointer<UInt64>
+    var hardwarePDPTPhysical: UInt32
+    let vcpu = VCPU()
+    /// vm_assist bits the guest turned on.
+    var vmAssist: UInt32 = 0
+    /// The guest's GDT frames (set_gdt) and how many entries it uses.
+    var gdtFrames: [UInt32] = []
+    var gdtEntries: Int = 0
+    /// Refusals logged so far (the log stays readable when a guest keeps hammering).
+    var refusalsLogged: UInt32 = 0
+
+    init(id: UInt16, privileged: Bool) {
+        self.id = id
+        self.privileged = privileged
+        let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        sharedInfo = page
+        sharedInfoMFN = (UInt32(UInt(bitPattern: page)) - AddressMap.directMapStart) >> 12
+        let pdpt = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 32)
+        hardwarePDPT = pdpt.bindMemory(to: UInt64.self, capacity: 4)
+        for i in 0..<4 { hardwarePDPT[i] = 0 }
+        hardwarePDPTPhysical = UInt32(UInt(bitPattern: pdpt)) - AddressMap.directMapStart
+        // Events masked until the guest says otherwise.
+        vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+    }
+
+    var vcpuInfo: UnsafeMutableRawPointer { sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) }
+    var upcallMask: UInt8 {
+        get { vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }
+        set { vcpuInfo.storeBytes(of: newValue, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }
+    }
+    func setCR2(_ value: UInt32) { vcpuInfo.storeBytes(of: value, toByteOffset: VcpuInfo.cr2Offset, as: UInt32.self) }
+
+    var isAlive: Bool {
+        switch state {
+        case .running, .blocked: return true
+        case .shutdown, .crashed: return false
+        }
+    }
+
+    /// Does this domain own machine frame `mfn` (or is it its shared_info page)?
+    func owns(_ mfn: UInt32) -> Bool {
+        mfn == sharedInfoMFN || Machine.frames.owner(of: mfn) == .domain(id)
+    }
+}
+
+enum Domains {
+    static var all: [Domain] = []
+    static var current: Domain? = nil
+}

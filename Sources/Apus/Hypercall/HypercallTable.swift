@@ -1,0 +1,90 @@
+// HypercallTable.swift: the one table from hypercall number to handler, and the outcome type
+// every handler returns. A number without a handler answers -ENOSYS. Refusals are logged with
+// their reason. Handlers decode their arguments first (no side effects), then act.
+
+import ApusCore
+import PVABI
+
+/// The register arguments of a hypercall, as the guest left them (EBX, ECX, EDX, ESI, EDI).
+struct HypercallArguments {
+    var a1: UInt32, a2: UInt32, a3: UInt32, a4: UInt32, a5: UInt32
+    init(_ f: TrapFrame) { a1 = f.ebx; a2 = f.ecx; a3 = f.edx; a4 = f.esi; a5 = f.edi }
+    init(_ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32, _ a5: UInt32) {
+        self.a1 = a1; self.a2 = a2; self.a3 = a3; self.a4 = a4; self.a5 = a5
+    }
+}
+
+/// What a handler decided.
+enum HypercallOutcome {
+    /// Success, with the value EAX gets.
+    case value(Int32)
+    /// A refusal: EAX gets -errno, and the reason goes to the log.
+    case refused(XenError, StaticString)
+    /// The handler rewrote the guest's whole frame (iret); EAX is already what it must be.
+    case frameReplaced
+    /// The domain stopped running (shutdown, crash, block): the scheduler takes over.
+    case descheduled
+
+    static let ok = HypercallOutcome.value(0)
+}
+
+enum Hypercalls {
+    static let maxRefusalsLogged: UInt32 = 200
+
+    /// Called from the trap path for `int 0x82` from ring 1.
+    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {
+        let number = frame.pointee.eax
+        let outcome = dispatch(number, HypercallArguments(frame.pointee), frame, domain, nested: false)
+        finish(number, outcome, frame, domain)
+    }
+
+    static func finish(_ number: UInt32, _ outcome: HypercallOutcome, _ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {
+        switch outcome {
+        case .value(let v):
+            frame.pointee.eax = UInt32(bitPattern: v)
+        case .refused(let error, let reason):
+            frame.pointee.eax = UInt32(bitPattern: error.negated)
+            logRefusal(domain, number, error, reason)
+        case .frameReplaced, .descheduled:
+            break
+        }
+    }
+
+    static func logRefusal(_ domain: Domain, _ number: UInt32, _ error: XenError, _ reason: StaticString) {
+        domain.refusalsLogged &+= 1
+        if domain.refusalsLogged > maxRefusalsLogged { return }
+        let name: StaticString = Hypercall(rawValue: number)?.name ?? "unknown"
+        Log.info("d\(domain.id): hypercall \(number) (\(name)) -> -\(error.name): \(reason)")
+        if domain.refusalsLogged == maxRefusalsLogged {
+            Log.info("d\(domain.id): further refusals are not logged")
+        }
+    }
+
+    /// The table. `nested` is true inside a multicall (which may not nest, nor switch frames).
+    static func dispatch(_ number: UInt32, _ a: HypercallArguments, _ frame: UnsafeMutablePointer<TrapFrame>,
+                         _ d: Domain, nested: Bool) -> HypercallOutcome {
+        guard let call = Hypercall(rawValue: number) else { return .refused(.ENOSYS, "no such hypercall") }
+        switch call {
+        case .consoleIO: return ConsoleIOHypercall.run(a, d)
+        case .xenVersion: return XenVersionHypercall.run(a, d)
+        case .setTrapTable: return TrapHypercalls.setTrapTable(a, d)
+        case .setCallbacks: return TrapHypercalls.setCallbacks(a, d)
+        case .callbackOp: return TrapHypercalls.callbackOp(a, d)
+        case .stackSwitch: return TrapHypercalls.stackSwitch(a, d)
+        case .fpuTaskswitch: return TrapHypercalls.fpuTaskswitch(a, d)
+        case .iret:
+            if nested { return .refused(.EINVAL, "iret inside a multicall must be its last entry") }
+            return TrapHypercalls.iret(frame, d)
+        case .schedOp: return SchedOpHypercall.run(a, d)
+        case .multicall:
+            if nested { return .refused(.EINVAL, "multicalls do not nest") }
+            return MulticallHypercall.run(a, frame, d)
+        case .vmAssist: return MiscHypercalls.vmAssist(a, d)
+        case .vcpuOp: return MiscHypercalls.vcpuOp(a, d)
+        case .setGDT: return DescriptorHypercalls.setGDT(a, d)
+        case .updateDescriptor: return DescriptorHypercalls.updateDescriptor(a, d)
+        case .updateVAMapping: return MemoryHypercalls.updateVAMapping(a, d)
+        default: return .refused(.ENOSYS, "this hypercall is not implemented yet")
+        }
+    }
+}

@@ -1,0 +1,21 @@
+// TestVerdict.swift: how a test run ends when a domain stops: each scenario that runs guests
+// says which stop means success. It only reads what the domain did; it never forces a result.
+
+import ApusCore
+import PVABI
+
+enum TestVerdict {
+    static var scenario: TestScenario? = nil
+
+    static func domainStopped(_ d: Domain) {
+        guard let scenario else { return }
+        switch scenario {
+        case .dom0:
+            // Dom0 judges its own self-test: poweroff when every check passed, crash otherwise.
+            if d.id == 0 { DebugExit.exit(passed: d.state == .shutdown(.poweroff)) }
+        default:
+            Log.info("test: domain \(d.id) stopped during scenario '\(scenario.name)'")
+            DebugExit.exit(passed: false)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+// GuestFaults.swift: exceptions taken while a guest ran. Most are bounced to the guest's own
+// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #NM ends a virtual
+// CR0.TS; a guest with no handler, or whose stack cannot take the frame, is crashed alone with
+// the reason logged. Nothing here may ever end in a hypervisor panic.
+
+import ApusCore
+import PVABI
+
+enum GuestFaults {
+    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) {
+        let vector = frame.pointee.vector
+        switch vector {
+        case 6:
+            if CPUIDEmulation.tryEmulate(frame, d) { return }
+        case 7:
+            // #NM: the guest set CR0.TS with fpu_taskswitch. Clear it and let the guest know.
+            cpu_write_cr0(cpu_read_cr0() & ~UInt32(1 << 3))
+            if !d.vcpu.taskSwitched { return }
+            d.vcpu.taskSwitched = false
+        case 14:
+            d.setCR2(cr2)
+        default:
+            break
+        }
+        let hasError = TrapFrame.vectorsWithErrorCode.contains(vector)
+        let decision = TrapBounce.decide(vector: UInt8(vector), errorCode: hasError ? frame.pointee.errorCode : nil,
+                                         interruptedRing: frame.pointee.ring) { d.vcpu.trapTable[Int($0)] }
+        switch decision {
+        case .bounce(let v, let error):
+            deliver(frame, d, vector: v, errorCode: error, eipAdvance: 0)
+        case .softwareInterrupt(let v):
+            deliver(frame, d, vector: v, errorCode: nil, eipAdvance: TrapBounce.softwareInterruptLength)
+        case .generalProtection(let error):
+            deliver(frame, d, vector: TrapBounce.generalProtectionVector, errorCode: error, eipAdvance: 0)
+        case .noHandler(let v):
+            crashFor(frame, d, vector: UInt32(v), cr2: cr2)
+        }
+    }
+
+    /// Builds the bounce frame on the guest kernel stack and points the frame at the handler.
+    static func deliver(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt8, errorCode: UInt32?, eipAdvance: UInt32) {
+        let entry = d.vcpu.trapTable[Int(vector)]
+        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, errorCode: errorCode,
+              eipAdvance: eipAdvance, masksEvents: entry.masksEvents, what: "exception")
+    }
+
+    /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context.
+    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: UInt32?,
+                      eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
+        let f = frame.pointee
+        let ring = f.ring
+        if BounceFrame.switchesStack(interruptedRing: ring) && d.vcpu.kernelESP == 0 {
+            crash(d, "trap from ring 3 but the guest never registered a kernel stack (stack_switch)")
+        }
+        let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss,
+                                       kernelSS: d.vcpu.kernelSS, kernelESP: d.vcpu.kernelESP)
+        let mask = d.upcallMask
+        let words = BounceFrame.words(eip: f.eip &+ eipAdvance, cs: f.cs & 0xFFFF, eflags: f.eflags, errorCode: errorCode,
+                                      interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss, savedUpcallMask: mask)
+        let newESP = BounceFrame.newStackPointer(kernelESP: target.esp, count: words.count)
+        let written = words.withUnsafeBytes { GuestMemory.write(newESP, from: $0.baseAddress!, count: UInt32($0.count)) }
+        if !written {
+            Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: newESP) (vector \(f.vector), eip \(hex8: f.eip))")
+            crash(d, "fault while building a bounce frame on the guest kernel stack")
+        }
+        d.upcallMask = BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents)
+        frame.pointee.eip = eip
+        frame.pointee.cs = cs
+        frame.pointee.esp = newESP
+        frame.pointee.ss = target.ss
+        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: f.eflags)
+    }
+
+    static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, cr2: UInt32) -> Never {
+        let f = frame.pointee
+        Log.info("d\(d.id): \(ExceptionName.mnemonic(vector)) (vector \(vector), error \(hex: f.errorCode)) at eip \(hex8: f.eip) in ring \(f.ring), cr2 \(hex8: cr2)")
+        crash(d, "exception with no handler registered in the guest's trap table")
+    }
+
+    /// Crashes the domain alone: the reason goes to the log and the scheduler runs whoever is left.
+    static func crash(_ d: Domain, _ reason: StaticString) -> Never {
+        Log.info("d\(d.id) crashed: \(reason)")
+        DomainLife.stop(d, .crashed)
+    }
+}
+
+/// Keeps the real CR0.TS in step with the running guest's virtual one.
+enum FPU {
+    static func applyTaskSwitched(_ d: Domain) {
+        guard Domains.current === d else { return }
+        let cr0 = cpu_read_cr0()
+        let wanted = d.vcpu.taskSwitched ? cr0 | (1 << 3) : cr0 & ~UInt32(1 << 3)
+        if wanted != cr0 { cpu_write_cr0(wanted) }
+    }
+}
+
+/// A fault on the very last step back into a guest (loading its segment registers, or the
+/// iret itself) means the guest left something the CPU refuses: crash that domain.
+@_cdecl("apus_guest_return_failed")
+public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
+    let frame = raw.assumingMemoryBound(to: TrapFrame.self)
+    guard let d = Domains.current else { Panic.halt("a return to a guest faulted while no guest runs") }
+    Log.info("d\(d.id): cannot return to eip \(hex8: frame.pointee.eip) cs \(hex: frame.pointee.cs & 0xFFFF) ss \(hex: frame.pointee.ss & 0xFFFF) ds \(hex: frame.pointee.ds & 0xFFFF) es \(hex: frame.pointee.es & 0xFFFF) fs \(hex: frame.pointee.fs & 0xFFFF) gs \(hex: frame.pointee.gs & 0xFFFF)")
+    GuestFaults.crash(d, "the CPU refused the guest's segment registers or iret frame on return")
+}

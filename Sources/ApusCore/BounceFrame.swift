@@ -1,0 +1,154 @@
+// The frame the hypervisor writes on a guest kernel stack to deliver an exception, event or failsafe callback, and the decision whether a guest trap is delivered at all.
+// Pure arithmetic on register values: it must never write guest memory (the caller does, through checked accesses that crash the domain on a fault).
+//
+// The frame is what a CPU would push through an interrupt gate into ring 1, in Xen's x86_32
+// form: from the lowest address up, [DS, ES, FS, GS] (failsafe only), [error code], EIP,
+// CS with the saved event mask in bits 16-23, EFLAGS with IF standing for "events were
+// unmasked", and, when the guest was in ring 2 or 3, its ESP and SS. When the guest was in
+// ring 1 the frame goes on the stack it was using; otherwise on the kernel stack it gave
+// stack_switch. The guest returns with the iret hypercall.
+
+import PVABI
+
+/// The words of a bounce frame and where they go.
+public struct BounceFrame {
+    /// EFLAGS.IF.
+    public static let interruptFlag: UInt32 = 1 << 9
+    /// Flags the CPU clears on entry through a gate: TF (8), NT (14), RF (16), VM (17).
+    public static let clearedOnEntry: UInt32 = (1 << 8) | (1 << 14) | (1 << 16) | (1 << 17)
+
+    /// Whether delivering to the guest kernel switches to its registered kernel stack (and
+    /// the frame carries the interrupted ESP and SS): the guest was in ring 2 or 3.
+    public static func switchesStack(interruptedRing: UInt32) -> Bool { interruptedRing & 2 != 0 }
+
+    /// The CS slot: the selector in bits 0-15, the upcall mask the guest had before this
+    /// delivery in bits 16-23. The iret hypercall restores the mask from EFLAGS.IF instead,
+    /// but guests read this byte to learn whether events were masked.
+    public static func csSlot(cs: UInt32, savedUpcallMask: UInt8) -> UInt32 {
+        (cs & 0xFFFF) | UInt32(savedUpcallMask) << 16
+    }
+
+    /// The EFLAGS slot: the interrupted EFLAGS with IF replaced by "events were unmasked"
+    /// (the guest never runs with the real IF clear, so the real bit says nothing).
+    public static func eflagsSlot(eflags: UInt32, savedUpcallMask: UInt8) -> UInt32 {
+        (eflags & ~interruptFlag) | (savedUpcallMask == 0 ? interruptFlag : 0)
+    }
+
+    /// The frame of an exception or event, from the lowest address upward.
+    /// IN: the interrupted context; `errorCode` only for vectors that push one; the
+    /// interrupted ring (1-3); the upcall mask before delivery.
+    /// OUT: [errorCode?, eip, cs | mask << 16, eflags with IF = (mask == 0), esp?, ss?].
+    public static func words(
+        eip: UInt32, cs: UInt32, eflags: UInt32, errorCode: UInt32?,
+        interruptedRing: UInt32, interruptedESP: UInt32, interruptedSS: UInt32,
+        savedUpcallMask: UInt8
+    ) -> [UInt32] {
+        var frame: [UInt32] = []
+        frame.reserveCapacity(6)
+        if let errorCode { frame.append(errorCode) }
+        frame.append(eip)
+        frame.append(csSlot(cs: cs, savedUpcallMask: savedUpcallMask))
+        frame.append(eflagsSlot(eflags: eflags, savedUpcallMask: savedUpcallMask))
+        if switchesStack(interruptedRing: interruptedRing) {
+            frame.append(interruptedESP)
+            frame.append(interruptedSS & 0xFFFF)
+        }
+        return frame
+    }
+
+    /// The frame of the failsafe callback, entered when the hypervisor could not reload the
+    /// guest's data segment registers on its way back: the four selectors it could not load,
+    /// below an ordinary frame with no error code.
+    /// OUT: [ds, es, fs, gs, eip, cs | mask << 16, eflags, esp?, ss?] from the lowest address.
+    public static func failsafeWords(
+        eip: UInt32, cs: UInt32, eflags: UInt32,
+        interruptedRing: UInt32, interruptedESP: UInt32, interruptedSS: UInt32,
+        savedUpcallMask: UInt8, ds: UInt32, es: UInt32, fs: UInt32, gs: UInt32
+    ) -> [UInt32] {
+        var frame: [UInt32] = [ds & 0xFFFF, es & 0xFFFF, fs & 0xFFFF, gs & 0xFFFF]
+        frame.reserveCapacity(9)
+        frame.append(contentsOf: words(
+            eip: eip, cs: cs, eflags: eflags, errorCode: nil,
+            interruptedRing: interruptedRing, interruptedESP: interruptedESP, interruptedSS: interruptedSS,
+            savedUpcallMask: savedUpcallMask))
+        return frame
+    }
+
+    /// The stack the frame is written to: the interrupted SS:ESP when the guest was in ring 1,
+    /// else the kernel stack registered with stack_switch.
+    public static func stack(
+        interruptedRing: UInt32, interruptedESP: UInt32, interruptedSS: UInt32,
+        kernelSS: UInt32, kernelESP: UInt32
+    ) -> (ss: UInt32, esp: UInt32) {
+        switchesStack(interruptedRing: interruptedRing) ? (kernelSS, kernelESP) : (interruptedSS, interruptedESP)
+    }
+
+    /// Where the frame starts, and the ESP the handler is entered with: `count` words below
+    /// the top of the stack chosen by `stack(...)`. Wraps like the CPU's ESP; the caller's
+    /// checked writes catch a stack that is not mapped.
+    public static func newStackPointer(kernelESP: UInt32, count: Int) -> UInt32 {
+        kernelESP &- UInt32(truncatingIfNeeded: count &* 4)
+    }
+
+    /// The real EFLAGS the handler starts with: the interrupted flags without TF, NT, RF and VM,
+    /// as a gate would leave them, and IF set (a guest always runs with interrupts on; its
+    /// virtual IF is the upcall mask).
+    public static func handlerEFLAGS(interrupted eflags: UInt32) -> UInt32 {
+        (eflags & ~clearedOnEntry) | interruptFlag | 0x2
+    }
+
+    /// The upcall mask while the handler runs: set when the entry masks events (the event and
+    /// NMI callbacks always; a trap whose trap_info has the mask flag; failsafe when registered
+    /// with CALLBACKF_mask_events), otherwise unchanged.
+    public static func upcallMaskOnEntry(saved: UInt8, masksEvents: Bool) -> UInt8 {
+        masksEvents ? saved | 1 : saved
+    }
+}
+
+/// What to do with a trap taken while a guest was running.
+public enum TrapBounceDecision: Equatable, Sendable {
+    /// Deliver `vector` to the guest's registered handler, with the error code if it has one.
+    case bounce(vector: UInt8, errorCode: UInt32?)
+    /// The guest executed `int vector` and may: deliver `vector` with no error code and the
+    /// saved EIP advanced by 2 past the instruction.
+    case softwareInterrupt(vector: UInt8)
+    /// The guest executed `int n` it may not use: deliver #GP with `errorCode` ((n << 3) | 2)
+    /// to its #GP handler, as the CPU would.
+    case generalProtection(errorCode: UInt32)
+    /// The guest registered no handler for `vector`: crash the domain and say so.
+    case noHandler(vector: UInt8)
+}
+
+/// Decides how a guest trap is delivered.
+///
+/// The hypervisor's IDT gives guests no direct entry (only the hypercall gate 0x82 with DPL 1,
+/// and #BP and #OF with DPL 3), so a guest's `int n` for any other vector raises #GP with
+/// error code (n << 3) | 2 (bit 1: the fault names an IDT entry; bit 0 clear: software, not
+/// an external event). The guest's virtual IDT then decides, with the DPL the guest gave the
+/// vector, as the CPU would with a real gate.
+public enum TrapBounce {
+    /// #GP.
+    public static let generalProtectionVector: UInt8 = 13
+    /// Length of `int imm8` (cd ib): EIP advances past it for a software interrupt.
+    public static let softwareInterruptLength: UInt32 = 2
+
+    /// IN: the vector taken, its error code (nil for vectors without one), the ring the guest
+    /// was in (1-3), and the guest's virtual IDT, looked up per vector.
+    /// OUT: the delivery to make. Pure: looks at nothing else.
+    public static func decide(
+        vector: UInt8, errorCode: UInt32?, interruptedRing: UInt32,
+        trapTable: (UInt8) -> TrapInfo
+    ) -> TrapBounceDecision {
+        if vector == generalProtectionVector, let errorCode, errorCode & 0x3 == 0x2 {
+            let n = UInt8(truncatingIfNeeded: errorCode >> 3)
+            let entry = trapTable(n)
+            if UInt32(entry.dpl) >= interruptedRing {
+                return entry.hasHandler ? .softwareInterrupt(vector: n) : .noHandler(vector: n)
+            }
+            return trapTable(generalProtectionVector).hasHandler
+                ? .generalProtection(errorCode: errorCode)
+                : .noHandler(vector: generalProtectionVector)
+        }
+        return trapTable(vector).hasHandler ? .bounce(vector: vector, errorCode: errorCode) : .noHandler(vector: vector)
+    }
+}

@@ -1,0 +1,144 @@
+// The check every descriptor a guest puts in its GDT or LDT must pass (set_gdt, update_descriptor, LDT pages).
+// A pure function of the 8 descriptor bytes: it must never read guest memory or accept a descriptor that reaches ring 0 or the hypervisor's addresses.
+//
+// Why these rules. The guest's GDT and LDT are live hardware tables, so whatever the guest
+// writes there the CPU will load. A guest must not be able to build a segment that covers
+// the hypervisor (0xF6800000 and up), one that runs at ring 0, or a gate into either. Rules:
+//
+// - Not present: accepted unchanged. Loading it always faults (#NP), so it grants nothing;
+//   making it present later goes through this check again.
+// - Code and data: DPL 0 is refused. Xen silently raises it to 1; we refuse, so a guest's
+//   mistake is visible. The base must sit at least one page below GUEST_SEGMENT_MAX_ADDR.
+//   A grows-up segment must end below GUEST_SEGMENT_MAX_ADDR: a page-granular limit that
+//   reaches it is truncated (the guest's "flat 4 GiB" becomes "flat up to the M2P's end"),
+//   a byte-granular one is refused. Expand-down data segments are refused: their valid
+//   range runs from base + limit + 1 up to base + 4 GiB - 1 (or 64 KiB with B = 0), which
+//   wraps over the hypervisor for any base but 0.
+// - System descriptors: only 32-bit call gates, with DPL >= 1 and a target code selector the
+//   guest owns (an LDT selector, a guest GDT entry below 7168, or the flat ring-1/ring-3
+//   code selectors). A call gate runs its target at the target segment's DPL, and every
+//   guest-owned code segment has DPL >= 1 by the rule above, so no gate reaches ring 0.
+//   TSS, LDT, task, interrupt and trap gates and 16-bit gates are all refused: interrupt
+//   and trap gates belong in the IDT, tasks are not virtualised, and the hypervisor builds
+//   the LDT descriptor itself.
+
+import PVABI
+
+/// Why a guest descriptor was refused. `reason` is a sentence for the log.
+public enum DescriptorRefusal: Equatable, Sendable {
+    case codeOrDataAtRingZero
+    case baseInHypervisorArea
+    case byteGranularLimitReachesHypervisor
+    case expandDown
+    case taskStateSegment
+    case localDescriptorTable
+    case taskGate
+    case sixteenBitGate
+    case interruptOrTrapGate
+    case reservedSystemType
+    case callGateAtRingZero
+    case callGateReservedBits
+    case callGateTargetNotGuestOwned
+
+    public var reason: StaticString {
+        switch self {
+        case .codeOrDataAtRingZero:
+            return "A guest code or data segment must have DPL 1, 2 or 3; DPL 0 would run or be reachable at the hypervisor's privilege."
+        case .baseInHypervisorArea:
+            return "The segment base lies in the last page below 0xF6800000 or above it, where the hypervisor's memory begins."
+        case .byteGranularLimitReachesHypervisor:
+            return "The byte-granular segment reaches 0xF6800000 or wraps past 4 GiB, into the hypervisor's memory; use 4 KiB granularity to have it truncated."
+        case .expandDown:
+            return "Expand-down data segments are refused: their upper bound is 4 GiB, which covers the hypervisor's memory."
+        case .taskStateSegment:
+            return "A guest may not install a task state segment: hardware tasks are not virtualised."
+        case .localDescriptorTable:
+            return "A guest may not install an LDT descriptor: the hypervisor builds it from mmuext_op set_ldt."
+        case .taskGate:
+            return "A guest may not install a task gate: hardware tasks are not virtualised."
+        case .sixteenBitGate:
+            return "16-bit call, interrupt and trap gates are refused; only 32-bit call gates are allowed."
+        case .interruptOrTrapGate:
+            return "Interrupt and trap gates belong in the IDT, which the guest sets with set_trap_table."
+        case .reservedSystemType:
+            return "The system descriptor type is reserved by the architecture."
+        case .callGateAtRingZero:
+            return "A call gate must have DPL 1, 2 or 3 so that only guest rings can use it."
+        case .callGateReservedBits:
+            return "Bits 5-7 of a call gate's parameter-count byte are reserved and must be zero."
+        case .callGateTargetNotGuestOwned:
+            return "The call gate's target selector names a hypervisor segment; it must be an LDT selector, a GDT entry below 7168, or FLAT_RING1_CS or FLAT_RING3_CS."
+        }
+    }
+}
+
+/// The outcome of checking one guest descriptor.
+public enum DescriptorVerdict: Equatable, Sendable {
+    /// Install this value: the guest's own, or a copy with a grows-up limit truncated.
+    case accept(UInt64)
+    /// Install nothing; the hypercall fails (-EINVAL) and the reason is logged.
+    case refuse(DescriptorRefusal)
+}
+
+/// The check of guest GDT and LDT entries.
+public enum DescriptorCheck {
+    /// GUEST_SEGMENT_MAX_ADDR: no guest segment may reach this address.
+    public static let segmentMaxAddr: UInt32 = XenLayout.guestSegmentMaxAddr
+    /// The lowest base refused: a segment must start at least one page below the maximum.
+    public static let firstRefusedBase: UInt32 = XenLayout.guestSegmentMaxAddr - 0x1000
+
+    /// Checks a descriptor a guest wants in its GDT or LDT.
+    /// IN: the raw 8 bytes (little-endian, as in the table).
+    /// OUT: `.accept(value)` with the value to store, or `.refuse(why)`.
+    public static func check(_ raw: UInt64) -> DescriptorVerdict {
+        let d = SegmentDescriptor(raw: raw)
+        if !d.present { return .accept(raw) }
+        return d.isSystem ? checkSystem(d) : checkCodeOrData(d)
+    }
+
+    /// Whether a call gate may name `selector` as its target code segment: every segment it
+    /// can name is one the guest built (and this check vetted) or a flat guest code segment.
+    public static func isGuestOwnedCodeSelector(_ selector: UInt16) -> Bool {
+        if selector & 0x4 != 0 { return true } // LDT: every entry passed this check.
+        if Int(selector >> 3) < Selector.firstReservedGDTEntry { return true }
+        return selector == Selector.flatRing1CS || selector == Selector.flatRing3CS
+    }
+
+    private static func checkCodeOrData(_ d: SegmentDescriptor) -> DescriptorVerdict {
+        if d.dpl == 0 { return .refuse(.codeOrDataAtRingZero) }
+        if d.base >= firstRefusedBase { return .refuse(.baseInHypervisorArea) }
+        // Data (type bit 3 clear) with the expand-down bit (type bit 2) set.
+        if !d.isCode && d.type & 0x4 != 0 { return .refuse(.expandDown) }
+
+        let lastByte = UInt64(d.base) + UInt64(d.limitBytes)
+        if lastByte < UInt64(segmentMaxAddr) { return .accept(d.raw) }
+        if !d.granularity4K { return .refuse(.byteGranularLimitReachesHypervisor) }
+
+        // Whole pages that fit between the base and the maximum, minus one (the limit is
+        // inclusive). The base check leaves at least one whole page.
+        let pages = (segmentMaxAddr - d.base) >> 12
+        let limit = UInt64(pages - 1)
+        var raw = d.raw
+        raw &= ~(UInt64(0xFFFF) | (UInt64(0xF) << 48))
+        raw |= (limit & 0xFFFF) | ((limit >> 16) & 0xF) << 48
+        return .accept(raw)
+    }
+
+    private static func checkSystem(_ d: SegmentDescriptor) -> DescriptorVerdict {
+        switch d.type {
+        case 0x1, 0x3, 0x9, 0xB: return .refuse(.taskStateSegment)
+        case 0x2: return .refuse(.localDescriptorTable)
+        case 0x5: return .refuse(.taskGate)
+        case 0x4, 0x6, 0x7: return .refuse(.sixteenBitGate)
+        case 0xE, 0xF: return .refuse(.interruptOrTrapGate)
+        case SegmentDescriptor.SystemType.callGate32: break
+        default: return .refuse(.reservedSystemType)
+        }
+        if d.dpl == 0 { return .refuse(.callGateAtRingZero) }
+        // Bits 37-39: the top of the parameter-count byte.
+        if d.raw & (UInt64(0x7) << 37) != 0 { return .refuse(.callGateReservedBits) }
+        let target = UInt16(truncatingIfNeeded: d.raw >> 16)
+        if !isGuestOwnedCodeSelector(target) { return .refuse(.callGateTargetNotGuestOwned) }
+        return .accept(d.raw)
+    }
+}

@@ -1,0 +1,125 @@
+// Kernel.swift: dom0's start of day, done only through Xen's pv32pae interface: read start_info,
+// map shared_info with update_va_mapping, install the trap table and callbacks, register the
+// ring-3 trap stack. Then it runs the self-test the command line asks for, or waits.
+// It must never rely on anything Apus-specific: a Xen hypervisor would run it the same way.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+let console = GuestConsole(xen)
+
+enum Kernel {
+    static var startInfo = StartInfoView(0x1000)
+    static var sharedInfo = SharedInfoView(0x1000)
+
+    static func mapSharedInfo() -> Int32 {
+        let window = guest_symbol(GuestSymbol.sharedInfoWindow)
+        let pte = UInt64(startInfo.sharedInfoMachineAddress) | 0x63        // present, rw, accessed, dirty
+        let rc = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage)
+        if rc == 0 { sharedInfo = SharedInfoView(window) }
+        return rc
+    }
+
+    static func installTraps() -> Int32 {
+        var table = TrapTableBuilder()
+        for vector in 0..<32 where vector != 2 && vector != 9 && vector != 15 && !(vector >= 20 && vector < 32) {
+            // Breakpoint and overflow may be raised from ring 3 with int3/into, as on native x86.
+            let dpl: UInt8 = (vector == 3 || vector == 4) ? 3 : 0
+            table.add(vector: UInt8(vector), dpl: dpl, cs: Selector.flatRing1CS, address: guest_trap_stub_address(UInt32(vector)))
+        }
+        table.add(vector: 0x80, dpl: 3, cs: Selector.flatRing1CS, address: guest_trap_stub_address(0x80))
+        let bytes = table.terminated()
+        return bytes.withUnsafeBufferPointer { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress))) }
+    }
+
+    static func installCallbacks() -> Int32 {
+        let cs = UInt32(Selector.flatRing1CS)
+        return xen.setCallbacks(eventCS: cs, eventEIP: guest_event_callback_address(),
+                                failsafeCS: cs, failsafeEIP: guest_failsafe_callback_address())
+    }
+
+    /// callback_op register for one callback type, the newer interface for the same thing.
+    static func registerCallback(_ type: CallbackType, _ address: UInt32) -> Int32 {
+        var record = [UInt8](repeating: 0, count: CallbackRegisterLayout.size)
+        record.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: type.rawValue, toByteOffset: CallbackRegisterLayout.typeOffset, as: UInt16.self)
+            raw.storeBytes(of: UInt32(Selector.flatRing1CS), toByteOffset: CallbackRegisterLayout.csOffset, as: UInt32.self)
+            raw.storeBytes(of: address, toByteOffset: CallbackRegisterLayout.eipOffset, as: UInt32.self)
+        }
+        return record.withUnsafeBufferPointer { xen.callbackOp(.register, UInt32(UInt(bitPattern: $0.baseAddress))) }
+    }
+
+    static func switchStack() -> Int32 {
+        xen.stackSwitch(ss: UInt32(Selector.flatRing1DS), esp: guest_symbol(GuestSymbol.kernelTrapStackTop))
+    }
+
+    /// The command line has a word `test=NAME`: which self-test to run.
+    static func testName() -> UnsafeBufferPointer<UInt8>? {
+        let line = startInfo.commandLine
+        var i = 0
+        while i < line.count {
+            while i < line.count && line[i] == 32 { i += 1 }
+            let start = i
+            while i < line.count && line[i] != 32 { i += 1 }
+            let word = UnsafeBufferPointer(rebasing: line[start..<i])
+            if word.count > 5 && BootOptions.equal(word.prefix(5), "test=") {
+                return UnsafeBufferPointer(rebasing: word[5...])
+            }
+        }
+        return nil
+    }
+
+    static func shutdown(_ reason: ShutdownReason) -> Never {
+        var record = reason.rawValue
+        _ = withUnsafeMutablePointer(to: &record) { xen.schedOp(.shutdown, UInt32(UInt(bitPattern: $0))) }
+        while true { _ = xen.schedOp(.block) }
+    }
+}
+
+@_cdecl("guest_start")
+public func guestStart(_ startInfoAddress: UInt32) {
+    Kernel.startInfo = StartInfoView(startInfoAddress)
+    let si = Kernel.startInfo
+    console.print("Apus dom0 kernel (Embedded Swift, Xen pv32pae guest) starting")
+    console.print("start_info: magic '\(text: si.magic)' nr_pages \(si.nrPages) flags \(hex: si.flags) (privileged \(si.isPrivileged), initdomain \(si.isInitialDomain))")
+    console.print("start_info: shared_info at machine \(hex8: si.sharedInfoMachineAddress), pt_base \(hex8: si.ptBase), nr_pt_frames \(si.nrPtFrames), mfn_list \(hex8: si.mfnList)")
+    console.print("start_info: initrd at \(hex8: si.modStart) length \(si.modLen), command line '\(text: si.commandLine)'")
+    let steps: [(StaticString, Int32)] = [
+        ("map shared_info", Kernel.mapSharedInfo()),
+        ("set_trap_table", Kernel.installTraps()),
+        ("set_callbacks", Kernel.installCallbacks()),
+        ("stack_switch", Kernel.switchStack()),
+    ]
+    var ready = true
+    for (name, rc) in steps {
+        if rc != 0 { console.print("start of day: \(name) failed with \(rc)"); ready = false }
+    }
+    if !ready { Kernel.shutdown(.crash) }
+    console.print("start of day done: events masked \(Kernel.sharedInfo.upcallMask == 1), traps and callbacks registered")
+    Initrd.list()
+
+    if let name = Kernel.testName() {
+        if BootOptions.equal(name, "dom0") {
+            Kernel.shutdown(PVSelfTest.run() ? .poweroff : .crash)
+        }
+        console.print("no self-test called '\(text: name)'")
+        Kernel.shutdown(.crash)
+    }
+    console.print("dom0 is up; no toolstack yet, so it blocks (Ctrl-A X leaves QEMU)")
+    while true { _ = xen.schedOp(.block) }
+}
+
+enum Initrd {
+    static func list() {
+        let si = Kernel.startInfo
+        guard si.modLen > 0 else { console.print("initrd: none"); return }
+        let bytes = UnsafeBufferPointer(start: UnsafePointer<UInt8>(bitPattern: UInt(si.modStart)), count: Int(si.modLen))
+        guard let entries = CpioArchive(bytes).entries() else {
+            console.print("initrd: \(si.modLen) bytes, not a newc cpio archive")
+            return
+        }
+        console.print("initrd: cpio archive with \(UInt32(entries.count)) files")
+        for e in entries { console.print("initrd:   \(text: e.name) (\(UInt32(e.data.count)) bytes)") }
+    }
+}

@@ -1,0 +1,244 @@
+// PVSelfTest.swift: the `dom0` scenario: dom0 checks the PV contract from the guest's side and
+// prints each result with the values it observed (hypercall page bytes, version strings, trap
+// frames, CR2, error codes). The verdict is dom0's own: poweroff when every check passed.
+// It must never print "ok" for a value it did not read back.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum PVSelfTest {
+    static var passed = 0
+    static var failed = 0
+
+    static func check(_ name: StaticString, _ ok: Bool, _ detail: LogLine) {
+        if ok { passed += 1 } else { failed += 1 }
+        var line = LogLine()
+        line.append("check: ")
+        line.append(name)
+        line.append(ok ? ": ok (" : ": FAILED (")
+        detail.withBytes { for b in $0 { line.append(byte: b) } }
+        line.append(")")
+        console.print(line)
+    }
+
+    static func run() -> Bool {
+        hypercallPage()
+        versions()
+        traps()
+        privilegedInstructions()
+        cpuidAndFPU()
+        refusals()
+        misc()
+        descriptors()
+        userMode()
+        console.print("self-test: \(UInt32(passed)) passed, \(UInt32(failed)) failed")
+        return failed == 0
+    }
+
+    // MARK: - hypercall page and version
+
+    static func hypercallPage() {
+        let page = UnsafePointer<UInt8>(bitPattern: UInt(guest_symbol(GuestSymbol.hypercallPage)))!
+        let slot0: [UInt8] = [0xb8, 0, 0, 0, 0, 0xcd, 0x82, 0xc3]
+        let slot23: [UInt8] = [0x50, 0xb8, 0x17, 0, 0, 0, 0xcd, 0x82]
+        let ok0 = (0..<8).allSatisfy { page[$0] == slot0[$0] }
+        let ok23 = (0..<8).allSatisfy { page[23 * 32 + $0] == slot23[$0] }
+        check("hypercall page filled", ok0 && ok23,
+              "slot 0 \(hex: page[0]) \(hex: page[5]) \(hex: page[6]) \(hex: page[7]), slot 23 starts \(hex: page[23 * 32]) \(hex: page[23 * 32 + 1])")
+    }
+
+    static func versions() {
+        let v = xen.xenVersion(.version)
+        check("xen_version version", v > 0, "\(UInt32(v) >> 16).\(UInt32(v) & 0xFFFF)")
+        var buf = [UInt8](repeating: 0, count: 1024)
+        func string(_ op: XenVersionOp) -> (Int32, [UInt8]) {
+            for i in 0..<buf.count { buf[i] = 0 }
+            let rc = buf.withUnsafeMutableBufferPointer { xen.xenVersion(op, UInt32(UInt(bitPattern: $0.baseAddress))) }
+            let end = buf.firstIndex(of: 0) ?? buf.count
+            return (rc, Array(buf[..<end]))
+        }
+        let (rcE, extra) = string(.extraversion)
+        extra.withUnsafeBufferPointer { check("xen_version extraversion", rcE == 0 && !extra.isEmpty, "'\(text: $0)'") }
+        let (rcC, caps) = string(.capabilities)
+        caps.withUnsafeBufferPointer { check("xen_version capabilities", rcC == 0 && BootOptions.equal(caps, "xen-3.0-x86_32p"), "'\(text: $0)'") }
+        let (rcI, compiler) = string(.compileInfo)
+        compiler.withUnsafeBufferPointer { check("xen_version compile_info", rcI == 0 && !compiler.isEmpty, "compiler '\(text: $0)'") }
+        let (rcS, changeset) = string(.changeset)
+        changeset.withUnsafeBufferPointer { check("xen_version changeset", rcS == 0 && !changeset.isEmpty, "'\(text: $0)'") }
+        var params: UInt32 = 0
+        let rcP = withUnsafeMutablePointer(to: &params) { xen.xenVersion(.platformParameters, UInt32(UInt(bitPattern: $0))) }
+        check("xen_version platform_parameters", rcP == 0 && params == 0xF580_0000, "virt_start \(hex8: params)")
+        var features: (UInt32, UInt32) = (0, 0)
+        let rcF = withUnsafeMutablePointer(to: &features) { xen.xenVersion(.getFeatures, UInt32(UInt(bitPattern: $0))) }
+        check("xen_version get_features", rcF == 0, "submap 0 = \(hex: features.1)")
+        let page = xen.xenVersion(.pagesize)
+        check("xen_version pagesize", page == 4096, "\(page)")
+    }
+
+    // MARK: - exceptions bounced to our own handlers
+
+    static func traps() {
+        let before = TrapLog.last.count
+        let r3 = guest_probe_int3()
+        var t = TrapLog.last
+        check("int3 reaches the #BP handler", r3 == 1 && t.count == before + 1 && t.vector == 3 && t.ring == 1,
+              "vector \(t.vector) ring \(t.ring) eip \(hex8: t.eip) saved mask \(t.savedMask)")
+        let rU = guest_probe_ud2()
+        t = TrapLog.last
+        check("ud2 reaches the #UD handler", rU == 1 && t.vector == 6 && t.ring == 1 && t.errorCode == 0,
+              "vector \(t.vector) error \(hex: t.errorCode) eip \(hex8: t.eip)")
+        let target: UInt32 = 0x4000_0000 + 0x123
+        let rP = guest_probe_read(target)
+        t = TrapLog.last
+        check("#PF reaches the handler with CR2 in vcpu_info", rP == 1 && t.vector == 14 && t.cr2 == target && t.errorCode & 1 == 0,
+              "vector \(t.vector) error \(hex: t.errorCode) cr2 \(hex8: t.cr2)")
+    }
+
+    static func privilegedInstructions() {
+        func gp(_ name: StaticString, _ probe: () -> UInt32) {
+            let before = TrapLog.last.count
+            let r = probe()
+            let t = TrapLog.last
+            check(name, r == 1 && t.count == before + 1 && t.vector == 13 && t.ring == 1,
+                  "vector \(t.vector) error \(hex: t.errorCode) at \(hex8: t.eip)")
+        }
+        gp("cli in ring 1 becomes #GP", guest_probe_cli)
+        gp("out in ring 1 becomes #GP", guest_probe_out)
+        gp("hlt in ring 1 becomes #GP", guest_probe_hlt)
+        gp("mov to cr3 in ring 1 becomes #GP", guest_probe_mov_cr3)
+        gp("lgdt in ring 1 becomes #GP", guest_probe_lgdt)
+    }
+
+    static func cpuidAndFPU() {
+        var regs: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+        withUnsafeMutablePointer(to: &regs) { $0.withMemoryRebound(to: UInt32.self, capacity: 4) { guest_forced_cpuid(0x4000_0000, $0) } }
+        // "XenVMMXenVMM" in ebx, ecx, edx.
+        let ok = regs.1 == 0x566e_6558 && regs.2 == 0x65584d4d && regs.3 == 0x4d4d_566e
+        check("forced-emulation cpuid 0x40000000", ok && regs.0 >= 0x4000_0002,
+              "max leaf \(hex: regs.0), signature \(hex8: regs.1) \(hex8: regs.2) \(hex8: regs.3)")
+        withUnsafeMutablePointer(to: &regs) { $0.withMemoryRebound(to: UInt32.self, capacity: 4) { guest_forced_cpuid(1, $0) } }
+        check("forced-emulation cpuid 1 hides what a PV guest may not use", regs.2 & (1 << 5) == 0 && regs.3 & (1 << 13) == 0,
+              "ecx \(hex8: regs.2) edx \(hex8: regs.3)")
+        let before = TrapLog.deviceNotAvailable
+        let rc = xen.fpuTaskswitch(true)
+        _ = guest_probe_fpu()
+        check("fpu_taskswitch(1) makes the next x87 instruction raise #NM", rc == 0 && TrapLog.deviceNotAvailable == before + 1,
+              "#NM bounces \(TrapLog.deviceNotAvailable - before)")
+    }
+
+    // MARK: - what the hypervisor must refuse
+
+    static func refusals() {
+        let unknown = xen.raw(55)
+        check("unknown hypercall answers -ENOSYS", unknown == -38, "hypercall 55 returned \(unknown)")
+        let hvPointer = xen.consoleWrite(0xF600_0000, 16)
+        check("pointer into the hypervisor area answers -EFAULT", hvPointer == -14, "console_io from 0xf6000000 returned \(hvPointer)")
+        let unmapped = xen.consoleWrite(0x4000_0000, 16)
+        check("pointer to unmapped guest memory answers -EFAULT", unmapped == -14, "console_io from 0x40000000 returned \(unmapped)")
+        let badAssist = xen.vmAssist(VMAssistCommand.enable.rawValue, 31)
+        check("vm_assist with an unknown type answers -EINVAL", badAssist == -22, "returned \(badAssist)")
+        let badVcpu = xen.vcpuOp(.isUp, vcpu: 5)
+        check("vcpu_op on a vCPU that does not exist answers -ENOENT", badVcpu == -2, "returned \(badVcpu)")
+        let badTrapTable = xen.setTrapTable(0xF700_0000)
+        check("set_trap_table from the hypervisor area answers -EFAULT", badTrapTable == -14, "returned \(badTrapTable)")
+    }
+
+    // MARK: - everything else the issue lists
+
+    static func misc() {
+        let assist = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.writablePagetables.rawValue)
+        check("vm_assist writable_pagetables", assist == 0, "returned \(assist)")
+        let up = xen.vcpuOp(.isUp, vcpu: 0)
+        check("vcpu_op is_up(0)", up == 1, "returned \(up)")
+        var runstate = [UInt8](repeating: 0xAA, count: VcpuRunstateInfoLayout.size)
+        let rcR = runstate.withUnsafeMutableBufferPointer { xen.vcpuOp(.getRunstateInfo, vcpu: 0, UInt32(UInt(bitPattern: $0.baseAddress))) }
+        let state = runstate.withUnsafeBytes { $0.load(fromByteOffset: VcpuRunstateInfoLayout.stateOffset, as: Int32.self) }
+        let running = runstate.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.timeOffset, as: UInt64.self) }
+        check("vcpu_op get_runstate_info", rcR == 0 && state == Runstate.running.rawValue && running > 0,
+              "state \(state), \(running / 1000) us running")
+        let y = xen.schedOp(.yield)
+        check("sched_op yield", y == 0, "returned \(y)")
+        let e = Kernel.registerCallback(.event, guest_event_callback_address())
+        let f = Kernel.registerCallback(.failsafe, guest_failsafe_callback_address())
+        check("callback_op register event and failsafe", e == 0 && f == 0, "returned \(e), \(f)")
+        let bad = Kernel.registerCallback(.nmi, 0xF700_0000)
+        check("callback_op with a hypervisor address answers -EINVAL", bad == -22, "returned \(bad)")
+        multicall()
+    }
+
+    static func multicall() {
+        // Two entries: xen_version(version) and an unknown hypercall; results come back per entry.
+        var entries = [UInt32](repeating: 0, count: 2 * MulticallEntryLayout.size / 4)
+        let words = MulticallEntryLayout.size / 4
+        entries[0] = Hypercall.xenVersion.rawValue
+        entries[2] = XenVersionOp.version.rawValue
+        entries[words] = 55
+        let rc = entries.withUnsafeMutableBufferPointer { xen.multicall(UInt32(UInt(bitPattern: $0.baseAddress)), count: 2) }
+        let first = Int32(bitPattern: entries[1])
+        let second = Int32(bitPattern: entries[words + 1])
+        check("multicall runs each entry and stores its result", rc == 0 && first == xen.xenVersion(.version) && second == -38,
+              "results \(first), \(second)")
+    }
+
+    // MARK: - descriptor tables
+
+    static var gdtPage = [UInt64](repeating: 0, count: 1024)
+
+    static func descriptors() {
+        // One guest GDT page: entry 1 a flat ring-1 data segment. The frame is ours: pfn -> mfn
+        // from the P2M list; the page must be 4 KiB aligned, so use the aligned part of a buffer.
+        gdtPage.withUnsafeMutableBufferPointer { buf in
+            let base = UInt32(UInt(bitPattern: buf.baseAddress))
+            let page = (base + 4095) & ~4095
+            let entries = UnsafeMutablePointer<UInt64>(bitPattern: UInt(page))!
+            for i in 0..<512 { entries[i] = 0 }
+            entries[1] = 0x00CF_B300_0000_FFFF                               // flat data, DPL 1, limit 4 GiB (to be truncated)
+            var mfn = Kernel.startInfo.machineFrame(ofPFN: page >> 12)
+            let rc = withUnsafeMutablePointer(to: &mfn) { xen.setGDT(frameList: UInt32(UInt(bitPattern: $0)), entries: 512) }
+            check("set_gdt with a validated page", rc == 0, "returned \(rc)")
+            // Read through the new selector (index 1, RPL 1): the segment really is installed.
+            let value = guest_read_fs(0x09, Kernel.startInfo.ptBase)
+            let direct = UnsafePointer<UInt32>(bitPattern: UInt(Kernel.startInfo.ptBase))!.pointee
+            check("a segment from our own GDT loads and reads", rc == 0 && value == direct, "fs:[pt_base] = \(hex8: value)")
+            let ma = UInt64(mfn) << 12 | 2 * 8
+            let dpl0 = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_9300_0000_FFFF)
+            check("update_descriptor refuses a DPL-0 segment", dpl0 == -22, "returned \(dpl0)")
+            let gate = xen.updateDescriptor(machineAddress: ma, descriptor: 0x0000_EC00_E008_1000)
+            check("update_descriptor refuses a call gate into the hypervisor's code", gate == -22, "returned \(gate)")
+            let good = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_B300_0000_FFFF)
+            check("update_descriptor accepts a DPL-1 data segment", good == 0, "returned \(good)")
+            let reserved = xen.setGDT(frameList: 0, entries: 8000)
+            check("set_gdt reaching the hypervisor's reserved entries answers -EINVAL", reserved == -22, "returned \(reserved)")
+        }
+    }
+
+    // MARK: - ring 3
+
+    static func userMode() {
+        let si = Kernel.startInfo
+        var marked = 0
+        var rc: Int32 = 0
+        func markUser(_ start: UInt32, _ end: UInt32, writable: Bool) {
+            var va = start
+            while va < end {
+                let mfn = si.machineFrame(ofPFN: va >> 12)
+                let flags: UInt64 = writable ? 0x67 : 0x65                // present, user, accessed, dirty (+ rw)
+                let r = xen.updateVAMapping(va, UInt64(mfn) << 12 | flags, flags: UpdateVAFlags.invalidatePage)
+                if r != 0 { rc = r }
+                marked += 1
+                va += 4096
+            }
+        }
+        markUser(guest_symbol(GuestSymbol.userTextStart), guest_symbol(GuestSymbol.userTextEnd), writable: false)
+        markUser(guest_symbol(GuestSymbol.userStackBottom), guest_symbol(GuestSymbol.userStackTop), writable: true)
+        check("update_va_mapping marks the application's pages user", rc == 0, "\(UInt32(marked)) pages")
+        let status = guest_enter_user(guest_symbol(GuestSymbol.userEntry), guest_symbol(GuestSymbol.userStackTop))
+        check("ring-3 application ran and exited through int 0x80", status == 42 && TrapLog.userWrites == 1,
+              "exit status \(status), \(TrapLog.userWrites) write")
+        check("ring-3 getpid through int 0x80", TrapLog.userReports[1] == 1, "pid \(TrapLog.userReports[1])")
+        let refused = TrapLog.userReports[2]
+        check("ring-3 int 0x82 is refused with #GP", refused == 0xDEAD_0412, "the kernel saw #GP error \(hex: refused & 0xFFFF) from ring 3")
+        check("ring-3 stack works", TrapLog.userReports[3] == 0x33, "value \(hex: TrapLog.userReports[3])")
+    }
+}

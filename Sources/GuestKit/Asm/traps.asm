@@ -1,0 +1,228 @@
+; traps.asm: a PV guest kernel's exception entry stubs, its event and failsafe callbacks, the
+; switch to and from ring 3, and probes that run instructions ring 1 may not. Handlers return
+; through the iret hypercall, as a Xen PV kernel does. Policy lives in the kernel's Swift code.
+
+bits 32
+extern hypercall_page
+extern guest_trap_dispatch                   ; void guest_trap_dispatch(GuestTrapFrame *)
+extern guest_failsafe                        ; void guest_failsafe(uint32 *frame): never returns
+
+%define HYPERVISOR_IRET (hypercall_page + 23 * 32)
+%define FLAT_RING3_CS 0xe02b
+%define FLAT_RING3_DS 0xe033
+
+section .text
+
+%macro GSTUB 1
+guest_trap_%1:
+%if (%1 == 8) || (%1 == 10) || (%1 == 11) || (%1 == 12) || (%1 == 13) || (%1 == 14) || (%1 == 17)
+%else
+    push dword 0
+%endif
+    push dword %1
+    jmp guest_trap_common
+%endmacro
+
+%assign v 0
+%rep 32
+GSTUB v
+%assign v v + 1
+%endrep
+GSTUB 128                                   ; system calls from ring 3
+
+; The event upcall: the same frame as an exception without error code, pseudo-vector 256.
+global guest_event_callback
+guest_event_callback:
+    push dword 0
+    push dword 256
+    jmp guest_trap_common
+
+; Frame (low to high): edi esi ebp esp ebx edx ecx eax | vector error | eip cs eflags [esp ss]
+guest_trap_common:
+    pushad
+    mov eax, esp
+    push eax
+    call guest_trap_dispatch
+    add esp, 4
+    popad
+    add esp, 8
+    jmp HYPERVISOR_IRET                      ; pops eip cs eflags (esp ss) and the upcall mask
+
+global guest_failsafe_callback
+guest_failsafe_callback:                     ; [ds es fs gs eip cs eflags ...]: segments were bad
+    push esp
+    call guest_failsafe
+.stop:
+    jmp .stop
+
+global guest_trap_stub_address               ; uint32 guest_trap_stub_address(uint32 vector)
+guest_trap_stub_address:
+    mov eax, [esp + 4]
+    cmp eax, 0x80
+    je .syscall
+    cmp eax, 32
+    jae .none
+    mov eax, [guest_stub_table + eax * 4]
+    ret
+.syscall:
+    mov eax, guest_trap_128
+    ret
+.none:
+    xor eax, eax
+    ret
+
+global guest_event_callback_address
+guest_event_callback_address:
+    mov eax, guest_event_callback
+    ret
+global guest_failsafe_callback_address
+guest_failsafe_callback_address:
+    mov eax, guest_failsafe_callback
+    ret
+
+; ---- ring 3 ---------------------------------------------------------------------------------
+; uint32 guest_enter_user(uint32 eip, uint32 esp): runs ring-3 code until a trap handler calls
+; guest_leave_user(value); returns that value. Enters through the iret hypercall.
+global guest_enter_user
+guest_enter_user:
+    push ebp
+    push ebx
+    push esi
+    push edi
+    mov [saved_kernel_esp], esp
+    mov eax, [esp + 20]
+    mov ecx, [esp + 24]
+    push dword FLAT_RING3_DS                 ; ss
+    push ecx                                 ; esp
+    push dword 0x202                         ; eflags: IF
+    push dword FLAT_RING3_CS                 ; cs
+    push eax                                 ; eip
+    mov eax, FLAT_RING3_DS
+    mov ds, ax
+    mov es, ax
+    xor eax, eax
+    jmp HYPERVISOR_IRET
+
+global guest_leave_user                      ; void guest_leave_user(uint32 value): from a handler
+guest_leave_user:
+    mov eax, [esp + 4]
+    mov esp, [saved_kernel_esp]
+    mov ecx, 0xe021
+    mov ds, cx
+    mov es, cx
+    pop edi
+    pop esi
+    pop ebx
+    pop ebp
+    ret
+
+; ---- probes: each runs one instruction that must trap, and says whether it was resumed -------
+%macro PROBE_BEGIN 1                         ; name: the instructions to probe follow
+global %1
+%1:
+    mov dword [guest_resume], %%resume
+    xor eax, eax
+%define PROBE_RESUME %%resume
+%endmacro
+%macro PROBE_END 0
+    mov dword [guest_resume], 0
+    ret
+PROBE_RESUME:
+    mov eax, 1
+    ret
+%endmacro
+
+PROBE_BEGIN guest_probe_cli
+    cli
+PROBE_END
+PROBE_BEGIN guest_probe_out
+    mov dx, 0x80
+    out dx, al
+PROBE_END
+PROBE_BEGIN guest_probe_hlt
+    hlt
+PROBE_END
+PROBE_BEGIN guest_probe_mov_cr3
+    mov ecx, cr3
+    mov cr3, ecx
+PROBE_END
+PROBE_BEGIN guest_probe_lgdt
+    lgdt [probe_scratch]                     ; the stack stays balanced when this is skipped
+PROBE_END
+PROBE_BEGIN guest_probe_int3
+    int3
+PROBE_END
+PROBE_BEGIN guest_probe_ud2
+    ud2
+PROBE_END
+
+global guest_probe_read                      ; uint32 guest_probe_read(uint32 address)
+guest_probe_read:
+    mov edx, [esp + 4]
+    mov dword [guest_resume], .resume
+    xor eax, eax
+    mov ecx, [edx]
+    mov dword [guest_resume], 0
+    ret
+.resume:
+    mov eax, 1
+    ret
+
+global guest_probe_fpu                       ; uint32 guest_probe_fpu(void): an x87 instruction
+guest_probe_fpu:
+    fninit
+    fld1
+    fstp st0
+    mov eax, 1
+    ret
+
+global guest_take_resume                     ; uint32 guest_take_resume(void): where to resume, once
+guest_take_resume:
+    mov eax, [guest_resume]
+    mov dword [guest_resume], 0
+    ret
+
+; void guest_forced_cpuid(uint32 leaf, uint32 out[4]): Xen's forced-emulation prefix + cpuid
+global guest_forced_cpuid
+guest_forced_cpuid:
+    push ebx
+    push edi
+    mov eax, [esp + 12]
+    mov edi, [esp + 16]
+    xor ecx, ecx
+    ud2
+    db "xen"
+    cpuid
+    mov [edi], eax
+    mov [edi + 4], ebx
+    mov [edi + 8], ecx
+    mov [edi + 12], edx
+    pop edi
+    pop ebx
+    ret
+
+section .rodata
+align 4
+guest_stub_table:
+%assign v 0
+%rep 32
+    dd guest_trap_ %+ v
+%assign v v + 1
+%endrep
+
+section .bss
+align 4
+saved_kernel_esp: resd 1
+guest_resume:     resd 1
+probe_scratch:    resb 8
+
+section .text
+global guest_read_fs                         ; uint32 guest_read_fs(uint32 selector, uint32 offset)
+guest_read_fs:                               ; loads FS with a guest GDT selector and reads through it
+    push fs
+    mov eax, [esp + 8]
+    mov edx, [esp + 12]
+    mov fs, ax
+    mov eax, [fs:edx]
+    pop fs
+    ret

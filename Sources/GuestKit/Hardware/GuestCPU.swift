@@ -1,0 +1,35 @@
+// GuestCPU.swift: the few raw instructions a PV guest kernel runs itself, from GuestKit/Asm,
+// including the ones that must fault in ring 1 (the self-tests prove they do). Guest images only.
+
+@_extern(c, "guest_enter_user") public func guest_enter_user(_ eip: UInt32, _ esp: UInt32) -> UInt32
+@_extern(c, "guest_leave_user") public func guest_leave_user(_ value: UInt32)
+@_extern(c, "guest_probe_cli") public func guest_probe_cli() -> UInt32
+@_extern(c, "guest_probe_out") public func guest_probe_out() -> UInt32
+@_extern(c, "guest_probe_hlt") public func guest_probe_hlt() -> UInt32
+@_extern(c, "guest_probe_mov_cr3") public func guest_probe_mov_cr3() -> UInt32
+@_extern(c, "guest_probe_lgdt") public func guest_probe_lgdt() -> UInt32
+@_extern(c, "guest_probe_int3") public func guest_probe_int3() -> UInt32
+@_extern(c, "guest_probe_ud2") public func guest_probe_ud2() -> UInt32
+@_extern(c, "guest_probe_read") public func guest_probe_read(_ address: UInt32) -> UInt32
+@_extern(c, "guest_probe_fpu") public func guest_probe_fpu() -> UInt32
+@_extern(c, "guest_forced_cpuid") public func guest_forced_cpuid(_ leaf: UInt32, _ out: UnsafeMutablePointer<UInt32>)
+@_extern(c, "guest_trap_stub_address") public func guest_trap_stub_address(_ vector: UInt32) -> UInt32
+@_extern(c, "guest_event_callback_address") public func guest_event_callback_address() -> UInt32
+@_extern(c, "guest_failsafe_callback_address") public func guest_failsafe_callback_address() -> UInt32
+@_extern(c, "guest_symbol") public func guest_symbol(_ which: UInt32) -> UInt32
+@_extern(c, "guest_take_resume") public func guest_take_resume() -> UInt32
+
+/// Indices for guest_symbol.
+public enum GuestSymbol {
+    public static let userTextStart: UInt32 = 0
+    public static let userTextEnd: UInt32 = 1
+    public static let userStackTop: UInt32 = 2
+    public static let userStackBottom: UInt32 = 3
+    public static let kernelTrapStackTop: UInt32 = 4
+    public static let imageStart: UInt32 = 5
+    public static let imageEnd: UInt32 = 6
+    public static let userEntry: UInt32 = 7
+    public static let sharedInfoWindow: UInt32 = 8
+    public static let hypercallPage: UInt32 = 9
+}
+@_extern(c, "guest_read_fs") public func guest_read_fs(_ selector: UInt32, _ offset: UInt32) -> UInt32

@@ -1,0 +1,61 @@
+// Hypercalls.swift: typed wrappers for the hypercalls a PV guest kernel makes, over any
+// HypercallTransport (the real one goes through the hypercall page; tests use a fake).
+// Numbers and argument orders are Xen's pv32pae ABI; nothing here knows it runs on Apus.
+
+import PVABI
+
+/// The seam to the hypervisor: one trap with up to five register arguments.
+public protocol HypercallTransport {
+    func call(_ number: UInt32, _ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32, _ a5: UInt32) -> Int32
+}
+
+public struct Xen<T: HypercallTransport> {
+    public let transport: T
+    public init(_ transport: T) { self.transport = transport }
+
+    @inline(__always)
+    func call(_ op: Hypercall, _ a1: UInt32 = 0, _ a2: UInt32 = 0, _ a3: UInt32 = 0, _ a4: UInt32 = 0, _ a5: UInt32 = 0) -> Int32 {
+        transport.call(op.rawValue, a1, a2, a3, a4, a5)
+    }
+
+    /// A raw call by number, for probing (an unknown number must answer -ENOSYS).
+    public func raw(_ number: UInt32, _ a1: UInt32 = 0, _ a2: UInt32 = 0, _ a3: UInt32 = 0) -> Int32 {
+        transport.call(number, a1, a2, a3, 0, 0)
+    }
+
+    public func consoleWrite(_ address: UInt32, _ count: UInt32) -> Int32 {
+        call(.consoleIO, ConsoleIOOp.write.rawValue, count, address)
+    }
+    public func consoleRead(_ address: UInt32, _ count: UInt32) -> Int32 {
+        call(.consoleIO, ConsoleIOOp.read.rawValue, count, address)
+    }
+    public func xenVersion(_ op: XenVersionOp, _ argument: UInt32 = 0) -> Int32 {
+        call(.xenVersion, op.rawValue, argument)
+    }
+    public func setTrapTable(_ table: UInt32) -> Int32 { call(.setTrapTable, table) }
+    public func setCallbacks(eventCS: UInt32, eventEIP: UInt32, failsafeCS: UInt32, failsafeEIP: UInt32) -> Int32 {
+        call(.setCallbacks, eventCS, eventEIP, failsafeCS, failsafeEIP)
+    }
+    public func callbackOp(_ op: CallbackOp, _ argument: UInt32) -> Int32 { call(.callbackOp, op.rawValue, argument) }
+    public func stackSwitch(ss: UInt32, esp: UInt32) -> Int32 { call(.stackSwitch, ss, esp) }
+    public func fpuTaskswitch(_ set: Bool) -> Int32 { call(.fpuTaskswitch, set ? 1 : 0) }
+    public func schedOp(_ op: SchedOp, _ argument: UInt32 = 0) -> Int32 { call(.schedOp, op.rawValue, argument) }
+    public func vmAssist(_ command: UInt32, _ type: UInt32) -> Int32 { call(.vmAssist, command, type) }
+    public func updateVAMapping(_ va: UInt32, _ pte: UInt64, flags: UInt32) -> Int32 {
+        call(.updateVAMapping, va, UInt32(truncatingIfNeeded: pte), UInt32(truncatingIfNeeded: pte >> 32), flags)
+    }
+    public func setGDT(frameList: UInt32, entries: UInt32) -> Int32 { call(.setGDT, frameList, entries) }
+    public func updateDescriptor(machineAddress: UInt64, descriptor: UInt64) -> Int32 {
+        call(.updateDescriptor, UInt32(truncatingIfNeeded: machineAddress), UInt32(truncatingIfNeeded: machineAddress >> 32),
+             UInt32(truncatingIfNeeded: descriptor), UInt32(truncatingIfNeeded: descriptor >> 32))
+    }
+    public func vcpuOp(_ op: VcpuOp, vcpu: UInt32, _ argument: UInt32 = 0) -> Int32 { call(.vcpuOp, op.rawValue, vcpu, argument) }
+    public func multicall(_ entries: UInt32, count: UInt32) -> Int32 { call(.multicall, entries, count) }
+}
+
+/// update_va_mapping flags (UVMF_*).
+public enum UpdateVAFlags {
+    public static let none: UInt32 = 0
+    public static let tlbFlush: UInt32 = 1
+    public static let invalidatePage: UInt32 = 2
+}
