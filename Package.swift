@@ -1,5 +1,5 @@
 // swift-tools-version: 6.0
-// Host build of Apus's pure modules (the guest ABI and the hypervisor core) and their tests.
+// Host build of Apus's pure modules (the guest ABI, the hypervisor core, GuestKit's pure part) and their tests.
 // It must never build the freestanding image or depend on outside packages: the Makefile does that.
 
 import PackageDescription
@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "PVABI", targets: ["PVABI"]),
         .library(name: "ApusCore", targets: ["ApusCore"]),
+        .library(name: "GuestKit", targets: ["GuestKit"]),
     ],
     targets: [
         // The Xen pv32pae guest ABI: numbers and layouts, no logic.
@@ -19,6 +20,19 @@ let package = Package(
             name: "ApusCoreTests",
             dependencies: ["PVABI", "ApusCore"],
             path: "Tests/ApusCoreTests"
+        ),
+        // The pure part of the guest kernels' library. Asm/ is NASM and Hardware/ declares
+        // @_extern symbols that only a guest image links; neither is part of the host build.
+        .target(
+            name: "GuestKit",
+            dependencies: ["PVABI", "ApusCore"],
+            path: "Sources/GuestKit",
+            exclude: ["Asm", "Hardware"]
+        ),
+        .testTarget(
+            name: "GuestKitTests",
+            dependencies: ["PVABI", "ApusCore", "GuestKit"],
+            path: "Tests/GuestKitTests"
         ),
     ]
 )

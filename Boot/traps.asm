@@ -39,22 +39,27 @@ trap_common:
     mov ax, HYPERVISOR_DS
     mov ds, ax
     mov es, ax
+    xor eax, eax                             ; the hypervisor never uses FS/GS: null them, so a
+    mov fs, ax                               ; nested trap never saves (and reloads) a guest selector
+    mov gs, ax                               ; that has gone bad meanwhile
     cld
     mov eax, esp
     push eax
     call apus_trap
     add esp, 4
 trap_return_to_frame:
+    ; Segments first, by offset, while ESP still points at the frame's base: if one of them
+    ; faults, the nested trap frame lands below this frame and leaves it intact.
+.load_gs:
+    mov gs, word [esp + 32]
+.load_fs:
+    mov fs, word [esp + 36]
+.load_es:
+    mov es, word [esp + 40]
+.load_ds:
+    mov ds, word [esp + 44]
     popad
-.pop_gs:
-    pop gs
-.pop_fs:
-    pop fs
-.pop_es:
-    pop es
-.pop_ds:
-    pop ds
-    add esp, 8                               ; vector and error code
+    add esp, 24                              ; gs fs es ds, vector and error code
 .iret:
     iretd
 
@@ -71,10 +76,10 @@ guest_return_fault:
     jmp .stop
 
 section .apus_extable
-    dd trap_return_to_frame.pop_gs, guest_return_fault
-    dd trap_return_to_frame.pop_fs, guest_return_fault
-    dd trap_return_to_frame.pop_es, guest_return_fault
-    dd trap_return_to_frame.pop_ds, guest_return_fault
+    dd trap_return_to_frame.load_gs, guest_return_fault
+    dd trap_return_to_frame.load_fs, guest_return_fault
+    dd trap_return_to_frame.load_es, guest_return_fault
+    dd trap_return_to_frame.load_ds, guest_return_fault
     dd trap_return_to_frame.iret, guest_return_fault
 
 section .bss

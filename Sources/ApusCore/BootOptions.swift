@@ -4,6 +4,8 @@
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
     case boot, exceptions, panic, dom0
+    /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
+    case crashNoHandler, crashBounce, crashReturn, crashShutdown
 
     public var name: StaticString {
         switch self {
@@ -11,6 +13,10 @@ public enum TestScenario: UInt8, CaseIterable {
         case .exceptions: return "exceptions"
         case .panic: return "panic"
         case .dom0: return "dom0"
+        case .crashNoHandler: return "crash-nohandler"
+        case .crashBounce: return "crash-bounce"
+        case .crashReturn: return "crash-return"
+        case .crashShutdown: return "crash-shutdown"
         }
     }
 
@@ -18,7 +24,15 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0: return false
+        case .dom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        }
+    }
+
+    /// For scenarios where dom0 must be stopped by the hypervisor (or stop itself) with a crash.
+    public var expectsGuestCrash: Bool {
+        switch self {
+        case .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return true
+        default: return false
         }
     }
 

@@ -184,38 +184,46 @@ enum PVSelfTest {
     // MARK: - descriptor tables
 
     static var gdtPage = [UInt64](repeating: 0, count: 1024)
+    static var gdtMFN: UInt32 = 0
 
-    static func descriptors() {
-        // One guest GDT page: entry 1 a flat ring-1 data segment. The frame is ours: pfn -> mfn
-        // from the P2M list; the page must be 4 KiB aligned, so use the aligned part of a buffer.
+    /// One guest GDT page whose entry 1 is a flat ring-1 data segment (limit to be truncated),
+    /// registered with set_gdt. The page is the 4 KiB-aligned part of a buffer we own.
+    @discardableResult
+    static func installTestGDT() -> Int32 {
         gdtPage.withUnsafeMutableBufferPointer { buf in
             let base = UInt32(UInt(bitPattern: buf.baseAddress))
             let page = (base + 4095) & ~4095
             let entries = UnsafeMutablePointer<UInt64>(bitPattern: UInt(page))!
             for i in 0..<512 { entries[i] = 0 }
-            entries[1] = 0x00CF_B300_0000_FFFF                               // flat data, DPL 1, limit 4 GiB (to be truncated)
-            var mfn = Kernel.startInfo.machineFrame(ofPFN: page >> 12)
-            let rc = withUnsafeMutablePointer(to: &mfn) { xen.setGDT(frameList: UInt32(UInt(bitPattern: $0)), entries: 512) }
-            check("set_gdt with a validated page", rc == 0, "returned \(rc)")
-            // Read through the new selector (index 1, RPL 1): the segment really is installed.
-            let value = guest_read_fs(0x09, Kernel.startInfo.ptBase)
-            let direct = UnsafePointer<UInt32>(bitPattern: UInt(Kernel.startInfo.ptBase))!.pointee
-            check("a segment from our own GDT loads and reads", rc == 0 && value == direct, "fs:[pt_base] = \(hex8: value)")
-            let ma = UInt64(mfn) << 12 | 2 * 8
-            let dpl0 = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_9300_0000_FFFF)
-            check("update_descriptor refuses a DPL-0 segment", dpl0 == -22, "returned \(dpl0)")
-            let gate = xen.updateDescriptor(machineAddress: ma, descriptor: 0x0000_EC00_E008_1000)
-            check("update_descriptor refuses a call gate into the hypervisor's code", gate == -22, "returned \(gate)")
-            let good = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_B300_0000_FFFF)
-            check("update_descriptor accepts a DPL-1 data segment", good == 0, "returned \(good)")
-            let reserved = xen.setGDT(frameList: 0, entries: 8000)
-            check("set_gdt reaching the hypervisor's reserved entries answers -EINVAL", reserved == -22, "returned \(reserved)")
+            entries[1] = 0x00CF_B300_0000_FFFF
+            gdtMFN = Kernel.startInfo.machineFrame(ofPFN: page >> 12)
+            var mfn = gdtMFN
+            return withUnsafeMutablePointer(to: &mfn) { xen.setGDT(frameList: UInt32(UInt(bitPattern: $0)), entries: 512) }
         }
+    }
+
+    static func descriptors() {
+        let rc = installTestGDT()
+        check("set_gdt with a validated page", rc == 0, "returned \(rc)")
+        // Read through the new selector (index 1, RPL 1): the segment really is installed.
+        let value = guest_read_fs(0x09, Kernel.startInfo.ptBase)
+        let direct = UnsafePointer<UInt32>(bitPattern: UInt(Kernel.startInfo.ptBase))!.pointee
+        check("a segment from our own GDT loads and reads", rc == 0 && value == direct, "fs:[pt_base] = \(hex8: value)")
+        let ma = UInt64(gdtMFN) << 12 | 2 * 8
+        let dpl0 = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_9300_0000_FFFF)
+        check("update_descriptor refuses a DPL-0 segment", dpl0 == -22, "returned \(dpl0)")
+        let gate = xen.updateDescriptor(machineAddress: ma, descriptor: 0x0000_EC00_E008_1000)
+        check("update_descriptor refuses a call gate into the hypervisor's code", gate == -22, "returned \(gate)")
+        let good = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_B300_0000_FFFF)
+        check("update_descriptor accepts a DPL-1 data segment", good == 0, "returned \(good)")
+        let reserved = xen.setGDT(frameList: 0, entries: 8000)
+        check("set_gdt reaching the hypervisor's reserved entries answers -EINVAL", reserved == -22, "returned \(reserved)")
     }
 
     // MARK: - ring 3
 
-    static func userMode() {
+    /// Gives the application's code and stack pages the user bit, through update_va_mapping.
+    static func markUserPages() -> (pages: Int, rc: Int32) {
         let si = Kernel.startInfo
         var marked = 0
         var rc: Int32 = 0
@@ -232,6 +240,11 @@ enum PVSelfTest {
         }
         markUser(guest_symbol(GuestSymbol.userTextStart), guest_symbol(GuestSymbol.userTextEnd), writable: false)
         markUser(guest_symbol(GuestSymbol.userStackBottom), guest_symbol(GuestSymbol.userStackTop), writable: true)
+        return (marked, rc)
+    }
+
+    static func userMode() {
+        let (marked, rc) = markUserPages()
         check("update_va_mapping marks the application's pages user", rc == 0, "\(UInt32(marked)) pages")
         let status = guest_enter_user(guest_symbol(GuestSymbol.userEntry), guest_symbol(GuestSymbol.userStackTop))
         check("ring-3 application ran and exited through int 0x80", status == 42 && TrapLog.userWrites == 1,

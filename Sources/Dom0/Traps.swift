@@ -69,7 +69,8 @@ public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
 
 @_cdecl("guest_failsafe")
 public func guestFailsafe(_ frame: UnsafeMutableRawPointer) {
-    console.print("failsafe callback: the hypervisor could not restore my segment registers")
+    let words = frame.assumingMemoryBound(to: UInt32.self)
+    console.print("failsafe callback: the hypervisor could not restore ds \(hex: words[0]) es \(hex: words[1]) fs \(hex: words[2]) gs \(hex: words[3]) at eip \(hex8: words[4])")
     Kernel.shutdown(.crash)
 }
 

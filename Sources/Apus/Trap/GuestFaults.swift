@@ -95,11 +95,37 @@ enum FPU {
 }
 
 /// A fault on the very last step back into a guest (loading its segment registers, or the
-/// iret itself) means the guest left something the CPU refuses: crash that domain.
+/// iret itself) means the guest left something the CPU refuses. As on Xen, the guest's failsafe
+/// callback gets the selectors that would not load, with null ones in their place; a guest
+/// without one, or whose stack cannot take the frame, is crashed.
 @_cdecl("apus_guest_return_failed")
 public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
     let frame = raw.assumingMemoryBound(to: TrapFrame.self)
     guard let d = Domains.current else { Panic.halt("a return to a guest faulted while no guest runs") }
-    Log.info("d\(d.id): cannot return to eip \(hex8: frame.pointee.eip) cs \(hex: frame.pointee.cs & 0xFFFF) ss \(hex: frame.pointee.ss & 0xFFFF) ds \(hex: frame.pointee.ds & 0xFFFF) es \(hex: frame.pointee.es & 0xFFFF) fs \(hex: frame.pointee.fs & 0xFFFF) gs \(hex: frame.pointee.gs & 0xFFFF)")
-    GuestFaults.crash(d, "the CPU refused the guest's segment registers or iret frame on return")
+    let f = frame.pointee
+    Log.info("d\(d.id): cannot return to eip \(hex8: f.eip) cs \(hex: f.cs & 0xFFFF) ss \(hex: f.ss & 0xFFFF) ds \(hex: f.ds & 0xFFFF) es \(hex: f.es & 0xFFFF) fs \(hex: f.fs & 0xFFFF) gs \(hex: f.gs & 0xFFFF)")
+    guard d.vcpu.failsafeCallback.isSet, f.ring != 0 else {
+        GuestFaults.crash(d, "the CPU refused the guest's segment registers or iret frame on return, and no failsafe callback is registered")
+    }
+    let ring = f.ring
+    let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss,
+                                   kernelSS: d.vcpu.kernelSS, kernelESP: d.vcpu.kernelESP)
+    let mask = d.upcallMask
+    let words = BounceFrame.failsafeWords(eip: f.eip, cs: f.cs & 0xFFFF, eflags: f.eflags, interruptedRing: ring,
+                                          interruptedESP: f.esp, interruptedSS: f.ss, savedUpcallMask: mask,
+                                          ds: f.ds, es: f.es, fs: f.fs, gs: f.gs)
+    let newESP = BounceFrame.newStackPointer(kernelESP: target.esp, count: words.count)
+    guard words.withUnsafeBytes({ GuestMemory.write(newESP, from: $0.baseAddress!, count: UInt32($0.count)) }) else {
+        GuestFaults.crash(d, "fault while building the failsafe callback frame on the guest kernel stack")
+    }
+    Log.info("d\(d.id): entering its failsafe callback at \(hex8: d.vcpu.failsafeCallback.eip)")
+    d.upcallMask = 1
+    frame.pointee.ds = 0; frame.pointee.es = 0; frame.pointee.fs = 0; frame.pointee.gs = 0
+    frame.pointee.eip = d.vcpu.failsafeCallback.eip
+    frame.pointee.cs = d.vcpu.failsafeCallback.cs
+    frame.pointee.esp = newESP
+    frame.pointee.ss = target.ss
+    frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: f.eflags)
+    enter_guest(raw)
+    haltForever()
 }

@@ -50,6 +50,9 @@ guest_trap_common:
 
 global guest_failsafe_callback
 guest_failsafe_callback:                     ; [ds es fs gs eip cs eflags ...]: segments were bad
+    mov eax, 0xe021                          ; the hypervisor left null selectors: load flat ones
+    mov ds, ax
+    mov es, ax
     push esp
     call guest_failsafe
 .stop:
@@ -225,4 +228,17 @@ guest_read_fs:                               ; loads FS with a guest GDT selecto
     mov fs, ax
     mov eax, [fs:edx]
     pop fs
+    ret
+
+global guest_load_fs                         ; void guest_load_fs(uint32 selector): and leave it there
+guest_load_fs:
+    mov eax, [esp + 4]
+    mov fs, ax
+    ret
+
+global guest_divide                          ; uint32 guest_divide(uint32 a, uint32 b)
+guest_divide:
+    mov eax, [esp + 4]
+    xor edx, edx
+    div dword [esp + 8]
     ret

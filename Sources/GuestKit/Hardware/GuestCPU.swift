@@ -33,3 +33,5 @@ public enum GuestSymbol {
     public static let hypercallPage: UInt32 = 9
 }
 @_extern(c, "guest_read_fs") public func guest_read_fs(_ selector: UInt32, _ offset: UInt32) -> UInt32
+@_extern(c, "guest_load_fs") public func guest_load_fs(_ selector: UInt32)
+@_extern(c, "guest_divide") public func guest_divide(_ a: UInt32, _ b: UInt32) -> UInt32

@@ -1,0 +1,233 @@
+// StoreDecoder.swift: decodes the few x86-32 instructions a PV guest uses to write a page-table
+// entry in place (writable page tables): the value written, its width and the instruction's length.
+// Pure: it never reads guest memory, computes an address (CR2 gives it) or guesses at an encoding.
+//
+// Why so few. A guest that writes its own L1 entries takes a page fault on the write; the
+// hypervisor validates the new entry, stores it, and resumes after the instruction. Linux and
+// the BSDs write entries with `mov`, `xchg`, `cmpxchg`, `cmpxchg8b` (a 64-bit PAE entry in one
+// go) and, when clearing, `stosd`. Everything else is refused with a sentence for the log, so
+// the fault is bounced to the guest rather than emulated wrongly. Rules:
+//
+// - Prefixes: segment overrides are skipped (CR2 already is the linear address). LOCK is
+//   accepted on xchg, cmpxchg and cmpxchg8b only (on mov the CPU raises #UD, never #PF). 66
+//   (16-bit operand), 67 (16-bit addressing) and REP/REPNE are refused.
+// - The destination must be memory (mod != 3); its length covers every 32-bit form: SIB,
+//   SIB with base 5 and mod 0 (disp32, no base), mod 0 rm 5 (disp32), disp8 and disp32.
+// - At most 15 bytes, as the CPU itself; fewer bytes than the encoding needs is refused.
+
+public enum StoreDecoder {
+    /// The guest's general registers at the fault, as the instruction reads them.
+    public struct Registers: Equatable, Sendable {
+        public var eax: UInt32, ecx: UInt32, edx: UInt32, ebx: UInt32
+        public var esp: UInt32, ebp: UInt32, esi: UInt32, edi: UInt32
+
+        public init(eax: UInt32 = 0, ecx: UInt32 = 0, edx: UInt32 = 0, ebx: UInt32 = 0,
+                    esp: UInt32 = 0, ebp: UInt32 = 0, esi: UInt32 = 0, edi: UInt32 = 0) {
+            self.eax = eax; self.ecx = ecx; self.edx = edx; self.ebx = ebx
+            self.esp = esp; self.ebp = ebp; self.esi = esi; self.edi = edi
+        }
+
+        /// The registers of a trap from a guest ring: ESP is the interrupted one, not pushad's.
+        public init(_ frame: TrapFrame) {
+            self.init(eax: frame.eax, ecx: frame.ecx, edx: frame.edx, ebx: frame.ebx,
+                      esp: frame.esp, ebp: frame.ebp, esi: frame.esi, edi: frame.edi)
+        }
+
+        /// A 32-bit register by its encoding (the ModRM reg field): 0 eax, 1 ecx, ... 7 edi.
+        public subscript(number: UInt8) -> UInt32 {
+            switch number & 7 {
+            case 0: return eax
+            case 1: return ecx
+            case 2: return edx
+            case 3: return ebx
+            case 4: return esp
+            case 5: return ebp
+            case 6: return esi
+            default: return edi
+            }
+        }
+
+        /// An 8-bit register by its encoding: 0-3 al, cl, dl, bl; 4-7 ah, ch, dh, bh.
+        public func byteRegister(_ number: UInt8) -> UInt8 {
+            let n = number & 7
+            return n < 4 ? UInt8(truncatingIfNeeded: self[n]) : UInt8(truncatingIfNeeded: self[n - 4] >> 8)
+        }
+    }
+
+    /// How the store combines with what memory holds.
+    public enum Kind: Equatable, Sendable {
+        /// mov, stosd: memory becomes the value.
+        case plain
+        /// xchg: memory becomes the value and the old contents go to the source register.
+        case xchg(register: UInt8)
+        /// cmpxchg: memory becomes the value only if it equals `expected` (EAX); ZF says which.
+        case cmpxchg(expected: UInt32)
+        /// cmpxchg8b: memory becomes ECX:EBX only if it equals `expected` (EDX:EAX).
+        case cmpxchg8b(expected: UInt64)
+    }
+
+    public enum Result {
+        /// A store of `width` bytes (1, 4 or 8) of `value`, by an instruction `length` bytes long.
+        case store(width: Int, value: UInt64, length: Int, kind: Kind)
+        /// Not an instruction this decoder emulates; `reason` is a sentence for the log.
+        case unsupported(reason: StaticString)
+    }
+
+    /// The longest instruction the CPU accepts.
+    public static let maximumLength = 15
+
+    /// Decodes the instruction at the start of `bytes` (what the guest's EIP points at).
+    public static func decode<Bytes: RandomAccessCollection>(_ bytes: Bytes, registers: Registers) -> Result
+    where Bytes.Element == UInt8 {
+        var cursor = Cursor(bytes)
+        var locked = false
+
+        // Prefixes, then the opcode.
+        var opcode: UInt8 = 0
+        prefixes: while true {
+            guard let byte = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+            switch byte {
+            case 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65:
+                continue
+            case 0xF0:
+                locked = true
+            case 0x66:
+                return .unsupported(reason: "16-bit operand size (prefix 66) is refused: a page-table entry is written 4 or 8 bytes at a time.")
+            case 0x67:
+                return .unsupported(reason: "16-bit addressing (prefix 67) is refused.")
+            case 0xF2, 0xF3:
+                return .unsupported(reason: "REP and REPNE prefixes are refused: a repeated store could cross into the next entries.")
+            default:
+                opcode = byte
+                break prefixes
+            }
+        }
+
+        switch opcode {
+        case 0x89, 0x88, 0x87:               // mov r/m32, r32; mov r/m8, r8; xchg r/m32, r32
+            if locked && opcode != 0x87 { return .unsupported(reason: lockedMov) }
+            let modrm: ModRM
+            switch cursor.memoryOperand() {
+            case .success(let m): modrm = m
+            case .failure(let reason): return .unsupported(reason: reason)
+            }
+            let length = cursor.consumed
+            if opcode == 0x88 {
+                return .store(width: 1, value: UInt64(registers.byteRegister(modrm.reg)), length: length, kind: .plain)
+            }
+            let kind: Kind = opcode == 0x87 ? .xchg(register: modrm.reg) : .plain
+            return .store(width: 4, value: UInt64(registers[modrm.reg]), length: length, kind: kind)
+
+        case 0xC7:                           // mov r/m32, imm32
+            if locked { return .unsupported(reason: lockedMov) }
+            let modrm: ModRM
+            switch cursor.memoryOperand() {
+            case .success(let m): modrm = m
+            case .failure(let reason): return .unsupported(reason: reason)
+            }
+            guard modrm.reg == 0 else { return .unsupported(reason: "Opcode C7 with a reg field other than 0 is not mov r/m32, imm32.") }
+            guard let immediate = cursor.u32() else { return .unsupported(reason: cursor.shortReason) }
+            let length = cursor.consumed
+            return .store(width: 4, value: UInt64(immediate), length: length, kind: .plain)
+
+        case 0xAB:                           // stosd
+            if locked { return .unsupported(reason: "LOCK stosd raises #UD, not a page fault.") }
+            let length = cursor.consumed
+            return .store(width: 4, value: UInt64(registers.eax), length: length, kind: .plain)
+
+        case 0x0F:
+            guard let second = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+            switch second {
+            case 0xB1:                       // cmpxchg r/m32, r32
+                let modrm: ModRM
+                switch cursor.memoryOperand() {
+                case .success(let m): modrm = m
+                case .failure(let reason): return .unsupported(reason: reason)
+                }
+                let length = cursor.consumed
+                return .store(width: 4, value: UInt64(registers[modrm.reg]), length: length,
+                              kind: .cmpxchg(expected: registers.eax))
+            case 0xC7:                       // cmpxchg8b m64
+                let modrm: ModRM
+                switch cursor.memoryOperand() {
+                case .success(let m): modrm = m
+                case .failure(let reason): return .unsupported(reason: reason)
+                }
+                guard modrm.reg == 1 else { return .unsupported(reason: "Of 0F C7, only /1 (cmpxchg8b) is a store this decoder emulates.") }
+                let length = cursor.consumed
+                let new = UInt64(registers.ecx) << 32 | UInt64(registers.ebx)
+                let expected = UInt64(registers.edx) << 32 | UInt64(registers.eax)
+                return .store(width: 8, value: new, length: length, kind: .cmpxchg8b(expected: expected))
+            default:
+                return .unsupported(reason: "Not a page-table store: the two-byte opcode is neither cmpxchg (0F B1) nor cmpxchg8b (0F C7 /1).")
+            }
+
+        default:
+            return .unsupported(reason: "Not a page-table store: the opcode is none of mov (88, 89, C7), xchg (87), cmpxchg, cmpxchg8b or stosd (AB).")
+        }
+    }
+
+    static let lockedMov: StaticString = "LOCK on mov raises #UD, not a page fault."
+
+    struct ModRM {
+        var mod: UInt8, reg: UInt8, rm: UInt8
+    }
+
+    enum Operand {
+        case success(ModRM)
+        case failure(StaticString)
+    }
+
+    /// Reads bytes in order, at most `maximumLength` of them.
+    struct Cursor<Bytes: RandomAccessCollection> where Bytes.Element == UInt8 {
+        let bytes: Bytes
+        var consumed = 0
+        init(_ bytes: Bytes) { self.bytes = bytes }
+
+        /// Why `next()` answered nil: the CPU's 15-byte limit, or the end of what was read.
+        var shortReason: StaticString {
+            consumed >= StoreDecoder.maximumLength
+                ? "The instruction would be longer than 15 bytes, which the CPU refuses (#GP), so it cannot have faulted on a write."
+                : "The instruction is cut short: its encoding needs more bytes than were read."
+        }
+
+        mutating func next() -> UInt8? {
+            guard consumed < bytes.count, consumed < StoreDecoder.maximumLength else { return nil }
+            let byte = bytes[bytes.index(bytes.startIndex, offsetBy: consumed)]
+            consumed += 1
+            return byte
+        }
+
+        mutating func skip(_ count: Int) -> Bool {
+            for _ in 0..<count where next() == nil { return false }
+            return true
+        }
+
+        mutating func u32() -> UInt32? {
+            var value: UInt32 = 0
+            for i in 0..<4 {
+                guard let byte = next() else { return nil }
+                value |= UInt32(byte) << (8 * UInt32(i))
+            }
+            return value
+        }
+
+        /// ModRM, then SIB and displacement, of an operand that must be memory.
+        mutating func memoryOperand() -> Operand {
+            guard let byte = next() else { return .failure(shortReason) }
+            let modrm = ModRM(mod: byte >> 6, reg: (byte >> 3) & 7, rm: byte & 7)
+            if modrm.mod == 3 {
+                return .failure("The destination is a register (mod 3), so the instruction cannot have faulted on a page-table write.")
+            }
+            var displacement = modrm.mod == 1 ? 1 : modrm.mod == 2 ? 4 : 0
+            if modrm.rm == 4 {
+                guard let sib = next() else { return .failure(shortReason) }
+                if modrm.mod == 0 && sib & 7 == 5 { displacement = 4 }   // no base, disp32
+            } else if modrm.mod == 0 && modrm.rm == 5 {
+                displacement = 4                                        // disp32 alone
+            }
+            guard skip(displacement) else { return .failure(shortReason) }
+            return .success(modrm)
+        }
+    }
+}
