@@ -75,6 +75,9 @@ public struct FrameFlags: OptionSet, Equatable, Sendable {
     public static let pinned = FrameFlags(rawValue: 1 << 0)
     /// The frame's contents have been checked for its current type.
     public static let validated = FrameFlags(rawValue: 1 << 1)
+    /// An L2 typed for L3 slot 3: entries 428-511 are the hypervisor's, written by it on
+    /// validation and never the guest's. Part of the type: such an L2 is never also a plain L2.
+    public static let hypervisorSlots = FrameFlags(rawValue: 1 << 2)
 }
 
 /// One machine frame's entry in the frame table. 16 bytes, pinned by a test.

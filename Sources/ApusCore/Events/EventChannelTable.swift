@@ -1,0 +1,83 @@
+// One domain's event-channel ports, with the reverse maps from VIRQ and PIRQ to port, in storage sized when the domain is created.
+// Bookkeeping only: it must never decide whether an operation is allowed (EventChannelSystem does) and never grow after init.
+
+import PVABI
+
+/// The ports 0 ..< portLimit of one domain. Port 0 is reserved, as in Xen, so that 0 can mean
+/// "no port" in the reverse maps and in guests' own tables.
+public struct EventChannelTable: Sendable {
+    /// One past the highest usable port (at most 1024, the 2-level ABI's limit on x86_32).
+    public let portLimit: UInt32
+    /// VCPUs of the domain: valid `vcpu` arguments are below this.
+    public let vcpuCount: UInt32
+    /// Physical IRQs the domain may bind: valid `pirq` arguments are below this.
+    public let pirqCount: UInt32
+    /// Whether the domain may act on other domains' ports (dom0).
+    public let privileged: Bool
+
+    var channels: [EventChannel]
+    /// virqPorts[vcpu * Virq.count + virq]: the port bound to that VIRQ on that VCPU, or 0.
+    /// Global VIRQs are recorded under VCPU 0 even after bind_vcpu moves their delivery.
+    var virqPorts: [UInt32]
+    /// pirqPorts[pirq]: the port bound to that physical IRQ, or 0.
+    var pirqPorts: [UInt32]
+
+    /// A table with every port free. `portLimit` is clamped to 2 ... 1024, `vcpus` to at least 1.
+    public init(portLimit: UInt32, vcpus: UInt32, pirqs: UInt32 = 0, privileged: Bool) {
+        let limit = min(max(portLimit, 2), UInt32(SharedInfoLimits.twoLevelEventChannels))
+        self.portLimit = limit
+        vcpuCount = max(vcpus, 1)
+        pirqCount = pirqs
+        self.privileged = privileged
+        channels = Array(repeating: .free, count: Int(limit))
+        virqPorts = Array(repeating: 0, count: Int(vcpuCount) * Int(Virq.count))
+        pirqPorts = Array(repeating: 0, count: Int(pirqs))
+    }
+
+    /// The port's record; nil beyond the limit. Port 0 reads free.
+    public func channel(_ port: UInt32) -> EventChannel? {
+        port < portLimit ? channels[Int(port)] : nil
+    }
+
+    /// The state of `port`; nil beyond the limit.
+    public func state(_ port: UInt32) -> EventChannelState? {
+        channel(port)?.state
+    }
+
+    /// Whether `port` names a port an operation may act on: inside the table and not the reserved port 0.
+    func isUsable(_ port: UInt32) -> Bool {
+        port != 0 && port < portLimit
+    }
+
+    /// The lowest free port, nil when every port is taken. O(portLimit): binding, not sending.
+    func lowestFreePort() -> UInt32? {
+        var port = 1
+        while port < channels.count {
+            if channels[port].state == .free { return UInt32(port) }
+            port += 1
+        }
+        return nil
+    }
+
+    /// The port bound to `virq` on `vcpu`, 0 when none (or out of range).
+    public func virqPort(_ virq: UInt32, vcpu: UInt32) -> UInt32 {
+        guard virq < Virq.count, vcpu < vcpuCount else { return 0 }
+        return virqPorts[virqIndex(virq, vcpu: vcpu)]
+    }
+
+    func virqIndex(_ virq: UInt32, vcpu: UInt32) -> Int {
+        Int(vcpu) * Int(Virq.count) + Int(virq)
+    }
+
+    /// The port bound to physical IRQ `pirq`, 0 when none.
+    public func pirqPort(_ pirq: UInt32) -> UInt32 {
+        pirq < pirqCount ? pirqPorts[Int(pirq)] : 0
+    }
+
+    /// Ports not free. O(portLimit): for accounting and tests.
+    public var portsInUse: Int {
+        var count = 0
+        for channel in channels where channel.state != .free { count += 1 }
+        return count
+    }
+}

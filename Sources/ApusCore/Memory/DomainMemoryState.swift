@@ -1,0 +1,78 @@
+// What the direct-paging core keeps per domain: its id, its page-table base, pin and LDT bookkeeping, the extra frames it may map.
+// Plain values the hypervisor stores in its Domain: this file must never take or drop a reference itself.
+
+/// The hypervisor's 84 entries for L2 slots 428-511 under L3 slot 3 (M2P, frame table,
+/// per-domain area, image, mapcache). The same for every domain; written into each slot-3 L2
+/// when it is validated.
+public struct HypervisorL2Slots: Sendable {
+    /// First hypervisor slot: 0xF5800000 is entry 428 of the top 1 GiB.
+    public static let first = 428
+    public static let count = 84
+
+    public let entries: [UInt64]
+
+    /// Nil unless there are exactly 84 entries.
+    public init?(_ entries: [UInt64]) {
+        guard entries.count == HypervisorL2Slots.count else { return nil }
+        self.entries = entries
+    }
+
+    /// Whether L2 index `index` is one of the hypervisor's in a slot-3 L2.
+    public static func isHypervisorSlot(_ index: Int) -> Bool { index >= first }
+}
+
+/// Frames a domain may map although it does not own them (its shared_info page, later its
+/// grant-table frames). Fixed capacity: no allocation when checked on every L1 entry.
+public struct MappableExtras: Sendable {
+    public static let capacity = 8
+    var frames = InlineArray<8, UInt32>(repeating: 0)
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// Adds `frame`; false when full (the frame is not added). Adding twice is harmless.
+    @discardableResult
+    public mutating func add(_ frame: UInt32) -> Bool {
+        if contains(frame) { return true }
+        guard count < MappableExtras.capacity else { return false }
+        frames[count] = frame
+        count += 1
+        return true
+    }
+
+    public func contains(_ frame: UInt32) -> Bool {
+        var i = 0
+        while i < count {
+            if frames[i] == frame { return true }
+            i += 1
+        }
+        return false
+    }
+
+    public subscript(index: Int) -> UInt32 { frames[index] }
+}
+
+/// Per-domain state of the direct-paging core. The hypervisor keeps one per domain and
+/// passes it to every operation on that domain.
+public struct DomainMemoryState: Sendable {
+    public let id: UInt16
+    /// The L3 the domain runs on (NEW_BASEPTR); holds one type and one general reference.
+    public internal(set) var baseL3: UInt32?
+    /// How many of the domain's frames carry the pinned flag (each holds a reference).
+    public internal(set) var pinnedCount: Int = 0
+    /// The LDT set with MMUEXT_SET_LDT: linear base and entry count (0: none).
+    public internal(set) var ldtBase: UInt32 = 0
+    public internal(set) var ldtEntries: UInt32 = 0
+    /// Frames the domain may map without owning them.
+    public var extras: MappableExtras
+    /// What the hypervisor puts in L2 slots 428-511 of every slot-3 L2.
+    public let hypervisorSlots: HypervisorL2Slots
+
+    public init(id: UInt16, hypervisorSlots: HypervisorL2Slots, extras: MappableExtras = MappableExtras()) {
+        self.id = id
+        self.hypervisorSlots = hypervisorSlots
+        self.extras = extras
+    }
+
+    public var owner: FrameOwner { .domain(id) }
+}

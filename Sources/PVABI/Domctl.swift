@@ -1,0 +1,110 @@
+// The domctl hypercall (36): the XEN_DOMCTL_* numbers Apus implements for dom0's toolstack, and the common header of struct xen_domctl.
+// Numbers and layouts only: it must never create, pause or destroy a domain (the hypervisor's domctl handler does).
+//
+// Xen's per-command argument structs (xen/include/public/domctl.h) are large and change with
+// XEN_DOMCTL_INTERFACE_VERSION; dom0 here is Apus's own. Apus keeps Xen's numbers and the
+// header below, and may define simpler payloads per command at their handlers; those
+// payloads are then documented beside the handler and pinned by a layout test.
+
+/// XEN_DOMCTL_*: xen_domctl.cmd. Dom0 only; a domU gets -EPERM.
+public enum DomctlCommand: UInt32, Sendable {
+    /// Create an empty domain. IN/OUT: xen_domctl.domain (0 asks the hypervisor to choose).
+    case createDomain = 1
+    /// Tear a domain down and free its memory.
+    case destroyDomain = 2
+    /// Stop scheduling a domain until unpaused.
+    case pauseDomain = 3
+    /// Let a paused (or newly built) domain run.
+    case unpauseDomain = 4
+    /// OUT: state, memory and CPU time of a domain (or the next one with a higher id).
+    case getDomainInfo = 5
+    /// IN: the most memory (KiB) the domain may hold.
+    case maxMem = 11
+    /// IN/OUT: a VCPU's register state.
+    case setVCPUContext = 12
+    case getVCPUContext = 13
+    /// IN: how many VCPUs the domain may have.
+    case maxVCPUs = 15
+    /// Get or set scheduler parameters (credit: weight and cap).
+    case schedulerOp = 16
+    /// Resume a domain that suspended.
+    case resumeDomain = 27
+    /// Choose which domain receives a global VIRQ.
+    case setVirqHandler = 66
+    /// IN: the highest event-channel port the domain may use.
+    case setMaxEventChannel = 70
+
+    /// The C name, for log lines people read.
+    public var name: StaticString {
+        switch self {
+        case .createDomain: return "createdomain"
+        case .destroyDomain: return "destroydomain"
+        case .pauseDomain: return "pausedomain"
+        case .unpauseDomain: return "unpausedomain"
+        case .getDomainInfo: return "getdomaininfo"
+        case .maxMem: return "max_mem"
+        case .setVCPUContext: return "setvcpucontext"
+        case .getVCPUContext: return "getvcpucontext"
+        case .maxVCPUs: return "max_vcpus"
+        case .schedulerOp: return "scheduler_op"
+        case .resumeDomain: return "resumedomain"
+        case .setVirqHandler: return "set_virq_handler"
+        case .setMaxEventChannel: return "set_max_evtchn"
+        }
+    }
+}
+
+/// The start of struct xen_domctl, the same for every command.
+public enum DomctlLayout {
+    /// u32, IN: a DomctlCommand.
+    public static let cmdOffset: Int = 0
+    /// u32, IN: must equal the interface version the hypervisor speaks, else -EACCES.
+    public static let interfaceVersionOffset: Int = 4
+    /// u16, IN (OUT for createdomain): the domain the command acts on.
+    public static let domainOffset: Int = 8
+    /// The per-command payload. Xen's union holds uint64_aligned_t fields (8-byte aligned
+    /// even on i386), so it starts at 16, not 12; it is 128 bytes long.
+    public static let payloadOffset: Int = 16
+    public static let payloadSize: Int = 128
+    public static let size: Int = 144
+}
+
+/// XEN_SCHEDULER_*: xen_domctl_scheduler_op.sched_id.
+public enum SchedulerID {
+    /// Xen's credit scheduler, which Apus's CreditScheduler follows (weight and cap).
+    public static let credit: UInt32 = 5
+    public static let credit2: UInt32 = 6
+}
+
+/// XEN_DOMCTL_SCHEDOP_*: xen_domctl_scheduler_op.cmd.
+public enum DomctlSchedulerCommand: UInt32, Sendable {
+    /// IN: new parameters for every VCPU of the domain.
+    case putInfo = 0
+    /// OUT: the domain's parameters.
+    case getInfo = 1
+}
+
+/// struct xen_domctl_scheduler_op with the credit member of its union (the payload of schedulerOp).
+public enum DomctlSchedulerOpLayout {
+    /// u32, IN: a SchedulerID (must be credit).
+    public static let schedIDOffset: Int = 0
+    /// u32, IN: a DomctlSchedulerCommand.
+    public static let cmdOffset: Int = 4
+    /// u16, IN/OUT: relative weight (1 ... 65535; Xen's default is 256). The union starts at 8.
+    public static let creditWeightOffset: Int = 8
+    /// u16, IN/OUT: cap in percent of one physical CPU (0: no cap).
+    public static let creditCapOffset: Int = 10
+}
+
+/// XEN_DOMINF_*: xen_domctl_getdomaininfo.flags.
+public enum DomainInfoFlags {
+    public static let dying: UInt32 = 1 << 0
+    public static let hvmGuest: UInt32 = 1 << 1
+    public static let shutdown: UInt32 = 1 << 2
+    public static let paused: UInt32 = 1 << 3
+    public static let blocked: UInt32 = 1 << 4
+    public static let running: UInt32 = 1 << 5
+    /// The shutdown reason (a ShutdownReason) sits in bits 16-23 when `shutdown` is set.
+    public static let shutdownShift: UInt32 = 16
+    public static let shutdownMask: UInt32 = 0xFF
+}
