@@ -22,7 +22,7 @@ NASMFLAGS  := -f elf32 -I Boot/
 LIBGCC      = $(shell gcc -m32 -print-libgcc-file-name)
 
 PVABI_SRC    := $(sort $(wildcard Sources/PVABI/*.swift))
-CORE_SRC     := $(sort $(wildcard Sources/ApusCore/*.swift))
+CORE_SRC     := $(sort $(shell find Sources/ApusCore -name '*.swift'))
 APUS_SRC     := $(sort $(shell find Sources/Apus -name '*.swift')) $(BUILD)/gen/BuildInfo.swift
 ASM_SRC      := $(sort $(wildcard Boot/*.asm))
 C_SRC        := $(sort $(wildcard Boot/*.c))

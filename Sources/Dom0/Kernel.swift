@@ -103,6 +103,9 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "dom0") {
             Kernel.shutdown(PVSelfTest.run() ? .poweroff : .crash)
         }
+        if BootOptions.equal(name, "memory") {
+            Kernel.shutdown(MemoryTest.run() ? .poweroff : .crash)
+        }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")
         Kernel.shutdown(.crash)

@@ -51,6 +51,77 @@ public struct Xen<T: HypercallTransport> {
     }
     public func vcpuOp(_ op: VcpuOp, vcpu: UInt32, _ argument: UInt32 = 0) -> Int32 { call(.vcpuOp, op.rawValue, vcpu, argument) }
     public func multicall(_ entries: UInt32, count: UInt32) -> Int32 { call(.multicall, entries, count) }
+
+    /// mmu_update(requests, count, &done, domid): `requests` is an array of {u64 ptr, u64 val}.
+    public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
+        call(.mmuUpdate, requests, count, done, domain)
+    }
+    /// mmuext_op(ops, count, &done, domid): `ops` is an array of {u32 cmd, u32 arg1, u32 arg2}.
+    public func mmuextOp(_ ops: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
+        call(.mmuextOp, ops, count, done, domain)
+    }
+}
+
+/// Special domain ids of the ABI.
+public enum DomainID {
+    public static let selfID: UInt32 = 0x7FF0
+}
+
+/// A batch of mmu_update requests, laid out as the hypercall reads them.
+public struct MMUBatch {
+    public private(set) var words: [UInt32] = []
+    public init() {}
+    public var count: Int { words.count / 4 }
+
+    public mutating func normal(entryAt machineAddress: UInt64, _ value: UInt64) {
+        append(machineAddress | UInt64(MMUUpdateCommand.normalPTUpdate.rawValue), value)
+    }
+    public mutating func machphys(mfn: UInt32, pfn: UInt32) {
+        append(UInt64(mfn) << 12 | UInt64(MMUUpdateCommand.machphysUpdate.rawValue), UInt64(pfn))
+    }
+    private mutating func append(_ ptr: UInt64, _ val: UInt64) {
+        words.append(UInt32(truncatingIfNeeded: ptr)); words.append(UInt32(truncatingIfNeeded: ptr >> 32))
+        words.append(UInt32(truncatingIfNeeded: val)); words.append(UInt32(truncatingIfNeeded: val >> 32))
+    }
+
+    /// Runs the batch; returns the hypercall's result and how many requests were done.
+    public func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
+        var done: UInt32 = 0
+        let rc = words.withUnsafeBufferPointer { buf in
+            withUnsafeMutablePointer(to: &done) { d in
+                xen.mmuUpdate(UInt32(UInt(bitPattern: buf.baseAddress)), count: UInt32(count), done: UInt32(UInt(bitPattern: d)))
+            }
+        }
+        return (rc, done)
+    }
+}
+
+/// A batch of mmuext_op operations.
+public struct MMUExtBatch {
+    public private(set) var words: [UInt32] = []
+    public init() {}
+    public var count: Int { words.count / 3 }
+
+    public mutating func add(_ command: MMUExtCommand, _ arg1: UInt32 = 0, _ arg2: UInt32 = 0) {
+        words.append(command.rawValue); words.append(arg1); words.append(arg2)
+    }
+
+    public func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
+        var done: UInt32 = 0
+        let rc = words.withUnsafeBufferPointer { buf in
+            withUnsafeMutablePointer(to: &done) { d in
+                xen.mmuextOp(UInt32(UInt(bitPattern: buf.baseAddress)), count: UInt32(count), done: UInt32(UInt(bitPattern: d)))
+            }
+        }
+        return (rc, done)
+    }
+
+    /// One operation on its own.
+    public static func single<T>(_ xen: Xen<T>, _ command: MMUExtCommand, _ arg1: UInt32 = 0, _ arg2: UInt32 = 0) -> Int32 {
+        var b = MMUExtBatch()
+        b.add(command, arg1, arg2)
+        return b.run(xen).rc
+    }
 }
 
 /// update_va_mapping flags (UVMF_*).

@@ -242,3 +242,10 @@ guest_divide:
     xor edx, edx
     div dword [esp + 8]
     ret
+
+global guest_store32                         ; void guest_store32(uint32 address, uint32 value): mov [edx], eax
+guest_store32:
+    mov edx, [esp + 4]
+    mov eax, [esp + 8]
+    mov [edx], eax
+    ret

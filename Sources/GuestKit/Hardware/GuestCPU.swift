@@ -31,7 +31,9 @@ public enum GuestSymbol {
     public static let userEntry: UInt32 = 7
     public static let sharedInfoWindow: UInt32 = 8
     public static let hypercallPage: UInt32 = 9
+    public static let scratchWindow: UInt32 = 10
 }
 @_extern(c, "guest_read_fs") public func guest_read_fs(_ selector: UInt32, _ offset: UInt32) -> UInt32
 @_extern(c, "guest_load_fs") public func guest_load_fs(_ selector: UInt32)
 @_extern(c, "guest_divide") public func guest_divide(_ a: UInt32, _ b: UInt32) -> UInt32
+@_extern(c, "guest_store32") public func guest_store32(_ address: UInt32, _ value: UInt32)

@@ -1,0 +1,44 @@
+// Tearing a domain's paging down: its base pointer, pins and descriptor frames give back every reference they hold.
+// It must never free a frame itself (the caller does, with FrameTable.release) nor drop a reference another domain holds.
+//
+// Type references form a strict hierarchy (L3 -> L2 -> L1 -> writable pages), so dropping
+// the roots (base pointer and pins) devalidates every table of the domain and with them every
+// reference their entries held. Descriptor frames are held by the caller's GDT/LDT
+// bookkeeping; teardown drops what is left of those too, so the caller must forget them.
+
+extension FrameTable {
+    /// Releases everything the domain's paging holds. Afterwards every frame the domain owns
+    /// has refCount 0 and typeCount 0 unless another domain references it (as one of that
+    /// domain's extras); the answer is how many such frames remain. O(frames in the table).
+    @discardableResult
+    public mutating func teardown<M: PhysicalMemory>(state: inout DomainMemoryState, memory: inout M) -> Int {
+        if let base = state.baseL3 {
+            state.baseL3 = nil
+            putPageAndType(base, memory: &memory)
+        }
+        let owner = state.owner
+        var frame: UInt32 = 0
+        while frame < count && state.pinnedCount > 0 {
+            if records[Int(frame)].owner == owner && records[Int(frame)].flags.contains(.pinned) {
+                updateFlags(frame) { $0.remove(.pinned) }
+                state.pinnedCount -= 1
+                putPageAndType(frame, memory: &memory)
+            }
+            frame += 1
+        }
+        state.ldtBase = 0
+        state.ldtEntries = 0
+        var stillReferenced = 0
+        frame = 0
+        while frame < count {
+            if records[Int(frame)].owner == owner {
+                while records[Int(frame)].type == .segmentDescriptor && records[Int(frame)].typeCount > 0 {
+                    putPageAndType(frame, memory: &memory)
+                }
+                if records[Int(frame)].refCount != 0 || records[Int(frame)].typeCount != 0 { stillReferenced += 1 }
+            }
+            frame += 1
+        }
+        return stillReferenced
+    }
+}

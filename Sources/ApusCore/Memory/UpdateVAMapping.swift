@@ -1,0 +1,56 @@
+// update_va_mapping (hypercall 14): change the L1 entry mapping one virtual address of the domain's current address space.
+// It must never walk anything but the domain's validated tables, nor touch an address at or above HYPERVISOR_VIRT_START.
+//
+// The walk goes base L3 -> L2 -> L1 through validated tables only (the base holds its
+// references, so everything reachable from it is validated); the change itself is an L1
+// entry update under the same rules as mmu_update.
+
+import PVABI
+
+extension FrameTable {
+    /// Where the L1 entry mapping `va` lives in the domain's current tables: (L1 frame, index).
+    public func l1Slot<M: PhysicalMemory>(for va: UInt32, state: DomainMemoryState, memory: M) -> Result<(frame: UInt32, index: Int), MemoryError> {
+        guard va < XenLayout.hypervisorVirtStart else { return .failure(.hypervisorAddress) }
+        guard let base = state.baseL3 else { return .failure(.noBasePointer) }
+        guard let l3Raw = memory.load64(FrameTable.entryAddress(base, PAE.l3Index(va))) else { return .failure(.memoryFault) }
+        let l3e = PageTableEntry(raw: l3Raw)
+        guard l3e.isPresent else { return .failure(.noL2ForAddress) }
+        let l2 = UInt32(truncatingIfNeeded: l3e.frame)
+        guard validatedTableLevel(l2, state) == .l2 else { return .failure(.notAPageTable) }
+        guard let l2Raw = memory.load64(FrameTable.entryAddress(l2, PAE.l2Index(va))) else { return .failure(.memoryFault) }
+        let l2e = PageTableEntry(raw: l2Raw)
+        guard l2e.isPresent, !l2e.flags.contains(.pageSize) else { return .failure(.noL1ForAddress) }
+        let l1 = UInt32(truncatingIfNeeded: l2e.frame)
+        guard validatedTableLevel(l1, state) == .l1 else { return .failure(.notAPageTable) }
+        return .success((l1, PAE.l1Index(va)))
+    }
+
+    /// Decodes update_va_mapping's flags (arg4) into the flush the caller must do for `va`.
+    /// Flush type 3 asks for nothing, as in Xen.
+    public static func decodeUVMF(_ flags: UInt32, va: UInt32) -> TLBFlush {
+        let rest = flags & ~UVMF.flushTypeMask
+        let scope: TLBFlushScope = rest == UVMF.local ? .local : (rest == UVMF.all ? .all : .vcpuMask(rest))
+        switch flags & UVMF.flushTypeMask {
+        case UVMF.tlbFlush: return .everything(scope)
+        case UVMF.invlpg: return .page(va, scope)
+        default: return .none
+        }
+    }
+
+    /// update_va_mapping for the domain: the entry mapping `va` becomes `value` (L1 rules),
+    /// then the caller performs the returned flush. On refusal nothing changed.
+    public mutating func updateVAMapping<M: PhysicalMemory>(
+        va: UInt32, value: UInt64, flags: UInt32, state: DomainMemoryState, memory: inout M
+    ) -> Result<TLBFlush, MemoryError> {
+        let slot: (frame: UInt32, index: Int)
+        switch l1Slot(for: va, state: state, memory: memory) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let found): slot = found
+        }
+        if let refusal = modifyEntry(table: slot.frame, level: .l1, index: slot.index, raw: value,
+                                     preserveAD: false, state, &memory) {
+            return .failure(refusal)
+        }
+        return .success(FrameTable.decodeUVMF(flags, va: va))
+    }
+}

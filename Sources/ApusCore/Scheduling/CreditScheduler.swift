@@ -1,0 +1,324 @@
+// A credit scheduler for one physical CPU after Xen's credit scheduler: weights share the CPU, caps bound it, woken domains are boosted.
+// Pure and deterministic (integer nanoseconds, ties broken by a counter): it must never read a clock, switch a context or allocate after init.
+//
+// The algorithm, simplified from Xen's sched/credit.c:
+// - Time is cut into accounting periods (30 ms). At each period boundary the period's CPU time
+//   is handed out as credit to the active domains (runnable, or ran during the period) in
+//   proportion to their weights. A domain's grant is limited by its cap budget and by the
+//   credit ceiling (one period), and what it cannot take goes to the others by weight
+//   ("water-filling"), so the credit handed out matches the CPU time that can be used.
+// - Running costs credit, nanosecond for nanosecond. A domain with credit >= 0 is UNDER its
+//   share, below 0 OVER. pick() runs BOOST before UNDER before OVER, and within a class the
+//   domain picked least recently (round robin). Work-conserving: OVER domains run when no one
+//   else wants the CPU.
+// - A capped domain may run cap% of each period; once it has, it is parked (not runnable)
+//   until the next period. Slices are cut so the cap is never exceeded.
+// - A domain woken from blocked with credit >= 0 is BOOSTed until it has run once, so event
+//   delivery is prompt; BOOST is bounded by credit, so it cannot be abused to take more than
+//   the domain's share.
+// - yield puts the domain behind every other runnable domain, of any class, for one pick.
+// Slices end at the timeslice (10 ms), the period boundary, or the cap, whichever comes first.
+
+/// Tunables of CreditScheduler, in nanoseconds.
+public struct CreditSchedulerParameters: Sendable {
+    /// Length of one accounting period: credit is handed out at each boundary.
+    public var periodNs: UInt64
+    /// Longest slice a domain runs before the scheduler reconsiders.
+    public var timesliceNs: UInt64
+    /// Most credit a domain can hold: an idle domain cannot hoard more than this.
+    public var creditCeilingNs: Int64
+    /// Least credit a domain can hold (a safety bound; accounting keeps credit far above it).
+    public var creditFloorNs: Int64
+
+    public init(periodNs: UInt64 = 30_000_000, timesliceNs: UInt64 = 10_000_000) {
+        self.periodNs = max(periodNs, 1)
+        self.timesliceNs = max(min(timesliceNs, self.periodNs), 1)
+        creditCeilingNs = Int64(self.periodNs)
+        creditFloorNs = -2 * Int64(self.periodNs)
+    }
+}
+
+/// A domain's standing: which class pick() puts it in.
+public enum CreditPriority: Int, Comparable, Sendable {
+    /// Used more than its share (credit < 0): runs only when no one else wants the CPU.
+    case over = 1
+    /// Within its share (credit >= 0).
+    case under = 2
+    /// Just woken with credit to spare: runs first, once.
+    case boost = 3
+
+    public static func < (a: CreditPriority, b: CreditPriority) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// What the scheduler knows about one domain.
+public struct CreditSchedulerEntry: Equatable, Sendable {
+    public var id: UInt16
+    /// Relative share, 1 ... 65535 (Xen's default is 256).
+    public var weight: UInt16
+    /// Percent of the CPU per period it may use at most; 0 means no cap.
+    public var cap: UInt16
+    /// Runnable (true) or blocked (false).
+    public var runnable: Bool
+    /// Nanoseconds of CPU it may still use before it is OVER (negative: OVER by that much).
+    public var credit: Int64
+    /// CPU used in the current period (for the cap and for "active").
+    public var usedThisPeriodNs: UInt64
+    /// CPU used since it was added.
+    public var totalRunNs: UInt64
+    var boosted: Bool
+    var yielded: Bool
+    var ranThisPeriod: Bool
+    /// Round-robin order within a class: smaller was picked longer ago.
+    var stamp: UInt64
+    /// Credit handed out in the refill under way, and whether it can take no more (refill only).
+    var granted: Int64 = 0
+    var saturated: Bool = false
+
+    public var priority: CreditPriority {
+        boosted ? .boost : (credit >= 0 ? .under : .over)
+    }
+}
+
+/// What to run next and for how long.
+public struct SchedulingDecision: Equatable, Sendable {
+    /// The domain to run, nil to idle.
+    public var domain: UInt16?
+    /// How long until the scheduler must be asked again (run for at most this long).
+    public var sliceNs: UInt64
+}
+
+public struct CreditScheduler: Sendable {
+    public static let defaultWeight: UInt16 = 256
+
+    public let parameters: CreditSchedulerParameters
+    /// entries[id], nil while no domain has that id.
+    var entries: [CreditSchedulerEntry?]
+    /// Start of the current accounting period.
+    public private(set) var periodStart: UInt64
+    var nextStamp: UInt64 = 1
+
+    /// A scheduler for domains 0 ..< capacity, with the first period starting at `now`.
+    public init(capacity: Int, parameters: CreditSchedulerParameters = CreditSchedulerParameters(), now: UInt64 = 0) {
+        self.parameters = parameters
+        entries = Array(repeating: nil, count: max(capacity, 1))
+        periodStart = now
+    }
+
+    /// Adds domain `id` with no credit yet. False when the id is out of range or taken, the
+    /// weight is 0, or the cap is over 100.
+    @discardableResult
+    public mutating func add(_ id: UInt16, weight: UInt16 = CreditScheduler.defaultWeight, cap: UInt16 = 0, runnable: Bool = true) -> Bool {
+        guard Int(id) < entries.count, entries[Int(id)] == nil, weight > 0, cap <= 100 else { return false }
+        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: 0,
+                                                usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
+                                                ranThisPeriod: false, stamp: takeStamp())
+        return true
+    }
+
+    /// Forgets domain `id`.
+    public mutating func remove(_ id: UInt16) {
+        guard Int(id) < entries.count else { return }
+        entries[Int(id)] = nil
+    }
+
+    /// Changes weight and cap (XEN_DOMCTL_SCHEDOP_putinfo); nil leaves one as it is.
+    /// False, and nothing changed, for an absent domain, weight 0 or a cap over 100.
+    @discardableResult
+    public mutating func setParameters(_ id: UInt16, weight: UInt16? = nil, cap: UInt16? = nil) -> Bool {
+        guard exists(id), weight != 0, (cap ?? 0) <= 100 else { return false }
+        if let weight { entries[Int(id)]!.weight = weight }
+        if let cap { entries[Int(id)]!.cap = cap }
+        return true
+    }
+
+    public func exists(_ id: UInt16) -> Bool {
+        Int(id) < entries.count && entries[Int(id)] != nil
+    }
+
+    /// Domain `id`'s standing, nil when absent.
+    public func entry(_ id: UInt16) -> CreditSchedulerEntry? {
+        Int(id) < entries.count ? entries[Int(id)] : nil
+    }
+
+    /// Whether `id` has used its cap for this period.
+    public func isParked(_ id: UInt16) -> Bool {
+        guard let e = entry(id) else { return false }
+        return parked(e)
+    }
+
+    /// The domain stops wanting the CPU (SCHEDOP_block with nothing pending, or paused).
+    public mutating func block(_ id: UInt16) {
+        guard exists(id) else { return }
+        entries[Int(id)]!.runnable = false
+        entries[Int(id)]!.boosted = false
+        entries[Int(id)]!.yielded = false
+    }
+
+    /// The domain wants the CPU again (an event arrived, or unpaused). Boosted when it was
+    /// blocked and is not over its share.
+    public mutating func wake(_ id: UInt16) {
+        guard let e = entry(id), !e.runnable else { return }
+        entries[Int(id)]!.runnable = true
+        entries[Int(id)]!.boosted = e.credit >= 0
+    }
+
+    /// The domain gives up the CPU but stays runnable: the next pick prefers anyone else.
+    public mutating func yield(_ id: UInt16) {
+        guard exists(id) else { return }
+        entries[Int(id)]!.yielded = true
+        entries[Int(id)]!.boosted = false
+    }
+
+    /// Charges `id` for `elapsedNs` of CPU. Its boost ends: it has had its prompt run.
+    public mutating func account(_ id: UInt16, elapsedNs: UInt64) {
+        guard var e = entry(id) else { return }
+        let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
+        e.credit = max(e.credit - charge, parameters.creditFloorNs)
+        e.usedThisPeriodNs += elapsedNs
+        e.totalRunNs += elapsedNs
+        e.ranThisPeriod = true
+        e.boosted = false
+        entries[Int(id)] = e
+    }
+
+    /// Advances time to `now`, handing out credit at every period boundary passed. Time that
+    /// goes backwards is ignored. After a long gap, at most a few periods are replayed: the
+    /// ceiling makes more pointless.
+    public mutating func tick(now: UInt64) {
+        let period = parameters.periodNs
+        guard now >= periodStart + period else { return }
+        let passed = (now - periodStart) / period
+        let replay = min(passed, 4)
+        periodStart += (passed - replay) * period
+        for _ in 0..<replay {
+            refill()
+            periodStart += period
+        }
+    }
+
+    /// Chooses what runs next: the highest class (BOOST, UNDER, OVER) among runnable, unparked
+    /// domains, least recently picked first; a domain that just yielded only if no one else can
+    /// run. O(capacity), no allocation.
+    public mutating func pick(now: UInt64) -> SchedulingDecision {
+        let toBoundary = (periodStart + parameters.periodNs) > now ? periodStart + parameters.periodNs - now : 1
+        var best = -1
+        var bestYielded = true
+        for index in entries.indices {
+            guard let e = entries[index], e.runnable, !parked(e) else { continue }
+            if best < 0 {
+                best = index
+                bestYielded = e.yielded
+                continue
+            }
+            let b = entries[best]!
+            // A yielder loses to anyone who did not yield, whatever the class.
+            if e.yielded != bestYielded {
+                if !e.yielded { best = index; bestYielded = false }
+                continue
+            }
+            if e.priority > b.priority || (e.priority == b.priority && e.stamp < b.stamp) {
+                best = index
+                bestYielded = e.yielded
+            }
+        }
+        for index in entries.indices where entries[index]?.yielded == true {
+            entries[index]!.yielded = false
+        }
+        guard best >= 0 else {
+            return SchedulingDecision(domain: nil, sliceNs: toBoundary)
+        }
+        entries[best]!.stamp = takeStamp()
+        let e = entries[best]!
+        var slice = min(parameters.timesliceNs, toBoundary)
+        if e.cap > 0 {
+            slice = min(slice, capBudget(e) - e.usedThisPeriodNs)
+        }
+        return SchedulingDecision(domain: e.id, sliceNs: max(slice, 1))
+    }
+
+    // MARK: - Internals
+
+    mutating func takeStamp() -> UInt64 {
+        defer { nextStamp += 1 }
+        return nextStamp
+    }
+
+    /// CPU time a capped domain may use per period.
+    func capBudget(_ e: CreditSchedulerEntry) -> UInt64 {
+        parameters.periodNs * UInt64(e.cap) / 100
+    }
+
+    func parked(_ e: CreditSchedulerEntry) -> Bool {
+        e.cap > 0 && e.usedThisPeriodNs >= capBudget(e)
+    }
+
+    /// The end of a period: hand the period's CPU time out by weight among active domains,
+    /// each limited by its cap budget and the ceiling, the rest re-shared among the others.
+    mutating func refill() {
+        let ceiling = parameters.creditCeilingNs
+        // Water-filling: each round shares what is left among the unsaturated by weight. A
+        // domain whose share would exceed its room takes its room and leaves the pool; if none
+        // did, the round's shares are final. At most one round per domain.
+        var remaining = Int64(parameters.periodNs)
+        var rounds = 0
+        while remaining > 0, rounds <= entries.count {
+            rounds += 1
+            var totalWeight: Int64 = 0
+            for case let e? in entries where inPool(e) { totalWeight += Int64(e.weight) }
+            guard totalWeight > 0 else { break }
+            var saturated = false
+            for index in entries.indices {
+                guard let e = entries[index], inPool(e) else { continue }
+                let share = Self.share(remaining, e.weight, totalWeight)
+                let room = self.room(e, ceiling: ceiling)
+                if share >= room {
+                    entries[index]!.credit += room
+                    entries[index]!.granted += room
+                    entries[index]!.saturated = true
+                    saturated = true
+                }
+            }
+            if saturated {
+                remaining = Int64(parameters.periodNs) - grantedTotal()
+                continue
+            }
+            for index in entries.indices {
+                guard let e = entries[index], inPool(e) else { continue }
+                let share = Self.share(remaining, e.weight, totalWeight)
+                entries[index]!.credit += share
+                entries[index]!.granted += share
+            }
+            break
+        }
+        for index in entries.indices where entries[index] != nil {
+            entries[index]!.credit = max(entries[index]!.credit, parameters.creditFloorNs)
+            entries[index]!.usedThisPeriodNs = 0
+            entries[index]!.ranThisPeriod = false
+            entries[index]!.granted = 0
+            entries[index]!.saturated = false
+        }
+    }
+
+    /// remaining · weight / totalWeight, all non-negative (unsigned: no signed 64-bit division helper).
+    static func share(_ remaining: Int64, _ weight: UInt16, _ totalWeight: Int64) -> Int64 {
+        Int64(UInt64(remaining) * UInt64(weight) / UInt64(totalWeight))
+    }
+
+    /// Active and still able to take credit this refill.
+    func inPool(_ e: CreditSchedulerEntry) -> Bool {
+        (e.runnable || e.ranThisPeriod) && !e.saturated
+    }
+
+    /// How much more credit `e` may receive in this refill.
+    func room(_ e: CreditSchedulerEntry, ceiling: Int64) -> Int64 {
+        var room = max(ceiling - e.credit, 0)
+        if e.cap > 0 { room = min(room, Int64(capBudget(e)) - e.granted) }
+        return max(room, 0)
+    }
+
+    func grantedTotal() -> Int64 {
+        var total: Int64 = 0
+        for case let e? in entries { total += e.granted }
+        return total
+    }
+}

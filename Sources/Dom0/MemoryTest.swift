@@ -1,0 +1,204 @@
+// MemoryTest.swift: the `memory` scenario, from dom0's side: it builds a second address space out
+// of its own spare frames with batched mmu_update and pinning, switches to it with NEW_BASEPTR
+// and back, remaps pages with update_va_mapping, writes a PTE directly (emulated by the
+// hypervisor), reads the M2P, and then tries each thing Xen forbids, printing what came back.
+// It must never claim a value it did not read back through the mapping it just changed.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum MemoryTest {
+    static let testVA: UInt32 = 0x00C0_0000             // mapped only in the new address space
+    static let magic: UInt32 = 0xC0FF_EE00
+    static let ptePresentRW: UInt64 = 0x63              // present, writable, accessed, dirty
+    static let pteReadOnly: UInt64 = 0x21               // present, accessed
+    static let tableEntry: UInt64 = 0x67                // present, writable, user, accessed, dirty
+
+    static var si: StartInfoView { Kernel.startInfo }
+    static func mfn(_ pfn: UInt32) -> UInt32 { si.machineFrame(ofPFN: pfn) }
+    /// The M2P, read-only at 0xF5800000 and readable from ring 1.
+    static func m2p(_ mfn: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(0xF580_0000))![Int(mfn)] }
+    static var window: UInt32 { guest_symbol(GuestSymbol.scratchWindow) }
+
+    /// Maps the scratch window onto `pfn`'s frame (writable), runs `body` on it, maps it back.
+    static func withWindow(onto pfn: UInt32, _ body: (UnsafeMutablePointer<UInt32>) -> Void) -> Int32 {
+        let home = mfn(window >> 12)
+        let rc = xen.updateVAMapping(window, UInt64(mfn(pfn)) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        if rc == 0 { body(UnsafeMutablePointer<UInt32>(bitPattern: UInt(window))!) }
+        let back = xen.updateVAMapping(window, UInt64(home) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        return rc != 0 ? rc : back
+    }
+
+    static func run() -> Bool {
+        let check = PVSelfTest.check
+        let n = si.nrPages
+        let (l3, l2low, l2high, l1, page, page2) = (n - 1, n - 2, n - 3, n - 4, n - 5, n - 6)
+
+        // 1. Prepare the frames: all zero; the test page holds a magic word; the new L3 points
+        //    at its two L2s (slot 0, and slot 3 which will receive the hypervisor's entries).
+        var rc: Int32 = 0
+        for pfn in [l3, l2low, l2high, l1, page, page2] {
+            let r = withWindow(onto: pfn) { p in for i in 0..<1024 { p[i] = 0 } }
+            if r != 0 { rc = r }
+        }
+        _ = withWindow(onto: page) { $0[0] = magic }
+        _ = withWindow(onto: page2) { $0[0] = magic &+ 1 }
+        _ = withWindow(onto: l3) { p in
+            p[0] = mfn(l2low) << 12 | UInt32(tableEntry)
+            p[6] = mfn(l2high) << 12 | UInt32(tableEntry)
+        }
+        check("spare frames prepared through the scratch window", rc == 0, "pfns \(l3)..\(page2)")
+
+        // 2. Pin the empty tables.
+        var pins = MMUExtBatch()
+        pins.add(.pinL1Table, mfn(l1))
+        pins.add(.pinL2Table, mfn(l2low))
+        pins.add(.pinL2Table, mfn(l2high))
+        let pinned = pins.run(xen)
+        check("pin an L1 and two L2s in one mmuext_op", pinned.rc == 0 && pinned.done == 3, "rc \(pinned.rc), done \(pinned.done)")
+
+        // 3. One batch of 512 L1 entries and the slot-0 L2: the old low mappings plus our L1.
+        var batch = MMUBatch()
+        batch.normal(entryAt: UInt64(mfn(l1)) << 12, UInt64(mfn(page)) << 12 | ptePresentRW)
+        for i in 1..<512 { batch.normal(entryAt: UInt64(mfn(l1)) << 12 | UInt64(i * 8), UInt64(mfn(page2)) << 12 | pteReadOnly) }
+        let oldL2 = currentL2(slot: 0)
+        var copied = 0
+        for i in 0..<512 where oldL2[i] & 1 != 0 {
+            batch.normal(entryAt: UInt64(mfn(l2low)) << 12 | UInt64(i * 8), oldL2[i])
+            copied += 1
+        }
+        batch.normal(entryAt: UInt64(mfn(l2low)) << 12 | UInt64(PAE.l2Index(testVA) * 8), UInt64(mfn(l1)) << 12 | tableEntry)
+        let built = batch.run(xen)
+        check("batched mmu_update builds the new tables", built.rc == 0 && built.done == UInt32(batch.count),
+              "\(UInt32(batch.count)) requests, done \(built.done), \(UInt32(copied)) low L2 entries copied")
+
+        // 4. Pin the L3 (it validates, slot 3 gets the hypervisor's entries), switch, read, switch back.
+        let oldBase = ptBaseMFN()
+        let pinL3 = MMUExtBatch.single(xen, .pinL3Table, mfn(l3))
+        check("pin the new L3", pinL3 == 0, "returned \(pinL3)")
+        let to = MMUExtBatch.single(xen, .newBaseptr, mfn(l3))
+        let seen = to == 0 ? UnsafePointer<UInt32>(bitPattern: UInt(testVA))!.pointee : 0
+        let seen2 = to == 0 ? UnsafePointer<UInt32>(bitPattern: UInt(testVA + 4096 * 7))!.pointee : 0
+        let back = MMUExtBatch.single(xen, .newBaseptr, oldBase)
+        check("NEW_BASEPTR to the new address space and back", to == 0 && back == 0 && seen == magic && seen2 == magic &+ 1,
+              "read \(hex8: seen) and \(hex8: seen2) at \(hex8: testVA) through the new tables")
+        let gone = guest_probe_read(testVA)
+        check("the test mapping is absent from the old address space", gone == 1 && TrapLog.last.cr2 == testVA,
+              "#PF with cr2 \(hex8: TrapLog.last.cr2)")
+
+        // 5. update_va_mapping: unmap the scratch window, fault on it, map it back.
+        let home = mfn(window >> 12)
+        let unmap = xen.updateVAMapping(window, 0, flags: UpdateVAFlags.invalidatePage)
+        let faulted = guest_probe_read(window)
+        let remap = xen.updateVAMapping(window, UInt64(home) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        let readable = guest_probe_read(window) == 0
+        check("update_va_mapping unmaps and remaps a page", unmap == 0 && faulted == 1 && remap == 0 && readable,
+              "fault at \(hex8: TrapLog.last.cr2) while unmapped")
+
+        // 6. Writable page tables: write the window's PTE directly in our read-only L1.
+        let pteVA = l1EntryVA(of: window)
+        let original = UnsafePointer<UInt32>(bitPattern: UInt(pteVA))!.pointee
+        guest_store32(pteVA, mfn(page) << 12 | UInt32(ptePresentRW))
+        _ = MMUExtBatch.single(xen, .invlpgLocal, window)
+        let through = UnsafePointer<UInt32>(bitPattern: UInt(window))!.pointee
+        guest_store32(pteVA, original)
+        _ = MMUExtBatch.single(xen, .invlpgLocal, window)
+        check("a direct PTE write is emulated and validated", through == magic,
+              "PTE at \(hex8: pteVA) rewritten; the window read \(hex8: through)")
+
+        // 7. The M2P, read directly, and MACHPHYS_UPDATE.
+        let imagePFN: UInt32 = 0x100
+        check("the M2P maps our frames back to their pfns", m2p(mfn(imagePFN)) == imagePFN && m2p(mfn(page)) == page,
+              "m2p[\(hex: mfn(imagePFN))] = \(hex: m2p(mfn(imagePFN)))")
+        var m = MMUBatch()
+        m.machphys(mfn: mfn(page), pfn: page)
+        let mp = m.run(xen)
+        check("MMU_MACHPHYS_UPDATE on our own frame", mp.rc == 0 && m2p(mfn(page)) == page, "rc \(mp.rc)")
+
+        forbidden(l1: l1, l2low: l2low, l2high: l2high, l3: l3, page: page)
+
+        // 8. Take it all down again.
+        var unpins = MMUExtBatch()
+        for pfn in [l3, l2low, l2high, l1] { unpins.add(.unpinTable, mfn(pfn)) }
+        let unpinned = unpins.run(xen)
+        check("unpin the whole new address space", unpinned.rc == 0 && unpinned.done == 4, "rc \(unpinned.rc), done \(unpinned.done)")
+        let reuse = xen.updateVAMapping(window, UInt64(mfn(l1)) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        _ = xen.updateVAMapping(window, UInt64(home) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        check("an unpinned, unused table frame may be mapped writable again", reuse == 0, "returned \(reuse)")
+        console.print("memory test: \(UInt32(PVSelfTest.passed)) passed, \(UInt32(PVSelfTest.failed)) failed")
+        return PVSelfTest.failed == 0
+    }
+
+    /// Each operation Xen forbids, with the errno it must answer.
+    static func forbidden(l1: UInt32, l2low: UInt32, l2high: UInt32, l3: UInt32, page: UInt32) {
+        let check = PVSelfTest.check
+        let own = xen.updateVAMapping(window, UInt64(mfn(l1)) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        check("refused: a writable mapping of our own L1", own == -22, "returned \(own)")
+        let hv = xen.updateVAMapping(window, UInt64(0x100) << 12 | pteReadOnly, flags: UpdateVAFlags.invalidatePage)
+        check("refused: a mapping of a hypervisor frame", hv == -22, "machine frame 0x100, returned \(hv)")
+        let foreign = unownedFrame()
+        let notOurs = xen.updateVAMapping(window, UInt64(foreign) << 12 | pteReadOnly, flags: UpdateVAFlags.invalidatePage)
+        check("refused: a mapping of a frame we do not own", notOurs == -22, "machine frame \(hex: foreign), returned \(notOurs)")
+        var superpage = MMUBatch()
+        superpage.normal(entryAt: UInt64(mfn(l2low)) << 12 | 7 * 8, UInt64(mfn(page)) << 12 | 0xE3)
+        let sp = superpage.run(xen)
+        check("refused: a 2 MiB superpage in an L2", sp.rc == -22 && sp.done == 0, "rc \(sp.rc), done \(sp.done)")
+        var l2ToL2 = MMUBatch()
+        l2ToL2.normal(entryAt: UInt64(mfn(l2low)) << 12 | 8 * 8, UInt64(mfn(l2high)) << 12 | tableEntry)
+        let l2l2 = l2ToL2.run(xen)
+        check("refused: an L2 entry pointing at a frame that is not an L1", l2l2.rc == -22, "rc \(l2l2.rc)")
+        var hvSlot = MMUBatch()
+        hvSlot.normal(entryAt: UInt64(mfn(l2high)) << 12 | 500 * 8, 0)
+        let hs = hvSlot.run(xen)
+        check("refused: an update of the hypervisor's slots in the slot-3 L2", hs.rc == -22 || hs.rc == -1, "rc \(hs.rc)")
+        var partial = MMUBatch()
+        partial.normal(entryAt: UInt64(mfn(l1)) << 12 | 2 * 8, UInt64(mfn(page)) << 12 | pteReadOnly)
+        partial.normal(entryAt: UInt64(mfn(l1)) << 12 | 3 * 8, UInt64(mfn(l1)) << 12 | ptePresentRW)
+        partial.normal(entryAt: UInt64(mfn(l1)) << 12 | 4 * 8, UInt64(mfn(page)) << 12 | pteReadOnly)
+        let pr = partial.run(xen)
+        check("a batch stops at its first bad entry and says how far it got", pr.rc == -22 && pr.done == 1, "rc \(pr.rc), done \(pr.done)")
+        let unpinPlain = MMUExtBatch.single(xen, .unpinTable, mfn(page))
+        check("refused: unpinning a frame that is not a pinned table", unpinPlain == -22, "returned \(unpinPlain)")
+        let pinAgain = MMUExtBatch.single(xen, .pinL1Table, mfn(l1))
+        check("refused: pinning a table twice", pinAgain == -22, "returned \(pinAgain)")
+        let base = MMUExtBatch.single(xen, .newBaseptr, mfn(l2low))
+        check("refused: NEW_BASEPTR to a frame that is not an L3", base == -22, "returned \(base)")
+        let inUse = MMUExtBatch.single(xen, .unpinTable, ptBaseMFN())
+        check("refused: unpinning the L3 in use as our base", inUse == -22 || inUse == -16, "returned \(inUse)")
+        PVSelfTest.installTestGDT()
+        let ma = UInt64(PVSelfTest.gdtMFN) << 12 | 3 * 8
+        let dpl0 = xen.updateDescriptor(machineAddress: ma, descriptor: 0x00CF_9300_0000_FFFF)
+        check("refused: a DPL-0 descriptor", dpl0 == -22, "returned \(dpl0)")
+        let reach = xen.updateDescriptor(machineAddress: ma, descriptor: 0xF640_B300_0000_FFFF)
+        check("refused: a GDT entry whose base lies in the hypervisor area", reach == -22, "returned \(reach)")
+        let byteReach = xen.updateDescriptor(machineAddress: ma, descriptor: 0xF60F_B300_0000_FFFF)
+        check("refused: a byte-granular GDT entry reaching the hypervisor area", byteReach == -22, "returned \(byteReach)")
+    }
+
+    // MARK: - reading our own tables
+
+    static func ptBaseMFN() -> UInt32 { mfn(si.ptBase >> 12) }
+
+    /// The 512 entries of the current L2 for an L3 slot, read through its read-only mapping.
+    static func currentL2(slot: Int) -> [UInt64] {
+        let l3 = UnsafePointer<UInt64>(bitPattern: UInt(si.ptBase))!
+        let l2mfn = UInt32(truncatingIfNeeded: (l3[slot] & 0x000F_FFFF_FFFF_F000) >> 12)
+        let l2 = UnsafePointer<UInt64>(bitPattern: UInt(m2p(l2mfn) << 12))!
+        return (0..<512).map { l2[$0] }
+    }
+
+    /// The virtual address of the L1 entry that maps `va` (our L1s are mapped read-only).
+    static func l1EntryVA(of va: UInt32) -> UInt32 {
+        let l2e = currentL2(slot: PAE.l3Index(va))[PAE.l2Index(va)]
+        let l1mfn = UInt32(truncatingIfNeeded: (l2e & 0x000F_FFFF_FFFF_F000) >> 12)
+        return m2p(l1mfn) << 12 + UInt32(PAE.l1Index(va) * 8)
+    }
+
+    /// A frame whose M2P entry says nobody maps it: above our own frames, not ours.
+    static func unownedFrame() -> UInt32 {
+        var candidate = mfn(si.nrPages - 1) + 64
+        while m2p(candidate) != 0xFFFF_FFFF { candidate += 1 }
+        return candidate
+    }
+}
