@@ -10,7 +10,7 @@ CLANG      ?= clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic dom0 crash-nohandler crash-bounce crash-return crash-shutdown
+SCENARIOS  := boot exceptions panic dom0 memory crash-nohandler crash-bounce crash-return crash-shutdown
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -29,13 +29,15 @@ C_SRC        := $(sort $(wildcard Boot/*.c))
 ASM_OBJ      := $(patsubst Boot/%.asm,$(BUILD)/boot/%.o,$(ASM_SRC))
 C_OBJ        := $(patsubst Boot/%.c,$(BUILD)/boot/%.o,$(C_SRC))
 GUESTKIT_SRC := $(sort $(shell find Sources/GuestKit -name '*.swift'))
-GUESTKIT_ASM := $(sort $(wildcard Sources/GuestKit/Asm/*.asm))
+GUESTKIT_ASM := $(filter-out Sources/GuestKit/Asm/no-user.asm,$(sort $(wildcard Sources/GuestKit/Asm/*.asm)))
 DOM0_SRC     := $(sort $(shell find Sources/Dom0 -name '*.swift'))
 DOM0_ASM     := $(sort $(wildcard Sources/Dom0/Asm/*.asm))
 GUEST_RT     := $(BUILD)/boot/memory.o $(BUILD)/guest/heap.o
 GUESTKIT_OBJ := $(patsubst Sources/GuestKit/Asm/%.asm,$(BUILD)/guest/guestkit-%.o,$(GUESTKIT_ASM))
 DOM0_ASM_OBJ := $(patsubst Sources/Dom0/Asm/%.asm,$(BUILD)/guest/dom0-%.o,$(DOM0_ASM))
-INITRD_FILES := $(sort $(wildcard Tests/Initrd/*))
+GUESTS       := spinner pingpong clock hostile
+GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
+INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS)
 
 .PHONY: FORCE all iso run test test-host test-qemu debug deps clean
 all: iso
@@ -103,7 +105,28 @@ $(BUILD)/dom0.elf: $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD
 	    $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o \
 	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $(GUEST_RT) $(LIBGCC)
 
-# dom0's initrd: a newc cpio archive (domU kernels and their configs will live here).
+# domU kernels: each Sources/Guests/<Name> is one module linked like dom0.
+define GUEST_RULES
+$(BUILD)/swift/guest-$(1).o: $$(sort $$(wildcard Sources/Guests/$(2)/*.swift)) $(BUILD)/swift/GuestKit.o
+	$$(SWIFTC) $$(SWIFTFLAGS) -module-name $(2) -c $$(sort $$(wildcard Sources/Guests/$(2)/*.swift)) -o $$@
+	@touch $$@
+$(BUILD)/guests/$(1).elf: $$(GUESTKIT_OBJ) $(BUILD)/swift/guest-$(1).o $(BUILD)/swift/GuestKit.o $$(GUEST_RT) Linker/guest.ld $(BUILD)/guest/no-user.o
+	@mkdir -p $$(@D)
+	$$(LD_LLD) -m elf_i386 -T Linker/guest.ld --gc-sections -z noexecstack -o $$@ \
+	    $$(GUESTKIT_OBJ) $(BUILD)/guest/no-user.o $(BUILD)/swift/guest-$(1).o $(BUILD)/swift/GuestKit.o \
+	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $$(GUEST_RT) $$(LIBGCC)
+endef
+$(eval $(call GUEST_RULES,spinner,Spinner))
+$(eval $(call GUEST_RULES,pingpong,PingPong))
+$(eval $(call GUEST_RULES,clock,Clock))
+$(eval $(call GUEST_RULES,hostile,Hostile))
+
+# domUs have no ring-3 program; GuestKit's layout still names an entry for one.
+$(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf32 $< -o $@
+
+# dom0's initrd: a newc cpio archive of the domU kernels and the files in Tests/Initrd (configs).
 $(BUILD)/initrd.cpio: Scripts/mkcpio.py $(INITRD_FILES)
 	@mkdir -p $(@D)
 	python3 Scripts/mkcpio.py $@ $(INITRD_FILES)

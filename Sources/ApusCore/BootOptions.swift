@@ -3,7 +3,7 @@
 
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
-    case boot, exceptions, panic, dom0
+    case boot, exceptions, panic, dom0, memory
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
 
@@ -13,6 +13,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .exceptions: return "exceptions"
         case .panic: return "panic"
         case .dom0: return "dom0"
+        case .memory: return "memory"
         case .crashNoHandler: return "crash-nohandler"
         case .crashBounce: return "crash-bounce"
         case .crashReturn: return "crash-return"
@@ -24,7 +25,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        case .dom0, .memory, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
         }
     }
 

@@ -187,18 +187,24 @@ enum PVSelfTest {
     static var gdtMFN: UInt32 = 0
 
     /// One guest GDT page whose entry 1 is a flat ring-1 data segment (limit to be truncated),
-    /// registered with set_gdt. The page is the 4 KiB-aligned part of a buffer we own.
+    /// made read-only (a descriptor frame may have no writable mapping, as on Xen) and registered
+    /// with set_gdt. The page is the 4 KiB-aligned part of a buffer we own. Idempotent.
     @discardableResult
     static func installTestGDT() -> Int32 {
-        gdtPage.withUnsafeMutableBufferPointer { buf in
+        if gdtMFN != 0 { return 0 }
+        return gdtPage.withUnsafeMutableBufferPointer { buf in
             let base = UInt32(UInt(bitPattern: buf.baseAddress))
             let page = (base + 4095) & ~4095
             let entries = UnsafeMutablePointer<UInt64>(bitPattern: UInt(page))!
             for i in 0..<512 { entries[i] = 0 }
             entries[1] = 0x00CF_B300_0000_FFFF
-            gdtMFN = Kernel.startInfo.machineFrame(ofPFN: page >> 12)
-            var mfn = gdtMFN
-            return withUnsafeMutablePointer(to: &mfn) { xen.setGDT(frameList: UInt32(UInt(bitPattern: $0)), entries: 512) }
+            let mfn = Kernel.startInfo.machineFrame(ofPFN: page >> 12)
+            let ro = xen.updateVAMapping(page, UInt64(mfn) << 12 | 0x21, flags: UpdateVAFlags.invalidatePage)
+            if ro != 0 { return ro }
+            var frame = mfn
+            let rc = withUnsafeMutablePointer(to: &frame) { xen.setGDT(frameList: UInt32(UInt(bitPattern: $0)), entries: 512) }
+            if rc == 0 { gdtMFN = mfn }
+            return rc
         }
     }
 

@@ -52,6 +52,13 @@ public struct Xen<T: HypercallTransport> {
     public func vcpuOp(_ op: VcpuOp, vcpu: UInt32, _ argument: UInt32 = 0) -> Int32 { call(.vcpuOp, op.rawValue, vcpu, argument) }
     public func multicall(_ entries: UInt32, count: UInt32) -> Int32 { call(.multicall, entries, count) }
 
+    public func eventChannelOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call(.eventChannelOp, command, argument) }
+    public func setTimerOp(_ deadline: UInt64) -> Int32 {
+        call(.setTimerOp, UInt32(truncatingIfNeeded: deadline), UInt32(truncatingIfNeeded: deadline >> 32))
+    }
+    /// domctl(&xen_domctl): dom0's control of other domains.
+    public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
+
     /// mmu_update(requests, count, &done, domid): `requests` is an array of {u64 ptr, u64 val}.
     public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
         call(.mmuUpdate, requests, count, done, domain)

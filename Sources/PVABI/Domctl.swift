@@ -108,3 +108,45 @@ public enum DomainInfoFlags {
     public static let shutdownShift: UInt32 = 16
     public static let shutdownMask: UInt32 = 0xFF
 }
+
+/// The interface version Apus's domctl speaks (xen_domctl.interface_version).
+public enum DomctlVersion {
+    public static let apus: UInt32 = 0x4150_0001    // "AP" 0001: Apus's own payloads below
+}
+
+/// Apus's payload for createdomain (at DomctlLayout.payloadOffset). Xen builds domains in dom0's
+/// toolstack; Apus builds them in the hypervisor from an image dom0 hands over.
+/// IN: image_va, image_len (the ELF in dom0's memory), memory_kib, weight, cap, name, cmdline_va,
+/// cmdline_len, flags (bit 0: create paused). OUT: xen_domctl.domain, the new domain's id.
+public enum CreateDomainLayout {
+    public static let imageVAOffset = 0
+    public static let imageLengthOffset = 4
+    public static let memoryKiBOffset = 8
+    public static let weightOffset = 12
+    public static let capOffset = 14
+    public static let nameOffset = 16
+    public static let nameLength = 16
+    public static let commandLineVAOffset = 32
+    public static let commandLineLengthOffset = 36
+    public static let flagsOffset = 40
+    public static let flagPaused: UInt32 = 1
+}
+
+/// The getdomaininfo payload: Xen's first fields at Xen's offsets, then Apus's additions.
+/// IN: xen_domctl.domain, the lowest id wanted; OUT: the first domain with an id at or above it.
+public enum DomainInfoLayout {
+    public static let domainOffset = 0          // u16 OUT
+    public static let flagsOffset = 4           // u32 OUT: DomainInfoFlags
+    public static let totalPagesOffset = 8      // u64 OUT
+    public static let maxPagesOffset = 16       // u64 OUT
+    public static let sharedInfoFrameOffset = 48 // u64 OUT
+    public static let cpuTimeOffset = 56        // u64 OUT: nanoseconds
+    public static let onlineVCPUsOffset = 64    // u32 OUT
+    public static let maxVCPUIDOffset = 68      // u32 OUT
+    public static let nameOffset = 96           // 16 bytes OUT (Apus)
+    public static let weightOffset = 112        // u16 OUT (Apus)
+    public static let capOffset = 114           // u16 OUT (Apus)
+    public static let eventsSentOffset = 116    // u32 OUT (Apus)
+    public static let eventsReceivedOffset = 120 // u32 OUT (Apus)
+    public static let size = 124
+}

@@ -41,6 +41,8 @@ public enum XenError: Int32, Sendable {
     case ERANGE = 34
     /// Hypercall or sub-operation not implemented.
     case ENOSYS = 38
+    /// Timer expired: a deadline that is already in the past.
+    case ETIME = 62
 
     /// What the guest receives in EAX: the negative errno.
     public var negated: Int32 { -rawValue }
@@ -67,6 +69,7 @@ public enum XenError: Int32, Sendable {
         case .ENOSPC: return "ENOSPC"
         case .ERANGE: return "ERANGE"
         case .ENOSYS: return "ENOSYS"
+        case .ETIME: return "ETIME"
         }
     }
 }

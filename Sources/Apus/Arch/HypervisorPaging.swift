@@ -10,6 +10,8 @@ enum HypervisorPaging {
     static var mapcacheL1: UnsafeMutablePointer<UInt64>! = nil
     static var mapcacheBase: UInt32 = 0
     static var nxSupported = false
+    /// CR3 of the hypervisor's own address space (no guest mapped), for when no domain runs.
+    static var idleCR3: UInt32 = 0
 
     static func initialize(_ sym: Symbols) {
         l2 = pointer(to: UInt64.self, at: sym.idleL2High)
@@ -19,6 +21,7 @@ enum HypervisorPaging {
         l2[slot(AddressMap.mapcacheStart)] =
             PageTableEntry(frame: l1Physical >> 12, flags: [.present, .writable]).raw
         enableNX()
+        idleCR3 = cpu_read_cr3()
         flushAll()
     }
 

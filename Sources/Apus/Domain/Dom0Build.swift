@@ -1,12 +1,9 @@
-// Dom0Build.swift: builds and starts the control domain from Multiboot module 1 (its kernel) and
-// module 2 (its initrd) with ApusCore's DomainBuilder, exactly as Xen's pv32pae protocol says:
-// frames allocated and scrubbed, page tables typed, M2P and hardware PDPT filled, registers set.
-// A kernel the builder refuses is reported with the reason; it is never started half-built.
+// Dom0Build.swift: the control domain from Multiboot module 1 (its kernel, the rest of the module
+// string is its command line) and module 2 (its initrd), built like any domain by DomainBuild.
+// A kernel the builder refuses is reported with the reason; nothing half-built is started.
 
 import ApusCore
 import PVABI
-
-@_extern(c, "apus_zero_page") func apus_zero_page(_ page: UnsafeMutableRawPointer)
 
 enum Dom0Build {
     static let defaultMemory: UInt64 = 64 << 20
@@ -24,83 +21,31 @@ enum Dom0Build {
             return nil
         }
         let initrd = Machine.modules.count >= 2 ? ModuleBytes.view(Machine.modules[1]) : nil
-        let commandLine = ModuleBytes.commandLineAfterName(kernelModule)
-
         let available = UInt64(Machine.frames.freeCount) << 12
         var bytes = options.dom0MemoryBytes ?? defaultMemory
         if bytes + keptBack > available { bytes = available > keptBack ? available - keptBack : available / 2 }
-        let pages = UInt32(bytes >> 12)
-        let d = Domain(id: 0, privileged: true)
-        var frames: [UInt32] = []
-        frames.reserveCapacity(Int(pages))
-        for _ in 0..<pages {
-            guard let mfn = Machine.frames.allocate(for: .domain(0)) else { break }
-            scrub(mfn)
-            frames.append(mfn)
+        Log.info("dom0: \(mib: bytes) requested, kernel \(kib: UInt64(kernel.count)), initrd \(kib: UInt64(initrd?.count ?? 0))")
+        let request = DomainRequest(id: 0, privileged: true, image: kernel, memoryBytes: bytes,
+                                    commandLine: ModuleBytes.commandLineAfterName(kernelModule), initrd: initrd,
+                                    name: Array("Domain-0".utf8))
+        switch DomainBuild.build(request) {
+        case .failure: return nil
+        case .success(let d):
+            // The modules' frames go back to the pool now; count them as if they always had been.
+            d.freeFramesBefore += releaseModules()
+            return d
         }
-        d.frames = frames
-        Log.info("dom0: \(UInt32(frames.count)) pages (\(mib: UInt64(frames.count) << 12)), kernel \(kib: UInt64(kernel.count)), initrd \(kib: UInt64(initrd?.count ?? 0))")
-
-        let parameters = BuildParameters(domainID: 0, privileged: true, frames: frames, sharedInfoMFN: d.sharedInfoMFN,
-                                         commandLine: commandLine, initrd: initrd,
-                                         hypervisorL2Entries: hypervisorL2Entries())
-        var memory = Machine.memory
-        switch DomainBuilder.build(image: kernel, parameters: parameters, memory: &memory) {
-        case .refused(let error):
-            Log.info("dom0: the kernel was refused: \(error.reason)")
-            return nil
-        case .built(let built):
-            install(d, built)
-            Log.info("dom0: entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd), stack top \(hex8: built.stackTop)")
-        }
-        releaseModules()
-        Domains.all.append(d)
-        return d
-    }
-
-    /// After a successful build: page-table types, M2P, the hardware PDPT, start-of-day registers.
-    static func install(_ d: Domain, _ built: BuiltDomain) {
-        for table in built.pageTables {
-            let type: PageType = table.level == 1 ? .l1 : (table.level == 2 ? .l2 : .l3)
-            _ = Machine.frames.setType(of: table.mfn, to: type, typeCount: 1)
-            _ = Machine.frames.setFlags(of: table.mfn, to: [.pinned, .validated])
-        }
-        let m2p = pointer(to: UInt32.self, at: AddressMap.m2pWritableStart)
-        for (pfn, mfn) in d.frames.enumerated() { m2p[Int(mfn)] = UInt32(pfn) }
-        d.l3MFN = built.l3MFN
-        AddressSpaces.loadPDPT(d)
-        var f = TrapFrame()
-        f.eip = built.entry
-        f.cs = UInt32(Selector.flatRing1CS)
-        f.eflags = 0x202
-        f.esp = built.stackTop
-        f.ss = UInt32(Selector.flatRing1SS)
-        f.ds = UInt32(Selector.flatRing1DS); f.es = f.ds; f.fs = f.ds; f.gs = f.ds
-        f.esi = built.startInfoVirtual
-        d.vcpu.saved = f
-    }
-
-    /// The hypervisor's L2 entries 428-511 (M2P, frame table, image, mapcache), shared by all.
-    static func hypervisorL2Entries() -> [UInt64] {
-        var entries: [UInt64] = []
-        for slot in AddressMap.firstHypervisorL2Slot..<512 { entries.append(HypervisorPaging.l2[slot]) }
-        return entries
-    }
-
-    static func scrub(_ mfn: UInt32) {
-        guard let window = Mapcache.map(frame: UInt64(mfn)) else { Panic.halt("mapcache exhausted while scrubbing memory") }
-        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(window))!)
-        Mapcache.unmap(window)
     }
 
     /// The modules were copied into dom0: their frames go back to the free pool.
-    static func releaseModules() {
+    static func releaseModules() -> UInt32 {
         var released: UInt32 = 0
         for m in Machine.modules {
             let range = MemorySetup.frameRange(m.range)
             for f in range.first..<range.end where Machine.frames.release(f, from: .bootModule) == .released { released += 1 }
         }
         Log.info("boot modules released: \(released) frames back to the free pool")
+        return released
     }
 }
 
@@ -138,8 +83,8 @@ enum ModuleBytes {
 enum AddressSpaces {
     static func loadPDPT(_ d: Domain) {
         for i in 0..<4 {
-            let e = PageTableEntry(raw: Machine.memory.load64(UInt64(d.l3MFN) << 12 | UInt64(i) * 8) ?? 0)
-            d.hardwarePDPT[i] = e.isPresent ? (e.address | (e.raw & 0x19)) : 0
+            let raw = Machine.memory.load64(UInt64(d.l3MFN) << 12 | UInt64(i) * 8) ?? 0
+            d.hardwarePDPT[i] = EntryRules.hardwarePDPTEntry(raw)
         }
     }
 }

@@ -12,6 +12,8 @@ enum DomainState: Equatable {
     case blocked
     case shutdown(ShutdownReason)
     case crashed
+    /// Torn down; its id can be reused once dom0 has seen it go.
+    case dead
 }
 
 /// A guest entry point the hypervisor calls (event upcall, failsafe, ...).
@@ -60,16 +62,40 @@ final class Domain {
     /// The guest's GDT frames (set_gdt) and how many entries it uses.
     var gdtFrames: [UInt32] = []
     var gdtEntries: Int = 0
+    /// The frames behind the LDT (mmuext SET_LDT), typed as descriptor frames while loaded.
+    var ldtFrames: [UInt32] = []
+    /// Paging state the direct-paging core keeps for the domain (base L3, pins, extras).
+    var memory: DomainMemoryState
+    /// Free frames before the domain's memory was allocated, to show teardown gives it all back.
+    var freeFramesBefore: UInt32 = 0
+    /// A name for people (dom0's toolstack sets it from the config), NUL-padded.
+    var name = InlineArray<16, UInt8>(repeating: 0)
+    /// Paused by dom0: not scheduled, whatever its state.
+    var paused = false
+    /// Version counter of the vcpu_time_info record.
+    var timeVersion: UInt32 = 0
+    /// The next VIRQ_TIMER deadline in system-time nanoseconds (0: none).
+    var timerDeadline: UInt64 = 0
+    /// Nanoseconds of CPU time used, events sent and received, for getdomaininfo and `top`.
+    var cpuTime: UInt64 = 0
+    var eventsSent: UInt32 = 0
+    var eventsReceived: UInt32 = 0
+    /// Scheduler parameters as set at creation or with scheduler_op.
+    var weight: UInt16 = 256
+    var cap: UInt16 = 0
     /// Refusals logged so far (the log stays readable when a guest keeps hammering).
     var refusalsLogged: UInt32 = 0
 
-    init(id: UInt16, privileged: Bool) {
+    init(id: UInt16, privileged: Bool, hypervisorSlots: HypervisorL2Slots) {
         self.id = id
         self.privileged = privileged
         let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         sharedInfo = page
         sharedInfoMFN = (UInt32(UInt(bitPattern: page)) - AddressMap.directMapStart) >> 12
+        var extras = MappableExtras()
+        _ = extras.add(sharedInfoMFN)
+        memory = DomainMemoryState(id: id, hypervisorSlots: hypervisorSlots, extras: extras)
         let pdpt = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 32)
         hardwarePDPT = pdpt.bindMemory(to: UInt64.self, capacity: 4)
         for i in 0..<4 { hardwarePDPT[i] = 0 }
@@ -88,8 +114,17 @@ final class Domain {
     var isAlive: Bool {
         switch state {
         case .running, .blocked: return true
-        case .shutdown, .crashed: return false
+        case .shutdown, .crashed, .dead: return false
         }
+    }
+
+    /// Runnable in the scheduler's sense.
+    var isRunnable: Bool { state == .running && !paused }
+
+    /// Gives back the hypervisor memory a domain held itself (after its frames went back).
+    func releaseHypervisorMemory() {
+        sharedInfo.deallocate()
+        UnsafeMutableRawPointer(hardwarePDPT).deallocate()
     }
 
     /// Does this domain own machine frame `mfn` (or is it its shared_info page)?
@@ -99,6 +134,19 @@ final class Domain {
 }
 
 enum Domains {
+    static let capacity = 256
     static var all: [Domain] = []
     static var current: Domain? = nil
+
+    static func byID(_ id: UInt16) -> Domain? { all.first { $0.id == id } }
+
+    /// The lowest id no domain holds (dom0 is 0), or nil when the table is full.
+    static func freeID() -> UInt16? {
+        var id: UInt16 = 1
+        while Int(id) < capacity {
+            if byID(id) == nil { return id }
+            id += 1
+        }
+        return nil
+    }
 }

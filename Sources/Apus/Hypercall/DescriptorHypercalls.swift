@@ -1,7 +1,7 @@
-// DescriptorHypercalls.swift: set_gdt (2) and update_descriptor (10). Every descriptor a guest
-// installs passes ApusCore's DescriptorCheck first; the CPU then uses a hypervisor-owned shadow
-// of the guest's GDT pages (entries 0-7167), so the reserved page stays the hypervisor's.
-// A frame that is a page table or not the guest's is never accepted as a descriptor page.
+// DescriptorHypercalls.swift: set_gdt (2) and update_descriptor (10). Descriptor frames are typed
+// by ApusCore's core (`.segmentDescriptor`, every entry checked, no writable mapping allowed), and
+// the CPU uses a hypervisor-owned shadow of the guest's GDT pages (entries 0-7167), so the
+// reserved page stays the hypervisor's. A descriptor DescriptorCheck refuses is never installed.
 
 import ApusCore
 import PVABI
@@ -9,42 +9,26 @@ import PVABI
 enum DescriptorHypercalls {
     static let maxGuestEntries = Selector.firstReservedGDTEntry
 
-    static func frameUsable(_ mfn: UInt32, _ d: Domain) -> StaticString? {
-        guard mfn != d.sharedInfoMFN, Machine.frames.owner(of: mfn) == .domain(d.id) else {
-            return "descriptor frame is not owned by the domain"
-        }
-        switch Machine.frames.record(mfn).type {
-        case .l1, .l2, .l3: return "descriptor frame is a page table"
-        default: return nil
-        }
-    }
-
     static func setGDT(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let entries = Int(a.a2)
         guard entries <= maxGuestEntries else { return .refused(.EINVAL, "set_gdt reaches the hypervisor's reserved GDT entries") }
         let frameCount = (entries + 511) / 512
-        // Decode: the frame list, each frame's ownership and every descriptor, before any change.
         var frames: [UInt32] = []
         for i in 0..<frameCount {
             guard let mfn = GuestMemory.read32(a.a1 + UInt32(i * 4)) else { return .refused(.EFAULT, "set_gdt frame list is not readable") }
-            if let why = frameUsable(mfn, d) { return .refused(.EINVAL, why) }
             frames.append(mfn)
         }
-        var descriptors = [UInt64](repeating: 0, count: entries)
-        for i in 0..<entries {
-            guard let raw = Machine.memory.load64(UInt64(frames[i / 512]) << 12 | UInt64(i % 512) * 8) else {
-                return .refused(.EFAULT, "set_gdt frame could not be read")
-            }
-            switch DescriptorCheck.check(raw) {
-            case .accept(let fixed): descriptors[i] = fixed
-            case .refuse(let why): return .refused(.EINVAL, why.reason)
+        // Type every new frame (checks all its descriptors); give back what was taken on refusal.
+        for (i, f) in frames.enumerated() {
+            if let refusal = Machine.frames.getDescriptorFrame(f, state: d.memory, memory: &Machine.memory) {
+                for taken in frames[..<i] { Machine.frames.putDescriptorFrame(taken, memory: &Machine.memory) }
+                return .refused(refusal.error, refusal.reason)
             }
         }
-        // Act.
+        for old in d.gdtFrames { Machine.frames.putDescriptorFrame(old, memory: &Machine.memory) }
         d.gdtFrames = frames
         d.gdtEntries = entries
-        for f in frames { _ = Machine.frames.setType(of: f, to: .segmentDescriptor, typeCount: 1) }
-        GuestGDT.load(d, descriptors)
+        if Domains.current === d { GuestGDT.reload(d) }
         return .ok
     }
 
@@ -54,16 +38,25 @@ enum DescriptorHypercalls {
         guard machineAddress & 7 == 0 else { return .refused(.EINVAL, "descriptor address is not 8-byte aligned") }
         guard machineAddress >> 12 <= UInt64(UInt32.max) else { return .refused(.EINVAL, "descriptor address is beyond machine memory") }
         let mfn = UInt32(machineAddress >> 12)
-        if let why = frameUsable(mfn, d) { return .refused(.EINVAL, why) }
+        guard Machine.frames.owner(of: mfn) == .domain(d.id) else { return .refused(.EINVAL, "descriptor frame is not owned by the domain") }
+        let record = Machine.frames.record(mfn)
+        switch record.type {
+        case .l1, .l2, .l3: return .refused(.EINVAL, "descriptor frame is a page table")
+        case .writable where record.typeCount > 0: return .refused(.EINVAL, "descriptor frame is mapped writable")
+        default: break
+        }
         let fixed: UInt64
         switch DescriptorCheck.check(raw) {
         case .accept(let f): fixed = f
         case .refuse(let why): return .refused(.EINVAL, why.reason)
         }
         guard Machine.memory.store64(machineAddress, fixed) else { return .refused(.EFAULT, "descriptor frame could not be written") }
-        if let page = d.gdtFrames.firstIndex(of: mfn) {
-            let index = page * 512 + Int((machineAddress & 0xFFF) / 8)
-            if index < d.gdtEntries { GuestGDT.set(d, index: index, fixed) }
+        if Domains.current === d {
+            if let page = d.gdtFrames.firstIndex(of: mfn) {
+                let index = page * 512 + Int((machineAddress & 0xFFF) / 8)
+                if index < d.gdtEntries { GuestGDT.table[index] = fixed }
+            }
+            if d.ldtFrames.contains(mfn) { LocalDescriptorTable.refresh(d) }
         }
         return .ok
     }
@@ -73,25 +66,68 @@ enum DescriptorHypercalls {
 enum GuestGDT {
     static var table: UnsafeMutablePointer<UInt64>! = nil
 
-    static func load(_ d: Domain, _ descriptors: [UInt64]) {
-        guard Domains.current === d else { return }
-        for i in 0..<DescriptorHypercalls.maxGuestEntries { table[i] = i < descriptors.count ? descriptors[i] : 0 }
-    }
-
-    static func set(_ d: Domain, index: Int, _ raw: UInt64) {
-        guard Domains.current === d else { return }
-        table[index] = raw
-    }
-
-    /// Re-reads the guest's GDT frames into the shadow (after a switch to `d`).
+    /// Re-reads the guest's GDT frames into the shadow (after set_gdt or a switch to `d`). The
+    /// frames hold only checked descriptors: they are typed and the guest cannot write them.
     static func reload(_ d: Domain) {
         for i in 0..<DescriptorHypercalls.maxGuestEntries {
-            if i < d.gdtEntries, let raw = Machine.memory.load64(UInt64(d.gdtFrames[i / 512]) << 12 | UInt64(i % 512) * 8),
-               case .accept(let fixed) = DescriptorCheck.check(raw) {
-                table[i] = fixed
+            if i < d.gdtEntries, let raw = Machine.memory.load64(UInt64(d.gdtFrames[i / 512]) << 12 | UInt64(i % 512) * 8) {
+                table[i] = raw
             } else {
                 table[i] = 0
             }
         }
+    }
+}
+
+/// The running guest's LDT (mmuext SET_LDT): its pages typed as descriptor frames, copied into a
+/// hypervisor-owned shadow that an LDT descriptor in the reserved GDT page points at.
+enum LocalDescriptorTable {
+    static let selector: UInt16 = 0xe048
+    static var shadow: UnsafeMutablePointer<UInt64>! = nil
+    static let maxEntries = 8192
+
+    static func load(_ d: Domain, base: UInt32, entries: UInt32) -> HypercallOutcome? {
+        var frames: [UInt32] = []
+        var va = base
+        while va < base + entries * 8 {
+            guard case .success(let slot) = Machine.frames.l1Slot(for: va, state: d.memory, memory: Machine.memory),
+                  let raw = Machine.memory.load64(UInt64(slot.frame) << 12 | UInt64(slot.index) * 8) else {
+                release(frames)
+                return .refused(.EINVAL, "an LDT page is not mapped")
+            }
+            let e = PageTableEntry(raw: raw)
+            guard e.isPresent, e.frame <= UInt64(UInt32.max) else { release(frames); return .refused(.EINVAL, "an LDT page is not mapped") }
+            if let refusal = Machine.frames.getDescriptorFrame(UInt32(e.frame), state: d.memory, memory: &Machine.memory) {
+                release(frames)
+                return .refused(refusal.error, refusal.reason)
+            }
+            frames.append(UInt32(e.frame))
+            va += 4096
+        }
+        release(d.ldtFrames)
+        d.ldtFrames = frames
+        refresh(d)
+        return nil
+    }
+
+    static func release(_ frames: [UInt32]) {
+        for f in frames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }
+    }
+
+    /// Copies the domain's LDT frames into the shadow and loads it (or loads none).
+    static func refresh(_ d: Domain) {
+        let entries = min(Int(d.memory.ldtEntries), d.ldtFrames.count * 512)
+        guard entries > 0 else { cpu_load_ldt(0); return }
+        if shadow == nil {
+            shadow = UnsafeMutableRawPointer.allocate(byteCount: maxEntries * 8, alignment: 4096).bindMemory(to: UInt64.self, capacity: maxEntries)
+        }
+        for i in 0..<entries {
+            shadow[i] = Machine.memory.load64(UInt64(d.ldtFrames[i / 512]) << 12 | UInt64(i % 512) * 8) ?? 0
+        }
+        let base = UInt32(UInt(bitPattern: shadow))
+        let descriptor = SegmentDescriptor(base: base, limit: UInt32(entries * 8 - 1), type: 0x2, isCodeOrData: false,
+                                           dpl: 0, present: true, available: false, defaultBig: false, granularity4K: false)
+        GuestGDT.table[Int(selector >> 3)] = descriptor.raw
+        cpu_load_ldt(selector)
     }
 }

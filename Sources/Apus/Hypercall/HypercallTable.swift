@@ -84,6 +84,14 @@ enum Hypercalls {
         case .setGDT: return DescriptorHypercalls.setGDT(a, d)
         case .updateDescriptor: return DescriptorHypercalls.updateDescriptor(a, d)
         case .updateVAMapping: return MemoryHypercalls.updateVAMapping(a, d)
+        case .mmuUpdate: return MemoryHypercalls.mmuUpdate(a, d)
+        case .mmuextOp: return MemoryHypercalls.mmuextOp(a, d)
+        case .memoryOp: return MemoryOpHypercall.run(a, d)
+        case .eventChannelOp: return EventChannelHypercall.run(a, d)
+        case .setTimerOp: return TimerHypercall.run(a, d)
+        case .domctl:
+            guard d.privileged else { return .refused(.EPERM, "domctl is for dom0 only") }
+            return DomctlHypercall.run(a, d)
         default: return .refused(.ENOSYS, "this hypercall is not implemented yet")
         }
     }

@@ -34,6 +34,20 @@ enum MiscHypercalls {
             return GuestMemory.writeBytes(a.a3, info) ? .ok : .refused(.EFAULT, "vcpu_runstate_info is not writable guest memory")
         case .up, .down, .initialise:
             return .refused(.EINVAL, "vCPU 0 is always up; there is no other")
+        case .setSingleshotTimer:
+            guard let low = GuestMemory.read32(a.a3), let high = GuestMemory.read32(a.a3 + 4),
+                  let flags = GuestMemory.read32(a.a3 + UInt32(VcpuSetSingleshotTimerLayout.flagsOffset)) else {
+                return .refused(.EFAULT, "vcpu_set_singleshot_timer is not readable guest memory")
+            }
+            let deadline = UInt64(low) | UInt64(high) << 32
+            if flags & VcpuSetSingleshotTimerLayout.futureFlag != 0 && deadline < SystemTime.nanoseconds() {
+                return .refused(.ETIME, "the singleshot timer's deadline has already passed")
+            }
+            d.timerDeadline = max(deadline, 1)
+            return .ok
+        case .stopSingleshotTimer:
+            d.timerDeadline = 0
+            return .ok
         default:
             return .refused(.ENOSYS, "this vcpu_op command is not implemented yet")
         }
@@ -47,5 +61,13 @@ enum Runstates {
         let since = d.vcpu.runstateEntry
         if now > since { d.vcpu.runstateTime[state] &+= now - since }
         d.vcpu.runstateEntry = now
+    }
+}
+
+enum TimerHypercall {
+    /// set_timer_op (15): a one-shot VIRQ_TIMER at an absolute system time (0 cancels).
+    static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+        d.timerDeadline = UInt64(a.a1) | UInt64(a.a2) << 32
+        return .ok
     }
 }

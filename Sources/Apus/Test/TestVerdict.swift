@@ -6,11 +6,13 @@ import PVABI
 
 enum TestVerdict {
     static var scenario: TestScenario? = nil
+    /// Log every teardown (test runs that create many domains keep it off).
+    static var verbose = false
 
     static func domainStopped(_ d: Domain) {
-        guard let scenario else { return }
+        guard let scenario, d.id == 0 else { return }
         switch scenario {
-        case .dom0:
+        case .dom0, .memory:
             // Dom0 judges its own self-test: poweroff when every check passed, crash otherwise.
             if d.id == 0 { DebugExit.exit(passed: d.state == .shutdown(.poweroff)) }
         case .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown:

@@ -18,6 +18,7 @@ enum GuestFaults {
             if !d.vcpu.taskSwitched { return }
             d.vcpu.taskSwitched = false
         case 14:
+            if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
             d.setCR2(cr2)
         default:
             break

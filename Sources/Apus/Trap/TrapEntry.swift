@@ -23,6 +23,7 @@ public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     default:
         Log.info("trap: vector \(vector) from ring \(frame.pointee.ring) at eip \(hex8: frame.pointee.eip) has no owner; ignored")
     }
+    if frame.pointee.fromGuest { Scheduler.exit(frame) }
 }
 
 enum Interrupts {
@@ -30,7 +31,10 @@ enum Interrupts {
 
     static func handle(irq: Int) {
         counts[irq] &+= 1
-        if irq == 0 { PIT.tick() }
         PIC.endOfInterrupt(irq: irq)
+        if irq == 0 {
+            PIT.tick()
+            if !Domains.all.isEmpty { Timers.check(now: SystemTime.nanoseconds()) }
+        }
     }
 }

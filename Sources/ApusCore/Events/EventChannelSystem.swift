@@ -10,7 +10,7 @@
 
 import PVABI
 
-public struct EventChannelSystem: Sendable {
+public struct EventChannelSystem: Equatable, Sendable {
     /// tables[id]: the domain's ports, nil while no domain has that id.
     var tables: [EventChannelTable?]
 

@@ -5,7 +5,7 @@ import PVABI
 
 /// The ports 0 ..< portLimit of one domain. Port 0 is reserved, as in Xen, so that 0 can mean
 /// "no port" in the reverse maps and in guests' own tables.
-public struct EventChannelTable: Sendable {
+public struct EventChannelTable: Equatable, Sendable {
     /// One past the highest usable port (at most 1024, the 2-level ABI's limit on x86_32).
     public let portLimit: UInt32
     /// VCPUs of the domain: valid `vcpu` arguments are below this.

@@ -81,14 +81,16 @@ extension FrameTable {
         }
     }
 
-    /// Makes the domain's initial tables (from the domain builder) its pinned, current base:
-    /// PIN_L3_TABLE then NEW_BASEPTR. The builder's frames must carry no type yet.
+    /// Makes the domain's initial tables (from the domain builder) its current base, validating
+    /// them: NEW_BASEPTR, preceded by PIN_L3_TABLE when `pin` (Xen's builder pins the top
+    /// table and Linux unpins it later, so the default is to pin). The builder's frames must
+    /// carry no type yet. On refusal nothing changed.
     public mutating func adoptInitialBase<M: PhysicalMemory>(
-        _ l3: UInt32, state: inout DomainMemoryState, memory: inout M
+        _ l3: UInt32, pin pinning: Bool = true, state: inout DomainMemoryState, memory: inout M
     ) -> MemoryError? {
-        if case .failure(let refusal) = pin(l3, .l3, &state, &memory) { return refusal }
+        if pinning, case .failure(let refusal) = pin(l3, .l3, &state, &memory) { return refusal }
         if case .failure(let refusal) = newBase(l3, &state, &memory) {
-            _ = unpin(l3, &state, &memory)
+            if pinning { _ = unpin(l3, &state, &memory) }
             return refusal
         }
         return nil
@@ -110,6 +112,9 @@ extension FrameTable {
     mutating func unpin<M: PhysicalMemory>(_ mfn: UInt32, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
         if let refusal = referenceRefusal(UInt64(mfn), state, allowExtras: false) { return refusal }
         guard record(mfn).flags.contains(.pinned) else { return .notPinned }
+        // Stricter than Xen, which lets the pin go while the base reference keeps the table
+        // alive: a table in use as the current address space stays pinned until switched away.
+        guard state.baseL3 != mfn else { return .unpinCurrentBase }
         updateFlags(mfn) { $0.remove(.pinned) }
         state.pinnedCount -= 1
         putPageAndType(mfn, memory: &memory)

@@ -14,7 +14,7 @@ extension FrameTable {
     public mutating func ptwrWrite<M: PhysicalMemory>(
         l1Frame: UInt32, offset: UInt32, width: Int, value: UInt64, state: DomainMemoryState, memory: inout M
     ) -> MemoryError? {
-        guard width == 4 || width == 8, offset % UInt32(width) == 0, offset + UInt32(width) <= PAE.pageSize else {
+        guard width == 4 || width == 8, offset < PAE.pageSize, offset % UInt32(width) == 0 else {
             return .badWrite
         }
         if let refusal = referenceRefusal(UInt64(l1Frame), state, allowExtras: false) { return refusal }

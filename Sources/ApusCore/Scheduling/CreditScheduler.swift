@@ -8,9 +8,11 @@
 //   credit ceiling (one period), and what it cannot take goes to the others by weight
 //   ("water-filling"), so the credit handed out matches the CPU time that can be used.
 // - Running costs credit, nanosecond for nanosecond. A domain with credit >= 0 is UNDER its
-//   share, below 0 OVER. pick() runs BOOST before UNDER before OVER, and within a class the
-//   domain picked least recently (round robin). Work-conserving: OVER domains run when no one
-//   else wants the CPU.
+//   share, below 0 OVER. pick() runs BOOST before UNDER before OVER; within UNDER and OVER
+//   the domain with more credit first (a heavy domain spends its grant before it reaches the
+//   ceiling, which keeps shares exact even at 256:1 weights), and among equals the one picked
+//   least recently (round robin). Work-conserving: OVER domains run when no one else wants
+//   the CPU.
 // - A capped domain may run cap% of each period; once it has, it is parked (not runnable)
 //   until the next period. Slices are cut so the cap is never exceeded.
 // - A domain woken from blocked with credit >= 0 is BOOSTed until it has run once, so event
@@ -20,7 +22,7 @@
 // Slices end at the timeslice (10 ms), the period boundary, or the cap, whichever comes first.
 
 /// Tunables of CreditScheduler, in nanoseconds.
-public struct CreditSchedulerParameters: Sendable {
+public struct CreditSchedulerParameters: Equatable, Sendable {
     /// Length of one accounting period: credit is handed out at each boundary.
     public var periodNs: UInt64
     /// Longest slice a domain runs before the scheduler reconsiders.
@@ -87,7 +89,7 @@ public struct SchedulingDecision: Equatable, Sendable {
     public var sliceNs: UInt64
 }
 
-public struct CreditScheduler: Sendable {
+public struct CreditScheduler: Equatable, Sendable {
     public static let defaultWeight: UInt16 = 256
 
     public let parameters: CreditSchedulerParameters
@@ -196,9 +198,9 @@ public struct CreditScheduler: Sendable {
         }
     }
 
-    /// Chooses what runs next: the highest class (BOOST, UNDER, OVER) among runnable, unparked
-    /// domains, least recently picked first; a domain that just yielded only if no one else can
-    /// run. O(capacity), no allocation.
+    /// Chooses what runs next among runnable, unparked domains: the highest class (BOOST, UNDER,
+    /// OVER), then the most credit, then the least recently picked; a domain that just yielded
+    /// only if no one else can run. O(capacity), no allocation.
     public mutating func pick(now: UInt64) -> SchedulingDecision {
         let toBoundary = (periodStart + parameters.periodNs) > now ? periodStart + parameters.periodNs - now : 1
         var best = -1
@@ -216,7 +218,7 @@ public struct CreditScheduler: Sendable {
                 if !e.yielded { best = index; bestYielded = false }
                 continue
             }
-            if e.priority > b.priority || (e.priority == b.priority && e.stamp < b.stamp) {
+            if Self.before(e, b) {
                 best = index
                 bestYielded = e.yielded
             }
@@ -237,6 +239,14 @@ public struct CreditScheduler: Sendable {
     }
 
     // MARK: - Internals
+
+    /// pick()'s order: higher class first; within UNDER and OVER more credit first (so a
+    /// heavy domain spends its credit before it reaches the ceiling); then least recently picked.
+    static func before(_ a: CreditSchedulerEntry, _ b: CreditSchedulerEntry) -> Bool {
+        if a.priority != b.priority { return a.priority > b.priority }
+        if a.priority != .boost, a.credit != b.credit { return a.credit > b.credit }
+        return a.stamp < b.stamp
+    }
 
     mutating func takeStamp() -> UInt64 {
         defer { nextStamp += 1 }

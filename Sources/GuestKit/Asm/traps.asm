@@ -249,3 +249,64 @@ guest_store32:
     mov eax, [esp + 8]
     mov [edx], eax
     ret
+
+global guest_xchg32                          ; uint32 guest_xchg32(uint32 *p, uint32 v): atomic
+guest_xchg32:
+    mov edx, [esp + 4]
+    mov eax, [esp + 8]
+    xchg [edx], eax
+    ret
+
+global guest_test_and_clear_bit              ; uint32 guest_test_and_clear_bit(uint32 *words, uint32 bit)
+guest_test_and_clear_bit:
+    mov edx, [esp + 4]
+    mov ecx, [esp + 8]
+    xor eax, eax
+    lock btr [edx], ecx
+    setc al
+    ret
+
+global guest_rdtsc                           ; uint64 guest_rdtsc(void)
+guest_rdtsc:
+    rdtsc
+    ret
+
+global guest_probe_write                     ; uint32 guest_probe_write(uint32 address, uint32 value)
+guest_probe_write:
+    mov edx, [esp + 4]
+    mov ecx, [esp + 8]
+    mov dword [guest_resume], .resume
+    xor eax, eax
+    mov [edx], ecx
+    mov dword [guest_resume], 0
+    ret
+.resume:
+    mov eax, 1
+    ret
+
+global guest_probe_load_ds                   ; uint32 guest_probe_load_ds(uint32 selector)
+guest_probe_load_ds:
+    mov edx, [esp + 4]
+    mov dword [guest_resume], .resume
+    xor eax, eax
+    push ds
+    mov ds, dx
+    pop ds
+    mov dword [guest_resume], 0
+    ret
+.resume:
+    pop ds
+    mov eax, 1
+    ret
+
+global guest_probe_jump                      ; uint32 guest_probe_jump(uint32 target): call into it
+guest_probe_jump:
+    mov edx, [esp + 4]
+    mov dword [guest_resume], .resume
+    xor eax, eax
+    call edx
+    mov dword [guest_resume], 0
+    ret
+.resume:
+    mov eax, 1
+    ret

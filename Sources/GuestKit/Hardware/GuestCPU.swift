@@ -37,3 +37,9 @@ public enum GuestSymbol {
 @_extern(c, "guest_load_fs") public func guest_load_fs(_ selector: UInt32)
 @_extern(c, "guest_divide") public func guest_divide(_ a: UInt32, _ b: UInt32) -> UInt32
 @_extern(c, "guest_store32") public func guest_store32(_ address: UInt32, _ value: UInt32)
+@_extern(c, "guest_xchg32") public func guest_xchg32(_ p: UnsafeMutablePointer<UInt32>, _ v: UInt32) -> UInt32
+@_extern(c, "guest_test_and_clear_bit") public func guest_test_and_clear_bit(_ words: UnsafeMutablePointer<UInt32>, _ bit: UInt32) -> UInt32
+@_extern(c, "guest_rdtsc") public func guest_rdtsc() -> UInt64
+@_extern(c, "guest_probe_write") public func guest_probe_write(_ address: UInt32, _ value: UInt32) -> UInt32
+@_extern(c, "guest_probe_load_ds") public func guest_probe_load_ds(_ selector: UInt32) -> UInt32
+@_extern(c, "guest_probe_jump") public func guest_probe_jump(_ target: UInt32) -> UInt32

@@ -1,0 +1,104 @@
+// DomainBuild.swift: makes a domain, dom0 at boot or a domU for dom0's domctl, with ApusCore's
+// DomainBuilder: frames allocated and scrubbed, the image laid out as Xen's pv32pae protocol
+// says, the initial tables validated by the paging core, M2P and hardware PDPT filled, event
+// channels and scheduler entry added. A refused image leaves nothing behind.
+
+import ApusCore
+import PVABI
+
+@_extern(c, "apus_zero_page") func apus_zero_page(_ page: UnsafeMutableRawPointer)
+
+struct DomainRequest {
+    var id: UInt16
+    var privileged: Bool
+    var image: UnsafeRawBufferPointer
+    var memoryBytes: UInt64
+    var commandLine: [UInt8] = []
+    var initrd: UnsafeRawBufferPointer? = nil
+    var name: [UInt8] = []
+    var weight: UInt16 = 256
+    var cap: UInt16 = 0
+    var paused = false
+}
+
+enum DomainBuild {
+    static func build(_ r: DomainRequest) -> Result<Domain, Refusal> {
+        guard let slots = HypervisorL2Slots(hypervisorL2Entries()) else { Panic.halt("the hypervisor's L2 slots are not 84 entries") }
+        let pages = UInt32(r.memoryBytes >> 12)
+        guard pages >= 256 else { return .failure(Refusal(.EINVAL, "a domain needs at least 1 MiB of memory")) }
+        guard pages <= Machine.frames.freeCount else { return .failure(Refusal(.ENOMEM, "not enough free memory for the domain")) }
+        let d = Domain(id: r.id, privileged: r.privileged, hypervisorSlots: slots)
+        d.freeFramesBefore = Machine.frames.freeCount
+        for (i, b) in r.name.prefix(15).enumerated() { d.name[i] = b }
+        d.weight = r.weight
+        d.cap = r.cap
+        d.paused = r.paused
+        var frames: [UInt32] = []
+        frames.reserveCapacity(Int(pages))
+        for _ in 0..<pages {
+            guard let mfn = Machine.frames.allocate(for: .domain(r.id)) else { break }
+            scrub(mfn)
+            frames.append(mfn)
+        }
+        d.frames = frames
+        guard frames.count == Int(pages) else {
+            abandon(d)
+            return .failure(Refusal(.ENOMEM, "not enough free memory for the domain"))
+        }
+        let parameters = BuildParameters(domainID: r.id, privileged: r.privileged, frames: frames, sharedInfoMFN: d.sharedInfoMFN,
+                                         commandLine: r.commandLine, initrd: r.initrd,
+                                         needsStoreAndConsolePages: !r.privileged,
+                                         hypervisorL2Entries: hypervisorL2Entries())
+        var memory = Machine.memory
+        switch DomainBuilder.build(image: r.image, parameters: parameters, memory: &memory) {
+        case .refused(let error):
+            Log.info("d\(r.id): the kernel was refused: \(error.reason)")
+            abandon(d)
+            return .failure(Refusal(.EINVAL, error.reason))
+        case .built(let built):
+            let m2p = pointer(to: UInt32.self, at: AddressMap.m2pWritableStart)
+            for (pfn, mfn) in d.frames.enumerated() { m2p[Int(mfn)] = UInt32(pfn) }
+            if let refusal = Machine.frames.adoptInitialBase(built.l3MFN, state: &d.memory, memory: &Machine.memory) {
+                Log.info("d\(r.id): its initial page tables do not validate: \(refusal.reason)")
+                abandon(d)
+                return .failure(Refusal(.EINVAL, refusal.reason))
+            }
+            d.l3MFN = built.l3MFN
+            AddressSpaces.loadPDPT(d)
+            var f = TrapFrame()
+            f.eip = built.entry
+            f.cs = UInt32(Selector.flatRing1CS)
+            f.eflags = 0x202
+            f.esp = built.stackTop
+            f.ss = UInt32(Selector.flatRing1SS)
+            f.ds = UInt32(Selector.flatRing1DS); f.es = f.ds; f.fs = f.ds; f.gs = f.ds
+            f.esi = built.startInfoVirtual
+            d.vcpu.saved = f
+            Log.info("d\(r.id): \(pages) pages (\(mib: UInt64(pages) << 12)), entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd)")
+        }
+        _ = Events.system.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128)
+        Domains.all.append(d)
+        Scheduler.add(d)
+        return .success(d)
+    }
+
+    /// A domain that never ran: its frames go straight back.
+    static func abandon(_ d: Domain) {
+        for mfn in d.frames { _ = Machine.frames.release(mfn, from: .domain(d.id)) }
+        d.frames = []
+        d.releaseHypervisorMemory()
+    }
+
+    /// The hypervisor's L2 entries 428-511 (M2P, frame table, image, mapcache), shared by all.
+    static func hypervisorL2Entries() -> [UInt64] {
+        var entries: [UInt64] = []
+        for slot in AddressMap.firstHypervisorL2Slot..<512 { entries.append(HypervisorPaging.l2[slot]) }
+        return entries
+    }
+
+    static func scrub(_ mfn: UInt32) {
+        guard let window = Mapcache.map(frame: UInt64(mfn)) else { Panic.halt("mapcache exhausted while scrubbing memory") }
+        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(window))!)
+        Mapcache.unmap(window)
+    }
+}

@@ -1,0 +1,45 @@
+// Events.swift: the glue between ApusCore's event-channel state machine and the running system:
+// marking a port pending in the target's shared_info (2-level ABI), waking a blocked domain, and
+// entering the guest's event callback when it returns with events unmasked. Policy about who may
+// bind or send lives in ApusCore; this file never decides it.
+
+import ApusCore
+import PVABI
+
+enum Events {
+    static var system = EventChannelSystem(domainCapacity: Domains.capacity)
+
+    /// Marks `target` pending; wakes its domain when an upcall is now needed.
+    static func deliver(_ target: EventTarget) {
+        guard let d = Domains.byID(target.domain), d.isAlive else { return }
+        var page = SharedInfoPage(d.sharedInfo)
+        d.eventsReceived &+= 1
+        if TwoLevelEvents.markPending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
+    }
+
+    static func raiseVirq(_ d: Domain, _ virq: UInt32) {
+        if let target = system.virqTarget(domain: d.id, virq: virq) { deliver(target) }
+    }
+
+    static func wake(_ d: Domain) {
+        guard d.state == .blocked else { return }
+        Runstates.account(d, now: SystemTime.nanoseconds())
+        d.state = .running
+        Scheduler.credit.wake(d.id)
+    }
+
+    /// On the way back to the running guest: if it has an event waiting and events unmasked,
+    /// enter its event callback (Xen's bounce with events masked), as on a real interrupt.
+    static func injectIfPending(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+        guard d.upcallMask == 0, d.vcpu.eventCallback.isSet else { return }
+        let pending = d.vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
+        guard pending != 0 else { return }
+        GuestFaults.enter(frame, d, cs: d.vcpu.eventCallback.cs, eip: d.vcpu.eventCallback.eip, errorCode: nil,
+                          eipAdvance: 0, masksEvents: true, what: "event")
+    }
+
+    /// Whether the domain has an upcall pending (used by block and poll).
+    static func upcallPending(_ d: Domain) -> Bool {
+        d.vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self) != 0
+    }
+}

@@ -1,0 +1,161 @@
+// ShellCommand.swift: decodes one line typed at dom0's toolstack shell into a command, or into the
+// reason it is not one. Decoding only: it never acts on a domain, and it never traps on any bytes.
+
+/// The commands the shell knows.
+public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
+    case list, create, destroy, pause, unpause, info, top, dmesg, help
+
+    public var spelling: StaticString {
+        switch self {
+        case .list: return "list"
+        case .create: return "create"
+        case .destroy: return "destroy"
+        case .pause: return "pause"
+        case .unpause: return "unpause"
+        case .info: return "info"
+        case .top: return "top"
+        case .dmesg: return "dmesg"
+        case .help: return "help"
+        }
+    }
+}
+
+/// How a command names a domain: all digits that fit 16 bits are an id, anything else a name.
+public enum DomainReference: Equatable, Sendable {
+    case id(UInt16)
+    case name([UInt8])
+
+    public init(_ word: UnsafeBufferPointer<UInt8>) {
+        var value: UInt32 = 0
+        for b in word {
+            guard b >= 48 && b <= 57 && value <= 0xFFFF else { value = 0x1_0000; break }
+            value = value * 10 + UInt32(b - 48)
+        }
+        self = !word.isEmpty && value <= 0xFFFF ? .id(UInt16(value)) : .name(Array(word))
+    }
+
+    public init(_ word: [UInt8]) {
+        self = word.withUnsafeBufferPointer { DomainReference($0) }
+    }
+}
+
+public enum ShellCommand: Equatable, Sendable {
+    /// A blank line: print the prompt again.
+    case empty
+    case list
+    /// `create <file>`: the name of a .cfg file in dom0's initrd.
+    case create(file: [UInt8])
+    case destroy(DomainReference)
+    case pause(DomainReference)
+    case unpause(DomainReference)
+    case info(DomainReference)
+    case top
+    case dmesg
+    case help
+    /// The first word is no command the shell knows (the word as typed).
+    case unknown([UInt8])
+    /// A known command with the wrong arguments, and a sentence saying what it needs.
+    case usage(ShellVerb, reason: StaticString)
+
+    /// Decodes a line without its terminator. Words are split on spaces and tabs (a stray '\r' or
+    /// '\n' counts as a blank too); commands are lower case.
+    public init(parsing line: UnsafeBufferPointer<UInt8>) {
+        var words: [UnsafeBufferPointer<UInt8>] = []
+        var at = 0
+        while at < line.count {
+            while at < line.count && isBlank(line[at]) { at += 1 }
+            let start = at
+            while at < line.count && !isBlank(line[at]) { at += 1 }
+            if at > start { words.append(UnsafeBufferPointer(rebasing: line[start..<at])) }
+        }
+        guard let first = words.first else { self = .empty; return }
+        guard let verb = ShellVerb.allCases.first(where: { v in v.spelling.withUTF8Buffer { equal($0, first) } }) else {
+            self = .unknown(Array(first))
+            return
+        }
+        let arguments = words.count - 1
+        switch verb {
+        case .list, .top, .dmesg, .help:
+            guard arguments == 0 else { self = .usage(verb, reason: ShellCommand.noArguments(verb)); return }
+            switch verb {
+            case .list: self = .list
+            case .top: self = .top
+            case .dmesg: self = .dmesg
+            default: self = .help
+            }
+        case .create:
+            guard arguments == 1 else {
+                self = .usage(.create, reason: arguments == 0
+                    ? "create needs the name of a .cfg file in dom0's initrd, such as create web.cfg."
+                    : "create takes exactly one file name.")
+                return
+            }
+            self = .create(file: Array(words[1]))
+        case .destroy, .pause, .unpause, .info:
+            guard arguments == 1 else {
+                self = .usage(verb, reason: arguments == 0 ? ShellCommand.needsDomain(verb) : ShellCommand.oneDomain(verb))
+                return
+            }
+            let domain = DomainReference(words[1])
+            switch verb {
+            case .destroy: self = .destroy(domain)
+            case .pause: self = .pause(domain)
+            case .unpause: self = .unpause(domain)
+            default: self = .info(domain)
+            }
+        }
+    }
+
+    public init(parsing line: [UInt8]) {
+        self = line.withUnsafeBufferPointer { ShellCommand(parsing: $0) }
+    }
+
+    /// StaticString is not Equatable; two reasons are equal when their text is.
+    public static func == (a: ShellCommand, b: ShellCommand) -> Bool {
+        switch (a, b) {
+        case (.empty, .empty), (.list, .list), (.top, .top), (.dmesg, .dmesg), (.help, .help): return true
+        case (.create(let x), .create(let y)): return x == y
+        case (.destroy(let x), .destroy(let y)), (.pause(let x), .pause(let y)),
+             (.unpause(let x), .unpause(let y)), (.info(let x), .info(let y)): return x == y
+        case (.unknown(let x), .unknown(let y)): return x == y
+        case (.usage(let v, let r), .usage(let w, let s)):
+            return v == w && r.withUTF8Buffer { x in s.withUTF8Buffer { y in equal(x, y) } }
+        default: return false
+        }
+    }
+
+    private static func noArguments(_ verb: ShellVerb) -> StaticString {
+        switch verb {
+        case .list: return "list takes no arguments."
+        case .top: return "top takes no arguments."
+        case .dmesg: return "dmesg takes no arguments."
+        default: return "help takes no arguments."
+        }
+    }
+
+    private static func needsDomain(_ verb: ShellVerb) -> StaticString {
+        switch verb {
+        case .destroy: return "destroy needs a domain id or name."
+        case .pause: return "pause needs a domain id or name."
+        case .unpause: return "unpause needs a domain id or name."
+        default: return "info needs a domain id or name."
+        }
+    }
+
+    private static func oneDomain(_ verb: ShellVerb) -> StaticString {
+        switch verb {
+        case .destroy: return "destroy takes exactly one domain id or name."
+        case .pause: return "pause takes exactly one domain id or name."
+        case .unpause: return "unpause takes exactly one domain id or name."
+        default: return "info takes exactly one domain id or name."
+        }
+    }
+}
+
+private func isBlank(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 || b == 10 }
+
+private func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard a.count == b.count else { return false }
+    for i in 0..<a.count where a[i] != b[i] { return false }
+    return true
+}

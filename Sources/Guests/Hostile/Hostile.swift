@@ -1,0 +1,101 @@
+// Hostile.swift: a domU that tries to break isolation, one way at a time, and prints what the
+// hypervisor answered: privileged instructions, a foreign frame, the hypervisor's memory, a DPL-0
+// segment, domctl, a channel it does not own. Its last attempt must get it killed. It is a test
+// of the hypervisor: every line it prints is an attempt and the answer it really got.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum Hostile {
+    static var lastVector: UInt32 = 0xFFFF
+    static var lastError: UInt32 = 0
+    static var refused = 0
+    static var total = 0
+    static let console = GuestConsole(xen)
+
+    /// Runs a probe that must fault; true when it did (the handler resumed it).
+    static func expectFault(_ what: StaticString, _ probe: () -> UInt32) {
+        total += 1
+        lastVector = 0xFFFF
+        let faulted = probe() == 1
+        if faulted { refused += 1 }
+        console.print("hostile: \(what): \(faulted ? "refused" : "NOT refused") (vector \(lastVector), error \(hex: lastError))")
+    }
+
+    /// A hypercall that must fail with `errno`.
+    static func expectError(_ what: StaticString, _ rc: Int32, _ errno: Int32) {
+        total += 1
+        if rc == -errno { refused += 1 }
+        console.print("hostile: \(what): \(rc == -errno ? "refused" : "NOT refused") (returned \(rc))")
+    }
+}
+
+@_cdecl("guest_start")
+public func guestStart(_ startInfo: UInt32) {
+    let console = Hostile.console
+    if let (step, rc) = StartOfDay.run(startInfo) {
+        console.print("hostile: start of day failed at \(step) with \(rc)")
+        StartOfDay.shutdown(.crash)
+    }
+    console.print("hostile: starting my attempts to break isolation")
+    Hostile.expectFault("cli in ring 1", guest_probe_cli)
+    Hostile.expectFault("out to port 0x80", guest_probe_out)
+    Hostile.expectFault("mov to cr3", guest_probe_mov_cr3)
+    Hostile.expectFault("lgdt", guest_probe_lgdt)
+    Hostile.expectFault("load the hypervisor's DPL-0 data segment 0xe010") { guest_probe_load_ds(0xe010) }
+    Hostile.expectFault("write to the read-only M2P at 0xf5800000") { guest_probe_write(0xF580_0000, 0x4141_4141) }
+
+    let window = guest_symbol(GuestSymbol.scratchWindow)
+    let si = StartOfDay.startInfo
+    Hostile.expectError("map a hypervisor frame (0x100)", xen.updateVAMapping(window, 0x0010_0061, flags: UpdateVAFlags.invalidatePage), 22)
+    let foreign = foreignFrame()
+    Hostile.expectError("map another domain's frame", xen.updateVAMapping(window, UInt64(foreign) << 12 | 0x61, flags: UpdateVAFlags.invalidatePage), 22)
+    let ownL1 = si.machineFrame(ofPFN: (si.ptBase >> 12) + 2)
+    Hostile.expectError("map one of its own page tables writable", xen.updateVAMapping(window, UInt64(ownL1) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage), 22)
+    Hostile.expectError("install a DPL-0 descriptor", xen.updateDescriptor(machineAddress: UInt64(si.machineFrame(ofPFN: window >> 12)) << 12, descriptor: 0x00CF_9300_0000_FFFF), 22)
+    var domctl = [UInt32](repeating: 0, count: 36)
+    domctl[0] = 2; domctl[1] = 0x4150_0001; domctl[2] = 0                       // destroydomain(0)
+    Hostile.expectError("domctl destroydomain(0)", domctl.withUnsafeMutableBufferPointer { xen.domctl(UInt32(UInt(bitPattern: $0.baseAddress))) }, 1)
+    Hostile.expectError("send on a port it does not own", GuestEvents.send(7), 22)
+    Hostile.expectError("console_io from the hypervisor area", xen.consoleWrite(0xFF10_0000, 64), 14)
+    console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused")
+    // Past the end of the guest segments (0xF67FFFFF): only the segment limit can stop this
+    // read, and QEMU's CPU does not enforce limits, so it is reported, not counted.
+    Hostile.lastVector = 0xFFFF
+    let stopped = guest_probe_read(0xF680_0000) == 1
+    console.print("hostile: read past the guest segment limit at 0xf6800000: \(stopped ? "refused" : "not stopped by this CPU") (vector \(Hostile.lastVector), error \(hex: Hostile.lastError))")
+    console.print("hostile: now jumping into the hypervisor with no trap table")
+    _ = xen.setTrapTable(0)
+    _ = guest_probe_jump(0xFF10_0000)
+    console.print("hostile: still alive after jumping into the hypervisor; this is a failure")
+    StartOfDay.shutdown(.poweroff)
+}
+
+/// A frame the M2P says some domain maps, but that is not in our own P2M.
+func foreignFrame() -> UInt32 {
+    let si = StartOfDay.startInfo
+    let m2p = UnsafePointer<UInt32>(bitPattern: UInt(0xF580_0000))!
+    var mfn: UInt32 = 0x200
+    while mfn < 0x10_0000 {
+        let pfn = m2p[Int(mfn)]
+        // Ours exactly when our P2M maps that pfn back to this frame.
+        if pfn != 0xFFFF_FFFF && (pfn >= si.nrPages || si.machineFrame(ofPFN: pfn) != mfn) { return mfn }
+        mfn += 1
+    }
+    return 0x200
+}
+
+@_cdecl("guest_trap_dispatch")
+public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
+    let frame = raw.assumingMemoryBound(to: GuestTrapFrame.self)
+    if frame.pointee.vector == 256 { GuestEvents.drain(); return }
+    Hostile.lastVector = frame.pointee.vector
+    Hostile.lastError = frame.pointee.errorCode
+    let resume = guest_take_resume()
+    if resume != 0 { frame.pointee.eip = resume; return }
+    Hostile.console.print("hostile: unexpected trap \(frame.pointee.vector) at \(hex8: frame.pointee.eip)")
+    StartOfDay.shutdown(.crash)
+}
+
+@_cdecl("guest_failsafe") public func guestFailsafe(_ frame: UnsafeMutableRawPointer) { StartOfDay.shutdown(.crash) }

@@ -1,0 +1,25 @@
+// Spinner.swift: a CPU-bound domU. It counts forever and never blocks, so its share of the CPU
+// is exactly what the scheduler gives it; dom0 measures that share and destroys it.
+// It must never yield or block: that would measure something else.
+
+import ApusCore
+import GuestKit
+
+enum Spinner {
+    static var work: UInt64 = 0
+    @inline(never) static func step() { work &+= 1 }
+}
+
+@_cdecl("guest_start")
+public func guestStart(_ startInfo: UInt32) {
+    let console = GuestConsole(xen)
+    if let (step, rc) = StartOfDay.run(startInfo) {
+        console.print("spinner: start of day failed at \(step) with \(rc)")
+        StartOfDay.shutdown(.crash)
+    }
+    console.print("spinner: running with \(StartOfDay.startInfo.nrPages) pages")
+    while true { Spinner.step() }
+}
+
+@_cdecl("guest_trap_dispatch") public func guestTrapDispatch(_ frame: UnsafeMutableRawPointer) { GuestTraps.standard(frame) }
+@_cdecl("guest_failsafe") public func guestFailsafe(_ frame: UnsafeMutableRawPointer) { StartOfDay.shutdown(.crash) }

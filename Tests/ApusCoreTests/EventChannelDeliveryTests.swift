@@ -1,0 +1,201 @@
+// Tests of 2-level event delivery through shared_info: pending, mask, the per-VCPU selector and upcall flags, unmask re-raise, and the real-page seam.
+// Offsets are checked against literal byte positions from xen.h (pending at 2048, mask at 2176, pending_sel at vcpu_info + 4), never derived from the code under test.
+
+import XCTest
+import PVABI
+@testable import ApusCore
+
+/// A fake shared_info: 4 KiB of words, recording every write.
+struct FakeSharedInfo: SharedInfoBits {
+    var words = [UInt32](repeating: 0, count: 1024)
+    var writes = 0
+
+    func testBit(_ bit: Int, ofWordAt offset: Int) -> Bool {
+        precondition(offset % 4 == 0)
+        return words[offset / 4] & (1 << UInt32(bit)) != 0
+    }
+
+    mutating func testAndSetBit(_ bit: Int, ofWordAt offset: Int) -> Bool {
+        let was = testBit(bit, ofWordAt: offset)
+        words[offset / 4] |= 1 << UInt32(bit)
+        writes += 1
+        return was
+    }
+
+    mutating func testAndClearBit(_ bit: Int, ofWordAt offset: Int) -> Bool {
+        let was = testBit(bit, ofWordAt: offset)
+        words[offset / 4] &= ~(1 << UInt32(bit))
+        writes += 1
+        return was
+    }
+
+    func byte(at offset: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: words[offset / 4] >> UInt32((offset % 4) * 8))
+    }
+
+    /// Guest-side writes.
+    mutating func setByte(_ offset: Int, _ value: UInt8) {
+        let shift = UInt32((offset % 4) * 8)
+        words[offset / 4] = words[offset / 4] & ~(0xFF << shift) | UInt32(value) << shift
+    }
+    func word(_ offset: Int) -> UInt32 { words[offset / 4] }
+    mutating func setWord(_ offset: Int, _ value: UInt32) { words[offset / 4] = value }
+}
+
+final class EventChannelDeliveryTests: XCTestCase {
+    func testMarkPendingSetsPendingSelectorAndUpcall() {
+        var page = FakeSharedInfo()
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 37, vcpu: 0), "first event: kick the VCPU")
+        XCTAssertEqual(page.word(2048 + 4), 1 << 5, "port 37 is bit 5 of pending word 1")
+        XCTAssertEqual(page.word(4), 1 << 1, "selector bit 1 of vcpu 0")
+        XCTAssertEqual(page.byte(at: 0), 1, "evtchn_upcall_pending")
+        XCTAssertTrue(TwoLevelEvents.isPending(page, port: 37))
+        XCTAssertTrue(TwoLevelEvents.isSelected(page, port: 37, vcpu: 0))
+        XCTAssertTrue(TwoLevelEvents.upcallPending(page, vcpu: 0))
+    }
+
+    func testAlreadyPendingPortChangesNothing() {
+        var page = FakeSharedInfo()
+        TwoLevelEvents.markPending(&page, port: 3, vcpu: 0)
+        // The guest cleared its upcall flag and selector but not yet the port: no new upcall.
+        page.setByte(0, 0)
+        page.setWord(4, 0)
+        let words = page.words
+        XCTAssertFalse(TwoLevelEvents.markPending(&page, port: 3, vcpu: 0))
+        XCTAssertEqual(page.words, words)
+    }
+
+    func testSecondPortInSameWordNeedsNoUpcall() {
+        var page = FakeSharedInfo()
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 1, vcpu: 0))
+        XCTAssertFalse(TwoLevelEvents.markPending(&page, port: 2, vcpu: 0), "selector bit already set")
+        XCTAssertEqual(page.word(2048), 0b110)
+    }
+
+    func testPortInAnotherWordWhileUpcallPendingDoesNotKickAgain() {
+        var page = FakeSharedInfo()
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 1, vcpu: 0))
+        XCTAssertFalse(TwoLevelEvents.markPending(&page, port: 64, vcpu: 0), "upcall already pending")
+        XCTAssertEqual(page.word(4), 0b101, "but its selector bit is set")
+    }
+
+    func testMaskedPortIsPendingWithoutSelectorOrUpcall() {
+        var page = FakeSharedInfo()
+        TwoLevelEvents.mask(&page, port: 40)
+        XCTAssertEqual(page.word(2176 + 4), 1 << 8, "mask bitmap at 2176")
+        XCTAssertFalse(TwoLevelEvents.markPending(&page, port: 40, vcpu: 0))
+        XCTAssertTrue(TwoLevelEvents.isPending(page, port: 40))
+        XCTAssertEqual(page.word(4), 0)
+        XCTAssertEqual(page.byte(at: 0), 0)
+        // Unmask re-raises it.
+        XCTAssertTrue(TwoLevelEvents.unmask(&page, port: 40, vcpu: 0))
+        XCTAssertFalse(TwoLevelEvents.isMasked(page, port: 40))
+        XCTAssertEqual(page.word(4), 1 << 1)
+        XCTAssertEqual(page.byte(at: 0), 1)
+    }
+
+    func testUnmaskOfUnpendingOrUnmaskedPortRaisesNothing() {
+        var page = FakeSharedInfo()
+        TwoLevelEvents.mask(&page, port: 9)
+        XCTAssertFalse(TwoLevelEvents.unmask(&page, port: 9, vcpu: 0), "masked but not pending")
+        XCTAssertEqual(page.word(4), 0)
+        // Pending and never masked: the guest saw it already; unmask adds nothing.
+        TwoLevelEvents.markPending(&page, port: 10, vcpu: 0)
+        page.setByte(0, 0)
+        page.setWord(4, 0)
+        XCTAssertFalse(TwoLevelEvents.unmask(&page, port: 10, vcpu: 0))
+        XCTAssertEqual(page.word(4), 0)
+    }
+
+    func testOtherVCPUsSelectorAndUpcall() {
+        var page = FakeSharedInfo()
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 1000, vcpu: 3))
+        XCTAssertEqual(page.word(3 * 64 + 4), 1 << 31, "port 1000 is in word 31")
+        XCTAssertEqual(page.byte(at: 3 * 64), 1)
+        XCTAssertEqual(page.word(4), 0, "VCPU 0 untouched")
+        XCTAssertEqual(page.byte(at: 0), 0)
+    }
+
+    func testNeedsDeliveryHonoursUpcallMask() {
+        var page = FakeSharedInfo()
+        page.setByte(1, 1)   // evtchn_upcall_mask, as at boot
+        TwoLevelEvents.markPending(&page, port: 5, vcpu: 0)
+        XCTAssertFalse(TwoLevelEvents.needsDelivery(page, vcpu: 0))
+        page.setByte(1, 0)
+        XCTAssertTrue(TwoLevelEvents.needsDelivery(page, vcpu: 0))
+        XCTAssertEqual(page.byte(at: 1), 0, "upcall_pending is bit 0 of the word; the mask byte is separate")
+    }
+
+    func testClearPending() {
+        var page = FakeSharedInfo()
+        TwoLevelEvents.markPending(&page, port: 33, vcpu: 0)
+        TwoLevelEvents.clearPending(&page, port: 33)
+        XCTAssertFalse(TwoLevelEvents.isPending(page, port: 33))
+    }
+
+    /// The guest's scan loop, as Linux's 2-level handler does it, finds exactly the ports marked.
+    func testGuestScanFindsEveryUnmaskedPendingPort() {
+        var page = FakeSharedInfo()
+        var rng = SplitMix64(state: 42)
+        var marked = Set<UInt32>()
+        for _ in 0..<200 {
+            let port = UInt32(rng.next() % 1024)
+            if rng.next() % 4 == 0 { TwoLevelEvents.mask(&page, port: port) }
+            TwoLevelEvents.markPending(&page, port: port, vcpu: 0)
+            marked.insert(port)
+        }
+        // Masks are only ever added here, so a port unmasked now was unmasked when marked.
+        let expected = marked.filter { !TwoLevelEvents.isMasked(page, port: $0) }
+        XCTAssertLessThan(expected.count, marked.count, "some ports are masked")
+        XCTAssertEqual(page.byte(at: 0), 1)
+        page.setByte(0, 0)
+        let selector = page.word(4)
+        page.setWord(4, 0)
+        var found = Set<UInt32>()
+        for word in 0..<32 where selector & (1 << UInt32(word)) != 0 {
+            let bits = page.word(2048 + word * 4) & ~page.word(2176 + word * 4)
+            for bit in 0..<32 where bits & (1 << UInt32(bit)) != 0 { found.insert(UInt32(word * 32 + bit)) }
+        }
+        XCTAssertEqual(found, expected)
+    }
+
+    /// The same rules through SharedInfoPage over real memory, at the PVABI offsets.
+    func testSharedInfoPageOverRealMemory() {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        defer { raw.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        var page = SharedInfoPage(raw)
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 65, vcpu: 1))
+        XCTAssertEqual(raw.load(fromByteOffset: 2048 + 8, as: UInt32.self), 1 << 1)
+        XCTAssertEqual(raw.load(fromByteOffset: 64 + 4, as: UInt32.self), 1 << 2)
+        XCTAssertEqual(raw.load(fromByteOffset: 64, as: UInt8.self), 1)
+        raw.storeBytes(of: 1 << 1, toByteOffset: 2176 + 8, as: UInt32.self)   // guest masks port 65
+        XCTAssertTrue(TwoLevelEvents.isMasked(page, port: 65))
+        XCTAssertFalse(page.testAndSetBit(3, ofWordAt: 2048))
+        XCTAssertTrue(page.testAndClearBit(3, ofWordAt: 2048))
+        XCTAssertFalse(page.testBit(3, ofWordAt: 2048))
+    }
+
+    /// The system and delivery together: dom2 sends to dom1 over a channel, dom1 has it masked, then unmasks.
+    func testSendThenDeliverThenUnmask() throws {
+        var system = EventChannelSystem(domainCapacity: 3)
+        system.addDomain(1, privileged: false)
+        system.addDomain(2, privileged: false)
+        var pages = [FakeSharedInfo(), FakeSharedInfo(), FakeSharedInfo()]
+        let p2 = try system.allocUnbound(caller: 2, domain: SpecialDomainID.selfID, remote: 1)
+        let bound = try system.bindInterdomain(caller: 1, remoteDomain: 2, remotePort: p2)
+        TwoLevelEvents.markPending(&pages[Int(bound.pending.domain)], port: bound.pending.port, vcpu: bound.pending.vcpu)
+        XCTAssertTrue(TwoLevelEvents.isPending(pages[1], port: bound.localPort), "bind sets the new port pending")
+        TwoLevelEvents.clearPending(&pages[1], port: bound.localPort)
+        pages[1].setByte(0, 0)
+        pages[1].setWord(4, 0)
+
+        TwoLevelEvents.mask(&pages[1], port: bound.localPort)
+        let target = try XCTUnwrap(try system.send(caller: 2, port: p2))
+        XCTAssertFalse(TwoLevelEvents.markPending(&pages[Int(target.domain)], port: target.port, vcpu: target.vcpu))
+        let vcpu = try system.unmaskVCPU(caller: 1, port: bound.localPort)
+        XCTAssertTrue(TwoLevelEvents.unmask(&pages[1], port: bound.localPort, vcpu: vcpu))
+        XCTAssertTrue(TwoLevelEvents.needsDelivery(pages[1], vcpu: 0))
+        XCTAssertEqual(pages[2].words, FakeSharedInfo().words, "the sender's page is untouched")
+    }
+}

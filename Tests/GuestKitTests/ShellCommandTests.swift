@@ -1,0 +1,114 @@
+// ShellCommandTests.swift: how dom0's shell decodes a typed line: every command with good and wrong
+// arguments, ids against names, blanks and tabs, unknown words, and random lines that must not trap.
+
+import XCTest
+@testable import GuestKit
+
+private func command(_ line: String) -> ShellCommand { ShellCommand(parsing: Array(line.utf8)) }
+private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+private func text(_ s: StaticString) -> String { s.withUTF8Buffer { String(decoding: $0, as: UTF8.self) } }
+
+final class ShellCommandTests: XCTestCase {
+    func testCommandsWithoutArguments() {
+        XCTAssertEqual(command("list"), .list)
+        XCTAssertEqual(command("top"), .top)
+        XCTAssertEqual(command("dmesg"), .dmesg)
+        XCTAssertEqual(command("help"), .help)
+    }
+
+    func testEmptyAndBlankLines() {
+        XCTAssertEqual(command(""), .empty)
+        XCTAssertEqual(command("   "), .empty)
+        XCTAssertEqual(command("\t \t"), .empty)
+        XCTAssertEqual(command("\r\n"), .empty)
+    }
+
+    func testCreateTakesOneFileName() {
+        XCTAssertEqual(command("create web.cfg"), .create(file: bytes("web.cfg")))
+        XCTAssertEqual(command("create ./a/b.cfg"), .create(file: bytes("./a/b.cfg")))
+        XCTAssertEqual(command("create"), .usage(.create, reason: "create needs the name of a .cfg file in dom0's initrd, such as create web.cfg."))
+        XCTAssertEqual(command("create a.cfg b.cfg"), .usage(.create, reason: "create takes exactly one file name."))
+    }
+
+    func testDomainCommandsTakeOneIdOrName() {
+        XCTAssertEqual(command("destroy 3"), .destroy(.id(3)))
+        XCTAssertEqual(command("pause web"), .pause(.name(bytes("web"))))
+        XCTAssertEqual(command("unpause 0"), .unpause(.id(0)))
+        XCTAssertEqual(command("info db-1"), .info(.name(bytes("db-1"))))
+        XCTAssertEqual(command("destroy"), .usage(.destroy, reason: "destroy needs a domain id or name."))
+        XCTAssertEqual(command("pause"), .usage(.pause, reason: "pause needs a domain id or name."))
+        XCTAssertEqual(command("unpause  "), .usage(.unpause, reason: "unpause needs a domain id or name."))
+        XCTAssertEqual(command("info"), .usage(.info, reason: "info needs a domain id or name."))
+        XCTAssertEqual(command("destroy 1 2"), .usage(.destroy, reason: "destroy takes exactly one domain id or name."))
+        XCTAssertEqual(command("info a b"), .usage(.info, reason: "info takes exactly one domain id or name."))
+    }
+
+    func testExtraArgumentsToArgumentlessCommands() {
+        XCTAssertEqual(command("list all"), .usage(.list, reason: "list takes no arguments."))
+        XCTAssertEqual(command("top 1"), .usage(.top, reason: "top takes no arguments."))
+        XCTAssertEqual(command("dmesg -c"), .usage(.dmesg, reason: "dmesg takes no arguments."))
+        XCTAssertEqual(command("help create"), .usage(.help, reason: "help takes no arguments."))
+    }
+
+    func testDomainReferences() {
+        XCTAssertEqual(DomainReference(bytes("65535")), .id(65535))
+        XCTAssertEqual(DomainReference(bytes("00042")), .id(42))
+        XCTAssertEqual(DomainReference(bytes("65536")), .name(bytes("65536")))
+        XCTAssertEqual(DomainReference(bytes("655350")), .name(bytes("655350")))
+        XCTAssertEqual(DomainReference(bytes("99999999999999999999999")), .name(bytes("99999999999999999999999")))
+        XCTAssertEqual(DomainReference(bytes("12a")), .name(bytes("12a")))
+        XCTAssertEqual(DomainReference(bytes("-1")), .name(bytes("-1")))
+        XCTAssertEqual(DomainReference(bytes("")), .name([]))
+    }
+
+    func testBlanksAndTabsAroundWords() {
+        XCTAssertEqual(command("  destroy\t\t7  "), .destroy(.id(7)))
+        XCTAssertEqual(command("\tcreate   web.cfg\t"), .create(file: bytes("web.cfg")))
+        XCTAssertEqual(command(" list\r"), .list)
+    }
+
+    func testUnknownWordsAndCase() {
+        XCTAssertEqual(command("reboot 3"), .unknown(bytes("reboot")))
+        XCTAssertEqual(command("LIST"), .unknown(bytes("LIST")))
+        XCTAssertEqual(command("lis"), .unknown(bytes("lis")))
+        XCTAssertEqual(command("listx"), .unknown(bytes("listx")))
+        XCTAssertEqual(command("  \u{1}x "), .unknown([1, 120]))
+    }
+
+    func testEqualityComparesReasonText() {
+        XCTAssertNotEqual(ShellCommand.usage(.create, reason: "a."), .usage(.create, reason: "b."))
+        XCTAssertNotEqual(ShellCommand.usage(.create, reason: "a."), .usage(.destroy, reason: "a."))
+        XCTAssertNotEqual(ShellCommand.destroy(.id(1)), .pause(.id(1)))
+        XCTAssertNotEqual(ShellCommand.destroy(.id(1)), .destroy(.name(bytes("1"))))
+        XCTAssertNotEqual(ShellCommand.list, .empty)
+    }
+
+    func testVerbSpellingsAndUsageReasonsAreSentences() {
+        XCTAssertEqual(ShellVerb.allCases.map { text($0.spelling) },
+                       ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help"])
+        for verb in ShellVerb.allCases {
+            let name = text(verb.spelling)
+            XCTAssertNotEqual(command(name + " x y z"), .unknown(bytes(name)))
+            guard case .usage(let v, let reason) = command(name + " x y z") else { return XCTFail(name) }
+            XCTAssertEqual(v, verb)
+            XCTAssertTrue(text(reason).hasPrefix(name + " ") && text(reason).hasSuffix("."), text(reason))
+        }
+    }
+
+    func testRandomLinesNeverTrap() {
+        var rng = SplitMix64(seed: 0x5E11)
+        let words = ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help", " ", "\t", "7", "65536", "x"]
+        for round in 0..<3000 {
+            var line: [UInt8]
+            if round % 2 == 0 {
+                line = (0..<Int(rng.next() % 130)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            } else {
+                line = []
+                for _ in 0..<Int(rng.next() % 8) { line += bytes(words[Int(rng.next() % UInt64(words.count))]) }
+            }
+            let decoded = ShellCommand(parsing: line)
+            XCTAssertEqual(decoded, ShellCommand(parsing: line))
+            if case .unknown(let word) = decoded { XCTAssertFalse(word.isEmpty) }
+        }
+    }
+}
