@@ -117,6 +117,44 @@ enum MemoryTest {
         let mp = m.run(xen)
         check("MMU_MACHPHYS_UPDATE on our own frame", mp.rc == 0 && m2p(mfn(page)) == page, "rc \(mp.rc)")
 
+        // 8. memory_op: what the hypervisor says about our memory.
+        var domid: UInt16 = 0x7FF0
+        let current = withUnsafeMutablePointer(to: &domid) { xen.memoryOp(MemoryOpCommand.currentReservation.rawValue, UInt32(UInt(bitPattern: $0))) }
+        let maximum = withUnsafeMutablePointer(to: &domid) { xen.memoryOp(MemoryOpCommand.maximumReservation.rawValue, UInt32(UInt(bitPattern: $0))) }
+        let ramPage = xen.memoryOp(MemoryOpCommand.maximumRAMPage.rawValue, 0)
+        var e820 = [UInt32](repeating: 0, count: 5)
+        var map: (UInt32, UInt32) = (1, 0)
+        let mapRC = e820.withUnsafeMutableBufferPointer { buf in
+            map.1 = UInt32(UInt(bitPattern: buf.baseAddress))
+            return withUnsafeMutablePointer(to: &map) { xen.memoryOp(MemoryOpCommand.memoryMap.rawValue, UInt32(UInt(bitPattern: $0))) }
+        }
+        check("memory_op reservations, highest frame and memory map",
+              current == Int32(si.nrPages) && maximum == current && ramPage > Int32(mfn(page)) && mapRC == 0 && map.0 == 1
+                && e820[2] == si.nrPages << 12 && e820[4] == 1,
+              "current \(current), maximum \(maximum), max ram page \(hex: UInt32(ramPage)), map 1 entry of \(e820[2] >> 20) MiB")
+
+        // 9. A direct PTE write the hypervisor must refuse: a frame we do not own. It becomes a #PF.
+        let badPTE = unownedFrame() << 12 | UInt32(pteReadOnly)
+        let refusedWrite = guest_probe_write(pteVA, badPTE)
+        check("an invalid direct PTE write comes back as a page fault", refusedWrite == 1 && TrapLog.last.vector == 14 && TrapLog.last.cr2 == pteVA,
+              "vector \(TrapLog.last.vector) error \(hex: TrapLog.last.errorCode) cr2 \(hex8: TrapLog.last.cr2)")
+
+        // 10. An LDT: one read-only page with a flat ring-1 data segment at index 1, then load it.
+        let ldtPFN = n - 7
+        _ = withWindow(onto: ldtPFN) { p in
+            for i in 0..<1024 { p[i] = 0 }
+            p[2] = 0x0000_FFFF; p[3] = 0x00CF_B300                   // entry 1
+        }
+        let ldtVA = window
+        let toLDT = xen.updateVAMapping(ldtVA, UInt64(mfn(ldtPFN)) << 12 | pteReadOnly, flags: UpdateVAFlags.invalidatePage)
+        let setLDT = MMUExtBatch.single(xen, .setLDT, ldtVA, 512)
+        let viaLDT = setLDT == 0 ? guest_read_fs(0x0D, si.ptBase) : 0          // index 1, table LDT, RPL 1
+        let direct = UnsafePointer<UInt32>(bitPattern: UInt(si.ptBase))!.pointee
+        let unset = MMUExtBatch.single(xen, .setLDT, 0, 0)
+        _ = xen.updateVAMapping(ldtVA, UInt64(mfn(ldtVA >> 12)) << 12 | ptePresentRW, flags: UpdateVAFlags.invalidatePage)
+        check("mmuext SET_LDT with a validated page, and a segment loaded from it", toLDT == 0 && setLDT == 0 && unset == 0 && viaLDT == direct,
+              "fs:[pt_base] through selector 0xd = \(hex8: viaLDT)")
+
         forbidden(l1: l1, l2low: l2low, l2high: l2high, l3: l3, page: page)
 
         // 8. Take it all down again.

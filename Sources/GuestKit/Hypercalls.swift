@@ -56,6 +56,7 @@ public struct Xen<T: HypercallTransport> {
     public func setTimerOp(_ deadline: UInt64) -> Int32 {
         call(.setTimerOp, UInt32(truncatingIfNeeded: deadline), UInt32(truncatingIfNeeded: deadline >> 32))
     }
+    public func memoryOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call(.memoryOp, command, argument) }
     /// domctl(&xen_domctl): dom0's control of other domains.
     public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
 

@@ -4,6 +4,7 @@
 
 import ApusCore
 import GuestKit
+import PVABI
 
 enum Spinner {
     static var work: UInt64 = 0
