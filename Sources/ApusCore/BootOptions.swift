@@ -3,7 +3,7 @@
 
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
-    case boot, exceptions, panic, dom0, memory
+    case boot, exceptions, panic, dom0, memory, domains, hostile, churn
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
 
@@ -14,6 +14,9 @@ public enum TestScenario: UInt8, CaseIterable {
         case .panic: return "panic"
         case .dom0: return "dom0"
         case .memory: return "memory"
+        case .domains: return "domains"
+        case .hostile: return "hostile"
+        case .churn: return "churn"
         case .crashNoHandler: return "crash-nohandler"
         case .crashBounce: return "crash-bounce"
         case .crashReturn: return "crash-return"
@@ -25,7 +28,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
         }
     }
 

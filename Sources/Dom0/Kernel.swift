@@ -14,10 +14,9 @@ enum Kernel {
     static var sharedInfo = SharedInfoView(0x1000)
 
     static func mapSharedInfo() -> Int32 {
-        let window = guest_symbol(GuestSymbol.sharedInfoWindow)
-        let pte = UInt64(startInfo.sharedInfoMachineAddress) | 0x63        // present, rw, accessed, dirty
-        let rc = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage)
-        if rc == 0 { sharedInfo = SharedInfoView(window) }
+        StartOfDay.startInfo = startInfo
+        let rc = StartOfDay.mapSharedInfo()
+        if rc == 0 { sharedInfo = StartOfDay.sharedInfo }
         return rc
     }
 
@@ -106,6 +105,9 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "memory") {
             Kernel.shutdown(MemoryTest.run() ? .poweroff : .crash)
         }
+        if BootOptions.equal(name, "domains") { Kernel.shutdown(DomainsTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")
         Kernel.shutdown(.crash)

@@ -37,7 +37,8 @@ public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
         _ = xen.fpuTaskswitch(false)
         return
     case 256:
-        return                                    // no event channels bound yet
+        GuestEvents.drain()
+        return
     default:
         break
     }

@@ -57,6 +57,7 @@ public struct Xen<T: HypercallTransport> {
         call(.setTimerOp, UInt32(truncatingIfNeeded: deadline), UInt32(truncatingIfNeeded: deadline >> 32))
     }
     public func memoryOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call(.memoryOp, command, argument) }
+    public func sysctl(_ argument: UInt32) -> Int32 { call(.sysctl, argument) }
     /// domctl(&xen_domctl): dom0's control of other domains.
     public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
 

@@ -150,3 +150,26 @@ public enum DomainInfoLayout {
     public static let eventsReceivedOffset = 120 // u32 OUT (Apus)
     public static let size = 124
 }
+
+/// sysctl (35): XEN_SYSCTL_* commands Apus answers, with Apus's payloads (at offset 8 of the
+/// struct, after cmd u32 and interface_version u32 = DomctlVersion.apus).
+public enum SysctlCommand: UInt32, Sendable {
+    /// readconsole: IN index u32 @8 (where to start in the hypervisor's log), buffer u32 @12
+    /// (guest pointer), count u32 @16 (its size). OUT: count (bytes copied), index (next start).
+    case readConsole = 1
+    /// physinfo: OUT nr_cpus u32 @16, cpu_khz u32 @32, total_pages u64 @40, free_pages u64 @48.
+    case physInfo = 3
+}
+
+public enum SysctlLayout {
+    public static let cmdOffset = 0
+    public static let interfaceVersionOffset = 4
+    public static let size = 128
+    public static let readIndexOffset = 8
+    public static let readBufferOffset = 12
+    public static let readCountOffset = 16
+    public static let nrCPUsOffset = 16
+    public static let cpuKHzOffset = 32
+    public static let totalPagesOffset = 40
+    public static let freePagesOffset = 48
+}

@@ -3,7 +3,7 @@
 
 enum PIT {
     static let inputHz: UInt32 = 1_193_182
-    static let hz: UInt32 = 1000
+    static let hz: UInt32 = 4000      // 250 us: fine enough for scheduler slices and guest timers
     static var ticks: UInt64 = 0
 
     static func start() {

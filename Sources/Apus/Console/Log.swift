@@ -33,6 +33,20 @@ enum Log {
         emitLine(line)
     }
 
+    /// Up to `max` bytes of the log from absolute position `from` (clamped to what the ring still
+    /// holds), and the position after them.
+    static func read(from: Int, max: Int) -> ([UInt8], Int) {
+        guard let ring else { return ([], ringHead) }
+        var start = from
+        if start < ringHead - ringCapacity { start = ringHead - ringCapacity }
+        if start < 0 { start = 0 }
+        if start > ringHead { start = ringHead }
+        let n = min(max, ringHead - start)
+        var bytes = [UInt8](repeating: 0, count: n)
+        for i in 0..<n { bytes[i] = ring[(start + i) % ringCapacity] }
+        return (bytes, start + n)
+    }
+
     /// The domain whose line is open (text written without its newline yet), if any.
     private static var openLine: Int32 = -1
 

@@ -68,6 +68,8 @@ enum Scheduler {
     static var switchedAt: UInt64 = 0
     static var sliceEnd: UInt64 = 0
     static var switches: UInt64 = 0
+    /// Set when a domain woke: the next exit to a guest asks the scheduler again.
+    static var preemptRequested = false
 
     static func add(_ d: Domain) {
         _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable)
@@ -89,7 +91,7 @@ enum Scheduler {
     /// else deliver a pending event and return.
     static func exit(_ frame: UnsafeMutablePointer<TrapFrame>) {
         guard let d = Domains.current else { return }
-        if !d.isRunnable || SystemTime.nanoseconds() >= sliceEnd {
+        if !d.isRunnable || preemptRequested || SystemTime.nanoseconds() >= sliceEnd {
             d.vcpu.saved = frame.pointee
             runNext()
         }
@@ -98,6 +100,7 @@ enum Scheduler {
 
     /// Runs the next domain the credit scheduler picks; halts (interrupts on) while none can run.
     static func runNext() -> Never {
+        preemptRequested = false
         if let d = Domains.current { leave(d) }
         while true {
             let now = SystemTime.nanoseconds()

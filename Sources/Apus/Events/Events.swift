@@ -26,6 +26,8 @@ enum Events {
         Runstates.account(d, now: SystemTime.nanoseconds())
         d.state = .running
         Scheduler.credit.wake(d.id)
+        // Like Xen's tickle: a woken domain may preempt whoever runs, at the next exit.
+        if !d.paused { Scheduler.preemptRequested = true }
     }
 
     /// On the way back to the running guest: if it has an event waiting and events unmasked,

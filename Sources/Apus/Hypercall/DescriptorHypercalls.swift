@@ -65,17 +65,26 @@ enum DescriptorHypercalls {
 /// The CPU's view of the running guest's GDT: the first 14 pages of the hypervisor GDT.
 enum GuestGDT {
     static var table: UnsafeMutablePointer<UInt64>! = nil
+    /// How many leading shadow entries may be non-zero (what the last reload filled).
+    static var loaded = 0
 
-    /// Re-reads the guest's GDT frames into the shadow (after set_gdt or a switch to `d`). The
-    /// frames hold only checked descriptors: they are typed and the guest cannot write them.
+    /// Re-reads the guest's GDT frames into the shadow (after set_gdt or a switch to `d`), a frame
+    /// at a time through one mapcache window. The frames hold only checked descriptors: they are
+    /// typed and the guest cannot write them. Entries past the guest's are cleared, and only as
+    /// far as the previous guest had any, so a switch between GDT-less guests costs nothing.
     static func reload(_ d: Domain) {
-        for i in 0..<DescriptorHypercalls.maxGuestEntries {
-            if i < d.gdtEntries, let raw = Machine.memory.load64(UInt64(d.gdtFrames[i / 512]) << 12 | UInt64(i % 512) * 8) {
-                table[i] = raw
-            } else {
-                table[i] = 0
-            }
+        for (page, mfn) in d.gdtFrames.enumerated() {
+            let first = page * 512
+            let count = min(512, d.gdtEntries - first)
+            guard count > 0 else { break }
+            guard let window = Mapcache.map(frame: UInt64(mfn), writable: false) else { Panic.halt("mapcache exhausted loading a GDT") }
+            let source = pointer(to: UInt64.self, at: window)
+            for i in 0..<count { table[first + i] = source[i] }
+            Mapcache.unmap(window)
         }
+        var i = d.gdtEntries
+        while i < loaded { table[i] = 0; i += 1 }
+        loaded = d.gdtEntries
     }
 }
 

@@ -10,7 +10,7 @@ enum Scenarios {
         Log.info("test: running scenario '\(scenario.name)'")
         switch scenario {
         case .boot:
-            DebugExit.exit(passed: TimerCheck.run(ticks: 100))
+            DebugExit.exit(passed: TimerCheck.run(ticks: UInt64(PIT.hz / 10)))
         case .exceptions:
             DebugExit.exit(passed: ExceptionSelfTest.run())
         case .panic:
@@ -18,7 +18,7 @@ enum Scenarios {
             _ = selftest_read_unguarded(0xFE7F_E000)
             Log.info("test: the read did not fault")
             DebugExit.exit(passed: true)    // the expected result of this scenario is a panic
-        case .dom0, .memory, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown:
+        case .dom0, .memory, .domains, .hostile, .churn, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown:
             Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
         }
     }

@@ -11,7 +11,7 @@ enum SystemTime {
     static var scale = TimeScale(mul: 1 << 31, shift: 1)
 
     /// Counts TSC cycles over `ticks` PIT periods with interrupts on (halting in between).
-    static func calibrate(ticks: UInt64 = 10) {
+    static func calibrate(ticks: UInt64 = UInt64(PIT.hz / 100)) {
         let start = PIT.ticks
         while PIT.ticks == start { cpu_halt() }
         let t0 = cpu_rdtsc()

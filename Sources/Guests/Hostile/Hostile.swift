@@ -53,7 +53,11 @@ public func guestStart(_ startInfo: UInt32) {
     Hostile.expectError("map another domain's frame", xen.updateVAMapping(window, UInt64(foreign) << 12 | 0x61, flags: UpdateVAFlags.invalidatePage), 22)
     let ownL1 = si.machineFrame(ofPFN: (si.ptBase >> 12) + 2)
     Hostile.expectError("map one of its own page tables writable", xen.updateVAMapping(window, UInt64(ownL1) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage), 22)
-    Hostile.expectError("install a DPL-0 descriptor", xen.updateDescriptor(machineAddress: UInt64(si.machineFrame(ofPFN: window >> 12)) << 12, descriptor: 0x00CF_9300_0000_FFFF), 22)
+    // A descriptor page must be read-only to the guest first (as on Xen); then DPL 0 is the problem.
+    let windowMFN = si.machineFrame(ofPFN: window >> 12)
+    _ = xen.updateVAMapping(window, UInt64(windowMFN) << 12 | 0x21, flags: UpdateVAFlags.invalidatePage)
+    Hostile.expectError("install a DPL-0 descriptor", xen.updateDescriptor(machineAddress: UInt64(windowMFN) << 12, descriptor: 0x00CF_9300_0000_FFFF), 22)
+    _ = xen.updateVAMapping(window, UInt64(windowMFN) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage)
     var domctl = [UInt32](repeating: 0, count: 36)
     domctl[0] = 2; domctl[1] = 0x4150_0001; domctl[2] = 0                       // destroydomain(0)
     Hostile.expectError("domctl destroydomain(0)", domctl.withUnsafeMutableBufferPointer { xen.domctl(UInt32(UInt(bitPattern: $0.baseAddress))) }, 1)

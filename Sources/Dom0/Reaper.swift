@@ -1,0 +1,63 @@
+// Reaper.swift: dom0's side of a domU's end: VIRQ_DOM_EXC says some domain shut down or crashed;
+// dom0 looks at every domain's state, reports each stopped one with its reason, and destroys it
+// (the hypervisor then takes its memory back).
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum Reaper {
+    static var port: UInt32 = 0
+    static var signals: UInt32 = 0
+    static var reaped: [(id: UInt16, reason: UInt32)] = []
+
+    static func start() {
+        let p = GuestEvents.bindVirq(Virq.domainException)
+        if p > 0 { port = UInt32(p) }
+        GuestEvents.handler = { p in
+            if p == Reaper.port { Reaper.signals &+= 1 }
+            Dom0Events.others(p)
+        }
+    }
+
+    /// Destroys every domain that has stopped; returns how many.
+    @discardableResult
+    static func reap(quiet: Bool = false) -> Int {
+        var count = 0
+        for info in Toolstack.all() where info.id != 0 && info.isShutdown {
+            if !quiet {
+                info.name.withUnsafeBufferPointer { n in
+                    console.print("reaped d\(info.id) (\(text: n)): shut down, reason \(reasonName(info.shutdownReason)), \(info.cpuTime / 1000) us of CPU")
+                }
+            }
+            reaped.append((info.id, info.shutdownReason))
+            _ = Toolstack.destroy(info.id)
+            count += 1
+        }
+        return count
+    }
+
+    static func reasonName(_ raw: UInt32) -> StaticString {
+        ShutdownReason(rawValue: raw)?.name ?? "unknown"
+    }
+}
+
+/// Other ports dom0 listens on (the timer during tests).
+enum Dom0Events {
+    static var timerPort: UInt32 = 0
+    static var timerFired: UInt32 = 0
+    static func others(_ port: UInt32) {
+        if port == timerPort { timerFired &+= 1 }
+    }
+
+    /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between.
+    static func sleep(_ ns: UInt64) {
+        if timerPort == 0 {
+            let p = GuestEvents.bindVirq(Virq.timer)
+            if p > 0 { timerPort = UInt32(p) }
+        }
+        let before = timerFired
+        _ = GuestTime.setTimer(GuestTime.now() + ns)
+        GuestEvents.wait { timerFired > before }
+    }
+}

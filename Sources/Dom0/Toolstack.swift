@@ -1,0 +1,158 @@
+// Toolstack.swift: dom0's control of other domains through domctl (Apus's payloads, PVABI's
+// Domctl.swift): create from an ELF in the initrd, destroy, pause, unpause, domain info, and the
+// scheduler's weight and cap. It only marshals requests; the hypervisor decides everything.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+struct DomainInfo {
+    var id: UInt16
+    var flags: UInt32
+    var pages: UInt32
+    var cpuTime: UInt64
+    var name: [UInt8]
+    var weight: UInt16
+    var cap: UInt16
+    var eventsSent: UInt32
+    var eventsReceived: UInt32
+
+    var isShutdown: Bool { flags & DomainInfoFlags.shutdown != 0 }
+    var shutdownReason: UInt32 { (flags >> DomainInfoFlags.shutdownShift) & DomainInfoFlags.shutdownMask }
+    var isPaused: Bool { flags & DomainInfoFlags.paused != 0 }
+    var isBlocked: Bool { flags & DomainInfoFlags.blocked != 0 }
+}
+
+enum Toolstack {
+    /// One domctl: the header, the payload bytes, and the result with the struct as it came back.
+    static func domctl(_ command: DomctlCommand, domain: UInt16, payload: [UInt8] = []) -> (Int32, [UInt8]) {
+        var buffer = [UInt8](repeating: 0, count: DomctlLayout.size)
+        func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { buffer[o + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) } }
+        put32(DomctlLayout.cmdOffset, command.rawValue)
+        put32(DomctlLayout.interfaceVersionOffset, DomctlVersion.apus)
+        buffer[DomctlLayout.domainOffset] = UInt8(domain & 0xFF)
+        buffer[DomctlLayout.domainOffset + 1] = UInt8(domain >> 8)
+        for (i, b) in payload.prefix(DomctlLayout.payloadSize).enumerated() { buffer[DomctlLayout.payloadOffset + i] = b }
+        let rc = buffer.withUnsafeMutableBufferPointer { xen.domctl(UInt32(UInt(bitPattern: $0.baseAddress))) }
+        return (rc, buffer)
+    }
+
+    /// Creates a domain from an ELF image in dom0's memory; its id or a negative errno.
+    static func create(image: UnsafeBufferPointer<UInt8>, memoryMiB: UInt32, name: [UInt8], commandLine: [UInt8],
+                       weight: UInt16 = 256, cap: UInt16 = 0, paused: Bool = false) -> Int32 {
+        var p = [UInt8](repeating: 0, count: 44)
+        func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { p[o + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) } }
+        return commandLine.withUnsafeBufferPointer { cmd in
+            put32(CreateDomainLayout.imageVAOffset, UInt32(UInt(bitPattern: image.baseAddress)))
+            put32(CreateDomainLayout.imageLengthOffset, UInt32(image.count))
+            put32(CreateDomainLayout.memoryKiBOffset, memoryMiB << 10)
+            p[CreateDomainLayout.weightOffset] = UInt8(weight & 0xFF); p[CreateDomainLayout.weightOffset + 1] = UInt8(weight >> 8)
+            p[CreateDomainLayout.capOffset] = UInt8(cap & 0xFF); p[CreateDomainLayout.capOffset + 1] = UInt8(cap >> 8)
+            for (i, b) in name.prefix(CreateDomainLayout.nameLength - 1).enumerated() { p[CreateDomainLayout.nameOffset + i] = b }
+            put32(CreateDomainLayout.commandLineVAOffset, cmd.count > 0 ? UInt32(UInt(bitPattern: cmd.baseAddress)) : 0)
+            put32(CreateDomainLayout.commandLineLengthOffset, UInt32(cmd.count))
+            put32(CreateDomainLayout.flagsOffset, paused ? CreateDomainLayout.flagPaused : 0)
+            let (rc, out) = domctl(.createDomain, domain: 0, payload: p)
+            return rc == 0 ? Int32(UInt16(out[DomctlLayout.domainOffset]) | UInt16(out[DomctlLayout.domainOffset + 1]) << 8) : rc
+        }
+    }
+
+    static func destroy(_ id: UInt16) -> Int32 { domctl(.destroyDomain, domain: id).0 }
+    static func pause(_ id: UInt16) -> Int32 { domctl(.pauseDomain, domain: id).0 }
+    static func unpause(_ id: UInt16) -> Int32 { domctl(.unpauseDomain, domain: id).0 }
+
+    /// The first domain with an id at or above `from`.
+    static func info(from: UInt16) -> DomainInfo? {
+        let (rc, out) = domctl(.getDomainInfo, domain: from)
+        guard rc == 0 else { return nil }
+        let p = DomctlLayout.payloadOffset
+        func u16(_ o: Int) -> UInt16 { UInt16(out[p + o]) | UInt16(out[p + o + 1]) << 8 }
+        func u32(_ o: Int) -> UInt32 { UInt32(u16(o)) | UInt32(u16(o + 2)) << 16 }
+        let name = Array(out[(p + DomainInfoLayout.nameOffset)..<(p + DomainInfoLayout.nameOffset + 16)].prefix { $0 != 0 })
+        return DomainInfo(id: u16(DomainInfoLayout.domainOffset), flags: u32(DomainInfoLayout.flagsOffset),
+                          pages: u32(DomainInfoLayout.totalPagesOffset),
+                          cpuTime: UInt64(u32(DomainInfoLayout.cpuTimeOffset)) | UInt64(u32(DomainInfoLayout.cpuTimeOffset + 4)) << 32,
+                          name: name, weight: u16(DomainInfoLayout.weightOffset), cap: u16(DomainInfoLayout.capOffset),
+                          eventsSent: u32(DomainInfoLayout.eventsSentOffset), eventsReceived: u32(DomainInfoLayout.eventsReceivedOffset))
+    }
+
+    /// Exactly domain `id`, if it exists.
+    static func info(_ id: UInt16) -> DomainInfo? {
+        guard let i = info(from: id), i.id == id else { return nil }
+        return i
+    }
+
+    static func all() -> [DomainInfo] {
+        var result: [DomainInfo] = []
+        var next: UInt16 = 0
+        while let i = info(from: next) {
+            result.append(i)
+            if i.id == 0xFFFF { break }
+            next = i.id + 1
+        }
+        return result
+    }
+
+    /// The id the next create will get (the lowest free one above dom0).
+    static func nextID() -> UInt16 {
+        var id: UInt16 = 1
+        while info(id) != nil { id += 1 }
+        return id
+    }
+
+    /// The initrd, as an archive of guest kernels and configurations.
+    static var initrd: CpioArchive {
+        let si = Kernel.startInfo
+        return CpioArchive(UnsafeBufferPointer(start: UnsafePointer<UInt8>(bitPattern: UInt(si.modStart)), count: Int(si.modLen)))
+    }
+
+    /// Creates a domain from a configuration; its id, or a negative errno (reasons printed).
+    static func create(_ config: DomainConfig, extraArguments: [UInt8] = [], paused: Bool = false) -> Int32 {
+        guard let kernel = initrd.entry(named: config.kernel) else {
+            config.kernel.withUnsafeBufferPointer { console.print("create: no kernel '\(text: $0)' in the initrd") }
+            return -2
+        }
+        var line = config.extra
+        if !extraArguments.isEmpty {
+            if !line.isEmpty { line.append(32) }
+            line.append(contentsOf: extraArguments)
+        }
+        return create(image: kernel.data, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
+                      weight: config.weight, cap: UInt16(config.cap), paused: paused)
+    }
+
+    /// Reads and parses a configuration file from the initrd.
+    static func config(named name: [UInt8]) -> DomainConfig? {
+        guard let file = initrd.entry(named: name) else {
+            name.withUnsafeBufferPointer { console.print("no configuration file '\(text: $0)' in the initrd") }
+            return nil
+        }
+        do throws(ConfigError) {
+            return try DomainConfig(parsing: file.data)
+        } catch {
+            let message = error.message
+            _ = name.withUnsafeBufferPointer { n in message.withUnsafeBufferPointer { console.print("\(text: n): \(text: $0)") } }
+            return nil
+        }
+    }
+}
+
+extension Toolstack {
+    /// sysctl with Apus's payloads: the raw 128-byte struct after the call, and the result.
+    static func sysctl(_ command: SysctlCommand, fill: (inout [UInt8]) -> Void = { _ in }) -> (Int32, [UInt8]) {
+        var buffer = [UInt8](repeating: 0, count: SysctlLayout.size)
+        func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { buffer[o + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) } }
+        put32(SysctlLayout.cmdOffset, command.rawValue)
+        put32(SysctlLayout.interfaceVersionOffset, DomctlVersion.apus)
+        fill(&buffer)
+        let rc = buffer.withUnsafeMutableBufferPointer { xen.sysctl(UInt32(UInt(bitPattern: $0.baseAddress))) }
+        return (rc, buffer)
+    }
+
+    /// Free machine frames, from the hypervisor (physinfo).
+    static func freePages() -> UInt32 {
+        let (_, out) = sysctl(.physInfo)
+        let o = SysctlLayout.freePagesOffset
+        return UInt32(out[o]) | UInt32(out[o + 1]) << 8 | UInt32(out[o + 2]) << 16 | UInt32(out[o + 3]) << 24
+    }
+}
