@@ -10,11 +10,20 @@ mkdir -p build/logs
 seconds=$(sed -n 's/^timeout \([0-9]*\)$/\1/p' "$expect"); seconds=${seconds:-60}
 memory=$(sed -n 's/^memory \([0-9]*\)$/\1/p' "$expect"); memory=${memory:-256}
 start=$(date +%s)
+# A scenario with an .input file gets it typed on the serial line (the shell scenario): the
+# serial port is QEMU's stdio, fed from that file, with its output going to the log.
+input=/dev/null
+serial=(-serial "file:$log")
+if [ -f "Tests/Scenarios/$name.input" ]; then
+    input="Tests/Scenarios/$name.input"
+    serial=(-serial stdio)
+fi
 timeout --foreground -k 5 "$seconds" qemu-system-x86_64 \
     -icount shift=0,sleep=off -rtc clock=vm -nodefaults -display none -no-reboot \
-    -serial "file:$log" -device isa-debug-exit,iobase=0xf4,iosize=4 \
-    -m "$memory" -cdrom "build/test-$name.iso" -boot d </dev/null
+    "${serial[@]}" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+    -m "$memory" -cdrom "build/test-$name.iso" -boot d <"$input" >"$log.stdio" 2>&1
 status=$?
+if [ "$input" != /dev/null ]; then mv "$log.stdio" "$log"; else cat "$log.stdio"; rm -f "$log.stdio"; fi
 elapsed=$(( $(date +%s) - start ))
 if python3 Scripts/check-log.py "$expect" "$log" "$status"; then
     echo "PASS $name (${elapsed}s)"

@@ -3,7 +3,7 @@
 
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
-    case boot, exceptions, panic, dom0, memory, domains, hostile, churn
+    case boot, exceptions, panic, dom0, memory, domains, hostile, churn, shell
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
 
@@ -17,6 +17,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .domains: return "domains"
         case .hostile: return "hostile"
         case .churn: return "churn"
+        case .shell: return "shell"
         case .crashNoHandler: return "crash-nohandler"
         case .crashBounce: return "crash-bounce"
         case .crashReturn: return "crash-return"
@@ -28,7 +29,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
         }
     }
 

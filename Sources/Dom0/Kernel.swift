@@ -108,12 +108,12 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "domains") { Kernel.shutdown(DomainsTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "shell") { Shell.run() }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")
         Kernel.shutdown(.crash)
     }
-    console.print("dom0 is up; no toolstack yet, so it blocks (Ctrl-A X leaves QEMU)")
-    while true { _ = xen.schedOp(.block) }
+    Shell.run()
 }
 
 enum Initrd {

@@ -20,8 +20,41 @@ enum Serial {
         port_out8(base, byte)
     }
 
-    /// A byte the user typed, if one is waiting.
+    /// A byte the user typed, if one is waiting in the UART.
     static func read() -> UInt8? {
         port_in8(base + 5) & 0x01 != 0 ? port_in8(base) : nil
+    }
+
+    /// Typed bytes the receive interrupt collected for dom0 (console_io read drains them).
+    static var input = InlineArray<256, UInt8>(repeating: 0)
+    static var inputHead = 0
+    static var inputTail = 0
+
+    /// Lets the UART interrupt on received data (IRQ 4).
+    static func enableReceiveInterrupt() {
+        port_out8(base + 1, 0x01)
+        port_out8(base + 4, 0x0B)      // DTR, RTS, OUT2 (routes the interrupt to the PIC)
+    }
+
+    /// IRQ 4: move every waiting byte into the buffer; true when any arrived.
+    static func receive() -> Bool {
+        var any = false
+        while let b = read() {
+            if inputHead - inputTail < 256 {
+                input[inputHead % 256] = b
+                inputHead += 1
+            }
+            any = true
+        }
+        return any
+    }
+
+    /// The next buffered byte, or nil.
+    static func take() -> UInt8? {
+        if inputTail == inputHead { _ = receive() }
+        guard inputTail < inputHead else { return nil }
+        let b = input[inputTail % 256]
+        inputTail += 1
+        return b
     }
 }

@@ -44,7 +44,7 @@ enum ConsoleIOHypercall {
             return .value(Int32(bitPattern: count))
         case .success(.read(let va, let count)):
             var got: UInt32 = 0
-            while got < count, let byte = Serial.read() {
+            while got < count, let byte = Serial.take() {
                 var b = byte
                 if !withUnsafeBytes(of: &b, { GuestMemory.write(va + got, from: $0.baseAddress!, count: 1) }) {
                     return .refused(.EFAULT, "console_io read buffer is not mapped writable")

@@ -47,7 +47,7 @@ enum DomctlHypercall {
             return .ok
         case .getDomainInfo:
             guard let d = Domains.all.filter({ $0.id >= target }).min(by: { $0.id < $1.id }) else {
-                return .refused(.ESRCH, "no domain at or above that id")
+                return .answer(.ESRCH)          // the end of a walk over all domains
             }
             return GuestMemory.writeBytes(va + UInt32(p), info(d)) ? .ok : .refused(.EFAULT, "xen_domctl is not writable guest memory")
         case .maxMem:

@@ -24,6 +24,8 @@ enum HypercallOutcome {
     case frameReplaced
     /// The domain stopped running (shutdown, crash, block): the scheduler takes over.
     case descheduled
+    /// An error that is an ordinary answer (the end of a getdomaininfo walk): not logged.
+    case answer(XenError)
 
     static let ok = HypercallOutcome.value(0)
 }
@@ -45,6 +47,8 @@ enum Hypercalls {
         case .refused(let error, let reason):
             frame.pointee.eax = UInt32(bitPattern: error.negated)
             logRefusal(domain, number, error, reason)
+        case .answer(let error):
+            frame.pointee.eax = UInt32(bitPattern: error.negated)
         case .frameReplaced, .descheduled:
             break
         }

@@ -32,6 +32,8 @@ enum MulticallHypercall {
             case .refused(let e, let reason):
                 result = e.negated
                 Hypercalls.logRefusal(d, op, e, reason)
+            case .answer(let e):
+                result = e.negated
             case .frameReplaced, .descheduled:
                 return outcome                       // iret or shutdown ends the batch
             }

@@ -3,6 +3,7 @@
 // It must never return with the frame in a state the owner did not choose.
 
 import ApusCore
+import PVABI
 
 @_cdecl("apus_trap")
 public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
@@ -35,6 +36,9 @@ enum Interrupts {
         if irq == 0 {
             PIT.tick()
             if !Domains.all.isEmpty { Timers.check(now: SystemTime.nanoseconds()) }
+        } else if irq == 4 {
+            // Typed input is dom0's: tell it with VIRQ_CONSOLE.
+            if Serial.receive(), let dom0 = Domains.byID(0) { Events.raiseVirq(dom0, Virq.console) }
         }
     }
 }

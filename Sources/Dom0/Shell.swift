@@ -1,0 +1,256 @@
+// Shell.swift: dom0's toolstack shell on its console: input through console_io read when
+// VIRQ_CONSOLE fires, line editing, and the commands list, create, destroy, pause, unpause, info,
+// top, dmesg and help (xl's verbs). Stopped domains are reaped as VIRQ_DOM_EXC arrives, following
+// their config's on_crash. Errors are sentences; nothing typed can crash dom0.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum Shell {
+    static var consolePort: UInt32 = 0
+    static var inputSignals: UInt32 = 0
+    static var editor = LineEditor()
+    static var configs: [(id: UInt16, config: DomainConfig)] = []
+    static var lastTop: [(id: UInt16, cpu: UInt64)] = []
+    static var lastTopTime: UInt64 = 0
+
+    static func run() -> Never {
+        Reaper.start()
+        let p = GuestEvents.bindVirq(Virq.console)
+        if p > 0 { consolePort = UInt32(p) }
+        let previous = GuestEvents.handler
+        GuestEvents.handler = { port in
+            if port == Shell.consolePort { Shell.inputSignals &+= 1 } else { previous(port) }
+        }
+        GuestEvents.enable()
+        autostart()
+        console.print("toolstack shell ready; type 'help'")
+        prompt()
+        var seenSignals: UInt32 = 0
+        var seenInput: UInt32 = 0
+        while true {
+            GuestEvents.wait { Reaper.signals != seenSignals || Shell.inputSignals != seenInput || pendingInput() }
+            if Reaper.signals != seenSignals {
+                seenSignals = Reaper.signals
+                reapAndReport()
+            }
+            seenInput = inputSignals
+            readInput()
+        }
+    }
+
+    static var buffered: [UInt8] = []
+    static func pendingInput() -> Bool {
+        var b = [UInt8](repeating: 0, count: 64)
+        let n = b.withUnsafeMutableBufferPointer { xen.consoleRead(UInt32(UInt(bitPattern: $0.baseAddress)), 64) }
+        if n > 0 { buffered.append(contentsOf: b[0..<Int(n)]) }
+        return !buffered.isEmpty
+    }
+
+    static func readInput() {
+        _ = pendingInput()
+        let bytes = buffered
+        buffered = []
+        for b in bytes {
+            switch editor.feed(b) {
+            case .appended(let c): write([c])
+            case .erased: write([8, 32, 8])
+            case .line(let line):
+                write([10])
+                execute(line)
+                prompt()
+            case .ignored: break
+            }
+        }
+    }
+
+    static func write(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBufferPointer { xen.consoleWrite(UInt32(UInt(bitPattern: $0.baseAddress)), UInt32($0.count)) }
+    }
+
+    static func prompt() { write(Array("apus# ".utf8)) }
+
+    /// Starts every configuration in the initrd marked autostart.
+    static func autostart() {
+        guard let files = Toolstack.initrd.configurationFiles() else { return }
+        for file in files {
+            guard let config = try? DomainConfig(parsing: file.data), config.autostart else { continue }
+            start(config)
+        }
+    }
+
+    @discardableResult
+    static func start(_ config: DomainConfig) -> Int32 {
+        let id = Toolstack.create(config)
+        config.name.withUnsafeBufferPointer { n in
+            if id > 0 { console.print("created d\(id) (\(text: n)), \(config.memoryMiB) MiB, weight \(UInt32(config.weight))") }
+            else { console.print("could not create \(text: n): the hypervisor answered \(id)") }
+        }
+        if id > 0 { configs.append((UInt16(id), config)) }
+        return id
+    }
+
+    static func reapAndReport() {
+        for info in Toolstack.all() where info.id != 0 && info.isShutdown {
+            let config = configs.first { $0.id == info.id }?.config
+            let crashed = info.shutdownReason == ShutdownReason.crash.rawValue
+            info.name.withUnsafeBufferPointer { n in
+                console.print("d\(info.id) (\(text: n)) shut down: \(Reaper.reasonName(info.shutdownReason))")
+            }
+            if crashed && config?.onCrash == .preserve { continue }
+            _ = Toolstack.destroy(info.id)
+            configs.removeAll { $0.id == info.id }
+            if crashed, let config, config.onCrash == .restart {
+                console.print("on_crash = restart: starting it again")
+                start(config)
+            }
+        }
+    }
+
+    static func resolve(_ ref: DomainReference) -> UInt16? {
+        switch ref {
+        case .id(let id): return Toolstack.info(id) != nil ? id : nil
+        case .name(let name): return Toolstack.all().first { $0.name == name }?.id
+        }
+    }
+
+    static func execute(_ line: [UInt8]) {
+        switch ShellCommand(parsing: line) {
+        case .empty: break
+        case .help:
+            console.print("commands: list | create <file.cfg> | destroy <id|name> | pause <id|name> | unpause <id|name>")
+            console.print("          info <id|name> | top | dmesg | help | poweroff")
+            if let files = Toolstack.initrd.configurationFiles() {
+                var names = LogLine("configurations in the initrd:")
+                for f in files { names.append(byte: 32); for b in f.name { names.append(byte: b) } }
+                console.print(names)
+            }
+        case .list:
+            console.print("ID  Name              Mem(MiB)  Weight  Cap  State     Time(ms)")
+            for i in Toolstack.all() { printRow(i) }
+        case .create(let file):
+            guard let config = Toolstack.config(named: file) else { return }
+            start(config)
+        case .destroy(let ref):
+            guard let id = resolveOrSay(ref) else { return }
+            guard id != 0 else { console.print("dom0 cannot destroy itself; power off instead"); return }
+            let rc = Toolstack.destroy(id)
+            configs.removeAll { $0.id == id }
+            console.print(rc == 0 ? "destroyed d\(id)" : "destroying d\(id) failed: \(rc)")
+        case .pause(let ref):
+            guard let id = resolveOrSay(ref) else { return }
+            guard id != 0 else { console.print("dom0 cannot pause itself"); return }
+            let rc = Toolstack.pause(id)
+            console.print(rc == 0 ? "paused d\(id)" : "pausing d\(id) failed: \(rc)")
+        case .unpause(let ref):
+            guard let id = resolveOrSay(ref) else { return }
+            let rc = Toolstack.unpause(id)
+            console.print(rc == 0 ? "unpaused d\(id)" : "unpausing d\(id) failed: \(rc)")
+        case .info(let ref):
+            guard let id = resolveOrSay(ref), let i = Toolstack.info(id) else { return }
+            printRow(i)
+            console.print("    pages \(i.pages), events sent \(i.eventsSent), received \(i.eventsReceived), flags \(hex: i.flags)")
+        case .top:
+            top()
+        case .dmesg:
+            dmesg()
+        case .unknown(let word) where BootOptions.equal(word, "poweroff"):
+            console.print("powering off")
+            Kernel.shutdown(.poweroff)
+        case .unknown(let word):
+            word.withUnsafeBufferPointer { console.print("unknown command '\(text: $0)'; type 'help' for the list") }
+        case .usage(_, let reason):
+            console.print("\(reason)")
+        }
+    }
+
+    static func resolveOrSay(_ ref: DomainReference) -> UInt16? {
+        if let id = resolve(ref) { return id }
+        console.print("there is no such domain; 'list' shows them")
+        return nil
+    }
+
+    static func state(_ i: DomainInfo) -> StaticString {
+        if i.isShutdown { return "shutdown" }
+        if i.isPaused { return "paused" }
+        if i.flags & DomainInfoFlags.running != 0 { return "running" }
+        if i.isBlocked { return "blocked" }
+        return "runnable"
+    }
+
+    static func printRow(_ i: DomainInfo) {
+        var line = LogLine()
+        line.append(decimal: UInt64(i.id))
+        while line.count < 4 { line.append(byte: 32) }
+        for b in i.name.prefix(16) { line.append(byte: b) }
+        while line.count < 22 { line.append(byte: 32) }
+        line.append(decimal: UInt64(i.pages) >> 8)
+        while line.count < 32 { line.append(byte: 32) }
+        line.append(decimal: UInt64(i.weight))
+        while line.count < 40 { line.append(byte: 32) }
+        line.append(decimal: UInt64(i.cap))
+        while line.count < 45 { line.append(byte: 32) }
+        line.append(state(i))
+        while line.count < 55 { line.append(byte: 32) }
+        line.append(decimal: i.cpuTime / 1_000_000)
+        console.print(line)
+    }
+
+    /// One snapshot like xentop: CPU share since the previous `top`, memory, events.
+    static func top() {
+        let now = GuestTime.now()
+        let interval = now > lastTopTime ? now - lastTopTime : 1
+        console.print("ID  Name              CPU(%)  Mem(MiB)  Events sent/received")
+        var snapshot: [(id: UInt16, cpu: UInt64)] = []
+        for i in Toolstack.all() {
+            let before = lastTop.first { $0.id == i.id }?.cpu ?? 0
+            let used = i.cpuTime > before ? i.cpuTime - before : 0
+            var line = LogLine()
+            line.append(decimal: UInt64(i.id))
+            while line.count < 4 { line.append(byte: 32) }
+            for b in i.name.prefix(16) { line.append(byte: b) }
+            while line.count < 22 { line.append(byte: 32) }
+            line.append(decimal: used * 100 / interval)
+            while line.count < 30 { line.append(byte: 32) }
+            line.append(decimal: UInt64(i.pages) >> 8)
+            while line.count < 40 { line.append(byte: 32) }
+            line.append(decimal: UInt64(i.eventsSent))
+            line.append(byte: 47)
+            line.append(decimal: UInt64(i.eventsReceived))
+            console.print(line)
+            snapshot.append((i.id, i.cpuTime))
+        }
+        lastTop = snapshot
+        lastTopTime = now
+    }
+
+    /// The hypervisor's log ring as it is now (up to 16 KiB), each line marked with "| ".
+    static func dmesg() {
+        var collected: [UInt8] = []
+        var index: UInt32 = 0
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while collected.count < 16384 {
+            let (rc, out) = buffer.withUnsafeMutableBufferPointer { buf in
+                Toolstack.sysctl(.readConsole) { s in
+                    func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { s[o + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) } }
+                    put32(SysctlLayout.readIndexOffset, index)
+                    put32(SysctlLayout.readBufferOffset, UInt32(UInt(bitPattern: buf.baseAddress)))
+                    put32(SysctlLayout.readCountOffset, 1024)
+                }
+            }
+            guard rc == 0 else { console.print("dmesg: the hypervisor answered \(rc)"); return }
+            func get32(_ o: Int) -> UInt32 { UInt32(out[o]) | UInt32(out[o + 1]) << 8 | UInt32(out[o + 2]) << 16 | UInt32(out[o + 3]) << 24 }
+            let count = Int(get32(SysctlLayout.readCountOffset))
+            index = get32(SysctlLayout.readIndexOffset)
+            if count == 0 { break }
+            collected.append(contentsOf: buffer.prefix(count))
+        }
+        // Printing adds to the log: everything was read first, so this ends.
+        var line = LogLine("| ")
+        for b in collected {
+            if b == 10 { console.print(line); line = LogLine("| ") } else { line.append(byte: b) }
+        }
+        if line.count > 2 { console.print(line) }
+    }
+}
