@@ -176,15 +176,15 @@ FN apus_symbol_addresses                     ; void apus_symbol_addresses(uint32
     ret
 
 section .bss
-align 4096
+alignb 4096
 global apus_gdt                              ; 14 guest pages + the hypervisor's reserved page
 apus_gdt:    resb 15 * 4096
 global apus_idt
 apus_idt:    resb 256 * 8
-align 128
+alignb 128
 global apus_tss
 apus_tss:    resb 128
-align 4096
+alignb 4096
 global mapcache_l1                           ; L1 behind the mapcache window at 0xFFC00000
 mapcache_l1: resb 4096
 global apus_log_ring                         ; the dmesg ring: the last 16 KiB of console output

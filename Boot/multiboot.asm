@@ -106,12 +106,12 @@ higher_half_start:
     jmp .halt
 
 section .bss
-align 4096
+alignb 4096
 global idle_l2_high
 idle_l2_high:   resb 4096                    ; L2 for 0xC0000000-0xFFFFFFFF; its top 84 entries are the hypervisor's
 global idle_pdpt
 idle_pdpt:      resb 32                      ; the hypervisor's own PDPT (PAE L3), 32-byte aligned
-align 16
+alignb 16
 global boot_stack_bottom
 boot_stack_bottom:
     resb BOOT_STACK_SIZE

@@ -63,6 +63,6 @@ guest_hypercall:
     ret
 
 section .bss
-align 16
+alignb 16
 guest_stack_bottom: resb 65536               ; the kernel's own stack
 guest_stack_top:

@@ -5,13 +5,13 @@ bits 32
 extern __guest_start, __guest_end, __user_start, __user_end, user_app_entry, hypercall_page
 
 section .bss
-align 4096
+alignb 4096
 global guest_shared_info_window
 guest_shared_info_window: resb 4096          ; remapped onto the shared_info frame at start of day
 guest_scratch_window:     resb 4096          ; a page the kernel may remap onto any frame it owns
 kernel_trap_stack_bottom: resb 16384         ; ring-1 stack for traps from ring 3 (stack_switch)
 kernel_trap_stack_top:
-align 4096
+alignb 4096
 user_stack_bottom:        resb 8192          ; ring-3 stack, mapped with the user bit by the kernel
 user_stack_top:
 

@@ -214,7 +214,7 @@ guest_stub_table:
 %endrep
 
 section .bss
-align 4
+alignb 4
 saved_kernel_esp: resd 1
 guest_resume:     resd 1
 probe_scratch:    resb 8
