@@ -51,6 +51,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     }
     SystemTime.calibrate()
     Log.info("time: TSC runs at \(SystemTime.tscKHz) kHz (calibrated against the PIT)")
+    WallTime.initialize()
     TestVerdict.scenario = options.scenario
     if let scenario = options.scenario, scenario.runsInHypervisor { Scenarios.run(scenario) }
 

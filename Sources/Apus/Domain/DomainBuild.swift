@@ -29,6 +29,8 @@ enum DomainBuild {
         guard pages <= Machine.frames.freeCount else { return .failure(Refusal(.ENOMEM, "not enough free memory for the domain")) }
         let d = Domain(id: r.id, privileged: r.privileged, hypervisorSlots: slots)
         d.freeFramesBefore = Machine.frames.freeCount
+        WallTime.atBoot.publish(toSharedInfo: d.sharedInfo)
+        SystemTime.publish(d)
         for (i, b) in r.name.prefix(15).enumerated() { d.name[i] = b }
         d.weight = r.weight
         d.cap = r.cap

@@ -27,6 +27,12 @@ public func guestStart(_ startInfo: UInt32) {
     var good: UInt32 = 0
     var previous = GuestTime.now()
     console.print("clock: system time \(previous / 1000) us at start, VIRQ_TIMER on port \(port)")
+    let si = StartOfDay.sharedInfo.base
+    let wall = WallClock(wcSec: si.load(fromByteOffset: SharedInfo.wcSecOffset, as: UInt32.self),
+                         wcSecHi: si.load(fromByteOffset: SharedInfo.wcSecHiOffset, as: UInt32.self),
+                         wcNsec: si.load(fromByteOffset: SharedInfo.wcNsecOffset, as: UInt32.self)).adding(nanoseconds: previous)
+    let date = CivilDate(secondsSinceEpoch: wall.seconds)
+    console.print("clock: wallclock \(UInt32(date.year))-\(UInt32(date.month))-\(UInt32(date.day)) \(UInt32(date.hour)):\(UInt32(date.minute)):\(UInt32(date.second)) UTC (shared_info wallclock plus system time)")
     for i in 1...rounds {
         let deadline = previous + period
         let before = Clock.ticks
