@@ -2,7 +2,8 @@
 """check-log.py EXPECT LOG STATUS: judges one QEMU scenario run.
 
 EXPECT lines: `exit pass|fail` (the isa-debug-exit verdict the run must end with),
-`expect REGEX` (must match a serial-log line, in file order), `reject REGEX` (must match no
+`expect REGEX` (must match a serial-log line, in file order), `anywhere REGEX` (must match some
+line, in any order: for lines from domains running side by side), `reject REGEX` (must match no
 line); `timeout SECONDS` and `memory MIB` are for run-scenario.sh. Blank lines and `#` comments are skipped. It prints what failed and exits non-zero;
 it never edits the log or the expectations.
 """
@@ -17,7 +18,7 @@ def main() -> int:
     with open(log_path, "rb") as f:
         lines = f.read().decode("utf-8", "replace").splitlines()
     want_exit = None
-    ordered, rejected = [], []
+    ordered, rejected, unordered = [], [], []
     with open(expect_path) as f:
         for n, raw in enumerate(f, 1):
             line = raw.rstrip("\n")
@@ -28,6 +29,8 @@ def main() -> int:
                 want_exit = rest.strip()
             elif word == "expect":
                 ordered.append((n, re.compile(rest)))
+            elif word == "anywhere":
+                unordered.append((n, re.compile(rest)))
             elif word in ("timeout", "memory"):
                 pass                      # read by run-scenario.sh
             elif word == "reject":
@@ -48,6 +51,9 @@ def main() -> int:
             problems.append(f"missing (expect line {n}): {pattern.pattern}")
             break
         at += 1
+    for n, pattern in unordered:
+        if not any(pattern.search(line) for line in lines):
+            problems.append(f"missing anywhere (line {n}): {pattern.pattern}")
     for n, pattern in rejected:
         for line in lines:
             if pattern.search(line):
