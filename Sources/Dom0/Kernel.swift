@@ -20,23 +20,8 @@ enum Kernel {
         return rc
     }
 
-    static func installTraps() -> Int32 {
-        var table = TrapTableBuilder()
-        for vector in 0..<32 where vector != 2 && vector != 9 && vector != 15 && !(vector >= 20 && vector < 32) {
-            // Breakpoint and overflow may be raised from ring 3 with int3/into, as on native x86.
-            let dpl: UInt8 = (vector == 3 || vector == 4) ? 3 : 0
-            table.add(vector: UInt8(vector), dpl: dpl, cs: Selector.flatRing1CS, address: guest_trap_stub_address(UInt32(vector)))
-        }
-        table.add(vector: 0x80, dpl: 3, cs: Selector.flatRing1CS, address: guest_trap_stub_address(0x80))
-        let bytes = table.terminated()
-        return bytes.withUnsafeBufferPointer { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress))) }
-    }
-
-    static func installCallbacks() -> Int32 {
-        let cs = UInt32(Selector.flatRing1CS)
-        return xen.setCallbacks(eventCS: cs, eventEIP: guest_event_callback_address(),
-                                failsafeCS: cs, failsafeEIP: guest_failsafe_callback_address())
-    }
+    static func installTraps() -> Int32 { StartOfDay.installTraps() }
+    static func installCallbacks() -> Int32 { StartOfDay.installCallbacks() }
 
     /// callback_op register for one callback type, the newer interface for the same thing.
     static func registerCallback(_ type: CallbackType, _ address: UInt32) -> Int32 {

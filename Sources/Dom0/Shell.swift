@@ -33,7 +33,7 @@ enum Shell {
             GuestEvents.wait { Reaper.signals != seenSignals || Shell.inputSignals != seenInput || pendingInput() }
             if Reaper.signals != seenSignals {
                 seenSignals = Reaper.signals
-                reapAndReport()
+                if reapAndReport() > 0 { prompt() }
             }
             seenInput = inputSignals
             readInput()
@@ -91,8 +91,11 @@ enum Shell {
         return id
     }
 
-    static func reapAndReport() {
+    @discardableResult
+    static func reapAndReport() -> Int {
+        var reported = 0
         for info in Toolstack.all() where info.id != 0 && info.isShutdown {
+            reported += 1
             let config = configs.first { $0.id == info.id }?.config
             let crashed = info.shutdownReason == ShutdownReason.crash.rawValue
             info.name.withUnsafeBufferPointer { n in
@@ -106,6 +109,7 @@ enum Shell {
                 start(config)
             }
         }
+        return reported
     }
 
     static func resolve(_ ref: DomainReference) -> UInt16? {

@@ -25,6 +25,14 @@ public enum StartOfDay {
         return nil
     }
 
+    /// The start of day for a domU: on failure it says which step failed and shuts down crashed.
+    public static func runOrCrash(_ startInfoAddress: UInt32, _ name: StaticString) {
+        if let (step, rc) = run(startInfoAddress) {
+            GuestConsole(xen).print("\(name): start of day failed at \(step) with \(rc)")
+            shutdown(.crash)
+        }
+    }
+
     public static func mapSharedInfo() -> Int32 {
         let window = guest_symbol(GuestSymbol.sharedInfoWindow)
         let pte = UInt64(startInfo.sharedInfoMachineAddress) | 0x63        // present, rw, accessed, dirty

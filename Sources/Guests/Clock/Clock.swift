@@ -14,10 +14,7 @@ enum Clock {
 @_cdecl("guest_start")
 public func guestStart(_ startInfo: UInt32) {
     let console = GuestConsole(xen)
-    if let (step, rc) = StartOfDay.run(startInfo) {
-        console.print("clock: start of day failed at \(step) with \(rc)")
-        StartOfDay.shutdown(.crash)
-    }
+    StartOfDay.runOrCrash(startInfo, "clock")
     let port = GuestEvents.bindVirq(Virq.timer)
     guard port > 0 else { console.print("clock: bind_virq(VIRQ_TIMER) failed with \(port)"); StartOfDay.shutdown(.crash) }
     Clock.timerPort = UInt32(port)

@@ -34,10 +34,7 @@ enum Hostile {
 @_cdecl("guest_start")
 public func guestStart(_ startInfo: UInt32) {
     let console = Hostile.console
-    if let (step, rc) = StartOfDay.run(startInfo) {
-        console.print("hostile: start of day failed at \(step) with \(rc)")
-        StartOfDay.shutdown(.crash)
-    }
+    StartOfDay.runOrCrash(startInfo, "hostile")
     console.print("hostile: starting my attempts to break isolation")
     Hostile.expectFault("cli in ring 1", guest_probe_cli)
     Hostile.expectFault("out to port 0x80", guest_probe_out)

@@ -14,10 +14,7 @@ enum PingPong {
 @_cdecl("guest_start")
 public func guestStart(_ startInfo: UInt32) {
     let console = GuestConsole(xen)
-    if let (step, rc) = StartOfDay.run(startInfo) {
-        console.print("pingpong: start of day failed at \(step) with \(rc)")
-        StartOfDay.shutdown(.crash)
-    }
+    StartOfDay.runOrCrash(startInfo, "pingpong")
     guard let peer = StartOfDay.number("peer"), let role = StartOfDay.argument("role") else {
         console.print("pingpong: needs role= and peer= on the command line")
         StartOfDay.shutdown(.crash)

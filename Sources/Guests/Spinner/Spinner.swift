@@ -14,10 +14,7 @@ enum Spinner {
 @_cdecl("guest_start")
 public func guestStart(_ startInfo: UInt32) {
     let console = GuestConsole(xen)
-    if let (step, rc) = StartOfDay.run(startInfo) {
-        console.print("spinner: start of day failed at \(step) with \(rc)")
-        StartOfDay.shutdown(.crash)
-    }
+    StartOfDay.runOrCrash(startInfo, "spinner")
     console.print("spinner: running with \(StartOfDay.startInfo.nrPages) pages")
     while true { Spinner.step() }
 }
