@@ -39,7 +39,7 @@ GUESTS       := spinner pingpong clock hostile
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS)
 
-.PHONY: FORCE all iso run test test-host test-qemu debug deps clean
+.PHONY: FORCE all iso run test test-host test-qemu test-bochs debug deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -162,6 +162,10 @@ test-host:
 
 test-qemu: deps $(foreach s,$(SCENARIOS),$(BUILD)/test-$(s).iso)
 	@Scripts/run-scenarios.sh $(SCENARIOS)
+
+# Isolation on a CPU that enforces segment limits: the hostile scenario under Bochs.
+test-bochs: deps $(BUILD)/test-hostile.iso
+	@Scripts/run-bochs.sh hostile
 
 clean:
 	rm -rf $(BUILD)

@@ -10,4 +10,13 @@ for s in "$@"; do isos+=("build/test-$s.iso"); done
 make --no-print-directory iso "${isos[@]}" | grep -v '^make' || true
 [ -f build/apus.iso ] || { echo "build failed"; exit 1; }
 echo "== QEMU scenarios"
-Scripts/run-scenarios.sh "$@"
+summary=$(mktemp)
+Scripts/run-scenarios.sh "$@" | tee "$summary"
+passed=$(sed -n 's/^qemu: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$summary")
+failed=$(sed -n 's/^qemu: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$summary")
+rm -f "$summary"
+passed=${passed:-0}; failed=${failed:-1}
+echo "== Bochs (segment-limit isolation)"
+if Scripts/run-bochs.sh hostile; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+echo "scenarios: $passed passed, $failed failed"
+[ "$failed" = 0 ]

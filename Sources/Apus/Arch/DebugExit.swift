@@ -10,6 +10,8 @@ enum DebugExit {
     static func exit(passed: Bool) -> Never {
         Log.info("test: exiting QEMU with \(passed ? "PASS" : "FAIL")")
         port_out32(0xF4, passed ? passValue : failValue)
+        // Bochs has no isa-debug-exit; "Shutdown" on its port 0x8900 ends it (QEMU ignores it).
+        for b in "Shutdown".utf8 { port_out8(0x8900, b) }
         haltForever()
     }
 }

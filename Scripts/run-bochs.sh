@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# run-bochs.sh NAME: boots build/test-NAME.iso under Bochs, whose CPU enforces segment limits
+# (QEMU's does not), headless, serial to build/logs/bochs-NAME.log, with a timeout, and checks
+# the log against Tests/Scenarios/bochs-NAME.expect. It never retries.
+set -uo pipefail
+name=$1
+log=build/logs/bochs-$name.log
+mkdir -p build/logs build/bochs
+rc=build/bochs/$name.bxrc
+cat > "$rc" <<RC
+megs: 256
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=build/test-$name.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$log
+display_library: rfb, options="timeout=0"
+sound: driver=dummy
+cpu: ips=100000000
+clock: sync=none
+log: build/logs/bochs-$name.bochs.log
+panic: action=fatal
+error: action=report
+info: action=ignore
+debug: action=ignore
+RC
+rm -f "$log"
+start=$(date +%s)
+# Bochs stops at its debugger prompt first: "c" continues. The hypervisor ends the run by
+# writing "Shutdown" to port 0x8900 when its test verdict is in.
+printf 'c\n' > "build/bochs/$name.stdin"
+timeout --foreground -k 5 240 bochs -q -f "$rc" <"build/bochs/$name.stdin" >"build/logs/bochs-$name.out" 2>&1
+status=$?
+elapsed=$(( $(date +%s) - start ))
+[ -f "$log" ] || { echo "FAIL bochs-$name (${elapsed}s): Bochs wrote no serial log; see build/logs/bochs-$name.out"; exit 1; }
+if python3 Scripts/check-log.py "Tests/Scenarios/bochs-$name.expect" "$log" 0; then
+    echo "PASS bochs-$name (${elapsed}s)"
+    exit 0
+fi
+echo "FAIL bochs-$name (${elapsed}s, log: $log)"
+exit 1
