@@ -39,7 +39,7 @@ GUESTS       := spinner pingpong clock hostile
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS)
 
-.PHONY: FORCE all iso run test test-host test-qemu test-bochs debug deps clean
+.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench debug deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -162,6 +162,11 @@ test-host:
 
 test-qemu: deps $(foreach s,$(SCENARIOS),$(BUILD)/test-$(s).iso)
 	@Scripts/run-scenarios.sh $(SCENARIOS)
+
+# Instructions per operation under -icount shift=0, against native ring-0 baselines: two runs.
+bench: deps $(BUILD)/test-bench.iso
+	@mkdir -p $(BUILD)/logs
+	@python3 Scripts/bench.py
 
 # Isolation on a CPU that enforces segment limits: the hostile scenario under Bochs.
 test-bochs: deps $(BUILD)/test-hostile.iso

@@ -71,3 +71,54 @@ selftest_read_unguarded:
     mov edx, [esp + 4]
     mov eax, [edx]
     ret
+
+; ---- native baselines for make bench: each loops n times over one operation ------------------
+global bench_empty_loop                      ; void bench_empty_loop(uint32 n)
+bench_empty_loop:
+    mov ecx, [esp + 4]
+.loop:
+    dec ecx
+    jnz .loop
+    ret
+
+bench_nothing:
+    ret
+
+global bench_call_ret                        ; void bench_call_ret(uint32 n): call/ret round trips
+bench_call_ret:
+    push ebx
+    mov ebx, [esp + 8]
+.loop:
+    call bench_nothing
+    dec ebx
+    jnz .loop
+    pop ebx
+    ret
+
+global bench_int_iret                        ; void bench_int_iret(uint32 n): int 0x81 / iretd in ring 0
+bench_int_iret:
+    mov ecx, [esp + 4]
+.loop:
+    int 0x81
+    dec ecx
+    jnz .loop
+    ret
+
+global bench_iret_stub                       ; the vector-0x81 handler: straight back
+bench_iret_stub:
+    iretd
+
+global bench_pte_invlpg                      ; void bench_pte_invlpg(uint64 *pte, uint32 va, uint32 n)
+bench_pte_invlpg:
+    push ebx
+    mov edx, [esp + 8]
+    mov ebx, [esp + 12]
+    mov ecx, [esp + 16]
+.loop:
+    mov eax, [edx]
+    mov [edx], eax
+    invlpg [ebx]
+    dec ecx
+    jnz .loop
+    pop ebx
+    ret

@@ -3,7 +3,7 @@
 
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
-    case boot, exceptions, panic, dom0, memory, domains, hostile, churn, shell
+    case boot, exceptions, panic, dom0, memory, domains, hostile, churn, shell, bench
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
 
@@ -18,6 +18,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .hostile: return "hostile"
         case .churn: return "churn"
         case .shell: return "shell"
+        case .bench: return "bench"
         case .crashNoHandler: return "crash-nohandler"
         case .crashBounce: return "crash-bounce"
         case .crashReturn: return "crash-return"
@@ -29,7 +30,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
         }
     }
 

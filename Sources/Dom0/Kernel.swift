@@ -63,6 +63,7 @@ enum Kernel {
 
 @_cdecl("guest_start")
 public func guestStart(_ startInfoAddress: UInt32) {
+    let startTSC = guest_rdtsc()
     Kernel.startInfo = StartInfoView(startInfoAddress)
     let si = Kernel.startInfo
     console.print("Apus dom0 kernel (Embedded Swift, Xen pv32pae guest) starting")
@@ -94,6 +95,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "shell") { Shell.run() }
+        if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")
         Kernel.shutdown(.crash)

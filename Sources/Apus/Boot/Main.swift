@@ -11,6 +11,7 @@ enum Version {
 
 @_cdecl("apus_main")
 public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
+    BootState.entryTSC = cpu_rdtsc()
     Serial.initialize()
     let sym = Symbols.read()
     Log.ring = pointer(to: UInt8.self, at: sym.logRing)
@@ -55,6 +56,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     TestVerdict.scenario = options.scenario
     if let scenario = options.scenario, scenario.runsInHypervisor { Scenarios.run(scenario) }
 
+    if options.scenario == .bench { NativeBaselines.run(sym) }
     DomainLife.guestFrame = pointer(to: TrapFrame.self, at: sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size))
     pointer(to: UInt32.self, at: sym.returnFaultFrame).pointee = sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size)
     GuestGDT.table = pointer(to: UInt64.self, at: sym.gdt)
@@ -64,9 +66,12 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
         while true { cpu_halt() }
     }
     Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.hardwarePDPTPhysical) (guest L3 at machine frame \(hex: dom0.l3MFN))")
+    if options.scenario == .bench { Log.info("bench: hv entry_tsc \(BootState.entryTSC)") }
     Scheduler.switchTo(dom0)
 }
 
 enum BootState {
     static var commandLine: [UInt8] = []
+    /// TSC when Swift took over (make bench's boot rows start here).
+    static var entryTSC: UInt64 = 0
 }

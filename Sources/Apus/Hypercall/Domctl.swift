@@ -95,7 +95,10 @@ enum DomctlHypercall {
                                     memoryBytes: UInt64(memoryKiB) << 10, commandLine: commandLine, initrd: nil,
                                     name: Array(name.prefix { $0 != 0 }), weight: weight, cap: cap, paused: flags & CreateDomainLayout.flagPaused != 0)
         // Building switches nothing, but it maps frames through the mapcache: keep dom0's CR3.
-        switch DomainBuild.build(request) {
+        let heapBefore = apus_heap_in_use()
+        let built = DomainBuild.build(request)
+        if TestVerdict.scenario == .bench { Log.info("bench: hv heap_per_domain \(apus_heap_in_use() - heapBefore)") }
+        switch built {
         case .failure(let r): return r.outcome
         case .success(let d):
             guard GuestMemory.writeBytes(va + UInt32(DomctlLayout.domainOffset), [UInt8(d.id & 0xFF), UInt8(d.id >> 8)]) else {

@@ -43,3 +43,18 @@ user_app_entry:
 
 greeting: db "hello from ring 3 through int 0x80"
 greeting_len equ $ - greeting
+
+; make bench: 10000 system calls that do nothing, then exit. Only timing matters here.
+global user_bench_entry
+user_bench_entry:
+    mov esi, 10000
+.loop:
+    mov eax, 5                               ; SYS_NOOP
+    int 0x80
+    dec esi
+    jnz .loop
+    mov eax, SYS_EXIT
+    xor ebx, ebx
+    int 0x80
+.never:
+    jmp .never

@@ -40,6 +40,7 @@ public func guestStart(_ startInfo: UInt32) {
         }
         let elapsed = GuestTime.now() - start
         console.print("pingpong: ping sent \(sent) events and got \(PingPong.received - 1) replies in order, \(elapsed / 1000) us")
+        console.print("bench: guest event_round_trip_ns \(elapsed / UInt64(sent))")
     } else {
         var port: Int32 = -1
         while port < 0 {
