@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #ifndef HEAP_SIZE
-#define HEAP_SIZE (2u * 1024u * 1024u)   /* guests build this file with a smaller -DHEAP_SIZE */
+#define HEAP_SIZE (6u * 1024u * 1024u)   /* guests build this file with a smaller -DHEAP_SIZE */
 #endif
 #define HEADER_SIZE 16u
 #define ENOMEM 12

@@ -30,6 +30,38 @@ enum Bench {
     }
     @inline(never) static func emptyStep() {}
 
+    /// N spinners share a fixed amount of work: built paused, released together, timed until
+    /// the last one powers off (system time, which is instructions under -icount shift=0).
+    static func scalability() {
+        guard let config = Toolstack.config(named: Array("churn.cfg".utf8)) else { return }
+        let total: UInt64 = 4_000_000
+        for n in [1, 8, 32, 64, 128] {
+            Reaper.reaped = []
+            var ids: [UInt16] = []
+            var work = Array("work=".utf8)
+            var line = LogLine()
+            line.append(decimal: total / UInt64(n))
+            line.withBytes { work.append(contentsOf: $0) }
+            for _ in 0..<n {
+                let id = Toolstack.create(config, extraArguments: work, paused: true)
+                if id > 0 { ids.append(UInt16(id)) }
+            }
+            guard ids.count == n else {
+                console.print("bench: scalability with \(UInt32(n)) domains: only \(UInt32(ids.count)) could be created")
+                for id in ids { _ = Toolstack.destroy(id) }
+                return
+            }
+            let t0 = GuestTime.now()
+            for id in ids { _ = Toolstack.unpause(id) }
+            while Reaper.reaped.count < n {
+                Reaper.reap(quiet: true)
+                if Reaper.reaped.count < n { Dom0Events.sleep(1_000_000) }
+            }
+            let elapsed = GuestTime.now() - t0
+            console.print("bench: guest scalability_\(UInt32(n)) \(elapsed)")
+        }
+    }
+
     static func report(_ name: StaticString, _ ticks: UInt64) { console.print("bench: guest \(name) \(ticks)") }
 
     static func run(startTSC: UInt64) -> Bool {
@@ -81,6 +113,7 @@ enum Bench {
             if Reaper.reaped.count < 2 { Dom0Events.sleep(5_000_000) }
             waited += 1
         }
+        scalability()
         console.print("bench: done (ping d\(ping), pong d\(pong))")
         return ping > 0 && pong > 0
     }

@@ -22,11 +22,19 @@ struct DomainRequest {
 }
 
 enum DomainBuild {
+    /// Heap a domain needs (about 14 KiB) with room to spare for the hypercalls that follow.
+    static let heapReserve: UInt32 = 256 * 1024
+
     static func build(_ r: DomainRequest) -> Result<Domain, Refusal> {
         guard let slots = HypervisorL2Slots(hypervisorL2Entries()) else { Panic.halt("the hypervisor's L2 slots are not 84 entries") }
         let pages = UInt32(r.memoryBytes >> 12)
         guard pages >= 256 else { return .failure(Refusal(.EINVAL, "a domain needs at least 1 MiB of memory")) }
         guard pages <= Machine.frames.freeCount else { return .failure(Refusal(.ENOMEM, "not enough free memory for the domain")) }
+        // The hypervisor's own bookkeeping for a domain comes from its heap: refuse before it
+        // runs out (an allocation failure would stop the hypervisor), never after.
+        guard apus_heap_size() - apus_heap_in_use() >= DomainBuild.heapReserve else {
+            return .failure(Refusal(.ENOMEM, "the hypervisor's heap has no room for another domain"))
+        }
         let d = Domain(id: r.id, privileged: r.privileged, hypervisorSlots: slots)
         d.freeFramesBefore = Machine.frames.freeCount
         WallTime.atBoot.publish(toSharedInfo: d.sharedInfo)

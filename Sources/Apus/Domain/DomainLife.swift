@@ -30,6 +30,9 @@ enum DomainLife {
         d.timerDeadline = 0
         if Domains.current === d { Scheduler.leave(d) }
         if d.id == 0 {
+            if TestVerdict.scenario == .bench, Scheduler.switches > 1 {
+                Log.info("bench: hv domain_switch \(Scheduler.switchTicks / (Scheduler.switches - 1))")
+            }
             MemoryTeardown.run(d)
             TestVerdict.domainStopped(d)
             Log.info("dom0 has stopped; powering off")
@@ -70,6 +73,9 @@ enum Scheduler {
     static var switches: UInt64 = 0
     /// Set when a domain woke: the next exit to a guest asks the scheduler again.
     static var preemptRequested = false
+    /// Ticks spent switching (scheduler pick, CR3, descriptor shadows, registers), for make bench.
+    static var switchTicks: UInt64 = 0
+    static var switchStart: UInt64 = 0
 
     static func add(_ d: Domain) {
         _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable)
@@ -101,6 +107,7 @@ enum Scheduler {
     /// Runs the next domain the credit scheduler picks; halts (interrupts on) while none can run.
     static func runNext() -> Never {
         preemptRequested = false
+        switchStart = cpu_rdtsc()
         if let d = Domains.current { leave(d) }
         while true {
             let now = SystemTime.nanoseconds()
@@ -111,6 +118,7 @@ enum Scheduler {
                 switchTo(d)
             }
             cpu_halt()
+            switchStart = cpu_rdtsc()          // time spent idle is not switching time
         }
     }
 
@@ -126,6 +134,7 @@ enum Scheduler {
         d.vcpu.runstateEntry = switchedAt
         DomainLife.guestFrame.pointee = d.vcpu.saved
         Events.injectIfPending(DomainLife.guestFrame, d)
+        if switchStart != 0 { switchTicks &+= cpu_rdtsc() &- switchStart }
         enter_guest(UnsafeMutableRawPointer(DomainLife.guestFrame))
         haltForever()
     }

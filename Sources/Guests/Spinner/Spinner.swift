@@ -15,6 +15,11 @@ enum Spinner {
 public func guestStart(_ startInfo: UInt32) {
     let console = GuestConsole(xen)
     StartOfDay.runOrCrash(startInfo, "spinner")
+    // work=N: count to N and power off (make bench's scalability run); otherwise spin forever.
+    if let work = StartOfDay.number("work") {
+        while Spinner.work < UInt64(work) { Spinner.step() }
+        StartOfDay.shutdown(.poweroff)
+    }
     console.print("spinner: running with \(StartOfDay.startInfo.nrPages) pages")
     while true { Spinner.step() }
 }
