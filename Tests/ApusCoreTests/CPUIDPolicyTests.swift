@@ -5,19 +5,7 @@
 import XCTest
 @testable import ApusCore
 
-/// SplitMix64: small, seedable and good enough to spread bits over every register.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-private func randomRegisters(_ rng: inout SeededGenerator) -> CPUIDRegisters {
+private func randomRegisters(_ rng: inout SplitMix64) -> CPUIDRegisters {
     CPUIDRegisters(eax: .random(in: .min ... .max, using: &rng), ebx: .random(in: .min ... .max, using: &rng),
                    ecx: .random(in: .min ... .max, using: &rng), edx: .random(in: .min ... .max, using: &rng))
 }
@@ -49,7 +37,7 @@ final class CPUIDPolicyTests: XCTestCase {
     }
 
     func testTheRestOfXensRangeIsEmptyAndBeyondItPassesThrough() {
-        var rng = SeededGenerator(state: 0x4000)
+        var rng = SplitMix64(state: 0x4000)
         for leaf: UInt32 in [0x4000_0003, 0x4000_0004, 0x4000_0010, 0x4000_0080, 0x4000_00FF] {
             XCTAssertEqual(CPUIDPolicy.paravirtual(leaf: leaf, subleaf: 0, native: allOnes), zero, "leaf \(leaf)")
         }
@@ -97,7 +85,7 @@ final class CPUIDPolicyTests: XCTestCase {
     /// Property: over random native values, leaf 1 changes only the hidden bits, the
     /// hypervisor bit and EBX's logical-CPU and APIC-id bytes; the rest is kept bit for bit.
     func testLeaf1KeepsEveryOtherBitForRandomNativeValues() {
-        var rng = SeededGenerator(state: 0xC0FF_EE01)
+        var rng = SplitMix64(state: 0xC0FF_EE01)
         for _ in 0..<2000 {
             let native = randomRegisters(&rng)
             let subleaf = UInt32.random(in: .min ... .max, using: &rng)
@@ -114,7 +102,7 @@ final class CPUIDPolicyTests: XCTestCase {
     // MARK: leaves 5 and 6, and everything else
 
     func testMonitorAndPowerLeavesAreZeroed() {
-        var rng = SeededGenerator(state: 56)
+        var rng = SplitMix64(state: 56)
         for leaf: UInt32 in [5, 6] {
             XCTAssertEqual(CPUIDPolicy.paravirtual(leaf: leaf, subleaf: 0, native: allOnes), zero)
             for _ in 0..<100 {
@@ -124,7 +112,7 @@ final class CPUIDPolicyTests: XCTestCase {
     }
 
     func testOtherLeavesPassThroughBitForBit() {
-        var rng = SeededGenerator(state: 0x8000_0001)
+        var rng = SplitMix64(state: 0x8000_0001)
         let leaves: [UInt32] = [0, 2, 3, 4, 7, 0xB, 0xD, 0x14, 0x8000_0000, 0x8000_0001, 0x8000_0002,
                                 0x8000_0004, 0x8000_0007, 0x8000_0008, 0xFFFF_FFFF]
         for leaf in leaves {

@@ -19,19 +19,6 @@ private func drain(_ table: inout FrameTable, for owner: FrameOwner) -> [UInt32]
     return frames
 }
 
-/// SplitMix64: small, fast, and the same sequence on every machine for a given seed.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: UInt32) -> UInt32 { UInt32(next() % UInt64(bound)) }
-}
-
 final class FrameAllocatorTests: XCTestCase {
     func testNewTableIsAllNotRAM() {
         withTable(count: 64) { table in
@@ -319,7 +306,7 @@ final class FrameAllocatorTests: XCTestCase {
                         }
                     }
                 } else {
-                    let count = 1 + rng.below(8)
+                    let count = 1 + rng.below(UInt32(8))
                     let alignment = UInt32(1) << rng.below(4)
                     let owner = owners[Int(rng.below(UInt32(owners.count)))]
                     let expectedPossible = modelHasRun(modelFree, count: count, alignment: alignment, frames: frameCount)

@@ -220,7 +220,7 @@ final class GuestDescriptorTests: XCTestCase {
 
     /// Every accepted present descriptor is safe, over random raw values biased toward the edges.
     func testAcceptedDescriptorsAreAlwaysSafe() {
-        var rng = DescriptorRNG(seed: 0xA905_0001)
+        var rng = SplitMix64(seed: 0xA905_0001)
         var acceptedCodeData = 0, acceptedGates = 0, truncated = 0
         for i in 0..<200_000 {
             var raw = rng.next()
@@ -266,15 +266,3 @@ final class GuestDescriptorTests: XCTestCase {
     }
 }
 
-/// A small deterministic generator, so a failing seed reproduces.
-private struct DescriptorRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

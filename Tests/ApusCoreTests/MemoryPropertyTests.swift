@@ -140,7 +140,7 @@ private func checkModel(_ m: PagingMachine, _ roots: Roots) -> String? {
 /// One random sequence.
 private struct PagingSequence {
     let seed: UInt64
-    var rng: PagingRandom
+    var rng: SplitMix64
     let m = PagingMachine()
     var roots = Roots()
     var stats: [String: Tally] = [:]
@@ -153,7 +153,7 @@ private struct PagingSequence {
 
     init(seed: UInt64) {
         self.seed = seed
-        rng = PagingRandom(seed: seed)
+        rng = SplitMix64(seed: seed)
         // Most sequences start as guests do: a built address space, pinned and current.
         for id: UInt16 in [1, 2] where rng.chance(80) {
             let s = m.buildSpace(id)

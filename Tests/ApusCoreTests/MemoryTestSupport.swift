@@ -101,23 +101,6 @@ struct DictionaryM2P: MachineToPhysicalStore {
     mutating func setM2P(mfn: UInt32, pfn: UInt32) { entries[mfn] = pfn }
 }
 
-/// SplitMix64 for the paging property tests: the same sequence everywhere for a seed.
-struct PagingRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    /// True with probability `percent` / 100.
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-}
-
 /// PTE helpers.
 enum PTE {
     static let p: UInt64 = 1 << 0
