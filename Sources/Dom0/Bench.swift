@@ -64,28 +64,55 @@ enum Bench {
 
     static func report(_ name: StaticString, _ ticks: UInt64) { console.print("bench: guest \(name) \(ticks)") }
 
+    /// Guest traps and CR3 loads the hypervisor counted (sysctl perfc).
+    static func counters() -> (traps: UInt64, cr3: UInt64) {
+        let (_, out) = Toolstack.sysctl(.perfcOp)
+        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(out[o + $1]) << (8 * UInt64($1)) } }
+        return (u64(SysctlLayout.guestTrapsOffset), u64(SysctlLayout.cr3LoadsOffset))
+    }
+
+    /// Ring transitions (two per trap) and CR3 loads per operation, over `count` more runs.
+    static func transitions(_ name: StaticString, _ count: UInt32 = 100, _ body: () -> Void) {
+        let before = counters()
+        var i: UInt32 = 0
+        while i < count { i &+= 1; body() }
+        let after = counters()
+        // The two sysctl calls add one trap each side of the loop: one round of their own.
+        let traps = after.traps - before.traps - 1
+        console.print("bench: guest \(name)_transitions_x100 \(traps * 2 * 100 / UInt64(count))")
+        console.print("bench: guest \(name)_cr3_x100 \((after.cr3 - before.cr3) * 100 / UInt64(count))")
+    }
+
     static func run(startTSC: UInt64) -> Bool {
         console.print("bench: guest first_instruction_tsc \(startTSC)")
         report("null_hypercall", measure { _ = xen.xenVersion(.version) })
+        transitions("null_hypercall") { _ = xen.xenVersion(.version) }
 
         // System calls from ring 3: 10000 int 0x80 in one ring-3 run.
         _ = PVSelfTest.markUserPages()
+        let syscallCounters = counters()
         let s0 = guest_rdtsc()
         _ = guest_enter_user(UInt32(UInt(bitPattern: unsafeBitCast(user_bench_entry as @convention(c) () -> Void, to: UnsafeRawPointer.self))),
                              guest_symbol(GuestSymbol.userStackTop))
         report("syscall", (guest_rdtsc() - s0) / 10_000)
+        let sc = counters()
+        console.print("bench: guest syscall_transitions_x100 \((sc.traps - syscallCounters.traps - 1) * 2 * 100 / 10_000)")
+        console.print("bench: guest syscall_cr3_x100 \((sc.cr3 - syscallCounters.cr3) * 100 / 10_000)")
 
         report("page_fault", measure { _ = guest_probe_read(0x4000_0000) })
+        transitions("page_fault") { _ = guest_probe_read(0x4000_0000) }
 
         let window = guest_symbol(GuestSymbol.scratchWindow)
         let si = Kernel.startInfo
         let mfn = si.machineFrame(ofPFN: window >> 12)
         let pte = UInt64(mfn) << 12 | 0x63
         report("update_va_mapping_invlpg", measure { _ = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage) })
+        transitions("update_va_mapping_invlpg") { _ = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage) }
 
         var one = MMUBatch()
         one.normal(entryAt: UInt64(MemoryTest.mfn(MemoryTest.l1EntryVA(of: window) >> 12)) << 12 | UInt64(MemoryTest.l1EntryVA(of: window) & 0xFFF), pte)
         report("mmu_update_1", measure { _ = one.run(xen) })
+        transitions("mmu_update_1") { _ = one.run(xen) }
 
         // A pinned spare L1, rewritten 512 entries per call.
         let spare = si.nrPages - 1
@@ -95,6 +122,7 @@ enum Bench {
         let target = UInt64(MemoryTest.mfn(spare - 1)) << 12 | 0x21
         for i in 0..<512 { batch.normal(entryAt: UInt64(MemoryTest.mfn(spare)) << 12 | UInt64(i * 8), target) }
         report("mmu_update_512_per_entry", measure(50) { _ = batch.run(xen) } / 512)
+        transitions("mmu_update_512_batch", 10) { _ = batch.run(xen) }
         _ = MMUExtBatch.single(xen, .unpinTable, MemoryTest.mfn(spare))
 
         // Building a domU, and the event ping-pong between two domUs (they print their timing).
@@ -104,6 +132,7 @@ enum Bench {
               let pongConfig = Toolstack.config(named: Array("pong.cfg".utf8)) else { return false }
         let pingID = Toolstack.nextID()
         let c0 = guest_rdtsc()
+        report("domain_create_start_tsc", c0)
         let ping = Toolstack.create(pingConfig, extraArguments: DomainsTest.peer(pingID + 1) + Array(" count=2000".utf8))
         report("domain_create_4mib", guest_rdtsc() - c0)
         let pong = Toolstack.create(pongConfig, extraArguments: DomainsTest.peer(pingID) + Array(" count=2000".utf8))

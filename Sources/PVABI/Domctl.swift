@@ -159,6 +159,8 @@ public enum SysctlCommand: UInt32, Sendable {
     case readConsole = 1
     /// physinfo: OUT nr_cpus u32 @16, cpu_khz u32 @32, total_pages u64 @40, free_pages u64 @48.
     case physInfo = 3
+    /// perfc_op (Apus's payload): OUT guest_traps u64 @16, cr3_loads u64 @24.
+    case perfcOp = 7
 }
 
 public enum SysctlLayout {
@@ -172,4 +174,6 @@ public enum SysctlLayout {
     public static let cpuKHzOffset = 32
     public static let totalPagesOffset = 40
     public static let freePagesOffset = 48
+    public static let guestTrapsOffset = 16
+    public static let cr3LoadsOffset = 24
 }

@@ -43,7 +43,7 @@ enum HypervisorPaging {
         }
     }
 
-    static func flushAll() { cpu_write_cr3(cpu_read_cr3()) }
+    static func flushAll() { loadCR3(cpu_read_cr3()) }
 
     private static func enableNX() {
         let ext = CPUIDResult(leaf: 0x8000_0000)

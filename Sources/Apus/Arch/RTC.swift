@@ -37,9 +37,14 @@ enum RTC {
 /// The wallclock at system time zero, published to every domain's shared_info.
 enum WallTime {
     static var atBoot = WallClock(seconds: 0, nanoseconds: 0)
+    /// How long reading the RTC took (it waits out an update, so it varies from boot to boot).
+    static var readTicks: UInt64 = 0
 
     static func initialize() {
-        guard let date = RTC.now(), let seconds = date.secondsSinceEpoch else {
+        let t0 = cpu_rdtsc()
+        let read = RTC.now()
+        readTicks = cpu_rdtsc() - t0
+        guard let date = read, let seconds = date.secondsSinceEpoch else {
             Log.info("time: the RTC could not be read; the wallclock starts at the epoch")
             return
         }

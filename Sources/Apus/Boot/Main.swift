@@ -66,7 +66,10 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
         while true { cpu_halt() }
     }
     Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.hardwarePDPTPhysical) (guest L3 at machine frame \(hex: dom0.l3MFN))")
-    if options.scenario == .bench { Log.info("bench: hv entry_tsc \(BootState.entryTSC)") }
+    if options.scenario == .bench {
+        Log.info("bench: hv entry_tsc \(BootState.entryTSC)")
+        Log.info("bench: hv rtc_read_ticks \(WallTime.readTicks)")
+    }
     Scheduler.switchTo(dom0)
 }
 

@@ -90,7 +90,7 @@ enum Scheduler {
         }
         switchedAt = now
         Domains.current = nil
-        cpu_write_cr3(HypervisorPaging.idleCR3)
+        loadCR3(HypervisorPaging.idleCR3)
     }
 
     /// On the way back to a guest after any trap: switch if its slice is over or it cannot run,
@@ -126,7 +126,7 @@ enum Scheduler {
         Domains.current = d
         switches &+= 1
         switchedAt = SystemTime.nanoseconds()
-        cpu_write_cr3(d.hardwarePDPTPhysical)
+        loadCR3(d.hardwarePDPTPhysical)
         GuestGDT.reload(d)
         LocalDescriptorTable.refresh(d)
         FPU.applyTaskSwitched(d)

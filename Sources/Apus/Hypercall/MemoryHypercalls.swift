@@ -51,7 +51,7 @@ enum MemoryHypercalls {
             baseChanged = baseChanged || outcome.currentBaseChanged
             failure = outcome.error
         }
-        if baseChanged { AddressSpaces.loadPDPT(d); cpu_write_cr3(d.hardwarePDPTPhysical) }
+        if baseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
         else if done > 0 { HypervisorPaging.flushAll() }
         let result: HypercallOutcome = failure.map { .refused($0.error, $0.reason) } ?? .ok
         return finishBatch(done, doneVA, result)
@@ -98,7 +98,7 @@ enum MemoryHypercalls {
         case .baseChanged(_, let new):
             d.l3MFN = new
             AddressSpaces.loadPDPT(d)
-            cpu_write_cr3(d.hardwarePDPTPhysical)
+            loadCR3(d.hardwarePDPTPhysical)
         case .ldtChanged(let base, let entries):
             return LocalDescriptorTable.load(d, base: base, entries: entries)
         }

@@ -22,6 +22,13 @@ enum SysctlHypercall {
             ok = ok && GuestMemory.write32(va + UInt32(SysctlLayout.freePagesOffset), Machine.frames.freeCount)
             ok = ok && GuestMemory.write32(va + UInt32(SysctlLayout.freePagesOffset + 4), 0)
             return ok ? .ok : .refused(.EFAULT, "xen_sysctl is not writable guest memory")
+        case .perfcOp:
+            var ok = true
+            for (offset, value) in [(SysctlLayout.guestTrapsOffset, Counters.guestTraps), (SysctlLayout.cr3LoadsOffset, Counters.cr3Loads)] {
+                ok = ok && GuestMemory.write32(va + UInt32(offset), UInt32(truncatingIfNeeded: value))
+                ok = ok && GuestMemory.write32(va + UInt32(offset + 4), UInt32(truncatingIfNeeded: value >> 32))
+            }
+            return ok ? .ok : .refused(.EFAULT, "xen_sysctl is not writable guest memory")
         case .readConsole:
             guard let index = GuestMemory.read32(va + UInt32(SysctlLayout.readIndexOffset)),
                   let buffer = GuestMemory.read32(va + UInt32(SysctlLayout.readBufferOffset)),

@@ -9,6 +9,7 @@ import PVABI
 public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     let vector = frame.pointee.vector
+    if frame.pointee.fromGuest { Counters.guestTraps &+= 1 }
     switch vector {
     case 0..<32:
         if frame.pointee.fromGuest, let d = Domains.current {

@@ -13,6 +13,7 @@ enum PingPong {
 
 @_cdecl("guest_start")
 public func guestStart(_ startInfo: UInt32) {
+    let firstTSC = guest_rdtsc()
     let console = GuestConsole(xen)
     StartOfDay.runOrCrash(startInfo, "pingpong")
     guard let peer = StartOfDay.number("peer"), let role = StartOfDay.argument("role") else {
@@ -25,6 +26,7 @@ public func guestStart(_ startInfo: UInt32) {
         let port = GuestEvents.allocUnbound(remote: UInt16(peer))
         guard port > 0 else { console.print("pingpong: alloc_unbound failed with \(port)"); StartOfDay.shutdown(.crash) }
         console.print("pingpong: ping on port \(port), waiting for d\(peer)")
+        console.print("bench: guest domu_first_instruction_tsc \(firstTSC)")
         GuestEvents.wait { PingPong.received >= 1 }                       // pong's hello
         let start = GuestTime.now()
         var sent: UInt32 = 0
@@ -41,6 +43,7 @@ public func guestStart(_ startInfo: UInt32) {
         let elapsed = GuestTime.now() - start
         console.print("pingpong: ping sent \(sent) events and got \(PingPong.received - 1) replies in order, \(elapsed / 1000) us")
         console.print("bench: guest event_round_trip_ns \(elapsed / UInt64(sent))")
+
     } else {
         var port: Int32 = -1
         while port < 0 {
