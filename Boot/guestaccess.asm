@@ -15,28 +15,9 @@ section .text
 section .text
 
 global guest_copy_in                         ; uint32 guest_copy_in(void *dst, guest_va src, uint32 n)
-guest_copy_in:                               ; returns the number of bytes NOT copied
-    push esi
-    push edi
-    mov edi, [esp + 12]
-    mov esi, [esp + 16]
-    mov ecx, [esp + 20]
-    cld
-.copy:
-    rep movsb
-    mov eax, ecx
-    pop edi
-    pop esi
-    ret
-.fault:
-    mov eax, ecx
-    pop edi
-    pop esi
-    ret
-EXTABLE guest_copy_in.copy, guest_copy_in.fault
-
 global guest_copy_out                        ; uint32 guest_copy_out(guest_va dst, const void *src, uint32 n)
-guest_copy_out:
+guest_copy_in:                               ; both return the number of bytes NOT copied; the
+guest_copy_out:                              ; direction only says which side is the guest's
     push esi
     push edi
     mov edi, [esp + 12]
