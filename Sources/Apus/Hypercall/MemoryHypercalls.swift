@@ -22,12 +22,19 @@ enum MemoryHypercalls {
     /// DOMID_SELF or the caller's own id; foreign page tables are not the guest's business.
     static func isSelf(_ domid: UInt32, _ d: Domain) -> Bool { domid == 0x7FF0 || domid == UInt32(d.id) }
 
+    /// The checks mmu_update and mmuext_op share before reading their lists: the caller's own
+    /// domain, a bounded batch, and a list wholly in guest memory.
+    static func batchRefusal(_ a: HypercallArguments, _ d: Domain, itemSize: Int) -> HypercallOutcome? {
+        guard isSelf(a.a4, d) else { return .refused(.EPERM, "page-table operations on another domain are not allowed") }
+        guard a.a2 <= maxBatch else { return .refused(.EINVAL, "batch longer than 4096 requests") }
+        guard GuestMemory.inGuestRange(a.a1, a.a2 * UInt32(itemSize)) else { return .refused(.EFAULT, "request list reaches into the hypervisor area") }
+        return nil
+    }
+
     static func mmuUpdate(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let (list, count, doneVA) = (a.a1, a.a2, a.a3)
-        guard isSelf(a.a4, d) else { return .refused(.EPERM, "mmu_update on another domain's tables is not allowed") }
-        guard count <= maxBatch else { return .refused(.EINVAL, "mmu_update batch longer than 4096 requests") }
+        if let refusal = batchRefusal(a, d, itemSize: MMUUpdateCommand.requestSize) { return refusal }
         let size = UInt32(MMUUpdateCommand.requestSize)
-        guard GuestMemory.inGuestRange(list, count * size) else { return .refused(.EFAULT, "mmu_update request list reaches into the hypervisor area") }
         var done: UInt32 = 0
         var failure: MemoryError? = nil
         var baseChanged = false
@@ -65,10 +72,8 @@ enum MemoryHypercalls {
 
     static func mmuextOp(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let (list, count, doneVA) = (a.a1, a.a2, a.a3)
-        guard isSelf(a.a4, d) else { return .refused(.EPERM, "mmuext_op on another domain is not allowed") }
-        guard count <= maxBatch else { return .refused(.EINVAL, "mmuext_op batch longer than 4096 operations") }
+        if let refusal = batchRefusal(a, d, itemSize: MMUExtCommand.opSize) { return refusal }
         let size = UInt32(MMUExtCommand.opSize)
-        guard GuestMemory.inGuestRange(list, count * size) else { return .refused(.EFAULT, "mmuext_op list reaches into the hypervisor area") }
         var done: UInt32 = 0
         while done < count {
             guard let raw = GuestMemory.readBytes(list + done * size, count: Int(size)) else {

@@ -18,21 +18,38 @@ extension FrameTable {
     }
 
     mutating func validateL1<M: PhysicalMemory>(_ frame: UInt32, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
-        for i in 0..<PAE.entriesPerTable {
+        validateEntries(frame, count: PAE.entriesPerTable, level: .l1, state, &memory)
+    }
+
+    /// Takes the references entries 0..<count of `frame` need, at `level`'s rules; on the first
+    /// refusal gives back, newest first, exactly what the earlier entries took.
+    mutating func validateEntries<M: PhysicalMemory>(
+        _ frame: UInt32, count: Int, level: PageType, _ state: DomainMemoryState, _ memory: inout M
+    ) -> MemoryError? {
+        for i in 0..<count {
             let refusal: MemoryError?
             if let raw = memory.load64(FrameTable.entryAddress(frame, i)) {
-                refusal = getFromL1e(PageTableEntry(raw: raw), state, &memory)
+                let e = PageTableEntry(raw: raw)
+                switch level {
+                case .l1: refusal = getFromL1e(e, state, &memory)
+                case .l2: refusal = getFromL2e(e, state, &memory)
+                default: refusal = i == 3 && !e.isPresent ? .l3SlotThreeMissing : getFromL3e(e, slot: i, state, &memory)
+                }
             } else {
                 refusal = .memoryFault
             }
-            if let refusal {
-                var j = i
-                while j > 0 {
-                    j -= 1
-                    putFromL1e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, j)) ?? 0), &memory)
+            guard let refusal else { continue }
+            var j = i
+            while j > 0 {
+                j -= 1
+                let e = PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, j)) ?? 0)
+                switch level {
+                case .l1: putFromL1e(e, &memory)
+                case .l2: putFromL2e(e, &memory)
+                default: putFromL3e(e, &memory)
                 }
-                return refusal
             }
+            return refusal
         }
         return nil
     }
@@ -41,22 +58,7 @@ extension FrameTable {
         _ frame: UInt32, _ state: DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
     ) -> MemoryError? {
         let guestSlots = hypervisorL2 ? HypervisorL2Slots.first : PAE.entriesPerTable
-        for i in 0..<guestSlots {
-            let refusal: MemoryError?
-            if let raw = memory.load64(FrameTable.entryAddress(frame, i)) {
-                refusal = getFromL2e(PageTableEntry(raw: raw), state, &memory)
-            } else {
-                refusal = .memoryFault
-            }
-            if let refusal {
-                var j = i
-                while j > 0 {
-                    j -= 1
-                    putFromL2e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, j)) ?? 0), &memory)
-                }
-                return refusal
-            }
-        }
+        if let refusal = validateEntries(frame, count: guestSlots, level: .l2, state, &memory) { return refusal }
         if hypervisorL2 {
             for (n, raw) in state.hypervisorSlots.entries.enumerated() {
                 guard memory.store64(FrameTable.entryAddress(frame, HypervisorL2Slots.first + n), raw) else {
@@ -71,28 +73,7 @@ extension FrameTable {
     }
 
     mutating func validateL3<M: PhysicalMemory>(_ frame: UInt32, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
-        for i in 0..<PAE.l3Entries {
-            var refusal: MemoryError?
-            if let raw = memory.load64(FrameTable.entryAddress(frame, i)) {
-                let e = PageTableEntry(raw: raw)
-                if i == 3 && !e.isPresent {
-                    refusal = .l3SlotThreeMissing
-                } else {
-                    refusal = getFromL3e(e, slot: i, state, &memory)
-                }
-            } else {
-                refusal = .memoryFault
-            }
-            if let refusal {
-                var j = i
-                while j > 0 {
-                    j -= 1
-                    putFromL3e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, j)) ?? 0), &memory)
-                }
-                return refusal
-            }
-        }
-        return nil
+        validateEntries(frame, count: PAE.l3Entries, level: .l3, state, &memory)
     }
 
     mutating func releaseL1Entries<M: PhysicalMemory>(_ frame: UInt32, _ memory: inout M) {
