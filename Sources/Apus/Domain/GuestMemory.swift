@@ -1,7 +1,6 @@
-// GuestMemory.swift: copies to and from the running guest's virtual memory for hypercalls.
-// Every range is checked to lie below HYPERVISOR_VIRT_START first; the copy itself runs under the
-// guest's page tables and turns a fault into -EFAULT. It must never dereference a guest pointer
-// any other way.
+// GuestMemory.swift: the hypervisor's side of ApusCore's GuestMemoryAccess: copies between a checked
+// GuestRange and hypervisor storage under the running guest's own page tables (CR0.WP set, so the
+// guest's access rights apply), a fault becoming `false`. It must never take an unchecked address.
 
 import ApusCore
 import PVABI
@@ -9,21 +8,31 @@ import PVABI
 @_extern(c, "guest_copy_in") func guest_copy_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32, _ count: UInt32) -> UInt32
 @_extern(c, "guest_copy_out") func guest_copy_out(_ dst: UInt32, _ src: UnsafeRawPointer, _ count: UInt32) -> UInt32
 
-enum GuestMemory {
-    /// Is [va, va + count) entirely guest address space?
-    static func inGuestRange(_ va: UInt32, _ count: UInt32) -> Bool {
-        let (end, overflow) = va.addingReportingOverflow(count)
-        return !overflow && end <= XenLayout.hypervisorVirtStart
+/// The memory of the guest whose page tables are loaded (the caller of the hypercall).
+struct RunningGuestMemory: GuestMemoryAccess {
+    mutating func copyIn(_ range: GuestRange, to destination: UnsafeMutableRawPointer) -> Bool {
+        range.count == 0 || guest_copy_in(destination, range.start, range.count) == 0
     }
 
+    mutating func copyOut(_ range: GuestRange, from source: UnsafeRawPointer) -> Bool {
+        range.count == 0 || guest_copy_out(range.start, source, range.count) == 0
+    }
+}
+
+/// Transitional: the old address-taking helpers, each now a GuestRange check and one copy.
+enum GuestMemory {
+    static func inGuestRange(_ va: UInt32, _ count: UInt32) -> Bool { GuestRange(va, count: count) != nil }
+
     static func read(_ va: UInt32, into buffer: UnsafeMutableRawPointer, count: UInt32) -> Bool {
-        guard inGuestRange(va, count) else { return false }
-        return count == 0 || guest_copy_in(buffer, va, count) == 0
+        guard let range = GuestRange(va, count: count) else { return false }
+        var m = RunningGuestMemory()
+        return m.copyIn(range, to: buffer)
     }
 
     static func write(_ va: UInt32, from buffer: UnsafeRawPointer, count: UInt32) -> Bool {
-        guard inGuestRange(va, count) else { return false }
-        return count == 0 || guest_copy_out(va, buffer, count) == 0
+        guard let range = GuestRange(va, count: count) else { return false }
+        var m = RunningGuestMemory()
+        return m.copyOut(range, from: buffer)
     }
 
     static func read32(_ va: UInt32) -> UInt32? {

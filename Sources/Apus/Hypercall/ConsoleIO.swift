@@ -55,11 +55,3 @@ enum ConsoleIOHypercall {
         }
     }
 }
-
-/// A decoded refusal: the errno and the sentence that goes to the log.
-struct Refusal: Error {
-    let error: XenError
-    let reason: StaticString
-    init(_ error: XenError, _ reason: StaticString) { self.error = error; self.reason = reason }
-    var outcome: HypercallOutcome { .refused(error, reason) }
-}

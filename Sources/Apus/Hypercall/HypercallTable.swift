@@ -5,15 +5,6 @@
 import ApusCore
 import PVABI
 
-/// The register arguments of a hypercall, as the guest left them (EBX, ECX, EDX, ESI, EDI).
-struct HypercallArguments {
-    var a1: UInt32, a2: UInt32, a3: UInt32, a4: UInt32, a5: UInt32
-    init(_ f: TrapFrame) { a1 = f.ebx; a2 = f.ecx; a3 = f.edx; a4 = f.esi; a5 = f.edi }
-    init(_ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32, _ a5: UInt32) {
-        self.a1 = a1; self.a2 = a2; self.a3 = a3; self.a4 = a4; self.a5 = a5
-    }
-}
-
 /// What a handler decided.
 enum HypercallOutcome {
     /// Success, with the value EAX gets.
@@ -28,6 +19,11 @@ enum HypercallOutcome {
     case answer(XenError)
 
     static let ok = HypercallOutcome.value(0)
+}
+
+extension Refusal {
+    /// A decoder's refusal as the outcome the table logs and answers.
+    var outcome: HypercallOutcome { .refused(error, reason) }
 }
 
 enum Hypercalls {

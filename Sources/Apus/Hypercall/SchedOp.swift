@@ -1,38 +1,32 @@
-// SchedOp.swift: sched_op (29): yield, block (which also re-enables event delivery), shutdown
-// with its reason. Poll and the remote operations come with event channels and domctl.
+// SchedOp.swift: sched_op (29) acted on: yield, block (which also re-enables event delivery),
+// shutdown with its reason, poll. ApusCore's SchedOpRequest decodes; this file only acts.
 
 import ApusCore
 import PVABI
 
 enum SchedOpHypercall {
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
-        guard let op = SchedOp(rawValue: a.a1) else { return .refused(.ENOSYS, "unknown sched_op command") }
-        switch op {
-        case .yield:
+        var memory = RunningGuestMemory()
+        switch SchedOpRequest.decode(a, &memory) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(.yield):
             Scheduler.credit.yield(d.id)
             DomainLife.save(d, result: 0)
             Scheduler.runNext()
-        case .block:
+        case .success(.block):
             d.upcallMask = 0
             DomainLife.block(d)
             return .ok
-        case .shutdown:
-            guard let raw = GuestMemory.read32(a.a2) else { return .refused(.EFAULT, "sched_shutdown is not readable guest memory") }
-            guard let reason = ShutdownReason(rawValue: raw) else { return .refused(.EINVAL, "unknown shutdown reason") }
+        case .success(.shutdown(let reason)):
             DomainLife.stop(d, .shutdown(reason))
-        case .poll:
-            // sched_poll {ports, nr_ports, timeout}: wait for any event (a spurious early
-            // return is allowed: the guest checks its ports again), or until the timeout.
-            guard let timeoutLow = GuestMemory.read32(a.a2 + UInt32(SchedPollLayout.timeoutOffset)),
-                  let timeoutHigh = GuestMemory.read32(a.a2 + UInt32(SchedPollLayout.timeoutOffset + 4)) else {
-                return .refused(.EFAULT, "sched_poll is not readable guest memory")
-            }
-            let timeout = UInt64(timeoutLow) | UInt64(timeoutHigh) << 32
+        case .success(.poll(let ports, let timeout)):
+            // Returns at once when a named port is already pending; otherwise waits for any event
+            // (the guest checks its ports again, as Xen allows) or the timeout.
+            let page = SharedInfoPage(d.sharedInfo)
+            for i in 0..<ports.count where TwoLevelEvents.isPending(page, port: ports[i]) { return .ok }
             if timeout != 0 { d.timerDeadline = timeout }
             DomainLife.block(d)
             return .ok
-        case .remoteShutdown, .shutdownCode, .watchdog, .pinOverride:
-            return .refused(.ENOSYS, "this sched_op command is not implemented")
         }
     }
 }

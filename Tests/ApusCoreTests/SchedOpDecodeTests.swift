@@ -1,0 +1,66 @@
+// SchedOpDecodeTests.swift: sched_op's decoder: each command, each refusal, and the fuzz harness.
+
+import XCTest
+import PVABI
+@testable import ApusCore
+
+final class SchedOpDecodeTests: XCTestCase {
+    func decode(_ a: HypercallArguments, _ m: inout FakeGuestMemory) -> Decoded<SchedOpRequest> { SchedOpRequest.decode(a, &m) }
+
+    func testPollAtTheTopOfTheAddressSpaceIsAFault() {
+        var m = FakeGuestMemory(seed: 3)
+        guard case .failure(let r) = decode(HypercallArguments(SchedOp.poll.rawValue, 0xFFFF_FFF8, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(r.error, .EFAULT)
+        XCTAssertEqual("\(r.reason)", "sched_poll is not readable guest memory")
+    }
+
+    func testPollReadsItsPortsAndTimeout() {
+        var m = FakeGuestMemory(seed: 3)
+        m.mappedPercent = 0
+        m.place32([0x3000, 3, 0x1234, 0x1], at: 0x2000)
+        m.place32([5, 6, 7], at: 0x3000)
+        guard case .success(.poll(let ports, let timeout)) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(timeout, 0x1_0000_1234)
+        XCTAssertEqual((0..<ports.count).map { ports[$0] }, [5, 6, 7])
+    }
+
+    func testPollRefusals() {
+        var m = FakeGuestMemory(seed: 3)
+        m.mappedPercent = 0
+        m.place32([0x3000, 129, 0, 0], at: 0x2000)
+        guard case .failure(let tooMany) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(tooMany.error, .EINVAL)
+        m.place32([0xFFFF_FFF0, 8, 0, 0], at: 0x2000)
+        guard case .failure(let edge) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(edge.error, .EFAULT)
+        XCTAssertEqual("\(edge.reason)", "sched_poll port list reaches into the hypervisor area")
+        m.place32([0x9000, 8, 0, 0], at: 0x2000)
+        guard case .failure(let unmapped) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(unmapped.error, .EFAULT)
+        XCTAssertEqual("\(unmapped.reason)", "sched_poll port list is not readable guest memory")
+    }
+
+    func testShutdownReasons() {
+        var m = FakeGuestMemory(seed: 3)
+        m.mappedPercent = 0
+        m.place32([ShutdownReason.crash.rawValue, 99], at: 0x2000)
+        guard case .success(.shutdown(.crash)) = decode(HypercallArguments(SchedOp.shutdown.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        guard case .failure(let r) = decode(HypercallArguments(SchedOp.shutdown.rawValue, 0x2004, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(r.error, .EINVAL)
+        guard case .failure(let f) = decode(HypercallArguments(SchedOp.shutdown.rawValue, 0xFFFF_FFFE, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(f.error, .EFAULT)
+        guard case .failure(let n) = decode(HypercallArguments(64, 0, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(n.error, .ENOSYS)
+    }
+
+    func testFuzzed() {
+        let tally = DecoderFuzzing.run(seed: 29, firstArgument: { $0.below(UInt32(10)) }) { a, m in
+            switch SchedOpRequest.decode(a, &m) {
+            case .success: return nil
+            case .failure(let r): return r.error.rawValue
+            }
+        }
+        XCTAssertGreaterThan(tally.refused[XenError.EFAULT.rawValue] ?? 0, 0)
+        XCTAssertGreaterThan(tally.refused[XenError.EINVAL.rawValue] ?? 0, 0)
+    }
+}
