@@ -42,9 +42,8 @@ public struct BounceFrame {
         eip: UInt32, cs: UInt32, eflags: UInt32, errorCode: UInt32?,
         interruptedRing: UInt32, interruptedESP: UInt32, interruptedSS: UInt32,
         savedUpcallMask: UInt8
-    ) -> [UInt32] {
-        var frame: [UInt32] = []
-        frame.reserveCapacity(6)
+    ) -> FrameWords {
+        var frame = FrameWords()
         if let errorCode { frame.append(errorCode) }
         frame.append(eip)
         frame.append(csSlot(cs: cs, savedUpcallMask: savedUpcallMask))
@@ -64,14 +63,24 @@ public struct BounceFrame {
         eip: UInt32, cs: UInt32, eflags: UInt32,
         interruptedRing: UInt32, interruptedESP: UInt32, interruptedSS: UInt32,
         savedUpcallMask: UInt8, ds: UInt32, es: UInt32, fs: UInt32, gs: UInt32
-    ) -> [UInt32] {
-        var frame: [UInt32] = [ds & 0xFFFF, es & 0xFFFF, fs & 0xFFFF, gs & 0xFFFF]
-        frame.reserveCapacity(9)
-        frame.append(contentsOf: words(
-            eip: eip, cs: cs, eflags: eflags, errorCode: nil,
-            interruptedRing: interruptedRing, interruptedESP: interruptedESP, interruptedSS: interruptedSS,
-            savedUpcallMask: savedUpcallMask))
+    ) -> FrameWords {
+        var frame = FrameWords()
+        for selector in [ds, es, fs, gs] { frame.append(selector & 0xFFFF) }
+        let rest = words(eip: eip, cs: cs, eflags: eflags, errorCode: nil,
+                         interruptedRing: interruptedRing, interruptedESP: interruptedESP, interruptedSS: interruptedSS,
+                         savedUpcallMask: savedUpcallMask)
+        for i in 0..<rest.count { frame.append(rest[i]) }
         return frame
+    }
+
+    /// Where the frame goes: `words.count` words below `top`, as one checked guest range (nil
+    /// when that would wrap or reach the hypervisor area), with the frame's bytes to copy there.
+    public static func place(_ words: FrameWords, below top: UInt32) -> (range: GuestRange, bytes: GuestBytes<36>)? {
+        guard let range = GuestRange(newStackPointer(kernelESP: top, count: words.count), count: UInt32(words.count) * 4),
+              range.end == top else { return nil }
+        var bytes = GuestBytes<36>(count: words.count * 4)
+        for i in 0..<words.count { bytes.set32(i * 4, words[i]) }
+        return (range, bytes)
     }
 
     /// The stack the frame is written to: the interrupted SS:ESP when the guest was in ring 1,
@@ -151,4 +160,26 @@ public enum TrapBounce {
         }
         return trapTable(vector).hasHandler ? .bounce(vector: vector, errorCode: errorCode) : .noHandler(vector: vector)
     }
+}
+
+/// The words of one bounce frame (at most 9), in hypervisor storage: no allocation per trap.
+public struct FrameWords: Equatable, Sendable, ExpressibleByArrayLiteral {
+    public static let capacity = 9
+    private var storage = InlineArray<9, UInt32>(repeating: 0)
+    public private(set) var count = 0
+    public init() {}
+    public init(arrayLiteral words: UInt32...) { for w in words { append(w) } }
+
+    mutating func append(_ word: UInt32) {
+        guard count < Self.capacity else { return }
+        storage[count] = word
+        count += 1
+    }
+
+    public subscript(i: Int) -> UInt32 { storage[i] }
+
+    /// The words as an array, for tests and logs.
+    public var array: [UInt32] { (0..<count).map { storage[$0] } }
+
+    public static func == (a: FrameWords, b: FrameWords) -> Bool { a.array == b.array }
 }

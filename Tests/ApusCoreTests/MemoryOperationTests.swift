@@ -245,7 +245,9 @@ final class MemoryOperationTests: XCTestCase {
     func testSetLDTAndFlushes() {
         let m = PagingMachine()
         XCTAssertEqual(m.ext(1, .setLDT, 0x10000, 16), .success(.ldtChanged(base: 0x10000, entries: 16)))
-        XCTAssertEqual(m.states[1]!.ldtEntries, 16)
+        // Decided, not committed: the hypervisor commits only once the LDT's pages are typed.
+        XCTAssertEqual(m.states[1]!.ldtEntries, 0)
+        XCTAssertEqual(m.states[1]!.ldtBase, 0)
         XCTAssertEqual(m.extError(1, .setLDT, 0x10008, 16), .badLDT)
         XCTAssertEqual(m.extError(1, .setLDT, 0x10000, 8193), .badLDT)
         XCTAssertEqual(m.extError(1, .setLDT, 0xF57F_F000, 513), .badLDT)

@@ -1,52 +1,37 @@
 // ConsoleIO.swift: console_io (18). CONSOLEIO_write prints guest text on the hypervisor console
 // with the domain's "(dN)" prefix, a line at a time; CONSOLEIO_read hands dom0 the bytes typed on
-// the serial line. It never prints a guest byte that is not printable ASCII as itself.
+// the serial line. ApusCore's ConsoleIORequest decodes. It never prints a guest byte that is not
+// printable ASCII as itself.
 
 import ApusCore
 import PVABI
 
 enum ConsoleIOHypercall {
-    static let chunk = 128
-
-    enum Request {
-        case write(va: UInt32, count: UInt32)
-        case read(va: UInt32, count: UInt32)
-    }
-
-    static func decode(_ a: HypercallArguments, _ d: Domain) -> Result<Request, Refusal> {
-        guard let op = ConsoleIOOp(rawValue: a.a1) else { return .failure(Refusal(.ENOSYS, "unknown console_io operation")) }
-        guard GuestMemory.inGuestRange(a.a3, a.a2) else {
-            return .failure(Refusal(.EFAULT, "console_io buffer reaches into the hypervisor area"))
-        }
-        switch op {
-        case .write: return .success(.write(va: a.a3, count: a.a2))
-        case .read:
-            guard d.privileged else { return .failure(Refusal(.EPERM, "only dom0 reads the hypervisor console")) }
-            return .success(.read(va: a.a3, count: a.a2))
-        }
-    }
+    static let chunk: UInt32 = 128
 
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
-        switch decode(a, d) {
+        var memory = RunningGuestMemory()
+        switch ConsoleIORequest.decode(a, privileged: d.privileged) {
         case .failure(let r): return r.outcome
-        case .success(.write(let va, let count)):
-            var buffer = InlineArray<128, UInt8>(repeating: 0)
+        case .success(.write(let text)):
             var done: UInt32 = 0
-            while done < count {
-                let n = min(UInt32(chunk), count - done)
-                let ok = withUnsafeMutableBytes(of: &buffer) { GuestMemory.read(va + done, into: $0.baseAddress!, count: n) }
-                if !ok { return .refused(.EFAULT, "console_io buffer is not mapped") }
-                withUnsafeBytes(of: &buffer) { raw in
-                    Log.domainText(d.id, UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Int(n)))
+            while done < text.count {
+                let n = min(chunk, text.count - done)
+                guard let part = text.slice(at: done, count: n), let bytes: GuestBytes<128> = memory.read(part) else {
+                    return .refused(.EFAULT, "console_io buffer is not mapped")
+                }
+                bytes.withBytes { raw in
+                    Log.domainText(d.id, UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
                 }
                 done += n
             }
-            return .value(Int32(bitPattern: count))
-        case .success(.read(let va, let count)):
+            return .value(Int32(bitPattern: text.count))
+        case .success(.read(let buffer)):
             var got: UInt32 = 0
-            while got < count, let byte = Serial.take() {
-                var b = byte
-                if !withUnsafeBytes(of: &b, { GuestMemory.write(va + got, from: $0.baseAddress!, count: 1) }) {
+            while got < buffer.count, let byte = Serial.take() {
+                var one = GuestBytes<1>(count: 1)
+                one.set8(0, byte)
+                guard let slot = buffer.slice(at: got, count: 1), memory.write(one, to: slot) else {
                     return .refused(.EFAULT, "console_io read buffer is not mapped writable")
                 }
                 got += 1

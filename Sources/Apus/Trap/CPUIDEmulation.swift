@@ -5,12 +5,13 @@
 import ApusCore
 
 enum CPUIDEmulation {
+    /// ud2; "xen"; cpuid.
     static let prefix: [UInt8] = [0x0f, 0x0b, 0x78, 0x65, 0x6e, 0x0f, 0xa2]
 
     static func tryEmulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) -> Bool {
-        guard frame.pointee.ring == 1, let bytes = GuestMemory.readBytes(frame.pointee.eip, count: 7), bytes == prefix else {
-            return false
-        }
+        guard frame.pointee.ring == 1 else { return false }
+        var memory = RunningGuestMemory()
+        guard InstructionBytes.fetch(frame.pointee.eip, &memory).starts(with: prefix) else { return false }
         let leaf = frame.pointee.eax
         let subleaf = frame.pointee.ecx
         let native = CPUIDResult(leaf: leaf, subleaf: subleaf)
@@ -20,7 +21,7 @@ enum CPUIDEmulation {
         frame.pointee.ebx = answer.ebx
         frame.pointee.ecx = answer.ecx
         frame.pointee.edx = answer.edx
-        frame.pointee.eip &+= 7
+        frame.pointee.skipInstruction(length: prefix.count)
         return true
     }
 }

@@ -38,6 +38,14 @@ public struct GuestRange: Equatable, Sendable {
         return GuestRange(checkedStart: start &+ offset, count: count)
     }
 
+    /// Element `index` of `size` bytes of a guest array that starts at `base` and whose length is
+    /// not known up front (a list that ends at a terminator): computed in 64 bits, then checked.
+    public static func element(of base: UInt32, index: UInt32, size: UInt32) -> GuestRange? {
+        let start = UInt64(base) + UInt64(index) * UInt64(size)
+        guard start <= UInt64(UInt32.max) else { return nil }
+        return GuestRange(UInt32(start), count: size)
+    }
+
     /// Everything from `offset` to the end, or nil past the end.
     public func dropping(_ offset: UInt32) -> GuestRange? {
         guard offset <= count else { return nil }

@@ -63,6 +63,12 @@ public struct DomainMemoryState: Sendable {
     /// The LDT set with MMUEXT_SET_LDT: linear base and entry count (0: none).
     public internal(set) var ldtBase: UInt32 = 0
     public internal(set) var ldtEntries: UInt32 = 0
+
+    /// Makes an LDT that MMUEXT_SET_LDT accepted the domain's, once its pages are typed.
+    public mutating func commitLDT(base: UInt32, entries: UInt32) {
+        ldtBase = entries == 0 ? 0 : base
+        ldtEntries = entries
+    }
     /// Frames the domain may map without owning them.
     public var extras: MappableExtras
     /// What the hypervisor puts in L2 slots 428-511 of every slot-3 L2.

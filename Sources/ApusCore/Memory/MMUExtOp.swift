@@ -73,8 +73,8 @@ extension FrameTable {
                   UInt64(base) + UInt64(entries) * 8 <= UInt64(XenLayout.hypervisorVirtStart) else {
                 return .failure(.badLDT)
             }
-            state.ldtBase = base
-            state.ldtEntries = entries
+            // Decided, not committed: the hypervisor types the LDT's pages first and commits the
+            // new LDT (commitLDT) only when all of them were accepted.
             return .success(.ldtChanged(base: base, entries: entries))
         case .flushCache, .clearPage, .copyPage, .flushCacheGlobal, .markSuper, .unmarkSuper:
             return .failure(.unknownCommand)

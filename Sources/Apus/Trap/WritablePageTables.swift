@@ -1,0 +1,77 @@
+// WritablePageTables.swift: Xen's "writable page tables": a guest store into one of its own
+// read-only L1 pages faults; the instruction is fetched through the checked guest-memory path,
+// decoded (ApusCore's StoreDecoder), the new entry checked by the core and applied, and the guest
+// continues after the instruction. An invalid write is bounced as #PF. It never writes a PTE itself.
+
+import ApusCore
+import PVABI
+
+/// Xen's "writable page tables": a guest store into one of its own read-only L1 pages faults;
+/// the instruction is decoded (ApusCore's StoreDecoder), the new entry checked by the core and
+/// applied, and the guest continues after the instruction. An invalid write is bounced as #PF.
+enum WritablePageTables {
+    static var emulated: UInt64 = 0
+
+    /// True when the fault was such a write and has been handled (applied or refused and bounced).
+    static func tryEmulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) -> Bool {
+        let f = frame.pointee
+        guard f.ring == 1, f.errorCode & 3 == 3, cr2 < XenLayout.hypervisorVirtStart else { return false }
+        guard case .success(let slot) = Machine.frames.l1Slot(for: cr2, state: d.memory, memory: Machine.memory),
+              let entry = Machine.memory.load64(UInt64(slot.frame) << 12 | UInt64(slot.index) * 8) else { return false }
+        let target = PageTableEntry(raw: entry)
+        guard target.isPresent, target.frame <= UInt64(UInt32.max) else { return false }
+        let table = UInt32(target.frame)
+        guard Machine.frames.owner(of: table) == .domain(d.id), Machine.frames.record(table).type == .l1 else { return false }
+        var memory = RunningGuestMemory()
+        let bytes = InstructionBytes.fetch(f.eip, &memory)
+        let offset = cr2 & 0xFFF
+        switch StoreDecoder.decode(bytes, registers: StoreDecoder.Registers(f)) {
+        case .unsupported(let reason):
+            Log.info("d\(d.id): write to its L1 at \(hex8: cr2) by an instruction the emulator does not handle (\(reason))")
+            return false
+        case .store(let width, let value, let length, let kind):
+            guard width == 4 || width == 8 else { return false }
+            let entryAddress = UInt64(table) << 12 | UInt64(offset & ~7)
+            let current = Machine.memory.load64(entryAddress) ?? 0
+            let currentPart = width == 8 ? current : (offset & 4 != 0 ? current >> 32 : current & 0xFFFF_FFFF)
+            var store = true
+            switch kind {
+            case .plain: break
+            case .xchg(let register): setRegister(frame, register, UInt32(truncatingIfNeeded: currentPart))
+            case .cmpxchg(let expected):
+                store = UInt32(truncatingIfNeeded: currentPart) == expected
+                if !store { frame.pointee.eax = UInt32(truncatingIfNeeded: currentPart) }
+                setZF(frame, store)
+            case .cmpxchg8b(let expected):
+                store = current == expected
+                if !store { frame.pointee.eax = UInt32(truncatingIfNeeded: current); frame.pointee.edx = UInt32(truncatingIfNeeded: current >> 32) }
+                setZF(frame, store)
+            }
+            if store, let refusal = Machine.frames.ptwrWrite(l1Frame: table, offset: offset, width: width, value: value,
+                                                            state: d.memory, memory: &Machine.memory) {
+                Log.info("d\(d.id): direct write of \(hex16: value) to its L1 at \(hex8: cr2) refused: \(refusal.reason)")
+                return false
+            }
+            emulated &+= 1
+            frame.pointee.skipInstruction(length: length)
+            return true
+        }
+    }
+
+    private static func setRegister(_ frame: UnsafeMutablePointer<TrapFrame>, _ number: UInt8, _ value: UInt32) {
+        switch number {
+        case 0: frame.pointee.eax = value
+        case 1: frame.pointee.ecx = value
+        case 2: frame.pointee.edx = value
+        case 3: frame.pointee.ebx = value
+        case 5: frame.pointee.ebp = value
+        case 6: frame.pointee.esi = value
+        case 7: frame.pointee.edi = value
+        default: break
+        }
+    }
+
+    private static func setZF(_ frame: UnsafeMutablePointer<TrapFrame>, _ on: Bool) {
+        frame.pointee.eflags = on ? frame.pointee.eflags | 0x40 : frame.pointee.eflags & ~UInt32(0x40)
+    }
+}
