@@ -15,11 +15,15 @@ let package = Package(
         // The Xen pv32pae guest ABI: numbers and layouts, no logic.
         .target(name: "PVABI", path: "Sources/PVABI"),
         // Pure hypervisor logic, compiled unchanged into the freestanding image.
-        .target(name: "ApusCore", dependencies: ["PVABI"], path: "Sources/ApusCore"),
+        // Optimized even in debug builds: the host tests run each decoder a million times and
+        // the page-table property test thousands of sequences, as the freestanding image would.
+        .target(name: "ApusCore", dependencies: ["PVABI"], path: "Sources/ApusCore",
+                swiftSettings: [.unsafeFlags(["-O"])]),
         .testTarget(
             name: "ApusCoreTests",
             dependencies: ["PVABI", "ApusCore"],
-            path: "Tests/ApusCoreTests"
+            path: "Tests/ApusCoreTests",
+            swiftSettings: [.unsafeFlags(["-O"])]
         ),
         // The pure part of the guest kernels' library. Asm/ is NASM and Hardware/ declares
         // @_extern symbols that only a guest image links; neither is part of the host build.
