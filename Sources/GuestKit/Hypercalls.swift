@@ -62,18 +62,13 @@ public struct Xen<T: HypercallTransport> {
     public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
 
     /// mmu_update(requests, count, &done, domid): `requests` is an array of {u64 ptr, u64 val}.
-    public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
+    public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = UInt32(SpecialDomainID.selfID)) -> Int32 {
         call(.mmuUpdate, requests, count, done, domain)
     }
     /// mmuext_op(ops, count, &done, domid): `ops` is an array of {u32 cmd, u32 arg1, u32 arg2}.
-    public func mmuextOp(_ ops: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
+    public func mmuextOp(_ ops: UInt32, count: UInt32, done: UInt32, domain: UInt32 = UInt32(SpecialDomainID.selfID)) -> Int32 {
         call(.mmuextOp, ops, count, done, domain)
     }
-}
-
-/// Special domain ids of the ABI.
-public enum DomainID {
-    public static let selfID: UInt32 = 0x7FF0
 }
 
 /// A batch of mmu_update requests, laid out as the hypercall reads them.
