@@ -18,7 +18,7 @@ enum MemoryTest {
     static var si: StartInfoView { Kernel.startInfo }
     static func mfn(_ pfn: UInt32) -> UInt32 { si.machineFrame(ofPFN: pfn) }
     /// The M2P, read-only at 0xF5800000 and readable from ring 1.
-    static func m2p(_ mfn: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(0xF580_0000))![Int(mfn)] }
+    static func m2p(_ mfn: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(XenLayout.mach2physVirtStart))![Int(mfn)] }
     static var window: UInt32 { guest_symbol(GuestSymbol.scratchWindow) }
 
     /// Maps the scratch window onto `pfn`'s frame (writable), runs `body` on it, maps it back.

@@ -40,8 +40,8 @@ public func guestStart(_ startInfo: UInt32) {
     Hostile.expectFault("out to port 0x80", guest_probe_out)
     Hostile.expectFault("mov to cr3", guest_probe_mov_cr3)
     Hostile.expectFault("lgdt", guest_probe_lgdt)
-    Hostile.expectFault("load the hypervisor's DPL-0 data segment 0xe010") { guest_probe_load_ds(0xe010) }
-    Hostile.expectFault("write to the read-only M2P at 0xf5800000") { guest_probe_write(0xF580_0000, 0x4141_4141) }
+    Hostile.expectFault("load the hypervisor's DPL-0 data segment 0xe010") { guest_probe_load_ds(UInt32(Selector.hypervisorDS)) }
+    Hostile.expectFault("write to the read-only M2P at 0xf5800000") { guest_probe_write(XenLayout.mach2physVirtStart, 0x4141_4141) }
 
     let window = guest_symbol(GuestSymbol.scratchWindow)
     let si = StartOfDay.startInfo
@@ -78,7 +78,7 @@ public func guestStart(_ startInfo: UInt32) {
 /// A frame the M2P says some domain maps, but that is not in our own P2M.
 func foreignFrame() -> UInt32 {
     let si = StartOfDay.startInfo
-    let m2p = UnsafePointer<UInt32>(bitPattern: UInt(0xF580_0000))!
+    let m2p = UnsafePointer<UInt32>(bitPattern: UInt(XenLayout.mach2physVirtStart))!
     var mfn: UInt32 = 0x200
     while mfn < 0x10_0000 {
         let pfn = m2p[Int(mfn)]
