@@ -133,4 +133,38 @@ final class NASMIncludeTests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 5)
     }
+
+    /// The generator copies literals only: a constant it cannot read (an expression, or a name
+    /// that moved) stops the build instead of producing a guess.
+    func testGeneratorRefusesWhatItCannotCopy() throws {
+        let fm = FileManager.default
+        let tree = fm.temporaryDirectory.appendingPathComponent("apus-gen-tree-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: tree) }
+        for dir in ["Sources/PVABI", "Sources/ApusCore"] {
+            try fm.createDirectory(at: tree.appendingPathComponent(dir), withIntermediateDirectories: true)
+        }
+        for file in ["Sources/PVABI/EventChannelOps.swift", "Sources/PVABI/Exceptions.swift",
+                     "Sources/PVABI/Selectors.swift", "Sources/ApusCore/AddressMap.swift"] {
+            try fm.copyItem(at: Self.root.appendingPathComponent(file), to: tree.appendingPathComponent(file))
+        }
+        func generate() throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "Scripts/gen-abi-inc.py", "--root", tree.path, tree.appendingPathComponent("out").path]
+            process.currentDirectoryURL = Self.root
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        XCTAssertEqual(try generate(), 0, "an unchanged copy of the sources generates")
+        let selectors = tree.appendingPathComponent("Sources/PVABI/Selectors.swift")
+        let text = try String(contentsOf: selectors, encoding: .utf8)
+        let broken = text.replacingOccurrences(of: "hypervisorLDT: UInt16 = 0xe048", with: "hypervisorLDT: UInt16 = tss + 8")
+        XCTAssertNotEqual(broken, text)
+        try broken.write(to: selectors, atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try generate(), 0, "an expression is refused")
+        try text.replacingOccurrences(of: "hypervisorLDT", with: "ldtSelector").write(to: selectors, atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try generate(), 0, "a missing constant is refused")
+    }
 }
