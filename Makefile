@@ -18,7 +18,8 @@ SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -Xcc -march=i686 -I $(BUILD)/swift
 CFLAGS     := -target $(TARGET) -ffreestanding -fno-pic -fno-stack-protector -march=i686 \
               -mno-sse -mno-mmx -O2 -Wall -Werror
-NASMFLAGS  := -f elf32 -I Boot/
+NASMFLAGS  := -f elf32 -I Boot/ -I $(BUILD)/gen/
+GUEST_NASMFLAGS := -f elf32 -I $(BUILD)/gen/
 LIBGCC      = $(shell gcc -m32 -print-libgcc-file-name)
 
 PVABI_SRC    := $(sort $(wildcard Sources/PVABI/*.swift))
@@ -71,7 +72,13 @@ $(BUILD)/gen/BuildInfo.swift: FORCE
 FORCE:
 
 # ---- NASM and C --------------------------------------------------------------------------
-$(BUILD)/boot/%.o: Boot/%.asm Boot/layout.inc
+# NASM's copy of the ABI facts (Sources/PVABI) and the address map (ApusCore/AddressMap.swift),
+# generated so that no number is written twice. The script keeps a file's time when unchanged.
+GEN_INC     := $(BUILD)/gen/abi.inc $(BUILD)/gen/layout.inc
+$(GEN_INC) &: Scripts/gen-abi-inc.py $(PVABI_SRC) Sources/ApusCore/AddressMap.swift
+	@python3 Scripts/gen-abi-inc.py $(BUILD)/gen
+
+$(BUILD)/boot/%.o: Boot/%.asm $(GEN_INC)
 	@mkdir -p $(@D)
 	$(NASM) $(NASMFLAGS) $< -o $@
 
@@ -88,13 +95,13 @@ $(BUILD)/swift/Dom0.o: $(DOM0_SRC) $(BUILD)/swift/GuestKit.o
 	$(SWIFTC) $(SWIFTFLAGS) -module-name Dom0 -c $(DOM0_SRC) -o $@
 	@touch $@
 
-$(BUILD)/guest/guestkit-%.o: Sources/GuestKit/Asm/%.asm
+$(BUILD)/guest/guestkit-%.o: Sources/GuestKit/Asm/%.asm $(GEN_INC)
 	@mkdir -p $(@D)
-	$(NASM) -f elf32 $< -o $@
+	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
 
-$(BUILD)/guest/dom0-%.o: Sources/Dom0/Asm/%.asm
+$(BUILD)/guest/dom0-%.o: Sources/Dom0/Asm/%.asm $(GEN_INC)
 	@mkdir -p $(@D)
-	$(NASM) -f elf32 $< -o $@
+	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
 
 $(BUILD)/guest/heap.o: Boot/heap.c
 	@mkdir -p $(@D)
@@ -122,9 +129,9 @@ $(eval $(call GUEST_RULES,clock,Clock))
 $(eval $(call GUEST_RULES,hostile,Hostile))
 
 # domUs have no ring-3 program; GuestKit's layout still names an entry for one.
-$(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm
+$(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm $(GEN_INC)
 	@mkdir -p $(@D)
-	$(NASM) -f elf32 $< -o $@
+	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
 
 # dom0's initrd: a newc cpio archive of the domU kernels and the files in Tests/Initrd (configs).
 $(BUILD)/initrd.cpio: Scripts/mkcpio.py $(INITRD_FILES)

@@ -5,6 +5,9 @@
 
 %include "layout.inc"
 
+; The direct map's first entry in the L2 under PDPT slot 3 (virtual bits 21-29): derived, not restated.
+DIRECT_MAP_L2_SLOT equ (KERNEL_VIRT_OFFSET & 0x3FFFFFFF) >> 21
+
 MB_MAGIC      equ 0x1BADB002
 MB_FLAGS      equ 0x00000003                 ; bit 0: page-align modules, bit 1: give memory info
 MB_CHECKSUM   equ -(MB_MAGIC + MB_FLAGS)
@@ -48,7 +51,7 @@ _start:
     mov [idle_pdpt - KERNEL_VIRT_OFFSET + 24], eax
     mov dword [idle_pdpt - KERNEL_VIRT_OFFSET + 28], 0
 
-    ; 2 MiB pages: identity (L2 of slot 0, entries 0..5) and direct map (slot 3, entries 504..509).
+    ; 2 MiB pages: identity (L2 of slot 0, entries 0..5) and direct map (slot 3, entries DIRECT_MAP_L2_SLOT..).
     xor ecx, ecx
 .fill:
     mov eax, ecx
@@ -56,8 +59,8 @@ _start:
     or eax, 0x83                             ; present, writable, 2 MiB page
     mov [boot_identity_l2 + ecx * 8], eax
     mov dword [boot_identity_l2 + ecx * 8 + 4], 0
-    mov [idle_l2_high - KERNEL_VIRT_OFFSET + (504 * 8) + ecx * 8], eax
-    mov dword [idle_l2_high - KERNEL_VIRT_OFFSET + (504 * 8) + ecx * 8 + 4], 0
+    mov [idle_l2_high - KERNEL_VIRT_OFFSET + (DIRECT_MAP_L2_SLOT * 8) + ecx * 8], eax
+    mov dword [idle_l2_high - KERNEL_VIRT_OFFSET + (DIRECT_MAP_L2_SLOT * 8) + ecx * 8 + 4], 0
     inc ecx
     cmp ecx, DIRECT_MAP_SIZE >> 21
     jb .fill

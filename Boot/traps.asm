@@ -3,6 +3,7 @@
 ; apus_trap(frame). It must never decide anything: policy lives in Swift.
 
 %include "layout.inc"
+%include "abi.inc"                           ; build/gen, from Sources/PVABI
 
 extern apus_trap
 global trap_stub_table
@@ -11,10 +12,10 @@ global trap_return_to_frame
 section .text
 bits 32
 
-; Vectors for which the CPU pushes an error code.
+; The CPU pushes an error code for VECTOR_HAS_ERROR_CODE vectors (PVABI ExceptionVector.withErrorCode).
 %macro STUB 1
 trap_stub_%1:
-%if (%1 == 8) || (%1 == 10) || (%1 == 11) || (%1 == 12) || (%1 == 13) || (%1 == 14) || (%1 == 17) || (%1 == 21) || (%1 == 29) || (%1 == 30)
+%if VECTOR_HAS_ERROR_CODE(%1)
 %else
     push dword 0                             ; no error code from the CPU: keep the frame uniform
 %endif

@@ -1,5 +1,5 @@
 // AddressMap.swift: the one source of truth for the hypervisor's virtual address map.
-// Boot/layout.inc restates the few addresses NASM needs and a host test keeps the two equal.
+// Scripts/gen-abi-inc.py copies the few NASM needs into build/gen/layout.inc at build time.
 // Nothing here may move an address without the guest ABI (PVABI) agreeing: guests see the top.
 
 public enum AddressMap {
@@ -24,6 +24,8 @@ public enum AddressMap {
     public static let directMapSize: UInt32 = 0x00C0_0000
     /// Where GRUB loads the image (physical); it runs at directMapStart + this.
     public static let imagePhysicalBase: UInt32 = 0x0010_0000
+    /// The ring-0 boot stack in the image's bss (also TSS.esp0 for traps from rings 1 and 3).
+    public static let bootStackSize: UInt32 = 0x8000
     /// Mapcache: 512 short-lived 4 KiB windows onto any machine frame.
     public static let mapcacheStart: UInt32 = 0xFFC0_0000
     public static let mapcacheSlots: UInt32 = 512

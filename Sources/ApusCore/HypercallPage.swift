@@ -1,6 +1,8 @@
 // The hypercall page a pv32pae kernel asks for: 128 stubs of 32 bytes that enter the hypervisor with `int $0x82`.
 // Stub bytes only: it must never decide where the page goes (the builder does) or hold anything but code and 0xCC filler.
 
+import PVABI
+
 /// Slot `i` at offset 32·i is `mov $i, %eax; int $0x82; ret`. Slot 23 (`iret`) is
 /// `push %eax; mov $23, %eax; int $0x82` with no `ret`: the hypervisor never returns from it
 /// to the stub. Every other byte is 0xCC (`int3`), so a jump into the gaps traps and an
@@ -28,7 +30,7 @@ public enum HypercallPage {
         precondition(slot >= 0 && slot < slotCount, "the hypercall page has 128 slots")
         let n = UInt32(slot)
         let mov: [UInt8] = [0xB8, UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)]
-        let int82: [UInt8] = [0xCD, 0x82]
+        let int82: [UInt8] = [0xCD, UInt8(Hypercall.trapVector)]  // int imm8
         if slot == iretSlot { return [0x50] + mov + int82 }
         return mov + int82 + [0xC3]
     }

@@ -2,6 +2,8 @@
 // Its field order is the push order in traps.asm and a host test pins every offset; it must
 // never gain a field the assembly does not push.
 
+import PVABI
+
 public struct TrapFrame {
     public var edi: UInt32        // +0   pushad, lowest
     public var esi: UInt32        // +4
@@ -27,7 +29,9 @@ public struct TrapFrame {
     public var ring: UInt32 { cs & 3 }
     public var fromGuest: Bool { ring != 0 }
 
-    public static let vectorsWithErrorCode: [UInt32] = [8, 10, 11, 12, 13, 14, 17, 21, 29, 30]
+    /// Forwards to the one list in PVABI (`ExceptionVector.withErrorCode`); kept only until
+    /// Apus/Trap/GuestFaults.swift asks PVABI directly, then remove it.
+    public static var vectorsWithErrorCode: [UInt32] { ExceptionVector.withErrorCode }
 
     public init() {
         edi = 0; esi = 0; ebp = 0; espAtPushad = 0; ebx = 0; edx = 0; ecx = 0; eax = 0

@@ -25,13 +25,11 @@ enum Kernel {
 
     /// callback_op register for one callback type, the newer interface for the same thing.
     static func registerCallback(_ type: CallbackType, _ address: UInt32) -> Int32 {
-        var record = [UInt8](repeating: 0, count: CallbackRegisterLayout.size)
-        record.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: type.rawValue, toByteOffset: CallbackRegisterLayout.typeOffset, as: UInt16.self)
-            raw.storeBytes(of: UInt32(Selector.flatRing1CS), toByteOffset: CallbackRegisterLayout.csOffset, as: UInt32.self)
-            raw.storeBytes(of: address, toByteOffset: CallbackRegisterLayout.eipOffset, as: UInt32.self)
-        }
-        return record.withUnsafeBufferPointer { xen.callbackOp(.register, UInt32(UInt(bitPattern: $0.baseAddress))) }
+        var record = HypercallRecord(stride: CallbackRegisterLayout.size)
+        record.set(type.rawValue, at: CallbackRegisterLayout.typeOffset)
+        record.set(UInt32(Selector.flatRing1CS), at: CallbackRegisterLayout.csOffset)
+        record.set(address, at: CallbackRegisterLayout.eipOffset)
+        return record.withAddress { xen.callbackOp(.register, $0) }
     }
 
     static func switchStack() -> Int32 {
@@ -55,8 +53,9 @@ enum Kernel {
     }
 
     static func shutdown(_ reason: ShutdownReason) -> Never {
-        var record = reason.rawValue
-        _ = withUnsafeMutablePointer(to: &record) { xen.schedOp(.shutdown, UInt32(UInt(bitPattern: $0))) }
+        var record = HypercallRecord(stride: SchedShutdownLayout.size)
+        record.set(reason.rawValue, at: SchedShutdownLayout.reasonOffset)
+        _ = record.withAddress { xen.schedOp(.shutdown, $0) }
         while true { _ = xen.schedOp(.block) }
     }
 }

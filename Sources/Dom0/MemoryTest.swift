@@ -18,7 +18,7 @@ enum MemoryTest {
     static var si: StartInfoView { Kernel.startInfo }
     static func mfn(_ pfn: UInt32) -> UInt32 { si.machineFrame(ofPFN: pfn) }
     /// The M2P, read-only at 0xF5800000 and readable from ring 1.
-    static func m2p(_ mfn: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(0xF580_0000))![Int(mfn)] }
+    static func m2p(_ mfn: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(XenLayout.mach2physVirtStart))![Int(mfn)] }
     static var window: UInt32 { guest_symbol(GuestSymbol.scratchWindow) }
 
     /// Maps the scratch window onto `pfn`'s frame (writable), runs `body` on it, maps it back.
@@ -118,20 +118,25 @@ enum MemoryTest {
         check("MMU_MACHPHYS_UPDATE on our own frame", mp.rc == 0 && m2p(mfn(page)) == page, "rc \(mp.rc)")
 
         // 8. memory_op: what the hypervisor says about our memory.
-        var domid: UInt16 = 0x7FF0
-        let current = withUnsafeMutablePointer(to: &domid) { xen.memoryOp(MemoryOpCommand.currentReservation.rawValue, UInt32(UInt(bitPattern: $0))) }
-        let maximum = withUnsafeMutablePointer(to: &domid) { xen.memoryOp(MemoryOpCommand.maximumReservation.rawValue, UInt32(UInt(bitPattern: $0))) }
+        var domid = HypercallRecord(stride: MemoryLayout<UInt16>.size)   // a bare domid_t
+        domid.set(SpecialDomainID.selfID, at: 0)
+        let current = domid.withAddress { xen.memoryOp(MemoryOpCommand.currentReservation.rawValue, $0) }
+        let maximum = domid.withAddress { xen.memoryOp(MemoryOpCommand.maximumReservation.rawValue, $0) }
         let ramPage = xen.memoryOp(MemoryOpCommand.maximumRAMPage.rawValue, 0)
-        var e820 = [UInt32](repeating: 0, count: 5)
-        var map: (UInt32, UInt32) = (1, 0)
-        let mapRC = e820.withUnsafeMutableBufferPointer { buf in
-            map.1 = UInt32(UInt(bitPattern: buf.baseAddress))
-            return withUnsafeMutablePointer(to: &map) { xen.memoryOp(MemoryOpCommand.memoryMap.rawValue, UInt32(UInt(bitPattern: $0))) }
+        var e820 = HypercallRecord(stride: E820EntryLayout.size, count: 1)
+        var map = HypercallRecord(stride: XenMemoryMapLayout.size)
+        map.set(UInt32(e820.count), at: XenMemoryMapLayout.nrEntriesOffset)
+        let mapRC = e820.withAddress { buffer in
+            map.set(buffer, at: XenMemoryMapLayout.bufferOffset)
+            return map.withAddress { xen.memoryOp(MemoryOpCommand.memoryMap.rawValue, $0) }
         }
+        let mapEntries = map.get(UInt32.self, at: XenMemoryMapLayout.nrEntriesOffset)
+        let ramBytes = e820.get(UInt64.self, at: E820EntryLayout.sizeOffset)
+        let ramType = e820.get(UInt32.self, at: E820EntryLayout.typeOffset)
         check("memory_op reservations, highest frame and memory map",
-              current == Int32(si.nrPages) && maximum == current && ramPage > Int32(mfn(page)) && mapRC == 0 && map.0 == 1
-                && e820[2] == si.nrPages << 12 && e820[4] == 1,
-              "current \(current), maximum \(maximum), max ram page \(hex: UInt32(ramPage)), map 1 entry of \(e820[2] >> 20) MiB")
+              current == Int32(si.nrPages) && maximum == current && ramPage > Int32(mfn(page)) && mapRC == 0 && mapEntries == 1
+                && ramBytes == UInt64(si.nrPages) << 12 && ramType == E820EntryLayout.typeRAM,
+              "current \(current), maximum \(maximum), max ram page \(hex: UInt32(ramPage)), map 1 entry of \(UInt32(truncatingIfNeeded: ramBytes >> 20)) MiB")
 
         // 9. A direct PTE write the hypervisor must refuse: a frame we do not own. It becomes a #PF.
         let badPTE = unownedFrame() << 12 | UInt32(pteReadOnly)

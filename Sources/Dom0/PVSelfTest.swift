@@ -66,12 +66,14 @@ enum PVSelfTest {
         compiler.withUnsafeBufferPointer { check("xen_version compile_info", rcI == 0 && !compiler.isEmpty, "compiler '\(text: $0)'") }
         let (rcS, changeset) = string(.changeset)
         changeset.withUnsafeBufferPointer { check("xen_version changeset", rcS == 0 && !changeset.isEmpty, "'\(text: $0)'") }
-        var params: UInt32 = 0
-        let rcP = withUnsafeMutablePointer(to: &params) { xen.xenVersion(.platformParameters, UInt32(UInt(bitPattern: $0))) }
+        var platform = HypercallRecord(stride: XenPlatformParametersLayout.size)
+        let rcP = platform.withAddress { xen.xenVersion(.platformParameters, $0) }
+        let params = platform.get(UInt32.self, at: XenPlatformParametersLayout.virtStartOffset)
         check("xen_version platform_parameters", rcP == 0 && params == 0xF580_0000, "virt_start \(hex8: params)")
-        var features: (UInt32, UInt32) = (0, 0)
-        let rcF = withUnsafeMutablePointer(to: &features) { xen.xenVersion(.getFeatures, UInt32(UInt(bitPattern: $0))) }
-        check("xen_version get_features", rcF == 0, "submap 0 = \(hex: features.1)")
+        var features = HypercallRecord(stride: XenFeatureInfoLayout.size)
+        features.set(UInt32(0), at: XenFeatureInfoLayout.submapIndexOffset)
+        let rcF = features.withAddress { xen.xenVersion(.getFeatures, $0) }
+        check("xen_version get_features", rcF == 0, "submap 0 = \(hex: features.get(UInt32.self, at: XenFeatureInfoLayout.submapOffset))")
         let page = xen.xenVersion(.pagesize)
         check("xen_version pagesize", page == 4096, "\(page)")
     }
@@ -169,14 +171,13 @@ enum PVSelfTest {
 
     static func multicall() {
         // Two entries: xen_version(version) and an unknown hypercall; results come back per entry.
-        var entries = [UInt32](repeating: 0, count: 2 * MulticallEntryLayout.size / 4)
-        let words = MulticallEntryLayout.size / 4
-        entries[0] = Hypercall.xenVersion.rawValue
-        entries[2] = XenVersionOp.version.rawValue
-        entries[words] = 55
-        let rc = entries.withUnsafeMutableBufferPointer { xen.multicall(UInt32(UInt(bitPattern: $0.baseAddress)), count: 2) }
-        let first = Int32(bitPattern: entries[1])
-        let second = Int32(bitPattern: entries[words + 1])
+        var entries = HypercallRecord(stride: MulticallEntryLayout.size, count: 2)
+        entries.set(Hypercall.xenVersion.rawValue, at: MulticallEntryLayout.opOffset, element: 0)
+        entries.set(XenVersionOp.version.rawValue, at: MulticallEntryLayout.argOffset(0), element: 0)
+        entries.set(UInt32(55), at: MulticallEntryLayout.opOffset, element: 1)
+        let rc = entries.withAddress { xen.multicall($0, count: 2) }
+        let first = Int32(bitPattern: entries.get(UInt32.self, at: MulticallEntryLayout.resultOffset, element: 0))
+        let second = Int32(bitPattern: entries.get(UInt32.self, at: MulticallEntryLayout.resultOffset, element: 1))
         check("multicall runs each entry and stores its result", rc == 0 && first == xen.xenVersion(.version) && second == -38,
               "results \(first), \(second)")
     }

@@ -26,33 +26,30 @@ struct DomainInfo {
 enum Toolstack {
     /// One domctl: the header, the payload bytes, and the result with the struct as it came back.
     static func domctl(_ command: DomctlCommand, domain: UInt16, payload: [UInt8] = []) -> (Int32, [UInt8]) {
-        var buffer = [UInt8](repeating: 0, count: DomctlLayout.size)
-        func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { buffer[o + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) } }
-        put32(DomctlLayout.cmdOffset, command.rawValue)
-        put32(DomctlLayout.interfaceVersionOffset, DomctlVersion.apus)
-        buffer[DomctlLayout.domainOffset] = UInt8(domain & 0xFF)
-        buffer[DomctlLayout.domainOffset + 1] = UInt8(domain >> 8)
-        for (i, b) in payload.prefix(DomctlLayout.payloadSize).enumerated() { buffer[DomctlLayout.payloadOffset + i] = b }
-        let rc = buffer.withUnsafeMutableBufferPointer { xen.domctl(UInt32(UInt(bitPattern: $0.baseAddress))) }
-        return (rc, buffer)
+        var record = HypercallRecord(stride: DomctlLayout.size)
+        record.set(command.rawValue, at: DomctlLayout.cmdOffset)
+        record.set(DomctlVersion.apus, at: DomctlLayout.interfaceVersionOffset)
+        record.set(domain, at: DomctlLayout.domainOffset)
+        for (i, b) in payload.prefix(DomctlLayout.payloadSize).enumerated() { record.set(b, at: DomctlLayout.payloadOffset + i) }
+        let rc = record.withAddress { xen.domctl($0) }
+        return (rc, record.bytes)
     }
 
     /// Creates a domain from an ELF image in dom0's memory; its id or a negative errno.
     static func create(image: UnsafeBufferPointer<UInt8>, memoryMiB: UInt32, name: [UInt8], commandLine: [UInt8],
                        weight: UInt16 = 256, cap: UInt16 = 0, paused: Bool = false) -> Int32 {
-        var p = [UInt8](repeating: 0, count: 44)
-        func put32(_ o: Int, _ v: UInt32) { for i in 0..<4 { p[o + i] = UInt8((v >> (8 * UInt32(i))) & 0xFF) } }
+        var p = HypercallRecord(stride: CreateDomainLayout.size)
         return commandLine.withUnsafeBufferPointer { cmd in
-            put32(CreateDomainLayout.imageVAOffset, UInt32(UInt(bitPattern: image.baseAddress)))
-            put32(CreateDomainLayout.imageLengthOffset, UInt32(image.count))
-            put32(CreateDomainLayout.memoryKiBOffset, memoryMiB << 10)
-            p[CreateDomainLayout.weightOffset] = UInt8(weight & 0xFF); p[CreateDomainLayout.weightOffset + 1] = UInt8(weight >> 8)
-            p[CreateDomainLayout.capOffset] = UInt8(cap & 0xFF); p[CreateDomainLayout.capOffset + 1] = UInt8(cap >> 8)
-            for (i, b) in name.prefix(CreateDomainLayout.nameLength - 1).enumerated() { p[CreateDomainLayout.nameOffset + i] = b }
-            put32(CreateDomainLayout.commandLineVAOffset, cmd.count > 0 ? UInt32(UInt(bitPattern: cmd.baseAddress)) : 0)
-            put32(CreateDomainLayout.commandLineLengthOffset, UInt32(cmd.count))
-            put32(CreateDomainLayout.flagsOffset, paused ? CreateDomainLayout.flagPaused : 0)
-            let (rc, out) = domctl(.createDomain, domain: 0, payload: p)
+            p.set(UInt32(UInt(bitPattern: image.baseAddress)), at: CreateDomainLayout.imageVAOffset)
+            p.set(UInt32(image.count), at: CreateDomainLayout.imageLengthOffset)
+            p.set(memoryMiB << 10, at: CreateDomainLayout.memoryKiBOffset)
+            p.set(weight, at: CreateDomainLayout.weightOffset)
+            p.set(cap, at: CreateDomainLayout.capOffset)
+            for (i, b) in name.prefix(CreateDomainLayout.nameLength - 1).enumerated() { p.set(b, at: CreateDomainLayout.nameOffset + i) }
+            p.set(cmd.count > 0 ? UInt32(UInt(bitPattern: cmd.baseAddress)) : 0, at: CreateDomainLayout.commandLineVAOffset)
+            p.set(UInt32(cmd.count), at: CreateDomainLayout.commandLineLengthOffset)
+            p.set(paused ? CreateDomainLayout.flagPaused : 0, at: CreateDomainLayout.flagsOffset)
+            let (rc, out) = domctl(.createDomain, domain: 0, payload: p.bytes)
             return rc == 0 ? Int32(UInt16(out[DomctlLayout.domainOffset]) | UInt16(out[DomctlLayout.domainOffset + 1]) << 8) : rc
         }
     }

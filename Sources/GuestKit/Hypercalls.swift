@@ -61,26 +61,21 @@ public struct Xen<T: HypercallTransport> {
     /// domctl(&xen_domctl): dom0's control of other domains.
     public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
 
-    /// mmu_update(requests, count, &done, domid): `requests` is an array of {u64 ptr, u64 val}.
-    public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
+    /// mmu_update(requests, count, &done, domid): `requests` is an array of PVABI MMUUpdateLayout.
+    public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = UInt32(SpecialDomainID.selfID)) -> Int32 {
         call(.mmuUpdate, requests, count, done, domain)
     }
-    /// mmuext_op(ops, count, &done, domid): `ops` is an array of {u32 cmd, u32 arg1, u32 arg2}.
-    public func mmuextOp(_ ops: UInt32, count: UInt32, done: UInt32, domain: UInt32 = DomainID.selfID) -> Int32 {
+    /// mmuext_op(ops, count, &done, domid): `ops` is an array of PVABI MMUExtOpLayout.
+    public func mmuextOp(_ ops: UInt32, count: UInt32, done: UInt32, domain: UInt32 = UInt32(SpecialDomainID.selfID)) -> Int32 {
         call(.mmuextOp, ops, count, done, domain)
     }
 }
 
-/// Special domain ids of the ABI.
-public enum DomainID {
-    public static let selfID: UInt32 = 0x7FF0
-}
-
-/// A batch of mmu_update requests, laid out as the hypercall reads them.
+/// A batch of mmu_update requests, `struct mmu_update` elements laid out by PVABI's MMUUpdateLayout.
 public struct MMUBatch {
-    public private(set) var words: [UInt32] = []
+    public private(set) var record = HypercallRecord(stride: MMUUpdateLayout.size, count: 0)
     public init() {}
-    public var count: Int { words.count / 4 }
+    public var count: Int { record.count }
 
     public mutating func normal(entryAt machineAddress: UInt64, _ value: UInt64) {
         append(machineAddress | UInt64(MMUUpdateCommand.normalPTUpdate.rawValue), value)
@@ -89,37 +84,45 @@ public struct MMUBatch {
         append(UInt64(mfn) << 12 | UInt64(MMUUpdateCommand.machphysUpdate.rawValue), UInt64(pfn))
     }
     private mutating func append(_ ptr: UInt64, _ val: UInt64) {
-        words.append(UInt32(truncatingIfNeeded: ptr)); words.append(UInt32(truncatingIfNeeded: ptr >> 32))
-        words.append(UInt32(truncatingIfNeeded: val)); words.append(UInt32(truncatingIfNeeded: val >> 32))
+        let i = record.append()
+        record.set(ptr, at: MMUUpdateLayout.ptrOffset, element: i)
+        record.set(val, at: MMUUpdateLayout.valOffset, element: i)
     }
 
     /// Runs the batch; returns the hypercall's result and how many requests were done.
     public func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
         var done: UInt32 = 0
-        let rc = words.withUnsafeBufferPointer { buf in
+        var requests = record
+        let n = UInt32(count)
+        let rc = requests.withAddress { address in
             withUnsafeMutablePointer(to: &done) { d in
-                xen.mmuUpdate(UInt32(UInt(bitPattern: buf.baseAddress)), count: UInt32(count), done: UInt32(UInt(bitPattern: d)))
+                xen.mmuUpdate(address, count: n, done: UInt32(truncatingIfNeeded: UInt(bitPattern: d)))
             }
         }
         return (rc, done)
     }
 }
 
-/// A batch of mmuext_op operations.
+/// A batch of mmuext_op operations, `struct mmuext_op` elements laid out by PVABI's MMUExtOpLayout.
 public struct MMUExtBatch {
-    public private(set) var words: [UInt32] = []
+    public private(set) var record = HypercallRecord(stride: MMUExtOpLayout.size, count: 0)
     public init() {}
-    public var count: Int { words.count / 3 }
+    public var count: Int { record.count }
 
     public mutating func add(_ command: MMUExtCommand, _ arg1: UInt32 = 0, _ arg2: UInt32 = 0) {
-        words.append(command.rawValue); words.append(arg1); words.append(arg2)
+        let i = record.append()
+        record.set(command.rawValue, at: MMUExtOpLayout.cmdOffset, element: i)
+        record.set(arg1, at: MMUExtOpLayout.arg1Offset, element: i)
+        record.set(arg2, at: MMUExtOpLayout.arg2Offset, element: i)
     }
 
     public func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
         var done: UInt32 = 0
-        let rc = words.withUnsafeBufferPointer { buf in
+        var ops = record
+        let n = UInt32(count)
+        let rc = ops.withAddress { address in
             withUnsafeMutablePointer(to: &done) { d in
-                xen.mmuextOp(UInt32(UInt(bitPattern: buf.baseAddress)), count: UInt32(count), done: UInt32(UInt(bitPattern: d)))
+                xen.mmuextOp(address, count: n, done: UInt32(truncatingIfNeeded: UInt(bitPattern: d)))
             }
         }
         return (rc, done)

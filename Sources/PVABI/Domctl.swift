@@ -129,6 +129,7 @@ public enum CreateDomainLayout {
     public static let commandLineVAOffset = 32
     public static let commandLineLengthOffset = 36
     public static let flagsOffset = 40
+    public static let size = 44
     public static let flagPaused: UInt32 = 1
 }
 

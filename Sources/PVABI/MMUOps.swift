@@ -14,7 +14,17 @@ public enum MMUUpdateCommand: UInt32, Sendable {
     case ptUpdateNoTranslate = 3
 
     /// Size of `struct mmu_update` in guest memory.
-    public static let requestSize = 16
+    public static let requestSize = MMUUpdateLayout.size
+}
+
+/// struct mmu_update (16 bytes), one element of mmu_update's request array (xen.h).
+public enum MMUUpdateLayout {
+    /// u64, IN: the request kind in bits 0-1 (an MMUUpdateCommand), the rest its address
+    /// (a page-table entry's machine address, or mfn << 12 for machphysUpdate).
+    public static let ptrOffset: Int = 0
+    /// u64, IN: the new entry, or the pfn for machphysUpdate.
+    public static let valOffset: Int = 8
+    public static let size: Int = 16
 }
 
 /// mmuext_op commands: `struct mmuext_op {u32 cmd; u32 arg1; u32 arg2;}` on x86_32 (12 bytes).
@@ -55,7 +65,19 @@ public enum MMUExtCommand: UInt32, Sendable {
     case unmarkSuper = 20
 
     /// Size of `struct mmuext_op` in x86_32 guest memory.
-    public static let opSize = 12
+    public static let opSize = MMUExtOpLayout.size
+}
+
+/// struct mmuext_op on x86_32 (12 bytes), one element of mmuext_op's array (xen.h). The two
+/// argument unions are each one 4-byte word on x86_32 (xen_pfn_t, unsigned long, a pointer).
+public enum MMUExtOpLayout {
+    /// u32, IN: an MMUExtCommand.
+    public static let cmdOffset: Int = 0
+    /// u32, IN: arg1 (union of mfn and linear_addr), as the command's comment says.
+    public static let arg1Offset: Int = 4
+    /// u32, IN: arg2 (union of nr_ents, vcpumask and src_mfn), as the command's comment says.
+    public static let arg2Offset: Int = 8
+    public static let size: Int = 12
 }
 
 /// update_va_mapping flags (arg4): the TLB flush the guest asks for after the update.

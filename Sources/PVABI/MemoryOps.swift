@@ -18,9 +18,26 @@ public enum MemoryOpCommand: UInt32, Sendable {
     case machineMemoryMap = 10
 }
 
+/// struct xen_memory_map on x86_32 (8 bytes), memory_op XENMEM_memory_map's argument.
 public enum XenMemoryMapLayout {
+    /// u32, IN: how many e820 entries the buffer holds; OUT: how many were written.
     public static let nrEntriesOffset = 0
+    /// u32 (a guest handle), IN: guest pointer to the e820 entries.
     public static let bufferOffset = 4
-    public static let e820EntrySize = 20
-    public static let e820RAM: UInt32 = 1
+    public static let size = 8
+    public static let e820EntrySize = E820EntryLayout.size
+    public static let e820RAM: UInt32 = E820EntryLayout.typeRAM
+}
+
+/// One e820 entry as memory_map writes it (20 bytes, packed, as the BIOS defines it).
+public enum E820EntryLayout {
+    /// u64, OUT: first byte of the range (pseudo-physical for a PV guest).
+    public static let addrOffset = 0
+    /// u64, OUT: length of the range in bytes.
+    public static let sizeOffset = 8
+    /// u32, OUT: 1 RAM, 2 reserved, ...
+    public static let typeOffset = 16
+    public static let size = 20
+    /// E820_RAM.
+    public static let typeRAM: UInt32 = 1
 }

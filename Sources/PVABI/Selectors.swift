@@ -25,6 +25,11 @@ public enum Selector {
     public static let hypervisorDS: UInt16 = 0xe010
     /// The hypervisor's task state segment (holds the ring-0 stack for traps from rings 1 and 3).
     public static let tss: UInt16 = 0xe040
+    /// The LDT descriptor the hypervisor loads with `lldt` for the running guest's LDT
+    /// (mmuext SET_LDT): GDT entry 7177, right after the TSS, as 32-bit Xen placed it
+    /// (asm-x86/desc.h: TSS_ENTRY = FIRST_RESERVED_GDT_ENTRY + 8, LDT_ENTRY = TSS_ENTRY + 1).
+    /// Guests never load it; they name their LDT with selectors that have bit 2 set.
+    public static let hypervisorLDT: UInt16 = 0xe048
 
     /// The first GDT page (of 4 KiB, 512 entries) that belongs to the hypervisor.
     /// Pages 0-13 are the guest's (set_gdt); page 14 and up are the hypervisor's.

@@ -269,4 +269,35 @@ final class PVABILayoutTests: XCTestCase {
         XCTAssertEqual(FPUTaskswitch.clear, 0)
         XCTAssertEqual(StackSwitch.kernelRPL, 1)
     }
+
+    /// mmu_update and mmuext_op elements (xen.h, x86_32).
+    func testMMUOpElements() {
+        XCTAssertEqual(MMUUpdateLayout.ptrOffset, 0)
+        XCTAssertEqual(MMUUpdateLayout.valOffset, 8)
+        XCTAssertEqual(MMUUpdateLayout.size, 16)
+        XCTAssertEqual(MMUExtOpLayout.cmdOffset, 0)
+        XCTAssertEqual(MMUExtOpLayout.arg1Offset, 4)
+        XCTAssertEqual(MMUExtOpLayout.arg2Offset, 8)
+        XCTAssertEqual(MMUExtOpLayout.size, 12)
+    }
+
+    /// xen_memory_map (memory.h, x86_32) and the 20-byte packed e820 entry it points at.
+    func testMemoryMap() {
+        XCTAssertEqual(XenMemoryMapLayout.nrEntriesOffset, 0)
+        XCTAssertEqual(XenMemoryMapLayout.bufferOffset, 4)
+        XCTAssertEqual(XenMemoryMapLayout.size, 8)
+        XCTAssertEqual(E820EntryLayout.addrOffset, 0)
+        XCTAssertEqual(E820EntryLayout.sizeOffset, 8)
+        XCTAssertEqual(E820EntryLayout.typeOffset, 16)
+        XCTAssertEqual(E820EntryLayout.size, 20)
+        XCTAssertEqual(E820EntryLayout.typeRAM, 1)
+    }
+
+    /// DOMID_SELF (xen.h) and the LDT selector of 32-bit Xen's reserved GDT page (entry 7177).
+    func testSpecialIdsAndSelectors() {
+        XCTAssertEqual(SpecialDomainID.selfID, 0x7FF0)
+        XCTAssertEqual(Selector.hypervisorLDT, 0xe048)
+        XCTAssertEqual(Int(Selector.hypervisorLDT >> 3), Selector.firstReservedGDTEntry + 9)
+        XCTAssertEqual(Hypercall.trapVector, 0x82)
+    }
 }

@@ -8,7 +8,7 @@ import PVABI
 enum DescriptorTables {
     /// 14 guest GDT pages + the hypervisor's reserved page.
     static let gdtEntries = (Selector.firstReservedGDTPage + 1) * Selector.gdtEntriesPerPage
-    static let hypercallVector: UInt32 = 0x82
+    static let hypercallVector: UInt32 = Hypercall.trapVector
 
     static func installGDTAndTSS(_ sym: Symbols) {
         let tss = pointer(to: UInt32.self, at: sym.tss)

@@ -4,6 +4,7 @@
 // guest can see.
 
 import ApusCore
+import PVABI
 
 @_extern(c, "bench_empty_loop") func bench_empty_loop(_ n: UInt32)
 @_extern(c, "bench_call_ret") func bench_call_ret(_ n: UInt32)
@@ -33,7 +34,7 @@ enum NativeBaselines {
         // A ring-0 gate for vector 0x81 whose handler is a bare iretd.
         let idt = pointer(to: UInt64.self, at: sym.idt)
         let stub = UInt32(UInt(bitPattern: unsafeBitCast(bench_iret_stub as @convention(c) () -> Void, to: UnsafeRawPointer.self)))
-        idt[0x81] = GateDescriptor.interruptGate(offset: stub, selector: 0xe008, dpl: 0).raw
+        idt[0x81] = GateDescriptor.interruptGate(offset: stub, selector: Selector.hypervisorCS, dpl: 0).raw
         Log.info("bench: native int_iret \(measure { bench_int_iret($0) })")
         let pf = measure { count in for _ in 0..<count { _ = selftest_raise_pf_read(ExceptionSelfTest.lowAddress) } }
         Log.info("bench: native page_fault \(pf)")

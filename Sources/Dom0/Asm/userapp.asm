@@ -2,6 +2,8 @@
 ; with `int 0x80` (eax = call, ebx/ecx = arguments) and knows nothing about Xen. It also tries
 ; `int 0x82` itself, which ring 3 must never be allowed to use.
 
+%include "abi.inc"                           ; build/gen, from Sources/PVABI: HYPERCALL_VECTOR
+
 bits 32
 SYS_WRITE  equ 1                             ; write(ebx = text, ecx = length) -> bytes
 SYS_GETPID equ 2                             ; getpid() -> pid
@@ -25,7 +27,7 @@ user_app_entry:
     mov eax, 17                              ; xen_version
     xor ebx, ebx
     xor ecx, ecx
-    int 0x82
+    int HYPERCALL_VECTOR
     mov ecx, eax                             ; whatever the kernel's #GP handler left in eax
     mov eax, SYS_REPORT
     mov ebx, 2                               ; key 2: the result of the int 0x82 attempt

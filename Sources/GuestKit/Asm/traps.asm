@@ -7,15 +7,16 @@ extern hypercall_page
 extern guest_trap_dispatch                   ; void guest_trap_dispatch(GuestTrapFrame *)
 extern guest_failsafe                        ; void guest_failsafe(uint32 *frame): never returns
 
+%include "abi.inc"                           ; build/gen, from Sources/PVABI: selectors, error-code vectors
 %define HYPERVISOR_IRET (hypercall_page + 23 * 32)
-%define FLAT_RING3_CS 0xe02b
-%define FLAT_RING3_DS 0xe033
 
 section .text
 
+; The hypervisor's bounce frame carries an error code exactly where the CPU would push one
+; (PVABI ExceptionVector.withErrorCode); every other stub pushes a 0 to keep the frame uniform.
 %macro GSTUB 1
 guest_trap_%1:
-%if (%1 == 8) || (%1 == 10) || (%1 == 11) || (%1 == 12) || (%1 == 13) || (%1 == 14) || (%1 == 17)
+%if VECTOR_HAS_ERROR_CODE(%1)
 %else
     push dword 0
 %endif
@@ -50,7 +51,7 @@ guest_trap_common:
 
 global guest_failsafe_callback
 guest_failsafe_callback:                     ; [ds es fs gs eip cs eflags ...]: segments were bad
-    mov eax, 0xe021                          ; the hypervisor left null selectors: load flat ones
+    mov eax, FLAT_RING1_DS                   ; the hypervisor left null selectors: load flat ones
     mov ds, ax
     mov es, ax
     push esp
@@ -95,7 +96,7 @@ guest_enter_user:
     mov [saved_kernel_esp], esp
     mov eax, [esp + 20]
     mov ecx, [esp + 24]
-    push dword FLAT_RING3_DS                 ; ss
+    push dword FLAT_RING3_SS                 ; ss
     push ecx                                 ; esp
     push dword 0x202                         ; eflags: IF
     push dword FLAT_RING3_CS                 ; cs
@@ -110,7 +111,7 @@ global guest_leave_user                      ; void guest_leave_user(uint32 valu
 guest_leave_user:
     mov eax, [esp + 4]
     mov esp, [saved_kernel_esp]
-    mov ecx, 0xe021
+    mov ecx, FLAT_RING1_DS
     mov ds, cx
     mov es, cx
     pop edi

@@ -88,8 +88,9 @@ public enum StartOfDay {
     }
 
     public static func shutdown(_ reason: ShutdownReason) -> Never {
-        var record = reason.rawValue
-        _ = withUnsafeMutablePointer(to: &record) { xen.schedOp(.shutdown, UInt32(UInt(bitPattern: $0))) }
+        var record = HypercallRecord(stride: SchedShutdownLayout.size)
+        record.set(reason.rawValue, at: SchedShutdownLayout.reasonOffset)
+        _ = record.withAddress { xen.schedOp(.shutdown, $0) }
         while true { _ = xen.schedOp(.block) }
     }
 }
@@ -99,34 +100,43 @@ public enum StartOfDay {
 public enum GuestEvents {
     public static var handler: (UInt32) -> Void = { _ in }
 
-    static func op(_ cmd: EventChannelOp, _ words: inout [UInt32]) -> Int32 {
-        words.withUnsafeMutableBufferPointer { xen.eventChannelOp(cmd.rawValue, UInt32(UInt(bitPattern: $0.baseAddress))) }
+    /// One event_channel_op on `record`, a structure laid out by its PVABI Evtchn*Layout.
+    static func op(_ cmd: EventChannelOp, _ record: inout HypercallRecord) -> Int32 {
+        record.withAddress { xen.eventChannelOp(cmd.rawValue, $0) }
     }
 
     /// Port bound to a VIRQ on vCPU 0, or a negative errno.
     public static func bindVirq(_ virq: UInt32) -> Int32 {
-        var w: [UInt32] = [virq, 0, 0]
-        let rc = op(.bindVirq, &w)
-        return rc == 0 ? Int32(w[2]) : rc
+        var r = HypercallRecord(stride: EvtchnBindVirqLayout.size)
+        r.set(virq, at: EvtchnBindVirqLayout.virqOffset)
+        r.set(UInt32(0), at: EvtchnBindVirqLayout.vcpuOffset)
+        let rc = op(.bindVirq, &r)
+        return rc == 0 ? Int32(bitPattern: r.get(UInt32.self, at: EvtchnBindVirqLayout.portOffset)) : rc
     }
     /// A new unbound port that domain `remote` may bind to.
     public static func allocUnbound(remote: UInt16) -> Int32 {
-        var w: [UInt32] = [UInt32(SpecialDomainID.selfID) | UInt32(remote) << 16, 0]
-        let rc = op(.allocUnbound, &w)
-        return rc == 0 ? Int32(w[1]) : rc
+        var r = HypercallRecord(stride: EvtchnAllocUnboundLayout.size)
+        r.set(SpecialDomainID.selfID, at: EvtchnAllocUnboundLayout.domOffset)
+        r.set(remote, at: EvtchnAllocUnboundLayout.remoteDomOffset)
+        let rc = op(.allocUnbound, &r)
+        return rc == 0 ? Int32(bitPattern: r.get(UInt32.self, at: EvtchnAllocUnboundLayout.portOffset)) : rc
     }
     public static func bindInterdomain(remote: UInt16, port: UInt32) -> Int32 {
-        var w: [UInt32] = [UInt32(remote), port, 0]
-        let rc = op(.bindInterdomain, &w)
-        return rc == 0 ? Int32(w[2]) : rc
+        var r = HypercallRecord(stride: EvtchnBindInterdomainLayout.size)
+        r.set(remote, at: EvtchnBindInterdomainLayout.remoteDomOffset)
+        r.set(port, at: EvtchnBindInterdomainLayout.remotePortOffset)
+        let rc = op(.bindInterdomain, &r)
+        return rc == 0 ? Int32(bitPattern: r.get(UInt32.self, at: EvtchnBindInterdomainLayout.localPortOffset)) : rc
     }
     public static func send(_ port: UInt32) -> Int32 {
-        var w: [UInt32] = [port]
-        return op(.send, &w)
+        var r = HypercallRecord(stride: EvtchnPortLayout.size)
+        r.set(port, at: EvtchnPortLayout.portOffset)
+        return op(.send, &r)
     }
     public static func close(_ port: UInt32) -> Int32 {
-        var w: [UInt32] = [port]
-        return op(.close, &w)
+        var r = HypercallRecord(stride: EvtchnPortLayout.size)
+        r.set(port, at: EvtchnPortLayout.portOffset)
+        return op(.close, &r)
     }
 
     /// Called for the event upcall (GuestKit's pseudo-vector 256): every pending, unmasked port

@@ -40,8 +40,8 @@ public func guestStart(_ startInfo: UInt32) {
     Hostile.expectFault("out to port 0x80", guest_probe_out)
     Hostile.expectFault("mov to cr3", guest_probe_mov_cr3)
     Hostile.expectFault("lgdt", guest_probe_lgdt)
-    Hostile.expectFault("load the hypervisor's DPL-0 data segment 0xe010") { guest_probe_load_ds(0xe010) }
-    Hostile.expectFault("write to the read-only M2P at 0xf5800000") { guest_probe_write(0xF580_0000, 0x4141_4141) }
+    Hostile.expectFault("load the hypervisor's DPL-0 data segment 0xe010") { guest_probe_load_ds(UInt32(Selector.hypervisorDS)) }
+    Hostile.expectFault("write to the read-only M2P at 0xf5800000") { guest_probe_write(XenLayout.mach2physVirtStart, 0x4141_4141) }
 
     let window = guest_symbol(GuestSymbol.scratchWindow)
     let si = StartOfDay.startInfo
@@ -55,9 +55,11 @@ public func guestStart(_ startInfo: UInt32) {
     _ = xen.updateVAMapping(window, UInt64(windowMFN) << 12 | 0x21, flags: UpdateVAFlags.invalidatePage)
     Hostile.expectError("install a DPL-0 descriptor", xen.updateDescriptor(machineAddress: UInt64(windowMFN) << 12, descriptor: 0x00CF_9300_0000_FFFF), 22)
     _ = xen.updateVAMapping(window, UInt64(windowMFN) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage)
-    var domctl = [UInt32](repeating: 0, count: 36)
-    domctl[0] = 2; domctl[1] = 0x4150_0001; domctl[2] = 0                       // destroydomain(0)
-    Hostile.expectError("domctl destroydomain(0)", domctl.withUnsafeMutableBufferPointer { xen.domctl(UInt32(UInt(bitPattern: $0.baseAddress))) }, 1)
+    var domctl = HypercallRecord(stride: DomctlLayout.size)
+    domctl.set(DomctlCommand.destroyDomain.rawValue, at: DomctlLayout.cmdOffset)
+    domctl.set(DomctlVersion.apus, at: DomctlLayout.interfaceVersionOffset)
+    domctl.set(UInt16(0), at: DomctlLayout.domainOffset)                          // destroydomain(0)
+    Hostile.expectError("domctl destroydomain(0)", domctl.withAddress { xen.domctl($0) }, 1)
     Hostile.expectError("send on a port it does not own", GuestEvents.send(7), 22)
     Hostile.expectError("console_io from the hypervisor area", xen.consoleWrite(0xFF10_0000, 64), 14)
     console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused")
@@ -76,7 +78,7 @@ public func guestStart(_ startInfo: UInt32) {
 /// A frame the M2P says some domain maps, but that is not in our own P2M.
 func foreignFrame() -> UInt32 {
     let si = StartOfDay.startInfo
-    let m2p = UnsafePointer<UInt32>(bitPattern: UInt(0xF580_0000))!
+    let m2p = UnsafePointer<UInt32>(bitPattern: UInt(XenLayout.mach2physVirtStart))!
     var mfn: UInt32 = 0x200
     while mfn < 0x10_0000 {
         let pfn = m2p[Int(mfn)]

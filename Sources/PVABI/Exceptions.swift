@@ -1,0 +1,24 @@
+// The x86 exception facts a PV guest and the hypervisor must agree on: which vectors push an
+// error code, and the vector of the hypercall gate. Defined here once; Scripts/gen-abi-inc.py
+// copies them into build/gen/abi.inc for NASM. Never restate these numbers anywhere else.
+
+/// x86 exception vectors, as the Intel SDM numbers them (vol. 3A, table 6-1).
+public enum ExceptionVector {
+    /// Vectors for which the CPU pushes an error code below EIP: #DF 8, #TS 10, #NP 11, #SS 12,
+    /// #GP 13, #PF 14, #AC 17, #CP 21, #VC 29, #SX 30 (Intel SDM vol. 3A, 6.13 "Error Code" and
+    /// table 6-1; AMD APM vol. 2, 8.2 for #VC and #SX). Xen bounces these to a PV guest with
+    /// the error code on its kernel stack (TRAP_HAVE_EC in xen/arch/x86/traps.c), so a guest
+    /// trap stub that pushes a dummy for any of them misaligns the frame.
+    /// Sorted ascending; assembly stubs are generated from this list.
+    public static let withErrorCode: [UInt32] = [8, 10, 11, 12, 13, 14, 17, 21, 29, 30]
+
+    /// Whether the CPU (and a Xen bounce) pushes an error code for `vector`.
+    public static func pushesErrorCode(_ vector: UInt32) -> Bool { withErrorCode.contains(vector) }
+}
+
+extension Hypercall {
+    /// The software interrupt a 32-bit PV kernel enters the hypervisor with: `int $0x82`
+    /// (HYPERCALL_VECTOR in Xen's asm/irq-vectors.h; the pv32 hypercall page stubs are
+    /// `cd 82`). The IDT gate has DPL 1: ring 1 only.
+    public static let trapVector: UInt32 = 0x82
+}
