@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # test-all.sh SCENARIO...: everything `make test` runs: the host unit tests (swift test), the
-# freestanding build, then every QEMU scenario. Stops at the first stage that fails.
-set -euo pipefail
+# freestanding build, every QEMU scenario, then Bochs. Each stage's own exit status decides; a
+# failed stage stops the run with a FAIL line naming it, so an image left from an earlier build is
+# never tested after this build failed.
+set -uo pipefail
+
+fail() { echo "FAIL make test: $*"; exit 1; }
+
 echo "== host tests (swift test)"
-swift test 2>&1 | tail -n 25
+out=$(mktemp)
+swift test >"$out" 2>&1
+status=$?
+tail -n 25 "$out"
+rm -f "$out"
+[ "$status" = 0 ] || fail "host tests (swift test exited $status)"
+
 echo "== freestanding build"
-isos=()
-for s in "$@"; do isos+=("build/test-$s.iso"); done
-make --no-print-directory iso "${isos[@]}" | grep -v '^make' || true
-[ -f build/apus.iso ] || { echo "build failed"; exit 1; }
+images=(build/apus.iso)
+for s in "$@"; do images+=("build/test-$s.iso"); done
+out=$(mktemp)
+make --no-print-directory "${images[@]}" >"$out" 2>&1
+status=$?
+grep -v '^make' "$out" | tail -n 40
+rm -f "$out"
+[ "$status" = 0 ] || fail "freestanding build (make exited $status)"
+for image in "${images[@]}"; do
+    [ -f "$image" ] || fail "freestanding build did not produce $image"
+done
+
 echo "== QEMU scenarios"
 summary=$(mktemp)
 Scripts/run-scenarios.sh "$@" | tee "$summary"
@@ -16,7 +35,8 @@ passed=$(sed -n 's/^qemu: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$summary"
 failed=$(sed -n 's/^qemu: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$summary")
 rm -f "$summary"
 passed=${passed:-0}; failed=${failed:-1}
+[ "$((passed + failed))" = "$#" ] || { echo "FAIL: $# scenarios asked for, $((passed + failed)) judged"; failed=$((failed + 1)); }
 echo "== Bochs (segment-limit isolation)"
 if Scripts/run-bochs.sh hostile; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "scenarios: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+[ "$failed" = 0 ] || fail "$failed scenario(s) failed"
