@@ -1,6 +1,7 @@
-// AddressMapTests.swift: the address map is consistent with itself, with the guest ABI and with
-// Boot/layout.inc (NASM's copy). A test never edits either file.
+// AddressMapTests.swift: the address map is consistent with itself, with the guest ABI, with
+// Boot/layout.inc (NASM's copy) and with the linker scripts. A test never edits any of them.
 
+import Foundation
 import XCTest
 @testable import ApusCore
 import PVABI
@@ -56,5 +57,23 @@ final class AddressMapTests: XCTestCase {
         XCTAssertEqual(defines["DIRECT_MAP_SIZE"], UInt64(AddressMap.directMapSize))
         XCTAssertEqual(defines["HYPERVISOR_CS"], UInt64(Selector.hypervisorCS))
         XCTAssertEqual(defines["HYPERVISOR_DS"], UInt64(Selector.hypervisorDS))
+    }
+
+    /// Linker/apus.ld places the image at 1 MiB physical and links it in the direct map;
+    /// Linker/guest.ld links guest kernels at 1 MiB with virt_base 0, below the hypervisor area.
+    func testLinkerScriptsAgree() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        func numbers(_ file: String, _ pattern: String) throws -> [UInt64] {
+            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+            let regex = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
+            return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { m in
+                Range(m.range(at: 1), in: text).flatMap { UInt64(text[$0], radix: 16) }
+            }
+        }
+        XCTAssertEqual(try numbers("Linker/apus.ld", #"^KERNEL_VIRT_OFFSET = 0x([0-9A-Fa-f]+);"#), [UInt64(AddressMap.directMapStart)])
+        XCTAssertEqual(try numbers("Linker/apus.ld", #"^\s*\. = 0x([0-9A-Fa-f]+);"#), [UInt64(AddressMap.imagePhysicalBase)])
+        let guestBase = try numbers("Linker/guest.ld", #"^\s*\. = 0x([0-9A-Fa-f]+);"#)
+        XCTAssertEqual(guestBase.count, 1)
+        XCTAssertTrue(guestBase.allSatisfy { $0 < UInt64(XenLayout.hypervisorVirtStart) })
     }
 }
