@@ -21,7 +21,8 @@ VERDICT = re.compile(r"^\(apus\) test: exiting QEMU with ([A-Z]*)")
 def verdict_problems(lines, want_exit, status, emulator):
     """What is wrong with how the run ended, or an empty list."""
     if status in TIMED_OUT:
-        return [f"{emulator} timed out (status {status}): the hypervisor never ended the run"]
+        return [f"{emulator.capitalize() if emulator == 'bochs' else 'QEMU'} timed out (status {status}): "
+                "the hypervisor never ended the run"]
     if emulator == "qemu" and status != EXIT_CODES[want_exit]:
         return [f"QEMU exited {status}, expected {EXIT_CODES[want_exit]} ({want_exit})"]
     if emulator == "bochs" and status != 0:

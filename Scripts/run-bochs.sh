@@ -6,6 +6,8 @@
 set -uo pipefail
 name=$1
 log=build/logs/bochs-$name.log
+expect=Tests/Scenarios/bochs-$name.expect
+seconds=$(sed -n 's/^timeout \([0-9]*\)$/\1/p' "$expect"); seconds=${seconds:-240}
 mkdir -p build/logs build/bochs
 [ -f "build/test-$name.iso" ] || { echo "FAIL bochs-$name: no build/test-$name.iso (build it first)"; exit 1; }
 rc=build/bochs/$name.bxrc
@@ -31,7 +33,7 @@ start=$(date +%s)
 # Bochs stops at its debugger prompt first: "c" continues. The hypervisor ends the run by
 # writing "Shutdown" to port 0x8900 when its test verdict is in.
 printf 'c\n' > "build/bochs/$name.stdin"
-timeout --foreground -k 5 240 bochs -q -f "$rc" <"build/bochs/$name.stdin" >"build/logs/bochs-$name.out" 2>&1
+timeout --foreground -k 5 "$seconds" bochs -q -f "$rc" <"build/bochs/$name.stdin" >"build/logs/bochs-$name.out" 2>&1
 status=$?
 elapsed=$(( $(date +%s) - start ))
 [ -f "$log" ] || { echo "FAIL bochs-$name (${elapsed}s): Bochs wrote no serial log; see build/logs/bochs-$name.out"; exit 1; }
@@ -42,7 +44,7 @@ if [ "$status" != 124 ] && [ "$status" != 137 ]; then
     elif [ "$status" = 0 ]; then status=1
     fi
 fi
-if python3 Scripts/check-log.py "Tests/Scenarios/bochs-$name.expect" "$log" "$status" bochs; then
+if python3 Scripts/check-log.py "$expect" "$log" "$status" bochs; then
     echo "PASS bochs-$name (${elapsed}s)"
     exit 0
 fi
