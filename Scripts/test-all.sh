@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# test-all.sh SCENARIO...: everything `make test` runs: the host unit tests (swift test), the
-# freestanding build, every QEMU scenario, then Bochs. Each stage's own exit status decides; a
-# failed stage stops the run with a FAIL line naming it, so an image left from an earlier build is
-# never tested after this build failed.
+# test-all.sh SCENARIO...: everything `make test` runs: the guest-arithmetic check over
+# Sources/Apus, the host unit tests (swift test), the freestanding build, every QEMU scenario, then
+# Bochs. Each stage's own exit status decides; a failed build or host-test stage stops the run with
+# a FAIL line naming it, so an image left from an earlier build is never tested after this build
+# failed. The source check, being static, does not stop the later stages but fails the run.
 set -uo pipefail
 
 fail() { echo "FAIL make test: $*"; exit 1; }
+
+echo "== no arithmetic on guest addresses (Scripts/check-guest-arithmetic.py)"
+arithmetic=ok
+python3 Scripts/check-guest-arithmetic.py || arithmetic=failed
 
 echo "== host tests (swift test)"
 out=$(mktemp)
@@ -40,3 +45,4 @@ echo "== Bochs (segment-limit isolation)"
 if Scripts/run-bochs.sh hostile; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "scenarios: $passed passed, $failed failed"
 [ "$failed" = 0 ] || fail "$failed scenario(s) failed"
+[ "$arithmetic" = ok ] || fail "arithmetic on guest addresses in Sources/Apus (see the first stage)"
