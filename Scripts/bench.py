@@ -2,7 +2,8 @@
 """bench.py: make bench. Boots build/test-bench.iso twice under QEMU with -icount shift=0
 (the TSC advances one tick per guest instruction, so counts repeat exactly), collects the
 "bench:" lines the hypervisor and dom0 print, checks both runs agree, and writes
-build/bench.json and build/bench.md. It reports; it never fails a run for being slow."""
+build/bench.json and build/bench.md. Each run must carry every measured row line that
+Tests/Scenarios/bench.expect lists. It reports; it never fails a run for being slow."""
 import json
 import re
 import subprocess
@@ -25,6 +26,9 @@ def run_once(index: int) -> dict:
                 values[f"{m.group(2)}.{m.group(3)}"] = int(m.group(4))
     if status != 33:
         sys.exit(f"bench: the bench run {index} did not finish cleanly (QEMU exit {status}); see {log}")
+    # Every row of the table must have been measured in this run (Tests/Scenarios/bench.expect).
+    if subprocess.run([sys.executable, "Scripts/check-log.py", "Tests/Scenarios/bench.expect", log, str(status)]).returncode != 0:
+        sys.exit(f"bench: run {index} is missing measurements (Tests/Scenarios/bench.expect); see {log}")
     return values
 
 

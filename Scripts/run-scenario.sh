@@ -7,6 +7,9 @@ name=$1
 expect=Tests/Scenarios/$name.expect
 log=build/logs/$name.log
 mkdir -p build/logs
+[ -f "$expect" ] || { echo "FAIL $name: no $expect"; exit 1; }
+[ -f "build/test-$name.iso" ] || { echo "FAIL $name: no build/test-$name.iso (build it first)"; exit 1; }
+rm -f "$log"
 seconds=$(sed -n 's/^timeout \([0-9]*\)$/\1/p' "$expect"); seconds=${seconds:-60}
 memory=$(sed -n 's/^memory \([0-9]*\)$/\1/p' "$expect"); memory=${memory:-256}
 start=$(date +%s)

@@ -1,14 +1,38 @@
 #!/usr/bin/env bash
-# test-all.sh SCENARIO...: everything `make test` runs: the host unit tests (swift test), the
-# freestanding build, then every QEMU scenario. Stops at the first stage that fails.
-set -euo pipefail
+# test-all.sh SCENARIO...: everything `make test` runs: the guest-arithmetic check over
+# Sources/Apus, the host unit tests (swift test), the freestanding build, every QEMU scenario, then
+# Bochs. Each stage's own exit status decides; a failed build or host-test stage stops the run with
+# a FAIL line naming it, so an image left from an earlier build is never tested after this build
+# failed. The source check, being static, does not stop the later stages but fails the run.
+set -uo pipefail
+
+fail() { echo "FAIL make test: $*"; exit 1; }
+
+echo "== no arithmetic on guest addresses (Scripts/check-guest-arithmetic.py)"
+arithmetic=ok
+python3 Scripts/check-guest-arithmetic.py || arithmetic=failed
+
 echo "== host tests (swift test)"
-swift test 2>&1 | tail -n 25
+out=$(mktemp)
+swift test >"$out" 2>&1
+status=$?
+tail -n 25 "$out"
+rm -f "$out"
+[ "$status" = 0 ] || fail "host tests (swift test exited $status)"
+
 echo "== freestanding build"
-isos=()
-for s in "$@"; do isos+=("build/test-$s.iso"); done
-make --no-print-directory iso "${isos[@]}" | grep -v '^make' || true
-[ -f build/apus.iso ] || { echo "build failed"; exit 1; }
+images=(build/apus.iso)
+for s in "$@"; do images+=("build/test-$s.iso"); done
+out=$(mktemp)
+make --no-print-directory "${images[@]}" >"$out" 2>&1
+status=$?
+grep -v '^make' "$out" | tail -n 40
+rm -f "$out"
+[ "$status" = 0 ] || fail "freestanding build (make exited $status)"
+for image in "${images[@]}"; do
+    [ -f "$image" ] || fail "freestanding build did not produce $image"
+done
+
 echo "== QEMU scenarios"
 summary=$(mktemp)
 Scripts/run-scenarios.sh "$@" | tee "$summary"
@@ -16,7 +40,9 @@ passed=$(sed -n 's/^qemu: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$summary"
 failed=$(sed -n 's/^qemu: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$summary")
 rm -f "$summary"
 passed=${passed:-0}; failed=${failed:-1}
+[ "$((passed + failed))" = "$#" ] || { echo "FAIL: $# scenarios asked for, $((passed + failed)) judged"; failed=$((failed + 1)); }
 echo "== Bochs (segment-limit isolation)"
 if Scripts/run-bochs.sh hostile; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "scenarios: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+[ "$failed" = 0 ] || fail "$failed scenario(s) failed"
+[ "$arithmetic" = ok ] || fail "arithmetic on guest addresses in Sources/Apus (see the first stage)"

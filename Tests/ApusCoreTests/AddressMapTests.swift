@@ -1,6 +1,7 @@
-// AddressMapTests.swift: the address map is consistent with itself and with the guest ABI.
-// NASM's copy is generated from it (NASMIncludeTests checks the generator). A test never edits either file.
+// AddressMapTests.swift: the address map is consistent with itself, with the guest ABI and with the
+// linker scripts. NASM's copy is generated from it (NASMIncludeTests checks the generator).
 
+import Foundation
 import XCTest
 @testable import ApusCore
 import PVABI
@@ -38,5 +39,23 @@ final class AddressMapTests: XCTestCase {
         XCTAssertEqual(AddressMap.directMapped(0x10_0000), 0xFF10_0000)
         XCTAssertEqual(AddressMap.directMapped(0xBF_FFFF), 0xFFBF_FFFF)
         XCTAssertNil(AddressMap.directMapped(0xC0_0000))
+    }
+
+    /// Linker/apus.ld places the image at 1 MiB physical and links it in the direct map;
+    /// Linker/guest.ld links guest kernels at 1 MiB with virt_base 0, below the hypervisor area.
+    func testLinkerScriptsAgree() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        func numbers(_ file: String, _ pattern: String) throws -> [UInt64] {
+            let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+            let regex = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
+            return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { m in
+                Range(m.range(at: 1), in: text).flatMap { UInt64(text[$0], radix: 16) }
+            }
+        }
+        XCTAssertEqual(try numbers("Linker/apus.ld", #"^KERNEL_VIRT_OFFSET = 0x([0-9A-Fa-f]+);"#), [UInt64(AddressMap.directMapStart)])
+        XCTAssertEqual(try numbers("Linker/apus.ld", #"^\s*\. = 0x([0-9A-Fa-f]+);"#), [UInt64(AddressMap.imagePhysicalBase)])
+        let guestBase = try numbers("Linker/guest.ld", #"^\s*\. = 0x([0-9A-Fa-f]+);"#)
+        XCTAssertEqual(guestBase.count, 1)
+        XCTAssertTrue(guestBase.allSatisfy { $0 < UInt64(XenLayout.hypervisorVirtStart) })
     }
 }

@@ -133,7 +133,6 @@ final class BounceFrameTests: XCTestCase {
         XCTAssertEqual(
             TrapBounce.decide(vector: 13, errorCode: (0x80 << 3) | 2, interruptedRing: 3, trapTable: linuxLikeTable),
             .softwareInterrupt(vector: 0x80))
-        XCTAssertEqual(TrapBounce.softwareInterruptLength, 2)
         // The kernel may use it too.
         XCTAssertEqual(
             TrapBounce.decide(vector: 13, errorCode: 0x402, interruptedRing: 1, trapTable: linuxLikeTable),

@@ -46,7 +46,8 @@ final class HypercallWrapperTests: XCTestCase {
         assertLastCall(14, [0xC040_0000, 0x2345_6067, 0x0000_0001, 2])
         _ = xen.updateVAMapping(0xC040_1000, 0x8000_0000_0000_0000, flags: UpdateVAFlags.tlbFlush)
         assertLastCall(14, [0xC040_1000, 0, 0x8000_0000, 1])
-        XCTAssertEqual(UpdateVAFlags.none, 0)
+        _ = xen.updateVAMapping(0xC040_2000, 0, flags: UpdateVAFlags.none)
+        assertLastCall(14, [0xC040_2000, 0, 0, 0])             // UVMF_NONE is 0 on the wire
     }
 
     func testUpdateDescriptorIsMachineAddressThenDescriptorEachLowThenHigh() {
