@@ -29,10 +29,6 @@ public struct TrapFrame {
     public var ring: UInt32 { cs & 3 }
     public var fromGuest: Bool { ring != 0 }
 
-    /// Forwards to the one list in PVABI (`ExceptionVector.withErrorCode`); kept only until
-    /// Apus/Trap/GuestFaults.swift asks PVABI directly, then remove it.
-    public static var vectorsWithErrorCode: [UInt32] { ExceptionVector.withErrorCode }
-
     public init() {
         edi = 0; esi = 0; ebp = 0; espAtPushad = 0; ebx = 0; edx = 0; ecx = 0; eax = 0
         gs = 0; fs = 0; es = 0; ds = 0; vector = 0; errorCode = 0

@@ -44,7 +44,6 @@ final class NASMIncludeTests: XCTestCase {
         XCTAssertTrue(ExceptionVector.pushesErrorCode(21))   // #CP
         XCTAssertFalse(ExceptionVector.pushesErrorCode(9))
         XCTAssertFalse(ExceptionVector.pushesErrorCode(0x82))
-        XCTAssertEqual(TrapFrame.vectorsWithErrorCode, ExceptionVector.withErrorCode)
     }
 
     func testGeneratedIncludesCopyTheSwiftConstants() throws {

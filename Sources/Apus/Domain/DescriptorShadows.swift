@@ -34,7 +34,7 @@ enum GuestGDT {
 /// The running guest's LDT (mmuext SET_LDT): its pages typed as descriptor frames, copied into a
 /// hypervisor-owned shadow that an LDT descriptor in the reserved GDT page points at.
 enum LocalDescriptorTable {
-    static let selector: UInt16 = 0xe048
+    static let selector: UInt16 = Selector.hypervisorLDT
     static var shadow: UnsafeMutablePointer<UInt64>! = nil
     static let maxEntries = 8192
 

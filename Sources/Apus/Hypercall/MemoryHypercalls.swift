@@ -18,7 +18,7 @@ struct M2PWriter: MachineToPhysicalStore {
 enum MemoryHypercalls {
     static func mmuUpdate(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
-        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateCommand.requestSize) {
+        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size) {
         case .failure(let r): return r.outcome
         case .success(let b): batch = b
         }
@@ -58,7 +58,7 @@ enum MemoryHypercalls {
 
     static func mmuextOp(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
-        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUExtCommand.opSize) {
+        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUExtOpLayout.size) {
         case .failure(let r): return r.outcome
         case .success(let b): batch = b
         }

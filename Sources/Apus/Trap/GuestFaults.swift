@@ -23,7 +23,7 @@ enum GuestFaults {
         default:
             break
         }
-        let hasError = TrapFrame.vectorsWithErrorCode.contains(vector)
+        let hasError = ExceptionVector.pushesErrorCode(vector)
         let decision = TrapBounce.decide(vector: UInt8(vector), errorCode: hasError ? frame.pointee.errorCode : nil,
                                          interruptedRing: frame.pointee.ring) { d.vcpu.trapTable[Int($0)] }
         switch decision {

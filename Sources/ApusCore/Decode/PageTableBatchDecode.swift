@@ -35,7 +35,7 @@ public struct PageTableBatch: Equatable, Sendable {
 
     /// Request `i` of a chunk of mmu_update requests copied in.
     public static func mmuUpdate<let N: Int>(_ chunk: GuestBytes<N>, _ i: Int) -> MMUUpdateRequest {
-        let o = i &* MMUUpdateCommand.requestSize
+        let o = i &* MMUUpdateLayout.size
         return MMUUpdateRequest(ptr: chunk.u64(o), val: chunk.u64(o &+ 8))
     }
 
