@@ -19,6 +19,8 @@ enum Fuzz {
     static var avoidList: [(UInt32, UInt32?)] = []
     static var traceFrom: UInt32 = 0xFFFF_FFFF
     static let traceLength: UInt32 = 4000
+    /// tracenr=N: print every call to hypercall N before making it (to find the one that panics).
+    static var traceNumber: UInt32 = 0xFFFF_FFFF
 
     static func now() -> UInt64 { GuestTime.now() }
 
@@ -81,7 +83,14 @@ enum Fuzz {
         }
     }
 
+    /// Ends whatever line fuzzed console writes left open, so the fuzzer's own lines start clean.
+    static func endLine() {
+        var newline: UInt8 = 10
+        _ = withUnsafeMutablePointer(to: &newline) { xen.consoleWrite(UInt32(UInt(bitPattern: $0)), 1) }
+    }
+
     static func trace(_ c: Call) {
+        endLine()
         console.print("fuzz: call \(index): hypercall \(c.number) sub \(c.sub) (\(hex8: c.a1), \(hex8: c.a2), \(hex8: c.a3), \(hex8: c.a4), \(hex8: c.a5))")
     }
 
@@ -92,7 +101,10 @@ enum Fuzz {
             StartOfDay.shutdown(.crash)
         }
         console.print("fuzz: scratch \(hex8: FuzzSpace.scratch), guard \(hex8: FuzzSpace.guardPage), read-only \(hex8: FuzzSpace.readOnlyPage), sacrificial \(hex8: FuzzSpace.sacrificialPage) (frame \(hex: FuzzSpace.sacrificialMFN)), tables at \(hex8: FuzzSpace.pageTableVA)")
-        GuestEvents.enable()
+        // Events stay masked while fuzzing: a fuzzed call may point the event callback anywhere
+        // until the repair after it, and an upcall in between would land there. Block unmasks
+        // (the PV ABI's atomic unmask-and-wait), so each call is followed by masking again.
+        StartOfDay.sharedInfo.upcallMask = 1
         let progressEvery: UInt32 = 100_000
         while issued < total {
             index &+= 1
@@ -106,12 +118,13 @@ enum Fuzz {
             }
             if avoids(number, sub) { Histogram.skip(.avoided); continue }
             if c.needsTimer { armTimer() }
-            if index >= traceFrom && index - traceFrom < traceLength { trace(c) }
+            if (index >= traceFrom && index - traceFrom < traceLength) || c.number == traceNumber { trace(c) }
             let rc = fuzz_hypercall(c.number, c.a1, c.a2, c.a3, c.a4, c.a5)
+            StartOfDay.sharedInfo.upcallMask = 1
             Histogram.record(rc)
             issued += 1
             if c.repair != 0 { repair(c, rc) }
-            if issued % progressEvery == 0 { console.print("fuzz: \(issued) calls issued (draw \(index))") }
+            if issued % progressEvery == 0 { endLine(); console.print("fuzz: \(issued) calls issued (draw \(index))") }
         }
     }
 }
@@ -125,10 +138,12 @@ public func guestStart(_ startInfo: UInt32) {
     let total = StartOfDay.number("calls") ?? 1_000_000
     Fuzz.parseAvoidList()
     if let t = StartOfDay.number("trace") { Fuzz.traceFrom = t }
+    if let t = StartOfDay.number("tracenr") { Fuzz.traceNumber = t }
     console.print("fuzz: seed \(seed), \(total) calls, as \(StartOfDay.startInfo.isPrivileged ? "a privileged domain" : "an unprivileged domain")\(Fuzz.avoidList.isEmpty ? "" : ", AVOIDING some calls (avoid= on the command line)")")
     let start = GuestTime.now()
     Fuzz.run(seed: seed, calls: total)
     let elapsed = (GuestTime.now() &- start) / 1_000_000
+    Fuzz.endLine()
     let roIntact = FuzzSpace.checksum(FuzzSpace.readOnlyPage, FuzzSpace.pageSize) == FuzzSpace.readOnlyChecksum
     console.print("fuzz: seed \(seed)")
     console.print("fuzz: calls issued \(Fuzz.issued) in \(elapsed) ms of system time, \(Fuzz.index) drawn, \(Histogram.totalSkipped) skipped")
@@ -144,11 +159,13 @@ public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
     if frame.pointee.vector == 256 { GuestEvents.drain(); return }
     let resume = guest_take_resume()
     if resume != 0 { frame.pointee.eip = resume; return }
+    Fuzz.endLine()
     Fuzz.console.print("fuzz: unexpected trap \(frame.pointee.vector) error \(hex: frame.pointee.errorCode) at \(hex8: frame.pointee.eip) after call \(Fuzz.index)")
     StartOfDay.shutdown(.crash)
 }
 
 @_cdecl("guest_failsafe") public func guestFailsafe(_ frame: UnsafeMutableRawPointer) {
+    Fuzz.endLine()
     Fuzz.console.print("fuzz: failsafe callback after call \(Fuzz.index)")
     StartOfDay.shutdown(.crash)
 }

@@ -102,11 +102,15 @@ enum FuzzSpace {
     static func peek32(_ p: UInt32) -> UInt32? {
         guard p <= 0xFFFF_FFFC else { return nil }
         guard guest_probe_read(p & ~3) == 0, guest_probe_read((p &+ 3) & ~3) == 0 else { return nil }
-        return UnsafeRawPointer(bitPattern: UInt(p))!.loadUnaligned(as: UInt32.self)
+        return address(p).loadUnaligned(as: UInt32.self)
+    }
+    /// A raw pointer to any address, 0 included (the low pages may be mapped, and read).
+    private static func address(_ p: UInt32) -> UnsafeRawPointer {
+        UnsafeRawPointer(bitPattern: UInt(0x1000))!.advanced(by: Int(bitPattern: UInt(p) &- 0x1000))
     }
     static func peek16(_ p: UInt32) -> UInt16? {
         guard p <= 0xFFFF_FFFE, guest_probe_read(p & ~3) == 0, guest_probe_read((p &+ 1) & ~3) == 0 else { return nil }
-        return UnsafeRawPointer(bitPattern: UInt(p))!.loadUnaligned(as: UInt16.self)
+        return address(p).loadUnaligned(as: UInt16.self)
     }
     static func peek64(_ p: UInt32) -> UInt64? {
         guard p <= 0xFFFF_FFF8, let lo = peek32(p), let hi = peek32(p + 4) else { return nil }

@@ -14,11 +14,11 @@ enum SkipReason: Int, CaseIterable {
 
     var text: StaticString {
         switch self {
-        case .shutdown: return "sched_op shutdown with a valid reason (ends the domain)"
+        case .shutdown: return "sched_op shutdown with a valid reason, or a batch from memory it does not write holding shutdown, block or poll"
         case .remoteShutdownSelf: return "sched_op remote_shutdown of itself (ends the domain)"
         case .pollWithoutNearTimeout: return "sched_op poll without a near timeout (blocks for good)"
         case .vcpuDownOnlyVCPU: return "vcpu_op down of its only vCPU (freezes it)"
-        case .iret: return "iret (replaces its own frame)"
+        case .iret: return "iret, alone or in a batch from memory it does not write (replaces its own frame)"
         case .registerVCPUInfoOwnFrame: return "vcpu_op register_vcpu_info on its own frame (moves its event state for good)"
         case .destroyOrPauseSelf: return "domctl destroy/pause of itself (dom0 only)"
         case .setVCPUContextSelf: return "domctl setvcpucontext of itself (dom0 only)"

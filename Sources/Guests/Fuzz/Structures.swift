@@ -205,6 +205,26 @@ extension Builder {
         return nil
     }
 
+    /// A batch read from memory the fuzzer does not write (the M2P, its page tables, the read-only
+    /// page, low memory) can hold an iret, a block or a shutdown by chance (M2P entry 23 is some
+    /// domain's pfn 23): such a batch is skipped. Batches over 1024 entries are not looked at.
+    static func uncontrolledBatchSkip(_ p: UInt32, _ count: UInt32) -> SkipReason? {
+        guard count <= 1024 else { return nil }
+        var i: UInt32 = 0
+        while i < count {
+            let e = p &+ 32 &* i
+            guard e <= 0xFFFF_FFE0, let op = FuzzSpace.peek32(e), let a1 = FuzzSpace.peek32(e &+ 8), let a2 = FuzzSpace.peek32(e &+ 12) else { return nil }
+            switch op {
+            case 23: return .iret
+            case 29 where a1 >= 1 && a1 <= 4, 6 where a1 == 1 || a1 == 2: return .shutdown
+            case 24 where a1 == 2 && a2 == 0: return .vcpuDownOnlyVCPU
+            default: break
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// multicall {op u32, result u32, args u32[6]} (32 bytes): entries built like single calls,
     /// with every entry the fuzzer would skip (or block in) replaced by xen_version(0).
     static func multicall(_ base: Call, _ r: inout SplitMix64, inMulticall: Bool) -> Draw {
@@ -213,6 +233,7 @@ extension Builder {
         // Near the end of the scratch buffers most of the time, so a huge count soon reaches the guard.
         c.a1 = r.oneIn(4) ? Palette.pointer(&r) : FuzzSpace.scratchEnd &- 32 &* r.below(12)
         c.repair = Repair.all
+        if !FuzzSpace.inScratch(c.a1) && !inMulticall, let reason = uncontrolledBatchSkip(c.a1, c.a2) { return .skip(reason) }
         guard FuzzSpace.inScratch(c.a1), !inMulticall else { return .call(c) }
         let room = (FuzzSpace.scratchEnd - c.a1) / 32
         let n = Int(min(c.a2, room))
