@@ -23,8 +23,10 @@ enum Builder {
 
     static func build(_ number: UInt32, _ sub: UInt32, _ r: inout SplitMix64, inMulticall: Bool) -> Draw {
         var c = Call(number, sub)
-        c.a1 = Palette.any(&r); c.a2 = Palette.any(&r); c.a3 = Palette.any(&r); c.a4 = Palette.any(&r); c.a5 = Palette.any(&r)
-        if subInFirstArgument(number) { c.a1 = sub }
+        // Raw bits for the arguments a call does not use; palette draws for the ones it does.
+        let w1 = r.next(), w2 = r.next()
+        c.a1 = UInt32(truncatingIfNeeded: w1); c.a2 = UInt32(truncatingIfNeeded: w1 >> 32)
+        c.a3 = UInt32(truncatingIfNeeded: w2); c.a4 = UInt32(truncatingIfNeeded: w2 >> 32); c.a5 = r.u32()
         switch number {
         case 0:  // set_trap_table(table)
             c.a1 = r.oneIn(16) ? 0 : Palette.pointer(&r)
@@ -144,8 +146,9 @@ enum Builder {
             c.a2 = Palette.pointer(&r)
             if sub == 0 && FuzzSpace.privileged { return .skip(inMulticall ? .multicallEntryReplaced : .kexec) }
         default: // everything else: each argument from the palettes, sub-command first where there is one
-            break
+            c.a1 = Palette.any(&r); c.a2 = Palette.any(&r); c.a3 = Palette.any(&r); c.a4 = Palette.any(&r); c.a5 = Palette.any(&r)
         }
+        if subInFirstArgument(number) { c.a1 = sub }
         return .call(c)
     }
 }
