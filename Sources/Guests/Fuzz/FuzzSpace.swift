@@ -1,7 +1,8 @@
 // FuzzSpace.swift: the fuzzer's own address space, set up once: scratch buffers followed by an
 // unmapped guard page, a read-only page, a sacrificial page (the only mapping fuzzed calls may
 // change), its page tables, and which machine frames are its own. It must never hand a fuzzed
-// call a pointer into its code, stack, heap or globals, or a mapping slot other than the sacrificial one.
+// call a writable pointer outside the scratch buffers (and the unused low pages below its image),
+// or a mapping slot other than the sacrificial one.
 
 import ApusCore
 import GuestKit
@@ -66,10 +67,8 @@ enum FuzzSpace {
         fillRandom(readOnlyPage, pageSize, &rng)
         readOnlyChecksum = checksum(readOnlyPage, pageSize)
         let roMFN = si.machineFrame(ofPFN: readOnlyPage >> 12)
-        let guardMFN = si.machineFrame(ofPFN: guardPage >> 12)
         guard xen.updateVAMapping(readOnlyPage, UInt64(roMFN) << 12 | 0x21, flags: UpdateVAFlags.invalidatePage) == 0 else { return "mapping the read-only page" }
         guard xen.updateVAMapping(guardPage, 0, flags: UpdateVAFlags.invalidatePage) == 0 else { return "unmapping the guard page" }
-        _ = guardMFN
         return nil
     }
 
