@@ -10,7 +10,7 @@ CLANG      ?= clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic dom0 memory domains hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown
+SCENARIOS  := boot exceptions panic dom0 memory domains hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -36,7 +36,7 @@ DOM0_ASM     := $(sort $(wildcard Sources/Dom0/Asm/*.asm))
 GUEST_RT     := $(BUILD)/boot/memory.o $(BUILD)/guest/heap.o
 GUESTKIT_OBJ := $(patsubst Sources/GuestKit/Asm/%.asm,$(BUILD)/guest/guestkit-%.o,$(GUESTKIT_ASM))
 DOM0_ASM_OBJ := $(patsubst Sources/Dom0/Asm/%.asm,$(BUILD)/guest/dom0-%.o,$(DOM0_ASM))
-GUESTS       := spinner pingpong clock hostile
+GUESTS       := spinner pingpong clock hostile fuzz
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS)
 
@@ -127,6 +127,7 @@ $(eval $(call GUEST_RULES,spinner,Spinner))
 $(eval $(call GUEST_RULES,pingpong,PingPong))
 $(eval $(call GUEST_RULES,clock,Clock))
 $(eval $(call GUEST_RULES,hostile,Hostile))
+$(eval $(call GUEST_RULES,fuzz,Fuzz))
 
 # domUs have no ring-3 program; GuestKit's layout still names an entry for one.
 $(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm $(GEN_INC)
@@ -150,6 +151,9 @@ $(BUILD)/apus.iso: $(ISO_INPUTS)
 
 $(BUILD)/test-%.iso: $(ISO_INPUTS)
 	Scripts/make-iso.sh $@ "$*"
+
+# fuzz-dom0 boots the fuzz kernel as dom0 (make-iso.sh picks it for that scenario).
+$(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf
 
 # ---- Running -----------------------------------------------------------------------------
 run: deps iso

@@ -2,7 +2,7 @@
 # make-iso.sh OUT.iso SCENARIO: wraps build/apus.elf, build/dom0.elf (module 1) and
 # build/initrd.cpio (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
 # normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name.
-# It never changes the images themselves.
+# Scenario fuzz-dom0 boots build/guests/fuzz.elf as dom0 instead. It never changes the images themselves.
 set -euo pipefail
 out=$1
 scenario=$2
@@ -15,7 +15,11 @@ fi
 root=$(mktemp -d "${out%.iso}.tree.XXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/boot/grub"
-cp build/apus.elf build/dom0.elf build/initrd.cpio "$root/boot/"
+cp build/apus.elf build/initrd.cpio "$root/boot/"
+dom0=build/dom0.elf
+# FUZZ_ARGS (for instance "seed=7 calls=5000 avoid=2,29.3") reaches the fuzz kernel's command line.
+if [ "$scenario" = fuzz-dom0 ]; then dom0=build/guests/fuzz.elf; dom0_cmdline="$dom0_cmdline ${FUZZ_ARGS:-}"; fi
+cp "$dom0" "$root/boot/dom0.elf"
 cat > "$root/boot/grub/grub.cfg" <<CFG
 set timeout=0
 set default=0

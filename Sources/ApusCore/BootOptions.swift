@@ -4,6 +4,8 @@
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
     case boot, exceptions, panic, dom0, memory, domains, hostile, churn, shell, bench
+    /// The fuzzing domain beside the clock domain (fuzz), and the same kernel as dom0 (fuzz-dom0).
+    case fuzz, fuzzDom0
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
 
@@ -19,6 +21,8 @@ public enum TestScenario: UInt8, CaseIterable {
         case .churn: return "churn"
         case .shell: return "shell"
         case .bench: return "bench"
+        case .fuzz: return "fuzz"
+        case .fuzzDom0: return "fuzz-dom0"
         case .crashNoHandler: return "crash-nohandler"
         case .crashBounce: return "crash-bounce"
         case .crashReturn: return "crash-return"
@@ -30,7 +34,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
         }
     }
 

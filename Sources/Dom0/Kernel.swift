@@ -93,6 +93,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "domains") { Kernel.shutdown(DomainsTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "fuzz") { Kernel.shutdown(FuzzTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "shell") { Shell.run() }
         if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
