@@ -18,7 +18,7 @@ mkdir -p "$root/boot/grub"
 cp build/apus.elf build/initrd.cpio "$root/boot/"
 dom0=build/dom0.elf
 # FUZZ_ARGS (for instance "seed=7 calls=5000 avoid=2,29.3") reaches the fuzz kernel's command line.
-if [ "$scenario" = fuzz-dom0 ]; then dom0=build/guests/fuzz.elf; dom0_cmdline="$dom0_cmdline ${FUZZ_ARGS:-}"; fi
+if [ "$scenario" = fuzz-dom0 ]; then dom0=build/guests/fuzz.elf; dom0_cmdline="$dom0_cmdline ${FUZZ_ARGS:-seed=1130}"; fi
 cp "$dom0" "$root/boot/dom0.elf"
 cat > "$root/boot/grub/grub.cfg" <<CFG
 set timeout=0

@@ -30,6 +30,11 @@ final class SchedOpDecodeTests: XCTestCase {
         m.place32([0x3000, 129, 0, 0], at: 0x2000)
         guard case .failure(let tooMany) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(tooMany.error, .EINVAL)
+        m.place32([0x3000, 2, 0, 0], at: 0x2000)
+        m.place32([5, 4096], at: 0x3000)
+        guard case .failure(let beyond) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(beyond.error, .EINVAL)
+        XCTAssertEqual("\(beyond.reason)", "sched_poll names a port beyond the 2-level event-channel ABI")
         m.place32([0xFFFF_FFF0, 8, 0, 0], at: 0x2000)
         guard case .failure(let edge) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(edge.error, .EFAULT)

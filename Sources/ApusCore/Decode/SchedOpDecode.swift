@@ -40,6 +40,9 @@ public enum SchedOpRequest {
             }
             var ports = PollPorts()
             guard ports.read(list, &memory) else { return .failure(Refusal(.EFAULT, "sched_poll port list is not readable guest memory")) }
+            for i in 0..<ports.count where ports[i] >= UInt32(SharedInfoLimits.twoLevelEventChannels) {
+                return .failure(Refusal(.EINVAL, "sched_poll names a port beyond the 2-level event-channel ABI"))
+            }
             return .success(.poll(ports: ports, timeout: arg.u64(SchedPollLayout.timeoutOffset)))
         case .remoteShutdown, .shutdownCode, .watchdog, .pinOverride:
             return .failure(Refusal(.ENOSYS, "this sched_op command is not implemented"))
