@@ -10,9 +10,12 @@ struct MachineToPhysicalTable: MachineToPhysicalStore {
     /// Entries the table holds (one per machine frame up to the highest usable one), fixed at boot.
     private(set) static var entries: UInt32 = 0
 
-    /// Boot: `count` entries, every byte of the `mappedBytes` behind the writable alias invalid.
-    static func initialize(entries count: UInt32, mappedBytes: Int) {
-        _ = apus_fill(UnsafeMutableRawPointer(bitPattern: UInt(AddressMap.m2pWritableStart))!, 0xFF, mappedBytes)
+    /// Boot: maps both views of the `largePages` 2 MiB pages from machine frame `firstFrame`
+    /// and makes every entry invalid; `count` entries are in use.
+    static func initialize(firstFrame: UInt32, largePages: Int, entries count: UInt32) {
+        HypervisorPaging.mapLarge(va: AddressMap.m2pWritableStart, firstFrame: firstFrame, count: largePages, writable: true)
+        HypervisorPaging.mapLarge(va: AddressMap.m2pReadOnlyStart, firstFrame: firstFrame, count: largePages, writable: false)
+        _ = apus_fill(UnsafeMutableRawPointer(bitPattern: UInt(AddressMap.m2pWritableStart))!, 0xFF, largePages << 21)
         entries = count
     }
 

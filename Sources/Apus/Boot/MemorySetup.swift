@@ -47,9 +47,7 @@ enum MemorySetup {
         let m2pChunks = UInt32((UInt64(summary.highestFrame) * 4 + 0x1F_FFFF) >> 21)
         guard let m2p = Machine.frames.allocateContiguous(count: m2pChunks * largePageFrames, alignment: largePageFrames, for: .hypervisor)
         else { Panic.halt("no room for the machine-to-physical table") }
-        HypervisorPaging.mapLarge(va: AddressMap.m2pWritableStart, firstFrame: m2p, count: Int(m2pChunks), writable: true)
-        HypervisorPaging.mapLarge(va: AddressMap.m2pReadOnlyStart, firstFrame: m2p, count: Int(m2pChunks), writable: false)
-        MachineToPhysicalTable.initialize(entries: summary.highestFrame, mappedBytes: Int(m2pChunks) << 21)
+        MachineToPhysicalTable.initialize(firstFrame: m2p, largePages: Int(m2pChunks), entries: summary.highestFrame)
 
         logSummary(info, summary, image: image, tableFrame: tableFrame, tableChunks: tableChunks)
     }
