@@ -22,7 +22,7 @@ enum HypervisorPaging {
             PageTableEntry(frame: l1Physical >> 12, flags: [.present, .writable]).raw
         enableNX()
         idleCR3 = cpu_read_cr3()
-        flushAll()
+        TLB.flushAll()
     }
 
     /// The L2 slot (under L3 slot 3) that maps `va`.

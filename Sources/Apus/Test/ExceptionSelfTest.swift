@@ -39,7 +39,7 @@ enum ExceptionSelfTest {
         check("#PF (write to an unmapped hypervisor page)", vector: 14, error: 0x2, cr2: holeAddress, resumed: 1) {
             selftest_raise_pf_write(holeAddress)
         }
-        Exceptions.expectingBreakpoint = true
+        TestHooks.breakpointExpected = true
         check("#BP (int3)", vector: 3, error: 0, cr2: nil, resumed: 1) { selftest_raise_bp() }
         Log.info("selftest: \(UInt32(passed)) of \(UInt32(total)) exceptions reached the right handler and recovered")
         return passed == total

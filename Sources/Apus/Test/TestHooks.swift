@@ -8,12 +8,27 @@ import PVABI
 enum TestHooks {
     /// Log every domain's teardown, not only dom0's (off: test runs that create many domains).
     static var logsEveryTeardown = false
+    /// A scenario (or an unknown one) was asked for on the command line.
+    static var testRun = false
+    /// Set by the exceptions self-test just before it executes `int3` on purpose.
+    static var breakpointExpected = false
 
     private static var benchRuns: Bool { TestVerdict.scenario == .bench }
 
     /// Boot options read: in a test run a panic ends QEMU with a failure instead of halting.
     static func bootOptionsRead(_ options: BootOptions) {
-        Panic.testMode = options.scenario != nil || options.unknownScenario != nil
+        testRun = options.scenario != nil || options.unknownScenario != nil
+    }
+
+    /// The hypervisor panicked: a test run ends QEMU with a failure (else the caller halts).
+    static func panicked() {
+        if testRun { DebugExit.exit(passed: false) }
+    }
+
+    /// A ring-0 breakpoint: true (once) when the self-test raised it on purpose.
+    static func takeExpectedBreakpoint() -> Bool {
+        defer { breakpointExpected = false }
+        return breakpointExpected
     }
 
     /// The timer runs: a scenario nobody knows ends the run as a failure.
@@ -33,7 +48,7 @@ enum TestHooks {
 
     /// No dom0 could be built: a test run fails here rather than idle.
     static func noDom0() {
-        if Panic.testMode { DebugExit.exit(passed: false) }
+        if testRun { DebugExit.exit(passed: false) }
     }
 
     /// dom0 is about to run for the first time: make bench's boot rows.
