@@ -5,9 +5,3 @@ enum Counters {
     static var guestTraps: UInt64 = 0
     static var cr3Loads: UInt64 = 0
 }
-
-/// Every CR3 load goes through here, so make bench can count them.
-func loadCR3(_ value: UInt32) {
-    Counters.cr3Loads &+= 1
-    cpu_write_cr3(value)
-}

@@ -1,6 +1,7 @@
 // DescriptorTables.swift: installs the hypervisor's GDT (reserved page entries from ApusCore),
-// the TSS and the IDT. The encodings are ApusCore's; this file only writes them where the CPU
-// looks. It must never create a gate or segment a guest could use to reach ring 0.
+// the TSS and the IDT, and loads the LDT register. The encodings are ApusCore's; this file only
+// writes them where the CPU looks. It must never create a gate or segment a guest could use to
+// reach ring 0.
 
 import ApusCore
 import PVABI
@@ -34,6 +35,15 @@ enum DescriptorTables {
         }
         cpu_load_idt(sym.idt, UInt16(256 * 8 - 1))
     }
+
+    /// Points the IDT's `vector` at a ring-0-only interrupt gate to `offset` (make bench's
+    /// native int/iret baseline).
+    static func installRing0Gate(_ sym: Symbols, vector: Int, offset: UInt32) {
+        pointer(to: UInt64.self, at: sym.idt)[vector] = GateDescriptor.interruptGate(offset: offset, selector: Selector.hypervisorCS, dpl: 0).raw
+    }
+
+    /// Loads LDTR with `selector` (an LDT descriptor in the reserved GDT page), or 0 for none.
+    static func loadLDT(_ selector: UInt16) { cpu_load_ldt(selector) }
 
     /// Who may raise a vector with `int n`: breakpoint and overflow from anywhere (as on Xen),
     /// the hypercall gate from ring 1 only, everything else ring 0 only.

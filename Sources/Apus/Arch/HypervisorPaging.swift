@@ -22,7 +22,7 @@ enum HypervisorPaging {
             PageTableEntry(frame: l1Physical >> 12, flags: [.present, .writable]).raw
         enableNX()
         idleCR3 = cpu_read_cr3()
-        flushAll()
+        TLB.flushAll()
     }
 
     /// The L2 slot (under L3 slot 3) that maps `va`.
@@ -39,11 +39,10 @@ enum HypervisorPaging {
             if nxSupported { flags.insert(.noExecute) }
             let frame = UInt64(firstFrame) + UInt64(i) * 512
             l2[slot(va) + i] = PageTableEntry(frame: frame, flags: flags).raw
-            cpu_invlpg(va &+ UInt32(i) << 21)
+            TLB.flush(page: va &+ UInt32(i) << 21)
         }
     }
 
-    static func flushAll() { loadCR3(cpu_read_cr3()) }
 
     private static func enableNX() {
         let ext = CPUIDResult(leaf: 0x8000_0000)
@@ -75,7 +74,7 @@ enum Mapcache {
                 if HypervisorPaging.nxSupported { flags.insert(.noExecute) }
                 HypervisorPaging.mapcacheL1[i] = PageTableEntry(frame: frame, flags: flags).raw
                 let va = AddressMap.mapcacheStart + UInt32(i) << 12
-                cpu_invlpg(va)
+                TLB.flush(page: va)
                 return va
             }
             tries += 1
@@ -88,7 +87,7 @@ enum Mapcache {
         let i = Int((va - AddressMap.mapcacheStart) >> 12)
         guard inUse[i] else { return }
         HypervisorPaging.mapcacheL1[i] = 0
-        cpu_invlpg(va & ~0xFFF)
+        TLB.flush(page: va & ~0xFFF)
         inUse[i] = false
         mapped -= 1
     }

@@ -35,7 +35,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     let commandLine = info.commandLine(maxLength: 512, memory: Machine.memory) ?? []
     let options = BootOptions.parse(commandLine)
     BootState.commandLine = commandLine
-    Panic.testMode = options.scenario != nil || options.unknownScenario != nil
+    TestHooks.bootOptionsRead(options)
     commandLine.withUnsafeBufferPointer { Log.info("boot: command line '\(text: $0)'") }
 
     MemorySetup.run(info, sym)
@@ -46,30 +46,22 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     PIC.unmask(irq: 4)
     Log.info("timer: PIT channel 0 at \(PIT.hz) Hz on IRQ 0 (vector \(PIC.vectorBase))")
 
-    if let bad = options.unknownScenario {
-        bad.withUnsafeBufferPointer { Log.info("test: no scenario is called '\(text: $0)'") }
-        DebugExit.exit(passed: false)
-    }
+    TestHooks.timerStarted(options)
     SystemTime.calibrate()
     Log.info("time: TSC runs at \(SystemTime.tscKHz) kHz (calibrated against the PIT)")
     WallTime.initialize()
-    TestVerdict.scenario = options.scenario
-    if let scenario = options.scenario, scenario.runsInHypervisor { Scenarios.run(scenario) }
+    TestHooks.timeReady(options, sym)
 
-    if options.scenario == .bench { NativeBaselines.run(sym) }
-    DomainLife.guestFrame = pointer(to: TrapFrame.self, at: sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size))
+    ContextSwitch.guestFrame = pointer(to: TrapFrame.self, at: sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size))
     pointer(to: UInt32.self, at: sym.returnFaultFrame).pointee = sym.bootStackTop - UInt32(MemoryLayout<TrapFrame>.size)
     GuestGDT.table = pointer(to: UInt64.self, at: sym.gdt)
     guard let dom0 = Dom0Build.run(options) else {
-        if Panic.testMode { DebugExit.exit(passed: false) }
+        TestHooks.noDom0()
         Log.info("boot: no dom0 to run; idling (the timer keeps ticking)")
         while true { cpu_halt() }
     }
     Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.hardwarePDPTPhysical) (guest L3 at machine frame \(hex: dom0.l3MFN))")
-    if options.scenario == .bench {
-        Log.info("bench: hv entry_tsc \(BootState.entryTSC)")
-        Log.info("bench: hv rtc_read_ticks \(WallTime.readTicks)")
-    }
+    TestHooks.enteringDom0()
     Scheduler.switchTo(dom0)
 }
 

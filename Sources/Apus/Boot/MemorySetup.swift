@@ -5,14 +5,13 @@
 
 import ApusCore
 
-@_extern(c, "apus_fill") func apus_fill(_ dest: UnsafeMutableRawPointer, _ byte: Int32, _ count: Int) -> UnsafeMutableRawPointer
-
 enum Machine {
     /// Every machine frame's record, mapped at AddressMap.frameTableStart once memory is set up.
     static var frames = FrameTable(storage: UnsafeMutablePointer<FrameRecord>(bitPattern: 16)!, count: 0)
     static var summary = BootMemorySummary(regions: [], reserved: [])
     static var modules: [BootModule] = []
-    static var m2pFrames: UInt32 = 0
+    /// Entries in the M2P (kept for MemoryOp; MachineToPhysicalTable owns the number).
+    static var m2pFrames: UInt32 { MachineToPhysicalTable.entries }
     static var memory = DirectPhysicalMemory()
 }
 
@@ -48,10 +47,7 @@ enum MemorySetup {
         let m2pChunks = UInt32((UInt64(summary.highestFrame) * 4 + 0x1F_FFFF) >> 21)
         guard let m2p = Machine.frames.allocateContiguous(count: m2pChunks * largePageFrames, alignment: largePageFrames, for: .hypervisor)
         else { Panic.halt("no room for the machine-to-physical table") }
-        HypervisorPaging.mapLarge(va: AddressMap.m2pWritableStart, firstFrame: m2p, count: Int(m2pChunks), writable: true)
-        HypervisorPaging.mapLarge(va: AddressMap.m2pReadOnlyStart, firstFrame: m2p, count: Int(m2pChunks), writable: false)
-        _ = apus_fill(UnsafeMutableRawPointer(bitPattern: UInt(AddressMap.m2pWritableStart))!, 0xFF, Int(m2pChunks) << 21)
-        Machine.m2pFrames = summary.highestFrame
+        MachineToPhysicalTable.initialize(firstFrame: m2p, largePages: Int(m2pChunks), entries: summary.highestFrame)
 
         logSummary(info, summary, image: image, tableFrame: tableFrame, tableChunks: tableChunks)
     }

@@ -77,14 +77,3 @@ enum ModuleBytes {
         return Array(text[(space + 1)...])
     }
 }
-
-/// The hardware PDPT each domain's CR3 points at: the guest L3's four entries, with only the
-/// bits the CPU accepts in a PAE PDPTE (present, PWT, PCD and the frame).
-enum AddressSpaces {
-    static func loadPDPT(_ d: Domain) {
-        for i in 0..<4 {
-            let raw = Machine.memory.load64(UInt64(d.l3MFN) << 12 | UInt64(i) * 8) ?? 0
-            d.hardwarePDPT[i] = EntryRules.hardwarePDPTEntry(raw)
-        }
-    }
-}

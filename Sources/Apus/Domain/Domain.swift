@@ -54,8 +54,8 @@ final class Domain {
     var sharedInfoMFN: UInt32
     /// The guest's current top-level table (its CR3 as it sees it) and the PDPT the CPU uses.
     var l3MFN: UInt32 = 0
-    let hardwarePDPT: UnsafeMutablePointer<UInt64>
-    var hardwarePDPTPhysical: UInt32
+    let hardwarePDPT: HardwarePDPT
+    var hardwarePDPTPhysical: UInt32 { hardwarePDPT.physical }
     let vcpu = VCPU()
     /// vm_assist bits the guest turned on.
     var vmAssist: UInt32 = 0
@@ -96,10 +96,7 @@ final class Domain {
         var extras = MappableExtras()
         _ = extras.add(sharedInfoMFN)
         memory = DomainMemoryState(id: id, hypervisorSlots: hypervisorSlots, extras: extras)
-        let pdpt = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 32)
-        hardwarePDPT = pdpt.bindMemory(to: UInt64.self, capacity: 4)
-        for i in 0..<4 { hardwarePDPT[i] = 0 }
-        hardwarePDPTPhysical = UInt32(UInt(bitPattern: pdpt)) - AddressMap.directMapStart
+        hardwarePDPT = HardwarePDPT.allocate()
         // Events masked until the guest says otherwise.
         vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
     }
@@ -124,7 +121,7 @@ final class Domain {
     /// Gives back the hypervisor memory a domain held itself (after its frames went back).
     func releaseHypervisorMemory() {
         sharedInfo.deallocate()
-        UnsafeMutableRawPointer(hardwarePDPT).deallocate()
+        hardwarePDPT.release()
     }
 
     /// Does this domain own machine frame `mfn` (or is it its shared_info page)?

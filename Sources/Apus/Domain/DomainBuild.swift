@@ -6,8 +6,6 @@
 import ApusCore
 import PVABI
 
-@_extern(c, "apus_zero_page") func apus_zero_page(_ page: UnsafeMutableRawPointer)
-
 struct DomainRequest {
     var id: UInt16
     var privileged: Bool
@@ -66,8 +64,7 @@ enum DomainBuild {
             abandon(d)
             return .failure(Refusal(.EINVAL, error.reason))
         case .built(let built):
-            let m2p = pointer(to: UInt32.self, at: AddressMap.m2pWritableStart)
-            for (pfn, mfn) in d.frames.enumerated() { m2p[Int(mfn)] = UInt32(pfn) }
+            for (pfn, mfn) in d.frames.enumerated() { MachineToPhysicalTable.set(mfn, to: UInt32(pfn)) }
             if let refusal = Machine.frames.adoptInitialBase(built.l3MFN, state: &d.memory, memory: &Machine.memory) {
                 Log.info("d\(r.id): its initial page tables do not validate: \(refusal.reason)")
                 abandon(d)

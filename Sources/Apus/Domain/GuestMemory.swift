@@ -5,17 +5,14 @@
 import ApusCore
 import PVABI
 
-@_extern(c, "guest_copy_in") func guest_copy_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32, _ count: UInt32) -> UInt32
-@_extern(c, "guest_copy_out") func guest_copy_out(_ dst: UInt32, _ src: UnsafeRawPointer, _ count: UInt32) -> UInt32
-
 /// The memory of the guest whose page tables are loaded (the caller of the hypercall).
 struct RunningGuestMemory: GuestMemoryAccess {
     mutating func copyIn(_ range: GuestRange, to destination: UnsafeMutableRawPointer) -> Bool {
-        range.count == 0 || guest_copy_in(destination, range.start, range.count) == 0
+        range.count == 0 || GuestCopy.copyIn(destination, from: range.start, count: range.count)
     }
 
     mutating func copyOut(_ range: GuestRange, from source: UnsafeRawPointer) -> Bool {
-        range.count == 0 || guest_copy_out(range.start, source, range.count) == 0
+        range.count == 0 || GuestCopy.copyOut(to: range.start, from: source, count: range.count)
     }
 }
 

@@ -7,14 +7,6 @@
 import ApusCore
 import PVABI
 
-/// The M2P as the core updates it (MMU_MACHPHYS_UPDATE): the hypervisor's writable alias.
-struct M2PWriter: MachineToPhysicalStore {
-    mutating func setM2P(mfn: UInt32, pfn: UInt32) {
-        guard mfn < Machine.m2pFrames else { return }
-        pointer(to: UInt32.self, at: AddressMap.m2pWritableStart)[Int(mfn)] = pfn
-    }
-}
-
 enum MemoryHypercalls {
     static func mmuUpdate(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
@@ -26,7 +18,7 @@ enum MemoryHypercalls {
         var done: UInt32 = 0
         var failure: MemoryError? = nil
         var baseChanged = false
-        var m2p = M2PWriter()
+        var m2p = MachineToPhysicalTable()
         while done < batch.list.count && failure == nil {
             let n = min(PageTableBatch.chunk, batch.list.count - done)
             guard let range = batch.list.elements(done, count: n), let chunk: GuestBytes<1024> = memory.read(range) else {
@@ -44,7 +36,7 @@ enum MemoryHypercalls {
             }
         }
         if baseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
-        else if done > 0 { HypervisorPaging.flushAll() }
+        else if done > 0 { TLB.flushAll() }
         let result: HypercallOutcome = failure.map { .refused($0.error, $0.reason) } ?? .ok
         return finishBatch(done, batch, result)
     }
@@ -97,8 +89,8 @@ enum MemoryHypercalls {
     static func perform(_ flush: TLBFlush) {
         switch flush {
         case .none: break
-        case .everything: HypervisorPaging.flushAll()
-        case .page(let va, _): cpu_invlpg(va)
+        case .everything: TLB.flushAll()
+        case .page(let va, _): TLB.flush(page: va)
         }
     }
 

@@ -5,12 +5,6 @@
 
 import ApusCore
 
-@_extern(c, "selftest_raise_ud") func selftest_raise_ud() -> UInt32
-@_extern(c, "selftest_raise_de") func selftest_raise_de(_ dividend: UInt32) -> UInt32
-@_extern(c, "selftest_raise_pf_read") func selftest_raise_pf_read(_ address: UInt32) -> UInt32
-@_extern(c, "selftest_raise_pf_write") func selftest_raise_pf_write(_ address: UInt32) -> UInt32
-@_extern(c, "selftest_raise_bp") func selftest_raise_bp() -> UInt32
-
 enum ExceptionSelfTest {
     /// The image's old identity-mapped address: unmapped since boot, so reading it must fault.
     static let lowAddress: UInt32 = 0x0010_0000
@@ -45,7 +39,7 @@ enum ExceptionSelfTest {
         check("#PF (write to an unmapped hypervisor page)", vector: 14, error: 0x2, cr2: holeAddress, resumed: 1) {
             selftest_raise_pf_write(holeAddress)
         }
-        Exceptions.expectingBreakpoint = true
+        TestHooks.breakpointExpected = true
         check("#BP (int3)", vector: 3, error: 0, cr2: nil, resumed: 1) { selftest_raise_bp() }
         Log.info("selftest: \(UInt32(passed)) of \(UInt32(total)) exceptions reached the right handler and recovered")
         return passed == total

@@ -6,12 +6,6 @@
 import ApusCore
 import PVABI
 
-@_extern(c, "bench_empty_loop") func bench_empty_loop(_ n: UInt32)
-@_extern(c, "bench_call_ret") func bench_call_ret(_ n: UInt32)
-@_extern(c, "bench_int_iret") func bench_int_iret(_ n: UInt32)
-@_extern(c, "bench_pte_invlpg") func bench_pte_invlpg(_ pte: UnsafeMutablePointer<UInt64>, _ va: UInt32, _ n: UInt32)
-@_extern(c, "bench_iret_stub") func bench_iret_stub()
-
 enum NativeBaselines {
     static let n: UInt32 = 10_000
 
@@ -32,9 +26,8 @@ enum NativeBaselines {
     static func run(_ sym: Symbols) {
         Log.info("bench: native call_ret \(measure { bench_call_ret($0) })")
         // A ring-0 gate for vector 0x81 whose handler is a bare iretd.
-        let idt = pointer(to: UInt64.self, at: sym.idt)
         let stub = UInt32(UInt(bitPattern: unsafeBitCast(bench_iret_stub as @convention(c) () -> Void, to: UnsafeRawPointer.self)))
-        idt[0x81] = GateDescriptor.interruptGate(offset: stub, selector: Selector.hypervisorCS, dpl: 0).raw
+        DescriptorTables.installRing0Gate(sym, vector: 0x81, offset: stub)
         Log.info("bench: native int_iret \(measure { bench_int_iret($0) })")
         let pf = measure { count in for _ in 0..<count { _ = selftest_raise_pf_read(ExceptionSelfTest.lowAddress) } }
         Log.info("bench: native page_fault \(pf)")

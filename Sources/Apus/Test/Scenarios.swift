@@ -3,8 +3,6 @@
 
 import ApusCore
 
-@_extern(c, "selftest_read_unguarded") func selftest_read_unguarded(_ address: UInt32) -> UInt32
-
 enum Scenarios {
     static func run(_ scenario: TestScenario) -> Never {
         Log.info("test: running scenario '\(scenario.name)'")

@@ -6,8 +6,6 @@ import PVABI
 
 enum TestVerdict {
     static var scenario: TestScenario? = nil
-    /// Log every teardown (test runs that create many domains keep it off).
-    static var verbose = false
 
     static func domainStopped(_ d: Domain) {
         guard let scenario, d.id == 0 else { return }

@@ -17,8 +17,6 @@ struct TrapRecord {
 enum Exceptions {
     static var symbols = Symbols()
     static var last = TrapRecord()
-    /// Set by a self-test that is about to execute `int3` on purpose.
-    static var expectingBreakpoint = false
 
     static func handle(_ frame: UnsafeMutablePointer<TrapFrame>) {
         let vector = frame.pointee.vector
@@ -26,8 +24,7 @@ enum Exceptions {
         if frame.pointee.fromGuest {
             Panic.trap(frame, cr2: cr2, reason: "exception from a guest ring, and no domain runs yet")
         }
-        if vector == 3 && expectingBreakpoint {
-            expectingBreakpoint = false
+        if vector == 3 && TestHooks.takeExpectedBreakpoint() {
             record(frame, cr2: cr2, resumeAt: frame.pointee.eip)
             return
         }

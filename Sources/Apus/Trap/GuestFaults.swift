@@ -14,7 +14,7 @@ enum GuestFaults {
             if CPUIDEmulation.tryEmulate(frame, d) { return }
         case 7:
             // #NM: the guest set CR0.TS with fpu_taskswitch. Clear it and let the guest know.
-            cpu_write_cr0(cpu_read_cr0() & ~UInt32(1 << 3))
+            ControlRegisters.setTaskSwitched(false)
             if !d.vcpu.taskSwitched { return }
             d.vcpu.taskSwitched = false
         case 14:
@@ -90,9 +90,7 @@ enum GuestFaults {
 enum FPU {
     static func applyTaskSwitched(_ d: Domain) {
         guard Domains.current === d else { return }
-        let cr0 = cpu_read_cr0()
-        let wanted = d.vcpu.taskSwitched ? cr0 | (1 << 3) : cr0 & ~UInt32(1 << 3)
-        if wanted != cr0 { cpu_write_cr0(wanted) }
+        ControlRegisters.setTaskSwitched(d.vcpu.taskSwitched)
     }
 }
 
@@ -129,6 +127,5 @@ public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
     frame.pointee.esp = newESP
     frame.pointee.ss = target.ss
     frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: f.eflags)
-    enter_guest(raw)
-    haltForever()
+    GuestEntry.enter(frame)
 }

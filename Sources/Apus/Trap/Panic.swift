@@ -5,8 +5,6 @@
 import ApusCore
 
 enum Panic {
-    static var testMode = false
-
     static func trap(_ frame: UnsafeMutablePointer<TrapFrame>, cr2: UInt32, reason: StaticString) -> Never {
         let f = frame.pointee
         Log.info("PANIC: \(reason)")
@@ -24,7 +22,7 @@ enum Panic {
     }
 
     private static func stop() -> Never {
-        if testMode { DebugExit.exit(passed: false) }
+        TestHooks.panicked()
         Log.info("halted.")
         haltForever()
     }

@@ -74,7 +74,7 @@ enum LocalDescriptorTable {
     /// Copies the domain's LDT frames into the shadow and loads it (or loads none).
     static func refresh(_ d: Domain) {
         let entries = min(Int(d.memory.ldtEntries), d.ldtFrames.count * 512)
-        guard entries > 0 else { cpu_load_ldt(0); return }
+        guard entries > 0 else { DescriptorTables.loadLDT(0); return }
         if shadow == nil {
             shadow = UnsafeMutableRawPointer.allocate(byteCount: maxEntries * 8, alignment: 4096).bindMemory(to: UInt64.self, capacity: maxEntries)
         }
@@ -85,6 +85,6 @@ enum LocalDescriptorTable {
         let descriptor = SegmentDescriptor(base: base, limit: UInt32(entries * 8 - 1), type: 0x2, isCodeOrData: false,
                                            dpl: 0, present: true, available: false, defaultBig: false, granularity4K: false)
         GuestGDT.table[Int(selector >> 3)] = descriptor.raw
-        cpu_load_ldt(selector)
+        DescriptorTables.loadLDT(selector)
     }
 }

@@ -1,0 +1,26 @@
+// ContextSwitch.swift: puts a domain on the CPU: its address space (CR3), descriptor shadows,
+// CR0.TS, time record and saved registers into the frame at the top of the ring-0 stack, then
+// enters it. Whom to run is the Scheduler's choice; this file never makes it.
+
+import ApusCore
+import PVABI
+
+enum ContextSwitch {
+    /// The frame every trap from a guest leaves at the top of the ring-0 stack.
+    static var guestFrame: UnsafeMutablePointer<TrapFrame>! = nil
+
+    /// Loads everything of `d` the CPU uses, with `now` as the start of its running time.
+    static func load(_ d: Domain, at now: UInt64) {
+        loadCR3(d.hardwarePDPTPhysical)
+        GuestGDT.reload(d)
+        LocalDescriptorTable.refresh(d)
+        FPU.applyTaskSwitched(d)
+        SystemTime.publish(d)
+        d.vcpu.runstateEntry = now
+        guestFrame.pointee = d.vcpu.saved
+        Events.injectIfPending(guestFrame, d)
+    }
+
+    /// Enters the loaded domain with the registers in the guest frame.
+    static func resume() -> Never { GuestEntry.enter(guestFrame) }
+}

@@ -1,0 +1,28 @@
+// MemoryTeardown.swift: a stopped domain gives everything back: the paging core drops every
+// reference its tables, pins, base pointer and descriptor frames held, then every frame returns
+// to the free pool with its M2P entry invalid. It must never free a frame still referenced.
+
+import ApusCore
+
+enum MemoryTeardown {
+    static func run(_ d: Domain) {
+        if Domains.current === d { Scheduler.leave(d) }
+        LocalDescriptorTable.release(d.ldtFrames)
+        d.ldtFrames = []
+        for f in d.gdtFrames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }
+        d.gdtFrames = []
+        let stuck = Machine.frames.teardown(state: &d.memory, memory: &Machine.memory)
+        var returned: UInt32 = 0
+        for mfn in d.frames {
+            if Machine.frames.release(mfn, from: .domain(d.id)) == .released {
+                returned += 1
+                MachineToPhysicalTable.invalidate(mfn)
+            }
+        }
+        d.frames = []
+        let free = Machine.frames.freeCount
+        if d.id == 0 || TestHooks.logsEveryTeardown {
+            Log.info("d\(d.id): \(returned) frames returned to the free pool (\(UInt32(stuck)) still referenced); \(free) free, \(d.freeFramesBefore) before it was built: \(free == d.freeFramesBefore ? "back to the starting value" : "NOT back to the starting value")")
+        }
+    }
+}

@@ -1,0 +1,74 @@
+// Scheduler.swift: the glue between ApusCore's CreditScheduler and the CPU: it charges the
+// running domain, asks the credit scheduler whom to run, preempts when a slice ends and idles
+// (interrupts on) while nobody can run. The pick is ApusCore's; this file never reorders it.
+
+import ApusCore
+import PVABI
+
+enum Scheduler {
+    static var credit = CreditScheduler(capacity: Domains.capacity)
+    /// When the running domain got the CPU and when its slice ends (system-time ns).
+    static var switchedAt: UInt64 = 0
+    static var sliceEnd: UInt64 = 0
+    static var switches: UInt64 = 0
+    /// Set when a domain woke: the next exit to a guest asks the scheduler again.
+    static var preemptRequested = false
+    /// Ticks spent switching (scheduler pick, CR3, descriptor shadows, registers), for make bench.
+    static var switchTicks: UInt64 = 0
+    static var switchStart: UInt64 = 0
+
+    static func add(_ d: Domain) {
+        _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable)
+    }
+
+    /// Charges the running domain for its time on the CPU and takes it off.
+    static func leave(_ d: Domain) {
+        let now = SystemTime.nanoseconds()
+        if now > switchedAt {
+            credit.account(d.id, elapsedNs: now - switchedAt)
+            d.cpuTime &+= now - switchedAt
+        }
+        switchedAt = now
+        Domains.current = nil
+        loadCR3(HypervisorPaging.idleCR3)
+    }
+
+    /// On the way back to a guest after any trap: switch if its slice is over or it cannot run,
+    /// else deliver a pending event and return.
+    static func exit(_ frame: UnsafeMutablePointer<TrapFrame>) {
+        guard let d = Domains.current else { return }
+        if !d.isRunnable || preemptRequested || SystemTime.nanoseconds() >= sliceEnd {
+            d.vcpu.saved = frame.pointee
+            runNext()
+        }
+        Events.injectIfPending(frame, d)
+    }
+
+    /// Runs the next domain the credit scheduler picks; halts (interrupts on) while none can run.
+    static func runNext() -> Never {
+        preemptRequested = false
+        switchStart = cpu_rdtsc()
+        if let d = Domains.current { leave(d) }
+        while true {
+            let now = SystemTime.nanoseconds()
+            credit.tick(now: now)
+            let decision = credit.pick(now: now)
+            if let id = decision.domain, let d = Domains.byID(id), d.isRunnable {
+                sliceEnd = now + max(decision.sliceNs, 100_000)
+                switchTo(d)
+            }
+            cpu_halt()
+            switchStart = cpu_rdtsc()          // time spent idle is not switching time
+        }
+    }
+
+    /// Gives the CPU to `d`, counting the switch and the ticks it took.
+    static func switchTo(_ d: Domain) -> Never {
+        Domains.current = d
+        switches &+= 1
+        switchedAt = SystemTime.nanoseconds()
+        ContextSwitch.load(d, at: switchedAt)
+        if switchStart != 0 { switchTicks &+= cpu_rdtsc() &- switchStart }
+        ContextSwitch.resume()
+    }
+}
