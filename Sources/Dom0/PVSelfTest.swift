@@ -225,6 +225,11 @@ enum PVSelfTest {
         check("update_descriptor accepts a DPL-1 data segment", good == 0, "returned \(good)")
         let reserved = xen.setGDT(frameList: 0, entries: 8000)
         check("set_gdt reaching the hypervisor's reserved entries answers -EINVAL", reserved == -22, "returned \(reserved)")
+        // The two calls that stopped the hypervisor before guest pointers were checked as ranges.
+        let topGDT = xen.setGDT(frameList: 0xFFFF_FFF8, entries: 16)
+        check("set_gdt with its frame list at 0xfffffff8 answers -EFAULT", topGDT == -14, "returned \(topGDT)")
+        let topPoll = xen.schedOp(.poll, 0xFFFF_FFF8)
+        check("sched_op poll with its argument at 0xfffffff8 answers -EFAULT", topPoll == -14, "returned \(topPoll)")
     }
 
     // MARK: - ring 3

@@ -50,6 +50,7 @@ final class GuestAccessTests: XCTestCase {
     func testArrayIsBoundedBeforeItsExtentIsChecked() {
         XCTAssertEqual(GuestArray.check(0xFFFF_FFF0, count: 5000, elementSize: 16, maxCount: 4096), .failure(.tooLong))
         XCTAssertEqual(GuestArray.check(0xFFFF_FFF0, count: 1, elementSize: 16, maxCount: 4096), .failure(.outsideGuest))
+        XCTAssertEqual(try? GuestArray.check(0xFFFF_FFF0, count: 0, elementSize: 16, maxCount: 4096).get().count, 0)
         XCTAssertEqual(GuestArray.check(0x1000, count: 0x1000_0000, elementSize: 16, maxCount: .max), .failure(.outsideGuest))
         guard case .success(let a) = GuestArray.check(0x1000, count: 3, elementSize: 32, maxCount: 8) else { return XCTFail() }
         XCTAssertEqual(a.element(2)?.start, 0x1040)

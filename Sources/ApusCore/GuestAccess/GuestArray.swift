@@ -18,6 +18,8 @@ public struct GuestArray: Equatable, Sendable {
     /// Bounds `count` by `maxCount` first, then checks the whole extent.
     public static func check(_ va: UInt32, count: UInt32, elementSize: UInt32, maxCount: UInt32) -> Result<GuestArray, Refusal> {
         guard count <= maxCount else { return .failure(.tooLong) }
+        // An empty array names no memory, wherever its pointer points (as on Xen).
+        if count == 0, let empty = GuestRange(0, count: 0) { return .success(GuestArray(range: empty, count: 0, elementSize: elementSize)) }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
         guard !overflow, let range = GuestRange(va, count: bytes) else { return .failure(.outsideGuest) }
         return .success(GuestArray(range: range, count: count, elementSize: elementSize))

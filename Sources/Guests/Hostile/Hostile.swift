@@ -62,6 +62,9 @@ public func guestStart(_ startInfo: UInt32) {
     Hostile.expectError("domctl destroydomain(0)", domctl.withAddress { xen.domctl($0) }, 1)
     Hostile.expectError("send on a port it does not own", GuestEvents.send(7), 22)
     Hostile.expectError("console_io from the hypervisor area", xen.consoleWrite(0xFF10_0000, 64), 14)
+    // The two calls that stopped the hypervisor before guest pointers were checked as ranges.
+    Hostile.expectError("set_gdt with its frame list at 0xfffffff8", xen.setGDT(frameList: 0xFFFF_FFF8, entries: 16), 14)
+    Hostile.expectError("sched_op poll with its argument at 0xfffffff8", xen.schedOp(.poll, 0xFFFF_FFF8), 14)
     console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused")
     // Past the end of the guest segments (0xF67FFFFF): only the segment limit can stop this
     // read, and QEMU's CPU does not enforce limits, so it is reported, not counted.
