@@ -1,4 +1,4 @@
-// DomctlDecode.swift: domctl (36) decoded from dom0's 144-byte xen_domctl into a typed request: the
+// DomctlDecode.swift: domctl (36) decoded from dom0's 144-byte xen_domctl (range-checked whole, copied per command) into a typed request: the
 // target domain, each command's IN payload, the kernel image and command line of createdomain as checked
 // GuestRanges, and the ranges OUT fields go to. Reads only through GuestMemoryAccess; never acts (whether
 // the target exists is the acting half's question).
@@ -42,7 +42,9 @@ public enum DomctlRequest {
     static let unreadable = Refusal(.EFAULT, "xen_domctl is not readable guest memory")
 
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<DomctlRequest> {
-        guard let range = GuestRange(a.a1, count: UInt32(DomctlLayout.size)), let arg: GuestBytes<144> = memory.read(range) else {
+        // The whole struct must be guest memory; only the header and the payload a command uses are copied.
+        guard let range = GuestRange(a.a1, count: UInt32(DomctlLayout.size)), let header = range.field(0, DomctlLayout.payloadOffset),
+              let arg: GuestBytes<16> = memory.read(header) else {
             return .failure(unreadable)
         }
         guard arg.u32(DomctlLayout.interfaceVersionOffset) == DomctlVersion.apus else { return .failure(Refusal(.EACCES, "domctl interface version mismatch")) }
@@ -51,7 +53,10 @@ public enum DomctlRequest {
         let target = arg.u16(DomctlLayout.domainOffset)
         switch command {
         case .createDomain:
-            return createDomain(arg, range)
+            guard let payload = range.field(p, CreateDomainLayout.size), let create: GuestBytes<44> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            return createDomain(create, range)
         case .destroyDomain: return .success(.destroyDomain(target))
         case .pauseDomain: return .success(.pauseDomain(target))
         case .unpauseDomain: return .success(.unpauseDomain(target))
@@ -60,13 +65,16 @@ public enum DomctlRequest {
             return .success(.getDomainInfo(from: target, out: out))
         case .maxMem: return .success(.maxMem(target))
         case .schedulerOp:
-            guard arg.u32(p + DomctlSchedulerOpLayout.schedIDOffset) == SchedulerID.credit else {
+            guard let payload = range.field(p, DomctlSchedulerOpLayout.size), let op: GuestBytes<12> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            guard op.u32(DomctlSchedulerOpLayout.schedIDOffset) == SchedulerID.credit else {
                 return .failure(Refusal(.EINVAL, "only the credit scheduler runs here"))
             }
-            switch DomctlSchedulerCommand(rawValue: arg.u32(p + DomctlSchedulerOpLayout.cmdOffset)) {
+            switch DomctlSchedulerCommand(rawValue: op.u32(DomctlSchedulerOpLayout.cmdOffset)) {
             case .putInfo:
-                let weight = arg.u16(p + DomctlSchedulerOpLayout.creditWeightOffset)
-                let cap = arg.u16(p + DomctlSchedulerOpLayout.creditCapOffset)
+                let weight = op.u16(DomctlSchedulerOpLayout.creditWeightOffset)
+                let cap = op.u16(DomctlSchedulerOpLayout.creditCapOffset)
                 guard weight >= 1, cap <= 100 else { return .failure(Refusal(.EINVAL, "weight must be 1-65535 and cap 0-100")) }
                 return .success(.putSchedulerInfo(domain: target, weight: weight, cap: cap))
             case .getInfo:
@@ -81,27 +89,26 @@ public enum DomctlRequest {
         }
     }
 
-    private static func createDomain(_ arg: GuestBytes<144>, _ range: GuestRange) -> Decoded<DomctlRequest> {
-        let p = DomctlLayout.payloadOffset
-        let imageLength = arg.u32(p + CreateDomainLayout.imageLengthOffset)
-        let commandLineLength = arg.u32(p + CreateDomainLayout.commandLineLengthOffset)
-        let weight = arg.u16(p + CreateDomainLayout.weightOffset)
-        let cap = arg.u16(p + CreateDomainLayout.capOffset)
+    private static func createDomain(_ arg: GuestBytes<44>, _ range: GuestRange) -> Decoded<DomctlRequest> {
+        let imageLength = arg.u32(CreateDomainLayout.imageLengthOffset)
+        let commandLineLength = arg.u32(CreateDomainLayout.commandLineLengthOffset)
+        let weight = arg.u16(CreateDomainLayout.weightOffset)
+        let cap = arg.u16(CreateDomainLayout.capOffset)
         guard imageLength > 0, imageLength <= maxImage else { return .failure(Refusal(.EINVAL, "the kernel image is empty or larger than 4 MiB")) }
         guard commandLineLength < maxCommandLine else { return .failure(Refusal(.EINVAL, "the command line is longer than 1023 bytes")) }
         guard weight >= 1, cap <= 100 else { return .failure(Refusal(.EINVAL, "weight must be 1-65535 and cap 0-100")) }
-        guard let commandLine = GuestRange(arg.u32(p + CreateDomainLayout.commandLineVAOffset), count: commandLineLength) else {
+        guard let commandLine = GuestRange(arg.u32(CreateDomainLayout.commandLineVAOffset), count: commandLineLength) else {
             return .failure(Refusal(.EFAULT, "the command line is not readable guest memory"))
         }
-        guard let image = GuestRange(arg.u32(p + CreateDomainLayout.imageVAOffset), count: imageLength) else {
+        guard let image = GuestRange(arg.u32(CreateDomainLayout.imageVAOffset), count: imageLength) else {
             return .failure(Refusal(.EFAULT, "the kernel image is not readable guest memory"))
         }
         guard let domainOut = range.field(DomctlLayout.domainOffset, 2) else { return .failure(unreadable) }
         var name = GuestBytes<16>(count: CreateDomainLayout.nameLength)
-        for i in 0..<CreateDomainLayout.nameLength { name.set8(i, arg.u8(p + CreateDomainLayout.nameOffset + i)) }
+        for i in 0..<CreateDomainLayout.nameLength { name.set8(i, arg.u8(CreateDomainLayout.nameOffset + i)) }
         return .success(.createDomain(CreateDomainArguments(
-            image: image, commandLine: commandLine, memoryKiB: arg.u32(p + CreateDomainLayout.memoryKiBOffset),
-            weight: weight, cap: cap, name: name, paused: arg.u32(p + CreateDomainLayout.flagsOffset) & CreateDomainLayout.flagPaused != 0,
+            image: image, commandLine: commandLine, memoryKiB: arg.u32(CreateDomainLayout.memoryKiBOffset),
+            weight: weight, cap: cap, name: name, paused: arg.u32(CreateDomainLayout.flagsOffset) & CreateDomainLayout.flagPaused != 0,
             domainOut: domainOut)))
     }
 }

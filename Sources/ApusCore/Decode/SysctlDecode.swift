@@ -1,4 +1,4 @@
-// SysctlDecode.swift: sysctl (35) decoded from the guest's 128-byte xen_sysctl into a typed request:
+// SysctlDecode.swift: sysctl (35) decoded from the guest's 128-byte xen_sysctl (range-checked whole, copied per command) into a typed request:
 // physinfo and perfc with the ranges of their OUT fields, readconsole with its IN index and its output
 // buffer as a GuestRange bounded by the guest's count. Reads only through GuestMemoryAccess; never acts.
 
@@ -19,7 +19,9 @@ public enum SysctlRequest {
     static let unreadable = Refusal(.EFAULT, "xen_sysctl is not readable guest memory")
 
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<SysctlRequest> {
-        guard let range = GuestRange(a.a1, count: UInt32(SysctlLayout.size)), let arg: GuestBytes<128> = memory.read(range) else {
+        // The whole struct must be guest memory; only the header and the payload a command reads are copied.
+        guard let range = GuestRange(a.a1, count: UInt32(SysctlLayout.size)), let header = range.field(0, SysctlLayout.headerSize),
+              let arg: GuestBytes<8> = memory.read(header) else {
             return .failure(unreadable)
         }
         guard arg.u32(SysctlLayout.interfaceVersionOffset) == DomctlVersion.apus else { return .failure(Refusal(.EACCES, "sysctl interface version mismatch")) }
@@ -37,14 +39,18 @@ public enum SysctlRequest {
             }
             return .success(.perfc(guestTraps: traps, cr3Loads: loads))
         case .readConsole:
-            guard let countOut = range.field(SysctlLayout.readCountOffset, 4), let indexOut = range.field(SysctlLayout.readIndexOffset, 4) else {
+            guard let countOut = range.field(SysctlLayout.readCountOffset, 4), let indexOut = range.field(SysctlLayout.readIndexOffset, 4),
+                  let payload = range.field(SysctlLayout.readIndexOffset, SysctlLayout.readConsoleSize),
+                  let read: GuestBytes<12> = memory.read(payload) else {
                 return .failure(unreadable)
             }
-            let count = min(arg.u32(SysctlLayout.readCountOffset), maxReadConsole)
-            guard let buffer = GuestRange(arg.u32(SysctlLayout.readBufferOffset), count: count) else {
+            // Payload-relative offsets: the copy starts at readIndexOffset.
+            func field(_ offset: Int) -> UInt32 { read.u32(offset - SysctlLayout.readIndexOffset) }
+            let count = min(field(SysctlLayout.readCountOffset), maxReadConsole)
+            guard let buffer = GuestRange(field(SysctlLayout.readBufferOffset), count: count) else {
                 return .failure(Refusal(.EFAULT, "the console buffer is not writable guest memory"))
             }
-            return .success(.readConsole(index: arg.u32(SysctlLayout.readIndexOffset), buffer: buffer, countOut: countOut, indexOut: indexOut))
+            return .success(.readConsole(index: field(SysctlLayout.readIndexOffset), buffer: buffer, countOut: countOut, indexOut: indexOut))
         }
     }
 }
