@@ -113,14 +113,17 @@ final class DomctlDecodeTests: XCTestCase {
         let commands: [UInt32] = [1, 2, 3, 4, 5, 11, 12, 16, 16, 16, 1, 1, 1, 99]
         let tally = DecoderFuzzing.run(seed: 36, firstArgument: { DecoderFuzzing.register(&$0) }) { a, m in
             overlaid(&m, { o in
+                // One draw decides which fields are laid (each bit about half the time, the header
+                // most of the time); values are small numbers or the fuzzer's register palette.
+                let bits = rng.next()
                 let p = a.a1 &+ UInt32(DomctlLayout.payloadOffset)
-                if rng.chance(90) { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(DomctlLayout.interfaceVersionOffset)) }
-                if rng.chance(90) { o.lay(commands[rng.below(commands.count)], at: a.a1) }
-                if rng.chance(50) { o.lay(rng.chance(50) ? SchedulerID.credit : DecoderFuzzing.register(&rng), at: p) }
-                if rng.chance(50) { o.lay(rng.chance(50) ? rng.below(UInt32(3)) : DecoderFuzzing.register(&rng), at: p &+ 4) }
-                if rng.chance(50) { o.lay(DecoderFuzzing.register(&rng), at: p &+ UInt32(CreateDomainLayout.weightOffset)) }
-                if rng.chance(50) { o.lay(rng.below(UInt32(1100)), at: p &+ UInt32(CreateDomainLayout.commandLineLengthOffset)) }
-                if rng.chance(30) { o.lay(DecoderFuzzing.register(&rng), at: p &+ UInt32(CreateDomainLayout.commandLineVAOffset)) }
+                if bits & 0xF != 0 { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(DomctlLayout.interfaceVersionOffset)) }
+                if bits & 0xF0 != 0 { o.lay(commands[Int(bits >> 8 & 0xFF) % commands.count], at: a.a1) }
+                if bits & 1 << 16 != 0 { o.lay(bits & 1 << 17 != 0 ? SchedulerID.credit : UInt32(truncatingIfNeeded: bits >> 32), at: p) }
+                if bits & 1 << 18 != 0 { o.lay(UInt32(bits >> 19 & 3), at: p &+ 4) }
+                if bits & 1 << 21 != 0 { o.lay(UInt32(truncatingIfNeeded: bits >> 40), at: p &+ UInt32(CreateDomainLayout.weightOffset)) }
+                if bits & 1 << 22 != 0 { o.lay(UInt32(bits >> 23 & 0x7FF), at: p &+ UInt32(CreateDomainLayout.commandLineLengthOffset)) }
+                if bits & 3 << 34 == 0 { o.lay(DecoderFuzzing.register(&rng), at: p &+ UInt32(CreateDomainLayout.commandLineVAOffset)) }
             }) { DomctlRequest.decode(a, &$0) }
         }
         for e in [XenError.EFAULT, .EACCES, .ENOSYS, .EINVAL] { XCTAssertGreaterThan(tally.refused[e.rawValue] ?? 0, 0) }

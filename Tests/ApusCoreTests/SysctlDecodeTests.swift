@@ -64,11 +64,13 @@ final class SysctlDecodeTests: XCTestCase {
         let commands: [UInt32] = [1, 3, 7]
         let tally = DecoderFuzzing.run(seed: 35, firstArgument: { DecoderFuzzing.register(&$0) }) { a, m in
             overlaid(&m, { o in
-                // Mostly the right version and a real command, so the payload paths are reached.
-                if rng.chance(90) { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(SysctlLayout.interfaceVersionOffset)) }
-                if rng.chance(90) { o.lay((rng.chance(75) ? commands[rng.below(commands.count)] : rng.below(UInt32(10))), at: a.a1) }
-                if rng.chance(50) { o.lay(DecoderFuzzing.register(&rng), at: a.a1 &+ UInt32(SysctlLayout.readBufferOffset)) }
-                if rng.chance(50) { o.lay(DecoderFuzzing.register(&rng), at: a.a1 &+ UInt32(SysctlLayout.readCountOffset)) }
+                // One draw decides: mostly the right version and a real command, so the payload
+                // paths are reached; sometimes a chosen buffer and count for readconsole.
+                let bits = rng.next()
+                if bits & 0xF != 0 { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(SysctlLayout.interfaceVersionOffset)) }
+                if bits & 0xF0 != 0 { o.lay(bits & 0x300 != 0 ? commands[Int(bits >> 10 & 0xFF) % commands.count] : UInt32(bits >> 10 & 0xF), at: a.a1) }
+                if bits & 1 << 20 != 0 { o.lay(DecoderFuzzing.register(&rng), at: a.a1 &+ UInt32(SysctlLayout.readBufferOffset)) }
+                if bits & 1 << 21 != 0 { o.lay(UInt32(truncatingIfNeeded: bits >> 32) >> (bits >> 22 & 31), at: a.a1 &+ UInt32(SysctlLayout.readCountOffset)) }
             }) { SysctlRequest.decode(a, &$0) }
         }
         for e in [XenError.EFAULT, .EACCES, .ENOSYS] { XCTAssertGreaterThan(tally.refused[e.rawValue] ?? 0, 0) }

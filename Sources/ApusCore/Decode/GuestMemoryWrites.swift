@@ -22,8 +22,9 @@ extension GuestMemoryAccess {
     /// Copies all of `source` to the start of `range`. False when `range` is shorter than
     /// `source` or not writable. An empty source writes nothing and succeeds.
     public mutating func write(_ source: UnsafeRawBufferPointer, to range: GuestRange) -> Bool {
-        guard let head = range.slice(at: 0, count: UInt32(truncatingIfNeeded: source.count)),
-              source.count <= Int(UInt32.max) else { return false }
+        // Int is 32 bits in the hypervisor: compare as UInt64, never through Int(UInt32.max).
+        guard UInt64(source.count) <= UInt64(range.count),
+              let head = range.slice(at: 0, count: UInt32(truncatingIfNeeded: source.count)) else { return false }
         guard let base = source.baseAddress, source.count > 0 else { return true }
         return copyOut(head, from: base)
     }
