@@ -30,14 +30,16 @@ final class DomctlDecodeTests: XCTestCase {
     func testCreateDomainChecksItsBuffersAndNamesItsOutField() {
         var m = memory(.createDomain, payload: create(flags: CreateDomainLayout.flagPaused))
         guard case .createDomain(let c)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(m.copiesIn, 2, "the header and the payload only: the name, image and command line are the actor's to copy")
         XCTAssertEqual(c.image, GuestRange(0x10_0000, count: 0x1000))
         XCTAssertEqual(c.commandLine, GuestRange(0x6000, count: 10))
         XCTAssertEqual([c.memoryKiB], [4096])
         XCTAssertEqual([c.weight, c.cap], [256, 0])
-        XCTAssertEqual(c.name.withBytes { Array($0.prefix(5)) }, Array("ello\0".utf8))
+        XCTAssertEqual(c.name, GuestRange(Self.p + UInt32(CreateDomainLayout.nameOffset), count: 16))
+        let name: GuestBytes<16>? = m.read(c.name)
+        XCTAssertEqual(name?.withBytes { Array($0.prefix(5)) }, Array("ello\0".utf8))
         XCTAssertTrue(c.paused)
         XCTAssertEqual(c.domainOut, GuestRange(Self.va + UInt32(DomctlLayout.domainOffset), count: 2))
-        XCTAssertEqual(m.copiesIn, 2, "the header and the payload only: the image and command line are the actor's to copy")
     }
 
     func testCreateDomainRefusals() {

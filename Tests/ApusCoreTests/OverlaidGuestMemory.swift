@@ -38,6 +38,12 @@ struct OverlaidGuestMemory: GuestMemoryAccess {
                 guard base.isMapped(va >> 12) else { return false }
             }
             if i == 0 || va & 3 == 0 { word = Self.word(va >> 2, seed: base.seed) }
+            if va & 3 == 0 && range.count &- i >= 4 {
+                // A whole aligned word at once (a page boundary is never inside one).
+                destination.storeBytes(of: word.littleEndian, toByteOffset: Int(i), as: UInt32.self)
+                i &+= 4
+                continue
+            }
             destination.storeBytes(of: UInt8(truncatingIfNeeded: word >> (8 * (va & 3))), toByteOffset: Int(i), as: UInt8.self)
             i &+= 1
         }

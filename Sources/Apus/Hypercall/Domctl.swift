@@ -63,7 +63,8 @@ enum DomctlHypercall {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: Int(c.image.count), alignment: 16)
         defer { buffer.deallocate() }
         guard memory.copyIn(c.image, to: buffer) else { return .refused(.EFAULT, "the kernel image is not readable guest memory") }
-        let name = c.name.withBytes { Array($0.prefix { $0 != 0 }) }
+        guard let nameField: GuestBytes<16> = memory.read(c.name) else { return .refused(.EFAULT, "xen_domctl is not readable guest memory") }
+        let name = nameField.withBytes { Array($0.prefix { $0 != 0 }) }
         let request = DomainRequest(id: id, privileged: false, image: UnsafeRawBufferPointer(start: buffer, count: Int(c.image.count)),
                                     memoryBytes: UInt64(c.memoryKiB) << 10, commandLine: commandLine, initrd: nil,
                                     name: name, weight: c.weight, cap: c.cap, paused: c.paused)

@@ -14,8 +14,8 @@ public struct CreateDomainArguments {
     public let memoryKiB: UInt32
     public let weight: UInt16
     public let cap: UInt16
-    /// The name as dom0 gave it (CreateDomainLayout.nameLength bytes, NUL-padded).
-    public let name: GuestBytes<16>
+    /// The name field (CreateDomainLayout.nameLength bytes, NUL-padded) inside dom0's struct.
+    public let name: GuestRange
     public let paused: Bool
     /// OUT: the new domain's id (u16 xen_domctl.domain).
     public let domainOut: GuestRange
@@ -103,9 +103,10 @@ public enum DomctlRequest {
         guard let image = GuestRange(arg.u32(CreateDomainLayout.imageVAOffset), count: imageLength) else {
             return .failure(Refusal(.EFAULT, "the kernel image is not readable guest memory"))
         }
-        guard let domainOut = range.field(DomctlLayout.domainOffset, 2) else { return .failure(unreadable) }
-        var name = GuestBytes<16>(count: CreateDomainLayout.nameLength)
-        for i in 0..<CreateDomainLayout.nameLength { name.set8(i, arg.u8(CreateDomainLayout.nameOffset + i)) }
+        guard let domainOut = range.field(DomctlLayout.domainOffset, 2),
+              let name = range.field(DomctlLayout.payloadOffset + CreateDomainLayout.nameOffset, CreateDomainLayout.nameLength) else {
+            return .failure(unreadable)
+        }
         return .success(.createDomain(CreateDomainArguments(
             image: image, commandLine: commandLine, memoryKiB: arg.u32(CreateDomainLayout.memoryKiBOffset),
             weight: weight, cap: cap, name: name, paused: arg.u32(CreateDomainLayout.flagsOffset) & CreateDomainLayout.flagPaused != 0,
