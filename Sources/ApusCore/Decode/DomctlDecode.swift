@@ -1,0 +1,115 @@
+// DomctlDecode.swift: domctl (36) decoded from dom0's 144-byte xen_domctl (range-checked whole, copied per command) into a typed request: the
+// target domain, each command's IN payload, the kernel image and command line of createdomain as checked
+// GuestRanges, and the ranges OUT fields go to. Reads only through GuestMemoryAccess; never acts (whether
+// the target exists is the acting half's question).
+
+import PVABI
+
+/// createdomain's IN payload, checked: lengths bounded, both guest buffers range-checked.
+public struct CreateDomainArguments {
+    /// The ELF image in dom0's memory (1 byte ... DomctlRequest.maxImage).
+    public let image: GuestRange
+    /// The command line in dom0's memory (0 ... DomctlRequest.maxCommandLine - 1 bytes).
+    public let commandLine: GuestRange
+    public let memoryKiB: UInt32
+    public let weight: UInt16
+    public let cap: UInt16
+    /// The name field (CreateDomainLayout.nameLength bytes, NUL-padded) inside dom0's struct.
+    public let name: GuestRange
+    public let paused: Bool
+    /// OUT: the new domain's id (u16 xen_domctl.domain).
+    public let domainOut: GuestRange
+}
+
+public enum DomctlRequest {
+    case createDomain(CreateDomainArguments)
+    case destroyDomain(UInt16)
+    case pauseDomain(UInt16)
+    case unpauseDomain(UInt16)
+    /// The first domain with an id at or above `from`; OUT: DomainInfoLayout to `out`.
+    case getDomainInfo(from: UInt16, out: GuestRange)
+    case maxMem(UInt16)
+    /// Credit scheduler parameters for `domain`, already in range.
+    case putSchedulerInfo(domain: UInt16, weight: UInt16, cap: UInt16)
+    /// OUT: the credit weight (u16) to `weight` and the cap (u16) to `cap`.
+    case getSchedulerInfo(domain: UInt16, weight: GuestRange, cap: GuestRange)
+
+    /// The largest kernel image createdomain copies (bounded before anything else about it).
+    public static let maxImage: UInt32 = 4 << 20
+    /// Command lines must be shorter than this.
+    public static let maxCommandLine: UInt32 = 1024
+
+    static let unreadable = Refusal(.EFAULT, "xen_domctl is not readable guest memory")
+
+    public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<DomctlRequest> {
+        // The whole struct must be guest memory; only the header and the payload a command uses are copied.
+        guard let range = GuestRange(a.a1, count: UInt32(DomctlLayout.size)), let header = range.field(0, DomctlLayout.payloadOffset),
+              let arg: GuestBytes<16> = memory.read(header) else {
+            return .failure(unreadable)
+        }
+        guard arg.u32(DomctlLayout.interfaceVersionOffset) == DomctlVersion.apus else { return .failure(Refusal(.EACCES, "domctl interface version mismatch")) }
+        guard let command = DomctlCommand(rawValue: arg.u32(DomctlLayout.cmdOffset)) else { return .failure(Refusal(.ENOSYS, "unknown domctl command")) }
+        let p = DomctlLayout.payloadOffset
+        let target = arg.u16(DomctlLayout.domainOffset)
+        switch command {
+        case .createDomain:
+            guard let payload = range.field(p, CreateDomainLayout.size), let create: GuestBytes<44> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            return createDomain(create, range)
+        case .destroyDomain: return .success(.destroyDomain(target))
+        case .pauseDomain: return .success(.pauseDomain(target))
+        case .unpauseDomain: return .success(.unpauseDomain(target))
+        case .getDomainInfo:
+            guard let out = range.field(p, DomainInfoLayout.size) else { return .failure(unreadable) }
+            return .success(.getDomainInfo(from: target, out: out))
+        case .maxMem: return .success(.maxMem(target))
+        case .schedulerOp:
+            guard let payload = range.field(p, DomctlSchedulerOpLayout.size), let op: GuestBytes<12> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            guard op.u32(DomctlSchedulerOpLayout.schedIDOffset) == SchedulerID.credit else {
+                return .failure(Refusal(.EINVAL, "only the credit scheduler runs here"))
+            }
+            switch DomctlSchedulerCommand(rawValue: op.u32(DomctlSchedulerOpLayout.cmdOffset)) {
+            case .putInfo:
+                let weight = op.u16(DomctlSchedulerOpLayout.creditWeightOffset)
+                let cap = op.u16(DomctlSchedulerOpLayout.creditCapOffset)
+                guard weight >= 1, cap <= 100 else { return .failure(Refusal(.EINVAL, "weight must be 1-65535 and cap 0-100")) }
+                return .success(.putSchedulerInfo(domain: target, weight: weight, cap: cap))
+            case .getInfo:
+                guard let weight = range.field(p + DomctlSchedulerOpLayout.creditWeightOffset, 2),
+                      let cap = range.field(p + DomctlSchedulerOpLayout.creditCapOffset, 2) else { return .failure(unreadable) }
+                return .success(.getSchedulerInfo(domain: target, weight: weight, cap: cap))
+            case nil:
+                return .failure(Refusal(.EINVAL, "unknown scheduler_op command"))
+            }
+        default:
+            return .failure(Refusal(.ENOSYS, "this domctl command is not implemented"))
+        }
+    }
+
+    private static func createDomain(_ arg: GuestBytes<44>, _ range: GuestRange) -> Decoded<DomctlRequest> {
+        let imageLength = arg.u32(CreateDomainLayout.imageLengthOffset)
+        let commandLineLength = arg.u32(CreateDomainLayout.commandLineLengthOffset)
+        let weight = arg.u16(CreateDomainLayout.weightOffset)
+        let cap = arg.u16(CreateDomainLayout.capOffset)
+        guard imageLength > 0, imageLength <= maxImage else { return .failure(Refusal(.EINVAL, "the kernel image is empty or larger than 4 MiB")) }
+        guard commandLineLength < maxCommandLine else { return .failure(Refusal(.EINVAL, "the command line is longer than 1023 bytes")) }
+        guard weight >= 1, cap <= 100 else { return .failure(Refusal(.EINVAL, "weight must be 1-65535 and cap 0-100")) }
+        guard let commandLine = GuestRange(arg.u32(CreateDomainLayout.commandLineVAOffset), count: commandLineLength) else {
+            return .failure(Refusal(.EFAULT, "the command line is not readable guest memory"))
+        }
+        guard let image = GuestRange(arg.u32(CreateDomainLayout.imageVAOffset), count: imageLength) else {
+            return .failure(Refusal(.EFAULT, "the kernel image is not readable guest memory"))
+        }
+        guard let domainOut = range.field(DomctlLayout.domainOffset, 2),
+              let name = range.field(DomctlLayout.payloadOffset + CreateDomainLayout.nameOffset, CreateDomainLayout.nameLength) else {
+            return .failure(unreadable)
+        }
+        return .success(.createDomain(CreateDomainArguments(
+            image: image, commandLine: commandLine, memoryKiB: arg.u32(CreateDomainLayout.memoryKiBOffset),
+            weight: weight, cap: cap, name: name, paused: arg.u32(CreateDomainLayout.flagsOffset) & CreateDomainLayout.flagPaused != 0,
+            domainOut: domainOut)))
+    }
+}

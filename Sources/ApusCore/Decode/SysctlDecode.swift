@@ -1,0 +1,56 @@
+// SysctlDecode.swift: sysctl (35) decoded from the guest's 128-byte xen_sysctl (range-checked whole, copied per command) into a typed request:
+// physinfo and perfc with the ranges of their OUT fields, readconsole with its IN index and its output
+// buffer as a GuestRange bounded by the guest's count. Reads only through GuestMemoryAccess; never acts.
+
+import PVABI
+
+public enum SysctlRequest {
+    /// OUT: nr_cpus u32, cpu_khz u32, total_pages u64, free_pages u64.
+    case physInfo(nrCPUs: GuestRange, cpuKHz: GuestRange, totalPages: GuestRange, freePages: GuestRange)
+    /// OUT: guest_traps u64, cr3_loads u64.
+    case perfc(guestTraps: GuestRange, cr3Loads: GuestRange)
+    /// IN: `index` where to start in the log; OUT: up to `buffer.count` bytes to `buffer`, then
+    /// the bytes copied to `countOut` and the next index to `indexOut`.
+    case readConsole(index: UInt32, buffer: GuestRange, countOut: GuestRange, indexOut: GuestRange)
+
+    /// The most log bytes one readconsole copies.
+    public static let maxReadConsole: UInt32 = 4096
+
+    static let unreadable = Refusal(.EFAULT, "xen_sysctl is not readable guest memory")
+
+    public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<SysctlRequest> {
+        // The whole struct must be guest memory; only the header and the payload a command reads are copied.
+        guard let range = GuestRange(a.a1, count: UInt32(SysctlLayout.size)), let header = range.field(0, SysctlLayout.headerSize),
+              let arg: GuestBytes<8> = memory.read(header) else {
+            return .failure(unreadable)
+        }
+        guard arg.u32(SysctlLayout.interfaceVersionOffset) == DomctlVersion.apus else { return .failure(Refusal(.EACCES, "sysctl interface version mismatch")) }
+        guard let command = SysctlCommand(rawValue: arg.u32(SysctlLayout.cmdOffset)) else { return .failure(Refusal(.ENOSYS, "unknown sysctl command")) }
+        switch command {
+        case .physInfo:
+            guard let cpus = range.field(SysctlLayout.nrCPUsOffset, 4), let khz = range.field(SysctlLayout.cpuKHzOffset, 4),
+                  let total = range.field(SysctlLayout.totalPagesOffset, 8), let free = range.field(SysctlLayout.freePagesOffset, 8) else {
+                return .failure(unreadable)
+            }
+            return .success(.physInfo(nrCPUs: cpus, cpuKHz: khz, totalPages: total, freePages: free))
+        case .perfcOp:
+            guard let traps = range.field(SysctlLayout.guestTrapsOffset, 8), let loads = range.field(SysctlLayout.cr3LoadsOffset, 8) else {
+                return .failure(unreadable)
+            }
+            return .success(.perfc(guestTraps: traps, cr3Loads: loads))
+        case .readConsole:
+            guard let countOut = range.field(SysctlLayout.readCountOffset, 4), let indexOut = range.field(SysctlLayout.readIndexOffset, 4),
+                  let payload = range.field(SysctlLayout.readIndexOffset, SysctlLayout.readConsoleSize),
+                  let read: GuestBytes<12> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            // Payload-relative offsets: the copy starts at readIndexOffset.
+            func field(_ offset: Int) -> UInt32 { read.u32(offset - SysctlLayout.readIndexOffset) }
+            let count = min(field(SysctlLayout.readCountOffset), maxReadConsole)
+            guard let buffer = GuestRange(field(SysctlLayout.readBufferOffset), count: count) else {
+                return .failure(Refusal(.EFAULT, "the console buffer is not writable guest memory"))
+            }
+            return .success(.readConsole(index: field(SysctlLayout.readIndexOffset), buffer: buffer, countOut: countOut, indexOut: indexOut))
+        }
+    }
+}

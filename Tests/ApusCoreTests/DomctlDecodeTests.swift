@@ -1,0 +1,133 @@
+// DomctlDecodeTests.swift: domctl's decoder: each command's target and payload, createdomain's checked
+// image and command line, the OUT ranges, each refusal with its errno and reason, and the fuzz harness.
+
+import XCTest
+import PVABI
+@testable import ApusCore
+
+final class DomctlDecodeTests: XCTestCase {
+    static let va: UInt32 = 0x2000
+    static let p = va + UInt32(DomctlLayout.payloadOffset)
+
+    /// A 144-byte xen_domctl at 0x2000: `cmd`, `version`, `domain`, then payload words.
+    func memory(_ cmd: DomctlCommand, version: UInt32 = DomctlVersion.apus, domain: UInt16 = 0, payload: [UInt32] = []) -> FakeGuestMemory {
+        var m = FakeGuestMemory(seed: 36)
+        m.mappedPercent = 0
+        m.place32([cmd.rawValue, version, UInt32(domain), 0] + payload + Array(repeating: 0, count: 32 - payload.count), at: Self.va)
+        return m
+    }
+
+    func decode(_ m: inout FakeGuestMemory, at va: UInt32 = DomctlDecodeTests.va) -> Decoded<DomctlRequest> {
+        DomctlRequest.decode(HypercallArguments(va, 0, 0, 0, 0), &m)
+    }
+
+    /// createdomain's payload words: image va/len, memory KiB, weight|cap<<16, name (4 words), cmdline va/len, flags.
+    func create(image: UInt32 = 0x10_0000, length: UInt32 = 0x1000, weight: UInt16 = 256, cap: UInt16 = 0,
+                cmdline: UInt32 = 0x6000, cmdlineLength: UInt32 = 10, flags: UInt32 = 0) -> [UInt32] {
+        [image, length, 4096, UInt32(weight) | UInt32(cap) << 16, 0x6F6C_6C65 /* "ello" */, 0, 0, 0, cmdline, cmdlineLength, flags]
+    }
+
+    func testCreateDomainChecksItsBuffersAndNamesItsOutField() {
+        var m = memory(.createDomain, payload: create(flags: CreateDomainLayout.flagPaused))
+        guard case .createDomain(let c)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(m.copiesIn, 2, "the header and the payload only: the name, image and command line are the actor's to copy")
+        XCTAssertEqual(c.image, GuestRange(0x10_0000, count: 0x1000))
+        XCTAssertEqual(c.commandLine, GuestRange(0x6000, count: 10))
+        XCTAssertEqual([c.memoryKiB], [4096])
+        XCTAssertEqual([c.weight, c.cap], [256, 0])
+        XCTAssertEqual(c.name, GuestRange(Self.p + UInt32(CreateDomainLayout.nameOffset), count: 16))
+        let name: GuestBytes<16>? = m.read(c.name)
+        XCTAssertEqual(name?.withBytes { Array($0.prefix(5)) }, Array("ello\0".utf8))
+        XCTAssertTrue(c.paused)
+        XCTAssertEqual(c.domainOut, GuestRange(Self.va + UInt32(DomctlLayout.domainOffset), count: 2))
+    }
+
+    func testCreateDomainRefusals() {
+        let cases: [([UInt32], XenError, String)] = [
+            (create(length: 0), .EINVAL, "the kernel image is empty or larger than 4 MiB"),
+            (create(length: DomctlRequest.maxImage + 1), .EINVAL, "the kernel image is empty or larger than 4 MiB"),
+            (create(length: 0xFFFF_FFFF), .EINVAL, "the kernel image is empty or larger than 4 MiB"),
+            (create(cmdlineLength: 1024), .EINVAL, "the command line is longer than 1023 bytes"),
+            (create(weight: 0), .EINVAL, "weight must be 1-65535 and cap 0-100"),
+            (create(cap: 101), .EINVAL, "weight must be 1-65535 and cap 0-100"),
+            (create(cmdline: 0xFFFF_FFF8), .EFAULT, "the command line is not readable guest memory"),
+            (create(cmdline: GuestRange.limit - 9), .EFAULT, "the command line is not readable guest memory"),
+            (create(image: 0xFFFF_F000), .EFAULT, "the kernel image is not readable guest memory"),
+            (create(image: GuestRange.limit - 0xFFF), .EFAULT, "the kernel image is not readable guest memory"),
+        ]
+        for (payload, errno, reason) in cases {
+            var m = memory(.createDomain, payload: payload)
+            assertRefused(decode(&m), errno, reason)
+        }
+        var edge = memory(.createDomain, payload: create(image: GuestRange.limit - 0x1000, cmdline: GuestRange.limit - 10))
+        XCTAssertNotNil(accepted(decode(&edge)), "buffers ending exactly at the limit are guest memory")
+    }
+
+    func testTargetCommands() {
+        var m = memory(.destroyDomain, domain: 3)
+        guard case .destroyDomain(3)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.pauseDomain, domain: 4)
+        guard case .pauseDomain(4)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.unpauseDomain, domain: 5)
+        guard case .unpauseDomain(5)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.maxMem, domain: 6)
+        guard case .maxMem(6)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.getDomainInfo, domain: 7)
+        guard case .getDomainInfo(7, let out)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(out, GuestRange(Self.p, count: UInt32(DomainInfoLayout.size)))
+    }
+
+    func testSchedulerOp() {
+        var m = memory(.schedulerOp, domain: 2, payload: [SchedulerID.credit, DomctlSchedulerCommand.putInfo.rawValue, 512 | 50 << 16])
+        guard case .putSchedulerInfo(2, 512, 50)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.schedulerOp, domain: 2, payload: [SchedulerID.credit, DomctlSchedulerCommand.getInfo.rawValue])
+        guard case .getSchedulerInfo(2, let weight, let cap)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(weight, GuestRange(Self.p + UInt32(DomctlSchedulerOpLayout.creditWeightOffset), count: 2))
+        XCTAssertEqual(cap, GuestRange(Self.p + UInt32(DomctlSchedulerOpLayout.creditCapOffset), count: 2))
+        m = memory(.schedulerOp, domain: 2, payload: [SchedulerID.credit2, DomctlSchedulerCommand.getInfo.rawValue])
+        assertRefused(decode(&m), .EINVAL, "only the credit scheduler runs here")
+        m = memory(.schedulerOp, domain: 2, payload: [SchedulerID.credit, 2])
+        assertRefused(decode(&m), .EINVAL, "unknown scheduler_op command")
+        m = memory(.schedulerOp, domain: 2, payload: [SchedulerID.credit, DomctlSchedulerCommand.putInfo.rawValue, 0])
+        assertRefused(decode(&m), .EINVAL, "weight must be 1-65535 and cap 0-100")
+        m = memory(.schedulerOp, domain: 2, payload: [SchedulerID.credit, DomctlSchedulerCommand.putInfo.rawValue, 1 | 101 << 16])
+        assertRefused(decode(&m), .EINVAL, "weight must be 1-65535 and cap 0-100")
+    }
+
+    func testHeaderRefusals() {
+        var m = memory(.pauseDomain)
+        for va: UInt32 in [0xFFFF_FFF8, GuestRange.limit - 143, 0x9000] {
+            assertRefused(decode(&m, at: va), .EFAULT, "xen_domctl is not readable guest memory")
+        }
+        var v = memory(.pauseDomain, version: 0x0000_0015)
+        assertRefused(decode(&v), .EACCES, "domctl interface version mismatch")
+        var u = memory(.pauseDomain)
+        u.place32([99], at: Self.va)
+        assertRefused(decode(&u), .ENOSYS, "unknown domctl command")
+        for cmd in [DomctlCommand.setVCPUContext, .getVCPUContext, .maxVCPUs, .resumeDomain, .setVirqHandler, .setMaxEventChannel] {
+            var n = memory(cmd)
+            assertRefused(decode(&n), .ENOSYS, "this domctl command is not implemented")
+        }
+    }
+
+    func testFuzzed() {
+        var rng = SplitMix64(seed: 0x36)
+        let commands: [UInt32] = [1, 2, 3, 4, 5, 11, 12, 16, 16, 16, 1, 1, 1, 99]
+        let tally = DecoderFuzzing.run(seed: 36, firstArgument: { DecoderFuzzing.register(&$0) }) { a, m in
+            overlaid(&m, { o in
+                // One draw decides which fields are laid (each bit about half the time, the header
+                // most of the time); values are small numbers or the fuzzer's register palette.
+                let bits = rng.next()
+                let p = a.a1 &+ UInt32(DomctlLayout.payloadOffset)
+                if bits & 0xF != 0 { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(DomctlLayout.interfaceVersionOffset)) }
+                if bits & 0xF0 != 0 { o.lay(commands[Int(bits >> 8 & 0xFF) % commands.count], at: a.a1) }
+                if bits & 1 << 16 != 0 { o.lay(bits & 1 << 17 != 0 ? SchedulerID.credit : UInt32(truncatingIfNeeded: bits >> 32), at: p) }
+                if bits & 1 << 18 != 0 { o.lay(UInt32(bits >> 19 & 3), at: p &+ 4) }
+                if bits & 1 << 21 != 0 { o.lay(UInt32(truncatingIfNeeded: bits >> 40), at: p &+ UInt32(CreateDomainLayout.weightOffset)) }
+                if bits & 1 << 22 != 0 { o.lay(UInt32(bits >> 23 & 0x7FF), at: p &+ UInt32(CreateDomainLayout.commandLineLengthOffset)) }
+                if bits & 3 << 34 == 0 { o.lay(DecoderFuzzing.register(&rng), at: p &+ UInt32(CreateDomainLayout.commandLineVAOffset)) }
+            }) { DomctlRequest.decode(a, &$0) }
+        }
+        for e in [XenError.EFAULT, .EACCES, .ENOSYS, .EINVAL] { XCTAssertGreaterThan(tally.refused[e.rawValue] ?? 0, 0) }
+    }
+}

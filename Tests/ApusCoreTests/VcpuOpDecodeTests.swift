@@ -1,0 +1,57 @@
+// VcpuOpDecodeTests.swift: vcpu_op's decoder: the one vCPU, the runstate info's OUT range, the
+// singleshot timer's deadline and flag, each refusal with its errno and reason, and the fuzz harness.
+
+import XCTest
+import PVABI
+@testable import ApusCore
+
+final class VcpuOpDecodeTests: XCTestCase {
+    func decode(_ op: UInt32, vcpu: UInt32 = 0, _ arg: UInt32, _ m: inout FakeGuestMemory) -> Decoded<VcpuOpRequest> {
+        VcpuOpRequest.decode(HypercallArguments(op, vcpu, arg, 0, 0), &m)
+    }
+
+    func testEachCommand() {
+        var m = FakeGuestMemory(seed: 24)
+        m.mappedPercent = 0
+        guard case .isUp? = accepted(decode(VcpuOp.isUp.rawValue, 0, &m)) else { return XCTFail() }
+        guard case .getRunstateInfo(let out)? = accepted(decode(VcpuOp.getRunstateInfo.rawValue, 0x2000, &m)) else { return XCTFail() }
+        XCTAssertEqual(out, GuestRange(0x2000, count: UInt32(VcpuRunstateInfoLayout.size)))
+        m.place32([0x89AB_CDEF, 0x0123_4567, VcpuSetSingleshotTimerLayout.futureFlag], at: 0x3000)
+        guard case .setSingleshotTimer(let deadline, let future)? = accepted(decode(VcpuOp.setSingleshotTimer.rawValue, 0x3000, &m)) else { return XCTFail() }
+        XCTAssertEqual(deadline, 0x0123_4567_89AB_CDEF)
+        XCTAssertTrue(future)
+        m.place32([5, 0, 2], at: 0x3000)
+        guard case .setSingleshotTimer(5, false)? = accepted(decode(VcpuOp.setSingleshotTimer.rawValue, 0x3000, &m)) else { return XCTFail() }
+        guard case .stopSingleshotTimer? = accepted(decode(VcpuOp.stopSingleshotTimer.rawValue, 0xFFFF_FFFF, &m)) else { return XCTFail() }
+        XCTAssertEqual(m.copiesOut, 0)
+    }
+
+    func testRefusals() {
+        var m = FakeGuestMemory(seed: 24)
+        m.mappedPercent = 0
+        assertRefused(decode(14, 0, &m), .ENOSYS, "unknown vcpu_op command")
+        assertRefused(decode(VcpuOp.isUp.rawValue, vcpu: 1, 0, &m), .ENOENT, "each domain has one vCPU, number 0")
+        for op in [VcpuOp.up, .down, .initialise] {
+            assertRefused(decode(op.rawValue, 0x2000, &m), .EINVAL, "vCPU 0 is always up; there is no other")
+        }
+        for op in [VcpuOp.registerRunstateMemoryArea, .setPeriodicTimer, .stopPeriodicTimer, .registerVcpuInfo, .sendNMI, .getPhysid, .registerVcpuTimeMemoryArea] {
+            assertRefused(decode(op.rawValue, 0x2000, &m), .ENOSYS, "this vcpu_op command is not implemented yet")
+        }
+        for va: UInt32 in [GuestRange.limit - 43, 0xFFFF_FFF0] {
+            assertRefused(decode(VcpuOp.getRunstateInfo.rawValue, va, &m), .EFAULT, "vcpu_runstate_info is not writable guest memory")
+        }
+        for va: UInt32 in [GuestRange.limit - 11, 0xFFFF_FFF8, 0x9000] {
+            assertRefused(decode(VcpuOp.setSingleshotTimer.rawValue, va, &m), .EFAULT, "vcpu_set_singleshot_timer is not readable guest memory")
+        }
+    }
+
+    func testFuzzed() {
+        let tally = DecoderFuzzing.run(seed: 24, firstArgument: { $0.below(UInt32(16)) }) { a, m in
+            switch VcpuOpRequest.decode(a, &m) {
+            case .success: return nil
+            case .failure(let r): return r.error.rawValue
+            }
+        }
+        for e in [XenError.EFAULT, .ENOSYS, .ENOENT, .EINVAL] { XCTAssertGreaterThan(tally.refused[e.rawValue] ?? 0, 0) }
+    }
+}
