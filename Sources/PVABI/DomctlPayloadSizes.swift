@@ -1,11 +1,6 @@
 // The sizes of Apus's domctl and sysctl payloads that Domctl.swift leaves implicit, so decoders copy
 // exactly the bytes a command uses. Sizes only: it must never decide what a command does.
 
-extension CreateDomainLayout {
-    /// IN: image_va .. flags (the flags word ends at 44).
-    public static let size = 44
-}
-
 extension DomctlSchedulerOpLayout {
     /// sched_id, cmd, then the credit member of the union (weight u16, cap u16).
     public static let size = 12

@@ -66,4 +66,12 @@ final class HardwareConfinementTests: XCTestCase {
                            allowedUnder: ["Sources/Apus/Test/"],
                            except: [])
     }
+
+    /// Only RunningGuestMemory calls the guarded copy routines, and only with a GuestRange: no
+    /// other code can hand them a guest address.
+    func testOneGuestMemoryPath() throws {
+        try assertConfined(["GuestCopy.", "guest_copy_"],
+                           allowedUnder: ["Sources/Apus/Domain/GuestMemory.swift", "Sources/Apus/Arch/GuestCopy.swift"],
+                           except: [])
+    }
 }

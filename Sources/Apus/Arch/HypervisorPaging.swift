@@ -32,14 +32,14 @@ enum HypervisorPaging {
     }
 
     /// Maps [va, va + 2 MiB * count) to physical frames starting at `firstFrame` (2 MiB aligned).
-    static func mapLarge(va: UInt32, firstFrame: UInt32, count: Int, writable: Bool) {
+    static func mapLarge(va start: UInt32, firstFrame: UInt32, count: Int, writable: Bool) {
         for i in 0..<count {
             var flags: PTEFlags = [.present, .pageSize, .accessed, .dirty]
             if writable { flags.insert(.writable) }
             if nxSupported { flags.insert(.noExecute) }
             let frame = UInt64(firstFrame) + UInt64(i) * 512
-            l2[slot(va) + i] = PageTableEntry(frame: frame, flags: flags).raw
-            TLB.flush(page: va &+ UInt32(i) << 21)
+            l2[slot(start) + i] = PageTableEntry(frame: frame, flags: flags).raw
+            TLB.flush(page: start &+ UInt32(i) << 21)
         }
     }
 
@@ -82,12 +82,12 @@ enum Mapcache {
         return nil
     }
 
-    static func unmap(_ va: UInt32) {
-        guard va >= AddressMap.mapcacheStart && va < AddressMap.ioremapStart else { return }
-        let i = Int((va - AddressMap.mapcacheStart) >> 12)
+    static func unmap(_ window: UInt32) {
+        guard window >= AddressMap.mapcacheStart && window < AddressMap.ioremapStart else { return }
+        let i = Int((window - AddressMap.mapcacheStart) >> 12)
         guard inUse[i] else { return }
         HypervisorPaging.mapcacheL1[i] = 0
-        TLB.flush(page: va & ~0xFFF)
+        TLB.flush(page: window & ~0xFFF)
         inUse[i] = false
         mapped -= 1
     }

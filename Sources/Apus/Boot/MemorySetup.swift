@@ -10,8 +10,6 @@ enum Machine {
     static var frames = FrameTable(storage: UnsafeMutablePointer<FrameRecord>(bitPattern: 16)!, count: 0)
     static var summary = BootMemorySummary(regions: [], reserved: [])
     static var modules: [BootModule] = []
-    /// Entries in the M2P (kept for MemoryOp; MachineToPhysicalTable owns the number).
-    static var m2pFrames: UInt32 { MachineToPhysicalTable.entries }
     static var memory = DirectPhysicalMemory()
 }
 

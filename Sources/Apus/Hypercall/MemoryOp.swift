@@ -11,7 +11,7 @@ enum MemoryOpHypercall {
         switch MemoryOpRequest.decode(a, &memory) {
         case .failure(let refusal): return refusal.outcome
         case .success(.maximumRAMPage):
-            return .value(Int32(bitPattern: Machine.m2pFrames))
+            return .value(Int32(bitPattern: MachineToPhysicalTable.entries))
         case .success(.currentReservation(let domid)), .success(.maximumReservation(let domid)):
             guard domid == SpecialDomainID.selfID || domid == d.id else { return .refused(.EPERM, "only your own reservation may be read here") }
             return .value(Int32(d.frames.count))

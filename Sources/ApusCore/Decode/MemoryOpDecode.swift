@@ -24,7 +24,7 @@ public enum MemoryOpRequest {
             let domain = arg.u16(ReservationDomainLayout.domidOffset)
             return .success(command == .currentReservation ? .currentReservation(domain: domain) : .maximumReservation(domain: domain))
         case .memoryMap:
-            guard let range = GuestRange(a.a2, count: UInt32(XenMemoryMapSize.size)), let arg: GuestBytes<8> = memory.read(range),
+            guard let range = GuestRange(a.a2, count: UInt32(XenMemoryMapLayout.size)), let arg: GuestBytes<8> = memory.read(range),
                   let entryCount = range.field(XenMemoryMapLayout.nrEntriesOffset, 4) else {
                 return .failure(Refusal(.EFAULT, "xen_memory_map is not readable guest memory"))
             }
