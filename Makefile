@@ -40,7 +40,7 @@ GUESTS       := spinner pingpong clock hostile fuzz
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS)
 
-.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench debug deps clean
+.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench fuzz debug deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -182,6 +182,12 @@ bench: deps $(BUILD)/test-bench.iso
 # Isolation on a CPU that enforces segment limits: the hostile scenario under Bochs.
 test-bochs: deps $(BUILD)/test-hostile.iso
 	@Scripts/run-bochs.sh hostile
+
+# The coverage-guided fuzzer over every ApusCore parser of guest bytes (libFuzzer); what it finds
+# new is merged into Tests/Fuzz/corpus, which `make test` replays. FUZZ_SECONDS sets the time.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@Scripts/fuzz.sh run $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-all.sh SCENARIO...: everything `make test` runs: the guest-arithmetic check over
-# Sources/Apus, the host unit tests (swift test), the freestanding build, every QEMU scenario, then
-# Bochs. Each stage's own exit status decides; a failed build or host-test stage stops the run with
+# Sources/Apus, the host unit tests (swift test), the fuzzer over ApusCore's guest-byte parsers
+# (briefly, from its saved corpus), the freestanding build, every QEMU scenario, then Bochs. Each stage's own exit status decides; a failed build or host-test stage stops the run with
 # a FAIL line naming it, so an image left from an earlier build is never tested after this build
 # failed. The source check, being static, does not stop the later stages but fails the run.
 set -uo pipefail
@@ -19,6 +19,9 @@ status=$?
 tail -n 25 "$out"
 rm -f "$out"
 [ "$status" = 0 ] || fail "host tests (swift test exited $status)"
+
+echo "== fuzzer (libFuzzer over ApusCore's decoders and parsers, from Tests/Fuzz/corpus)"
+Scripts/fuzz.sh check "${FUZZ_CHECK_SECONDS:-20}" || fail "fuzzer (Scripts/fuzz.sh check)"
 
 echo "== freestanding build"
 images=(build/apus.iso)

@@ -7,12 +7,14 @@ import ApusCore
 enum Log {
     static let ringCapacity = 16384
     static var ring: UnsafeMutablePointer<UInt8>? = nil   // Boot/cpu.asm's apus_log_ring, once known
-    static var ringHead = 0          // total bytes ever written; index = head % capacity
+    /// Total bytes ever written (64 bits: a guest that logs without end never wraps it); the
+    /// ring index is head % capacity.
+    static var ringHead: UInt64 = 0
     static var echoToSerial = true
 
     private static func emitByte(_ byte: UInt8) {
         if echoToSerial { Serial.write(byte) }
-        if let ring { ring[ringHead % ringCapacity] = byte }
+        if let ring { ring[Int(ringHead % UInt64(ringCapacity))] = byte }
         ringHead &+= 1
     }
 
@@ -35,16 +37,15 @@ enum Log {
 
     /// Up to `max` bytes of the log from absolute position `from` (clamped to what the ring still
     /// holds), and the position after them.
-    static func read(from: Int, max: Int) -> ([UInt8], Int) {
+    static func read(from: UInt64, max: Int) -> ([UInt8], UInt64) {
         guard let ring else { return ([], ringHead) }
-        var start = from
-        if start < ringHead - ringCapacity { start = ringHead - ringCapacity }
-        if start < 0 { start = 0 }
-        if start > ringHead { start = ringHead }
-        let n = min(max, ringHead - start)
+        let capacity = UInt64(ringCapacity)
+        let oldest = ringHead > capacity ? ringHead - capacity : 0
+        let start = Swift.min(Swift.max(from, oldest), ringHead)
+        let n = Swift.min(max, Int(ringHead - start))
         var bytes = [UInt8](repeating: 0, count: n)
-        for i in 0..<n { bytes[i] = ring[(start + i) % ringCapacity] }
-        return (bytes, start + n)
+        for i in 0..<n { bytes[i] = ring[Int((start + UInt64(i)) % capacity)] }
+        return (bytes, start + UInt64(n))
     }
 
     /// The domain whose line is open (text written without its newline yet), if any.

@@ -22,7 +22,7 @@ enum SysctlHypercall {
                 && memory.write64(UInt64(truncatingIfNeeded: Counters.cr3Loads), to: loads)
             return ok ? .ok : unwritable
         case .success(.readConsole(let index, let buffer, let countOut, let indexOut)):
-            let (bytes, next) = Log.read(from: Int(index), max: Int(buffer.count))
+            let (bytes, next) = Log.read(from: UInt64(index), max: Int(buffer.count))
             let copied = bytes.withUnsafeBytes { memory.write($0, to: buffer) }
             guard copied, memory.write32(UInt32(bytes.count), to: countOut),
                   memory.write32(UInt32(truncatingIfNeeded: next), to: indexOut) else {

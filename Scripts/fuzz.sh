@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# fuzz.sh build|check|run [SECONDS]: the coverage-guided fuzzer (libFuzzer, `swiftc -sanitize=fuzzer`)
+# over every ApusCore parser of guest bytes (Tests/Fuzz). `check` replays the saved corpus and fuzzes
+# briefly from it (make test); `run` fuzzes longer and merges what it finds into the saved corpus
+# (make fuzz). A crash, a trap or a timeout fails; it never edits sources.
+set -euo pipefail
+mode=${1:-check}
+seconds=${2:-}
+out=build/fuzz
+corpus=Tests/Fuzz/corpus
+mkdir -p "$out/modules" "$corpus"
+flags=(-sanitize=fuzzer -O -parse-as-library -wmo -I "$out/modules")
+
+build() {
+    local pvabi core
+    pvabi=$(find Sources/PVABI -name '*.swift' | sort)
+    core=$(find Sources/ApusCore -name '*.swift' | sort)
+    # shellcheck disable=SC2086
+    swiftc "${flags[@]}" -module-name PVABI -emit-module-path "$out/modules/PVABI.swiftmodule" -c $pvabi -o "$out/PVABI.o"
+    # shellcheck disable=SC2086
+    swiftc "${flags[@]}" -module-name ApusCore -emit-module-path "$out/modules/ApusCore.swiftmodule" -c $core -o "$out/ApusCore.o"
+    swiftc "${flags[@]}" -module-name DecoderFuzzer Tests/Fuzz/*.swift "$out/PVABI.o" "$out/ApusCore.o" -o "$out/decoders"
+}
+
+# Rebuild when any input is newer than the fuzzer.
+if [ ! -x "$out/decoders" ] || [ -n "$(find Sources/PVABI Sources/ApusCore Tests/Fuzz Scripts/fuzz.sh -newer "$out/decoders" -name '*.swift' -o -newer "$out/decoders" -name '*.sh' | head -1)" ]; then
+    echo "fuzz: building build/fuzz/decoders"
+    build
+fi
+[ "$mode" = build ] && exit 0
+
+work=$out/corpus
+rm -rf "$work"; mkdir -p "$work"
+cp "$corpus"/* "$work"/ 2>/dev/null || true
+log=$out/fuzz.log
+case $mode in
+    check) seconds=${seconds:-20} ;;
+    run) seconds=${seconds:-600} ;;
+    *) echo "usage: fuzz.sh build|check|run [SECONDS]"; exit 2 ;;
+esac
+# -timeout: one input may take at most 5 s; -rss_limit_mb: the machine has 24 GiB, the fuzzer 2.
+if ! "$out/decoders" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=4096 \
+        -artifact_prefix="$out/" -print_final_stats=1 "$work" >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "FAIL fuzz: the fuzzer stopped on a finding (log: $log; the input is $out/crash-* or $out/timeout-*)"
+    exit 1
+fi
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+echo "PASS fuzz: $execs inputs in ${seconds}s from $(ls "$corpus" | wc -l) saved, $cov edges, no finding"
+if [ "$mode" = run ]; then
+    mkdir -p "$out/merged"
+    "$out/decoders" -merge=1 "$corpus" "$work" >"$out/merge.log" 2>&1
+    echo "fuzz: saved corpus now $(ls "$corpus" | wc -l) inputs ($corpus)"
+fi

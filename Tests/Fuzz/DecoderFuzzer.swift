@@ -1,0 +1,71 @@
+// DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
+// hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, bounce-frame
+// placement, and the ELF and Xen-notes parsers of the domain builder. An input is a selector byte,
+// five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
+// Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
+
+import ApusCore
+import PVABI
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    guard size >= 21 else { return 0 }
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    func word(_ i: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: 1 + 4 * i, as: UInt32.self) }
+    let a = HypercallArguments(word(0), word(1), word(2), word(3), word(4))
+    let image = UnsafeRawBufferPointer(rebasing: bytes[21...])
+    var m = ImageMemory(image: image)
+    DecoderTarget.run(bytes[0], a, &m, image)
+    return 0
+}
+
+enum DecoderTarget {
+    static let count: UInt8 = 24
+
+    static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
+        switch selector % count {
+        case 0: _ = SchedOpRequest.decode(a, &m)
+        case 1: var g = SetGDTRequest(); _ = g.decode(a, &m)
+        case 2: _ = UpdateDescriptorRequest.decode(a)
+        case 3: var t = TrapTableRequest(); _ = t.decode(list: a.a1, &m)
+        case 4: _ = SetCallbacksRequest.decode(a)
+        case 5: _ = CallbackOpRequest.decode(a, &m)
+        case 6: _ = StackSwitchRequest.decode(a)
+        case 7: _ = IretRequest.decode(esp: a.a1, ss: a.a2, &m)
+        case 8:
+            if case .success(let b) = MulticallBatch.decode(a), b.entries.count > 0 {
+                _ = b.entry(a.a3 % b.entries.count, &m)
+            }
+        case 9: _ = ConsoleIORequest.decode(a, privileged: a.a5 & 1 == 0)
+        case 10:
+            if case .success(let b) = PageTableBatch.decode(a, caller: UInt16(truncatingIfNeeded: a.a5), elementSize: MMUUpdateLayout.size),
+               let first = b.list.elements(0, count: min(b.list.count, PageTableBatch.chunk)), let chunk: GuestBytes<1024> = m.read(first) {
+                for i in 0..<Int(first.count / 16) { _ = PageTableBatch.mmuUpdate(chunk, i) }
+            }
+        case 11:
+            if case .success(let b) = PageTableBatch.decode(a, caller: UInt16(truncatingIfNeeded: a.a5), elementSize: MMUExtOpLayout.size),
+               let slot = b.list.element(0), let op: GuestBytes<12> = m.read(slot) {
+                _ = PageTableBatch.mmuextOp(op)
+            }
+        case 12: _ = UpdateVAMappingRequest.decode(a)
+        case 13: _ = EventChannelRequest.decode(a, &m)
+        case 14: _ = SysctlRequest.decode(a, &m)
+        case 15: _ = DomctlRequest.decode(a, &m)
+        case 16: _ = MemoryOpRequest.decode(a, &m)
+        case 17: _ = XenVersionRequest.decode(a, &m)
+        case 18: _ = VcpuOpRequest.decode(a, &m)
+        case 19: _ = VMAssistRequest.decode(a, &m)
+        case 20: _ = SetTimerOpRequest.decode(a, &m)
+        case 21:
+            let fetched = InstructionBytes.fetch(a.a1, &m)
+            _ = StoreDecoder.decode(fetched, registers: StoreDecoder.Registers(eax: a.a2, ecx: a.a3, edx: a.a4, ebx: a.a5))
+        case 22:
+            let words = BounceFrame.words(eip: a.a2, cs: a.a3, eflags: a.a4, errorCode: a.a5 & 1 == 0 ? a.a5 : nil,
+                                          interruptedRing: a.a5 & 3, interruptedESP: a.a1, interruptedSS: a.a2, savedUpcallMask: 0)
+            _ = BounceFrame.place(words, below: a.a1)
+        default:
+            // The domain builder's parsers: the image is an ELF file from dom0 (or GRUB).
+            if let elf = try? ElfImage(image), let notes = try? XenNotes.parse(elf) { _ = try? XenNotes.check(notes) }
+        }
+    }
+}
