@@ -74,13 +74,11 @@ public struct BounceFrame {
     }
 
     /// Where the frame goes: `words.count` words below `top`, as one checked guest range (nil
-    /// when that would wrap or reach the hypervisor area), with the frame's bytes to copy there.
-    public static func place(_ words: FrameWords, below top: UInt32) -> (range: GuestRange, bytes: GuestBytes<36>)? {
+    /// when that would wrap or reach the hypervisor area). The bytes are `words.withBytes`.
+    public static func place(_ words: FrameWords, below top: UInt32) -> GuestRange? {
         guard let range = GuestRange(newStackPointer(kernelESP: top, count: words.count), count: UInt32(words.count) * 4),
               range.end == top else { return nil }
-        var bytes = GuestBytes<36>(count: words.count * 4)
-        for i in 0..<words.count { bytes.set32(i * 4, words[i]) }
-        return (range, bytes)
+        return range
     }
 
     /// The stack the frame is written to: the interrupted SS:ESP when the guest was in ring 1,
@@ -177,6 +175,12 @@ public struct FrameWords: Equatable, Sendable, ExpressibleByArrayLiteral {
     }
 
     public subscript(i: Int) -> UInt32 { storage[i] }
+
+    /// The frame's bytes as they go on the guest stack (little-endian words, lowest first).
+    public func withBytes<R>(_ body: (UnsafeRawPointer) -> R) -> R {
+        var copy = storage
+        return Swift.withUnsafeBytes(of: &copy) { body($0.baseAddress!) }
+    }
 
     /// The words as an array, for tests and logs.
     public var array: [UInt32] { (0..<count).map { storage[$0] } }

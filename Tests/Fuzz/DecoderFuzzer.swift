@@ -38,9 +38,9 @@ enum DecoderTarget {
             }
         case 9: _ = ConsoleIORequest.decode(a, privileged: a.a5 & 1 == 0)
         case 10:
-            if case .success(let b) = PageTableBatch.decode(a, caller: UInt16(truncatingIfNeeded: a.a5), elementSize: MMUUpdateLayout.size),
-               let first = b.list.elements(0, count: min(b.list.count, PageTableBatch.chunk)), let chunk: GuestBytes<1024> = m.read(first) {
-                for i in 0..<Int(first.count / 16) { _ = PageTableBatch.mmuUpdate(chunk, i) }
+            if case .success(let b) = PageTableBatch.decode(a, caller: UInt16(truncatingIfNeeded: a.a5), elementSize: MMUUpdateLayout.size) {
+                var i: UInt32 = 0
+                while let slot = b.list.element(i), i < 64, let raw: GuestBytes<16> = m.read(slot) { _ = PageTableBatch.mmuUpdate(raw); i += 1 }
             }
         case 11:
             if case .success(let b) = PageTableBatch.decode(a, caller: UInt16(truncatingIfNeeded: a.a5), elementSize: MMUExtOpLayout.size),

@@ -3,6 +3,7 @@
 // random config-like lines that must always give a config or an error, never a trap.
 
 import XCTest
+import ApusCore
 @testable import GuestKit
 
 private func parse(_ text: String) -> Result<DomainConfig, ConfigError> {
@@ -338,18 +339,5 @@ final class DomainConfigTests: XCTestCase {
             XCTAssertEqual(e.line == 0, { if case .missingRequired = e.kind { return true } else { return false } }())
             XCTAssertFalse(e.message.isEmpty)
         }
-    }
-}
-
-/// A small seeded generator, so a failing fuzz case can be replayed.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -2,6 +2,7 @@
 // "\r\n", the 120-byte cap, ignored control bytes and escape sequences, and what each byte tells dom0 to echo.
 
 import XCTest
+import ApusCore
 @testable import GuestKit
 
 /// Feeds every byte and returns the completed lines, in order.

@@ -2,6 +2,7 @@
 // arguments, ids against names, blanks and tabs, unknown words, and random lines that must not trap.
 
 import XCTest
+import ApusCore
 @testable import GuestKit
 
 private func command(_ line: String) -> ShellCommand { ShellCommand(parsing: Array(line.utf8)) }

@@ -20,19 +20,15 @@ enum MemoryHypercalls {
         var baseChanged = false
         var m2p = MachineToPhysicalTable()
         while done < batch.list.count && failure == nil {
-            let n = min(PageTableBatch.chunk, batch.list.count - done)
-            guard let range = batch.list.elements(done, count: n), let chunk: GuestBytes<1024> = memory.read(range) else {
+            guard let slot = batch.list.element(done), let raw: GuestBytes<16> = memory.read(slot) else {
                 return finishBatch(done, batch, .refused(.EFAULT, "mmu_update request list is not readable"))
             }
-            for i in 0..<Int(n) {
-                switch Machine.frames.mmuUpdate(PageTableBatch.mmuUpdate(chunk, i), state: d.memory, memory: &Machine.memory, m2p: &m2p) {
-                case .failure(let error):
-                    failure = error
-                case .success(let effect):
-                    if case .tableEntry(let frame, .l3, _) = effect, frame == d.memory.baseL3 { baseChanged = true }
-                    done += 1
-                }
-                if failure != nil { break }
+            switch Machine.frames.mmuUpdate(PageTableBatch.mmuUpdate(raw), state: d.memory, memory: &Machine.memory, m2p: &m2p) {
+            case .failure(let error):
+                failure = error
+            case .success(let effect):
+                if case .tableEntry(let frame, .l3, _) = effect, frame == d.memory.baseL3 { baseChanged = true }
+                done += 1
             }
         }
         if baseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }

@@ -59,12 +59,12 @@ enum GuestFaults {
         let words = BounceFrame.words(eip: f.eip &+ eipAdvance, cs: f.cs & 0xFFFF, eflags: f.eflags, errorCode: errorCode,
                                       interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
-        guard let placed = BounceFrame.place(words, below: target.esp), memory.write(placed.bytes, to: placed.range) else {
+        guard let placed = BounceFrame.place(words, below: target.esp), words.withBytes({ memory.copyOut(placed, from: $0) }) else {
             let at = BounceFrame.newStackPointer(kernelESP: target.esp, count: words.count)
             Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(f.vector), eip \(hex8: f.eip))")
             crash(d, "fault while building a bounce frame on the guest kernel stack")
         }
-        let newESP = placed.range.start
+        let newESP = placed.start
         d.upcallMask = BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents)
         frame.pointee.eip = eip
         frame.pointee.cs = cs
@@ -115,10 +115,10 @@ public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
                                           interruptedESP: f.esp, interruptedSS: f.ss, savedUpcallMask: mask,
                                           ds: f.ds, es: f.es, fs: f.fs, gs: f.gs)
     var memory = RunningGuestMemory()
-    guard let placed = BounceFrame.place(words, below: target.esp), memory.write(placed.bytes, to: placed.range) else {
+    guard let placed = BounceFrame.place(words, below: target.esp), words.withBytes({ memory.copyOut(placed, from: $0) }) else {
         GuestFaults.crash(d, "fault while building the failsafe callback frame on the guest kernel stack")
     }
-    let newESP = placed.range.start
+    let newESP = placed.start
     Log.info("d\(d.id): entering its failsafe callback at \(hex8: d.vcpu.failsafeCallback.eip)")
     d.upcallMask = 1
     frame.pointee.ds = 0; frame.pointee.es = 0; frame.pointee.fs = 0; frame.pointee.gs = 0

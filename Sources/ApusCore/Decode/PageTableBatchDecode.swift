@@ -7,8 +7,6 @@ import PVABI
 public struct PageTableBatch: Equatable, Sendable {
     /// The most requests one call may carry.
     public static let maxBatch: UInt32 = 4096
-    /// Requests read in one copy by mmu_update.
-    public static let chunk: UInt32 = 64
 
     public let list: GuestArray
     /// Where the number of completed requests goes, or nil when the guest passed a null pointer.
@@ -33,10 +31,9 @@ public struct PageTableBatch: Equatable, Sendable {
         return .success(PageTableBatch(list: list, doneCount: done))
     }
 
-    /// Request `i` of a chunk of mmu_update requests copied in.
-    public static func mmuUpdate<let N: Int>(_ chunk: GuestBytes<N>, _ i: Int) -> MMUUpdateRequest {
-        let o = i &* MMUUpdateLayout.size
-        return MMUUpdateRequest(ptr: chunk.u64(o), val: chunk.u64(o &+ 8))
+    /// One mmu_update request copied in.
+    public static func mmuUpdate(_ request: GuestBytes<16>) -> MMUUpdateRequest {
+        MMUUpdateRequest(ptr: request.u64(MMUUpdateLayout.ptrOffset), val: request.u64(MMUUpdateLayout.valOffset))
     }
 
     /// One mmuext_op copied in.

@@ -3,6 +3,7 @@
 // it names filled with random bytes and the fields that select a command or a target set on
 // purpose. It decides the narrow skips (SkipPolicy) but never makes a call itself.
 
+import ApusCore
 import PVABI
 
 enum Builder {

@@ -4,6 +4,7 @@
 // It must never produce a pointer into the fuzzer's code, stack or globals, nor (as a frame some
 // call may write or give away) one of its own frames other than the sacrificial one.
 
+import ApusCore
 import PVABI
 
 enum Palette {

@@ -4,6 +4,7 @@
 // Fields that name a frame or a mapping come from the palettes that keep the fuzzer's own safe.
 
 import GuestKit
+import ApusCore
 import PVABI
 
 extension Builder {
