@@ -4,6 +4,7 @@
 
 import XCTest
 import ApusCore
+import PVABI
 
 struct DecoderTally {
     var accepted = 0
@@ -53,5 +54,26 @@ enum DecoderFuzzing {
         }
         if tally.accepted == 0 { XCTFail("no case was ever accepted: the generator does not reach the decoder's depth", file: file, line: line) }
         return tally
+    }
+}
+
+/// A decoder's refusal as (errno, reason), or nil when it accepted.
+func refusal<T>(_ decoded: Decoded<T>) -> (XenError, String)? {
+    if case .failure(let r) = decoded { return (r.error, "\(r.reason)") }
+    return nil
+}
+
+/// A decoder's answer as the fuzz harness counts it: the errno of a refusal, nil for a request.
+func errno<T>(_ decoded: Decoded<T>) -> Int32? {
+    if case .failure(let r) = decoded { return r.error.rawValue }
+    return nil
+}
+
+extension FakeGuestMemory {
+    /// A guest with nothing mapped but the pages a test places.
+    static func blank(seed: UInt64) -> FakeGuestMemory {
+        var m = FakeGuestMemory(seed: seed)
+        m.mappedPercent = 0
+        return m
     }
 }

@@ -6,11 +6,7 @@ import PVABI
 @testable import ApusCore
 
 final class EventChannelOpDecodeTests: XCTestCase {
-    func memory() -> FakeGuestMemory {
-        var m = FakeGuestMemory(seed: 32)
-        m.mappedPercent = 0
-        return m
-    }
+    func memory() -> FakeGuestMemory { .blank(seed: 32) }
 
     func decode(_ op: EventChannelOp, _ arg: UInt32, _ m: inout FakeGuestMemory) -> Decoded<EventChannelRequest> {
         EventChannelRequest.decode(HypercallArguments(op.rawValue, arg, 0, 0, 0), &m)

@@ -7,13 +7,7 @@ import PVABI
 @testable import ApusCore
 
 final class MemoryDecodeTests: XCTestCase {
-    func memory() -> FakeGuestMemory { var m = FakeGuestMemory(seed: 7); m.mappedPercent = 0; return m }
-    func refusal<T>(_ d: Decoded<T>) -> (XenError, String)? {
-        if case .failure(let r) = d { return (r.error, "\(r.reason)") }
-        return nil
-    }
-    func errno<T>(_ d: Decoded<T>) -> Int32? { if case .failure(let r) = d { return r.error.rawValue }; return nil }
-
+    func memory() -> FakeGuestMemory { .blank(seed: 7) }
     // MARK: set_gdt
 
     func testSetGDTReadsOneFrameNumberPerPage() {

@@ -6,11 +6,7 @@ import PVABI
 @testable import ApusCore
 
 final class MemoryOpDecodeTests: XCTestCase {
-    func memory() -> FakeGuestMemory {
-        var m = FakeGuestMemory(seed: 12)
-        m.mappedPercent = 0
-        return m
-    }
+    func memory() -> FakeGuestMemory { .blank(seed: 12) }
 
     func decode(_ command: UInt32, _ arg: UInt32, _ m: inout FakeGuestMemory) -> Decoded<MemoryOpRequest> {
         MemoryOpRequest.decode(HypercallArguments(command, arg, 0, 0, 0), &m)

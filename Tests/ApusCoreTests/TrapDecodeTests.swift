@@ -6,11 +6,7 @@ import PVABI
 @testable import ApusCore
 
 final class TrapDecodeTests: XCTestCase {
-    func memory() -> FakeGuestMemory { var m = FakeGuestMemory(seed: 5); m.mappedPercent = 0; return m }
-    func refusal<T>(_ d: Decoded<T>) -> (XenError, String)? {
-        if case .failure(let r) = d { return (r.error, "\(r.reason)") }
-        return nil
-    }
+    func memory() -> FakeGuestMemory { .blank(seed: 5) }
 
     func testTrapTableReadsUpToTheTerminator() {
         var m = memory()
@@ -86,8 +82,6 @@ final class TrapDecodeTests: XCTestCase {
         m.place32([1, 0xF680_0000, 0xe019, 0], at: 0x9200)
         XCTAssertEqual(refusal(IretRequest.decode(esp: 0x9200, ss: 0, &m))?.1, "iret to an address in the hypervisor area")
     }
-
-    func errno<T>(_ d: Decoded<T>) -> Int32? { if case .failure(let r) = d { return r.error.rawValue }; return nil }
 
     func testFuzzedTrapTable() {
         var table = TrapTableRequest()
