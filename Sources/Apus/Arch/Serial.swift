@@ -10,8 +10,10 @@ enum Serial {
     private static let ier: UInt16 = 1, iir: UInt16 = 2, lsr: UInt16 = 5
     private static let ierReceive: UInt8 = 0x01, ierTransmit: UInt8 = 0x02
     private static let lsrData: UInt8 = 0x01, lsrTHRE: UInt8 = 0x20, lsrIdle: UInt8 = 0x40
-    /// Polls of LSR before a transmitter is given up on (one byte takes about 87 us to send).
-    private static let spinLimit = 100_000
+    /// How long one wait for the transmitter may last before it is given up on, in TSC cycles:
+    /// 20 ms (a byte takes about 87 us at 115200 baud, a full FIFO about 1.4 ms). Measured in
+    /// time, not in polls, so that a fast CPU does not give up on a FIFO that is still sending.
+    private static var giveUpCycles: UInt64 { 20 * SystemTime.tscKHz }
 
     /// Bytes the transmitter takes at once when THRE is set: 16 with the FIFO on, else 1.
     private static var fifoDepth = 1
@@ -74,14 +76,18 @@ enum Serial {
             setIER(ierShadow & ~ierTransmit)
             drainSynchronously(until: 0)
         }
-        var spins = 0
-        while port_in8(base + lsr) & lsrIdle == 0 && spins < spinLimit { spins += 1 }
+        waitFor(lsrIdle)
     }
 
     /// Polls THRE until it is set, or until the transmitter is given up on.
-    private static func waitForTHRE() {
-        var spins = 0
-        while port_in8(base + lsr) & lsrTHRE == 0 && spins < spinLimit { spins += 1 }
+    private static func waitForTHRE() { waitFor(lsrTHRE) }
+
+    /// Polls LSR until `bit` is set, or until giveUpCycles have passed.
+    private static func waitFor(_ bit: UInt8) {
+        if port_in8(base + lsr) & bit != 0 { return }
+        let start = cpu_rdtsc()
+        let limit = giveUpCycles
+        while port_in8(base + lsr) & bit == 0 && cpu_rdtsc() &- start < limit {}
     }
 
     /// Back-pressure and flush: sends from the ring by polling until at most `left` bytes wait.
