@@ -62,7 +62,7 @@ enum Serial {
                 return
             }
         }
-        if pending == ringCapacity { drainSynchronously(until: ringCapacity / 2) }
+        if pending == ringCapacity { drainSynchronously(until: ringCapacity - UInt32(fifoDepth)) }
         ring[Int(head & (ringCapacity - 1))] = byte
         head &+= 1
         setIER(ierShadow | ierTransmit)    // THRE interrupts until the ring is empty
@@ -82,12 +82,19 @@ enum Serial {
     /// Polls THRE until it is set, or until the transmitter is given up on.
     private static func waitForTHRE() { waitFor(lsrTHRE) }
 
-    /// Polls LSR until `bit` is set, or until giveUpCycles have passed.
+    /// A wait timed out and LSR has not shown the bit since: later waits do not wait at all.
+    private static var stalled = false
+
+    /// Polls LSR until `bit` is set, or until giveUpCycles have passed (once: a transmitter that
+    /// stays stuck is not waited for again until it shows life).
     private static func waitFor(_ bit: UInt8) {
-        if port_in8(base + lsr) & bit != 0 { return }
+        if port_in8(base + lsr) & bit != 0 { stalled = false; return }
+        if stalled { return }
         let start = cpu_rdtsc()
         let limit = giveUpCycles
-        while port_in8(base + lsr) & bit == 0 && cpu_rdtsc() &- start < limit {}
+        while port_in8(base + lsr) & bit == 0 {
+            if cpu_rdtsc() &- start >= limit { stalled = true; return }
+        }
     }
 
     /// Back-pressure and flush: sends from the ring by polling until at most `left` bytes wait.
