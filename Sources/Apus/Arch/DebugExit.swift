@@ -8,9 +8,11 @@ enum DebugExit {
     static let failValue: UInt32 = 0x11   // QEMU exits 35
 
     static func exit(passed: Bool) -> Never {
+        Serial.flush()      // everything queued first; the verdict line and its end, synchronously
         Log.info("test: exiting QEMU with \(passed ? "PASS" : "FAIL")")
         port_out32(0xF4, passed ? passValue : failValue)
         // Bochs has no isa-debug-exit; "Shutdown" on its port 0x8900 ends it (QEMU ignores it).
+        Serial.flush()      // the verdict's last bit has left the UART before the emulator stops
         for b in "Shutdown".utf8 { port_out8(0x8900, b) }
         haltForever()
     }
@@ -19,6 +21,7 @@ enum DebugExit {
 @_extern(c, "cpu_halt_forever") func cpu_halt_forever()
 
 func haltForever() -> Never {
+    Serial.flush()          // a stopped machine takes no more UART interrupts: send what is queued
     cpu_halt_forever()      // does not return; the loop only tells Swift so
     while true {}
 }

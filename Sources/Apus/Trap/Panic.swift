@@ -7,6 +7,7 @@ import ApusCore
 enum Panic {
     static func trap(_ frame: UnsafeMutablePointer<TrapFrame>, cr2: UInt32, reason: StaticString) -> Never {
         let f = frame.pointee
+        Serial.flush()      // synchronous from here: the panic text follows everything queued
         Log.info("PANIC: \(reason)")
         Log.info("  \(ExceptionName.mnemonic(f.vector)) vector \(f.vector) error code \(hex: f.errorCode) in ring \(f.ring)")
         Log.info("  eip \(hex8: f.eip)  cs \(hex: f.cs & 0xFFFF)  eflags \(hex8: f.eflags)  cr2 \(hex8: cr2)")
@@ -17,6 +18,7 @@ enum Panic {
     }
 
     static func halt(_ reason: StaticString) -> Never {
+        Serial.flush()
         Log.info("PANIC: \(reason)")
         stop()
     }

@@ -38,8 +38,8 @@ enum Interrupts {
             PIT.tick()
             if !Domains.all.isEmpty { Timers.check(now: SystemTime.nanoseconds()) }
         } else if irq == 4 {
-            // Typed input is dom0's: tell it with VIRQ_CONSOLE.
-            if Serial.receive(), let dom0 = Domains.byID(0) { Events.raiseVirq(dom0, Virq.console) }
+            // The UART: its transmit ring drains here; typed input is dom0's (VIRQ_CONSOLE).
+            if Serial.interrupt(), let dom0 = Domains.byID(0) { Events.raiseVirq(dom0, Virq.console) }
         }
     }
 }
