@@ -33,7 +33,7 @@ enum Serial {
     // MARK: transmit
 
     /// The transmit ring: bytes written while the UART was busy, oldest at `tail`. Allocated once
-    /// (enableReceiveInterrupt); head and tail count bytes ever queued and sent (they wrap).
+    /// (enableInterrupts); head and tail count bytes ever queued and sent (they wrap).
     static let ringCapacity: UInt32 = 65536
     private static var ring: UnsafeMutablePointer<UInt8>? = nil
     private static var head: UInt32 = 0
@@ -136,7 +136,7 @@ enum Serial {
 
     /// Lets the UART interrupt on received data and on an empty transmitter (IRQ 4), and from
     /// now on queues output in the transmit ring instead of waiting for the UART.
-    static func enableReceiveInterrupt() {
+    static func enableInterrupts() {
         if ring == nil { ring = UnsafeMutablePointer<UInt8>.allocate(capacity: Int(ringCapacity)) }
         setIER(ierShadow | ierReceive)
         port_out8(base + 4, 0x0B)      // DTR, RTS, OUT2 (routes the interrupt to the PIC)

@@ -42,7 +42,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
 
     PIC.remap()
     PIT.start()
-    Serial.enableReceiveInterrupt()
+    Serial.enableInterrupts()
     PIC.unmask(irq: 4)
     Log.info("timer: PIT channel 0 at \(PIT.hz) Hz on IRQ 0 (vector \(PIC.vectorBase))")
 
