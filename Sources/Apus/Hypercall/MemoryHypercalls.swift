@@ -19,15 +19,16 @@ enum MemoryHypercalls {
         var failure: MemoryError? = nil
         var baseChanged = false
         var m2p = MachineToPhysicalTable()
+        let state = d.memory                    // mmu_update reads the domain's state, never changes it
         while done < batch.list.count && failure == nil {
             guard let slot = batch.list.element(done), let raw: GuestBytes<16> = memory.read(slot) else {
                 return finishBatch(done, batch, .refused(.EFAULT, "mmu_update request list is not readable"))
             }
-            switch Machine.frames.mmuUpdate(PageTableBatch.mmuUpdate(raw), state: d.memory, memory: &Machine.memory, m2p: &m2p) {
+            switch Machine.frames.mmuUpdate(PageTableBatch.mmuUpdate(raw), state: state, memory: &Machine.memory, m2p: &m2p) {
             case .failure(let error):
                 failure = error
             case .success(let effect):
-                if case .tableEntry(let frame, .l3, _) = effect, frame == d.memory.baseL3 { baseChanged = true }
+                if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 { baseChanged = true }
                 done += 1
             }
         }
