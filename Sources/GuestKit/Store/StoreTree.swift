@@ -44,7 +44,9 @@ public struct StoreTree: Sendable {
     /// The indexes of `path`'s strict descendants (empty when it has none).
     func descendants(of path: [UInt8]) -> Range<Int> {
         let prefix = StorePath.descendantPrefix(path)
-        let start = lowerBound(prefix)
+        var start = lowerBound(prefix)
+        // The root's prefix is its own path: it is not its own descendant.
+        if start < nodes.count && nodes[start].path == path { start += 1 }
         var end = start
         while end < nodes.count && hasPrefix(nodes[end].path, prefix) { end += 1 }
         return start..<end
