@@ -12,7 +12,10 @@ extension XenStore {
         if given == XenStore.introduceDomain || given == XenStore.releaseDomain {
             absolute = given
         } else {
-            guard let resolved = StorePath.resolve(given, for: domain) else { return .failure(.EINVAL) }
+            // '@' names only the two special paths.
+            guard given.first != 0x40, let resolved = StorePath.resolve(given, for: domain) else {
+                return .failure(.EINVAL)
+            }
             absolute = resolved
         }
         for w in connections[c].watches where w.absolute == absolute && w.token == token {
