@@ -26,6 +26,46 @@ final class XenStoreHostileTests: XCTestCase {
         XCTAssertEqual(s.write(1, "f", "", tx: tx).errorName, "EQUOTA")
     }
 
+    func testDom0IsNotHeldToAGuestsNodeQuota() {
+        var limits = StoreLimits()
+        limits.nodesPerDomain = 2
+        var s = storeWithGuests(limits)
+        XCTAssertTrue(s.write(1, "a", "").isOK)
+        XCTAssertEqual(s.write(1, "b", "").errorName, "EQUOTA")
+        XCTAssertTrue(s.write(0, "/local/domain/1/b/c", "").isOK)
+        XCTAssertEqual(s.ask(0, .getPerms, ["/local/domain/1/b/c"]).strings, ["n1"])
+    }
+
+    func testTreeBudgetAnswersENOSPCToGuestsOnly() {
+        var limits = StoreLimits()
+        limits.treeBytes = 3000
+        var s = storeWithGuests(limits)
+        var refused = false
+        for i in 0..<100 where !refused {
+            let r = s.write(1, "k\(i)", String(repeating: "v", count: 100))
+            refused = r.errorName == "ENOSPC"
+            XCTAssertTrue(r.isOK || refused)
+        }
+        XCTAssertTrue(refused)
+        XCTAssertLessThanOrEqual(s.tree.bytes, 3000)
+        let before = s.tree.nodes
+        XCTAssertEqual(s.write(2, "x", "y").errorName, "ENOSPC")
+        XCTAssertEqual(s.ask(2, .setPerms, ["/local/domain/2", "n2", "r1", "r0", "r3"]).errorName, "ENOSPC")
+        XCTAssertEqual(s.tree.nodes, before)
+        XCTAssertTrue(s.write(2, "/local/domain/2", "").isOK)  // no growth, no refusal
+        XCTAssertTrue(s.write(0, "/tool", String(repeating: "t", count: 2000)).isOK)
+        XCTAssertTrue(s.ask(1, .rm, ["k0"]).isOK)
+        XCTAssertTrue(treeIsWellFormed(s.tree))
+    }
+
+    func testTransactionIDsBelongToTheirDomain() {
+        var s = storeWithGuests()
+        let tx = UInt32(s.ask(1, .transactionStart, [""]).strings[0])!
+        XCTAssertEqual(s.write(2, "k", "v", tx: tx).errorName, "ENOENT")
+        XCTAssertEqual(s.ask(2, .transactionEnd, ["T"], tx: tx).errorName, "ENOENT")
+        XCTAssertTrue(s.ask(1, .transactionEnd, ["T"], tx: tx).isOK)
+    }
+
     func testEntrySizeQuota() {
         var limits = StoreLimits()
         limits.entrySize = 16

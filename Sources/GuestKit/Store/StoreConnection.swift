@@ -10,6 +10,9 @@ public struct StoreLimits: Equatable, Sendable {
     public var transactionsPerDomain = 10
     /// Reply and event bytes a domain may leave undrained before its connection is ended.
     public var outputBacklog = 65536
+    /// The whole tree's footprint (StoreTree.bytes); growth past it answers ENOSPC, for everyone
+    /// but dom0. Size it to dom0's heap, with room for transaction copies and output queues.
+    public var treeBytes = 1 << 20
     public init() {}
 }
 

@@ -66,6 +66,7 @@ extension XenStore {
             if let node = tree.node(path) {
                 guard node.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
                 if type == .mkdir { return .success(XenStore.ok) }
+                guard fits(tree, adding: value.count - node.value.count, by: domain) else { return .failure(.ENOSPC) }
                 tree.set(path, value: value, permissions: node.permissions)
                 changes.append(StoreChange(path: path, removed: false, permissions: node.permissions))
                 return .success(XenStore.ok)
@@ -83,10 +84,15 @@ extension XenStore {
             let permissions = StorePermissions.isPrivileged(domain)
                 ? anchor.permissions : anchor.permissions.owned(by: domain)
             let owner = permissions.owner
-            if !StorePermissions.isPrivileged(owner),
+            if !StorePermissions.isPrivileged(domain),
                tree.nodeCount(ownedBy: owner) + missing.count > limits.nodesPerDomain {
                 return .failure(.EQUOTA)
             }
+            var growth = value.count
+            for m in missing {
+                growth += StoreTree.cost(path: m.count, value: 0, permissions: permissions.entries.count)
+            }
+            guard fits(tree, adding: growth, by: domain) else { return .failure(.ENOSPC) }
             touch(anchor.path)
             for m in missing.reversed() {
                 touch(m)
@@ -123,6 +129,8 @@ extension XenStore {
             guard StorePermissions.isPrivileged(domain) || permissions.owner == node.permissions.owner else {
                 return .failure(.EPERM)
             }
+            let growth = 4 * (permissions.entries.count - node.permissions.entries.count)
+            guard fits(tree, adding: growth, by: domain) else { return .failure(.ENOSPC) }
             tree.set(path, value: node.value, permissions: permissions)
             changes.append(StoreChange(path: path, removed: false, permissions: permissions))
             return .success(XenStore.ok)
@@ -130,5 +138,10 @@ extension XenStore {
         default:
             return .failure(.EINVAL)
         }
+    }
+
+    /// Whether `tree` may grow by `growth` bytes for `domain`: dom0 is never refused.
+    func fits(_ tree: StoreTree, adding growth: Int, by domain: UInt16) -> Bool {
+        StorePermissions.isPrivileged(domain) || growth <= 0 || tree.bytes + growth <= limits.treeBytes
     }
 }

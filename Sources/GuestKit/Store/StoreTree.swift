@@ -14,10 +14,23 @@ public struct StoreTree: Sendable {
     /// Sorted by path (byte order); every node's parent is present; "/" always is.
     public private(set) var nodes: [StoreNode]
     var nextGeneration: UInt64 = 1
+    /// What the nodes cost in memory, as `StoreTree.cost` counts it: dom0's heap is small and
+    /// the daemon refuses growth past its budget rather than fail an allocation.
+    public private(set) var bytes = 0
+
+    /// A node's approximate footprint: its path, value and access list, plus fixed overhead.
+    public static func cost(path: Int, value: Int, permissions: Int) -> Int {
+        path + value + 4 * permissions + 64
+    }
+
+    static func cost(_ n: StoreNode) -> Int {
+        cost(path: n.path.count, value: n.value.count, permissions: n.permissions.entries.count)
+    }
 
     public init() {
         nodes = [StoreNode(path: [StorePath.slash], value: [], permissions: StorePermissions(owner: 0),
                            generation: 0)]
+        bytes = StoreTree.cost(nodes[0])
     }
 
     /// The first index whose path is not below `path` in byte order.
@@ -97,12 +110,16 @@ public struct StoreTree: Sendable {
     public mutating func set(_ path: [UInt8], value: [UInt8], permissions: StorePermissions) -> Bool {
         let i = lowerBound(path)
         if i < nodes.count && nodes[i].path == path {
+            bytes -= StoreTree.cost(nodes[i])
             nodes[i].value = value
             nodes[i].permissions = permissions
             nodes[i].generation = stamp()
+            bytes += StoreTree.cost(nodes[i])
             return false
         }
-        nodes.insert(StoreNode(path: path, value: value, permissions: permissions, generation: stamp()), at: i)
+        let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
+        bytes += StoreTree.cost(node)
+        nodes.insert(node, at: i)
         if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
         return true
     }
@@ -113,7 +130,11 @@ public struct StoreTree: Sendable {
         guard path.count > 1, let i = index(of: path) else { return [] }
         let below = descendants(of: path)
         var removed: [[UInt8]] = [path]
-        for j in below { removed.append(nodes[j].path) }
+        bytes -= StoreTree.cost(nodes[i])
+        for j in below {
+            removed.append(nodes[j].path)
+            bytes -= StoreTree.cost(nodes[j])
+        }
         // "/a-b" sorts between "/a" and "/a/x": the subtree run starts after, not at, the node.
         nodes.removeSubrange(below)
         nodes.remove(at: i)
