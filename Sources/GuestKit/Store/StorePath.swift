@@ -1,0 +1,84 @@
+// StorePath.swift: XenStore path rules: which node names are valid, how a relative path becomes
+// absolute under /local/domain/<id>, and the ancestor/descendant relation. Bytes in, bytes out:
+// it never looks at the tree and never traps on any input.
+
+public enum StorePath {
+    /// XENSTORE_ABS_PATH_MAX and XENSTORE_REL_PATH_MAX.
+    public static let absoluteMax = 3072
+    public static let relativeMax = 2048
+
+    static let slash: UInt8 = 0x2F
+
+    /// "/local/domain/<id>", GET_DOMAIN_PATH's answer.
+    public static func domainPath(_ domain: UInt16) -> [UInt8] {
+        Array("/local/domain/".utf8) + StorePayload.decimal(UInt32(domain))
+    }
+
+    /// Bytes allowed in a node name: letters, digits, '-', '/', '_', '@'.
+    static func allowed(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            || b == 0x2D || b == slash || b == 0x5F || b == 0x40
+    }
+
+    /// Whether `path` is a valid absolute node path: '/', or '/' then components with no
+    /// empty one and no trailing '/'.
+    public static func isValidAbsolute(_ path: [UInt8]) -> Bool {
+        guard !path.isEmpty, path[0] == slash, path.count <= absoluteMax else { return false }
+        if path.count == 1 { return true }
+        guard path[path.count - 1] != slash else { return false }
+        var previous: UInt8 = 0
+        for b in path {
+            guard allowed(b) else { return false }
+            if b == slash && previous == slash { return false }
+            previous = b
+        }
+        return true
+    }
+
+    /// The absolute path `raw` names for `domain`, or nil when it is not a valid path.
+    public static func resolve(_ raw: [UInt8], for domain: UInt16) -> [UInt8]? {
+        if raw.first == slash { return isValidAbsolute(raw) ? raw : nil }
+        guard !raw.isEmpty, raw.count <= relativeMax else { return nil }
+        let full = domainPath(domain) + [slash] + raw
+        return isValidAbsolute(full) ? full : nil
+    }
+
+    /// The parent of an absolute path; nil for "/".
+    public static func parent(_ path: [UInt8]) -> [UInt8]? {
+        guard path.count > 1 else { return nil }
+        var i = path.count - 1
+        while i > 0 && path[i] != slash { i -= 1 }
+        return i == 0 ? [slash] : Array(path[0..<i])
+    }
+
+    /// The last component of an absolute path ("" for "/").
+    public static func lastComponent(_ path: [UInt8]) -> [UInt8] {
+        var i = path.count
+        while i > 0 && path[i - 1] != slash { i -= 1 }
+        return Array(path[i..<path.count])
+    }
+
+    /// Whether `path` is `ancestor` itself or lies below it.
+    public static func isSelfOrDescendant(_ path: [UInt8], of ancestor: [UInt8]) -> Bool {
+        if ancestor == [slash] { return path.first == slash }
+        guard path.count >= ancestor.count else { return false }
+        for i in 0..<ancestor.count where path[i] != ancestor[i] { return false }
+        return path.count == ancestor.count || path[ancestor.count] == slash
+    }
+
+    /// The prefix every strict descendant of `path` starts with.
+    static func descendantPrefix(_ path: [UInt8]) -> [UInt8] {
+        path == [slash] ? [slash] : path + [slash]
+    }
+
+    /// Byte-wise ordering, the order of the tree's node array.
+    static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let n = a.count < b.count ? a.count : b.count
+        var i = 0
+        while i < n {
+            if a[i] != b[i] { return a[i] < b[i] }
+            i += 1
+        }
+        return a.count < b.count
+    }
+}

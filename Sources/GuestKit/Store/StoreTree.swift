@@ -1,0 +1,144 @@
+// StoreTree.swift: the XenStore tree as one array of nodes sorted by path, so a node's whole
+// subtree is one contiguous run. Every change stamps the node (and, when children come or go,
+// its parent) with a fresh generation, which transactions compare. No permission checks here.
+
+/// One node: its value, its access list and the generation of its last change.
+public struct StoreNode: Equatable, Sendable {
+    public var path: [UInt8]
+    public var value: [UInt8]
+    public var permissions: StorePermissions
+    public var generation: UInt64
+}
+
+public struct StoreTree: Sendable {
+    /// Sorted by path (byte order); every node's parent is present; "/" always is.
+    public private(set) var nodes: [StoreNode]
+    var nextGeneration: UInt64 = 1
+    /// What the nodes cost in memory, as `StoreTree.cost` counts it: dom0's heap is small and
+    /// the daemon refuses growth past its budget rather than fail an allocation.
+    public private(set) var bytes = 0
+
+    /// A node's approximate footprint: its path, value and access list, plus fixed overhead.
+    public static func cost(path: Int, value: Int, permissions: Int) -> Int {
+        path + value + 4 * permissions + 64
+    }
+
+    static func cost(_ n: StoreNode) -> Int {
+        cost(path: n.path.count, value: n.value.count, permissions: n.permissions.entries.count)
+    }
+
+    public init() {
+        nodes = [StoreNode(path: [StorePath.slash], value: [], permissions: StorePermissions(owner: 0),
+                           generation: 0)]
+        bytes = StoreTree.cost(nodes[0])
+    }
+
+    /// The first index whose path is not below `path` in byte order.
+    func lowerBound(_ path: [UInt8]) -> Int {
+        var low = 0, high = nodes.count
+        while low < high {
+            let mid = (low + high) / 2
+            if StorePath.less(nodes[mid].path, path) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    func index(of path: [UInt8]) -> Int? {
+        let i = lowerBound(path)
+        return i < nodes.count && nodes[i].path == path ? i : nil
+    }
+
+    public func node(_ path: [UInt8]) -> StoreNode? {
+        index(of: path).map { nodes[$0] }
+    }
+
+    public func generation(_ path: [UInt8]) -> UInt64? { node(path)?.generation }
+
+    /// The indexes of `path`'s strict descendants (empty when it has none).
+    func descendants(of path: [UInt8]) -> Range<Int> {
+        let prefix = StorePath.descendantPrefix(path)
+        var start = lowerBound(prefix)
+        // The root's prefix is its own path: it is not its own descendant.
+        if start < nodes.count && nodes[start].path == path { start += 1 }
+        var end = start
+        while end < nodes.count && hasPrefix(nodes[end].path, prefix) { end += 1 }
+        return start..<end
+    }
+
+    private func hasPrefix(_ p: [UInt8], _ prefix: [UInt8]) -> Bool {
+        guard p.count >= prefix.count else { return false }
+        for i in 0..<prefix.count where p[i] != prefix[i] { return false }
+        return true
+    }
+
+    /// The names of `path`'s children, in byte order.
+    public func children(of path: [UInt8]) -> [[UInt8]] {
+        var names: [[UInt8]] = []
+        let prefixCount = StorePath.descendantPrefix(path).count
+        for i in descendants(of: path) where !nodes[i].path[prefixCount...].contains(StorePath.slash) {
+            names.append(Array(nodes[i].path[prefixCount...]))
+        }
+        return names
+    }
+
+    /// The deepest existing node at or above `path`.
+    public func nearestExisting(_ path: [UInt8]) -> StoreNode {
+        var p = path
+        while true {
+            if let n = node(p) { return n }
+            guard let up = StorePath.parent(p) else { return nodes[0] }
+            p = up
+        }
+    }
+
+    /// How many nodes `domain` owns.
+    public func nodeCount(ownedBy domain: UInt16) -> Int {
+        var count = 0
+        for n in nodes where n.permissions.owner == domain { count += 1 }
+        return count
+    }
+
+    private mutating func stamp() -> UInt64 {
+        let g = nextGeneration
+        nextGeneration += 1
+        return g
+    }
+
+    /// Sets a node's value and access list, creating it when absent; its parent must exist.
+    /// Returns whether it was created.
+    @discardableResult
+    public mutating func set(_ path: [UInt8], value: [UInt8], permissions: StorePermissions) -> Bool {
+        let i = lowerBound(path)
+        if i < nodes.count && nodes[i].path == path {
+            bytes -= StoreTree.cost(nodes[i])
+            nodes[i].value = value
+            nodes[i].permissions = permissions
+            nodes[i].generation = stamp()
+            bytes += StoreTree.cost(nodes[i])
+            return false
+        }
+        let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
+        bytes += StoreTree.cost(node)
+        nodes.insert(node, at: i)
+        if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
+        return true
+    }
+
+    /// Removes a node and its subtree (never "/"); returns the removed paths, the node's first.
+    @discardableResult
+    public mutating func remove(_ path: [UInt8]) -> [[UInt8]] {
+        guard path.count > 1, let i = index(of: path) else { return [] }
+        let below = descendants(of: path)
+        var removed: [[UInt8]] = [path]
+        bytes -= StoreTree.cost(nodes[i])
+        for j in below {
+            removed.append(nodes[j].path)
+            bytes -= StoreTree.cost(nodes[j])
+        }
+        // "/a-b" sorts between "/a" and "/a/x": the subtree run starts after, not at, the node.
+        nodes.removeSubrange(below)
+        nodes.remove(at: i)
+        if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
+        return removed
+    }
+}
