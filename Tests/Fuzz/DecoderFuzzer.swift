@@ -1,6 +1,6 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
 // hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, bounce-frame
-// placement, and the ELF and Xen-notes parsers of the domain builder. An input is a selector byte,
+// placement, the ELF and Xen-notes parsers of the domain builder, and dom0's xenstored core. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
 
@@ -20,7 +20,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum DecoderTarget {
-    static let count: UInt8 = 24
+    static let count: UInt8 = 25
 
     static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
         switch selector % count {
@@ -63,9 +63,12 @@ enum DecoderTarget {
             let words = BounceFrame.words(eip: a.a2, cs: a.a3, eflags: a.a4, errorCode: a.a5 & 1 == 0 ? a.a5 : nil,
                                           interruptedRing: a.a5 & 3, interruptedESP: a.a1, interruptedSS: a.a2, savedUpcallMask: 0)
             _ = BounceFrame.place(words, below: a.a1)
-        default:
+        case 23:
             // The domain builder's parsers: the image is an ELF file from dom0 (or GRUB).
             if let elf = try? ElfImage(image), let notes = try? XenNotes.parse(elf) { _ = try? XenNotes.check(notes) }
+        default:
+            // dom0's xenstored: the image is what a guest put on its store ring.
+            StoreFuzz.run(image, chunking: a.a1)
         }
     }
 }

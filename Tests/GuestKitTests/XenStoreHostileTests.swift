@@ -3,6 +3,7 @@
 // ring ends it too; 10^5 seeded random messages never trap and leave a well-formed tree.
 
 import XCTest
+import ApusCore
 @testable import GuestKit
 
 final class XenStoreHostileTests: XCTestCase {
@@ -178,7 +179,7 @@ final class XenStoreHostileTests: XCTestCase {
     /// must never trap, answer every whole message on an open connection exactly once, and keep
     /// the tree well-formed.
     func testRandomMessagesNeverTrap() {
-        var rng = SplitMix(seed: 0x5EED_0010)
+        var rng = SplitMix64(seed: 0x5EED_0010)
         var s = storeWithGuests()
         let names = ["a", "b", "data", "/local/domain/1/x", "/local/domain/2", "/", "@introduceDomain",
                      "/a/b", "c/d", "//", "", "name", "/local"]
@@ -247,18 +248,5 @@ final class XenStoreHostileTests: XCTestCase {
         XCTAssertGreaterThan(successes, expected / 10)
         XCTAssertGreaterThan(events, 100)
         XCTAssertTrue(treeIsWellFormed(s.tree))
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so the random test is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

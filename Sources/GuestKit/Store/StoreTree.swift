@@ -142,3 +142,18 @@ public struct StoreTree: Sendable {
         return removed
     }
 }
+
+extension StoreTree {
+    /// The tree's invariant: sorted strictly by path, every node but "/" has its parent and a valid
+    /// path, and the byte count adds up. The tests and the fuzzer check it after hostile input.
+    public var isWellFormed: Bool {
+        guard nodes.first?.path == [0x2F] else { return false }
+        guard bytes == nodes.reduce(0, { $0 + StoreTree.cost($1) }) else { return false }
+        for i in 1..<nodes.count {
+            guard StorePath.less(nodes[i - 1].path, nodes[i].path) else { return false }
+            guard let parent = StorePath.parent(nodes[i].path), node(parent) != nil else { return false }
+            guard StorePath.isValidAbsolute(nodes[i].path) else { return false }
+        }
+        return true
+    }
+}
