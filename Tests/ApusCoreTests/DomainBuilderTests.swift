@@ -521,7 +521,8 @@ final class DomainBuilderTests: XCTestCase {
             .paeModeMissing, .paeModeUnsupported([]), .requiredFeatureMissing([]), .virtBaseUnaligned(0),
             .entryNotExecutable(0), .hypercallPageUnaligned(0), .hypercallPageOutsideImage(0),
             .mappingReachesHypervisor(end: 0), .notEnoughMemory(needed: 0, available: 0), .badHypervisorEntries(count: 0),
-            .sharedInfoNotAddressable(0), .writeFailed(pa: 0),
+            .sharedInfoNotAddressable(0), .writeFailed(pa: 0), .badSectionHeaders, .sectionOutsideFile(index: 0),
+            .malformedGuestInfo, .paddrOffsetWithoutVirtBase, .bsdSymtabMissing,
         ]
         for error in errors {
             let text = error.reason.description
