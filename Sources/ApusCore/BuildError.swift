@@ -38,6 +38,10 @@ public enum BuildError: Error, Equatable, Sendable {
     case paddrOffsetWithoutVirtBase
     /// BSD_SYMTAB asks for the symbol table, and the image has no SHT_SYMTAB linked to an SHT_STRTAB.
     case bsdSymtabMissing
+    /// Neither LOADER starts with "generic" nor GUEST_OS with "linux" (Xen's rule).
+    case loaderUnsupported
+    /// XEN_VERSION does not start with "xen-3.0" (the value, without NUL).
+    case xenVersionUnsupported([UInt8])
     case paeModeMissing
     /// The PAE_MODE note holds something other than yes/bimodal (the value, without NUL).
     case paeModeUnsupported([UInt8])
@@ -82,6 +86,8 @@ public enum BuildError: Error, Equatable, Sendable {
         case .malformedGuestInfo: return "a number in the kernel's __xen_guest section does not fit 32 bits."
         case .paddrOffsetWithoutVirtBase: return "the kernel's notes give ELF_PADDR_OFFSET without VIRT_BASE."
         case .bsdSymtabMissing: return "the kernel asks for its BSD symbol table to be loaded and has no symbol table linked to a string table."
+        case .loaderUnsupported: return "the kernel's notes name neither the generic loader nor a Linux guest, the only kinds Xen loads."
+        case .xenVersionUnsupported: return "the kernel was not built for Xen 3.0's interface (its XEN_VERSION note is not xen-3.0)."
         case .paeModeMissing: return "the kernel image has no PAE_MODE note: a non-PAE kernel cannot run on this PAE hypervisor."
         case .paeModeUnsupported: return "the kernel image's PAE_MODE is not yes or bimodal: a non-PAE kernel cannot run on this PAE hypervisor."
         case .requiredFeatureMissing: return "the kernel requires a Xen feature this hypervisor does not provide."

@@ -183,9 +183,13 @@ public enum XenNotes {
         }
     }
 
-    /// Checks that Apus can run the kernel: PAE mode "yes", "yes[extended-cr3]" or
-    /// "bimodal" (with or without "[extended-cr3]"), and every required feature provided.
+    /// Checks that Apus can run the kernel: Xen's own gate first (LOADER starting "generic"
+    /// or GUEST_OS starting "linux", and XEN_VERSION starting "xen-3.0"), then PAE mode
+    /// "yes", "yes[extended-cr3]" or "bimodal" (with or without "[extended-cr3]"), and every
+    /// required feature provided.
     public static func check(_ notes: XenGuestNotes) throws(BuildError) {
+        guard startsWith(notes.loader, "generic") || startsWith(notes.guestOS, "linux") else { throw .loaderUnsupported }
+        guard startsWith(notes.xenVersion, "xen-3.0") else { throw .xenVersionUnsupported(notes.xenVersion) }
         guard let pae = notes.paeMode else { throw .paeModeMissing }
         guard isAcceptedPAEMode(pae) else { throw .paeModeUnsupported(pae) }
         for feature in notes.requiredFeatures where !isProvided(feature) {
@@ -205,6 +209,14 @@ public enum XenNotes {
             return true
         }
         return false
+    }
+
+    static func startsWith(_ bytes: [UInt8], _ text: StaticString) -> Bool {
+        text.withUTF8Buffer { utf8 in
+            guard utf8.count <= bytes.count else { return false }
+            for k in 0..<utf8.count where bytes[k] != utf8[k] { return false }
+            return true
+        }
     }
 
     static func equals(_ bytes: [UInt8], _ text: StaticString) -> Bool {

@@ -139,6 +139,32 @@ final class XenNoteSourcesTests: XCTestCase {
         XCTAssertEqual(refusal(image.bytes()), .paddrOffsetWithoutVirtBase)
     }
 
+    // MARK: - Xen's loader and version gate
+
+    func checked(_ image: ElfTestImage) -> BuildError? {
+        guard case .success(let notes) = parse(image.bytes()) else { return nil }
+        do throws(BuildError) {
+            try XenNotes.check(notes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func testLoaderAndXenVersionGate() {
+        XCTAssertNil(checked(ElfTestImage.standard()))
+        XCTAssertEqual(checked(ElfTestImage.standard(replacing: .loader, with: nil)), .loaderUnsupported)
+        XCTAssertEqual(checked(ElfTestImage.standard(replacing: .loader, with: ElfTestImage.string(.loader, "elfboot"))), .loaderUnsupported)
+        var linux = ElfTestImage.standard(replacing: .loader, with: nil)
+        linux.notes.removeAll { $0.type == XenElfNote.guestOS.rawValue }
+        linux.notes.append(ElfTestImage.string(.guestOS, "linux-2.6"))
+        XCTAssertNil(checked(linux), "a Linux guest needs no LOADER")
+        XCTAssertNil(checked(ElfTestImage.standard(replacing: .loader, with: ElfTestImage.string(.loader, "generic-x"))))
+        XCTAssertEqual(checked(ElfTestImage.standard(replacing: .xenVersion, with: nil)), .xenVersionUnsupported([]))
+        XCTAssertEqual(checked(ElfTestImage.standard(replacing: .xenVersion, with: ElfTestImage.string(.xenVersion, "xen-2.0"))),
+                       .xenVersionUnsupported(Array("xen-2.0".utf8)))
+    }
+
     // MARK: - Hostile section tables
 
     func testHostileSectionTablesAreRefused() {
