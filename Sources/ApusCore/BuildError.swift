@@ -24,10 +24,24 @@ public enum BuildError: Error, Equatable, Sendable {
     case segmentBelowVirtBase(index: Int)
     /// PT_LOAD `index` reaches HYPERVISOR_VIRT_START (or wraps past 4 GiB).
     case segmentReachesHypervisor(index: Int)
+    /// The section header table lies outside the file, has entries smaller than 40 bytes, or overlaps the ELF or program headers.
+    case badSectionHeaders
+    /// Section header `index` names file bytes past the end of the image.
+    case sectionOutsideFile(index: Int)
     // Xen notes.
     case noXenNotes
-    /// A note in PT_NOTE `segment` runs past its segment, or a numeric Xen note has a bad size or value.
+    /// A note in PT_NOTE segment (or SHT_NOTE section) `segment` runs past it, or a numeric Xen note has a bad size or value.
     case malformedNote(segment: Int)
+    /// A number in the `__xen_guest` string (VIRT_BASE, ELF_PADDR_OFFSET, VIRT_ENTRY, HYPERCALL_PAGE) does not fit 32 bits.
+    case malformedGuestInfo
+    /// ELF_PADDR_OFFSET is given without VIRT_BASE (Xen refuses it too).
+    case paddrOffsetWithoutVirtBase
+    /// BSD_SYMTAB asks for the symbol table, and the image has no SHT_SYMTAB linked to an SHT_STRTAB.
+    case bsdSymtabMissing
+    /// Neither LOADER starts with "generic" nor GUEST_OS with "linux" (Xen's rule).
+    case loaderUnsupported
+    /// XEN_VERSION does not start with "xen-3.0" (the value, without NUL).
+    case xenVersionUnsupported([UInt8])
     case paeModeMissing
     /// The PAE_MODE note holds something other than yes/bimodal (the value, without NUL).
     case paeModeUnsupported([UInt8])
@@ -65,8 +79,15 @@ public enum BuildError: Error, Equatable, Sendable {
         case .segmentsOverlap: return "two loadable segments of the kernel image overlap."
         case .segmentBelowVirtBase: return "a loadable segment of the kernel image lies below the virtual base its Xen notes declare."
         case .segmentReachesHypervisor: return "a loadable segment of the kernel image reaches the hypervisor's address range at 0xF5800000."
-        case .noXenNotes: return "the kernel image has no Xen ELF notes, so it is not a Xen PV kernel."
-        case .malformedNote: return "a note of the kernel image runs past its segment or holds a value of the wrong size."
+        case .badSectionHeaders: return "the kernel image's section header table lies outside the file, overlaps its headers, or is malformed."
+        case .sectionOutsideFile: return "a section of the kernel image names file bytes past the end of the image."
+        case .noXenNotes: return "the kernel image has no Xen ELF notes (no PT_NOTE, SHT_NOTE or __xen_guest), so it is not a Xen PV kernel."
+        case .malformedNote: return "a note of the kernel image runs past its segment or section or holds a value of the wrong size."
+        case .malformedGuestInfo: return "a number in the kernel's __xen_guest section does not fit 32 bits."
+        case .paddrOffsetWithoutVirtBase: return "the kernel's notes give ELF_PADDR_OFFSET without VIRT_BASE."
+        case .bsdSymtabMissing: return "the kernel asks for its BSD symbol table to be loaded and has no symbol table linked to a string table."
+        case .loaderUnsupported: return "the kernel's notes name neither the generic loader nor a Linux guest, the only kinds Xen loads."
+        case .xenVersionUnsupported: return "the kernel was not built for Xen 3.0's interface (its XEN_VERSION note is not xen-3.0)."
         case .paeModeMissing: return "the kernel image has no PAE_MODE note: a non-PAE kernel cannot run on this PAE hypervisor."
         case .paeModeUnsupported: return "the kernel image's PAE_MODE is not yes or bimodal: a non-PAE kernel cannot run on this PAE hypervisor."
         case .requiredFeatureMissing: return "the kernel requires a Xen feature this hypervisor does not provide."

@@ -80,6 +80,9 @@ public struct BuiltDomain: Equatable, Sendable {
     /// The lowest loaded byte of the image and one past the highest (bss included).
     public let imageStart: UInt32
     public let imageEnd: UInt32
+    /// Where the BSD symbol table was loaded (its size word); nil unless the kernel asked.
+    /// It ends at `imageEnd`.
+    public let symbolTable: UInt32?
     public let layout: DomainLayout
     public let notes: XenGuestNotes
 }
@@ -125,6 +128,8 @@ public enum DomainBuilder {
         /// PT_LOAD segments with their load addresses, sorted by address.
         let loads: [(segment: ElfSegment, start: UInt32)]
         let entry: UInt32
+        /// The symbol table after the image, when the kernel asked (XEN_ELFNOTE_BSD_SYMTAB).
+        let symbols: BsdSymbolTable?
         let layout: DomainLayout
         let pageTables: [InitialPageTable]
 
@@ -142,7 +147,7 @@ public enum DomainBuilder {
                 storePFN: layout.storePage.map { layout.pfn($0) },
                 consolePFN: layout.consolePage.map { layout.pfn($0) },
                 imageStart: layout.imageStart, imageEnd: layout.imageEnd,
-                layout: layout, notes: notes)
+                symbolTable: symbols?.start, layout: layout, notes: notes)
         }
     }
 
@@ -180,6 +185,14 @@ public enum DomainBuilder {
             }
         }
 
+        // Xen loads the symbol table right after the loaded segments and counts it in the image.
+        var symbols: BsdSymbolTable? = nil
+        if notes.bsdSymtab {
+            let table = try BsdSymbolTable.plan(image, after: imageEnd)
+            symbols = table
+            imageEnd = table.end
+        }
+
         let initrdLength = parameters.initrd?.count ?? 0
         guard UInt64(initrdLength) < UInt64(XenLayout.hypervisorVirtStart) else {
             throw .mappingReachesHypervisor(end: UInt64(imageEnd) + UInt64(initrdLength))
@@ -199,7 +212,8 @@ public enum DomainBuilder {
         for _ in layout.l2Slots { add(2) }
         for _ in 0..<layout.l1Count { add(1) }
 
-        return BuildPlan(image: image, notes: notes, loads: loads, entry: entry, layout: layout, pageTables: tables)
+        return BuildPlan(
+            image: image, notes: notes, loads: loads, entry: entry, symbols: symbols, layout: layout, pageTables: tables)
     }
 
     /// Where each PT_LOAD goes: p_paddr + virt_base - paddr_offset (for current kernels
@@ -241,6 +255,15 @@ public enum DomainBuilder {
             let bssStart = load.start + load.segment.fileSize
             try guest.zero(bssStart, count: load.segment.memSize - load.segment.fileSize, in: &memory)
             cursor = load.start + load.segment.memSize
+        }
+        if let table = plan.symbols {
+            try guest.zero(cursor, count: table.start - cursor, in: &memory)
+            try guest.write(table.start, array: table.header(plan.image), in: &memory)
+            try guest.write(table.symtabAt, ElfSections.fileBytes(of: table.symtab, in: plan.image), in: &memory)
+            let symtabEnd = table.symtabAt + table.symtab.size
+            try guest.zero(symtabEnd, count: table.strtabAt - symtabEnd, in: &memory)
+            try guest.write(table.strtabAt, ElfSections.fileBytes(of: table.strtab, in: plan.image), in: &memory)
+            cursor = table.strtabAt + table.strtab.size
         }
         try guest.zero(cursor, count: layout.initrdStart - cursor, in: &memory)
 

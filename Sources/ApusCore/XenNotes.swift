@@ -1,18 +1,33 @@
-// Reads the Xen ELF notes of a PV kernel (PT_NOTE segments, owner "Xen") and checks them against what Apus provides.
-// Every note size is checked against its segment; it must never read outside the image or accept a kernel needing a missing feature.
+// Reads the Xen ELF notes of a PV kernel as Xen does (PT_NOTE segments, else SHT_NOTE sections, else `__xen_guest`) and checks them.
+// Every note size is checked against its segment or section; it must never read outside the image or accept a kernel needing a missing feature.
 
 import PVABI
 
+/// Where the loader found a kernel's Xen notes (Xen's order of preference).
+public enum XenNoteSource: Equatable, Sendable {
+    /// PT_NOTE program headers (current kernels).
+    case segments
+    /// SHT_NOTE sections, no PT_NOTE carrying Xen notes (Mini-OS).
+    case sections
+    /// The legacy `__xen_guest` section: "NAME=VALUE,..." (old kernels).
+    case guestInfo
+}
+
 /// What a kernel's Xen notes say about it. Strings are the note's bytes up to the first NUL.
 public struct XenGuestNotes: Equatable, Sendable {
+    public var source: XenNoteSource = .segments
     /// XEN_ELFNOTE_ENTRY; nil when absent (the ELF e_entry applies).
     public var entry: UInt32? = nil
     /// XEN_ELFNOTE_HYPERCALL_PAGE; nil when the kernel wants none.
     public var hypercallPage: UInt32? = nil
-    /// XEN_ELFNOTE_VIRT_BASE (0 when absent).
+    /// XEN_ELFNOTE_VIRT_BASE (0 when absent, as in Xen).
     public var virtBase: UInt32 = 0
-    /// XEN_ELFNOTE_PADDR_OFFSET (0 when absent).
+    /// XEN_ELFNOTE_PADDR_OFFSET. When absent: 0 for notes, virt_base for `__xen_guest`
+    /// (Xen's compatibility rule for old kernels whose p_paddr holds the virtual address).
     public var paddrOffset: UInt32 = 0
+    /// Whether VIRT_BASE / PADDR_OFFSET were stated (Xen refuses PADDR_OFFSET without VIRT_BASE).
+    public var virtBaseGiven: Bool = false
+    public var paddrOffsetGiven: Bool = false
     public var xenVersion: [UInt8] = []
     public var guestOS: [UInt8] = []
     public var guestVersion: [UInt8] = []
@@ -23,7 +38,8 @@ public struct XenGuestNotes: Equatable, Sendable {
     public var supportedFeatures: [[UInt8]] = []
     /// The features listed with a leading "!": the kernel cannot run without them.
     public var requiredFeatures: [[UInt8]] = []
-    /// XEN_ELFNOTE_BSD_SYMTAB is "yes". Apus does not load the symbol table.
+    /// XEN_ELFNOTE_BSD_SYMTAB is "yes" (`BSD_SYMTAB` in `__xen_guest`): the builder loads
+    /// the symbol table after the image (`BsdSymbolTable`).
     public var bsdSymtab: Bool = false
     /// How many notes owned by "Xen" were seen.
     public var count: Int = 0
@@ -40,19 +56,38 @@ public enum XenNotes {
         "pae_pgdir_above_4gb",
     ]
 
-    /// Reads every Xen note of `image`. Throws `.noXenNotes` when there is none, and
-    /// `.malformedNote` when a note runs past its segment or a numeric note is not 4 or
-    /// 8 bytes or does not fit 32 bits.
+    /// Reads every Xen note of `image` as Xen's libelf does: the notes of every PT_NOTE
+    /// segment (one at file offset 0 is skipped, a binutils quirk Xen ignores too); when
+    /// they hold no Xen note, those of every SHT_NOTE section; when neither does, the
+    /// `__xen_guest` section. Throws `.noXenNotes` when all three are empty,
+    /// `.malformedNote` when a note runs past its segment or section or a numeric note is
+    /// not 4 or 8 bytes or does not fit 32 bits, `.malformedGuestInfo` for a `__xen_guest`
+    /// number past 32 bits, `.badSectionHeaders`/`.sectionOutsideFile` when the section
+    /// table is needed and broken, `.paddrOffsetWithoutVirtBase` as Xen does.
     public static func parse(_ image: ElfImage) throws(BuildError) -> XenGuestNotes {
         var notes = XenGuestNotes()
-        for segment in image.noteSegments {
+        for segment in image.noteSegments where segment.offset != 0 {
             try parse(segment: image.fileBytes(of: segment), index: segment.index, into: &notes)
         }
+        if notes.count == 0 {
+            let sections = try ElfSections.read(image)
+            notes = XenGuestNotes()
+            notes.source = .sections
+            for section in sections.dropFirst() where section.type == ElfSections.shtNote {
+                try parse(segment: ElfSections.fileBytes(of: section, in: image), index: section.index, into: &notes)
+            }
+            if notes.count == 0, let guest = ElfSections.named("__xen_guest", in: sections, image: image) {
+                notes = XenGuestNotes()
+                try XenGuestInfo.parse(ElfSections.fileBytes(of: guest, in: image), into: &notes)
+            }
+        }
         guard notes.count > 0 else { throw .noXenNotes }
+        guard !notes.paddrOffsetGiven || notes.virtBaseGiven else { throw .paddrOffsetWithoutVirtBase }
+        if !notes.paddrOffsetGiven && notes.source == .guestInfo { notes.paddrOffset = notes.virtBase }
         return notes
     }
 
-    /// Walks the notes of one PT_NOTE segment: namesz, descsz, type (32 bits each), then the
+    /// Walks the notes of one PT_NOTE segment or SHT_NOTE section: namesz, descsz, type (32 bits each), then the
     /// name and the description, each padded to 4 bytes. Notes of other owners are skipped.
     static func parse(segment bytes: UnsafeRawBufferPointer, index: Int, into notes: inout XenGuestNotes) throws(BuildError) {
         let size = UInt64(bytes.count)
@@ -88,8 +123,12 @@ public enum XenNotes {
         switch kind {
         case .entry: notes.entry = try numeric(desc, segment: segment)
         case .hypercallPage: notes.hypercallPage = try numeric(desc, segment: segment)
-        case .virtBase: notes.virtBase = try numeric(desc, segment: segment)
-        case .paddrOffset: notes.paddrOffset = try numeric(desc, segment: segment)
+        case .virtBase:
+            notes.virtBase = try numeric(desc, segment: segment)
+            notes.virtBaseGiven = true
+        case .paddrOffset:
+            notes.paddrOffset = try numeric(desc, segment: segment)
+            notes.paddrOffsetGiven = true
         case .xenVersion: notes.xenVersion = string(desc)
         case .guestOS: notes.guestOS = string(desc)
         case .guestVersion: notes.guestVersion = string(desc)
@@ -144,9 +183,13 @@ public enum XenNotes {
         }
     }
 
-    /// Checks that Apus can run the kernel: PAE mode "yes", "yes[extended-cr3]" or
-    /// "bimodal" (with or without "[extended-cr3]"), and every required feature provided.
+    /// Checks that Apus can run the kernel: Xen's own gate first (LOADER starting "generic"
+    /// or GUEST_OS starting "linux", and XEN_VERSION starting "xen-3.0"), then PAE mode
+    /// "yes", "yes[extended-cr3]" or "bimodal" (with or without "[extended-cr3]"), and every
+    /// required feature provided.
     public static func check(_ notes: XenGuestNotes) throws(BuildError) {
+        guard startsWith(notes.loader, "generic") || startsWith(notes.guestOS, "linux") else { throw .loaderUnsupported }
+        guard startsWith(notes.xenVersion, "xen-3.0") else { throw .xenVersionUnsupported(notes.xenVersion) }
         guard let pae = notes.paeMode else { throw .paeModeMissing }
         guard isAcceptedPAEMode(pae) else { throw .paeModeUnsupported(pae) }
         for feature in notes.requiredFeatures where !isProvided(feature) {
@@ -166,6 +209,14 @@ public enum XenNotes {
             return true
         }
         return false
+    }
+
+    static func startsWith(_ bytes: [UInt8], _ text: StaticString) -> Bool {
+        text.withUTF8Buffer { utf8 in
+            guard utf8.count <= bytes.count else { return false }
+            for k in 0..<utf8.count where bytes[k] != utf8[k] { return false }
+            return true
+        }
     }
 
     static func equals(_ bytes: [UInt8], _ text: StaticString) -> Bool {

@@ -333,6 +333,7 @@ final class DomainBuilderTests: XCTestCase {
         for k in image.segments.indices { image.segments[k].vaddr += base }
         image.notes = [
             ElfTestImage.string(.paeMode, "yes"), ElfTestImage.numeric(.virtBase, base), ElfTestImage.numeric(.paddrOffset, base),
+            ElfTestImage.string(.loader, "generic"), ElfTestImage.string(.xenVersion, "xen-3.0"),
         ]
         let (result, _) = build(image.bytes(), parameters())
         let domain = try built(result)
@@ -521,7 +522,8 @@ final class DomainBuilderTests: XCTestCase {
             .paeModeMissing, .paeModeUnsupported([]), .requiredFeatureMissing([]), .virtBaseUnaligned(0),
             .entryNotExecutable(0), .hypercallPageUnaligned(0), .hypercallPageOutsideImage(0),
             .mappingReachesHypervisor(end: 0), .notEnoughMemory(needed: 0, available: 0), .badHypervisorEntries(count: 0),
-            .sharedInfoNotAddressable(0), .writeFailed(pa: 0),
+            .sharedInfoNotAddressable(0), .writeFailed(pa: 0), .badSectionHeaders, .sectionOutsideFile(index: 0),
+            .malformedGuestInfo, .paddrOffsetWithoutVirtBase, .bsdSymtabMissing, .loaderUnsupported, .xenVersionUnsupported([]),
         ]
         for error in errors {
             let text = error.reason.description

@@ -22,6 +22,14 @@ struct ElfTestImage {
         var desc: [UInt8]
     }
 
+    /// A section: header index = its position in `sections` + 1 (0 is the null section).
+    struct Section {
+        var name: String
+        var type: UInt32
+        var data: [UInt8]
+        var link: UInt32 = 0
+    }
+
     var elfClass: UInt8 = 1
     var dataEncoding: UInt8 = 1
     var type: UInt16 = 2
@@ -31,6 +39,11 @@ struct ElfTestImage {
     var segments: [Segment]
     /// All in one PT_NOTE, the last program header; none when empty.
     var notes: [Note]
+    /// Sections after the null one; when this or `sectionNotes` is not empty the image gets
+    /// a section header table (at the end of the file) and a ".shstrtab" as its last section.
+    var sections: [Section] = []
+    /// All in one SHT_NOTE section ".note", after `sections`; none when empty.
+    var sectionNotes: [Note] = []
 
     static let headerSize = 52
     static let phdrSize = 32
@@ -82,7 +95,45 @@ struct ElfTestImage {
             put32(&out, at + 24, 4)
             put32(&out, at + 28, 4)
         }
+        var all = sections
+        if !sectionNotes.isEmpty {
+            var data: [UInt8] = []
+            for note in sectionNotes { data += ElfTestImage.encode(note) }
+            all.append(Section(name: ".note", type: 7, data: data))
+        }
+        guard !all.isEmpty else { return out }
+        all.append(Section(name: ".shstrtab", type: 3, data: []))
+        var names: [UInt8] = [0]
+        var nameOffsets: [UInt32] = []
+        for section in all {
+            nameOffsets.append(UInt32(names.count))
+            names += Array(section.name.utf8) + [0]
+        }
+        all[all.count - 1].data = names
+        var offsets: [UInt32] = []
+        for section in all { offsets.append(append(section.data)) }
+        let shoff = append([])
+        out += [UInt8](repeating: 0, count: 40 * (all.count + 1))
+        for (k, section) in all.enumerated() {
+            let at = Int(shoff) + 40 * (k + 1)
+            put32(&out, at, nameOffsets[k])
+            put32(&out, at + 4, section.type)
+            put32(&out, at + 16, offsets[k])
+            put32(&out, at + 20, UInt32(section.data.count))
+            put32(&out, at + 24, section.link)
+            put32(&out, at + 32, 4)
+        }
+        put32(&out, 32, shoff)
+        put16(&out, 46, 40)
+        put16(&out, 48, UInt16(all.count + 1))
+        put16(&out, 50, UInt16(all.count))
         return out
+    }
+
+    /// Offset of section header `index` in `bytes()` (0 when the image has no table).
+    static func shdrOffset(_ bytes: [UInt8], _ index: Int) -> Int {
+        let shoff = Int(bytes[32]) | Int(bytes[33]) << 8 | Int(bytes[34]) << 16 | Int(bytes[35]) << 24
+        return shoff + 40 * index
     }
 
     static func encode(_ note: Note) -> [UInt8] {

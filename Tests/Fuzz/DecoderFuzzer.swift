@@ -65,7 +65,11 @@ enum DecoderTarget {
             _ = BounceFrame.place(words, below: a.a1)
         case 23:
             // The domain builder's parsers: the image is an ELF file from dom0 (or GRUB).
-            if let elf = try? ElfImage(image), let notes = try? XenNotes.parse(elf) { _ = try? XenNotes.check(notes) }
+            // XenNotes.parse walks PT_NOTE, then the section table's SHT_NOTE, then __xen_guest.
+            if let elf = try? ElfImage(image) {
+                if let notes = try? XenNotes.parse(elf) { _ = try? XenNotes.check(notes) }
+                if let symbols = try? BsdSymbolTable.plan(elf, after: a.a1) { _ = symbols.header(elf) }
+            }
         default:
             // dom0's xenstored: the image is what a guest put on its store ring.
             StoreFuzz.run(image, chunking: a.a1)
