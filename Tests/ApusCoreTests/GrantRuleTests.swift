@@ -41,6 +41,18 @@ final class GrantRuleTests: XCTestCase {
                   hostAddress: addr ?? va, &mem, &ft)
     }
 
+    func testEveryRefusalHasAStatusAndASentence() {
+        let all: [GrantError] = [.noSuchDomain, .domainDying, .notPrivileged, .tooManyFrames, .noTableFrame, .refBeyondTable,
+            .notPermitAccess, .grantedToAnother, .readonlyGrant, .noHostMap, .pteAddressMap, .badHostAddress, .frameNotGranters,
+            .handlesExhausted, .pinOverflow, .badHandle, .wrongHostAddress, .wrongDeviceAddress, .copyPastPage, .copyFrameNotOwn,
+            .copyFrameNotOwned]
+        XCTAssertEqual(Set(all.map { "\($0.reason)" }).count, all.count, "every reason is its own sentence")
+        for e in all {
+            XCTAssertNotEqual(e.status, .okay)
+            XCTAssertTrue("\(e.reason)".hasSuffix("."), "\(e)")
+        }
+    }
+
     // MARK: setup_table, query_size, versions
 
     func testSetupGrowsToTheMaximumAndNoFurther() throws {
