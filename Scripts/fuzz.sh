@@ -52,7 +52,10 @@ execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
 echo "PASS fuzz: $execs inputs in ${seconds}s from $(ls "$corpus" | wc -l) saved, $cov edges, no finding"
 if [ "$mode" = run ]; then
-    mkdir -p "$out/merged"
-    "$out/decoders" -merge=1 "$corpus" "$work" >"$out/merge.log" 2>&1
+    # Keep the saved corpus minimal: the inputs that reach all the coverage of the old and new ones.
+    rm -rf "$out/merged"; mkdir -p "$out/merged"
+    "$out/decoders" -merge=1 "$out/merged" "$corpus" "$work" >"$out/merge.log" 2>&1
+    rm -f "$corpus"/*
+    cp "$out/merged"/* "$corpus"/
     echo "fuzz: saved corpus now $(ls "$corpus" | wc -l) inputs ($corpus)"
 fi
