@@ -20,7 +20,7 @@ tail -n 25 "$out"
 rm -f "$out"
 [ "$status" = 0 ] || fail "host tests (swift test exited $status)"
 
-echo "== fuzzer (libFuzzer over ApusCore's decoders and parsers, from Tests/Fuzz/corpus)"
+echo "== fuzzer (libFuzzer over every parser of guest bytes, from Tests/Fuzz/corpus)"
 Scripts/fuzz.sh check "${FUZZ_CHECK_SECONDS:-20}" || fail "fuzzer (Scripts/fuzz.sh check)"
 
 echo "== freestanding build"
