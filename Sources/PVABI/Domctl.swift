@@ -129,7 +129,17 @@ public enum CreateDomainLayout {
     public static let commandLineVAOffset = 32
     public static let commandLineLengthOffset = 36
     public static let flagsOffset = 40
-    public static let size = 44
+    /// The IN part ends here.
+    public static let inputSize = 44
+    /// OUT (after a successful create): the new domain's side of its xenstore and console event
+    /// channels (unbound, waiting for dom0 to bind_interdomain), and the machine frames of its store
+    /// and console pages, which dom0 maps through the domain's reserved grant references
+    /// (GrantReservedRef.xenstore and .console, granted to dom0 by the builder, as Xen's does).
+    public static let storePortOffset = 44
+    public static let consolePortOffset = 48
+    public static let storeMFNOffset = 52
+    public static let consoleMFNOffset = 56
+    public static let size = 60
     public static let flagPaused: UInt32 = 1
 }
 

@@ -50,6 +50,15 @@ public enum GrantTableOp: UInt32, Sendable {
     }
 }
 
+/// The grant references Xen's domain builder reserves in every domU's table (GNTTAB_RESERVED_*): each is a
+/// permit_access of the page to dom0, which maps it to serve the domain's console and xenstore rings.
+public enum GrantReservedRef {
+    public static let console: UInt32 = 0
+    public static let xenstore: UInt32 = 1
+    /// Guests leave the first eight entries alone (Xen's GNTTAB_NR_RESERVED_ENTRIES).
+    public static let count: UInt32 = 8
+}
+
 /// GNTST_*: the per-element status every sub-op writes back (an i16; all errors negative).
 public enum GrantStatus: Int16, Sendable {
     case okay = 0

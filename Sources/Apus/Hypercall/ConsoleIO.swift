@@ -1,6 +1,7 @@
 // ConsoleIO.swift: console_io (18). CONSOLEIO_write prints guest text on the hypervisor console
 // with the domain's "(dN)" prefix, a line at a time; CONSOLEIO_read hands dom0 the bytes typed on
-// the serial line. ApusCore's ConsoleIORequest decodes. It never prints a guest byte that is not
+// the serial line. A privileged domain's write that starts with a "(dN) " label (its console
+// backend relaying domain N's ring) is printed under N's label. ApusCore's ConsoleIORequest decodes. It never prints a guest byte that is not
 // printable ASCII as itself.
 
 import ApusCore
@@ -15,13 +16,19 @@ enum ConsoleIOHypercall {
         case .failure(let r): return r.outcome
         case .success(.write(let text)):
             var done: UInt32 = 0
+            var speaker = d.id
+            if d.privileged, let head = text.slice(at: 0, count: min(12, text.count)), let bytes: GuestBytes<12> = memory.read(head),
+               let label = bytes.withBytes({ ConsoleRelayLabel.parse($0) }) {
+                speaker = label.domain
+                done = UInt32(label.length)
+            }
             while done < text.count {
                 let n = min(chunk, text.count - done)
                 guard let part = text.slice(at: done, count: n), let bytes: GuestBytes<128> = memory.read(part) else {
                     return .refused(.EFAULT, "console_io buffer is not mapped")
                 }
                 bytes.withBytes { raw in
-                    Log.domainText(d.id, UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
+                    Log.domainText(speaker, UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
                 }
                 done += n
             }

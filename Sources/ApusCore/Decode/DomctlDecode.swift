@@ -53,7 +53,7 @@ public enum DomctlRequest {
         let target = arg.u16(DomctlLayout.domainOffset)
         switch command {
         case .createDomain:
-            guard let payload = range.field(p, CreateDomainLayout.size), let create: GuestBytes<44> = memory.read(payload) else {
+            guard let payload = range.field(p, CreateDomainLayout.inputSize), let create: GuestBytes<44> = memory.read(payload) else {
                 return .failure(unreadable)
             }
             return createDomain(create, range)
