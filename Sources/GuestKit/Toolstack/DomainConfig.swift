@@ -1,5 +1,6 @@
 // DomainConfig.swift: dom0's reader of a domain configuration in a subset of xl.cfg (`key = value`
-// lines, `#` comments, quoted strings and decimal integers), answering a DomainConfig or the first error
+// lines, `#` comments, quoted strings, decimal integers, and one-line lists of quoted strings for vif
+// and disk), answering a DomainConfig or the first error
 // with its line. It works on bytes only and must never trap or read past its input, whatever the bytes.
 
 /// What dom0 does when the domain crashes (xl.cfg's `on_crash`).
@@ -9,7 +10,7 @@ public enum CrashAction: UInt8, Equatable, Sendable {
 
 /// The keys a configuration may set, each at most once.
 public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
-    case name, kernel, memory, weight, cap, onCrash, autostart, extra
+    case name, kernel, memory, weight, cap, onCrash, autostart, extra, vif, disk
 
     /// The key as written in the file.
     public var spelling: StaticString {
@@ -22,6 +23,8 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .onCrash: return "on_crash"
         case .autostart: return "autostart"
         case .extra: return "extra"
+        case .vif: return "vif"
+        case .disk: return "disk"
         }
     }
 
@@ -36,10 +39,12 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .onCrash: return "on_crash must be \"destroy\", \"preserve\" or \"restart\"."
         case .autostart: return "autostart must be 0, 1, \"yes\" or \"no\"."
         case .extra: return "extra must be a quoted command line of at most 1023 bytes."
+        case .vif: return "vif must be a list of at most 4 quoted 'mac=00:16:3e:xx:xx:xx,bridge=NAME' entries, such as vif = [ 'mac=00:16:3e:00:00:01' ]."
+        case .disk: return "disk must be a list of at most 4 quoted 'target,format,vdev,access' entries, such as disk = [ 'disk.img,raw,hda,w' ]."
         }
     }
 
-    fileprivate var bit: UInt8 { 1 << rawValue }
+    fileprivate var bit: UInt16 { 1 << UInt16(rawValue) }
 
     fileprivate static func named(_ bytes: UnsafeBufferPointer<UInt8>) -> ConfigKey? {
         for key in ConfigKey.allCases where key.spelling.withUTF8Buffer({ bytesEqual($0, bytes) }) { return key }
@@ -73,7 +78,9 @@ public struct ConfigError: Error, Equatable, Sendable {
         /// The name holds a byte other than [A-Za-z0-9_.-].
         case nameCharacters
         /// A string the key does not accept: on_crash or autostart words, a kernel with '/' or
-        /// empty, an extra longer than 1023 bytes.
+        /// empty, an extra longer than 1023 bytes, a vif or disk entry that does not parse.
+        /// A list that is not closed by ']', or holds something other than quoted strings and commas,
+        /// is a wrong type.
         case invalid(ConfigKey)
         /// The file never sets a required key (name, kernel, memory); reported on line 0.
         case missingRequired(ConfigKey)
@@ -97,7 +104,7 @@ public struct ConfigError: Error, Equatable, Sendable {
         case .unterminatedQuote: return "a quoted string is not closed before the end of the line."
         case .controlCharacter: return "a quoted string holds a control character; only printable text and tabs are allowed."
         case .garbageAfterValue: return "there is text after the value; only a '#' comment may follow it."
-        case .unknownKey: return "the key is not one Apus knows: name, kernel, memory, weight, cap, on_crash, autostart or extra."
+        case .unknownKey: return "the key is not one Apus knows: name, kernel, memory, weight, cap, on_crash, autostart, extra, vif or disk."
         case .duplicateKey: return "this key is already set on an earlier line."
         case .wrongType(let key), .outOfRange(let key), .invalid(let key): return key.requirement
         case .nameLength: return "name must be 1 to 31 characters long."
@@ -142,9 +149,14 @@ public struct DomainConfig: Equatable, Sendable {
     public var autostart: Bool
     /// The guest's command line, at most 1023 bytes, empty by default.
     public var extra: [UInt8]
+    /// Network interfaces (device/vif/0, 1...) and disks, at most `maxDevices` each.
+    public var vifs: [VifSpec]
+    public var disks: [DiskSpec]
+    public static let maxDevices = 4
 
     public init(name: [UInt8], kernel: [UInt8], memoryMiB: UInt32, weight: UInt16 = 256, cap: UInt8 = 0,
-                onCrash: CrashAction = .destroy, autostart: Bool = false, extra: [UInt8] = []) {
+                onCrash: CrashAction = .destroy, autostart: Bool = false, extra: [UInt8] = [],
+                vifs: [VifSpec] = [], disks: [DiskSpec] = []) {
         self.name = name
         self.kernel = kernel
         self.memoryMiB = memoryMiB
@@ -153,6 +165,8 @@ public struct DomainConfig: Equatable, Sendable {
         self.onCrash = onCrash
         self.autostart = autostart
         self.extra = extra
+        self.vifs = vifs
+        self.disks = disks
     }
 
     /// Reads a whole file. Lines end in "\n" (a "\r" before it is dropped); the first error wins,
@@ -166,7 +180,9 @@ public struct DomainConfig: Equatable, Sendable {
         var onCrash = CrashAction.destroy
         var autostart = false
         var extra: [UInt8] = []
-        var seen: UInt8 = 0
+        var vifs: [VifSpec] = []
+        var disks: [DiskSpec] = []
+        var seen: UInt16 = 0
 
         var line = 0
         var start = 0
@@ -217,6 +233,22 @@ public struct DomainConfig: Equatable, Sendable {
                 let bytes = try value.string(key, text, line: line)
                 guard bytes.count <= DomainConfig.maxExtraLength else { throw ConfigError(line: line, .invalid(key)) }
                 extra = bytes
+            case .vif:
+                let entries = try value.list(key, text, line: line)
+                guard entries.count <= DomainConfig.maxDevices else { throw ConfigError(line: line, .invalid(key)) }
+                for e in entries {
+                    guard let v = VifSpec(e) else { throw ConfigError(line: line, .invalid(key)) }
+                    vifs.append(v)
+                }
+            case .disk:
+                let entries = try value.list(key, text, line: line)
+                guard entries.count <= DomainConfig.maxDevices else { throw ConfigError(line: line, .invalid(key)) }
+                for e in entries {
+                    guard let d = DiskSpec(e), !disks.contains(where: { $0.number == d.number }) else {
+                        throw ConfigError(line: line, .invalid(key))
+                    }
+                    disks.append(d)
+                }
             }
             start = next
         }
@@ -225,7 +257,7 @@ public struct DomainConfig: Equatable, Sendable {
         guard let kernel else { throw ConfigError(line: 0, .missingRequired(.kernel)) }
         guard let memory else { throw ConfigError(line: 0, .missingRequired(.memory)) }
         self.init(name: name, kernel: kernel, memoryMiB: memory, weight: weight, cap: cap,
-                  onCrash: onCrash, autostart: autostart, extra: extra)
+                  onCrash: onCrash, autostart: autostart, extra: extra, vifs: vifs, disks: disks)
     }
 
     public init(parsing text: [UInt8]) throws(ConfigError) {
@@ -245,6 +277,8 @@ private enum RawValue {
     case negative
     /// Unquoted text that is not a number, such as `destroy` or `-x`.
     case word
+    /// `[ 'a', "b" ]`: the ranges between the quotes; nil when the list is malformed.
+    case list([Range<Int>]?)
 
     func string(_ key: ConfigKey, _ text: UnsafeBufferPointer<UInt8>, line: Int) throws(ConfigError) -> [UInt8] {
         guard case .string(let range) = self else { throw ConfigError(line: line, .wrongType(key)) }
@@ -255,8 +289,13 @@ private enum RawValue {
         switch self {
         case .number(let n?) where range.contains(n): return n
         case .number, .negative: throw ConfigError(line: line, .outOfRange(key))
-        case .string, .word: throw ConfigError(line: line, .wrongType(key))
+        case .string, .word, .list: throw ConfigError(line: line, .wrongType(key))
         }
+    }
+
+    func list(_ key: ConfigKey, _ text: UnsafeBufferPointer<UInt8>, line: Int) throws(ConfigError) -> [[UInt8]] {
+        guard case .list(let ranges?) = self else { throw ConfigError(line: line, .wrongType(key)) }
+        return ranges.map { Array(UnsafeBufferPointer(rebasing: text[$0])) }
     }
 }
 
@@ -306,6 +345,31 @@ private struct ConfigLine {
                 at += 1
             }
             value = .number(n)
+        } else if first == 91 {   // '['
+            at += 1
+            var ranges: [Range<Int>]? = []
+            var expectEntry = true
+            while true {
+                skipBlanks()
+                guard at < end else { ranges = nil; break }
+                let b = text[at]
+                if b == 93 { at += 1; break }   // ']'
+                if b == 44 && !expectEntry { expectEntry = true; at += 1; continue }   // ','
+                guard expectEntry, b == 34 || b == 39 else { ranges = nil; break }
+                at += 1
+                let contentStart = at
+                while at < end && text[at] != b {
+                    let c = text[at]
+                    if (c < 32 && c != 9) || c == 127 { throw ConfigError(line: line, .controlCharacter) }
+                    at += 1
+                }
+                guard at < end else { throw ConfigError(line: line, .unterminatedQuote) }
+                ranges?.append(contentStart..<at)
+                at += 1
+                expectEntry = false
+            }
+            if ranges == nil { at = end }
+            value = .list(ranges)
         } else if first == 45 && at + 1 < end && isDigit(text[at + 1]) {   // '-'
             at += 1
             while at < end && isDigit(text[at]) { at += 1 }

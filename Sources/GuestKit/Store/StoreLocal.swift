@@ -1,0 +1,56 @@
+// StoreLocal.swift: dom0's in-process client of its own xenstored: read, write, directory, rm and
+// set-permissions as dom0 (privileged), answering values or the XenStore error. It goes through
+// `call` like any request, so watches fire as for a guest's write; it never edits the tree directly.
+
+extension XenStore {
+    mutating func local(_ type: StoreMessageType, _ payload: [UInt8]) -> Result<[UInt8], StoreError> {
+        let reply = call(from: 0, StoreMessage(type, payload: payload))
+        if reply.kind == .error {
+            let name = StorePayload.split(reply.payload).strings.first ?? []
+            for raw in 0..<32 {
+                if let e = StoreError(rawValue: UInt8(raw)), e.name == name { return .failure(e) }
+            }
+            return .failure(.EIO)
+        }
+        return .success(reply.payload)
+    }
+
+    public mutating func localRead(_ path: [UInt8]) -> Result<[UInt8], StoreError> { local(.read, path + [0]) }
+
+    public mutating func localWrite(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
+        local(.write, path + [0] + value).map { _ in () }
+    }
+
+    public mutating func localRemove(_ path: [UInt8]) -> Result<Void, StoreError> { local(.rm, path + [0]).map { _ in () } }
+
+    /// The children's names.
+    public mutating func localDirectory(_ path: [UInt8]) -> Result<[[UInt8]], StoreError> {
+        local(.directory, path + [0]).map { StorePayload.split($0).strings }
+    }
+
+    public mutating func localSetPermissions(_ path: [UInt8], _ p: StorePermissions) -> Result<Void, StoreError> {
+        local(.setPerms, path + [0] + p.encoded).map { _ in () }
+    }
+
+    /// Writes every setting with its access list; the first failure stops it and is answered.
+    public mutating func apply(_ settings: [StoreSetting]) -> Result<Void, StoreError> {
+        for s in settings {
+            if case .failure(let e) = localWrite(s.path, s.value) { return .failure(e) }
+            if case .failure(let e) = localSetPermissions(s.path, s.permissions) { return .failure(e) }
+        }
+        return .success(())
+    }
+
+    /// INTRODUCE as dom0 does after creating a domain (fires @introduceDomain).
+    public mutating func introduceDomain(_ id: UInt16, frame: UInt32, port: UInt32) -> Result<Void, StoreError> {
+        local(.introduce, StorePayload.decimal(UInt32(id)) + [0] + StorePayload.decimal(frame) + [0]
+              + StorePayload.decimal(port) + [0]).map { _ in () }
+    }
+
+    /// RELEASE (fires @releaseDomain) and removal of the domain's nodes.
+    public mutating func releaseDomain(_ id: UInt16) -> Result<Void, StoreError> {
+        let released = local(.release, StorePayload.decimal(UInt32(id)) + [0]).map { _ in () }
+        for path in DomainStoreLayout.removals(id) { _ = localRemove(path) }
+        return released
+    }
+}
