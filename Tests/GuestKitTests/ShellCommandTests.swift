@@ -69,7 +69,7 @@ final class ShellCommandTests: XCTestCase {
     }
 
     func testUnknownWordsAndCase() {
-        XCTAssertEqual(command("reboot 3"), .unknown(bytes("reboot")))
+        XCTAssertEqual(command("migrate 3"), .unknown(bytes("migrate")))
         XCTAssertEqual(command("LIST"), .unknown(bytes("LIST")))
         XCTAssertEqual(command("lis"), .unknown(bytes("lis")))
         XCTAssertEqual(command("listx"), .unknown(bytes("listx")))
@@ -86,7 +86,8 @@ final class ShellCommandTests: XCTestCase {
 
     func testVerbSpellingsAndUsageReasonsAreSentences() {
         XCTAssertEqual(ShellVerb.allCases.map { text($0.spelling) },
-                       ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help"])
+                       ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help",
+                        "shutdown", "reboot", "console", "store"])
         for verb in ShellVerb.allCases {
             let name = text(verb.spelling)
             XCTAssertNotEqual(command(name + " x y z"), .unknown(bytes(name)))
@@ -96,9 +97,34 @@ final class ShellCommandTests: XCTestCase {
         }
     }
 
+    func testShutdownRebootAndConsoleTakeOneDomain() {
+        XCTAssertEqual(command("shutdown 3"), .shutdown(.id(3)))
+        XCTAssertEqual(command("reboot mini"), .reboot(.name(bytes("mini"))))
+        XCTAssertEqual(command("console\t2 "), .console(.id(2)))
+        XCTAssertEqual(command("shutdown"), .usage(.shutdown, reason: "shutdown needs a domain id or name."))
+        XCTAssertEqual(command("console 1 2"), .usage(.console, reason: "console takes exactly one domain id or name."))
+    }
+
+    func testStoreSubcommands() {
+        XCTAssertEqual(command("store ls"), .store(.list(bytes("/"))))
+        XCTAssertEqual(command("store ls /local/domain/1"), .store(.list(bytes("/local/domain/1"))))
+        XCTAssertEqual(command("store read name"), .store(.read(bytes("name"))))
+        XCTAssertEqual(command("store write /a/b hello  there"), .store(.write(bytes("/a/b"), bytes("hello there"))))
+        XCTAssertEqual(command("store write /a/b"), .store(.write(bytes("/a/b"), [])))
+        XCTAssertEqual(command("store rm /a"), .store(.remove(bytes("/a"))))
+        XCTAssertEqual(command("store"), .usage(.store, reason: "store needs ls [path], read <path>, write <path> <value> or rm <path>."))
+        XCTAssertEqual(command("store frob"), .usage(.store, reason: "store needs ls [path], read <path>, write <path> <value> or rm <path>."))
+        XCTAssertEqual(command("store ls a b"), .usage(.store, reason: "store ls takes at most one path."))
+        XCTAssertEqual(command("store read"), .usage(.store, reason: "store read takes exactly one path."))
+        XCTAssertEqual(command("store rm a b"), .usage(.store, reason: "store rm takes exactly one path."))
+        XCTAssertEqual(command("store write"), .usage(.store, reason: "store write needs a path and a value."))
+        XCTAssertNotEqual(command("store read a"), .store(.read(bytes("b"))))
+    }
+
     func testRandomLinesNeverTrap() {
         var rng = SplitMix64(seed: 0x5E11)
-        let words = ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help", " ", "\t", "7", "65536", "x"]
+        let words = ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help", "store", "ls",
+                     "write", "read", "rm", "console", "shutdown", "reboot", " ", "\t", "7", "65536", "x"]
         for round in 0..<3000 {
             var line: [UInt8]
             if round % 2 == 0 {

@@ -3,7 +3,7 @@
 
 /// The commands the shell knows.
 public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
-    case list, create, destroy, pause, unpause, info, top, dmesg, help
+    case list, create, destroy, pause, unpause, info, top, dmesg, help, shutdown, reboot, console, store
 
     public var spelling: StaticString {
         switch self {
@@ -16,6 +16,10 @@ public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
         case .top: return "top"
         case .dmesg: return "dmesg"
         case .help: return "help"
+        case .shutdown: return "shutdown"
+        case .reboot: return "reboot"
+        case .console: return "console"
+        case .store: return "store"
         }
     }
 }
@@ -52,6 +56,13 @@ public enum ShellCommand: Equatable, Sendable {
     case top
     case dmesg
     case help
+    /// `shutdown <domain>` and `reboot <domain>`: ask the guest through control/shutdown and wait.
+    case shutdown(DomainReference)
+    case reboot(DomainReference)
+    /// `console <domain>`: typed bytes go to its console ring until Ctrl-].
+    case console(DomainReference)
+    /// `store ls [path]`, `store read <path>`, `store write <path> <value...>`, `store rm <path>`.
+    case store(StoreVerb)
     /// The first word is no command the shell knows (the word as typed).
     case unknown([UInt8])
     /// A known command with the wrong arguments, and a sentence saying what it needs.
@@ -91,7 +102,9 @@ public enum ShellCommand: Equatable, Sendable {
                 return
             }
             self = .create(file: Array(words[1]))
-        case .destroy, .pause, .unpause, .info:
+        case .store:
+            self = ShellCommand.store(words)
+        case .destroy, .pause, .unpause, .info, .shutdown, .reboot, .console:
             guard arguments == 1 else {
                 self = .usage(verb, reason: arguments == 0 ? ShellCommand.needsDomain(verb) : ShellCommand.oneDomain(verb))
                 return
@@ -101,6 +114,9 @@ public enum ShellCommand: Equatable, Sendable {
             case .destroy: self = .destroy(domain)
             case .pause: self = .pause(domain)
             case .unpause: self = .unpause(domain)
+            case .shutdown: self = .shutdown(domain)
+            case .reboot: self = .reboot(domain)
+            case .console: self = .console(domain)
             default: self = .info(domain)
             }
         }
@@ -116,12 +132,45 @@ public enum ShellCommand: Equatable, Sendable {
         case (.empty, .empty), (.list, .list), (.top, .top), (.dmesg, .dmesg), (.help, .help): return true
         case (.create(let x), .create(let y)): return x == y
         case (.destroy(let x), .destroy(let y)), (.pause(let x), .pause(let y)),
-             (.unpause(let x), .unpause(let y)), (.info(let x), .info(let y)): return x == y
+             (.unpause(let x), .unpause(let y)), (.info(let x), .info(let y)),
+             (.shutdown(let x), .shutdown(let y)), (.reboot(let x), .reboot(let y)), (.console(let x), .console(let y)):
+            return x == y
+        case (.store(let x), .store(let y)): return x == y
         case (.unknown(let x), .unknown(let y)): return x == y
         case (.usage(let v, let r), .usage(let w, let s)):
             return v == w && r.withUTF8Buffer { x in s.withUTF8Buffer { y in equal(x, y) } }
         default: return false
         }
+    }
+
+    private static let storeUsage: StaticString = "store needs ls [path], read <path>, write <path> <value> or rm <path>."
+
+    private static func store(_ words: [UnsafeBufferPointer<UInt8>]) -> ShellCommand {
+        guard words.count >= 2 else { return .usage(.store, reason: storeUsage) }
+        let sub = words[1]
+        let paths = words.count - 2
+        if equal(sub, "ls") {
+            guard paths <= 1 else { return .usage(.store, reason: "store ls takes at most one path.") }
+            return .store(.list(paths == 1 ? Array(words[2]) : [0x2F]))
+        }
+        if equal(sub, "read") {
+            guard paths == 1 else { return .usage(.store, reason: "store read takes exactly one path.") }
+            return .store(.read(Array(words[2])))
+        }
+        if equal(sub, "rm") {
+            guard paths == 1 else { return .usage(.store, reason: "store rm takes exactly one path.") }
+            return .store(.remove(Array(words[2])))
+        }
+        if equal(sub, "write") {
+            guard paths >= 1 else { return .usage(.store, reason: "store write needs a path and a value.") }
+            var value: [UInt8] = []
+            for (i, w) in words.dropFirst(3).enumerated() {
+                if i > 0 { value.append(32) }
+                value += Array(w)
+            }
+            return .store(.write(Array(words[2]), value))
+        }
+        return .usage(.store, reason: storeUsage)
     }
 
     private static func noArguments(_ verb: ShellVerb) -> StaticString {
@@ -138,6 +187,9 @@ public enum ShellCommand: Equatable, Sendable {
         case .destroy: return "destroy needs a domain id or name."
         case .pause: return "pause needs a domain id or name."
         case .unpause: return "unpause needs a domain id or name."
+        case .shutdown: return "shutdown needs a domain id or name."
+        case .reboot: return "reboot needs a domain id or name."
+        case .console: return "console needs a domain id or name."
         default: return "info needs a domain id or name."
         }
     }
@@ -147,9 +199,25 @@ public enum ShellCommand: Equatable, Sendable {
         case .destroy: return "destroy takes exactly one domain id or name."
         case .pause: return "pause takes exactly one domain id or name."
         case .unpause: return "unpause takes exactly one domain id or name."
+        case .shutdown: return "shutdown takes exactly one domain id or name."
+        case .reboot: return "reboot takes exactly one domain id or name."
+        case .console: return "console takes exactly one domain id or name."
         default: return "info takes exactly one domain id or name."
         }
     }
+}
+
+/// What `store` does; paths as typed (relative ones are dom0's, under /local/domain/0).
+public enum StoreVerb: Equatable, Sendable {
+    case list([UInt8])
+    case read([UInt8])
+    /// The value is the rest of the line, words joined by one space (may be empty).
+    case write([UInt8], [UInt8])
+    case remove([UInt8])
+}
+
+private func equal(_ a: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+    word.withUTF8Buffer { equal($0, a) }
 }
 
 private func isBlank(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 || b == 10 }
