@@ -10,7 +10,7 @@ CLANG      ?= clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic dom0 memory domains hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0
+SCENARIOS  := boot exceptions panic dom0 memory domains hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -38,7 +38,11 @@ GUESTKIT_OBJ := $(patsubst Sources/GuestKit/Asm/%.asm,$(BUILD)/guest/guestkit-%.
 DOM0_ASM_OBJ := $(patsubst Sources/Dom0/Asm/%.asm,$(BUILD)/guest/dom0-%.o,$(DOM0_ASM))
 GUESTS       := spinner pingpong clock hostile fuzz
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
-INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS)
+# Mini-OS, Xen's own PV kernel, unmodified (../shared/guests/mini-os): in the initrd when present;
+# the scenarios that run it refuse to build without it.
+MINIOS_DIR   := ../shared/guests/mini-os
+MINIOS_ELFS  := $(wildcard $(MINIOS_DIR)/mini-os.elf $(MINIOS_DIR)/mini-os-test.elf)
+INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS) $(MINIOS_ELFS)
 
 .PHONY: FORCE all iso run test test-host test-qemu test-bochs bench fuzz debug deps clean
 all: iso
@@ -107,10 +111,17 @@ $(BUILD)/guest/heap.o: Boot/heap.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(256u * 1024u)' -c $< -o $@
 
-$(BUILD)/dom0.elf: $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o $(GUEST_RT) Linker/guest.ld
+# dom0 runs xenstored (its tree, transaction copies and reply queues) and the console backend: a
+# larger heap than a domU's (dom0 has 64 MiB).
+$(BUILD)/guest/dom0-heap.o: Boot/heap.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(2048u * 1024u)' -c $< -o $@
+
+DOM0_RT      := $(BUILD)/boot/memory.o $(BUILD)/guest/dom0-heap.o
+$(BUILD)/dom0.elf: $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o $(DOM0_RT) Linker/guest.ld
 	$(LD_LLD) -m elf_i386 -T Linker/guest.ld --gc-sections -z noexecstack -o $@ \
 	    $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o \
-	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $(GUEST_RT) $(LIBGCC)
+	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $(DOM0_RT) $(LIBGCC)
 
 # domU kernels: each Sources/Guests/<Name> is one module linked like dom0.
 define GUEST_RULES
@@ -151,6 +162,13 @@ $(BUILD)/apus.iso: $(ISO_INPUTS)
 
 $(BUILD)/test-%.iso: $(ISO_INPUTS)
 	Scripts/make-iso.sh $@ "$*"
+
+# minios and minios-test boot Mini-OS from the initrd: without ../shared/guests/mini-os they stop here.
+$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso: minios-present
+.PHONY: minios-present
+minios-present:
+	@test -f $(MINIOS_DIR)/mini-os.elf -a -f $(MINIOS_DIR)/mini-os-test.elf || { \
+	    echo "The Mini-OS scenarios need $(MINIOS_DIR)/mini-os.elf and mini-os-test.elf (Xen's unmodified Mini-OS builds; see ../shared/guests/mini-os/README.md), and that folder is missing."; exit 1; }
 
 # fuzz-dom0 boots the fuzz kernel as dom0 (make-iso.sh picks it for that scenario).
 $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf

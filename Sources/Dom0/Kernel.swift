@@ -95,6 +95,14 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "fuzz") { Kernel.shutdown(FuzzTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "shell") { Shell.run() }
+        if BootOptions.equal(name, "minios") {
+            Kernel.shutdown(MiniOSTest.run("minios.cfg", awaited: "kernel.c: dummy main", runOn: 500_000_000,
+                                           summary: "minios test") ? .poweroff : .crash)
+        }
+        if BootOptions.equal(name, "minios-test") {
+            Kernel.shutdown(MiniOSTest.run("minios-test.cfg", awaited: "(Should have said ENOENT)", runOn: 4_500_000_000,
+                                           periodicLines: 3, summary: "minios-test test") ? .poweroff : .crash)
+        }
         if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")

@@ -47,7 +47,7 @@ enum Dom0Events {
     static var timerPort: UInt32 = 0
     static var timerFired: UInt32 = 0
     static func others(_ port: UInt32) {
-        if port == timerPort { timerFired &+= 1 }
+        if port == timerPort { timerFired &+= 1 } else { DomainIO.signals &+= 1 }
     }
 
     /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between.

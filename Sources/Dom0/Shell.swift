@@ -1,7 +1,8 @@
 // Shell.swift: dom0's toolstack shell on its console: input through console_io read when
 // VIRQ_CONSOLE fires, line editing, and the commands list, create, destroy, pause, unpause, info,
-// top, dmesg and help (xl's verbs). Stopped domains are reaped as VIRQ_DOM_EXC arrives, following
-// their config's on_crash. Errors are sentences; nothing typed can crash dom0.
+// top, dmesg, shutdown, reboot, console, store and help (xl's verbs). Stopped domains are reaped as
+// VIRQ_DOM_EXC arrives, following their config's on_crash (and restarted after a reboot); the
+// domains' rings are serviced as their events arrive. Errors are sentences; nothing typed can crash dom0.
 
 import ApusCore
 import GuestKit
@@ -29,8 +30,15 @@ enum Shell {
         prompt()
         var seenSignals: UInt32 = 0
         var seenInput: UInt32 = 0
+        var seenIO: UInt32 = 0
         while true {
-            GuestEvents.wait { Reaper.signals != seenSignals || Shell.inputSignals != seenInput || pendingInput() }
+            GuestEvents.wait {
+                Reaper.signals != seenSignals || Shell.inputSignals != seenInput || DomainIO.signals != seenIO || pendingInput()
+            }
+            if DomainIO.signals != seenIO {
+                seenIO = DomainIO.signals
+                DomainIO.service()
+            }
             if Reaper.signals != seenSignals {
                 seenSignals = Reaper.signals
                 if reapAndReport() > 0 { prompt() }
@@ -50,16 +58,33 @@ enum Shell {
 
     static func readInput() {
         _ = pendingInput()
-        let bytes = buffered
+        var bytes = buffered
         buffered = []
-        for b in bytes {
+        if let id = DomainIO.attached {
+            // Attached: everything up to Ctrl-] goes to the domain's console ring.
+            if let stop = bytes.firstIndex(of: ShellPower.detachByte) {
+                DomainIO.type(Array(bytes[0..<stop]), to: id)
+                DomainIO.attached = nil
+                console.print("detached from d\(id)'s console")
+                prompt()
+                bytes = Array(bytes[(stop + 1)...])
+            } else {
+                DomainIO.type(bytes, to: id)
+                return
+            }
+        }
+        for (i, b) in bytes.enumerated() {
+            if DomainIO.attached != nil {
+                buffered = Array(bytes[i...])
+                return
+            }
             switch editor.feed(b) {
             case .appended(let c): write([c])
             case .erased: write([8, 32, 8])
             case .line(let line):
                 write([10])
                 execute(line)
-                prompt()
+                if DomainIO.attached == nil { prompt() }
             case .ignored: break
             }
         }
@@ -98,6 +123,7 @@ enum Shell {
             reported += 1
             let config = configs.first { $0.id == info.id }?.config
             let crashed = info.shutdownReason == ShutdownReason.crash.rawValue
+            let rebooted = info.shutdownReason == ShutdownReason.reboot.rawValue
             info.name.withUnsafeBufferPointer { n in
                 console.print("d\(info.id) (\(text: n)) shut down: \(Reaper.reasonName(info.shutdownReason))")
             }
@@ -106,6 +132,10 @@ enum Shell {
             configs.removeAll { $0.id == info.id }
             if crashed, let config, config.onCrash == .restart {
                 console.print("on_crash = restart: starting it again")
+                start(config)
+            }
+            if rebooted, let config {
+                console.print("rebooting: starting it again from its configuration")
                 start(config)
             }
         }
@@ -120,11 +150,14 @@ enum Shell {
     }
 
     static func execute(_ line: [UInt8]) {
-        switch ShellCommand(parsing: line) {
+        let command = ShellCommand(parsing: line)
+        switch command {
         case .empty: break
         case .help:
             console.print("commands: list | create <file.cfg> | destroy <id|name> | pause <id|name> | unpause <id|name>")
             console.print("          info <id|name> | top | dmesg | help | poweroff")
+            console.print("          shutdown <id|name> | reboot <id|name> | console <id|name> (Ctrl-] detaches)")
+            console.print("          store ls [path] | store read <path> | store write <path> <value> | store rm <path>")
             if let files = Toolstack.initrd.configurationFiles() {
                 var names = LogLine("configurations in the initrd:")
                 for f in files { names.append(byte: 32); for b in f.name { names.append(byte: b) } }
@@ -155,6 +188,18 @@ enum Shell {
             guard let id = resolveOrSay(ref), let i = Toolstack.info(id) else { return }
             printRow(i)
             console.print("    pages \(i.pages), events sent \(i.eventsSent), received \(i.eventsReceived), flags \(hex: i.flags)")
+        case .shutdown(let ref), .reboot(let ref):
+            guard let id = resolveOrSay(ref) else { return }
+            guard id != 0 else { console.print("dom0 cannot shut itself down this way; type poweroff"); return }
+            var rebooting = false
+            if case .reboot = command { rebooting = true }
+            if ShellPower.stop(id, reboot: rebooting) != nil { reapAndReport() }
+        case .console(let ref):
+            guard let id = resolveOrSay(ref) else { return }
+            guard id != 0 else { console.print("this is dom0's console already"); return }
+            ShellPower.attach(id)
+        case .store(let verb):
+            ShellStore.run(verb)
         case .top:
             top()
         case .dmesg:

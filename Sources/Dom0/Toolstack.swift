@@ -1,6 +1,8 @@
 // Toolstack.swift: dom0's control of other domains through domctl (Apus's payloads, PVABI's
-// Domctl.swift): create from an ELF in the initrd, destroy, pause, unpause, domain info, and the
-// scheduler's weight and cap. It only marshals requests; the hypervisor decides everything.
+// Domctl.swift): create from an ELF in the initrd (then, as libxl does, connect the domain's console
+// and store rings and write its XenStore tree before it runs), destroy (after disconnecting them),
+// pause, unpause, domain info, and the scheduler's weight and cap. It only marshals requests; the
+// hypervisor decides everything.
 
 import ApusCore
 import GuestKit
@@ -23,6 +25,16 @@ struct DomainInfo {
     var isBlocked: Bool { flags & DomainInfoFlags.blocked != 0 }
 }
 
+/// What createdomain answered: the id (or a negative errno) and the domain's side of its rings.
+struct CreatedDomain {
+    var id: Int32
+    /// The domain's unbound store and console ports (remote dom0); 0 when the hypervisor gave none.
+    var storePort: UInt32 = 0
+    var consolePort: UInt32 = 0
+    var storeMFN: UInt32 = 0
+    var consoleMFN: UInt32 = 0
+}
+
 enum Toolstack {
     /// One domctl: the header, the payload bytes, and the result with the struct as it came back.
     static func domctl(_ command: DomctlCommand, domain: UInt16, payload: [UInt8] = []) -> (Int32, [UInt8]) {
@@ -35,9 +47,9 @@ enum Toolstack {
         return (rc, record.bytes)
     }
 
-    /// Creates a domain from an ELF image in dom0's memory; its id or a negative errno.
+    /// Creates a domain from an ELF image in dom0's memory: its id or a negative errno, and its rings.
     static func create(image: UnsafeBufferPointer<UInt8>, memoryMiB: UInt32, name: [UInt8], commandLine: [UInt8],
-                       weight: UInt16 = 256, cap: UInt16 = 0, paused: Bool = false) -> Int32 {
+                       weight: UInt16 = 256, cap: UInt16 = 0, paused: Bool = false) -> CreatedDomain {
         var p = HypercallRecord(stride: CreateDomainLayout.size)
         return commandLine.withUnsafeBufferPointer { cmd in
             p.set(UInt32(UInt(bitPattern: image.baseAddress)), at: CreateDomainLayout.imageVAOffset)
@@ -50,11 +62,24 @@ enum Toolstack {
             p.set(UInt32(cmd.count), at: CreateDomainLayout.commandLineLengthOffset)
             p.set(paused ? CreateDomainLayout.flagPaused : 0, at: CreateDomainLayout.flagsOffset)
             let (rc, out) = domctl(.createDomain, domain: 0, payload: p.bytes)
-            return rc == 0 ? Int32(UInt16(out[DomctlLayout.domainOffset]) | UInt16(out[DomctlLayout.domainOffset + 1]) << 8) : rc
+            guard rc == 0 else { return CreatedDomain(id: rc) }
+            func u32(_ o: Int) -> UInt32 {
+                let at = DomctlLayout.payloadOffset + o
+                return UInt32(out[at]) | UInt32(out[at + 1]) << 8 | UInt32(out[at + 2]) << 16 | UInt32(out[at + 3]) << 24
+            }
+            return CreatedDomain(id: Int32(UInt16(out[DomctlLayout.domainOffset]) | UInt16(out[DomctlLayout.domainOffset + 1]) << 8),
+                                 storePort: u32(CreateDomainLayout.storePortOffset),
+                                 consolePort: u32(CreateDomainLayout.consolePortOffset),
+                                 storeMFN: u32(CreateDomainLayout.storeMFNOffset),
+                                 consoleMFN: u32(CreateDomainLayout.consoleMFNOffset))
         }
     }
 
-    static func destroy(_ id: UInt16) -> Int32 { domctl(.destroyDomain, domain: id).0 }
+    /// Disconnects the domain's rings (its last console lines are printed), then destroys it.
+    static func destroy(_ id: UInt16) -> Int32 {
+        DomainIO.disconnect(id)
+        return domctl(.destroyDomain, domain: id).0
+    }
     static func pause(_ id: UInt16) -> Int32 { domctl(.pauseDomain, domain: id).0 }
     static func unpause(_ id: UInt16) -> Int32 { domctl(.unpauseDomain, domain: id).0 }
 
@@ -103,7 +128,8 @@ enum Toolstack {
         return CpioArchive(UnsafeBufferPointer(start: UnsafePointer<UInt8>(bitPattern: UInt(si.modStart)), count: Int(si.modLen)))
     }
 
-    /// Creates a domain from a configuration; its id, or a negative errno (reasons printed).
+    /// Creates a domain from a configuration, libxl's way: built paused, its rings connected and its
+    /// store tree written, then unpaused (unless `paused`). Its id, or a negative errno (reasons printed).
     static func create(_ config: DomainConfig, extraArguments: [UInt8] = [], paused: Bool = false) -> Int32 {
         guard let kernel = initrd.entry(named: config.kernel) else {
             config.kernel.withUnsafeBufferPointer { console.print("create: no kernel '\(text: $0)' in the initrd") }
@@ -114,8 +140,12 @@ enum Toolstack {
             if !line.isEmpty { line.append(32) }
             line.append(contentsOf: extraArguments)
         }
-        return create(image: kernel.data, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
-                      weight: config.weight, cap: UInt16(config.cap), paused: paused)
+        let created = create(image: kernel.data, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
+                             weight: config.weight, cap: UInt16(config.cap), paused: true)
+        guard created.id > 0 else { return created.id }
+        DomainIO.connect(created, config)
+        if !paused { _ = unpause(UInt16(created.id)) }
+        return created.id
     }
 
     /// Reads and parses a configuration file from the initrd.

@@ -58,6 +58,10 @@ public struct Xen<T: HypercallTransport> {
     }
     public func memoryOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call(.memoryOp, command, argument) }
     public func sysctl(_ argument: UInt32) -> Int32 { call(.sysctl, argument) }
+    /// grant_table_op(cmd, &ops[0], count): `ops` is an array of the sub-op's PVABI Grant*Layout.
+    public func grantTableOp(_ op: GrantTableOp, _ ops: UInt32, count: UInt32) -> Int32 {
+        call(.grantTableOp, op.rawValue, ops, count)
+    }
     /// domctl(&xen_domctl): dom0's control of other domains.
     public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
 

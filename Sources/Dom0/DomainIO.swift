@@ -1,0 +1,223 @@
+// DomainIO.swift: dom0's backends for every domU's two rings, as xenstored and xenconsoled serve
+// them in Xen: on create, the store and console pages are mapped through the reserved grants, the
+// domain's ports bound, the domain INTRODUCEd and its tree written; on each event every ring is
+// serviced; on destroy the console's last lines and a summary are printed, the pages unmapped, the
+// ports closed and the domain RELEASEd. The event upcall only counts: all work happens here, in
+// dom0's main loop, and a guest's ring can cost dom0 at most one ring's worth of work per event.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+/// One domain's connection to dom0's backends.
+struct DomainLink {
+    var id: UInt16
+    var storePage: GrantMapping?
+    var storePort: UInt32 = 0
+    var consolePage: GrantMapping?
+    var consolePort: UInt32 = 0
+    var lines = ConsoleLines()
+    /// Set once the guest's indexes were garbage: its ring is no longer read.
+    var storeBroken = false
+    var consoleGarbage: UInt32 = 0
+}
+
+enum DomainIO {
+    /// The store fits dom0's heap (Makefile: dom0's HEAP_SIZE), with room for transaction copies.
+    static var store: XenStore = {
+        var limits = StoreLimits()
+        limits.treeBytes = 256 * 1024
+        limits.outputBacklog = 32 * 1024
+        var s = XenStore(limits: limits)
+        // What xen-init-dom0 writes for dom0 itself.
+        _ = s.localWrite(Array("/local/domain/0/name".utf8), Array("Domain-0".utf8))
+        _ = s.localWrite(Array("/local/domain/0/domid".utf8), [0x30])
+        return s
+    }()
+    static var links: [DomainLink] = []
+    /// Bumped by the event upcall for every port dom0 does not handle elsewhere.
+    static var signals: UInt32 = 0
+    /// The domain whose console the shell is attached to.
+    static var attached: UInt16? = nil
+    /// A test's awaited piece of console text, and whether a relayed line held it.
+    static var awaited: [UInt8] = []
+    static var awaitedSeen = false
+    /// A test's reader of every relayed line.
+    static var observer: (UInt16, [UInt8]) -> Void = { _, _ in }
+
+    // MARK: create and destroy
+
+    /// Connects a new (paused) domain: its rings when the hypervisor gave them, and its store tree.
+    static func connect(_ created: CreatedDomain, _ config: DomainConfig) {
+        let id = UInt16(truncatingIfNeeded: created.id)
+        var link = DomainLink(id: id)
+        if created.storePort != 0 {
+            link.storePage = GrantWindow.map(domain: id, ref: GrantReservedRef.xenstore)
+            link.storePort = bind(id, created.storePort, "store")
+        }
+        if created.consolePort != 0 {
+            link.consolePage = GrantWindow.map(domain: id, ref: GrantReservedRef.console)
+            link.consolePort = bind(id, created.consolePort, "console")
+        }
+        links.append(link)
+        if case .failure(let e) = store.introduceDomain(id, frame: created.storeMFN, port: created.storePort) {
+            _ = e.name.withUnsafeBufferPointer { console.print("xenstored: introducing d\(id) failed: \(text: $0)") }
+        }
+        let facts = DomainStoreFacts(id: id, name: config.name, memoryKiB: config.memoryMiB << 10,
+                                     storePort: created.storePort, storeMFN: created.storeMFN,
+                                     consolePort: created.consolePort, consoleMFN: created.consoleMFN,
+                                     vifs: config.vifs, disks: config.disks)
+        if case .failure(let e) = store.apply(DomainStoreLayout.settings(facts)) {
+            _ = e.name.withUnsafeBufferPointer { console.print("xenstored: writing d\(id)'s tree failed: \(text: $0)") }
+        }
+        service()
+    }
+
+    static func bind(_ id: UInt16, _ remotePort: UInt32, _ what: StaticString) -> UInt32 {
+        let p = GuestEvents.bindInterdomain(remote: id, port: remotePort)
+        guard p > 0 else {
+            console.print("dom0: binding d\(id)'s \(what) port \(remotePort) failed with \(p)")
+            return 0
+        }
+        return UInt32(p)
+    }
+
+    /// Everything `connect` set up, undone; the console's last words and its summary printed first.
+    static func disconnect(_ id: UInt16) {
+        guard let i = links.firstIndex(where: { $0.id == id }) else { return }
+        service()
+        if attached == id { attached = nil }
+        var link = links.remove(at: i)
+        if link.consolePage != nil {
+            if let last = link.lines.flush() { relay(id, last) }
+            console.print("console: d\(id) ring closed after \(link.lines.lines) lines (\(link.lines.bytes) bytes)")
+        }
+        for page in [link.storePage, link.consolePage] { if let page { GrantWindow.unmap(page) } }
+        for port in [link.storePort, link.consolePort] where port != 0 { _ = GuestEvents.close(port) }
+        link.storePage = nil
+        link.consolePage = nil
+        _ = store.releaseDomain(id)
+    }
+
+    // MARK: the rings
+
+    /// Services every ring once: requests into xenstored, its replies and watch events out, console
+    /// output to dom0's console. Notifies each domain whose ring moved.
+    static func service() {
+        for i in links.indices {
+            serviceStore(&links[i])
+            serviceConsole(&links[i])
+        }
+    }
+
+    static func serviceStore(_ link: inout DomainLink) {
+        guard let page = link.storePage?.bytes, !link.storeBroken, store.state(of: link.id) == .open else { return }
+        var moved = false
+        // Requests: the producer first, then the data, then our consumer index.
+        let reqCons = page.loadUnaligned(fromByteOffset: StoreRing.requestConsumerOffset, as: UInt32.self)
+        let reqProd = page.loadUnaligned(fromByteOffset: StoreRing.requestProducerOffset, as: UInt32.self)
+        dom0_compiler_barrier()
+        let request = UnsafeBufferPointer(ring(page, StoreRing.requestOffset))
+        guard let (bytes, newCons) = StoreRing.read(request, consumer: reqCons, producer: reqProd) else {
+            breakStore(&link, reqCons, reqProd)
+            return
+        }
+        if !bytes.isEmpty {
+            dom0_compiler_barrier()
+            page.storeBytes(of: newCons, toByteOffset: StoreRing.requestConsumerOffset, as: UInt32.self)
+            if let state = store.receive(from: link.id, bytes), state != StoreConnectionState.open {
+                console.print("xenstored: d\(link.id)'s connection ended (bad message or undrained replies)")
+            }
+            moved = true
+        }
+        // Replies and events: the data first, then the producer index.
+        let pending = store.unsent(for: link.id)
+        if !pending.isEmpty {
+            let rspCons = page.loadUnaligned(fromByteOffset: StoreRing.responseConsumerOffset, as: UInt32.self)
+            let rspProd = page.loadUnaligned(fromByteOffset: StoreRing.responseProducerOffset, as: UInt32.self)
+            dom0_compiler_barrier()
+            let response = ring(page, StoreRing.responseOffset)
+            guard let (written, newProd) = StoreRing.write(pending, into: response, consumer: rspCons, producer: rspProd) else {
+                breakStore(&link, rspCons, rspProd)
+                return
+            }
+            if written > 0 {
+                dom0_compiler_barrier()
+                page.storeBytes(of: newProd, toByteOffset: StoreRing.responseProducerOffset, as: UInt32.self)
+                store.markSent(written, for: link.id)
+                moved = true
+            }
+        }
+        if moved { _ = GuestEvents.send(link.storePort) }
+    }
+
+    /// One of the store page's two 1024-byte rings.
+    static func ring(_ page: UnsafeMutableRawBufferPointer, _ offset: Int) -> UnsafeMutableBufferPointer<UInt8> {
+        UnsafeMutableBufferPointer(start: page.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self),
+                                   count: Int(StoreRing.size))
+    }
+
+    static func breakStore(_ link: inout DomainLink, _ consumer: UInt32, _ producer: UInt32) {
+        link.storeBroken = true
+        console.print("xenstored: d\(link.id)'s ring indexes are garbage (consumer \(consumer), producer \(producer)); connection ended")
+    }
+
+    static func serviceConsole(_ link: inout DomainLink) {
+        guard let page = link.consolePage?.bytes else { return }
+        switch ConsoleRing.drainOutput(page) {
+        case .bytes(let bytes):
+            guard !bytes.isEmpty else { return }
+            for line in link.lines.feed(bytes) { relay(link.id, line) }
+            _ = GuestEvents.send(link.consolePort)
+        case .corrupt(let consumer, let producer):
+            link.consoleGarbage &+= 1
+            if link.consoleGarbage == 1 {
+                console.print("console: d\(link.id)'s ring indexes are garbage (consumer \(consumer), producer \(producer)); output dropped")
+            }
+        }
+    }
+
+    /// Prints one sanitised line as "(dN) text": the hypervisor shows it under dN's label.
+    static func relay(_ id: UInt16, _ text: [UInt8]) {
+        if !awaited.isEmpty && !awaitedSeen && contains(text, awaited) { awaitedSeen = true }
+        observer(id, text)
+        var line = LogLine("(d")
+        line.append(decimal: UInt64(id))
+        line.append(") ")
+        for b in text { line.append(byte: b) }
+        console.print(line)
+    }
+
+    /// Typed bytes for the attached domain's `in` ring; false when it has no console ring.
+    @discardableResult
+    static func type(_ bytes: [UInt8], to id: UInt16) -> Bool {
+        guard let link = links.first(where: { $0.id == id }), let page = link.consolePage?.bytes else { return false }
+        if let n = ConsoleRing.feedInput(page, bytes[...]), n > 0 { _ = GuestEvents.send(link.consolePort) }
+        return true
+    }
+
+    static func hasConsole(_ id: UInt16) -> Bool { links.contains { $0.id == id && $0.consolePage != nil } }
+    static func hasStore(_ id: UInt16) -> Bool { links.contains { $0.id == id && $0.storePage != nil && $0.storePort != 0 } }
+    static func linesRelayed(_ id: UInt16) -> UInt64 { links.first { $0.id == id }?.lines.lines ?? 0 }
+
+    static func contains(_ text: [UInt8], _ piece: [UInt8]) -> Bool {
+        guard piece.count <= text.count else { return false }
+        for start in 0...(text.count - piece.count) where text[start..<(start + piece.count)].elementsEqual(piece) { return true }
+        return false
+    }
+
+    // MARK: dom0's own store requests
+
+    /// Writes as dom0 and pushes the watch events it fired out to the domains.
+    static func write(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
+        let r = store.localWrite(path, value)
+        service()
+        return r
+    }
+
+    static func remove(_ path: [UInt8]) -> Result<Void, StoreError> {
+        let r = store.localRemove(path)
+        service()
+        return r
+    }
+}
