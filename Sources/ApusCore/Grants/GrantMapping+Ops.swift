@@ -37,6 +37,7 @@ extension GrantSystem {
         guard hostAddress != 0, hostAddress & 0xFFF == 0, hostAddress < UInt64(XenLayout.hypervisorVirtStart) else { throw .badHostAddress }
         let me = try live(caller)
         let granter = Self.resolve(domain, caller: caller)
+        guard granter != caller else { throw .ownGrant }
         let writable = flags & GrantMapFlags.readonly == 0
         let frame = try grantedFrame(granter: granter, ref: ref, grantee: caller, writable: writable, &memory)
         guard let handle = me.freeHandle() else { throw .handlesExhausted }
