@@ -90,6 +90,25 @@ public enum GrantStatus: Int16, Sendable {
     /// The status as the guest's i16 field holds it.
     public var field: UInt16 { UInt16(bitPattern: rawValue) }
 
+    /// The code's name in Xen's headers.
+    public var name: StaticString {
+        switch self {
+        case .okay: return "GNTST_okay"
+        case .generalError: return "GNTST_general_error"
+        case .badDomain: return "GNTST_bad_domain"
+        case .badGntref: return "GNTST_bad_gntref"
+        case .badHandle: return "GNTST_bad_handle"
+        case .badVirtAddr: return "GNTST_bad_virt_addr"
+        case .badDevAddr: return "GNTST_bad_dev_addr"
+        case .noDeviceSpace: return "GNTST_no_device_space"
+        case .permissionDenied: return "GNTST_permission_denied"
+        case .badPage: return "GNTST_bad_page"
+        case .badCopyArg: return "GNTST_bad_copy_arg"
+        case .addressTooBig: return "GNTST_address_too_big"
+        case .eagain: return "GNTST_eagain"
+        }
+    }
+
     /// Xen's message for the code (GNTTABOP_error_msgs).
     public var message: StaticString {
         switch self {

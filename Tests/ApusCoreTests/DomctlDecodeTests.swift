@@ -40,6 +40,7 @@ final class DomctlDecodeTests: XCTestCase {
         XCTAssertEqual(name?.withBytes { Array($0.prefix(5)) }, Array("ello\0".utf8))
         XCTAssertTrue(c.paused)
         XCTAssertEqual(c.domainOut, GuestRange(Self.va + UInt32(DomctlLayout.domainOffset), count: 2))
+        XCTAssertEqual(c.ringsOut, GuestRange(Self.va + UInt32(DomctlLayout.payloadOffset + CreateDomainLayout.storePortOffset), count: 16))
     }
 
     func testCreateDomainRefusals() {

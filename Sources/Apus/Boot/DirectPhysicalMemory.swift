@@ -62,6 +62,18 @@ struct DirectPhysicalMemory: PhysicalMemory {
         return true
     }
 
+    /// Copies `count` bytes from `source` to `dest`, each span inside one frame (grant copy).
+    mutating func copy(from source: UInt64, to dest: UInt64, count: UInt64) -> Bool {
+        guard count > 0 else { return true }
+        let ok: Bool?? = withMapped(source, count) { s in
+            withMapped(dest, count) { d in
+                UnsafeMutableRawPointer(bitPattern: UInt(d))!.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(s))!, byteCount: Int(count))
+                return true
+            }
+        }
+        return ok == .some(.some(true))
+    }
+
     mutating func zero(_ pa: UInt64, count: UInt64) -> Bool {
         var done: UInt64 = 0
         while done < count {

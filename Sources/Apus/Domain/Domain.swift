@@ -85,6 +85,15 @@ final class Domain {
     var cap: UInt16 = 0
     /// Refusals logged so far (the log stays readable when a guest keeps hammering).
     var refusalsLogged: UInt32 = 0
+    /// A domU's xenstore and console rings: its side of each event channel (unbound, for dom0 to
+    /// bind) and each page's machine frame (granted to dom0 through the reserved grant refs).
+    var storePort: UInt32 = 0
+    var consolePort: UInt32 = 0
+    var storeMFN: UInt32 = 0
+    var consoleMFN: UInt32 = 0
+    /// The domU notified its console channel: its console is the ring from then on (relayed by
+    /// dom0's backend), and its console_io writes are accepted without being printed twice.
+    var consoleRingInUse = false
 
     init(id: UInt16, privileged: Bool, hypervisorSlots: HypervisorL2Slots) {
         self.id = id
@@ -141,7 +150,8 @@ enum Domains {
     static func freeID() -> UInt16? {
         var id: UInt16 = 1
         while Int(id) < capacity {
-            if byID(id) == nil { return id }
+            // A destroyed domain whose grants others still map keeps its id until they unmap.
+            if byID(id) == nil && Grants.idIsFree(id) { return id }
             id += 1
         }
         return nil

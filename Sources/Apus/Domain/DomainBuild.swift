@@ -53,9 +53,22 @@ enum DomainBuild {
             abandon(d)
             return .failure(Refusal(.ENOMEM, "not enough free memory for the domain"))
         }
+        // Event channels first: a domU's start_info names its store and console ports, unbound
+        // and waiting for dom0's xenstored and console backend to bind them.
+        _ = Events.system.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128)
+        if !r.privileged {
+            guard let store = try? Events.system.allocUnbound(caller: r.id, domain: r.id, remote: 0),
+                  let console = try? Events.system.allocUnbound(caller: r.id, domain: r.id, remote: 0) else {
+                abandon(d)
+                return .failure(Refusal(.ENOSPC, "no event channel for the domain's store and console"))
+            }
+            d.storePort = store
+            d.consolePort = console
+        }
         let parameters = BuildParameters(domainID: r.id, privileged: r.privileged, frames: frames, sharedInfoMFN: d.sharedInfoMFN,
                                          commandLine: r.commandLine, initrd: r.initrd,
                                          needsStoreAndConsolePages: !r.privileged,
+                                         storeEvtchn: d.storePort, consoleEvtchn: d.consolePort,
                                          hypervisorL2Entries: hypervisorL2Entries())
         var memory = Machine.memory
         switch DomainBuilder.build(image: r.image, parameters: parameters, memory: &memory) {
@@ -71,6 +84,14 @@ enum DomainBuild {
                 return .failure(Refusal(.EINVAL, refusal.reason))
             }
             d.l3MFN = built.l3MFN
+            if let pfn = built.storePFN { d.storeMFN = frames[Int(pfn)] }
+            if let pfn = built.consolePFN { d.consoleMFN = frames[Int(pfn)] }
+            guard Grants.addDomain(d, consoleMFN: built.consolePFN == nil ? nil : d.consoleMFN,
+                                   storeMFN: built.storePFN == nil ? nil : d.storeMFN) else {
+                _ = Machine.frames.teardown(state: &d.memory, memory: &Machine.memory)
+                abandon(d)
+                return .failure(Refusal(.ENOMEM, "no frame for the domain's grant table"))
+            }
             AddressSpaces.loadPDPT(d)
             var f = TrapFrame()
             f.eip = built.entry
@@ -83,7 +104,6 @@ enum DomainBuild {
             d.vcpu.saved = f
             Log.info("d\(r.id): \(pages) pages (\(mib: UInt64(pages) << 12)), entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd)")
         }
-        _ = Events.system.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128)
         Domains.all.append(d)
         Scheduler.add(d)
         return .success(d)
@@ -91,6 +111,8 @@ enum DomainBuild {
 
     /// A domain that never ran: its frames go straight back.
     static func abandon(_ d: Domain) {
+        Grants.destroyDomain(d.id)
+        Events.system.removeDomain(d.id)
         for mfn in d.frames { _ = Machine.frames.release(mfn, from: .domain(d.id)) }
         d.frames = []
         d.releaseHypervisorMemory()

@@ -1,7 +1,8 @@
 // ConsoleIO.swift: console_io (18). CONSOLEIO_write prints guest text on the hypervisor console
 // with the domain's "(dN)" prefix, a line at a time; CONSOLEIO_read hands dom0 the bytes typed on
 // the serial line. A privileged domain's write that starts with a "(dN) " label (its console
-// backend relaying domain N's ring) is printed under N's label. ApusCore's ConsoleIORequest decodes. It never prints a guest byte that is not
+// backend relaying domain N's ring) is printed under N's label. A domU that has started using its
+// console ring is not printed here (its ring is). ApusCore's ConsoleIORequest decodes. It never prints a guest byte that is not
 // printable ASCII as itself.
 
 import ApusCore
@@ -15,6 +16,9 @@ enum ConsoleIOHypercall {
         switch ConsoleIORequest.decode(a, privileged: d.privileged) {
         case .failure(let r): return r.outcome
         case .success(.write(let text)):
+            // A domU that writes its console ring writes the same text here too (Mini-OS does): the ring
+            // is its console, which dom0 relays; a release Xen refuses domU console_io writes altogether.
+            if d.consoleRingInUse { return .value(Int32(bitPattern: text.count)) }
             var done: UInt32 = 0
             var speaker = d.id
             if d.privileged, let head = text.slice(at: 0, count: min(12, text.count)), let bytes: GuestBytes<12> = memory.read(head),

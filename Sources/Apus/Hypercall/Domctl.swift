@@ -75,7 +75,12 @@ enum DomctlHypercall {
         switch built {
         case .failure(let r): return r.outcome
         case .success(let d):
-            guard memory.write16(d.id, to: c.domainOut) else {
+            var rings = GuestBytes<16>(count: 16)
+            rings.set32(CreateDomainLayout.storePortOffset - CreateDomainLayout.storePortOffset, d.storePort)
+            rings.set32(CreateDomainLayout.consolePortOffset - CreateDomainLayout.storePortOffset, d.consolePort)
+            rings.set32(CreateDomainLayout.storeMFNOffset - CreateDomainLayout.storePortOffset, d.storeMFN)
+            rings.set32(CreateDomainLayout.consoleMFNOffset - CreateDomainLayout.storePortOffset, d.consoleMFN)
+            guard memory.write16(d.id, to: c.domainOut), memory.write(rings, to: c.ringsOut) else {
                 DomainLife.destroy(d)
                 return .refused(.EFAULT, "xen_domctl is not writable guest memory")
             }

@@ -38,6 +38,14 @@ enum EventChannelHypercall {
                 TwoLevelEvents.clearPending(&page, port: port)
                 return .ok
             case .send(let port):
+                // Port 0 is never bound: Mini-OS notifies it when it has no console channel. Xen answers
+                // -EINVAL; so do we, without a log line per console write.
+                if port == 0 { return .answer(.EINVAL) }
+                if port == d.consolePort && !d.privileged && !d.consoleRingInUse {
+                    d.consoleRingInUse = true
+                    Log.domainLineEnd(d.id)
+                    Log.info("d\(d.id): console: the domain uses its console ring; dom0's backend prints it from now on, not console_io")
+                }
                 d.eventsSent &+= 1
                 if let target = try Events.system.send(caller: d.id, port: port) { Events.deliver(target) }
                 return .ok

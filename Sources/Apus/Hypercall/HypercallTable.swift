@@ -89,6 +89,7 @@ enum Hypercalls {
         case .memoryOp: return MemoryOpHypercall.run(a, d)
         case .eventChannelOp: return EventChannelHypercall.run(a, d)
         case .setTimerOp: return TimerHypercall.run(a, d)
+        case .grantTableOp: return GrantTableOpHypercall.run(a, d)
         case .sysctl:
             guard d.privileged else { return .refused(.EPERM, "sysctl is for dom0 only") }
             return SysctlHypercall.run(a, d)

@@ -19,6 +19,8 @@ public struct CreateDomainArguments {
     public let paused: Bool
     /// OUT: the new domain's id (u16 xen_domctl.domain).
     public let domainOut: GuestRange
+    /// OUT: its store and console ports and frames (CreateDomainLayout.storePortOffset on, 16 bytes).
+    public let ringsOut: GuestRange
 }
 
 public enum DomctlRequest {
@@ -104,12 +106,14 @@ public enum DomctlRequest {
             return .failure(Refusal(.EFAULT, "the kernel image is not readable guest memory"))
         }
         guard let domainOut = range.field(DomctlLayout.domainOffset, 2),
+              let ringsOut = range.field(DomctlLayout.payloadOffset + CreateDomainLayout.storePortOffset,
+                                         CreateDomainLayout.size - CreateDomainLayout.storePortOffset),
               let name = range.field(DomctlLayout.payloadOffset + CreateDomainLayout.nameOffset, CreateDomainLayout.nameLength) else {
             return .failure(unreadable)
         }
         return .success(.createDomain(CreateDomainArguments(
             image: image, commandLine: commandLine, memoryKiB: arg.u32(CreateDomainLayout.memoryKiBOffset),
             weight: weight, cap: cap, name: name, paused: arg.u32(CreateDomainLayout.flagsOffset) & CreateDomainLayout.flagPaused != 0,
-            domainOut: domainOut)))
+            domainOut: domainOut, ringsOut: ringsOut)))
     }
 }

@@ -25,12 +25,13 @@ public enum GrantError: Error, Equatable, Sendable {
     case copyPastPage
     case copyFrameNotOwn
     case copyFrameNotOwned
+    case ownGrant
 
     /// The GNTST code the element's status field receives.
     public var status: GrantStatus {
         switch self {
         case .noSuchDomain, .domainDying: return .badDomain
-        case .notPrivileged, .copyFrameNotOwn: return .permissionDenied
+        case .notPrivileged, .copyFrameNotOwn, .ownGrant: return .permissionDenied
         case .refBeyondTable: return .badGntref
         case .badHostAddress, .wrongHostAddress: return .badVirtAddr
         case .wrongDeviceAddress: return .badDevAddr
@@ -67,6 +68,7 @@ public enum GrantError: Error, Equatable, Sendable {
         case .copyPastPage: return "A copy must stay inside one page on each side: offset + len may not pass 4096."
         case .copyFrameNotOwn: return "A copy by frame number may only name the caller's own frames (DOMID_SELF)."
         case .copyFrameNotOwned: return "The frame named in the copy is not the caller's (or cannot be written)."
+        case .ownGrant: return "A domain cannot map its own grant: it maps its own frames with mmu_update."
         }
     }
 }

@@ -37,6 +37,7 @@ extension GrantSystem {
         guard hostAddress != 0, hostAddress & 0xFFF == 0, hostAddress < UInt64(XenLayout.hypervisorVirtStart) else { throw .badHostAddress }
         let me = try live(caller)
         let granter = Self.resolve(domain, caller: caller)
+        guard granter != caller else { throw .ownGrant }
         let writable = flags & GrantMapFlags.readonly == 0
         let frame = try grantedFrame(granter: granter, ref: ref, grantee: caller, writable: writable, &memory)
         guard let handle = me.freeHandle() else { throw .handlesExhausted }
@@ -75,11 +76,18 @@ extension GrantSystem {
     public mutating func unmap<S: GrantSharedMemory, R: GrantFrameReferences>(
         caller: UInt16, handle: UInt32, hostAddress: UInt64, deviceAddress: UInt64,
         _ memory: inout S, _ refs: inout R) throws(GrantError) -> GrantMapping {
+        let m = try checkUnmap(caller: caller, handle: handle, hostAddress: hostAddress, deviceAddress: deviceAddress)
+        release(caller, handle: handle, &memory, &refs)
+        return m
+    }
+
+    /// What unmap would refuse, without acting: the mapping the handle names when it may be unmapped. The caller
+    /// clears the PTE between this check and `unmap`.
+    public func checkUnmap(caller: UInt16, handle: UInt32, hostAddress: UInt64, deviceAddress: UInt64) throws(GrantError) -> GrantMapping {
         guard table(caller) != nil else { throw .noSuchDomain }
         guard let m = mapping(caller, handle: handle) else { throw .badHandle }
         guard hostAddress == UInt64(m.hostAddress) else { throw .wrongHostAddress }
         guard deviceAddress == 0 || deviceAddress == m.deviceAddress else { throw .wrongDeviceAddress }
-        release(caller, handle: handle, &memory, &refs)
         return m
     }
 

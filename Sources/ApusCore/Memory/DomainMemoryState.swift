@@ -21,11 +21,12 @@ public struct HypervisorL2Slots: Sendable {
     public static func isHypervisorSlot(_ index: Int) -> Bool { index >= first }
 }
 
-/// Frames a domain may map although it does not own them (its shared_info page, later its
-/// grant-table frames). Fixed capacity: no allocation when checked on every L1 entry.
+/// Frames a domain may map although it does not own them (its shared_info page and its
+/// grant-table frames, up to 32). Fixed capacity: no allocation; looked at only for frames the
+/// domain does not own.
 public struct MappableExtras: Sendable {
-    public static let capacity = 8
-    var frames = InlineArray<8, UInt32>(repeating: 0)
+    public static let capacity = 40
+    var frames = InlineArray<40, UInt32>(repeating: 0)
     public private(set) var count = 0
 
     public init() {}
@@ -38,6 +39,19 @@ public struct MappableExtras: Sendable {
         frames[count] = frame
         count += 1
         return true
+    }
+
+    /// Removes `frame` if present (order is not kept).
+    public mutating func remove(_ frame: UInt32) {
+        var i = 0
+        while i < count {
+            if frames[i] == frame {
+                count -= 1
+                frames[i] = frames[count]
+                return
+            }
+            i += 1
+        }
     }
 
     public func contains(_ frame: UInt32) -> Bool {

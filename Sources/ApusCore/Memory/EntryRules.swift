@@ -65,9 +65,10 @@ extension FrameTable {
         return getPage(frame, state, allowExtras: true)
     }
 
-    /// Gives back what `getFromL1e` took for `e`.
-    mutating func putFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, _ memory: inout M) {
-        guard e.isPresent else { return }
+    /// Gives back what `getFromL1e` took for `e`, an entry of an L1 that `tableOwner` owns. A grant
+    /// PTE (another domain's frame) holds no paging reference: its grant mapping holds them.
+    mutating func putFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, tableOwner: FrameOwner, _ memory: inout M) {
+        guard e.isPresent, !isGrantEntry(e, tableOwner: tableOwner) else { return }
         let frame = UInt32(e.frame)
         if e.flags.contains(.writable) { putPageType(frame, memory: &memory) }
         putPage(frame)

@@ -31,6 +31,7 @@ extension FrameTable {
         if preserveAD { newRaw |= oldRaw & (PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
         let old = PageTableEntry(raw: oldRaw)
         let new = PageTableEntry(raw: newRaw)
+        if level == .l1 && isGrantEntry(old, tableOwner: state.owner) { return .grantMappingEntry }
 
         let refusal: MemoryError?
         switch level {
@@ -41,16 +42,16 @@ extension FrameTable {
         if let refusal { return refusal }
 
         guard memory.store64(address, newRaw) else {
-            putEntry(new, level, &memory)
+            putEntry(new, level, state.owner, &memory)
             return .memoryFault
         }
-        putEntry(old, level, &memory)
+        putEntry(old, level, state.owner, &memory)
         return nil
     }
 
-    mutating func putEntry<M: PhysicalMemory>(_ e: PageTableEntry, _ level: PageType, _ memory: inout M) {
+    mutating func putEntry<M: PhysicalMemory>(_ e: PageTableEntry, _ level: PageType, _ tableOwner: FrameOwner, _ memory: inout M) {
         switch level {
-        case .l1: putFromL1e(e, &memory)
+        case .l1: putFromL1e(e, tableOwner: tableOwner, &memory)
         case .l2: putFromL2e(e, &memory)
         default: putFromL3e(e, &memory)
         }

@@ -12,15 +12,13 @@ extension FrameTable {
     func referenceRefusal(_ frame: UInt64, _ state: DomainMemoryState, allowExtras: Bool) -> MemoryError? {
         guard frame < UInt64(count) else { return .frameBeyondMemory }
         let f = UInt32(frame)
-        if allowExtras && state.extras.contains(f) {
-            switch owner(of: f) {
-            case .hypervisor, .domain: return nil
-            case .free, .notRAM, .bootModule: return .frameNotOwned
-            }
-        }
-        switch owner(of: f) {
-        case .domain(let id): return id == state.id ? nil : .foreignFrame
-        case .hypervisor: return .hypervisorFrame
+        let owner = owner(of: f)
+        if owner == state.owner { return nil }
+        switch owner {
+        case .domain, .hypervisor:
+            if allowExtras && state.extras.contains(f) { return nil }
+            if case .domain = owner { return .foreignFrame }
+            return .hypervisorFrame
         case .free, .notRAM, .bootModule: return .frameNotOwned
         }
     }

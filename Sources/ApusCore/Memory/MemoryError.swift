@@ -43,6 +43,9 @@ public enum MemoryError: Error, Equatable, Sendable {
     case badLDT
     case memoryFault
     case unpinCurrentBase
+    case grantMappingEntry
+    case grantSlotInUse
+    case grantEntryMismatch
 
     /// The Xen errno; the guest receives its negation.
     public var error: XenError {
@@ -125,6 +128,12 @@ public enum MemoryError: Error, Equatable, Sendable {
             return "The LDT must be page aligned, below 0xF5800000 with all its entries, and have at most 8192 entries."
         case .memoryFault:
             return "The hypervisor could not read or write the frame."
+        case .grantMappingEntry:
+            return "The entry holds a grant mapping of another domain's frame: remove it with GNTTABOP_unmap_grant_ref."
+        case .grantSlotInUse:
+            return "A grant is mapped only where the L1 entry for host_addr is not present."
+        case .grantEntryMismatch:
+            return "The L1 entry for host_addr no longer maps the granted frame."
         }
     }
 }

@@ -44,7 +44,7 @@ extension FrameTable {
                 j -= 1
                 let e = PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, j)) ?? 0)
                 switch level {
-                case .l1: putFromL1e(e, &memory)
+                case .l1: putFromL1e(e, tableOwner: state.owner, &memory)
                 case .l2: putFromL2e(e, &memory)
                 default: putFromL3e(e, &memory)
                 }
@@ -77,8 +77,9 @@ extension FrameTable {
     }
 
     mutating func releaseL1Entries<M: PhysicalMemory>(_ frame: UInt32, _ memory: inout M) {
+        let tableOwner = owner(of: frame)
         for i in 0..<PAE.entriesPerTable {
-            putFromL1e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, i)) ?? 0), &memory)
+            putFromL1e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, i)) ?? 0), tableOwner: tableOwner, &memory)
         }
     }
 

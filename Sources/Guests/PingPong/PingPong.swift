@@ -1,6 +1,7 @@
 // PingPong.swift: two domUs bounce an event back and forth over an interdomain event channel.
 // `role=ping peer=ID count=N`: ping allocates an unbound port for its peer and waits for pong's
-// hello; `role=pong peer=ID`: pong binds to the peer's port 1 and answers every event. Each side
+// hello; `role=pong peer=ID`: pong binds to the peer's first port after its store and console
+// channels (the builder gives every domU the same two, so that is one past pong's own) and answers every event. Each side
 // counts what it got, and a round only starts after the previous reply, so order is kept.
 
 import ApusCore
@@ -45,14 +46,16 @@ public func guestStart(_ startInfo: UInt32) {
         console.print("bench: guest event_round_trip_ns \(elapsed / UInt64(sent))")
 
     } else {
+        let si = StartOfDay.startInfo
+        let peerPort = max(si.storeEvtchn, si.consoleEvtchn) + 1
         var port: Int32 = -1
         while port < 0 {
-            port = GuestEvents.bindInterdomain(remote: UInt16(peer), port: 1)
+            port = GuestEvents.bindInterdomain(remote: UInt16(peer), port: peerPort)
             if port < 0 { _ = xen.schedOp(.yield) }
         }
         GuestEvents.discardPending()                                         // bind marks the new port pending once
         PingPong.received = 0
-        console.print("pingpong: pong bound port \(port) to d\(peer) port 1")
+        console.print("pingpong: pong bound port \(port) to d\(peer) port \(peerPort)")
         _ = GuestEvents.send(UInt32(port))                                   // hello
         var answered: UInt32 = 0
         while answered < rounds {
