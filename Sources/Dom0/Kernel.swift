@@ -101,7 +101,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         }
         if BootOptions.equal(name, "minios-test") {
             Kernel.shutdown(MiniOSTest.run("minios-test.cfg", awaited: "(Should have said ENOENT)", runOn: 4_500_000_000,
-                                           periodicLines: 3, summary: "minios-test test") ? .poweroff : .crash)
+                                           periodicLines: 3, stopsCleanly: false, summary: "minios-test test") ? .poweroff : .crash)
         }
         if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }

@@ -14,15 +14,29 @@ enum ShellPower {
 
     /// Writes "poweroff" or "reboot" and waits; answers the stopped domain's reason, or nil.
     static func stop(_ id: UInt16, reboot: Bool) -> UInt32? {
+        guard ask(id, reboot: reboot) else { return nil }
+        if let reason = waitForStop(id, timeout: timeout) { return reason }
+        console.print("d\(id) did not stop within 10 s; 'destroy \(id)' stops it at once")
+        return nil
+    }
+
+    /// Writes control/shutdown ("poweroff" or "reboot"); false (reason printed) when the store refused.
+    static func ask(_ id: UInt16, reboot: Bool) -> Bool {
         let word: StaticString = reboot ? "reboot" : "poweroff"
         var value: [UInt8] = []
         word.withUTF8Buffer { value = Array($0) }
         let path = StorePath.domainPath(id) + Array("/control/shutdown".utf8)
         if case .failure(let e) = DomainIO.write(path, value) {
             _ = e.name.withUnsafeBufferPointer { console.print("shutdown: writing d\(id)'s control/shutdown failed: \(text: $0)") }
-            return nil
+            return false
         }
         console.print("asked d\(id) to \(reboot ? "reboot" : "power off") (control/shutdown = \(word)); waiting")
+        return true
+    }
+
+    /// Services the rings until the domain has stopped (its reason) or `timeout` of system time
+    /// passed, or the domain is gone (nil).
+    static func waitForStop(_ id: UInt16, timeout: UInt64) -> UInt32? {
         let deadline = GuestTime.now() + timeout
         while GuestTime.now() < deadline {
             DomainIO.service()
@@ -30,7 +44,6 @@ enum ShellPower {
             if info.isShutdown { return info.shutdownReason }
             Dom0Events.sleep(10_000_000)
         }
-        console.print("d\(id) did not stop within 10 s; 'destroy \(id)' stops it at once")
         return nil
     }
 
