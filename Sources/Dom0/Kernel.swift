@@ -97,7 +97,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "shell") { Shell.run() }
         if BootOptions.equal(name, "minios") {
             Kernel.shutdown(MiniOSTest.run("minios.cfg", awaited: "kernel.c: dummy main", runOn: 500_000_000,
-                                           summary: "minios test") ? .poweroff : .crash)
+                                           echoesInput: true, summary: "minios test") ? .poweroff : .crash)
         }
         if BootOptions.equal(name, "minios-test") {
             Kernel.shutdown(MiniOSTest.run("minios-test.cfg", awaited: "(Should have said ENOENT)", runOn: 4_500_000_000,

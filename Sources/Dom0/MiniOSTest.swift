@@ -15,9 +15,10 @@ enum MiniOSTest {
     /// The seconds of every `T(s=... us=...)` line Mini-OS's periodic thread printed.
     static var periodic: [UInt64] = []
 
-    /// `stopsCleanly`: false for a guest whose frontends wait for backends on the way down.
+    /// `stopsCleanly`: false for a guest whose frontends wait for backends on the way down;
+    /// `echoesInput`: type a line into its console ring and wait for Mini-OS's echo.
     static func run(_ configName: StaticString, awaited: StaticString, runOn: UInt64, periodicLines: Int = 0,
-                    stopsCleanly: Bool = true, summary: StaticString) -> Bool {
+                    stopsCleanly: Bool = true, echoesInput: Bool = false, summary: StaticString) -> Bool {
         let check = PVSelfTest.check
         Reaper.start()
         GuestEvents.enable()
@@ -48,6 +49,26 @@ enum MiniOSTest {
             Dom0Events.sleep(10_000_000)
         }
         check("its console line arrived through the ring", DomainIO.awaitedSeen, "\(DomainIO.linesRelayed(id)) lines so far")
+        if echoesInput {
+            // What `console <id>` does with typed bytes: into the domain's `in` ring, then notify.
+            // Mini-OS echoes console input and answers a carriage return with a sentence. It takes
+            // one byte per event (its echo writes a NUL after the byte it read, over the next one), so
+            // the bytes go in as a person types them.
+            DomainIO.awaited = Array("No console input handler.".utf8)
+            DomainIO.awaitedSeen = false
+            var typed = true
+            for b in Array("hello from dom0\r".utf8) {
+                typed = typed && DomainIO.type([b], to: id)
+                DomainIO.service()
+                Dom0Events.sleep(5_000_000)
+            }
+            let until = GuestTime.now() + 5_000_000_000
+            while !DomainIO.awaitedSeen && GuestTime.now() < until {
+                DomainIO.service()
+                Dom0Events.sleep(10_000_000)
+            }
+            check("typed input reached it through its console ring", typed && DomainIO.awaitedSeen, "d\(id)")
+        }
         let runUntil = GuestTime.now() + runOn
         while GuestTime.now() < runUntil {
             DomainIO.service()
