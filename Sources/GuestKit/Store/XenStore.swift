@@ -193,7 +193,8 @@ public struct XenStore {
             guard strings.count == 1, rest.isEmpty, let id = domainID(strings[0]) else { return .failure(.EINVAL) }
             return connectionIndex(id) == nil ? .failure(.ENOENT) : .success(XenStore.ok)
         case .debug, .setTarget:
-            return .failure(.ENOSYS)
+            // Both are privileged in xenstored (XS_CONTROL, SET_TARGET): a guest gets EACCES.
+            return .failure(StorePermissions.isPrivileged(domain) ? .ENOSYS : .EACCES)
         case .watchEvent, .error:
             return .failure(.EINVAL)
         }
