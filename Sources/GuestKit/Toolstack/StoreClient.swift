@@ -1,4 +1,4 @@
-// StoreLocal.swift: dom0's in-process client of its own xenstored: read, write, directory, rm and
+// StoreClient.swift: dom0's in-process client of its own xenstored: read, write, directory, rm and
 // set-permissions as dom0 (privileged), answering values or the XenStore error. It goes through
 // `call` like any request, so watches fire as for a guest's write; it never edits the tree directly.
 
