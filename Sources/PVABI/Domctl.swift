@@ -159,7 +159,11 @@ public enum DomainInfoLayout {
     public static let capOffset = 114           // u16 OUT (Apus)
     public static let eventsSentOffset = 116    // u32 OUT (Apus)
     public static let eventsReceivedOffset = 120 // u32 OUT (Apus)
-    public static let size = 124
+    /// OUT (Apus): how many bytes of its console ring's output the domain had produced when it
+    /// first notified its console channel. The hypervisor printed those from its console_io writes,
+    /// so dom0's console backend starts relaying after them (Mini-OS writes every line both ways).
+    public static let consoleRingPrintedOffset = 124 // u32 OUT (Apus)
+    public static let size = 128
 }
 
 /// sysctl (35): XEN_SYSCTL_* commands Apus answers, with Apus's payloads (at offset 8 of the

@@ -94,6 +94,8 @@ final class Domain {
     /// The domU notified its console channel: its console is the ring from then on (relayed by
     /// dom0's backend), and its console_io writes are accepted without being printed twice.
     var consoleRingInUse = false
+    /// The ring's out_prod at that first notification: the bytes before it were printed from console_io.
+    var consoleRingPrinted: UInt32 = 0
 
     init(id: UInt16, privileged: Bool, hypervisorSlots: HypervisorL2Slots) {
         self.id = id

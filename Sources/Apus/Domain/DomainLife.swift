@@ -48,8 +48,6 @@ enum DomainLife {
         d.state = .dead
         d.releaseHypervisorMemory()
         Domains.all.removeAll { $0 === d }
-        // After it left the table: a frame of its that another domain still maps is freed at that last unmap.
-        Grants.destroyDomain(d.id)
     }
 
     /// Keeps the running guest's registers (hypercall result in EAX) for when it runs again.

@@ -102,6 +102,7 @@ struct MachineGrantReferences: GrantFrameReferences {
         if Machine.frames.release(frame, from: .domain(owner)) == .released {
             MachineToPhysicalTable.invalidate(frame)
             Grants.framesFreedLate &+= 1
+            Log.info("d\(owner): frame \(hex8: frame << 12) freed at its last grant unmap (the domain was destroyed while it was mapped)")
         }
     }
 }

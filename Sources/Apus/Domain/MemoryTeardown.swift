@@ -12,6 +12,9 @@ enum MemoryTeardown {
         for f in d.gdtFrames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }
         d.gdtFrames = []
         let stuck = Machine.frames.teardown(state: &d.memory, memory: &Machine.memory)
+        // Its mappings of other domains' grants go, and its table with them unless others still map its
+        // grants: a frame of its they map stays allocated and is freed at their last unmap.
+        Grants.destroyDomain(d.id)
         var returned: UInt32 = 0
         for mfn in d.frames {
             if Machine.frames.release(mfn, from: .domain(d.id)) == .released {

@@ -88,8 +88,8 @@ enum DomctlHypercall {
         }
     }
 
-    static func info(_ d: Domain) -> GuestBytes<124> {
-        var b = GuestBytes<124>(count: DomainInfoLayout.size)
+    static func info(_ d: Domain) -> GuestBytes<128> {
+        var b = GuestBytes<128>(count: DomainInfoLayout.size)
         var flags: UInt32 = 0
         switch d.state {
         case .running: flags |= Domains.current === d ? DomainInfoFlags.running : 0
@@ -111,6 +111,7 @@ enum DomctlHypercall {
         b.set16(DomainInfoLayout.capOffset, d.cap)
         b.set32(DomainInfoLayout.eventsSentOffset, d.eventsSent)
         b.set32(DomainInfoLayout.eventsReceivedOffset, d.eventsReceived)
+        b.set32(DomainInfoLayout.consoleRingPrintedOffset, d.consoleRingPrinted)
         return b
     }
 }

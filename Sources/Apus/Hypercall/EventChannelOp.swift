@@ -43,8 +43,9 @@ enum EventChannelHypercall {
                 if port == 0 { return .answer(.EINVAL) }
                 if port == d.consolePort && !d.privileged && !d.consoleRingInUse {
                     d.consoleRingInUse = true
+                    d.consoleRingPrinted = Machine.memory.load32(UInt64(d.consoleMFN) << 12 | UInt64(ConsoleInterfaceLayout.outputProducerOffset)) ?? 0
                     Log.domainLineEnd(d.id)
-                    Log.info("d\(d.id): console: the domain uses its console ring; dom0's backend prints it from now on, not console_io")
+                    Log.info("d\(d.id): console: the domain uses its console ring: dom0's backend prints it after the \(d.consoleRingPrinted) bytes already printed from console_io")
                 }
                 d.eventsSent &+= 1
                 if let target = try Events.system.send(caller: d.id, port: port) { Events.deliver(target) }
