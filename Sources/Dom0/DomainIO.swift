@@ -17,6 +17,9 @@ struct DomainLink {
     var consolePage: GrantMapping?
     var consolePort: UInt32 = 0
     var lines = ConsoleLines()
+    /// The domain has notified its console channel: from then on its ring is its console (what it
+    /// wrote before was printed by the hypervisor from console_io, and is skipped).
+    var consoleStarted = false
     /// Set once the guest's indexes were garbage: its ring is no longer read.
     var storeBroken = false
     var consoleGarbage: UInt32 = 0
@@ -79,6 +82,9 @@ enum DomainIO {
             console.print("dom0: binding d\(id)'s \(what) port \(remotePort) failed with \(p)")
             return 0
         }
+        // Binding raises an event on the new port; it is not the domain's notification.
+        GuestEvents.clearPending(UInt32(p))
+        _ = Dom0Events.take(UInt32(p))
         return UInt32(p)
     }
 
@@ -164,6 +170,11 @@ enum DomainIO {
 
     static func serviceConsole(_ link: inout DomainLink) {
         guard let page = link.consolePage?.bytes else { return }
+        if !link.consoleStarted {
+            guard Dom0Events.take(link.consolePort), let info = Toolstack.info(link.id) else { return }
+            link.consoleStarted = true
+            _ = ConsoleRing.skipOutput(page, upTo: info.consoleRingPrinted)
+        }
         switch ConsoleRing.drainOutput(page) {
         case .bytes(let bytes):
             guard !bytes.isEmpty else { return }

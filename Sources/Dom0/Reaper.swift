@@ -12,6 +12,7 @@ enum Reaper {
     static var reaped: [(id: UInt16, reason: UInt32)] = []
 
     static func start() {
+        Dom0Events.prepare()
         let p = GuestEvents.bindVirq(Virq.domainException)
         if p > 0 { port = UInt32(p) }
         GuestEvents.handler = { p in
@@ -42,12 +43,32 @@ enum Reaper {
     }
 }
 
-/// Other ports dom0 listens on (the timer during tests).
+/// Other ports dom0 listens on (the timer during tests, the domains' rings).
 enum Dom0Events {
     static var timerPort: UInt32 = 0
     static var timerFired: UInt32 = 0
+    /// One bit per port (the first `portLimit`) that fired since the main loop last took it; made
+    /// before events are enabled, so the upcall never allocates.
+    static let portLimit: UInt32 = 1024
+    static var fired: UnsafeMutablePointer<UInt32>? = nil
+
+    static func prepare() {
+        guard fired == nil else { return }
+        let words = UnsafeMutablePointer<UInt32>.allocate(capacity: Int(portLimit / 32))
+        words.initialize(repeating: 0, count: Int(portLimit / 32))
+        fired = words
+    }
+
     static func others(_ port: UInt32) {
-        if port == timerPort { timerFired &+= 1 } else { DomainIO.signals &+= 1 }
+        if port == timerPort { timerFired &+= 1; return }
+        if let f = fired, port < portLimit { f[Int(port >> 5)] |= 1 << (port & 31) }
+        DomainIO.signals &+= 1
+    }
+
+    /// Whether `port` fired since the last call (atomically cleared: the upcall may set other bits).
+    static func take(_ port: UInt32) -> Bool {
+        guard let f = fired, port < portLimit else { return false }
+        return guest_test_and_clear_bit(f, port) != 0
     }
 
     /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between.

@@ -18,6 +18,9 @@ struct DomainInfo {
     var cap: UInt16
     var eventsSent: UInt32
     var eventsReceived: UInt32
+    /// The console ring's out_prod when the domain first notified its console (the bytes before it
+    /// were printed by the hypervisor from console_io).
+    var consoleRingPrinted: UInt32 = 0
 
     var isShutdown: Bool { flags & DomainInfoFlags.shutdown != 0 }
     var shutdownReason: UInt32 { (flags >> DomainInfoFlags.shutdownShift) & DomainInfoFlags.shutdownMask }
@@ -95,7 +98,8 @@ enum Toolstack {
                           pages: u32(DomainInfoLayout.totalPagesOffset),
                           cpuTime: UInt64(u32(DomainInfoLayout.cpuTimeOffset)) | UInt64(u32(DomainInfoLayout.cpuTimeOffset + 4)) << 32,
                           name: name, weight: u16(DomainInfoLayout.weightOffset), cap: u16(DomainInfoLayout.capOffset),
-                          eventsSent: u32(DomainInfoLayout.eventsSentOffset), eventsReceived: u32(DomainInfoLayout.eventsReceivedOffset))
+                          eventsSent: u32(DomainInfoLayout.eventsSentOffset), eventsReceived: u32(DomainInfoLayout.eventsReceivedOffset),
+                          consoleRingPrinted: u32(DomainInfoLayout.consoleRingPrintedOffset))
     }
 
     /// Exactly domain `id`, if it exists.

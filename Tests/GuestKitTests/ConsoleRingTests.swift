@@ -95,6 +95,21 @@ final class ConsoleRingTests: XCTestCase {
         XCTAssertEqual(p, before)
     }
 
+    func testSkippingWhatTheHypervisorPrinted() {
+        var p = page(out: Array("early\nlate\n".utf8), start: 0xFFFF_FFFE)
+        XCTAssertEqual(p.withUnsafeMutableBytes { ConsoleRing.skipOutput($0, upTo: 0xFFFF_FFFE &+ 6) }, 6)
+        XCTAssertEqual(drain(&p), .bytes(Array("late\n".utf8)))
+        // Outside [consumer, producer]: nothing moves.
+        var q = page(out: Array("abc".utf8), start: 100)
+        XCTAssertEqual(q.withUnsafeMutableBytes { ConsoleRing.skipOutput($0, upTo: 104) }, 0)
+        XCTAssertEqual(q.withUnsafeMutableBytes { ConsoleRing.skipOutput($0, upTo: 99) }, 0)
+        XCTAssertEqual(q.withUnsafeMutableBytes { ConsoleRing.skipOutput($0, upTo: 100) }, 0)
+        XCTAssertEqual(drain(&q), .bytes(Array("abc".utf8)))
+        var r = page(out: [], start: 0)
+        put32(&r, ConsoleRing.outputProducerOffset, 5000)
+        XCTAssertEqual(r.withUnsafeMutableBytes { ConsoleRing.skipOutput($0, upTo: 10) }, 0)
+    }
+
     func testRandomIndexesNeverTrapAndNeverTakeMoreThanARing() {
         var rng = SplitMix64(seed: 10)
         for _ in 0..<2000 {

@@ -160,6 +160,13 @@ public enum GuestEvents {
         }
     }
 
+    /// Clears one port's pending bit without handling it (e.g. the event bind_interdomain raises).
+    public static func clearPending(_ port: UInt32) {
+        let si = StartOfDay.sharedInfo.base
+        let pending = si.advanced(by: SharedInfo.evtchnPendingOffset).assumingMemoryBound(to: UInt32.self)
+        _ = guest_test_and_clear_bit(pending, port)
+    }
+
     /// Clears whatever is pending without handling it (e.g. the event bind_interdomain raises).
     public static func discardPending() {
         let saved = handler

@@ -1,18 +1,19 @@
-// ConsoleRing.swift: the layout of Xen's xencons_interface (xen/include/public/io/console.h: in[1024],
-// out[2048], then in_cons, in_prod, out_cons, out_prod as free-running u32s at 3072..3087) and dom0's
-// two moves on it: take what the guest wrote to `out`, put typed bytes into `in`. The indexes come
+// ConsoleRing.swift: dom0's moves on a domain's xencons_interface (layout: PVABI's
+// ConsoleInterfaceLayout, xen/include/public/io/console.h): take what the guest wrote to `out`, put typed bytes into `in`. The indexes come
 // from the guest: each is read once, and producer - consumer past the ring's size is garbage, answered
 // by dropping what is there (never a loop, an over-read, or a stall).
 
+import PVABI
+
 public enum ConsoleRing {
-    public static let inputOffset = 0
-    public static let inputSize: UInt32 = 1024
-    public static let outputOffset = 1024
-    public static let outputSize: UInt32 = 2048
-    public static let inputConsumerOffset = 3072
-    public static let inputProducerOffset = 3076
-    public static let outputConsumerOffset = 3080
-    public static let outputProducerOffset = 3084
+    public static let inputOffset = ConsoleInterfaceLayout.inputOffset
+    public static let inputSize = ConsoleInterfaceLayout.inputSize
+    public static let outputOffset = ConsoleInterfaceLayout.outputOffset
+    public static let outputSize = ConsoleInterfaceLayout.outputSize
+    public static let inputConsumerOffset = ConsoleInterfaceLayout.inputConsumerOffset
+    public static let inputProducerOffset = ConsoleInterfaceLayout.inputProducerOffset
+    public static let outputConsumerOffset = ConsoleInterfaceLayout.outputConsumerOffset
+    public static let outputProducerOffset = ConsoleInterfaceLayout.outputProducerOffset
     /// The page must hold at least this many bytes.
     public static let pageBytes = 4096
 
@@ -51,6 +52,20 @@ public enum ConsoleRing {
         }
         page.storeBytes(of: producer, toByteOffset: outputConsumerOffset, as: UInt32.self)
         return .bytes(bytes)
+    }
+
+    /// Skips the output the hypervisor already printed (produced before free-running index `printed`):
+    /// out_cons moves up to it when it lies between the consumer and the producer. Answers the bytes
+    /// skipped; nothing moves when the indexes are garbage or `printed` is outside them.
+    public static func skipOutput(_ page: UnsafeMutableRawBufferPointer, upTo printed: UInt32) -> UInt32 {
+        guard page.count >= pageBytes else { return 0 }
+        let consumer = page.loadUnaligned(fromByteOffset: outputConsumerOffset, as: UInt32.self)
+        let producer = page.loadUnaligned(fromByteOffset: outputProducerOffset, as: UInt32.self)
+        guard let waiting = filled(consumer: consumer, producer: producer, size: outputSize) else { return 0 }
+        let skip = printed &- consumer
+        guard skip <= waiting else { return 0 }
+        page.storeBytes(of: printed, toByteOffset: outputConsumerOffset, as: UInt32.self)
+        return skip
     }
 
     /// Puts as many of `bytes` as fit into `in` and publishes in_prod (data first, then the index).
