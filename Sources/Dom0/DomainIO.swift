@@ -92,7 +92,10 @@ enum DomainIO {
     static func disconnect(_ id: UInt16) {
         guard let i = links.firstIndex(where: { $0.id == id }) else { return }
         service()
-        if attached == id { attached = nil }
+        if attached == id {
+            attached = nil
+            console.print("d\(id)'s console closed; back to the shell")
+        }
         var link = links.remove(at: i)
         if link.consolePage != nil {
             if let last = link.lines.flush() { relay(id, last) }
