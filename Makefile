@@ -164,7 +164,7 @@ $(BUILD)/test-%.iso: $(ISO_INPUTS)
 	Scripts/make-iso.sh $@ "$*"
 
 # minios and minios-test boot Mini-OS from the initrd: without ../shared/guests/mini-os they stop here.
-$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso: minios-present
+$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso: | minios-present
 .PHONY: minios-present
 minios-present:
 	@test -f $(MINIOS_DIR)/mini-os.elf -a -f $(MINIOS_DIR)/mini-os-test.elf || { \
