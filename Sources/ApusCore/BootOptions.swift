@@ -8,6 +8,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case fuzz, fuzzDom0
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
+    /// Dom0 runs Xen's unmodified Mini-OS (plain, and with its test application).
+    case minios, miniosTest
 
     public var name: StaticString {
         switch self {
@@ -27,6 +29,8 @@ public enum TestScenario: UInt8, CaseIterable {
         case .crashBounce: return "crash-bounce"
         case .crashReturn: return "crash-return"
         case .crashShutdown: return "crash-shutdown"
+        case .minios: return "minios"
+        case .miniosTest: return "minios-test"
         }
     }
 
@@ -34,7 +38,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest: return false
         }
     }
 
