@@ -40,6 +40,16 @@ enum DomainIO {
     static var links: [DomainLink] = []
     /// Bumped by the event upcall for every port dom0 does not handle elsewhere.
     static var signals: UInt32 = 0
+    /// `signals` as of the last service: events that arrive while dom0 is busy elsewhere are not lost.
+    static var handled: UInt32 = 0
+    static var isSignalled: Bool { signals != handled }
+
+    /// Services the rings if an event came since the last time.
+    static func serviceIfSignalled() {
+        guard isSignalled else { return }
+        handled = signals
+        service()
+    }
     /// The domain whose console the shell is attached to.
     static var attached: UInt16? = nil
     /// A test's awaited piece of console text, and whether a relayed line held it.

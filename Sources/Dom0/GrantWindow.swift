@@ -68,6 +68,14 @@ enum GrantWindow {
                             domain: domain)
     }
 
+    /// A free slot for a page dom0 maps itself with update_va_mapping (its own grant-table frame); nil
+    /// when the window is full. The slot stays taken.
+    static func claim() -> UInt32? {
+        guard prepare(), let slot = used?.firstIndex(of: false) else { return nil }
+        used?[slot] = true
+        return dom0_grant_window_base() + UInt32(slot) * 4096
+    }
+
     /// Unmaps and frees the slot; false (reason printed, slot kept out of use) when refused.
     @discardableResult
     static func unmap(_ m: GrantMapping) -> Bool {

@@ -71,7 +71,8 @@ enum Dom0Events {
         return guest_test_and_clear_bit(f, port) != 0
     }
 
-    /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between.
+    /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between; the domains' rings are
+    /// served as their events arrive, not when the sleep ends.
     static func sleep(_ ns: UInt64) {
         if timerPort == 0 {
             let p = GuestEvents.bindVirq(Virq.timer)
@@ -79,6 +80,10 @@ enum Dom0Events {
         }
         let before = timerFired
         _ = GuestTime.setTimer(GuestTime.now() + ns)
-        GuestEvents.wait { timerFired > before }
+        while true {
+            DomainIO.serviceIfSignalled()
+            if timerFired != before { return }
+            GuestEvents.wait { timerFired != before || DomainIO.isSignalled }
+        }
     }
 }

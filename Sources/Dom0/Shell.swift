@@ -30,15 +30,11 @@ enum Shell {
         prompt()
         var seenSignals: UInt32 = 0
         var seenInput: UInt32 = 0
-        var seenIO: UInt32 = 0
         while true {
             GuestEvents.wait {
-                Reaper.signals != seenSignals || Shell.inputSignals != seenInput || DomainIO.signals != seenIO || pendingInput()
+                Reaper.signals != seenSignals || Shell.inputSignals != seenInput || DomainIO.isSignalled || pendingInput()
             }
-            if DomainIO.signals != seenIO {
-                seenIO = DomainIO.signals
-                DomainIO.service()
-            }
+            DomainIO.serviceIfSignalled()
             if Reaper.signals != seenSignals {
                 seenSignals = Reaper.signals
                 if reapAndReport() > 0 { prompt() }

@@ -77,7 +77,43 @@ enum GrantAttempts {
         rc = op(.setupTable, &foreignSetup)
         expectStatus("setup_table of another domain", rc, foreignSetup.get(Int16.self, at: GrantSetupTableLayout.statusOffset), .permissionDenied)
 
+        // The read-only page dom0 offered through its own table (`rogrant=REF` on the command line).
+        if let ref = StartOfDay.number("rogrant") { readonlyGrant(ref: ref, window: window, ownPage: ownPage) }
+
         Hostile.expectError("grant_table_op with its list in the hypervisor area",
                             xen.raw(Hypercall.grantTableOp.rawValue, GrantTableOp.mapGrantRef.rawValue, 0xFFFF_FFE0, 1), 14)
     }
+
+    /// dom0's read-only grant (`rogrant=REF`): mapped read-only it reads; written through, it faults; asked for
+    /// writable, it is refused; its handle unmaps once only.
+    static func readonlyGrant(ref: UInt32, window: UInt32, ownPage: UInt32) {
+        _ = xen.updateVAMapping(window, 0, flags: UpdateVAFlags.invalidatePage)
+        var m = HypercallRecord(stride: GrantMapLayout.size)
+        m.set(UInt64(window), at: GrantMapLayout.hostAddrOffset)
+        m.set(GrantMapFlags.hostMap | GrantMapFlags.readonly, at: GrantMapLayout.flagsOffset)
+        m.set(ref, at: GrantMapLayout.refOffset)
+        m.set(UInt16(0), at: GrantMapLayout.domOffset)
+        let rc = op(.mapGrantRef, &m)
+        let status = m.get(Int16.self, at: GrantMapLayout.statusOffset)
+        let handle = m.get(UInt32.self, at: GrantMapLayout.handleOffset)
+        if rc == 0 && status == 0 {
+            let text = UnsafeBufferPointer(start: UnsafePointer<UInt8>(bitPattern: UInt(window)), count: 21)
+            Hostile.console.print("hostile: map dom0's read-only grant read-only: allowed, it reads '\(text: text)'")
+            Hostile.expectFault("write through dom0's read-only grant") { guest_probe_write(window, 0x4141_4141) }
+        } else {
+            Hostile.console.print("hostile: map dom0's read-only grant read-only: FAILED (returned \(rc), status \(Int32(status)))")
+        }
+        var (rc2, status2) = map(domain: 0, ref: ref, at: window)
+        expectStatus("map dom0's read-only grant writable", rc2, status2, .generalError)
+        var unmap = HypercallRecord(stride: GrantUnmapLayout.size)
+        unmap.set(UInt64(window), at: GrantUnmapLayout.hostAddrOffset)
+        unmap.set(handle, at: GrantUnmapLayout.handleOffset)
+        rc2 = op(.unmapGrantRef, &unmap)
+        status2 = unmap.get(Int16.self, at: GrantUnmapLayout.statusOffset)
+        Hostile.console.print("hostile: unmap it: \(rc2 == 0 && status2 == 0 ? "done" : "FAILED") (returned \(rc2), status \(Int32(status2)))")
+        rc2 = op(.unmapGrantRef, &unmap)
+        expectStatus("unmap the same grant handle again", rc2, unmap.get(Int16.self, at: GrantUnmapLayout.statusOffset), .badHandle)
+        _ = xen.updateVAMapping(window, UInt64(ownPage) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage)
+    }
 }
+

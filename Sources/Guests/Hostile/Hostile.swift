@@ -66,6 +66,7 @@ public func guestStart(_ startInfo: UInt32) {
     Hostile.expectError("set_gdt with its frame list at 0xfffffff8", xen.setGDT(frameList: 0xFFFF_FFF8, entries: 16), 14)
     Hostile.expectError("sched_op poll with its argument at 0xfffffff8", xen.schedOp(.poll, 0xFFFF_FFF8), 14)
     GrantAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1), window: window)
+    StoreFlood.run()
     console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused")
     // Past the end of the guest segments (0xF67FFFFF): only the segment limit can stop this
     // read, and QEMU's CPU does not enforce limits, so it is reported, not counted.
