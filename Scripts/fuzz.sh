@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz.sh build|check|run [SECONDS]: the coverage-guided fuzzer (libFuzzer, `swiftc -sanitize=fuzzer`)
-# over every parser of guest bytes in ApusCore and dom0's xenstored core (Tests/Fuzz). `check` replays the saved corpus and fuzzes
+# over every parser of guest bytes in ApusCore, dom0's xenstored core and its console ring (Tests/Fuzz). `check` replays the saved corpus and fuzzes
 # briefly from it (make test); `run` fuzzes longer and merges what it finds into the saved corpus
 # (make fuzz). A crash, a trap or a timeout fails; it never edits sources.
 set -euo pipefail
@@ -8,6 +8,7 @@ mode=${1:-check}
 seconds=${2:-}
 out=build/fuzz
 corpus=Tests/Fuzz/corpus
+ring_files="Sources/GuestKit/Toolstack/ConsoleRing.swift Sources/GuestKit/Toolstack/ConsoleLines.swift"
 mkdir -p "$out/modules" "$corpus"
 flags=(-sanitize=fuzzer -O -parse-as-library -wmo -I "$out/modules")
 
@@ -19,14 +20,15 @@ build() {
     swiftc "${flags[@]}" -module-name PVABI -emit-module-path "$out/modules/PVABI.swiftmodule" -c $pvabi -o "$out/PVABI.o"
     # shellcheck disable=SC2086
     swiftc "${flags[@]}" -module-name ApusCore -emit-module-path "$out/modules/ApusCore.swiftmodule" -c $core -o "$out/ApusCore.o"
-    # dom0's xenstored core (GuestKit/Store: standard library only), as a module of its own here.
-    # shellcheck disable=SC2046
-    swiftc "${flags[@]}" -module-name GuestKit -emit-module-path "$out/modules/GuestKit.swiftmodule" -c $(find Sources/GuestKit/Store -name '*.swift' | sort) -o "$out/GuestKitStore.o"
+    # dom0's xenstored core (GuestKit/Store: standard library only) and the console ring's moves and line
+    # sanitiser (standard library and PVABI), as a module of their own here.
+    # shellcheck disable=SC2046,SC2086
+    swiftc "${flags[@]}" -module-name GuestKit -emit-module-path "$out/modules/GuestKit.swiftmodule" -c $(find Sources/GuestKit/Store -name '*.swift' | sort) $ring_files -o "$out/GuestKitStore.o"
     swiftc "${flags[@]}" -module-name DecoderFuzzer Tests/Fuzz/*.swift "$out/PVABI.o" "$out/ApusCore.o" "$out/GuestKitStore.o" -o "$out/decoders"
 }
 
 # Rebuild when any input is newer than the fuzzer.
-if [ ! -x "$out/decoders" ] || [ -n "$(find Sources/PVABI Sources/ApusCore Sources/GuestKit/Store Tests/Fuzz Scripts/fuzz.sh -newer "$out/decoders" -name '*.swift' -o -newer "$out/decoders" -name '*.sh' | head -1)" ]; then
+if [ ! -x "$out/decoders" ] || [ -n "$(find Sources/PVABI Sources/ApusCore Sources/GuestKit/Store $ring_files Tests/Fuzz Scripts/fuzz.sh -newer "$out/decoders" -name '*.swift' -o -newer "$out/decoders" -name '*.sh' | head -1)" ]; then
     echo "fuzz: building build/fuzz/decoders"
     build
 fi

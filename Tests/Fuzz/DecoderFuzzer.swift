@@ -1,6 +1,6 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
 // hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, bounce-frame
-// placement, the ELF and Xen-notes parsers of the domain builder, grant tables, and dom0's xenstored core. An input is a selector byte,
+// placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
 
@@ -20,7 +20,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum DecoderTarget {
-    static let count: UInt8 = 26
+    static let count: UInt8 = 27
 
     static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
         switch selector % count {
@@ -73,6 +73,9 @@ enum DecoderTarget {
         case 24:
             // grant_table_op's decoder and the grant-table core over a fake shared memory.
             GrantFuzz.run(a, &m, image)
+        case 26:
+            // The shared rings' moves and the console line sanitiser (dom0), the relay label (hypervisor).
+            RingFuzz.run(a, image)
         default:
             // dom0's xenstored: the image is what a guest put on its store ring.
             StoreFuzz.run(image, chunking: a.a1)
