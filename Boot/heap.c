@@ -1,6 +1,8 @@
 /* heap.c: the allocator hooks Embedded Swift needs (posix_memalign, free, malloc) over a fixed
- * heap in the image's bss. First fit with splitting and coalescing of neighbours. It must never
- * grow past its arena, never call Swift, and answer exhaustion with an error, not a crash. */
+ * heap in the image's bss. First fit with splitting and coalescing of neighbours; the search starts
+ * at the lowest free block (no free block ever lies below `first_free`), so the long-lived blocks
+ * packed at the bottom are not walked on every allocation. It must never grow past its arena,
+ * never call Swift, and answer exhaustion with an error, not a crash. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +23,7 @@ typedef struct block {
 
 static uint8_t arena[HEAP_SIZE] __attribute__((aligned(16)));
 static block_t *first;
+static block_t *first_free;    /* a block header; no free block lies below it */
 static uint32_t heap_in_use;
 static uint32_t heap_peak;
 
@@ -35,6 +38,7 @@ static void init_once(void) {
     first->size = HEAP_SIZE - HEADER_SIZE;
     first->free = 1;
     first->prev = 0;
+    first_free = first;
 }
 
 static void split(block_t *b, uint32_t want) {
@@ -79,10 +83,19 @@ int posix_memalign(void **out, size_t align, size_t size) {
     if (align & (align - 1)) return EINVAL;
     if (size == 0) size = 16;
     uint32_t want = (uint32_t)((size + 15) & ~(size_t)15);
-    for (block_t *b = first; b; b = next_of(b)) {
-        if (!b->free || b->size < want) continue;
+    block_t *lowest_free = 0;
+    for (block_t *b = first_free; b; b = next_of(b)) {
+        if (!b->free) continue;
+        if (!lowest_free) lowest_free = b;
+        if (b->size < want) continue;
         void *p = take(b, want, (uint32_t)align);
-        if (p) { *out = p; return 0; }
+        if (p) {
+            /* Below lowest_free nothing was free; b itself (now used, or its free lead) is a
+             * block header at or above it. */
+            first_free = lowest_free;
+            *out = p;
+            return 0;
+        }
     }
     *out = 0;
     return ENOMEM;
@@ -101,16 +114,20 @@ void free(void *p) {
     heap_in_use -= b->size + HEADER_SIZE;
     block_t *n = next_of(b);
     if (n && n->free) {                      /* merge with the block above */
+        if (first_free == n) first_free = b; /* n stops being a header */
         b->size += HEADER_SIZE + n->size;
         block_t *after = next_of(b);
         if (after) after->prev = b;
     }
     if (b->prev && b->prev->free) {          /* and with the block below */
         block_t *p2 = b->prev;
+        if (first_free == b) first_free = p2;
         p2->size += HEADER_SIZE + b->size;
         block_t *after = next_of(p2);
         if (after) after->prev = p2;
+        b = p2;
     }
+    if (b < first_free) first_free = b;
 }
 
 uint32_t apus_heap_in_use(void) { return heap_in_use; }

@@ -52,8 +52,7 @@ extension XenStore {
             guard node.permissions.access(for: domain).contains(.read) else { return .failure(.EACCES) }
             switch type {
             case .directory:
-                var out: [UInt8] = []
-                for name in tree.children(of: path) { out += name; out.append(0) }
+                let out = tree.childList(of: path)
                 guard out.count <= Int(StoreHeader.payloadMax) else { return .failure(.E2BIG) }
                 return .success(out)
             case .read: return .success(node.value)

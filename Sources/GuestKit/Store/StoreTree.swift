@@ -81,6 +81,22 @@ public struct StoreTree: Sendable {
         return names
     }
 
+    /// DIRECTORY's payload: every child name of `path` followed by its NUL, in byte order, built in
+    /// one buffer (no array per child: a directory of a thousand nodes must stay cheap for dom0).
+    public func childList(of path: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        let prefixCount = StorePath.descendantPrefix(path).count
+        for i in descendants(of: path) {
+            nodes[i].path.withUnsafeBufferPointer { p in
+                let name = UnsafeBufferPointer(rebasing: p[prefixCount...])
+                guard !name.contains(StorePath.slash) else { return }
+                out.append(contentsOf: name)
+                out.append(0)
+            }
+        }
+        return out
+    }
+
     /// The deepest existing node at or above `path`.
     public func nearestExisting(_ path: [UInt8]) -> StoreNode {
         var p = path
