@@ -129,10 +129,15 @@ enum Serial {
         port_in8(base + lsr) & lsrData != 0 ? port_in8(base) : nil
     }
 
-    /// Typed bytes the receive interrupt collected for dom0 (console_io read drains them).
-    static var input = InlineArray<256, UInt8>(repeating: 0)
+    /// Typed bytes the receive interrupt collected for dom0 (console_io read drains them). When it
+    /// is full the receive interrupt is switched off and further bytes wait in the UART, so the
+    /// sender is held back (QEMU stops reading its input) instead of bytes being lost.
+    static let inputCapacity = 4096
+    static var input = InlineArray<4096, UInt8>(repeating: 0)
     static var inputHead = 0
     static var inputTail = 0
+    /// The receive interrupt is off because `input` is full.
+    static var receiveHeld = false
 
     /// Lets the UART interrupt on received data and on an empty transmitter (IRQ 4), and from
     /// now on queues output in the transmit ring instead of waiting for the UART.
@@ -167,15 +172,18 @@ enum Serial {
         return any
     }
 
-    /// Moves every waiting byte into the buffer; true when any arrived.
+    /// Moves waiting bytes into the buffer while it has room; true when any arrived. A full buffer
+    /// leaves the rest in the UART and holds the receive interrupt until dom0 reads.
     static func receive() -> Bool {
         var any = false
-        while let b = read() {
-            if inputHead - inputTail < 256 {
-                input[inputHead % 256] = b
-                inputHead += 1
-            }
+        while inputHead - inputTail < inputCapacity, let b = read() {
+            input[inputHead % inputCapacity] = b
+            inputHead += 1
             any = true
+        }
+        if inputHead - inputTail == inputCapacity && !receiveHeld && queued {
+            receiveHeld = true
+            setIER(ierShadow & ~ierReceive)
         }
         return any
     }
@@ -184,8 +192,15 @@ enum Serial {
     static func take() -> UInt8? {
         if inputTail == inputHead { _ = receive() }
         guard inputTail < inputHead else { return nil }
-        let b = input[inputTail % 256]
+        let b = input[inputTail % inputCapacity]
         inputTail += 1
+        if receiveHeld {
+            _ = receive()
+            if inputHead - inputTail < inputCapacity {
+                receiveHeld = false
+                setIER(ierShadow | ierReceive)
+            }
+        }
         return b
     }
 }
