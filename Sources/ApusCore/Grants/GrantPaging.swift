@@ -61,15 +61,19 @@ extension FrameTable {
         return raw
     }
 
+    /// The machine address of the L1 entry that maps `va` in the domain's current (validated) tables.
+    func l1EntryAddress<M: PhysicalMemory>(for va: UInt32, state: DomainMemoryState, memory: M) -> Result<UInt64, MemoryError> {
+        l1Slot(for: va, state: state, memory: memory).map { FrameTable.entryAddress($0.frame, $0.index) }
+    }
+
     /// Writes the grant PTE for `va` into the domain's current tables. The L1 entry must exist and not be present.
     public mutating func installGrantPTE<M: PhysicalMemory>(va: UInt32, frame: UInt32, writable: Bool, user: Bool,
                                                           state: DomainMemoryState, memory: inout M) -> MemoryError? {
-        let slot: (frame: UInt32, index: Int)
-        switch l1Slot(for: va, state: state, memory: memory) {
+        let address: UInt64
+        switch l1EntryAddress(for: va, state: state, memory: memory) {
         case .failure(let refusal): return refusal
-        case .success(let found): slot = found
+        case .success(let found): address = found
         }
-        let address = FrameTable.entryAddress(slot.frame, slot.index)
         guard let old = memory.load64(address) else { return .memoryFault }
         guard !PageTableEntry(raw: old).isPresent else { return .grantSlotInUse }
         return memory.store64(address, FrameTable.grantPTE(frame: frame, writable: writable, user: user)) ? nil : .memoryFault
@@ -78,12 +82,11 @@ extension FrameTable {
     /// Clears the grant PTE for `va` in the domain's current tables; it must still map `frame`.
     public mutating func removeGrantPTE<M: PhysicalMemory>(va: UInt32, frame: UInt32, state: DomainMemoryState,
                                                          memory: inout M) -> MemoryError? {
-        let slot: (frame: UInt32, index: Int)
-        switch l1Slot(for: va, state: state, memory: memory) {
+        let address: UInt64
+        switch l1EntryAddress(for: va, state: state, memory: memory) {
         case .failure(let refusal): return refusal
-        case .success(let found): slot = found
+        case .success(let found): address = found
         }
-        let address = FrameTable.entryAddress(slot.frame, slot.index)
         guard let raw = memory.load64(address) else { return .memoryFault }
         let e = PageTableEntry(raw: raw)
         guard e.isPresent, e.frame == UInt64(frame), isGrantEntry(e, tableOwner: state.owner) else { return .grantEntryMismatch }
