@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test-all.sh SCENARIO...: everything `make test` runs: the guest-arithmetic check over
-# Sources/Apus, the host unit tests (swift test), the fuzzer over ApusCore's guest-byte parsers
+# Sources/Apus, the host unit tests (swift test), the heap allocator's host test, the fuzzer over ApusCore's guest-byte parsers
 # (briefly, from its saved corpus), the freestanding build, every QEMU scenario, then Bochs. Each stage's own exit status decides; a failed build or host-test stage stops the run with
 # a FAIL line naming it, so an image left from an earlier build is never tested after this build
 # failed. The source check, being static, does not stop the later stages but fails the run.
@@ -19,6 +19,11 @@ status=$?
 tail -n 25 "$out"
 rm -f "$out"
 [ "$status" = 0 ] || fail "host tests (swift test exited $status)"
+
+echo "== heap allocator (Boot/heap.c against a first-fit reference, Tests/Heap/heap_check.c)"
+mkdir -p build/host
+cc -O2 -Wall -Werror -o build/host/heap_check Tests/Heap/heap_check.c || fail "heap allocator test (build)"
+build/host/heap_check || fail "heap allocator test"
 
 echo "== fuzzer (libFuzzer over every parser of guest bytes, from Tests/Fuzz/corpus)"
 Scripts/fuzz.sh check "${FUZZ_CHECK_SECONDS:-20}" || fail "fuzzer (Scripts/fuzz.sh check)"
