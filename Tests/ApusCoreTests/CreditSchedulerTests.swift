@@ -230,6 +230,30 @@ final class CreditSchedulerTests: XCTestCase {
         XCTAssertEqual(s.entry(1)?.priority, .under)
     }
 
+    func testHogsWokenTogetherDoNotHoldUpALaterWake() {
+        // Three CPU hogs unpaused together are all boosted; a latency-bound domain woken just
+        // after them must not wait three whole timeslices: each boosted run is one boost slice.
+        let p = CreditSchedulerParameters()
+        var s = CreditScheduler(capacity: 5)
+        for id: UInt16 in 1...3 { s.add(id, runnable: false); s.wake(id) }
+        s.add(4, runnable: false)
+        s.wake(4)
+        var now: UInt64 = 0
+        var ranAt: UInt64?
+        while ranAt == nil, now < p.periodNs {
+            let d = s.pick(now: now)
+            guard let id = d.domain else { XCTFail("nobody runnable"); return }
+            if id == 4 { ranAt = now; break }
+            XCTAssertLessThanOrEqual(d.sliceNs, p.boostSliceNs, "a boosted hog runs one boost slice")
+            now += d.sliceNs
+            s.account(id, elapsedNs: d.sliceNs)
+        }
+        XCTAssertEqual(ranAt, 3 * p.boostSliceNs, "the later wake ran after three boost slices")
+        XCTAssertEqual(s.pick(now: now).sliceNs, p.boostSliceNs)
+        s.account(4, elapsedNs: 100_000)
+        XCTAssertEqual(s.pick(now: now).sliceNs, p.timesliceNs, "once boosts are spent, slices are whole again")
+    }
+
     func testYieldLetsAnyoneElseRunOnce() {
         var s = CreditScheduler(capacity: 4)
         s.add(1)

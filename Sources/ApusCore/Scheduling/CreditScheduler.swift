@@ -17,9 +17,11 @@
 //   until the next period. Slices are cut so the cap is never exceeded.
 // - A domain woken from blocked with credit >= 0 is BOOSTed until it has run once, so event
 //   delivery is prompt; BOOST is bounded by credit, so it cannot be abused to take more than
-//   the domain's share.
+//   the domain's share. A boosted run is short (the boost slice, 1 ms): a CPU hog woken at the
+//   same time as a latency-bound domain loses its boost after 1 ms instead of holding the CPU
+//   for a whole timeslice ahead of it (Xen demotes a boosted vCPU at its first accounting tick).
 // - yield puts the domain behind every other runnable domain, of any class, for one pick.
-// Slices end at the timeslice (10 ms), the period boundary, or the cap, whichever comes first.
+// Slices end at the timeslice (10 ms; 1 ms while boosted), the period boundary, or the cap, whichever comes first.
 
 /// Tunables of CreditScheduler, in nanoseconds.
 public struct CreditSchedulerParameters: Equatable, Sendable {
@@ -27,14 +29,17 @@ public struct CreditSchedulerParameters: Equatable, Sendable {
     public var periodNs: UInt64
     /// Longest slice a domain runs before the scheduler reconsiders.
     public var timesliceNs: UInt64
+    /// Longest run a BOOSTed domain gets before it is charged and its boost ends.
+    public var boostSliceNs: UInt64
     /// Most credit a domain can hold: an idle domain cannot hoard more than this.
     public var creditCeilingNs: Int64
     /// Least credit a domain can hold (a safety bound; accounting keeps credit far above it).
     public var creditFloorNs: Int64
 
-    public init(periodNs: UInt64 = 30_000_000, timesliceNs: UInt64 = 10_000_000) {
+    public init(periodNs: UInt64 = 30_000_000, timesliceNs: UInt64 = 10_000_000, boostSliceNs: UInt64 = 1_000_000) {
         self.periodNs = max(periodNs, 1)
         self.timesliceNs = max(min(timesliceNs, self.periodNs), 1)
+        self.boostSliceNs = max(min(boostSliceNs, self.timesliceNs), 1)
         creditCeilingNs = Int64(self.periodNs)
         creditFloorNs = -2 * Int64(self.periodNs)
     }
@@ -231,7 +236,7 @@ public struct CreditScheduler: Equatable, Sendable {
         }
         entries[best]!.stamp = takeStamp()
         let e = entries[best]!
-        var slice = min(parameters.timesliceNs, toBoundary)
+        var slice = min(e.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
         if e.cap > 0 {
             slice = min(slice, capBudget(e) - e.usedThisPeriodNs)
         }
