@@ -44,9 +44,10 @@ MINIOS_DIR   := ../shared/guests/mini-os
 MINIOS_ELFS  := $(wildcard $(MINIOS_DIR)/mini-os.elf $(MINIOS_DIR)/mini-os-test.elf)
 INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS) $(MINIOS_ELFS)
 # Linux 5.4 (i386 PAE PV, unmodified) and its busybox initramfs (../shared/guests/linux): 4.6 MB, so
-# only the linux scenario's initrd holds them; the other scenarios' initrd stays small.
+# only the linux scenario's initrd holds them, with their configuration (Tests/InitrdLinux); the
+# other scenarios' initrd stays as it was.
 LINUX_DIR    := ../shared/guests/linux
-LINUX_FILES  := $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(LINUX_DIR)/initramfs-busybox.cpio.gz
+LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(LINUX_DIR)/initramfs-busybox.cpio.gz
 
 .PHONY: FORCE all iso run test test-host test-qemu test-bochs bench fuzz debug deps clean
 all: iso
@@ -154,7 +155,7 @@ $(BUILD)/initrd.cpio: Scripts/mkcpio.py $(INITRD_FILES)
 	@mkdir -p $(@D)
 	python3 Scripts/mkcpio.py $@ $(INITRD_FILES)
 
-$(BUILD)/initrd-linux.cpio: Scripts/mkcpio.py $(INITRD_FILES) | linux-present
+$(BUILD)/initrd-linux.cpio: Scripts/mkcpio.py $(INITRD_FILES) $(wildcard Tests/InitrdLinux/*) | linux-present
 	@mkdir -p $(@D)
 	python3 Scripts/mkcpio.py $@ $(INITRD_FILES) $(LINUX_FILES)
 
