@@ -31,8 +31,8 @@ enum LinuxTest {
         let id = UInt16(created)
         check("its console and store rings are connected", DomainIO.hasConsole(id) && DomainIO.hasStore(id), "d\(id)")
 
-        // Until its init says so, or it stops (its init powers it off), or 60 s of system time.
-        let deadline = GuestTime.now() + 60_000_000_000
+        // Until its init says so, or it stops (its init powers it off), or 30 s of system time.
+        let deadline = GuestTime.now() + 30_000_000_000
         var stopped: DomainInfo? = nil
         while GuestTime.now() < deadline {
             DomainIO.service()
