@@ -43,6 +43,11 @@ GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 MINIOS_DIR   := ../shared/guests/mini-os
 MINIOS_ELFS  := $(wildcard $(MINIOS_DIR)/mini-os.elf $(MINIOS_DIR)/mini-os-test.elf)
 INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS) $(MINIOS_ELFS)
+# Linux 5.4 (i386 PAE PV, unmodified) and its busybox initramfs (../shared/guests/linux): 4.6 MB, so
+# only the linux scenario's initrd holds them, with their configuration (Tests/InitrdLinux); the
+# other scenarios' initrd stays as it was.
+LINUX_DIR    := ../shared/guests/linux
+LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(LINUX_DIR)/initramfs-busybox.cpio.gz
 
 .PHONY: FORCE all iso run test test-host test-qemu test-bochs bench fuzz debug deps clean
 all: iso
@@ -150,6 +155,10 @@ $(BUILD)/initrd.cpio: Scripts/mkcpio.py $(INITRD_FILES)
 	@mkdir -p $(@D)
 	python3 Scripts/mkcpio.py $@ $(INITRD_FILES)
 
+$(BUILD)/initrd-linux.cpio: Scripts/mkcpio.py $(INITRD_FILES) $(wildcard Tests/InitrdLinux/*) | linux-present
+	@mkdir -p $(@D)
+	python3 Scripts/mkcpio.py $@ $(INITRD_FILES) $(LINUX_FILES)
+
 # ---- The image and the ISOs --------------------------------------------------------------
 $(BUILD)/apus.elf: $(ASM_OBJ) $(C_OBJ) $(BUILD)/swift/PVABI.o $(BUILD)/swift/ApusCore.o $(BUILD)/swift/Apus.o Linker/apus.ld
 	$(LD_LLD) -m elf_i386 -T Linker/apus.ld --gc-sections -z noexecstack -o $@ \
@@ -169,6 +178,14 @@ $(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso: | minios-present
 minios-present:
 	@test -f $(MINIOS_DIR)/mini-os.elf -a -f $(MINIOS_DIR)/mini-os-test.elf || { \
 	    echo "The Mini-OS scenarios need $(MINIOS_DIR)/mini-os.elf and mini-os-test.elf (Xen's unmodified Mini-OS builds; see ../shared/guests/mini-os/README.md), and that folder is missing."; exit 1; }
+
+# linux boots Linux from its own initrd: without ../shared/guests/linux it stops here.
+$(BUILD)/test-linux.iso: $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd-linux.cpio Scripts/make-iso.sh | linux-present
+	Scripts/make-iso.sh $@ linux $(BUILD)/initrd-linux.cpio
+.PHONY: linux-present
+linux-present:
+	@test -f $(LINUX_DIR)/vmlinux-5.4.286-pv32pae -a -f $(LINUX_DIR)/initramfs-busybox.cpio.gz || { \
+	    echo "The linux scenario needs $(LINUX_DIR)/vmlinux-5.4.286-pv32pae and initramfs-busybox.cpio.gz (an unmodified Linux 5.4 built as a 32-bit PAE Xen PV guest; see ../shared/guests/linux/README.md), and that folder is missing."; exit 1; }
 
 # fuzz-dom0 boots the fuzz kernel as dom0 (make-iso.sh picks it for that scenario).
 $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf

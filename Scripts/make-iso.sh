@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# make-iso.sh OUT.iso SCENARIO: wraps build/apus.elf, build/dom0.elf (module 1) and
-# build/initrd.cpio (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
+# make-iso.sh OUT.iso SCENARIO [INITRD]: wraps build/apus.elf, build/dom0.elf (module 1) and
+# build/initrd.cpio or INITRD (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
 # normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name.
 # Scenario fuzz-dom0 boots build/guests/fuzz.elf as dom0 instead. It never changes the images themselves.
 set -euo pipefail
 out=$1
 scenario=$2
+initrd=${3:-build/initrd.cpio}
 hv_cmdline=""
 dom0_cmdline="console=hvc0"
 if [ -n "$scenario" ]; then
@@ -15,7 +16,8 @@ fi
 root=$(mktemp -d "${out%.iso}.tree.XXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/boot/grub"
-cp build/apus.elf build/initrd.cpio "$root/boot/"
+cp build/apus.elf "$root/boot/"
+cp "$initrd" "$root/boot/initrd.cpio"
 dom0=build/dom0.elf
 # FUZZ_ARGS (for instance "seed=7 calls=5000 avoid=2,29.3") reaches the fuzz kernel's command line.
 if [ "$scenario" = fuzz-dom0 ]; then dom0=build/guests/fuzz.elf; dom0_cmdline="$dom0_cmdline ${FUZZ_ARGS:-seed=1130}"; fi

@@ -10,6 +10,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
     /// Dom0 runs Xen's unmodified Mini-OS (plain, and with its test application).
     case minios, miniosTest
+    /// Dom0 boots an unmodified Linux 5.4 (i386 PAE PV) as a domU.
+    case linux
 
     public var name: StaticString {
         switch self {
@@ -31,6 +33,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .crashShutdown: return "crash-shutdown"
         case .minios: return "minios"
         case .miniosTest: return "minios-test"
+        case .linux: return "linux"
         }
     }
 
@@ -38,7 +41,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux: return false
         }
     }
 

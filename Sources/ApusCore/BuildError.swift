@@ -48,7 +48,7 @@ public enum BuildError: Error, Equatable, Sendable {
     /// The kernel requires a feature Apus lacks (the name, without the "!").
     case requiredFeatureMissing([UInt8])
     case virtBaseUnaligned(UInt32)
-    case entryNotExecutable(UInt32)
+    case entryOutsideImage(UInt32)
     case hypercallPageUnaligned(UInt32)
     case hypercallPageOutsideImage(UInt32)
     // Layout and parameters.
@@ -92,7 +92,7 @@ public enum BuildError: Error, Equatable, Sendable {
         case .paeModeUnsupported: return "the kernel image's PAE_MODE is not yes or bimodal: a non-PAE kernel cannot run on this PAE hypervisor."
         case .requiredFeatureMissing: return "the kernel requires a Xen feature this hypervisor does not provide."
         case .virtBaseUnaligned: return "the kernel image's virtual base is not page aligned."
-        case .entryNotExecutable: return "the kernel's entry point lies outside every executable segment."
+        case .entryOutsideImage: return "the kernel's entry point lies outside its loaded image."
         case .hypercallPageUnaligned: return "the kernel's hypercall page is not page aligned."
         case .hypercallPageOutsideImage: return "the kernel's hypercall page lies outside the loaded image."
         case .mappingReachesHypervisor: return "the initial mapping (image, initrd, P2M, start_info, page tables, stack) would reach the hypervisor's address range."

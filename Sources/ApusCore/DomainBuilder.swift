@@ -17,6 +17,10 @@ public struct BuildParameters {
     /// Copied right after the image, page aligned; start_info names its address and length.
     /// It must stay valid during `build`.
     public var initrd: UnsafeRawBufferPointer?
+    /// Without `initrd`: room for an initrd of this many bytes that the caller copies in itself once
+    /// the domain is built (a domU's ramdisk, straight from dom0's memory into the domain's frames,
+    /// never staged in the hypervisor). Placed and named in start_info like `initrd`; zeroed here.
+    public var initrdReserved: UInt32 = 0
     /// DomUs: place one xenstore page and one console page after start_info and name
     /// their frames in start_info. Dom0 has neither (its store and console fields stay 0).
     public var needsStoreAndConsolePages: Bool
@@ -171,12 +175,10 @@ public enum DomainBuilder {
         var imageEnd: UInt32 = 0
         for load in loads { imageEnd = max(imageEnd, load.start + load.segment.memSize) }
 
+        // Xen's rule (libelf's address check): the entry lies inside the loaded image, in any
+        // segment. Linux's startup_xen is in .init.text, inside its RW segment without execute.
         let entry = notes.entry ?? image.entry
-        var entryOK = false
-        for load in loads where load.segment.isExecutable {
-            if entry >= load.start && UInt64(entry) < UInt64(load.start) + UInt64(load.segment.memSize) { entryOK = true }
-        }
-        guard entryOK else { throw .entryNotExecutable(entry) }
+        guard entry >= imageStart && entry < imageEnd else { throw .entryOutsideImage(entry) }
 
         if let page = notes.hypercallPage {
             guard page & 0xFFF == 0 else { throw .hypercallPageUnaligned(page) }
@@ -193,7 +195,7 @@ public enum DomainBuilder {
             imageEnd = table.end
         }
 
-        let initrdLength = parameters.initrd?.count ?? 0
+        let initrdLength = parameters.initrd?.count ?? Int(parameters.initrdReserved)
         guard UInt64(initrdLength) < UInt64(XenLayout.hypervisorVirtStart) else {
             throw .mappingReachesHypervisor(end: UInt64(imageEnd) + UInt64(initrdLength))
         }
@@ -275,6 +277,8 @@ public enum DomainBuilder {
 
         if let initrd = parameters.initrd, initrd.count > 0 {
             try guest.write(layout.initrdStart, initrd, in: &memory)
+        } else if layout.initrdLength > 0 {
+            try guest.zero(layout.initrdStart, count: layout.initrdLength, in: &memory)
         }
         let initrdEnd = layout.initrdStart + layout.initrdLength
         try guest.zero(initrdEnd, count: layout.p2mStart - initrdEnd, in: &memory)

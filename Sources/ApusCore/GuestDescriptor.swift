@@ -1,5 +1,5 @@
 // The check every descriptor a guest puts in its GDT or LDT must pass (set_gdt, update_descriptor, LDT pages).
-// A pure function of the 8 descriptor bytes: it must never read guest memory or accept a descriptor that reaches ring 0 or the hypervisor's addresses.
+// A pure function of the 8 descriptor bytes: it must never read guest memory or let a descriptor reach ring 0 or the hypervisor's addresses.
 //
 // Why these rules. The guest's GDT and LDT are live hardware tables, so whatever the guest
 // writes there the CPU will load. A guest must not be able to build a segment that covers
@@ -7,8 +7,10 @@
 //
 // - Not present: accepted unchanged. Loading it always faults (#NP), so it grants nothing;
 //   making it present later goes through this check again.
-// - Code and data: DPL 0 is refused. Xen silently raises it to 1; we refuse, so a guest's
-//   mistake is visible. The base must sit at least one page below GUEST_SEGMENT_MAX_ADDR.
+// - Every present descriptor with DPL 0 has it raised to 1, the guest kernel's ring, as Xen's
+//   check_descriptor does for 32-bit PV guests (__fixup_guest_selector): 32-bit PV Linux's GDT
+//   holds its kernel code and data at DPL 0 and relies on it. DPL 0 is never installed.
+// - Code and data: the base must sit at least one page below GUEST_SEGMENT_MAX_ADDR.
 //   A grows-up segment must end below GUEST_SEGMENT_MAX_ADDR: a page-granular limit that
 //   reaches it is truncated (the guest's "flat 4 GiB" becomes "flat up to the M2P's end"),
 //   a byte-granular one is refused. Expand-down data segments are refused: their valid
@@ -17,7 +19,7 @@
 // - System descriptors: only 32-bit call gates, with DPL >= 1 and a target code selector the
 //   guest owns (an LDT selector, a guest GDT entry below 7168, or the flat ring-1/ring-3
 //   code selectors). A call gate runs its target at the target segment's DPL, and every
-//   guest-owned code segment has DPL >= 1 by the rule above, so no gate reaches ring 0.
+//   guest-owned code segment has DPL >= 1 by the raise above, so no gate reaches ring 0.
 //   TSS, LDT, task, interrupt and trap gates and 16-bit gates are all refused: interrupt
 //   and trap gates belong in the IDT, tasks are not virtualised, and the hypervisor builds
 //   the LDT descriptor itself.
@@ -26,7 +28,6 @@ import PVABI
 
 /// Why a guest descriptor was refused. `reason` is a sentence for the log.
 public enum DescriptorRefusal: Equatable, Sendable {
-    case codeOrDataAtRingZero
     case baseInHypervisorArea
     case byteGranularLimitReachesHypervisor
     case expandDown
@@ -36,14 +37,11 @@ public enum DescriptorRefusal: Equatable, Sendable {
     case sixteenBitGate
     case interruptOrTrapGate
     case reservedSystemType
-    case callGateAtRingZero
     case callGateReservedBits
     case callGateTargetNotGuestOwned
 
     public var reason: StaticString {
         switch self {
-        case .codeOrDataAtRingZero:
-            return "A guest code or data segment must have DPL 1, 2 or 3; DPL 0 would run or be reachable at the hypervisor's privilege."
         case .baseInHypervisorArea:
             return "The segment base lies in the last page below 0xF6800000 or above it, where the hypervisor's memory begins."
         case .byteGranularLimitReachesHypervisor:
@@ -62,8 +60,6 @@ public enum DescriptorRefusal: Equatable, Sendable {
             return "Interrupt and trap gates belong in the IDT, which the guest sets with set_trap_table."
         case .reservedSystemType:
             return "The system descriptor type is reserved by the architecture."
-        case .callGateAtRingZero:
-            return "A call gate must have DPL 1, 2 or 3 so that only guest rings can use it."
         case .callGateReservedBits:
             return "Bits 5-7 of a call gate's parameter-count byte are reserved and must be zero."
         case .callGateTargetNotGuestOwned:
@@ -91,10 +87,14 @@ public enum DescriptorCheck {
     /// IN: the raw 8 bytes (little-endian, as in the table).
     /// OUT: `.accept(value)` with the value to store, or `.refuse(why)`.
     public static func check(_ raw: UInt64) -> DescriptorVerdict {
-        let d = SegmentDescriptor(raw: raw)
-        if !d.present { return .accept(raw) }
+        let given = SegmentDescriptor(raw: raw)
+        if !given.present { return .accept(raw) }
+        let d = SegmentDescriptor(raw: given.dpl == 0 ? raw | raisedDPL : raw)
         return d.isSystem ? checkSystem(d) : checkCodeOrData(d)
     }
+
+    /// DPL 1 (bits 45-46 = 01): what a DPL-0 descriptor becomes.
+    static let raisedDPL: UInt64 = 1 << 45
 
     /// Whether a call gate may name `selector` as its target code segment: every segment it
     /// can name is one the guest built (and this check vetted) or a flat guest code segment.
@@ -105,7 +105,6 @@ public enum DescriptorCheck {
     }
 
     private static func checkCodeOrData(_ d: SegmentDescriptor) -> DescriptorVerdict {
-        if d.dpl == 0 { return .refuse(.codeOrDataAtRingZero) }
         if d.base >= firstRefusedBase { return .refuse(.baseInHypervisorArea) }
         // Data (type bit 3 clear) with the expand-down bit (type bit 2) set.
         if !d.isCode && d.type & 0x4 != 0 { return .refuse(.expandDown) }
@@ -134,7 +133,6 @@ public enum DescriptorCheck {
         case SegmentDescriptor.SystemType.callGate32: break
         default: return .refuse(.reservedSystemType)
         }
-        if d.dpl == 0 { return .refuse(.callGateAtRingZero) }
         // Bits 37-39: the top of the parameter-count byte.
         if d.raw & (UInt64(0x7) << 37) != 0 { return .refuse(.callGateReservedBits) }
         let target = UInt16(truncatingIfNeeded: d.raw >> 16)

@@ -103,6 +103,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
             Kernel.shutdown(MiniOSTest.run("minios-test.cfg", awaited: "(Should have said ENOENT)", runOn: 4_500_000_000,
                                            periodicLines: 3, stopsCleanly: false, summary: "minios-test test") ? .poweroff : .crash)
         }
+        if BootOptions.equal(name, "linux") { Kernel.shutdown(LinuxTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")

@@ -51,10 +51,14 @@ enum Toolstack {
     }
 
     /// Creates a domain from an ELF image in dom0's memory: its id or a negative errno, and its rings.
+    /// `ramdisk`: the domain's initrd, also in dom0's memory (empty: none).
     static func create(image: UnsafeBufferPointer<UInt8>, memoryMiB: UInt32, name: [UInt8], commandLine: [UInt8],
-                       weight: UInt16 = 256, cap: UInt16 = 0, paused: Bool = false) -> CreatedDomain {
+                       weight: UInt16 = 256, cap: UInt16 = 0, paused: Bool = false,
+                       ramdisk: UnsafeBufferPointer<UInt8> = UnsafeBufferPointer(start: nil, count: 0)) -> CreatedDomain {
         var p = HypercallRecord(stride: CreateDomainLayout.size)
         return commandLine.withUnsafeBufferPointer { cmd in
+            p.set(UInt32(UInt(bitPattern: ramdisk.baseAddress)), at: CreateDomainLayout.ramdiskVAOffset)
+            p.set(UInt32(ramdisk.count), at: CreateDomainLayout.ramdiskLengthOffset)
             p.set(UInt32(UInt(bitPattern: image.baseAddress)), at: CreateDomainLayout.imageVAOffset)
             p.set(UInt32(image.count), at: CreateDomainLayout.imageLengthOffset)
             p.set(memoryMiB << 10, at: CreateDomainLayout.memoryKiBOffset)
@@ -139,13 +143,21 @@ enum Toolstack {
             config.kernel.withUnsafeBufferPointer { console.print("create: no kernel '\(text: $0)' in the initrd") }
             return -2
         }
+        var ramdisk = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        if !config.ramdisk.isEmpty {
+            guard let file = initrd.entry(named: config.ramdisk) else {
+                config.ramdisk.withUnsafeBufferPointer { console.print("create: no ramdisk '\(text: $0)' in the initrd") }
+                return -2
+            }
+            ramdisk = file.data
+        }
         var line = config.extra
         if !extraArguments.isEmpty {
             if !line.isEmpty { line.append(32) }
             line.append(contentsOf: extraArguments)
         }
         let created = create(image: kernel.data, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
-                             weight: config.weight, cap: UInt16(config.cap), paused: true)
+                             weight: config.weight, cap: UInt16(config.cap), paused: true, ramdisk: ramdisk)
         guard created.id > 0 else { return created.id }
         DomainIO.connect(created, config)
         if !paused { _ = unpause(UInt16(created.id)) }

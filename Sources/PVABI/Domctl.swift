@@ -117,7 +117,8 @@ public enum DomctlVersion {
 /// Apus's payload for createdomain (at DomctlLayout.payloadOffset). Xen builds domains in dom0's
 /// toolstack; Apus builds them in the hypervisor from an image dom0 hands over.
 /// IN: image_va, image_len (the ELF in dom0's memory), memory_kib, weight, cap, name, cmdline_va,
-/// cmdline_len, flags (bit 0: create paused). OUT: xen_domctl.domain, the new domain's id.
+/// cmdline_len, flags (bit 0: create paused), ramdisk_va, ramdisk_len (xl's `ramdisk`, in dom0's
+/// memory; length 0: none, and the address is not looked at). OUT: xen_domctl.domain, the new domain's id.
 public enum CreateDomainLayout {
     public static let imageVAOffset = 0
     public static let imageLengthOffset = 4
@@ -129,17 +130,19 @@ public enum CreateDomainLayout {
     public static let commandLineVAOffset = 32
     public static let commandLineLengthOffset = 36
     public static let flagsOffset = 40
+    public static let ramdiskVAOffset = 44
+    public static let ramdiskLengthOffset = 48
     /// The IN part ends here.
-    public static let inputSize = 44
+    public static let inputSize = 52
     /// OUT (after a successful create): the new domain's side of its xenstore and console event
     /// channels (unbound, waiting for dom0 to bind_interdomain), and the machine frames of its store
     /// and console pages, which dom0 maps through the domain's reserved grant references
     /// (GrantReservedRef.xenstore and .console, granted to dom0 by the builder, as Xen's does).
-    public static let storePortOffset = 44
-    public static let consolePortOffset = 48
-    public static let storeMFNOffset = 52
-    public static let consoleMFNOffset = 56
-    public static let size = 60
+    public static let storePortOffset = 52
+    public static let consolePortOffset = 56
+    public static let storeMFNOffset = 60
+    public static let consoleMFNOffset = 64
+    public static let size = 68
     public static let flagPaused: UInt32 = 1
 }
 

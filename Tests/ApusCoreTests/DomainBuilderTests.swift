@@ -259,6 +259,21 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 68), 0x10_8000, "mfn_list")
     }
 
+    func testReservedInitrdIsPlacedAndNamedLikeACopiedOneAndZeroed() throws {
+        let frames = Self.frames()
+        var p = parameters()
+        p.initrdReserved = 10_000
+        let (result, memory) = build(ElfTestImage.standard().bytes(), p)
+        let domain = try built(result)
+        let (copied, _) = build(ElfTestImage.standard().bytes(), parameters(), initrd: ElfTestImage.pattern(10_000, seed: 0x33))
+        XCTAssertEqual(domain.layout, try built(copied).layout, "the same layout as an initrd of that length")
+        XCTAssertEqual(domain.initrdVirtual, 0x10_5000)
+        XCTAssertEqual(domain.initrdLength, 10_000)
+        XCTAssertEqual(guestBytes(memory, frames, 0x10_5000, 0x3000), [UInt8](repeating: 0, count: 0x3000), "zeroed for the caller to fill")
+        XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 72), 0x10_5000, "mod_start")
+        XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 76), 10_000, "mod_len")
+    }
+
     func testCommandLineIsTruncatedTo1023Bytes() throws {
         let frames = Self.frames()
         let long = String(repeating: "abcdefghij", count: 200)
@@ -461,11 +476,19 @@ final class DomainBuilderTests: XCTestCase {
                        "the kernel requires a Xen feature this hypervisor does not provide.")
     }
 
-    func testRefusesEntryOutsideExecutableSegments() {
+    func testEntryMayLieInAnySegmentButNotOutsideTheImage() throws {
+        // Linux's startup_xen is in .init.text, in its RW segment: Xen only asks for the image.
         let inData = ElfTestImage.standard(replacing: .entry, with: ElfTestImage.numeric(.entry, 0x10_2000))
-        assertRefused(inData.bytes(), .entryNotExecutable(0x10_2000))
+        XCTAssertEqual(try built(build(inData.bytes(), parameters()).0).entry, 0x10_2000)
         let outside = ElfTestImage.standard(replacing: .entry, with: ElfTestImage.numeric(.entry, 0x50_0000))
-        assertRefused(outside.bytes(), .entryNotExecutable(0x50_0000))
+        assertRefused(outside.bytes(), .entryOutsideImage(0x50_0000))
+        let below = ElfTestImage.standard(replacing: .entry, with: ElfTestImage.numeric(.entry, 0xF_FFFF))
+        assertRefused(below.bytes(), .entryOutsideImage(0xF_FFFF))
+        let end = try built(build(ElfTestImage.standard().bytes(), parameters()).0).imageEnd
+        let atEnd = ElfTestImage.standard(replacing: .entry, with: ElfTestImage.numeric(.entry, end))
+        assertRefused(atEnd.bytes(), .entryOutsideImage(end))
+        let lastByte = ElfTestImage.standard(replacing: .entry, with: ElfTestImage.numeric(.entry, end - 1))
+        XCTAssertEqual(try built(build(lastByte.bytes(), parameters()).0).entry, end - 1)
     }
 
     func testRefusesBadHypercallPage() {
@@ -520,7 +543,7 @@ final class DomainBuilderTests: XCTestCase {
             .segmentOutsideFile(index: 0), .segmentFileLargerThanMemory(index: 0), .segmentsOverlap(first: 0, second: 1),
             .segmentBelowVirtBase(index: 0), .segmentReachesHypervisor(index: 0), .noXenNotes, .malformedNote(segment: 0),
             .paeModeMissing, .paeModeUnsupported([]), .requiredFeatureMissing([]), .virtBaseUnaligned(0),
-            .entryNotExecutable(0), .hypercallPageUnaligned(0), .hypercallPageOutsideImage(0),
+            .entryOutsideImage(0), .hypercallPageUnaligned(0), .hypercallPageOutsideImage(0),
             .mappingReachesHypervisor(end: 0), .notEnoughMemory(needed: 0, available: 0), .badHypervisorEntries(count: 0),
             .sharedInfoNotAddressable(0), .writeFailed(pa: 0), .badSectionHeaders, .sectionOutsideFile(index: 0),
             .malformedGuestInfo, .paddrOffsetWithoutVirtBase, .bsdSymtabMissing, .loaderUnsupported, .xenVersionUnsupported([]),

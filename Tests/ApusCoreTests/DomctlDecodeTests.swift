@@ -21,10 +21,13 @@ final class DomctlDecodeTests: XCTestCase {
         DomctlRequest.decode(HypercallArguments(va, 0, 0, 0, 0), &m)
     }
 
-    /// createdomain's payload words: image va/len, memory KiB, weight|cap<<16, name (4 words), cmdline va/len, flags.
+    /// createdomain's payload words: image va/len, memory KiB, weight|cap<<16, name (4 words), cmdline va/len, flags,
+    /// ramdisk va/len.
     func create(image: UInt32 = 0x10_0000, length: UInt32 = 0x1000, weight: UInt16 = 256, cap: UInt16 = 0,
-                cmdline: UInt32 = 0x6000, cmdlineLength: UInt32 = 10, flags: UInt32 = 0) -> [UInt32] {
-        [image, length, 4096, UInt32(weight) | UInt32(cap) << 16, 0x6F6C_6C65 /* "ello" */, 0, 0, 0, cmdline, cmdlineLength, flags]
+                cmdline: UInt32 = 0x6000, cmdlineLength: UInt32 = 10, flags: UInt32 = 0,
+                ramdisk: UInt32 = 0, ramdiskLength: UInt32 = 0) -> [UInt32] {
+        [image, length, 4096, UInt32(weight) | UInt32(cap) << 16, 0x6F6C_6C65 /* "ello" */, 0, 0, 0, cmdline, cmdlineLength, flags,
+         ramdisk, ramdiskLength]
     }
 
     func testCreateDomainChecksItsBuffersAndNamesItsOutField() {
@@ -39,8 +42,23 @@ final class DomctlDecodeTests: XCTestCase {
         let name: GuestBytes<16>? = m.read(c.name)
         XCTAssertEqual(name?.withBytes { Array($0.prefix(5)) }, Array("ello\0".utf8))
         XCTAssertTrue(c.paused)
+        XCTAssertNil(c.ramdisk, "length 0 is no ramdisk, whatever the address")
         XCTAssertEqual(c.domainOut, GuestRange(Self.va + UInt32(DomctlLayout.domainOffset), count: 2))
         XCTAssertEqual(c.ringsOut, GuestRange(Self.va + UInt32(DomctlLayout.payloadOffset + CreateDomainLayout.storePortOffset), count: 16))
+    }
+
+    func testCreateDomainRamdisk() {
+        var m = memory(.createDomain, payload: create(ramdisk: 0x40_0000, ramdiskLength: 0x10_3A51))
+        guard case .createDomain(let c)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(c.ramdisk, GuestRange(0x40_0000, count: 0x10_3A51))
+        XCTAssertEqual(m.copiesIn, 2, "the ramdisk is the actor's to copy")
+        var none = memory(.createDomain, payload: create(ramdisk: 0xFFFF_F000, ramdiskLength: 0))
+        guard case .createDomain(let n)? = accepted(decode(&none)) else { return XCTFail() }
+        XCTAssertNil(n.ramdisk)
+        var largest = memory(.createDomain, payload: create(ramdisk: 0x40_0000, ramdiskLength: DomctlRequest.maxRamdisk))
+        XCTAssertNotNil(accepted(decode(&largest)))
+        var edge = memory(.createDomain, payload: create(ramdisk: GuestRange.limit - 0x1000, ramdiskLength: 0x1000))
+        XCTAssertNotNil(accepted(decode(&edge)), "a ramdisk ending exactly at the limit is guest memory")
     }
 
     func testCreateDomainRefusals() {
@@ -55,6 +73,9 @@ final class DomctlDecodeTests: XCTestCase {
             (create(cmdline: GuestRange.limit - 9), .EFAULT, "the command line is not readable guest memory"),
             (create(image: 0xFFFF_F000), .EFAULT, "the kernel image is not readable guest memory"),
             (create(image: GuestRange.limit - 0xFFF), .EFAULT, "the kernel image is not readable guest memory"),
+            (create(ramdiskLength: DomctlRequest.maxRamdisk + 1), .EINVAL, "the ramdisk is larger than 4 MiB"),
+            (create(ramdisk: 0xFFFF_F000, ramdiskLength: 0x2000), .EFAULT, "the ramdisk is not readable guest memory"),
+            (create(ramdisk: GuestRange.limit - 0xFFF, ramdiskLength: 0x1000), .EFAULT, "the ramdisk is not readable guest memory"),
         ]
         for (payload, errno, reason) in cases {
             var m = memory(.createDomain, payload: payload)
@@ -127,6 +148,8 @@ final class DomctlDecodeTests: XCTestCase {
                 if bits & 1 << 21 != 0 { o.lay(UInt32(truncatingIfNeeded: bits >> 40), at: p &+ UInt32(CreateDomainLayout.weightOffset)) }
                 if bits & 1 << 22 != 0 { o.lay(UInt32(bits >> 23 & 0x7FF), at: p &+ UInt32(CreateDomainLayout.commandLineLengthOffset)) }
                 if bits & 3 << 34 == 0 { o.lay(DecoderFuzzing.register(&rng), at: p &+ UInt32(CreateDomainLayout.commandLineVAOffset)) }
+                if bits & 3 << 36 == 0 { o.lay(DecoderFuzzing.register(&rng), at: p &+ UInt32(CreateDomainLayout.ramdiskVAOffset)) }
+                if bits & 3 << 38 == 0 { o.lay(UInt32(bits >> 41 & 0x7F_FFFF), at: p &+ UInt32(CreateDomainLayout.ramdiskLengthOffset)) }
             }) { DomctlRequest.decode(a, &$0) }
         }
         for e in [XenError.EFAULT, .EACCES, .ENOSYS, .EINVAL] { XCTAssertGreaterThan(tally.refused[e.rawValue] ?? 0, 0) }

@@ -52,10 +52,15 @@ final class GuestDescriptorTests: XCTestCase {
 
     // MARK: code and data
 
-    func testDPLZeroCodeAndDataAreRefused() {
-        XCTAssertEqual(refusal(0x00CF_9A00_0000_FFFF), .codeOrDataAtRingZero) // flat ring-0 code, 4 GiB
-        XCTAssertEqual(refusal(0x00CF_9200_0000_FFFF), .codeOrDataAtRingZero) // flat ring-0 data
-        XCTAssertEqual(refusal(seg(limit: 0x10, type: 0x3, dpl: 0)), .codeOrDataAtRingZero)
+    func testDPLZeroCodeAndDataAreRaisedToDPLOne() {
+        // Xen's check_descriptor for 32-bit PV: DPL 0 becomes the guest kernel's ring, 1.
+        // Linux's __KERNEL_CS (flat ring-0 code, 4 GiB): raised and truncated to the M2P's end.
+        XCTAssertEqual(accepted(0x00CF_9A00_0000_FFFF), 0x00CF_BA00_0000_67FF)
+        XCTAssertEqual(accepted(0x00CF_9200_0000_FFFF), 0x00CF_B200_0000_67FF)       // flat ring-0 data
+        XCTAssertEqual(accepted(seg(limit: 0x10, type: 0x3, dpl: 0)), seg(limit: 0x10, type: 0x3, dpl: 1))
+        // Raised, then judged like any DPL-1 segment: an expand-down one is still refused.
+        XCTAssertEqual(refusal(seg(limit: 0x10, type: 0x7, dpl: 0)), .expandDown)
+        XCTAssertEqual(refusal(seg(base: 0xF680_0000, limit: 0x10, type: 0x3, dpl: 0)), .baseInHypervisorArea)
     }
 
     func testDPLOneAndThreeFlatSegmentsBelowTheLimitAreAccepted() {
@@ -80,9 +85,17 @@ final class GuestDescriptorTests: XCTestCase {
         }
         XCTAssertEqual(seen, 4)
         XCTAssertEqual(DescriptorCheck.check(0x00CF_BB00_0000_67FF), .accept(0x00CF_BB00_0000_67FF))
-        // Its hypervisor descriptors would not pass: DPL 0.
+        // Its hypervisor descriptors never pass as they are: the TSS is refused, the DPL-0 code and
+        // data are raised to DPL 1 and cut off below the hypervisor, as Xen does for a 32-bit PV guest.
         for entry in entries where !guestSelectors.contains(where: { Int($0 >> 3) == entry.index }) {
-            XCTAssertNotNil(refusal(entry.descriptor.raw), "index \(entry.index)")
+            switch DescriptorCheck.check(entry.descriptor.raw) {
+            case .refuse: break
+            case .accept(let value):
+                let d = SegmentDescriptor(raw: value)
+                XCTAssertNotEqual(value, entry.descriptor.raw, "index \(entry.index)")
+                XCTAssertEqual(d.dpl, 1, "index \(entry.index)")
+                XCTAssertLessThan(UInt64(d.base) + UInt64(d.limitBytes), 0xF680_0000, "index \(entry.index)")
+            }
         }
     }
 
@@ -192,8 +205,9 @@ final class GuestDescriptorTests: XCTestCase {
         }
     }
 
-    func testCallGateDPLZeroAndReservedBitsAreRefused() {
-        XCTAssertEqual(refusal(gate(type: 0xC, selector: 0xe019, dpl: 0)), .callGateAtRingZero)
+    func testCallGateDPLZeroIsRaisedAndReservedBitsAreRefused() {
+        XCTAssertEqual(accepted(gate(type: 0xC, selector: 0xe019, dpl: 0)), gate(type: 0xC, selector: 0xe019, dpl: 1))
+        XCTAssertEqual(refusal(gate(type: 0xC, selector: 0xe008, dpl: 0)), .callGateTargetNotGuestOwned)
         for bit in 37...39 {
             let raw = gate(type: 0xC, selector: 0xe019, dpl: 1) | (1 << UInt64(bit))
             XCTAssertEqual(refusal(raw), .callGateReservedBits)
@@ -205,9 +219,9 @@ final class GuestDescriptorTests: XCTestCase {
 
     func testEveryRefusalHasASentence() {
         let all: [DescriptorRefusal] = [
-            .codeOrDataAtRingZero, .baseInHypervisorArea, .byteGranularLimitReachesHypervisor, .expandDown,
+            .baseInHypervisorArea, .byteGranularLimitReachesHypervisor, .expandDown,
             .taskStateSegment, .localDescriptorTable, .taskGate, .sixteenBitGate, .interruptOrTrapGate,
-            .reservedSystemType, .callGateAtRingZero, .callGateReservedBits, .callGateTargetNotGuestOwned,
+            .reservedSystemType, .callGateReservedBits, .callGateTargetNotGuestOwned,
         ]
         for refusal in all {
             let text = "\(refusal.reason)"
@@ -239,10 +253,13 @@ final class GuestDescriptorTests: XCTestCase {
             guard case .accept(let out) = DescriptorCheck.check(raw) else { continue }
             let d = SegmentDescriptor(raw: out)
             guard d.present else { XCTAssertEqual(out, raw); continue }
-            // Only the limit may change.
+            // Only the limit may change, and a DPL of 0 becomes 1.
             let limitBits = UInt64(0xFFFF) | (UInt64(0xF) << 48)
-            XCTAssertEqual(out & ~limitBits, raw & ~limitBits)
-            if out != raw { truncated += 1 }
+            let dplBits = UInt64(3) << 45
+            XCTAssertEqual(out & ~limitBits & ~dplBits, raw & ~limitBits & ~dplBits)
+            let rawDPL = (raw >> 45) & 3
+            XCTAssertEqual(UInt64(d.dpl), rawDPL == 0 ? 1 : rawDPL)
+            if out & limitBits != raw & limitBits { truncated += 1 }
             if d.isCodeOrData {
                 acceptedCodeData += 1
                 XCTAssertGreaterThanOrEqual(d.dpl, 1)
@@ -250,7 +267,7 @@ final class GuestDescriptorTests: XCTestCase {
                 XCTAssertLessThan(UInt64(d.base) + UInt64(d.limitBytes), 0xF680_0000, String(raw, radix: 16))
             } else {
                 acceptedGates += 1
-                XCTAssertEqual(out, raw)
+                XCTAssertEqual(out & ~dplBits, raw & ~dplBits)
                 XCTAssertEqual(d.type, 0xC)
                 XCTAssertGreaterThanOrEqual(d.dpl, 1)
                 let target = UInt16(truncatingIfNeeded: out >> 16)

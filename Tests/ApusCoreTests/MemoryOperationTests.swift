@@ -307,15 +307,15 @@ final class MemoryOperationTests: XCTestCase {
         XCTAssertEqual(m.states[1]!.baseL3, s.l3)
         XCTAssertTrue(m.record(s.l3).flags.contains(.pinned))
         XCTAssertTrue(m.counts(s.l3) == (2, 2))
-        // Stricter than Xen: the current base stays pinned until the guest switches away
-        // (Linux switches to its own tables before unpinning the builder's).
-        XCTAssertEqual(m.unpin(1, s.l3), .unpinCurrentBase)
-        XCTAssertEqual(MemoryError.unpinCurrentBase.errno, 16)
+        // As Xen: the current base may be unpinned, its own references keep it validated.
+        XCTAssertNil(m.unpin(1, s.l3))
+        XCTAssertTrue(m.counts(s.l3) == (1, 1))
+        XCTAssertTrue(m.record(s.l3).flags.contains(.validated))
         let other = m.f(1, 10)
         m.memory.setEntry(other, 3, PTE.make(m.f(1, 11), PTE.table))
         XCTAssertNil(m.newBase(1, other))
-        XCTAssertNil(m.unpin(1, s.l3), "the guest may unpin its boot tables once it left them")
-        XCTAssertEqual(m.record(s.l3).type, .none)
+        XCTAssertEqual(m.record(s.l3).type, .none, "left and unpinned: devalidated")
+        XCTAssertEqual(m.unpin(1, s.l3), .notPinned)
         let t = m.buildSpace(2)
         XCTAssertNil(m.frames.adoptInitialBase(t.l3, pin: false, state: &m.states[2]!, memory: &m.memory))
         XCTAssertEqual(m.unpin(2, t.l3), .notPinned)
@@ -323,5 +323,62 @@ final class MemoryOperationTests: XCTestCase {
         let before = m.snapshot()
         XCTAssertEqual(m.frames.adoptInitialBase(m.f(2, 10), state: &m.states[2]!, memory: &m.memory), .l3ReservedFlags)
         XCTAssertEqual(m.snapshot(), before)
+    }
+
+    /// Linux 5.4's switch to its own tables (xen_setup_kernel_pagetable): it copies the builder's
+    /// slot-3 L2 (hypervisor entries included) and L3, unpins the builder's L3 while it is still
+    /// CR3, pins its copy and makes it the base. The old slot-3 L2 is what the CPU's PDPT points
+    /// at until the hypervisor reloads CR3, so its hypervisor entries (the mapcache among them)
+    /// must still be there when NEW_BASEPTR returns; dropping them there triple-faulted the machine.
+    func testLinuxSwitchKeepsTheLiveSlotThreeL2UntilTheCPULeavesIt() {
+        let m = PagingMachine()
+        let s = m.buildSpace(1)
+        XCTAssertNil(m.frames.adoptInitialBase(s.l3, state: &m.states[1]!, memory: &m.memory))
+        let hypervisor = m.states[1]!.hypervisorSlots.entries
+        func slots(_ l2: UInt32) -> [UInt64] { (428..<512).map { m.memory.entry(l2, $0) } }
+        XCTAssertEqual(slots(s.l2h), hypervisor)
+        // Its copies: the new slot-3 L2 holds what the old one held (the hypervisor's entries too).
+        let (newL3, newL2h) = (m.f(1, 10), m.f(1, 11))
+        for i in 0..<512 { m.memory.setEntry(newL2h, i, m.memory.entry(s.l2h, i)) }
+        m.memory.setEntry(newL3, 0, m.memory.entry(s.l3, 0))
+        m.memory.setEntry(newL3, 3, PTE.make(newL2h, PTE.table))
+
+        XCTAssertNil(m.unpin(1, s.l3), "UNPIN_TABLE of the current base")
+        XCTAssertNil(m.pin(1, 3, newL3))
+        XCTAssertEqual(m.rawExt(1, .newBaseptr, newL3), .success(.baseChanged(old: s.l3, new: newL3)))
+        // The CPU has not moved yet: the old base and its slot-3 L2 are intact and referenced.
+        XCTAssertEqual(m.states[1]!.retiringBase, s.l3)
+        XCTAssertTrue(m.counts(s.l3) == (1, 1))
+        XCTAssertTrue(m.record(s.l2h).flags.contains(.hypervisorSlots))
+        XCTAssertEqual(slots(s.l2h), hypervisor, "the live slot-3 L2 keeps the hypervisor's entries")
+        // The hypervisor reloads CR3, then lets the old base go.
+        m.frames.releaseRetiringBase(state: &m.states[1]!, memory: &m.memory)
+        XCTAssertNil(m.states[1]!.retiringBase)
+        XCTAssertEqual(m.record(s.l3).type, .none)
+        XCTAssertEqual(m.record(s.l2h).type, .none)
+        XCTAssertEqual(slots(s.l2h), [UInt64](repeating: 0, count: 84), "a slot-3 L2 nobody uses keeps no hypervisor entries")
+        XCTAssertEqual(slots(newL2h), hypervisor)
+        XCTAssertTrue(m.counts(newL3) == (2, 2))
+        XCTAssertTrue(m.counts(s.l2) == (1, 1), "the low L2, now under the new L3 only")
+        XCTAssertNil(m.unpin(1, newL3))
+        _ = m.frames.teardown(state: &m.states[1]!, memory: &m.memory)
+        m.assertDomainClean(1)
+    }
+
+    /// A base still retiring is released by the next switch, and by teardown.
+    func testARetiringBaseIsReleasedByTheNextSwitchOrByTeardown() {
+        let m = PagingMachine()
+        let s = m.buildSpace(1)
+        XCTAssertNil(m.frames.adoptInitialBase(s.l3, pin: false, state: &m.states[1]!, memory: &m.memory))
+        let (b, c) = (m.f(1, 10), m.f(1, 12))
+        m.memory.setEntry(b, 3, PTE.make(m.f(1, 11), PTE.table))
+        m.memory.setEntry(c, 3, PTE.make(m.f(1, 13), PTE.table))
+        XCTAssertEqual(m.rawExt(1, .newBaseptr, b), .success(.baseChanged(old: s.l3, new: b)))
+        XCTAssertEqual(m.rawExt(1, .newBaseptr, c), .success(.baseChanged(old: b, new: c)))
+        XCTAssertEqual(m.record(s.l3).type, .none, "the first retiring base went with the second switch")
+        XCTAssertEqual(m.states[1]!.retiringBase, b)
+        _ = m.frames.teardown(state: &m.states[1]!, memory: &m.memory)
+        XCTAssertNil(m.states[1]!.retiringBase)
+        m.assertDomainClean(1)
     }
 }

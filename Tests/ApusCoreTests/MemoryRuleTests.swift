@@ -200,14 +200,18 @@ final class MemoryRuleTests: XCTestCase {
         let m = PagingMachine()
         let gdt = m.f(1, 9)
         let flatRing1Code: UInt64 = 0x00CF_BB00_0000_FFFF // DPL 1, G, 4 GiB: truncated
-        let ring0Code: UInt64 = 0x00CF_9B00_0000_FFFF
+        let ring0Code: UInt64 = 0x00CF_9B00_0000_FFFF  // raised to DPL 1 and truncated once accepted
+        let expandDown: UInt64 = 0x00CF_B700_0000_FFFF
         m.memory.setEntry(gdt, 1, flatRing1Code)
         m.memory.setEntry(gdt, 400, ring0Code)
-        XCTAssertEqual(m.getDescriptor(1, gdt), .descriptorRefused(.codeOrDataAtRingZero))
+        m.memory.setEntry(gdt, 401, expandDown)
+        XCTAssertEqual(m.getDescriptor(1, gdt), .descriptorRefused(.expandDown))
         XCTAssertTrue(m.counts(gdt) == (0, 0))
         XCTAssertEqual(m.memory.entry(gdt, 1), flatRing1Code, "nothing rewritten on refusal")
-        m.memory.setEntry(gdt, 400, 0)
+        XCTAssertEqual(m.memory.entry(gdt, 400), ring0Code, "nothing rewritten on refusal")
+        m.memory.setEntry(gdt, 401, 0)
         XCTAssertNil(m.getDescriptor(1, gdt))
+        XCTAssertEqual(m.memory.entry(gdt, 400), 0x00CF_BB00_0000_67FF, "DPL 0 raised to 1 in place, as Xen does")
         XCTAssertEqual(m.record(gdt).type, .segmentDescriptor)
         XCTAssertEqual(SegmentDescriptor(raw: m.memory.entry(gdt, 1)).limitBytes, 0xF67F_FFFF)
         // Typed: cannot be mapped writable, nor written with mmu_update.

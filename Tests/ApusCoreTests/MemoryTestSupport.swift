@@ -175,7 +175,15 @@ final class PagingMachine {
     }
     func putType(_ frame: UInt32) { frames.putPageType(frame, memory: &memory) }
 
+    /// One mmuext_op; after a base change the CPU is on the new base, so the old one goes (as
+    /// MemoryHypercalls.apply does once it has reloaded CR3).
     func ext(_ id: UInt16, _ cmd: MMUExtCommand, _ arg1: UInt32 = 0, _ arg2: UInt32 = 0) -> Result<MMUExtEffect, MemoryError> {
+        let result = rawExt(id, cmd, arg1, arg2)
+        if case .success(.baseChanged) = result { frames.releaseRetiringBase(state: &states[id]!, memory: &memory) }
+        return result
+    }
+    /// One mmuext_op exactly as the core answers it, with nothing done after.
+    func rawExt(_ id: UInt16, _ cmd: MMUExtCommand, _ arg1: UInt32 = 0, _ arg2: UInt32 = 0) -> Result<MMUExtEffect, MemoryError> {
         frames.mmuextOp(MMUExtRequest(cmd: cmd.rawValue, arg1: arg1, arg2: arg2), state: &states[id]!, memory: &memory)
     }
     func extError(_ id: UInt16, _ cmd: MMUExtCommand, _ arg1: UInt32 = 0, _ arg2: UInt32 = 0) -> MemoryError? {

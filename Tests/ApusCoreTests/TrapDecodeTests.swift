@@ -34,7 +34,26 @@ final class TrapDecodeTests: XCTestCase {
         m.place32([0xE008_000e, 0xC000_0000, 0, 0], at: 0x4000)
         XCTAssertEqual("\(t.decode(list: 0x4000, &m)!.reason)", "trap handler code selector is not the guest's")
         m.place32([UInt32](repeating: 0xe019_000e, count: 600).enumerated().map { $0.offset % 2 == 0 ? $0.element : 0xC000_0000 }, at: 0x8000)
-        XCTAssertEqual("\(t.decode(list: 0x8000, &m)!.reason)", "trap table has no terminating entry within 256 entries")
+        XCTAssertEqual("\(t.decode(list: 0x8000, &m)!.reason)", "trap table has more than 256 entries before its terminator")
+        // 257 entries and then the terminator: one too many.
+        var over = [UInt32]()
+        for v in 0..<257 { over += [0xe019_0000 | UInt32(v & 0xFF), 0xC000_0000 + UInt32(v) * 16] }
+        m.place32(over + [0, 0], at: 0x8000)
+        XCTAssertEqual("\(t.decode(list: 0x8000, &m)!.reason)", "trap table has more than 256 entries before its terminator")
+    }
+
+    func testAFullTableOfAll256VectorsAndItsTerminator() {
+        // Linux's: an entry for every vector, handlers at __KERNEL_CS (0x60, RPL 0: raised to 1).
+        var m = memory()
+        var words = [UInt32]()
+        for v in 0..<256 { words += [0x0060_0000 | UInt32(v), 0xC100_0000 + UInt32(v) * 16] }
+        m.place32(words + [0, 0], at: 0x8000)
+        var t = TrapTableRequest()
+        XCTAssertNil(t.decode(list: 0x8000, &m))
+        XCTAssertEqual(t.count, 256)
+        XCTAssertEqual(t[255].vector, 255)
+        XCTAssertEqual(t[255].address, 0xC100_0FF0)
+        XCTAssertEqual(t[0].cs, 0x61, "RPL 0 raised to 1")
     }
 
     func testCallbacks() {

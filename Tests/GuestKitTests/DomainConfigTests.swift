@@ -49,6 +49,7 @@ final class DomainConfigTests: XCTestCase {
         XCTAssertEqual(c.onCrash, .destroy)
         XCTAssertEqual(c.autostart, false)
         XCTAssertEqual(c.extra, [])
+        XCTAssertEqual(c.ramdisk, [], "no ramdisk unless asked")
     }
 
     func testEveryKeySet() {
@@ -62,11 +63,13 @@ final class DomainConfigTests: XCTestCase {
             on_crash = "restart"
             autostart = "yes"
             extra = "console=hvc0 loglevel=7 msg='hi' # not a comment"
+            ramdisk = "initramfs.cpio.gz"
             """
         guard let c = assertConfig(parse(file)) else { return }
         XCTAssertEqual(c, DomainConfig(name: Array("web-1.prod_A".utf8), kernel: Array("domu.elf".utf8), memoryMiB: 4096,
                                        weight: 65535, cap: 100, onCrash: .restart, autostart: true,
-                                       extra: Array("console=hvc0 loglevel=7 msg='hi' # not a comment".utf8)))
+                                       extra: Array("console=hvc0 loglevel=7 msg='hi' # not a comment".utf8),
+                                       ramdisk: Array("initramfs.cpio.gz".utf8)))
     }
 
     func testKeysInAnyOrderWithBlanksCommentsTabsAndCRLF() {
@@ -171,6 +174,14 @@ final class DomainConfigTests: XCTestCase {
         assertError(parse("name='a'\nkernel='/domu.elf'\nmemory=1"), line: 2, .invalid(.kernel))
         assertError(parse("name='a'\nkernel=''\nmemory=1"), line: 2, .invalid(.kernel))
         assertError(parse("name='a'\nkernel=domu.elf\nmemory=1"), line: 2, .wrongType(.kernel))
+    }
+
+    func testRamdiskRules() {
+        XCTAssertEqual(assertConfig(parse("name='a'\nkernel='k'\nramdisk='rd 1.gz'\nmemory=1"))?.ramdisk, Array("rd 1.gz".utf8))
+        assertError(parse("name='a'\nkernel='k'\nramdisk='boot/rd.gz'\nmemory=1"), line: 3, .invalid(.ramdisk))
+        assertError(parse("name='a'\nkernel='k'\nramdisk=''\nmemory=1"), line: 3, .invalid(.ramdisk))
+        assertError(parse("name='a'\nkernel='k'\nramdisk=5\nmemory=1"), line: 3, .wrongType(.ramdisk))
+        assertError(parse("name='a'\nramdisk='x'\nkernel='k'\nramdisk='y'\nmemory=1"), line: 4, .duplicateKey(.ramdisk))
     }
 
     func testExtraLength() {

@@ -17,6 +17,7 @@ enum ContextSwitch {
         FPU.applyTaskSwitched(d)
         SystemTime.publish(d)
         d.vcpu.runstateEntry = now
+        Runstates.publish(d)
         guestFrame.pointee = d.vcpu.saved
         Events.injectIfPending(guestFrame, d)
     }

@@ -28,7 +28,11 @@ enum Dom0Build {
         let request = DomainRequest(id: 0, privileged: true, image: kernel, memoryBytes: bytes,
                                     commandLine: ModuleBytes.commandLineAfterName(kernelModule), initrd: initrd,
                                     name: Array("Domain-0".utf8))
-        switch DomainBuild.build(request) {
+        let built = DomainBuild.build(request)
+        // The builder copied them into dom0: a module above the direct map was staged in the heap.
+        ModuleBytes.release(kernel, of: kernelModule)
+        if let initrd { ModuleBytes.release(initrd, of: Machine.modules[1]) }
+        switch built {
         case .failure: return nil
         case .success(let d):
             // The modules' frames go back to the pool now; count them as if they always had been.
@@ -68,6 +72,12 @@ enum ModuleBytes {
             return UnsafeRawBufferPointer(start: buffer, count: Int(m.length))
         }
         return UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(AddressMap.directMapStart + m.start)), count: Int(m.length))
+    }
+
+    /// Gives back the heap copy `view` made of a module above the direct map (nothing otherwise).
+    static func release(_ bytes: UnsafeRawBufferPointer, of m: BootModule) {
+        guard UInt64(m.end) > UInt64(AddressMap.directMapSize) else { return }
+        bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0).deallocate() }
     }
 
     /// The module's string minus its first word (the file name GRUB was given): dom0's command line.

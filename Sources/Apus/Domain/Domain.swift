@@ -41,6 +41,8 @@ final class VCPU {
     /// Nanoseconds of system time spent in each runstate, and when the current one began.
     var runstateTime = InlineArray<4, UInt64>(repeating: 0)
     var runstateEntry: UInt64 = 0
+    /// Where the guest asked its vcpu_runstate_info to be kept (register_runstate_memory_area).
+    var runstateArea: GuestRange? = nil
 }
 
 final class Domain {

@@ -13,6 +13,8 @@ struct DomainRequest {
     var memoryBytes: UInt64
     var commandLine: [UInt8] = []
     var initrd: UnsafeRawBufferPointer? = nil
+    /// Without `initrd`: the length of a ramdisk the caller copies in itself (`fillInitrd`).
+    var initrdReserved: UInt32 = 0
     var name: [UInt8] = []
     var weight: UInt16 = 256
     var cap: UInt16 = 0
@@ -23,7 +25,9 @@ enum DomainBuild {
     /// Heap a domain needs (about 14 KiB) with room to spare for the hypercalls that follow.
     static let heapReserve: UInt32 = 256 * 1024
 
-    static func build(_ r: DomainRequest) -> Result<Domain, Refusal> {
+    /// `fillInitrd` gets the machine frames of the reserved initrd's pages, in order, once the image
+    /// is laid out and before the tables are adopted; false (with its refusal) abandons the domain.
+    static func build(_ r: DomainRequest, fillInitrd: ([UInt32]) -> Refusal? = { _ in nil }) -> Result<Domain, Refusal> {
         guard let slots = HypervisorL2Slots(hypervisorL2Entries()) else { Panic.halt("the hypervisor's L2 slots are not 84 entries") }
         let pages = UInt32(r.memoryBytes >> 12)
         guard pages >= 256 else { return .failure(Refusal(.EINVAL, "a domain needs at least 1 MiB of memory")) }
@@ -65,11 +69,12 @@ enum DomainBuild {
             d.storePort = store
             d.consolePort = console
         }
-        let parameters = BuildParameters(domainID: r.id, privileged: r.privileged, frames: frames, sharedInfoMFN: d.sharedInfoMFN,
+        var parameters = BuildParameters(domainID: r.id, privileged: r.privileged, frames: frames, sharedInfoMFN: d.sharedInfoMFN,
                                          commandLine: r.commandLine, initrd: r.initrd,
                                          needsStoreAndConsolePages: !r.privileged,
                                          storeEvtchn: d.storePort, consoleEvtchn: d.consolePort,
                                          hypervisorL2Entries: hypervisorL2Entries())
+        parameters.initrdReserved = r.initrdReserved
         var memory = Machine.memory
         switch DomainBuilder.build(image: r.image, parameters: parameters, memory: &memory) {
         case .refused(let error):
@@ -77,6 +82,15 @@ enum DomainBuild {
             abandon(d)
             return .failure(Refusal(.EINVAL, error.reason))
         case .built(let built):
+            if r.initrd == nil, let start = built.initrdVirtual {
+                let first = Int(built.layout.pfn(start))
+                let count = Int((built.initrdLength + 0xFFF) >> 12)
+                if let refusal = fillInitrd(Array(frames[first..<(first + count)])) {
+                    Log.info("d\(r.id): its ramdisk could not be copied: \(refusal.reason)")
+                    abandon(d)
+                    return .failure(refusal)
+                }
+            }
             for (pfn, mfn) in d.frames.enumerated() { MachineToPhysicalTable.set(mfn, to: UInt32(pfn)) }
             if let refusal = Machine.frames.adoptInitialBase(built.l3MFN, state: &d.memory, memory: &Machine.memory) {
                 Log.info("d\(r.id): its initial page tables do not validate: \(refusal.reason)")

@@ -59,6 +59,11 @@ enum DomctlHypercall {
         guard let commandLine = memory.readArray(c.commandLine) else {
             return .refused(.EFAULT, "the command line is not readable guest memory")
         }
+        // The image is copied into the heap: refuse before it could run out (an allocation failure
+        // would stop the hypervisor), leaving the domain's own reserve.
+        guard apus_heap_size() - apus_heap_in_use() >= c.image.count + DomainBuild.heapReserve else {
+            return .refused(.ENOMEM, "the hypervisor's heap has no room for the kernel image")
+        }
         // The image is copied out of dom0 first: the builder never reads a guest mapping.
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: Int(c.image.count), alignment: 16)
         defer { buffer.deallocate() }
@@ -67,10 +72,23 @@ enum DomctlHypercall {
         let name = nameField.withBytes { Array($0.prefix { $0 != 0 }) }
         let request = DomainRequest(id: id, privileged: false, image: UnsafeRawBufferPointer(start: buffer, count: Int(c.image.count)),
                                     memoryBytes: UInt64(c.memoryKiB) << 10, commandLine: commandLine, initrd: nil,
+                                    initrdReserved: c.ramdisk?.count ?? 0,
                                     name: name, weight: c.weight, cap: c.cap, paused: c.paused)
         // Building switches nothing, but it maps frames through the mapcache: keep dom0's CR3.
         let heapBefore = apus_heap_in_use()
-        let built = DomainBuild.build(request)
+        // The ramdisk goes from dom0's memory straight into the new domain's frames, a page at a time.
+        let built = DomainBuild.build(request) { frames in
+            guard let ramdisk = c.ramdisk else { return nil }
+            for (i, mfn) in frames.enumerated() {
+                let offset = UInt32(i) << 12
+                guard let piece = ramdisk.slice(at: offset, count: min(0x1000, ramdisk.count - offset)) else { break }
+                guard let window = Mapcache.map(frame: UInt64(mfn)) else { Panic.halt("mapcache exhausted while copying a ramdisk") }
+                let copied = memory.copyIn(piece, to: UnsafeMutableRawPointer(bitPattern: UInt(window))!)
+                Mapcache.unmap(window)
+                guard copied else { return Refusal(.EFAULT, "the ramdisk is not readable guest memory") }
+            }
+            return nil
+        }
         TestHooks.domainBuilt(heapBefore: heapBefore)
         switch built {
         case .failure(let r): return r.outcome

@@ -77,6 +77,8 @@ enum MemoryHypercalls {
             d.l3MFN = new
             AddressSpaces.loadPDPT(d)
             loadCR3(d.hardwarePDPTPhysical)
+            // Only now, with the CPU on the new base, may the old one (and its slot-3 L2) go.
+            Machine.frames.releaseRetiringBase(state: &d.memory, memory: &Machine.memory)
         case .ldtChanged(let base, let entries):
             return LocalDescriptorTable.load(d, base: base, entries: entries)
         }

@@ -1,5 +1,5 @@
 // MiscHypercalls.swift: vm_assist (21), vcpu_op (24) for the one vCPU each domain has (is_up,
-// get_runstate_info, singleshot timers) and set_timer_op (15), acted on. ApusCore decodes each
+// get_runstate_info, the runstate area, singleshot timers) and set_timer_op (15), acted on. ApusCore decodes each
 // (VMAssistRequest, VcpuOpRequest, SetTimerOpRequest); this file only acts, on ranges it was given.
 
 import ApusCore
@@ -20,17 +20,21 @@ enum MiscHypercalls {
         var memory = RunningGuestMemory()
         switch VcpuOpRequest.decode(a, &memory) {
         case .failure(let refusal): return refusal.outcome
+        case .success(.noSuchVCPU):
+            return .answer(.ENOENT)
         case .success(.isUp):
             return .value(1)
         case .success(.getRunstateInfo(let out)):
-            let now = SystemTime.nanoseconds()
-            Runstates.account(d, now: now)
-            var info = GuestBytes<44>(count: VcpuRunstateInfoLayout.size)
-            let state: Runstate = d.state == .blocked ? .blocked : .running
-            info.set32(VcpuRunstateInfoLayout.stateOffset, UInt32(bitPattern: state.rawValue))
-            info.set64(VcpuRunstateInfoLayout.stateEntryTimeOffset, d.vcpu.runstateEntry)
-            for s in 0..<4 { info.set64(VcpuRunstateInfoLayout.timeOffset + 8 * s, d.vcpu.runstateTime[s]) }
-            return memory.write(info, to: out) ? .ok : .refused(.EFAULT, "vcpu_runstate_info is not writable guest memory")
+            Runstates.account(d, now: SystemTime.nanoseconds())
+            return memory.write(Runstates.info(d), to: out) ? .ok : .refused(.EFAULT, "vcpu_runstate_info is not writable guest memory")
+        case .success(.registerRunstateArea(let area)):
+            // As Xen: remembered, and filled in at once (then each time the vCPU is put on the CPU).
+            d.vcpu.runstateArea = area
+            guard let area else { return .ok }
+            Runstates.account(d, now: SystemTime.nanoseconds())
+            return memory.write(Runstates.info(d), to: area) ? .ok : .refused(.EFAULT, "the runstate area is not writable guest memory")
+        case .success(.stopPeriodicTimer):
+            return .ok
         case .success(.setSingleshotTimer(let deadline, let future)):
             if future && deadline < SystemTime.nanoseconds() {
                 return .refused(.ETIME, "the singleshot timer's deadline has already passed")
@@ -51,6 +55,24 @@ enum Runstates {
         let since = d.vcpu.runstateEntry
         if now > since { d.vcpu.runstateTime[state] &+= now - since }
         d.vcpu.runstateEntry = now
+    }
+
+    /// The vCPU's vcpu_runstate_info as of its last accounting.
+    static func info(_ d: Domain) -> GuestBytes<44> {
+        var info = GuestBytes<44>(count: VcpuRunstateInfoLayout.size)
+        let state: Runstate = d.state == .blocked ? .blocked : .running
+        info.set32(VcpuRunstateInfoLayout.stateOffset, UInt32(bitPattern: state.rawValue))
+        info.set64(VcpuRunstateInfoLayout.stateEntryTimeOffset, d.vcpu.runstateEntry)
+        for s in 0..<4 { info.set64(VcpuRunstateInfoLayout.timeOffset + 8 * s, d.vcpu.runstateTime[s]) }
+        return info
+    }
+
+    /// Refreshes the runstate area the guest registered, if any (its address space must be loaded).
+    /// A guest that unmapped it loses the update, as on Xen; nothing else happens.
+    static func publish(_ d: Domain) {
+        guard let area = d.vcpu.runstateArea else { return }
+        var memory = RunningGuestMemory()
+        _ = memory.write(info(d), to: area)
     }
 }
 

@@ -17,6 +17,8 @@ public struct CreateDomainArguments {
     /// The name field (CreateDomainLayout.nameLength bytes, NUL-padded) inside dom0's struct.
     public let name: GuestRange
     public let paused: Bool
+    /// The initrd (xl's `ramdisk`) in dom0's memory, nil when none (1 ... DomctlRequest.maxRamdisk bytes).
+    public let ramdisk: GuestRange?
     /// OUT: the new domain's id (u16 xen_domctl.domain).
     public let domainOut: GuestRange
     /// OUT: its store and console ports and frames (CreateDomainLayout.storePortOffset on, 16 bytes).
@@ -38,6 +40,8 @@ public enum DomctlRequest {
 
     /// The largest kernel image createdomain copies (bounded before anything else about it).
     public static let maxImage: UInt32 = 4 << 20
+    /// The largest ramdisk createdomain copies (it is copied into the hypervisor beside the image).
+    public static let maxRamdisk: UInt32 = 4 << 20
     /// Command lines must be shorter than this.
     public static let maxCommandLine: UInt32 = 1024
 
@@ -55,7 +59,7 @@ public enum DomctlRequest {
         let target = arg.u16(DomctlLayout.domainOffset)
         switch command {
         case .createDomain:
-            guard let payload = range.field(p, CreateDomainLayout.inputSize), let create: GuestBytes<44> = memory.read(payload) else {
+            guard let payload = range.field(p, CreateDomainLayout.inputSize), let create: GuestBytes<52> = memory.read(payload) else {
                 return .failure(unreadable)
             }
             return createDomain(create, range)
@@ -91,12 +95,14 @@ public enum DomctlRequest {
         }
     }
 
-    private static func createDomain(_ arg: GuestBytes<44>, _ range: GuestRange) -> Decoded<DomctlRequest> {
+    private static func createDomain(_ arg: GuestBytes<52>, _ range: GuestRange) -> Decoded<DomctlRequest> {
         let imageLength = arg.u32(CreateDomainLayout.imageLengthOffset)
         let commandLineLength = arg.u32(CreateDomainLayout.commandLineLengthOffset)
         let weight = arg.u16(CreateDomainLayout.weightOffset)
         let cap = arg.u16(CreateDomainLayout.capOffset)
         guard imageLength > 0, imageLength <= maxImage else { return .failure(Refusal(.EINVAL, "the kernel image is empty or larger than 4 MiB")) }
+        let ramdiskLength = arg.u32(CreateDomainLayout.ramdiskLengthOffset)
+        guard ramdiskLength <= maxRamdisk else { return .failure(Refusal(.EINVAL, "the ramdisk is larger than 4 MiB")) }
         guard commandLineLength < maxCommandLine else { return .failure(Refusal(.EINVAL, "the command line is longer than 1023 bytes")) }
         guard weight >= 1, cap <= 100 else { return .failure(Refusal(.EINVAL, "weight must be 1-65535 and cap 0-100")) }
         guard let commandLine = GuestRange(arg.u32(CreateDomainLayout.commandLineVAOffset), count: commandLineLength) else {
@@ -104,6 +110,13 @@ public enum DomctlRequest {
         }
         guard let image = GuestRange(arg.u32(CreateDomainLayout.imageVAOffset), count: imageLength) else {
             return .failure(Refusal(.EFAULT, "the kernel image is not readable guest memory"))
+        }
+        var ramdisk: GuestRange? = nil
+        if ramdiskLength > 0 {
+            guard let r = GuestRange(arg.u32(CreateDomainLayout.ramdiskVAOffset), count: ramdiskLength) else {
+                return .failure(Refusal(.EFAULT, "the ramdisk is not readable guest memory"))
+            }
+            ramdisk = r
         }
         guard let domainOut = range.field(DomctlLayout.domainOffset, 2),
               let ringsOut = range.field(DomctlLayout.payloadOffset + CreateDomainLayout.storePortOffset,
@@ -114,6 +127,6 @@ public enum DomctlRequest {
         return .success(.createDomain(CreateDomainArguments(
             image: image, commandLine: commandLine, memoryKiB: arg.u32(CreateDomainLayout.memoryKiBOffset),
             weight: weight, cap: cap, name: name, paused: arg.u32(CreateDomainLayout.flagsOffset) & CreateDomainLayout.flagPaused != 0,
-            domainOut: domainOut, ringsOut: ringsOut)))
+            ramdisk: ramdisk, domainOut: domainOut, ringsOut: ringsOut)))
     }
 }

@@ -57,8 +57,8 @@ public struct TrapTableRequest {
         count = 0
         clears = list == 0
         if clears { return nil }
+        // One entry per vector is a full table: 256 entries, then the terminator (Linux sends exactly that).
         while true {
-            guard count < Self.maxEntries else { return Refusal(.EINVAL, "trap table has no terminating entry within 256 entries") }
             guard let slot = GuestRange.element(of: list, index: UInt32(count), size: UInt32(TrapInfoLayout.size)),
                   let raw: GuestBytes<8> = memory.read(slot) else {
                 return Refusal(.EFAULT, "trap table is not readable guest memory")
@@ -66,6 +66,7 @@ public struct TrapTableRequest {
             let entry = TrapInfo(vector: raw.u8(TrapInfoLayout.vectorOffset), flags: raw.u8(TrapInfoLayout.flagsOffset),
                                  cs: raw.u16(TrapInfoLayout.csOffset), address: raw.u32(TrapInfoLayout.addressOffset))
             if entry.address == 0 { return nil }
+            guard count < Self.maxEntries else { return Refusal(.EINVAL, "trap table has more than 256 entries before its terminator") }
             switch GuestEntryPoint.check(cs: UInt32(entry.cs), eip: entry.address, what: .trapHandler) {
             case .failure(let r): return r
             case .success(let p): storage[count] = TrapInfo(vector: entry.vector, flags: entry.flags, cs: p.cs, address: p.eip)

@@ -1,20 +1,28 @@
 // VcpuOpDecode.swift: vcpu_op (24) decoded for the one vCPU each domain has: is_up, the runstate info's
-// OUT range, the singleshot timer's deadline and flag, and the refusals for what does not exist here.
+// OUT range, the runstate area to keep updated, the singleshot timer's deadline and flag, stopping the
+// periodic timer, and the answers for what does not exist here (-ENOENT for other vCPUs, as Xen).
 // Reads only through GuestMemoryAccess; must never act (whether a deadline has passed is the actor's call).
 
 import PVABI
 
 public enum VcpuOpRequest {
+    /// Any command for a vCPU the domain does not have: Xen answers -ENOENT before looking at the
+    /// command. Linux asks is_up for every possible CPU, so this is an answer, not a refusal to log.
+    case noSuchVCPU
     case isUp
     /// OUT: vcpu_runstate_info to `out`.
     case getRunstateInfo(out: GuestRange)
     /// IN: an absolute deadline (ns of system time); `future`: refuse one already past (-ETIME).
     case setSingleshotTimer(deadline: UInt64, future: Bool)
     case stopSingleshotTimer
+    /// The vCPU has no periodic timer running (none is started for it): stopping it is done.
+    case stopPeriodicTimer
+    /// IN: where the hypervisor keeps a vcpu_runstate_info up to date (nil: stop).
+    case registerRunstateArea(GuestRange?)
 
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<VcpuOpRequest> {
+        guard a.a2 == 0 else { return .success(.noSuchVCPU) }
         guard let op = VcpuOp(rawValue: a.a1) else { return .failure(Refusal(.ENOSYS, "unknown vcpu_op command")) }
-        guard a.a2 == 0 else { return .failure(Refusal(.ENOENT, "each domain has one vCPU, number 0")) }
         switch op {
         case .isUp:
             return .success(.isUp)
@@ -33,6 +41,18 @@ public enum VcpuOpRequest {
                                                 future: arg.u32(VcpuSetSingleshotTimerLayout.flagsOffset) & VcpuSetSingleshotTimerLayout.futureFlag != 0))
         case .stopSingleshotTimer:
             return .success(.stopSingleshotTimer)
+        case .stopPeriodicTimer:
+            return .success(.stopPeriodicTimer)
+        case .registerRunstateMemoryArea:
+            guard let arg: GuestBytes<8> = memory.read(a.a3, count: VcpuRegisterRunstateMemoryAreaLayout.size) else {
+                return .failure(Refusal(.EFAULT, "vcpu_register_runstate_memory_area is not readable guest memory"))
+            }
+            let va = arg.u32(VcpuRegisterRunstateMemoryAreaLayout.addrOffset)
+            if va == 0 { return .success(.registerRunstateArea(nil)) }
+            guard let area = GuestRange(va, count: UInt32(VcpuRunstateInfoLayout.size)) else {
+                return .failure(Refusal(.EFAULT, "the runstate area is not guest memory"))
+            }
+            return .success(.registerRunstateArea(area))
         default:
             return .failure(Refusal(.ENOSYS, "this vcpu_op command is not implemented yet"))
         }

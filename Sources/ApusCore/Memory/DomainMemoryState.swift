@@ -72,6 +72,10 @@ public struct DomainMemoryState: Sendable {
     public let id: UInt16
     /// The L3 the domain runs on (NEW_BASEPTR); holds one type and one general reference.
     public internal(set) var baseL3: UInt32?
+    /// The previous base after NEW_BASEPTR, still holding its references until the caller has
+    /// moved the CPU off it (FrameTable.releaseRetiringBase). Until then the CPU's PDPT still
+    /// points at its slot-3 L2, whose hypervisor entries (the mapcache among them) must stay.
+    public internal(set) var retiringBase: UInt32?
     /// How many of the domain's frames carry the pinned flag (each holds a reference).
     public internal(set) var pinnedCount: Int = 0
     /// The LDT set with MMUEXT_SET_LDT: linear base and entry count (0: none).

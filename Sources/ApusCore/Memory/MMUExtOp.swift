@@ -3,7 +3,12 @@
 //
 // Pins and the base pointer each hold a general and a type reference on their table, so a
 // pinned or current table stays validated whatever the guest does to the entries pointing at
-// it. Unpinning a table still in use elsewhere just drops the pin's references.
+// it. Unpinning a table still in use elsewhere just drops the pin's references; that includes
+// the current base, which holds its own (Xen allows it; Linux unpins its boot tables while
+// they are still CR3). NEW_BASEPTR keeps the old base's references until the caller has
+// switched the CPU away (releaseRetiringBase), as Xen's new_guest_cr3 puts the old base only
+// after write_ptbase: dropping the last one devalidates the old slot-3 L2 and clears its
+// hypervisor entries, which must not happen while the CPU still walks them.
 
 import PVABI
 
@@ -81,6 +86,14 @@ extension FrameTable {
         }
     }
 
+    /// Gives back the references of the base NEW_BASEPTR replaced. Call it once the CPU no longer
+    /// uses that base (its PDPT copy and CR3 reloaded); a no-op when there is none.
+    public mutating func releaseRetiringBase<M: PhysicalMemory>(state: inout DomainMemoryState, memory: inout M) {
+        guard let old = state.retiringBase else { return }
+        state.retiringBase = nil
+        putPageAndType(old, memory: &memory)
+    }
+
     /// Makes the domain's initial tables (from the domain builder) its current base, validating
     /// them: NEW_BASEPTR, preceded by PIN_L3_TABLE when `pin` (Xen's builder pins the top
     /// table and Linux unpins it later, so the default is to pin). The builder's frames must
@@ -93,6 +106,7 @@ extension FrameTable {
             if pinning { _ = unpin(l3, &state, &memory) }
             return refusal
         }
+        releaseRetiringBase(state: &state, memory: &memory)   // none: nothing ran on another base
         return nil
     }
 
@@ -112,9 +126,7 @@ extension FrameTable {
     mutating func unpin<M: PhysicalMemory>(_ mfn: UInt32, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
         if let refusal = referenceRefusal(UInt64(mfn), state, allowExtras: false) { return refusal }
         guard record(mfn).flags.contains(.pinned) else { return .notPinned }
-        // Stricter than Xen, which lets the pin go while the base reference keeps the table
-        // alive: a table in use as the current address space stays pinned until switched away.
-        guard state.baseL3 != mfn else { return .unpinCurrentBase }
+        // The current base may go unpinned: the base pointer's own references keep it validated.
         updateFlags(mfn) { $0.remove(.pinned) }
         state.pinnedCount -= 1
         putPageAndType(mfn, memory: &memory)
@@ -127,9 +139,11 @@ extension FrameTable {
         if let refusal = getPageAndType(mfn, .l3, state, &memory, hypervisorL2: false, allowExtras: false) {
             return .failure(refusal)
         }
+        // A base still retiring from an earlier switch: the CPU left it when that switch was applied.
+        releaseRetiringBase(state: &state, memory: &memory)
         let old = state.baseL3
         state.baseL3 = mfn
-        if let old { putPageAndType(old, memory: &memory) }
+        state.retiringBase = old
         return .success(.baseChanged(old: old, new: mfn))
     }
 }

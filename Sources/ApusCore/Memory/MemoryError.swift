@@ -42,7 +42,6 @@ public enum MemoryError: Error, Equatable, Sendable {
     case badWrite
     case badLDT
     case memoryFault
-    case unpinCurrentBase
     case grantMappingEntry
     case grantSlotInUse
     case grantEntryMismatch
@@ -50,7 +49,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     /// The Xen errno; the guest receives its negation.
     public var error: XenError {
         switch self {
-        case .referenceCountOverflow, .unpinCurrentBase: return .EBUSY
+        case .referenceCountOverflow: return .EBUSY
         case .unknownCommand: return .ENOSYS
         case .memoryFault: return .EFAULT
         default: return .EINVAL
@@ -100,8 +99,6 @@ public enum MemoryError: Error, Equatable, Sendable {
             return "L3 slot 3 of a table in use cannot change: it carries the hypervisor's mappings."
         case .descriptorRefused(let refusal):
             return refusal.reason
-        case .unpinCurrentBase:
-            return "The L3 is the domain's current base (its CR3); switch to another with NEW_BASEPTR before unpinning it."
         case .notAPageTable:
             return "The frame is neither a validated page table of this domain nor a frame it may write."
         case .unknownCommand:

@@ -12,6 +12,7 @@ extension FrameTable {
     /// domain's extras); the answer is how many such frames remain. O(frames in the table).
     @discardableResult
     public mutating func teardown<M: PhysicalMemory>(state: inout DomainMemoryState, memory: inout M) -> Int {
+        releaseRetiringBase(state: &state, memory: &memory)
         if let base = state.baseL3 {
             state.baseL3 = nil
             putPageAndType(base, memory: &memory)

@@ -10,7 +10,7 @@ public enum CrashAction: UInt8, Equatable, Sendable {
 
 /// The keys a configuration may set, each at most once.
 public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
-    case name, kernel, memory, weight, cap, onCrash, autostart, extra, vif, disk
+    case name, kernel, memory, weight, cap, onCrash, autostart, extra, vif, disk, ramdisk
 
     /// The key as written in the file.
     public var spelling: StaticString {
@@ -25,6 +25,7 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .extra: return "extra"
         case .vif: return "vif"
         case .disk: return "disk"
+        case .ramdisk: return "ramdisk"
         }
     }
 
@@ -40,6 +41,7 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .autostart: return "autostart must be 0, 1, \"yes\" or \"no\"."
         case .extra: return "extra must be a quoted command line of at most 1023 bytes."
         case .vif: return "vif must be a list of at most 4 quoted 'mac=00:16:3e:xx:xx:xx,bridge=NAME' entries, such as vif = [ 'mac=00:16:3e:00:00:01' ]."
+        case .ramdisk: return "ramdisk must be the quoted name of a file in dom0's initrd, without '/', such as ramdisk = \"initrd.gz\"."
         case .disk: return "disk must be a list of at most 4 quoted 'target,format,vdev,access' entries, such as disk = [ 'disk.img,raw,hda,w' ]."
         }
     }
@@ -104,7 +106,7 @@ public struct ConfigError: Error, Equatable, Sendable {
         case .unterminatedQuote: return "a quoted string is not closed before the end of the line."
         case .controlCharacter: return "a quoted string holds a control character; only printable text and tabs are allowed."
         case .garbageAfterValue: return "there is text after the value; only a '#' comment may follow it."
-        case .unknownKey: return "the key is not one Apus knows: name, kernel, memory, weight, cap, on_crash, autostart, extra, vif or disk."
+        case .unknownKey: return "the key is not one Apus knows: name, kernel, ramdisk, memory, weight, cap, on_crash, autostart, extra, vif or disk."
         case .duplicateKey: return "this key is already set on an earlier line."
         case .wrongType(let key), .outOfRange(let key), .invalid(let key): return key.requirement
         case .nameLength: return "name must be 1 to 31 characters long."
@@ -139,6 +141,8 @@ public struct DomainConfig: Equatable, Sendable {
     public var name: [UInt8]
     /// A file name inside dom0's initrd, without '/'.
     public var kernel: [UInt8]
+    /// The domain's initrd (xl's `ramdisk`): a file name inside dom0's initrd, without '/'; empty when none.
+    public var ramdisk: [UInt8]
     /// 1...4096.
     public var memoryMiB: UInt32
     /// Credit-scheduler weight, 1...65535 (default 256).
@@ -156,9 +160,10 @@ public struct DomainConfig: Equatable, Sendable {
 
     public init(name: [UInt8], kernel: [UInt8], memoryMiB: UInt32, weight: UInt16 = 256, cap: UInt8 = 0,
                 onCrash: CrashAction = .destroy, autostart: Bool = false, extra: [UInt8] = [],
-                vifs: [VifSpec] = [], disks: [DiskSpec] = []) {
+                vifs: [VifSpec] = [], disks: [DiskSpec] = [], ramdisk: [UInt8] = []) {
         self.name = name
         self.kernel = kernel
+        self.ramdisk = ramdisk
         self.memoryMiB = memoryMiB
         self.weight = weight
         self.cap = cap
@@ -174,6 +179,7 @@ public struct DomainConfig: Equatable, Sendable {
     public init(parsing text: UnsafeBufferPointer<UInt8>) throws(ConfigError) {
         var name: [UInt8]? = nil
         var kernel: [UInt8]? = nil
+        var ramdisk: [UInt8] = []
         var memory: UInt32? = nil
         var weight: UInt16 = 256
         var cap: UInt8 = 0
@@ -208,6 +214,10 @@ public struct DomainConfig: Equatable, Sendable {
                 let bytes = try value.string(key, text, line: line)
                 guard !bytes.isEmpty && !bytes.contains(47) else { throw ConfigError(line: line, .invalid(key)) }   // '/'
                 kernel = bytes
+            case .ramdisk:
+                let bytes = try value.string(key, text, line: line)
+                guard !bytes.isEmpty && !bytes.contains(47) else { throw ConfigError(line: line, .invalid(key)) }   // '/'
+                ramdisk = bytes
             case .memory:
                 memory = try value.number(key, in: DomainConfig.memoryRange, line: line)
             case .weight:
@@ -257,7 +267,7 @@ public struct DomainConfig: Equatable, Sendable {
         guard let kernel else { throw ConfigError(line: 0, .missingRequired(.kernel)) }
         guard let memory else { throw ConfigError(line: 0, .missingRequired(.memory)) }
         self.init(name: name, kernel: kernel, memoryMiB: memory, weight: weight, cap: cap,
-                  onCrash: onCrash, autostart: autostart, extra: extra, vifs: vifs, disks: disks)
+                  onCrash: onCrash, autostart: autostart, extra: extra, vifs: vifs, disks: disks, ramdisk: ramdisk)
     }
 
     public init(parsing text: [UInt8]) throws(ConfigError) {

@@ -50,10 +50,11 @@ public func guestStart(_ startInfo: UInt32) {
     Hostile.expectError("map another domain's frame", xen.updateVAMapping(window, UInt64(foreign) << 12 | 0x61, flags: UpdateVAFlags.invalidatePage), 22)
     let ownL1 = si.machineFrame(ofPFN: (si.ptBase >> 12) + 2)
     Hostile.expectError("map one of its own page tables writable", xen.updateVAMapping(window, UInt64(ownL1) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage), 22)
-    // A descriptor page must be read-only to the guest first (as on Xen); then DPL 0 is the problem.
+    // A descriptor page must be read-only to the guest first (as on Xen); then the gate's target is
+    // the problem (its DPL 0 would be raised to 1, as Xen does, but it names the hypervisor's code).
     let windowMFN = si.machineFrame(ofPFN: window >> 12)
     _ = xen.updateVAMapping(window, UInt64(windowMFN) << 12 | 0x21, flags: UpdateVAFlags.invalidatePage)
-    Hostile.expectError("install a DPL-0 descriptor", xen.updateDescriptor(machineAddress: UInt64(windowMFN) << 12, descriptor: 0x00CF_9300_0000_FFFF), 22)
+    Hostile.expectError("install a DPL-0 call gate into the hypervisor's code", xen.updateDescriptor(machineAddress: UInt64(windowMFN) << 12, descriptor: 0x0000_8C00_E008_1000), 22)
     _ = xen.updateVAMapping(window, UInt64(windowMFN) << 12 | 0x63, flags: UpdateVAFlags.invalidatePage)
     var domctl = HypercallRecord(stride: DomctlLayout.size)
     domctl.set(DomctlCommand.destroyDomain.rawValue, at: DomctlLayout.cmdOffset)
