@@ -43,6 +43,8 @@ final class VCPU {
     var runstateEntry: UInt64 = 0
     /// Where the guest asked its vcpu_runstate_info to be kept (register_runstate_memory_area).
     var runstateArea: GuestRange? = nil
+    /// CR4 as the guest last wrote it (emulated mov to CR4); nil until it writes one.
+    var guestCR4: UInt32? = nil
 }
 
 final class Domain {

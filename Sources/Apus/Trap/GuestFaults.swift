@@ -1,5 +1,6 @@
 // GuestFaults.swift: exceptions taken while a guest ran. Most are bounced to the guest's own
-// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #NM ends a virtual
+// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #GP a domU's port I/O or
+// control-register move (emulated as Xen does); #NM ends a virtual
 // CR0.TS; a guest with no handler, or whose stack cannot take the frame, is crashed alone with
 // the reason logged. Nothing here may ever end in a hypervisor panic.
 
@@ -12,6 +13,8 @@ enum GuestFaults {
         switch vector {
         case 6:
             if CPUIDEmulation.tryEmulate(frame, d) { return }
+        case 13:
+            if PrivilegedEmulation.tryEmulate(frame, d) { return }
         case 7:
             // #NM: the guest set CR0.TS with fpu_taskswitch. Clear it and let the guest know.
             ControlRegisters.setTaskSwitched(false)

@@ -150,6 +150,28 @@ PROBE_BEGIN guest_probe_mov_cr3
     mov ecx, cr3
     mov cr3, ecx
 PROBE_END
+global guest_probe_in8                       ; uint32 guest_probe_in8(uint32 port): 0x123456 << 8 | AL, or 1 on a fault
+guest_probe_in8:
+    mov edx, [esp + 4]
+    mov dword [guest_resume], .resume
+    mov eax, 0x12345600
+    in al, dx
+    mov dword [guest_resume], 0
+    ret
+.resume:
+    mov eax, 1
+    ret
+global guest_probe_load_cr3                  ; uint32 guest_probe_load_cr3(uint32 value): 1 when it faulted
+guest_probe_load_cr3:
+    mov ecx, [esp + 4]
+    mov dword [guest_resume], .resume
+    xor eax, eax
+    mov cr3, ecx
+    mov dword [guest_resume], 0
+    ret
+.resume:
+    mov eax, 1
+    ret
 PROBE_BEGIN guest_probe_lgdt
     lgdt [probe_scratch]                     ; the stack stays balanced when this is skipped
 PROBE_END

@@ -1,0 +1,67 @@
+// PrivilegedInstruction.swift: the ring-1 instructions a 32-bit PV kernel runs natively and that
+// fault with #GP(0), decoded for emulation as Xen's emulate_privileged_op does: port I/O (in/out,
+// immediate or DX port, 8/16/32 bits) and moves from and to control registers. It only decodes the
+// fetched bytes; what the emulation answers is the actor's (and anything else stays a #GP).
+
+/// A general register by its ModRM number (0 EAX, 1 ECX, 2 EDX, 3 EBX, 4 ESP, 5 EBP, 6 ESI, 7 EDI).
+public typealias RegisterNumber = UInt8
+
+public enum PrivilegedInstruction: Equatable, Sendable {
+    /// in AL/AX/EAX, port: `size` 1, 2 or 4; `port` nil means DX.
+    case portIn(size: UInt8, port: UInt16?)
+    /// out port, AL/AX/EAX.
+    case portOut(size: UInt8, port: UInt16?)
+    /// mov reg, CRn.
+    case readControl(cr: UInt8, to: RegisterNumber)
+    /// mov CRn, reg.
+    case writeControl(cr: UInt8, from: RegisterNumber)
+
+    /// The instruction at the start of `bytes` and its length, or nil when it is none of these
+    /// (or the bytes end inside it). Prefixes: operand size (66) only; a segment or rep prefix
+    /// makes it something this decoder does not emulate.
+    public static func decode<C: RandomAccessCollection>(_ bytes: C) -> (PrivilegedInstruction, Int)? where C.Element == UInt8, C.Index == Int {
+        var i = bytes.startIndex
+        var wide: UInt8 = 4
+        guard i < bytes.endIndex else { return nil }
+        if bytes[i] == 0x66 {
+            wide = 2
+            i += 1
+            guard i < bytes.endIndex else { return nil }
+        }
+        let op = bytes[i]
+        i += 1
+        func length() -> Int { i - bytes.startIndex }
+        switch op {
+        case 0xE4, 0xE5, 0xE6, 0xE7:
+            guard i < bytes.endIndex else { return nil }
+            let port = UInt16(bytes[i])
+            i += 1
+            let size: UInt8 = op & 1 == 0 ? 1 : wide
+            return (op < 0xE6 ? .portIn(size: size, port: port) : .portOut(size: size, port: port), length())
+        case 0xEC, 0xED, 0xEE, 0xEF:
+            let size: UInt8 = op & 1 == 0 ? 1 : wide
+            return (op < 0xEE ? .portIn(size: size, port: nil) : .portOut(size: size, port: nil), length())
+        case 0x0F:
+            guard i + 1 < bytes.endIndex, wide == 4 else { return nil }
+            let second = bytes[i]
+            let modrm = bytes[i + 1]
+            i += 2
+            // mov to/from CRn always uses a register operand (mod is ignored by the CPU: treat as 11).
+            let cr = (modrm >> 3) & 7
+            let reg = modrm & 7
+            guard cr == 0 || cr == 2 || cr == 3 || cr == 4 else { return nil }
+            switch second {
+            case 0x20: return (.readControl(cr: cr, to: reg), length())
+            case 0x22: return (.writeControl(cr: cr, from: reg), length())
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// What a port read gives a domain with no access to the port: all ones, as Xen answers.
+    public static func unreadablePortValue(size: UInt8) -> UInt32 {
+        size == 1 ? 0xFF : (size == 2 ? 0xFFFF : 0xFFFF_FFFF)
+    }
+}
