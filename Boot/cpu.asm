@@ -61,6 +61,20 @@ FN cpu_write_cr4
     mov eax, [esp + 4]
     mov cr4, eax
     ret
+FN cpu_fxsave                                ; void cpu_fxsave(void *area): 512 bytes, 16-aligned
+    mov eax, [esp + 4]
+    fxsave [eax]
+    ret
+FN cpu_fxrstor                               ; void cpu_fxrstor(const void *area)
+    mov eax, [esp + 4]
+    fxrstor [eax]
+    ret
+FN cpu_fninit                                ; void cpu_fninit(void): the x87 unit to its reset state
+    fninit
+    ret
+FN cpu_clts                                  ; void cpu_clts(void): clear CR0.TS
+    clts
+    ret
 FN cpu_invlpg                                ; void cpu_invlpg(uint32 va)
     mov eax, [esp + 4]
     invlpg [eax]
@@ -173,6 +187,7 @@ FN apus_symbol_addresses                     ; void apus_symbol_addresses(uint32
     mov dword [eax + 56], __text_end
     mov dword [eax + 60], apus_log_ring
     mov dword [eax + 64], return_fault_frame
+    mov dword [eax + 68], apus_fpu_areas
     ret
 
 section .bss
@@ -189,6 +204,9 @@ global mapcache_l1                           ; L1 behind the mapcache window at 
 mapcache_l1: resb 4096
 global apus_log_ring                         ; the dmesg ring: the last 16 KiB of console output
 apus_log_ring: resb 16384
+alignb 16
+global apus_fpu_areas                        ; one FXSAVE area (512 bytes) per domain id, then the initial state
+apus_fpu_areas: resb 512 * 257
 
 section .text
 FN cpu_halt_forever                          ; never returns: interrupts off, halt, repeat

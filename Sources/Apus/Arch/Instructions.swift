@@ -13,6 +13,10 @@
 @_extern(c, "cpu_write_cr3") func cpu_write_cr3(_ value: UInt32)
 @_extern(c, "cpu_read_cr4") func cpu_read_cr4() -> UInt32
 @_extern(c, "cpu_write_cr4") func cpu_write_cr4(_ value: UInt32)
+@_extern(c, "cpu_fxsave") func cpu_fxsave(_ area: UnsafeMutableRawPointer)
+@_extern(c, "cpu_fxrstor") func cpu_fxrstor(_ area: UnsafeRawPointer)
+@_extern(c, "cpu_fninit") func cpu_fninit()
+@_extern(c, "cpu_clts") func cpu_clts()
 @_extern(c, "cpu_invlpg") func cpu_invlpg(_ va: UInt32)
 @_extern(c, "cpu_read_eflags") func cpu_read_eflags() -> UInt32
 @_extern(c, "cpu_enable_interrupts") func cpu_enable_interrupts()

@@ -46,6 +46,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     PIC.unmask(irq: 4)
     Log.info("timer: PIT channel 0 at \(PIT.hz) Hz on IRQ 0 (vector \(PIC.vectorBase))")
 
+    FPU.initialize(sym)
     TestHooks.timerStarted(options)
     SystemTime.calibrate()
     Log.info("time: TSC runs at \(SystemTime.tscKHz) kHz (calibrated against the PIT)")

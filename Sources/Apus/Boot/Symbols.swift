@@ -19,9 +19,10 @@ struct Symbols {
     var textEnd: UInt32 = 0
     var logRing: UInt32 = 0
     var returnFaultFrame: UInt32 = 0
+    var fpuAreas: UInt32 = 0
 
     static func read() -> Symbols {
-        var raw = InlineArray<17, UInt32>(repeating: 0)
+        var raw = InlineArray<18, UInt32>(repeating: 0)
         var s = Symbols()
         withUnsafeMutableBytes(of: &raw) { apus_symbol_addresses($0.baseAddress!.assumingMemoryBound(to: UInt32.self)) }
         s.imagePhysStart = raw[0]; s.imagePhysEnd = raw[1]
@@ -30,6 +31,7 @@ struct Symbols {
         s.trapStubTable = raw[6]; s.idlePDPT = raw[7]; s.idleL2High = raw[8]
         s.gdt = raw[9]; s.idt = raw[10]; s.tss = raw[11]; s.mapcacheL1 = raw[12]
         s.textStart = raw[13]; s.textEnd = raw[14]; s.logRing = raw[15]; s.returnFaultFrame = raw[16]
+        s.fpuAreas = raw[17]
         return s
     }
 }

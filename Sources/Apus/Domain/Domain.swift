@@ -38,6 +38,8 @@ final class VCPU {
     var kernelESP: UInt32 = 0
     /// CR0.TS as the guest believes it (fpu_taskswitch).
     var taskSwitched = false
+    /// Its FXSAVE area holds its own registers (false until its first FPU use: it starts from the reset state).
+    var fpuUsed = false
     /// Nanoseconds of system time spent in each runstate, and when the current one began.
     var runstateTime = InlineArray<4, UInt64>(repeating: 0)
     var runstateEntry: UInt64 = 0

@@ -44,6 +44,7 @@ enum DomainLife {
             d.state = .crashed
         }
         MemoryTeardown.run(d)
+        FPU.forget(d)
         Events.system.removeDomain(d.id)
         d.state = .dead
         d.releaseHypervisorMemory()

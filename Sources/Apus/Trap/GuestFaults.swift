@@ -1,7 +1,7 @@
 // GuestFaults.swift: exceptions taken while a guest ran. Most are bounced to the guest's own
 // handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #GP a domU's port I/O or
-// control-register move (emulated as Xen does); #NM ends a virtual
-// CR0.TS; a guest with no handler, or whose stack cannot take the frame, is crashed alone with
+// control-register move (emulated as Xen does); #NM loads the domain's FPU registers and ends
+// a virtual CR0.TS; a guest with no handler, or whose stack cannot take the frame, is crashed alone with
 // the reason logged. Nothing here may ever end in a hypervisor panic.
 
 import ApusCore
@@ -16,8 +16,9 @@ enum GuestFaults {
         case 13:
             if PrivilegedEmulation.tryEmulate(frame, d) { return }
         case 7:
-            // #NM: the guest set CR0.TS with fpu_taskswitch. Clear it and let the guest know.
-            ControlRegisters.setTaskSwitched(false)
+            // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
+            // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
+            FPU.take(d)
             if !d.vcpu.taskSwitched { return }
             d.vcpu.taskSwitched = false
         case 14:
@@ -86,14 +87,6 @@ enum GuestFaults {
     static func crash(_ d: Domain, _ reason: StaticString) -> Never {
         Log.info("d\(d.id) crashed: \(reason)")
         DomainLife.stop(d, .crashed)
-    }
-}
-
-/// Keeps the real CR0.TS in step with the running guest's virtual one.
-enum FPU {
-    static func applyTaskSwitched(_ d: Domain) {
-        guard Domains.current === d else { return }
-        ControlRegisters.setTaskSwitched(d.vcpu.taskSwitched)
     }
 }
 

@@ -333,3 +333,64 @@ guest_probe_jump:
 .resume:
     mov eax, 1
     ret
+
+; ---- FPU isolation: a domain fills its x87 and SSE registers with its own pattern, and later checks
+; ---- them; the hypervisor must keep them whatever other domains did with the FPU in between.
+section .bss
+alignb 16
+fpu_pattern: resb 16
+fpu_readback: resb 16
+section .text
+global guest_fpu_fill                        ; void guest_fpu_fill(uint32 seed): xmm0-7 and st0 from seed
+guest_fpu_fill:
+    mov eax, [esp + 4]
+    mov [fpu_pattern], eax
+    not eax
+    mov [fpu_pattern + 4], eax
+    mov eax, [esp + 4]
+    ror eax, 8
+    mov [fpu_pattern + 8], eax
+    xor eax, 0x5a5a5a5a
+    mov [fpu_pattern + 12], eax
+    movups xmm0, [fpu_pattern]
+    movups xmm1, [fpu_pattern]
+    movups xmm2, [fpu_pattern]
+    movups xmm3, [fpu_pattern]
+    movups xmm4, [fpu_pattern]
+    movups xmm5, [fpu_pattern]
+    movups xmm6, [fpu_pattern]
+    movups xmm7, [fpu_pattern]
+    fninit
+    fild dword [esp + 4]
+    ret
+%macro FPU_CHECK_XMM 1
+    movups [fpu_readback], %1
+    mov esi, fpu_pattern
+    mov edi, fpu_readback
+    mov ecx, 4
+    repe cmpsd
+    setne dl
+    add al, dl
+%endmacro
+global guest_fpu_check                       ; uint32 guest_fpu_check(uint32 seed): registers that changed (0 = all kept)
+guest_fpu_check:
+    push esi
+    push edi
+    xor eax, eax
+    xor edx, edx
+    FPU_CHECK_XMM xmm0
+    FPU_CHECK_XMM xmm1
+    FPU_CHECK_XMM xmm2
+    FPU_CHECK_XMM xmm3
+    FPU_CHECK_XMM xmm4
+    FPU_CHECK_XMM xmm5
+    FPU_CHECK_XMM xmm6
+    FPU_CHECK_XMM xmm7
+    fist dword [fpu_readback]                ; st0 stays
+    mov ecx, [fpu_readback]
+    cmp ecx, [esp + 12]
+    setne dl
+    add al, dl
+    pop edi
+    pop esi
+    ret

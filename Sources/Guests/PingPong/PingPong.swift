@@ -23,6 +23,9 @@ public func guestStart(_ startInfo: UInt32) {
     }
     let rounds = StartOfDay.number("count") ?? 1000
     GuestEvents.handler = { _ in PingPong.received &+= 1 }
+    // Its own x87 and SSE values, checked at the end: the pair switches back and forth 2000 times.
+    let seed = 0x600D_0000 | UInt32(truncatingIfNeeded: peer) << 4 | (BootOptions.equal(role, "ping") ? 1 : 2)
+    guest_fpu_fill(seed)
     if BootOptions.equal(role, "ping") {
         let port = GuestEvents.allocUnbound(remote: UInt16(peer))
         guard port > 0 else { console.print("pingpong: alloc_unbound failed with \(port)"); StartOfDay.shutdown(.crash) }
@@ -65,7 +68,9 @@ public func guestStart(_ startInfo: UInt32) {
         }
         console.print("pingpong: pong answered \(answered) events")
     }
-    StartOfDay.shutdown(.poweroff)
+    let changed = guest_fpu_check(seed)
+    console.print("pingpong: my x87 and SSE registers \(changed == 0 ? "kept their values" : "FAILED to keep their values"): \(changed) of 9 changed")
+    StartOfDay.shutdown(changed == 0 ? .poweroff : .crash)
 }
 
 @_cdecl("guest_trap_dispatch") public func guestTrapDispatch(_ frame: UnsafeMutableRawPointer) { GuestTraps.standard(frame) }
