@@ -5,11 +5,16 @@
 // Why so few. A guest that writes its own L1 entries takes a page fault on the write; the
 // hypervisor validates the new entry, stores it, and resumes after the instruction. Linux and
 // the BSDs write entries with `mov`, `xchg`, `cmpxchg`, `cmpxchg8b` (a 64-bit PAE entry in one
-// go) and, when clearing, `stosd`. Everything else is refused with a sentence for the log, so
-// the fault is bounced to the guest rather than emulated wrongly. Rules:
+// go) and, when clearing, `stosd`; Linux's generic bit operations on an entry (clear_bit on
+// _PAGE_RW when fork write-protects, test_and_clear_bit on _PAGE_ACCESSED) are `and`/`or`/`xor`
+// with an immediate or a register (80, 81, 83, 08/09, 20/21, 30/31) and `bts`/`btr`/`btc`
+// (0F AB, 0F B3, 0F BB, 0F BA /5-/7), read-modify-writes of one byte or dword of the entry.
+// Everything else is refused with a sentence for the log, so the fault is bounced to the guest
+// rather than emulated wrongly. Rules:
 //
 // - Prefixes: segment overrides are skipped (CR2 already is the linear address). LOCK is
-//   accepted on xchg, cmpxchg and cmpxchg8b only (on mov the CPU raises #UD, never #PF). 66
+//   accepted on xchg, cmpxchg, cmpxchg8b and the read-modify-writes (on mov the CPU raises #UD,
+//   never #PF). 66
 //   (16-bit operand), 67 (16-bit addressing) and REP/REPNE are refused.
 // - The destination must be memory (mod != 3); its length covers every 32-bit form: SIB,
 //   SIB with base 5 and mod 0 (disp32, no base), mod 0 rm 5 (disp32), disp8 and disp32.
@@ -64,10 +69,43 @@ public enum StoreDecoder {
         case cmpxchg(expected: UInt32)
         /// cmpxchg8b: memory becomes ECX:EBX only if it equals `expected` (EDX:EAX).
         case cmpxchg8b(expected: UInt64)
+        /// A read-modify-write: memory becomes `operation` of its contents and the value (an
+        /// immediate, a register, or for the bit operations the bit number, below the width).
+        case update(UpdateOperation)
+    }
+
+    /// The read-modify-write operations on an entry, with the flags each leaves.
+    public enum UpdateOperation: Equatable, Sendable {
+        case and, or, xor, bitSet, bitReset, bitComplement
+
+        /// EFLAGS bits: CF 0, PF 2, ZF 6, SF 7, OF 11.
+        public static let carry: UInt32 = 1 << 0, parity: UInt32 = 1 << 2, zero: UInt32 = 1 << 6,
+                          sign: UInt32 = 1 << 7, overflow: UInt32 = 1 << 11
+
+        /// The new contents of a `width`-byte (1 or 4) location holding `old`, and the flags:
+        /// `affected` is the mask of EFLAGS bits the instruction defines, `flags` their values.
+        public func apply(to old: UInt32, operand: UInt32, width: Int) -> (value: UInt32, affected: UInt32, flags: UInt32) {
+            let mask: UInt32 = width == 1 ? 0xFF : 0xFFFF_FFFF
+            let a = old & mask, b = operand & mask
+            switch self {
+            case .and, .or, .xor:
+                let r = self == .and ? a & b : (self == .or ? a | b : a ^ b)
+                var flags: UInt32 = 0
+                if r == 0 { flags |= Self.zero }
+                if r & (width == 1 ? 0x80 : 0x8000_0000) != 0 { flags |= Self.sign }
+                if (r & 0xFF).nonzeroBitCount % 2 == 0 { flags |= Self.parity }
+                return (r, Self.carry | Self.parity | Self.zero | Self.sign | Self.overflow, flags)
+            case .bitSet, .bitReset, .bitComplement:
+                let bit: UInt32 = 1 << (b & UInt32(width * 8 - 1))
+                let r = self == .bitSet ? a | bit : (self == .bitReset ? a & ~bit : a ^ bit)
+                return (r, Self.carry, a & bit != 0 ? Self.carry : 0)
+            }
+        }
     }
 
     public enum Result {
-        /// A store of `width` bytes (1, 4 or 8) of `value`, by an instruction `length` bytes long.
+        /// A store of `width` bytes (1, 4 or 8) of `value`, by an instruction `length` bytes long
+        /// (for `.update`, `value` is the operand the operation combines with memory).
         case store(width: Int, value: UInt64, length: Int, kind: Kind)
         /// Not an instruction this decoder emulates; `reason` is a sentence for the log.
         case unsupported(reason: StaticString)
@@ -135,9 +173,69 @@ public enum StoreDecoder {
             let length = cursor.consumed
             return .store(width: 4, value: UInt64(registers.eax), length: length, kind: .plain)
 
+        case 0x80, 0x81, 0x83:               // and/or/xor r/m, imm (8, 32, sign-extended 8)
+            let modrm: ModRM
+            switch cursor.memoryOperand() {
+            case .success(let m): modrm = m
+            case .failure(let reason): return .unsupported(reason: reason)
+            }
+            let operation: UpdateOperation
+            switch modrm.reg {
+            case 1: operation = .or
+            case 4: operation = .and
+            case 6: operation = .xor
+            default: return .unsupported(reason: "Of 80, 81 and 83 only or (/1), and (/4) and xor (/6) are entry updates this decoder emulates.")
+            }
+            let immediate: UInt32
+            if opcode == 0x81 {
+                guard let v = cursor.u32() else { return .unsupported(reason: cursor.shortReason) }
+                immediate = v
+            } else {
+                guard let v = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+                immediate = opcode == 0x83 ? UInt32(bitPattern: Int32(Int8(bitPattern: v))) : UInt32(v)
+            }
+            return .store(width: opcode == 0x80 ? 1 : 4, value: UInt64(immediate), length: cursor.consumed, kind: .update(operation))
+
+        case 0x08, 0x09, 0x20, 0x21, 0x30, 0x31:   // or/and/xor r/m, r (8 or 32 bits)
+            let modrm: ModRM
+            switch cursor.memoryOperand() {
+            case .success(let m): modrm = m
+            case .failure(let reason): return .unsupported(reason: reason)
+            }
+            let operation: UpdateOperation = opcode < 0x20 ? .or : (opcode < 0x30 ? .and : .xor)
+            let byte = opcode & 1 == 0
+            let value = byte ? UInt32(registers.byteRegister(modrm.reg)) : registers[modrm.reg]
+            return .store(width: byte ? 1 : 4, value: UInt64(value), length: cursor.consumed, kind: .update(operation))
+
         case 0x0F:
             guard let second = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
             switch second {
+            case 0xAB, 0xB3, 0xBB:           // bts/btr/btc r/m32, r32
+                let modrm: ModRM
+                switch cursor.memoryOperand() {
+                case .success(let m): modrm = m
+                case .failure(let reason): return .unsupported(reason: reason)
+                }
+                // With a register bit number the CPU addresses a bit string: only bits of this dword are emulated.
+                let bit = registers[modrm.reg]
+                guard bit < 32 else { return .unsupported(reason: "The bit number in the register lies outside the faulting dword (a bit-string access).") }
+                let operation: UpdateOperation = second == 0xAB ? .bitSet : (second == 0xB3 ? .bitReset : .bitComplement)
+                return .store(width: 4, value: UInt64(bit), length: cursor.consumed, kind: .update(operation))
+            case 0xBA:                       // bt/bts/btr/btc r/m32, imm8
+                let modrm: ModRM
+                switch cursor.memoryOperand() {
+                case .success(let m): modrm = m
+                case .failure(let reason): return .unsupported(reason: reason)
+                }
+                guard let imm = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+                let operation: UpdateOperation
+                switch modrm.reg {
+                case 5: operation = .bitSet
+                case 6: operation = .bitReset
+                case 7: operation = .bitComplement
+                default: return .unsupported(reason: "Of 0F BA only bts (/5), btr (/6) and btc (/7) write.")
+                }
+                return .store(width: 4, value: UInt64(imm & 31), length: cursor.consumed, kind: .update(operation))
             case 0xB1:                       // cmpxchg r/m32, r32
                 let modrm: ModRM
                 switch cursor.memoryOperand() {
@@ -159,11 +257,11 @@ public enum StoreDecoder {
                 let expected = UInt64(registers.edx) << 32 | UInt64(registers.eax)
                 return .store(width: 8, value: new, length: length, kind: .cmpxchg8b(expected: expected))
             default:
-                return .unsupported(reason: "Not a page-table store: the two-byte opcode is neither cmpxchg (0F B1) nor cmpxchg8b (0F C7 /1).")
+                return .unsupported(reason: "Not a page-table store: the two-byte opcode is none of cmpxchg (0F B1), cmpxchg8b (0F C7 /1), bts, btr or btc.")
             }
 
         default:
-            return .unsupported(reason: "Not a page-table store: the opcode is none of mov (88, 89, C7), xchg (87), cmpxchg, cmpxchg8b or stosd (AB).")
+            return .unsupported(reason: "Not a page-table store: the opcode is none of mov (88, 89, C7), xchg (87), and/or/xor, cmpxchg, cmpxchg8b, bts/btr/btc or stosd (AB).")
         }
     }
 

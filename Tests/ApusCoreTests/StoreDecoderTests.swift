@@ -191,12 +191,63 @@ final class StoreDecoderTests: XCTestCase {
 
     func testOtherOpcodesAreRefused() {
         let others: [[UInt8]] = [
-            [0x90], [0x8B, 0x03], [0x01, 0x03], [0x09, 0x03], [0xC6, 0x00, 0x01], [0xAA], [0xA5],
+            [0x90], [0x8B, 0x03], [0x01, 0x03], [0xC6, 0x00, 0x01], [0xAA], [0xA5],
             [0x0F, 0x05], [0x0F, 0xB0, 0x0B], [0x0F, 0xC7, 0x16], [0x0F, 0xC7, 0x36],
             [0xC7, 0x08, 0x00, 0x00, 0x00, 0x00],   // C7 /1 is not mov
             [0xFF, 0x03], [0x31, 0xC0],
+            [0x80, 0x07, 0x01], [0x83, 0x2F, 0x01], [0x81, 0x3F, 0x01, 0x00, 0x00, 0x00],   // add, sub, cmp: no entry update
+            [0x0F, 0xBA, 0x27, 0x01], [0x0F, 0xA3, 0x07],                                 // bt reads only
+            [0x21, 0xC3], [0x80, 0xE3, 0xFD],                                             // and on registers
         ]
         for bytes in others { XCTAssertNotNil(refusal(bytes + tail), "\(bytes)") }
+    }
+
+    func testReadModifyWritesOfAnEntry() {
+        // Linux's clear_bit(_PAGE_BIT_RW) on a UP kernel: and byte [edi], 0xfd (the fault that stopped its first fork).
+        XCTAssertEqual(decoded([0x80, 0x27, 0xFD] + tail), Store(width: 1, value: 0xFD, length: 3, kind: .update(.and)))
+        XCTAssertEqual(decoded([0xF0, 0x80, 0x27, 0xFD] + tail), Store(width: 1, value: 0xFD, length: 4, kind: .update(.and)), "lock and")
+        XCTAssertEqual(decoded([0x80, 0x4F, 0x04, 0x20] + tail), Store(width: 1, value: 0x20, length: 4, kind: .update(.or)), "or byte [edi+4], 0x20")
+        XCTAssertEqual(decoded([0x81, 0x33, 0x00, 0x00, 0x00, 0x80] + tail), Store(width: 4, value: 0x8000_0000, length: 6, kind: .update(.xor)))
+        XCTAssertEqual(decoded([0x83, 0x23, 0xFD] + tail), Store(width: 4, value: 0xFFFF_FFFD, length: 3, kind: .update(.and)), "imm8 sign-extended")
+        XCTAssertEqual(decoded([0x83, 0x0B, 0x02] + tail), Store(width: 4, value: 2, length: 3, kind: .update(.or)))
+        XCTAssertEqual(decoded([0x09, 0x03] + tail), Store(width: 4, value: 0x1111_1001, length: 2, kind: .update(.or)), "or [ebx], eax")
+        XCTAssertEqual(decoded([0x20, 0x23] + tail), Store(width: 1, value: 0x10, length: 2, kind: .update(.and)), "and [ebx], ah (eax 0x11111001)")
+        XCTAssertEqual(decoded([0x31, 0x4B, 0x04] + tail), Store(width: 4, value: 0x2222_2002, length: 3, kind: .update(.xor)))
+        var bits = registers
+        bits.eax = 5
+        XCTAssertEqual(decoded([0x0F, 0xB3, 0x07] + tail, bits), Store(width: 4, value: 5, length: 3, kind: .update(.bitReset)), "btr [edi], eax")
+        XCTAssertEqual(decoded([0xF0, 0x0F, 0xAB, 0x07] + tail, bits), Store(width: 4, value: 5, length: 4, kind: .update(.bitSet)))
+        XCTAssertEqual(decoded([0x0F, 0xBB, 0x07] + tail, bits), Store(width: 4, value: 5, length: 3, kind: .update(.bitComplement)))
+        XCTAssertEqual(decoded([0x0F, 0xBA, 0x37, 0x25] + tail), Store(width: 4, value: 5, length: 4, kind: .update(.bitReset)), "btr [edi], 37: bit 37 mod 32")
+        XCTAssertEqual(decoded([0x0F, 0xBA, 0x2F, 0x01] + tail), Store(width: 4, value: 1, length: 4, kind: .update(.bitSet)))
+        XCTAssertTrue(refusal([0x0F, 0xB3, 0x07] + tail)!.contains("bit-string"), "eax 0x11111001 names a bit far beyond the dword")
+        bits.eax = 0xFFFF_FFFF
+        XCTAssertTrue(refusal([0x0F, 0xAB, 0x07] + tail)!.contains("bit-string"), "a negative bit number lies before the dword")
+        for cut: [UInt8] in [[0x80, 0x27], [0x81, 0x33, 0x00, 0x00], [0x83, 0x23], [0x0F, 0xBA, 0x37], [0x0F, 0xB3]] {
+            XCTAssertTrue(refusal(cut)?.contains("cut short") ?? false, "\(cut)")
+        }
+    }
+
+    func testReadModifyWriteResultsAndFlags() {
+        typealias Op = StoreDecoder.UpdateOperation
+        let cf = Op.carry, pf = Op.parity, zf = Op.zero, sf = Op.sign, of = Op.overflow
+        // and byte 0x67 with 0xfd: 0x65 (RW cleared), CF/OF 0, ZF 0, SF 0, PF: 0x65 has 4 bits set.
+        var r = Op.and.apply(to: 0x67, operand: 0xFD, width: 1)
+        XCTAssertEqual(r.value, 0x65); XCTAssertEqual(r.affected, cf | pf | zf | sf | of); XCTAssertEqual(r.flags, pf)
+        r = Op.and.apply(to: 0x02, operand: 0xFD, width: 1)
+        XCTAssertEqual(r.value, 0); XCTAssertEqual(r.flags, zf | pf)
+        r = Op.or.apply(to: 0x0000_0001, operand: 0x8000_0000, width: 4)
+        XCTAssertEqual(r.value, 0x8000_0001); XCTAssertEqual(r.flags, sf)
+        r = Op.xor.apply(to: 0x1FF, operand: 0x100, width: 1)
+        XCTAssertEqual(r.value, 0xFF, "a byte operation sees only the byte"); XCTAssertEqual(r.flags, sf | pf)
+        r = Op.bitReset.apply(to: 0x67, operand: 5, width: 4)
+        XCTAssertEqual(r.value, 0x47); XCTAssertEqual(r.affected, cf); XCTAssertEqual(r.flags, cf, "test_and_clear_bit(_PAGE_BIT_ACCESSED) sees it was set")
+        r = Op.bitReset.apply(to: 0x47, operand: 5, width: 4)
+        XCTAssertEqual(r.value, 0x47); XCTAssertEqual(r.flags, 0)
+        r = Op.bitSet.apply(to: 0, operand: 31, width: 4)
+        XCTAssertEqual(r.value, 0x8000_0000); XCTAssertEqual(r.flags, 0)
+        r = Op.bitComplement.apply(to: 0x8000_0000, operand: 31, width: 4)
+        XCTAssertEqual(r.value, 0); XCTAssertEqual(r.flags, cf)
     }
 
     func testTruncatedInstructionsAreRefused() {

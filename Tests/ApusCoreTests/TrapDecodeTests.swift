@@ -82,7 +82,11 @@ final class TrapDecodeTests: XCTestCase {
     func testStackSwitch() {
         XCTAssertEqual(try StackSwitchRequest.decode(HypercallArguments(0xe021, 0xC000_0000, 0, 0, 0)).get(), StackSwitchRequest(ss: 0xe021, esp: 0xC000_0000))
         XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0x1_0000, 0, 0, 0, 0)))?.1, "stack selector is not a guest selector")
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xE408, 0, 0, 0, 0)))?.1, "stack selector is not a guest selector")
+        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xE408, 0, 0, 0, 0)))?.1, "stack selector is one of the hypervisor's")
+        // Linux passes __KERNEL_DS (0x68) with RPL 0: raised to RPL 1, as Xen's fixup_guest_stack_selector.
+        XCTAssertEqual(try StackSwitchRequest.decode(HypercallArguments(0x68, 0xC100_0000, 0, 0, 0)).get(), StackSwitchRequest(ss: 0x69, esp: 0xC100_0000))
+        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0, 0xC100_0000, 0, 0, 0)))?.1, "stack selector is the null selector")
+        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(3, 0xC100_0000, 0, 0, 0)))?.1, "stack selector is the null selector")
         XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xF009, 0, 0, 0, 0)))?.1, "stack selector is one of the hypervisor's")
         XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xe021, 0xF580_0001, 0, 0, 0)))?.1, "kernel stack lies in the hypervisor area")
     }

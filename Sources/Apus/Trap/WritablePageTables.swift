@@ -1,7 +1,8 @@
 // WritablePageTables.swift: Xen's "writable page tables": a guest store into one of its own
 // read-only L1 pages faults; the instruction is fetched through the checked guest-memory path,
 // decoded (ApusCore's StoreDecoder), the new entry checked by the core and applied, and the guest
-// continues after the instruction. An invalid write is bounced as #PF. It never writes a PTE itself.
+// continues after the instruction (stores, exchanges, and the byte or dword read-modify-writes of
+// Linux's bit operations). An invalid write is bounced as #PF. It never writes a PTE itself.
 
 import ApusCore
 import PVABI
@@ -30,28 +31,48 @@ enum WritablePageTables {
             Log.info("d\(d.id): write to its L1 at \(hex8: cr2) by an instruction the emulator does not handle (\(reason))")
             return false
         case .store(let width, let value, let length, let kind):
-            guard width == 4 || width == 8 else { return false }
             let entryAddress = UInt64(table) << 12 | UInt64(offset & ~7)
             let current = Machine.memory.load64(entryAddress) ?? 0
-            let currentPart = width == 8 ? current : (offset & 4 != 0 ? current >> 32 : current & 0xFFFF_FFFF)
+            // What the instruction writes: a whole 64-bit entry (cmpxchg8b), or one aligned dword
+            // of it, of which a byte store or update changes one byte.
+            var writeWidth = 8
+            var writeOffset = offset
+            var written = value
             var store = true
-            switch kind {
-            case .plain: break
-            case .xchg(let register): setRegister(frame, register, UInt32(truncatingIfNeeded: currentPart))
-            case .cmpxchg(let expected):
-                store = UInt32(truncatingIfNeeded: currentPart) == expected
-                if !store { frame.pointee.eax = UInt32(truncatingIfNeeded: currentPart) }
-                setZF(frame, store)
-            case .cmpxchg8b(let expected):
-                store = current == expected
-                if !store { frame.pointee.eax = UInt32(truncatingIfNeeded: current); frame.pointee.edx = UInt32(truncatingIfNeeded: current >> 32) }
-                setZF(frame, store)
+            var after: (() -> Void)? = nil
+            if width == 8 {
+                if case .cmpxchg8b(let expected) = kind {
+                    store = current == expected
+                    setZF(frame, store)
+                    if !store { frame.pointee.eax = UInt32(truncatingIfNeeded: current); frame.pointee.edx = UInt32(truncatingIfNeeded: current >> 32) }
+                }
+            } else {
+                writeWidth = 4
+                writeOffset = offset & ~3
+                let oldDword = UInt32(truncatingIfNeeded: writeOffset & 4 != 0 ? current >> 32 : current)
+                let shift = width == 1 ? (offset & 3) * 8 : 0
+                let oldPart = width == 1 ? (oldDword >> shift) & 0xFF : oldDword
+                var newPart = UInt32(truncatingIfNeeded: value)
+                switch kind {
+                case .plain, .cmpxchg8b: break
+                case .xchg(let register): after = { setRegister(frame, register, oldPart) }
+                case .cmpxchg(let expected):
+                    store = oldPart == expected
+                    setZF(frame, store)
+                    if !store { frame.pointee.eax = oldPart }
+                case .update(let operation):
+                    let result = operation.apply(to: oldPart, operand: newPart, width: width)
+                    newPart = result.value
+                    after = { frame.pointee.eflags = frame.pointee.eflags & ~result.affected | result.flags }
+                }
+                written = UInt64(width == 1 ? oldDword & ~(UInt32(0xFF) << shift) | (newPart & 0xFF) << shift : newPart)
             }
-            if store, let refusal = Machine.frames.ptwrWrite(l1Frame: table, offset: offset, width: width, value: value,
+            if store, let refusal = Machine.frames.ptwrWrite(l1Frame: table, offset: writeOffset, width: writeWidth, value: written,
                                                             state: d.memory, memory: &Machine.memory) {
-                Log.info("d\(d.id): direct write of \(hex16: value) to its L1 at \(hex8: cr2) refused: \(refusal.reason)")
+                Log.info("d\(d.id): direct write of \(hex16: written) to its L1 at \(hex8: cr2) refused: \(refusal.reason)")
                 return false
             }
+            after?()
             emulated &+= 1
             frame.pointee.skipInstruction(length: length)
             return true

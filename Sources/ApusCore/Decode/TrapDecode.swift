@@ -133,7 +133,9 @@ public struct StackSwitchRequest: Equatable, Sendable {
     public static func decode(_ a: HypercallArguments) -> Decoded<StackSwitchRequest> {
         guard a.a1 <= 0xFFFF else { return .failure(Refusal(.EINVAL, "stack selector is not a guest selector")) }
         let ss = UInt16(a.a1)
-        guard ss & 3 != 0 || ss == 0 else { return .failure(Refusal(.EINVAL, "stack selector is not a guest selector")) }
+        guard ss & ~3 != 0 else { return .failure(Refusal(.EINVAL, "stack selector is the null selector")) }
+        // As Xen's fixup_guest_stack_selector: a kernel built for ring 0 (Linux passes __KERNEL_DS,
+        // 0x68) gets RPL 1, the ring it really runs in.
         let fixed = ss & 3 == 0 ? ss | 1 : ss
         guard fixed == Selector.flatRing1DS || fixed & 4 != 0 || Int(fixed >> 3) < Selector.firstReservedGDTEntry else {
             return .failure(Refusal(.EINVAL, "stack selector is one of the hypervisor's"))
