@@ -182,6 +182,8 @@ final class MemoryRuleTests: XCTestCase {
         // Guest updates of those slots are refused; slots below 428 follow the L2 rules.
         XCTAssertEqual(m.set(1, s.l2h, 428, 0), .hypervisorSlotUpdate)
         XCTAssertEqual(m.set(1, s.l2h, 511, PTE.make(m.f(1, 6), PTE.table)), .hypervisorSlotUpdate)
+        XCTAssertEqual(MemoryError.hypervisorSlotUpdate.error, .EPERM, "Xen's mod_l2_entry answers -EPERM here")
+        XCTAssertEqual(MemoryError.l3SlotThreeUpdate.error, .EINVAL, "and mod_l3_entry -EINVAL for slot 3")
         XCTAssertNil(m.set(1, s.l2h, 427, PTE.make(m.f(1, 6), PTE.table)))
         // L3 slot 3 of a table in use cannot change.
         XCTAssertEqual(m.set(1, s.l3, 3, PTE.make(m.f(1, 11), PTE.table)), .l3SlotThreeUpdate)

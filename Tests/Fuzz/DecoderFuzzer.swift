@@ -1,5 +1,6 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
-// hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, bounce-frame
+// hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, the #GP emulator's
+// privileged-instruction decoder, bounce-frame
 // placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
@@ -20,7 +21,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum DecoderTarget {
-    static let count: UInt8 = 27
+    static let count: UInt8 = 28
 
     static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
         switch selector % count {
@@ -76,9 +77,31 @@ enum DecoderTarget {
         case 26:
             // The shared rings' moves and the console line sanitiser (dom0), the relay label (hypervisor).
             RingFuzz.run(a, image)
+        case 27:
+            // The #GP emulator's decoder (port I/O, control-register moves): over the raw image, over
+            // a slice that does not start at 0, and over what InstructionFetch gives it from a guest EIP.
+            let raw = Array(image)
+            PrivilegedInstructionFuzz.check(raw)
+            let skip = Int(a.a2 % 16)
+            if skip <= raw.count { PrivilegedInstructionFuzz.check(raw[skip...]) }
+            PrivilegedInstructionFuzz.check(InstructionBytes.fetch(a.a1, &m))
         default:
             // dom0's xenstored: the image is what a guest put on its store ring.
             StoreFuzz.run(image, chunking: a.a1)
+        }
+    }
+}
+
+/// The decoder's contract beyond not trapping: a decoded instruction lies inside the bytes given.
+enum PrivilegedInstructionFuzz {
+    static func check<C: RandomAccessCollection>(_ bytes: C) where C.Element == UInt8, C.Index == Int {
+        guard let (instruction, length) = PrivilegedInstruction.decode(bytes) else { return }
+        precondition(length >= 1 && length <= bytes.count, "decode claimed \(length) bytes of \(bytes.count)")
+        switch instruction {
+        case .portIn(let size, _), .portOut(let size, _):
+            precondition(size == 1 || size == 2 || size == 4, "port access of \(size) bytes")
+        case .readControl(let cr, let reg), .writeControl(let cr, let reg):
+            precondition(cr <= 4 && reg <= 7, "control register \(cr), register \(reg)")
         }
     }
 }

@@ -46,9 +46,11 @@ public enum MemoryError: Error, Equatable, Sendable {
     case grantSlotInUse
     case grantEntryMismatch
 
-    /// The Xen errno; the guest receives its negation.
+    /// The Xen errno; the guest receives its negation. A write into the hypervisor's slots of a
+    /// slot-3 L2 is -EPERM, as Xen's mod_l2_entry answers it; every other rule broken is -EINVAL.
     public var error: XenError {
         switch self {
+        case .hypervisorSlotUpdate: return .EPERM
         case .referenceCountOverflow: return .EBUSY
         case .unknownCommand: return .ENOSYS
         case .memoryFault: return .EFAULT

@@ -1,6 +1,6 @@
 // Hostile.swift: a domU that tries to break isolation, one way at a time, and prints what the
 // hypervisor answered: privileged instructions, a foreign frame, the hypervisor's memory, a DPL-0
-// segment, domctl, a channel it does not own, grants not meant for it. Its last attempt must get it killed. It is a test
+// segment, domctl, a channel it does not own, Linux's page-table lifecycle and its abuses, grants not meant for it. Its last attempt must get it killed. It is a test
 // of the hypervisor: every line it prints is an attempt and the answer it really got.
 
 import ApusCore
@@ -81,6 +81,7 @@ public func guestStart(_ startInfo: UInt32) {
     // The two calls that stopped the hypervisor before guest pointers were checked as ranges.
     Hostile.expectError("set_gdt with its frame list at 0xfffffff8", xen.setGDT(frameList: 0xFFFF_FFF8, entries: 16), 14)
     Hostile.expectError("sched_op poll with its argument at 0xfffffff8", xen.schedOp(.poll, 0xFFFF_FFF8), 14)
+    PageTableAttempts.run()
     GrantAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1), window: window)
     StoreFlood.run()
     console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused or contained")
