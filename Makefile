@@ -48,6 +48,10 @@ INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS) $(MINIOS_ELFS)
 # other scenarios' initrd stays as it was.
 LINUX_DIR    := ../shared/guests/linux
 LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(LINUX_DIR)/initramfs-busybox.cpio.gz
+# linux-shell and linux-twice share one initrd: the same kernel, with the given initramfs whose /init
+# keeps a shell on hvc0 (Tests/InitrdLinuxShell/initramfs laid over it), and their configurations.
+LINUX_SHELL_OVERLAY := $(shell find Tests/InitrdLinuxShell/initramfs -type f 2>/dev/null)
+LINUX_SHELL_FILES   := $(sort $(wildcard Tests/InitrdLinuxShell/*.cfg)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(BUILD)/initramfs-shell.cpio.gz
 
 .PHONY: FORCE all iso run test test-host test-qemu test-bochs bench fuzz debug deps clean
 all: iso
@@ -159,6 +163,15 @@ $(BUILD)/initrd-linux.cpio: Scripts/mkcpio.py $(INITRD_FILES) $(wildcard Tests/I
 	@mkdir -p $(@D)
 	python3 Scripts/mkcpio.py $@ $(INITRD_FILES) $(LINUX_FILES)
 
+# The given initramfs with the shell's /init laid over it (Python's standard library: gzip, newc cpio).
+$(BUILD)/initramfs-shell.cpio.gz: Scripts/repack-initramfs.py $(LINUX_SHELL_OVERLAY) $(wildcard $(LINUX_DIR)/initramfs-busybox.cpio.gz) | linux-present
+	@mkdir -p $(@D)
+	python3 Scripts/repack-initramfs.py $(LINUX_DIR)/initramfs-busybox.cpio.gz $@ Tests/InitrdLinuxShell/initramfs
+
+$(BUILD)/initrd-linux-shell.cpio: Scripts/mkcpio.py $(INITRD_FILES) $(wildcard $(LINUX_SHELL_FILES)) $(BUILD)/initramfs-shell.cpio.gz | linux-present
+	@mkdir -p $(@D)
+	python3 Scripts/mkcpio.py $@ $(INITRD_FILES) $(LINUX_SHELL_FILES)
+
 # ---- The image and the ISOs --------------------------------------------------------------
 $(BUILD)/apus.elf: $(ASM_OBJ) $(C_OBJ) $(BUILD)/swift/PVABI.o $(BUILD)/swift/ApusCore.o $(BUILD)/swift/Apus.o Linker/apus.ld
 	$(LD_LLD) -m elf_i386 -T Linker/apus.ld --gc-sections -z noexecstack -o $@ \
@@ -182,10 +195,15 @@ minios-present:
 # linux boots Linux from its own initrd: without ../shared/guests/linux it stops here.
 $(BUILD)/test-linux.iso: $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd-linux.cpio Scripts/make-iso.sh | linux-present
 	Scripts/make-iso.sh $@ linux $(BUILD)/initrd-linux.cpio
+
+# linux-shell (a shell on Linux's hvc0, typed into through `console`) and linux-twice (two Linux domUs
+# beside the clock domain) boot Linux from their own initrd: without ../shared/guests/linux they stop here.
+$(BUILD)/test-linux-shell.iso $(BUILD)/test-linux-twice.iso: $(BUILD)/test-linux-%.iso: $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd-linux-shell.cpio Scripts/make-iso.sh | linux-present
+	Scripts/make-iso.sh $@ linux-$* $(BUILD)/initrd-linux-shell.cpio
 .PHONY: linux-present
 linux-present:
 	@test -f $(LINUX_DIR)/vmlinux-5.4.286-pv32pae -a -f $(LINUX_DIR)/initramfs-busybox.cpio.gz || { \
-	    echo "The linux scenario needs $(LINUX_DIR)/vmlinux-5.4.286-pv32pae and initramfs-busybox.cpio.gz (an unmodified Linux 5.4 built as a 32-bit PAE Xen PV guest; see ../shared/guests/linux/README.md), and that folder is missing."; exit 1; }
+	    echo "The linux scenarios need $(LINUX_DIR)/vmlinux-5.4.286-pv32pae and initramfs-busybox.cpio.gz (an unmodified Linux 5.4 built as a 32-bit PAE Xen PV guest; see ../shared/guests/linux/README.md), and that folder is missing."; exit 1; }
 
 # fuzz-dom0 boots the fuzz kernel as dom0 (make-iso.sh picks it for that scenario).
 $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf

@@ -21,7 +21,14 @@ if [ -f "Tests/Scenarios/$name.input" ]; then
     input="Tests/Scenarios/$name.input"
     serial=(-serial stdio)
 fi
-timeout --foreground -k 5 "$seconds" qemu-system-x86_64 \
+# A scenario with a .dialogue file is typed into step by step, each line when the serial output has
+# got that far (Scripts/serial-dialogue.py writes the log itself).
+runner=()
+if [ -f "Tests/Scenarios/$name.dialogue" ]; then
+    runner=(python3 Scripts/serial-dialogue.py "Tests/Scenarios/$name.dialogue" "$log" --)
+    serial=(-serial stdio)
+fi
+timeout --foreground -k 5 "$seconds" "${runner[@]}" qemu-system-x86_64 \
     -icount shift=0,sleep=off -rtc clock=vm -nodefaults -display none -no-reboot \
     "${serial[@]}" -device isa-debug-exit,iobase=0xf4,iosize=4 \
     -m "$memory" -cdrom "build/test-$name.iso" -boot d <"$input" >"$log.stdio" 2>&1

@@ -10,8 +10,9 @@ public enum TestScenario: UInt8, CaseIterable {
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
     /// Dom0 runs Xen's unmodified Mini-OS (plain, and with its test application).
     case minios, miniosTest
-    /// Dom0 boots an unmodified Linux 5.4 (i386 PAE PV) as a domU.
-    case linux
+    /// Dom0 boots an unmodified Linux 5.4 (i386 PAE PV) as a domU; from its shell, typed into on the
+    /// serial line, with a shell on Linux's console (linux-shell); two at once beside the clock (linux-twice).
+    case linux, linuxShell, linuxTwice
 
     public var name: StaticString {
         switch self {
@@ -34,6 +35,8 @@ public enum TestScenario: UInt8, CaseIterable {
         case .minios: return "minios"
         case .miniosTest: return "minios-test"
         case .linux: return "linux"
+        case .linuxShell: return "linux-shell"
+        case .linuxTwice: return "linux-twice"
         }
     }
 
@@ -41,7 +44,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice: return false
         }
     }
 

@@ -104,6 +104,8 @@ public func guestStart(_ startInfoAddress: UInt32) {
                                            periodicLines: 3, stopsCleanly: false, summary: "minios-test test") ? .poweroff : .crash)
         }
         if BootOptions.equal(name, "linux") { Kernel.shutdown(LinuxTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "linux-shell") { LinuxShellTest.run() }
+        if BootOptions.equal(name, "linux-twice") { Kernel.shutdown(LinuxTwiceTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")

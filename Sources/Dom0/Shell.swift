@@ -15,6 +15,9 @@ enum Shell {
     static var configs: [(id: UInt16, config: DomainConfig)] = []
     static var lastTop: [(id: UInt16, cpu: UInt64)] = []
     static var lastTopTime: UInt64 = 0
+    /// A scenario's last checks when the shell is told to power off (LinuxShellTest); false powers
+    /// dom0 off with reason crash. A plain shell has none.
+    static var atPoweroff: () -> Bool = { true }
 
     static func run() -> Never {
         Reaper.start()
@@ -202,7 +205,7 @@ enum Shell {
             dmesg()
         case .unknown(let word) where BootOptions.equal(word, "poweroff"):
             console.print("powering off")
-            Kernel.shutdown(.poweroff)
+            Kernel.shutdown(atPoweroff() ? .poweroff : .crash)
         case .unknown(let word):
             word.withUnsafeBufferPointer { console.print("unknown command '\(text: $0)'; type 'help' for the list") }
         case .usage(_, let reason):
