@@ -1,8 +1,11 @@
 /* heap.c: the allocator hooks Embedded Swift needs (posix_memalign, free, malloc) over a fixed
  * heap in the image's bss. First fit with splitting and coalescing of neighbours; the search starts
  * at the lowest free block (no free block ever lies below `first_free`), so the long-lived blocks
- * packed at the bottom are not walked on every allocation. It must never grow past its arena,
- * never call Swift, and answer exhaustion with an error, not a crash. */
+ * packed at the bottom are not walked on every allocation. Large requests (HEAP_LARGE and up: a
+ * kernel image staged for the domain builder) are carved from the top of the highest block that
+ * holds them, so the small long-lived blocks allocated while one is held never land in the hole it
+ * leaves, and the next large request finds it whole. It must never grow past its arena, never call
+ * Swift, and answer exhaustion with an error, not a crash. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +14,7 @@
 #define HEAP_SIZE (6u * 1024u * 1024u)   /* guests build this file with a smaller -DHEAP_SIZE */
 #endif
 #define HEADER_SIZE 16u
+#define HEAP_LARGE (256u * 1024u)
 #define ENOMEM 12
 #define EINVAL 22
 
@@ -52,14 +56,28 @@ static void split(block_t *b, uint32_t want) {
     b->size = want;
 }
 
-/* Carve an aligned payload out of a free block; the part before the alignment point becomes a
- * free block of its own when big enough, otherwise it is folded into the previous block. */
-static void *take(block_t *b, uint32_t size, uint32_t align) {
+/* The payload address a `size`-byte request at `align` would get in free block b: from its bottom
+ * (first fit) or its top (large requests); 0 when it does not fit. A gap before the payload must be
+ * able to hold a free block of its own (a header and 16 bytes). */
+static uintptr_t place(block_t *b, uint32_t size, uint32_t align, int from_top) {
+    if (b->size < size) return 0;
     uintptr_t payload = (uintptr_t)b + HEADER_SIZE;
-    uintptr_t aligned = (payload + align - 1) & ~(uintptr_t)(align - 1);
-    while (aligned != payload && aligned - payload < HEADER_SIZE + 16) aligned += align;
+    uintptr_t end = payload + b->size;
+    if (!from_top) {
+        uintptr_t aligned = (payload + align - 1) & ~(uintptr_t)(align - 1);
+        while (aligned != payload && aligned - payload < HEADER_SIZE + 16) aligned += align;
+        return aligned - payload + size <= b->size ? aligned : 0;
+    }
+    uintptr_t aligned = (end - size) & ~(uintptr_t)(align - 1);
+    while (aligned > payload && aligned - payload < HEADER_SIZE + 16) aligned -= align;
+    return aligned >= payload && (aligned == payload || aligned - payload >= HEADER_SIZE + 16) ? aligned : 0;
+}
+
+/* Carve the payload at `aligned` (from place) out of free block b; the part before it becomes a
+ * free block of its own, the part after it too when big enough (otherwise it stays in the payload's block). */
+static void *take(block_t *b, uint32_t size, uintptr_t aligned) {
+    uintptr_t payload = (uintptr_t)b + HEADER_SIZE;
     uint32_t lead = (uint32_t)(aligned - payload);
-    if (lead + size > b->size) return 0;
     if (lead) {
         block_t *nb = (block_t *)(aligned - HEADER_SIZE);
         nb->size = b->size - lead;
@@ -82,14 +100,27 @@ int posix_memalign(void **out, size_t align, size_t size) {
     if (align < 16) align = 16;
     if (align & (align - 1)) return EINVAL;
     if (size == 0) size = 16;
+    if (size > HEAP_SIZE) { *out = 0; return ENOMEM; }
     uint32_t want = (uint32_t)((size + 15) & ~(size_t)15);
+    if (want >= HEAP_LARGE) {
+        block_t *fit = 0;
+        uintptr_t at = 0;
+        for (block_t *b = first_free; b; b = next_of(b)) {
+            uintptr_t a = b->free ? place(b, want, (uint32_t)align, 1) : 0;
+            if (a) { fit = b; at = a; }
+        }
+        if (!fit) { *out = 0; return ENOMEM; }
+        /* The lead left below the payload keeps fit's header, still free: first_free still holds. */
+        *out = take(fit, want, at);
+        return 0;
+    }
     block_t *lowest_free = 0;
     for (block_t *b = first_free; b; b = next_of(b)) {
         if (!b->free) continue;
         if (!lowest_free) lowest_free = b;
-        if (b->size < want) continue;
-        void *p = take(b, want, (uint32_t)align);
-        if (p) {
+        uintptr_t at = place(b, want, (uint32_t)align, 0);
+        if (at) {
+            void *p = take(b, want, at);
             /* Below lowest_free nothing was free; b itself (now used, or its free lead) is a
              * block header at or above it. */
             first_free = lowest_free;
@@ -133,3 +164,10 @@ void free(void *p) {
 uint32_t apus_heap_in_use(void) { return heap_in_use; }
 uint32_t apus_heap_peak(void) { return heap_peak; }
 uint32_t apus_heap_size(void) { return HEAP_SIZE; }
+
+/* For Swift callers that must survive exhaustion (Swift's own allocate cannot answer it): 0 when no
+ * block can hold `size` bytes at `align`; the block goes back with free (deallocate). */
+void *apus_try_allocate(uint32_t size, uint32_t align) {
+    void *p = 0;
+    return posix_memalign(&p, align, size) == 0 ? p : 0;
+}

@@ -1,7 +1,8 @@
 /* heap_check.c: a host test of Boot/heap.c, the allocator under the hypervisor's and the guests' Swift
  * heaps. Random allocations (16-byte and page alignment, small and large) and frees, seeded, against
  * a reference: every allocation must land in the block a plain first-fit walk from the bottom of the
- * arena would pick (the search's starting hint must never skip a fitting block), payloads must never
+ * arena would pick (the search's starting hint must never skip a fitting block), and a large one at the
+ * top of the highest block that holds it, payloads must never
  * overlap (each is filled with its own byte and checked before it is freed), exhaustion must answer
  * ENOMEM, and freeing everything must give every byte back as one free block. Built and run by
  * `make test` with the host's C compiler; it never runs in the hypervisor. */
@@ -29,8 +30,20 @@ static unsigned long long next(void) {          /* SplitMix64 */
     return z ^ (z >> 31);
 }
 
-/* The block a first-fit walk from the bottom would carve `want` bytes at `align` from. */
+/* The block a first-fit walk from the bottom would carve `want` bytes at `align` from; for a large
+ * request, the highest block whose top can hold it. */
 static block_t *reference_block(uint32_t want, uint32_t align) {
+    if (want >= HEAP_LARGE) {
+        block_t *fit = 0;
+        for (block_t *b = first; b; b = next_of(b)) {
+            if (!b->free || b->size < want) continue;
+            uintptr_t payload = (uintptr_t)b + HEADER_SIZE;
+            uintptr_t aligned = (payload + b->size - want) & ~(uintptr_t)(align - 1);
+            while (aligned > payload && aligned - payload < HEADER_SIZE + 16) aligned -= align;
+            if (aligned >= payload && (aligned == payload || aligned - payload >= HEADER_SIZE + 16)) fit = b;
+        }
+        return fit;
+    }
     for (block_t *b = first; b; b = next_of(b)) {
         if (!b->free || b->size < want) continue;
         uintptr_t payload = (uintptr_t)b + HEADER_SIZE;
@@ -57,7 +70,7 @@ int main(void) {
             ptr[i] = 0;
             continue;
         }
-        size_t size = next() % 8 == 0 ? next() % 6000 : next() % 96;
+        size_t size = next() % 400 == 0 ? HEAP_LARGE + next() % (HEAP_SIZE / 3) : next() % 8 == 0 ? next() % 6000 : next() % 96;
         size_t align = next() % 12 == 0 ? 4096 : 16;
         init_once();
         uint32_t want = (uint32_t)(((size ? size : 16) + 15) & ~(size_t)15);
@@ -74,7 +87,9 @@ int main(void) {
         if (rc != 0 || !p) return fail("an allocation a block could hold was refused", step);
         if ((uintptr_t)p % align) return fail("a payload is misaligned", step);
         if ((uint8_t *)p < low || (uint8_t *)p + size > high)
-            return fail("the allocation is not in the block first fit picks", step);
+            return fail("the allocation is not in the block first fit (or, when large, top fit) picks", step);
+        if (want >= HEAP_LARGE && high - ((uint8_t *)p + want) >= align + HEADER_SIZE + 16)
+            return fail("a large allocation is not at the top of its block", step);
         ptr[i] = p;
         len[i] = size;
         fill[i] = (unsigned char)next();
@@ -84,7 +99,7 @@ int main(void) {
     for (int i = 0; i < SLOTS; i++) if (ptr[i]) heap_free(ptr[i]);
     if (apus_heap_in_use() != 0) return fail("bytes still in use after everything was freed", steps);
     if (!first->free || first->size != HEAP_SIZE - HEADER_SIZE) return fail("the arena did not coalesce back into one block", steps);
-    printf("PASS heap: %ld allocations and %ld refusals in %ld steps, every one where first fit puts it\n",
+    printf("PASS heap: %ld allocations and %ld refusals in %ld steps, every one where first (or top) fit puts it\n",
            allocations, refusals, steps);
     return 0;
 }

@@ -5,6 +5,8 @@
 // A domain's virtual CR0.TS (fpu_taskswitch) keeps the real TS set until it ends it. One domain's
 // FPU state must never be visible to another, and the hypervisor itself never uses the FPU.
 
+import ApusCore
+
 enum FPU {
     /// The domain whose registers are in the FPU now (nil: the reset state nobody owns).
     static var owner: UInt16? = nil

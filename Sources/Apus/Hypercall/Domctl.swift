@@ -64,8 +64,11 @@ enum DomctlHypercall {
         guard apus_heap_size() - apus_heap_in_use() >= c.image.count + DomainBuild.heapReserve else {
             return .refused(.ENOMEM, "the hypervisor's heap has no room for the kernel image")
         }
-        // The image is copied out of dom0 first: the builder never reads a guest mapping.
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: Int(c.image.count), alignment: 16)
+        // The image is copied out of dom0 first: the builder never reads a guest mapping. The heap
+        // may hold enough bytes in all but not in one piece: that is a refusal, never a null buffer.
+        guard let buffer = apus_try_allocate(c.image.count, 16) else {
+            return .refused(.ENOMEM, "the hypervisor's heap has no single free block as large as the kernel image")
+        }
         defer { buffer.deallocate() }
         guard memory.copyIn(c.image, to: buffer) else { return .refused(.EFAULT, "the kernel image is not readable guest memory") }
         guard let nameField: GuestBytes<16> = memory.read(c.name) else { return .refused(.EFAULT, "xen_domctl is not readable guest memory") }
