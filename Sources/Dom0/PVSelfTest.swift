@@ -28,6 +28,8 @@ enum PVSelfTest {
         traps()
         privilegedInstructions()
         cpuidAndFPU()
+        debugRegisters()
+        linuxStartOfDay()
         refusals()
         misc()
         descriptors()
@@ -95,6 +97,64 @@ enum PVSelfTest {
         t = TrapLog.last
         check("#PF reaches the handler with CR2 in vcpu_info", rP == 1 && t.vector == 14 && t.cr2 == target && t.errorCode & 1 == 0,
               "vector \(t.vector) error \(hex: t.errorCode) cr2 \(hex8: t.cr2)")
+    }
+
+    /// Words the debug-register checks watch: one the guest reads, one the hypervisor reads for it.
+    static var watchedByGuest: UInt32 = 0
+    static var watchedByHypervisor: (UInt32, UInt32) = (0, 0)
+
+    /// set_debugreg/get_debugreg as Xen's: a data breakpoint the guest sets raises #DB in the guest,
+    /// with B0 in the DR6 it reads back; one the hypervisor's own access hits is noted and skipped.
+    static func debugRegisters() {
+        let dr6Before = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 6))
+        let dr7Before = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 7))
+        check("get_debugreg shows DR6 and DR7 at their start values", dr6Before == 0xFFFF_0FF0 && dr7Before == 0x400,
+              "dr6 \(hex8: dr6Before) dr7 \(hex8: dr7Before)")
+        let guestWord = withUnsafeMutablePointer(to: &watchedByGuest) { UInt32(UInt(bitPattern: $0)) }
+        // L0, R/W 11 (read or write), LEN 11 (4 bytes).
+        let rcA = xen.raw(Hypercall.setDebugreg.rawValue, 0, guestWord)
+        let rc7 = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0x000F_0001)
+        let before = TrapLog.last.count
+        let r = guest_probe_read(guestWord)
+        let t = TrapLog.last
+        let dr6 = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 6))
+        check("a data breakpoint from set_debugreg raises #DB, DR6 shows B0",
+              rcA == 0 && rc7 == 0 && r == 1 && t.count == before + 1 && t.vector == 1 && dr6 & 0xF == 1,
+              "vector \(t.vector) dr6 \(hex8: dr6)")
+        let hvWord = withUnsafeMutablePointer(to: &watchedByHypervisor) { UInt32(UInt(bitPattern: $0)) }
+        _ = xen.raw(Hypercall.setDebugreg.rawValue, 6, 0)
+        _ = xen.raw(Hypercall.setDebugreg.rawValue, 0, hvWord)
+        let traps = TrapLog.last.count
+        let rcF = xen.xenVersion(.getFeatures, hvWord)
+        check("a breakpoint the hypervisor's read hits is skipped, not bounced", rcF == 0 && TrapLog.last.count == traps,
+              "get_features returned \(rcF), traps \(TrapLog.last.count &- traps)")
+        let off = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0)
+        let dr7 = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 7))
+        let high = xen.raw(Hypercall.setDebugreg.rawValue, 1, 0xF580_0000)
+        let gd = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0x2000)
+        let io = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0x0002_0001)
+        check("set_debugreg refuses a hypervisor address, GD and an I/O breakpoint (-EPERM)",
+              off == 0 && dr7 == 0x400 && high == -1 && gd == -1 && io == -1, "dr7 \(hex8: dr7), \(high) \(gd) \(io)")
+    }
+
+    /// What 32-bit Linux asks at its start of day: its kernel stack selector with RPL 0, where the M2P is.
+    static func linuxStartOfDay() {
+        // FLAT_RING1_SS with RPL 0: taken as RPL 1 (the ring-3 checks later bounce through it).
+        let rcS = xen.stackSwitch(ss: UInt32(Selector.flatRing1DS) & ~3, esp: guest_symbol(GuestSymbol.kernelTrapStackTop))
+        check("stack_switch takes a selector with RPL 0 as RPL 1", rcS == 0, "returned \(rcS)")
+        var mapping = HypercallRecord(stride: MachphysMappingLayout.size)
+        let rcM = mapping.withAddress { xen.memoryOp(MemoryOpCommand.machphysMapping.rawValue, $0) }
+        let start = mapping.get(UInt32.self, at: MachphysMappingLayout.vStartOffset)
+        let end = mapping.get(UInt32.self, at: MachphysMappingLayout.vEndOffset)
+        let maxMFN = mapping.get(UInt32.self, at: MachphysMappingLayout.maxMFNOffset)
+        check("memory_op machphys_mapping", rcM == 0 && start == 0xF580_0000 && end == 0xF680_0000 && maxMFN == 0x3F_FFFF,
+              "v_start \(hex8: start) v_end \(hex8: end) max_mfn \(hex: maxMFN)")
+        let rcA = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.runstateUpdateFlag.rawValue)
+        let rcX = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.m2pStrict.rawValue)
+        check("vm_assist runstate_update_flag is accepted, m2p_strict (64-bit only) is not", rcA == 0 && rcX == -22,
+              "returned \(rcA) and \(rcX)")
+        let pmu = xen.raw(Hypercall.xenpmuOp.rawValue, 0, 0)
+        check("xenpmu_op answers -EOPNOTSUPP", pmu == -95, "returned \(pmu)")
     }
 
     static func privilegedInstructions() {

@@ -43,6 +43,8 @@ public enum XenError: Int32, Sendable {
     case ENOSYS = 38
     /// Timer expired: a deadline that is already in the past.
     case ETIME = 62
+    /// Operation not supported (Xen's answer for a facility that is configured off, e.g. the vPMU).
+    case EOPNOTSUPP = 95
 
     /// What the guest receives in EAX: the negative errno.
     public var negated: Int32 { -rawValue }
@@ -70,6 +72,7 @@ public enum XenError: Int32, Sendable {
         case .ERANGE: return "ERANGE"
         case .ENOSYS: return "ENOSYS"
         case .ETIME: return "ETIME"
+        case .EOPNOTSUPP: return "EOPNOTSUPP"
         }
     }
 }

@@ -16,6 +16,20 @@ public enum MemoryOpCommand: UInt32, Sendable {
     /// buffer u32 @4 IN guest pointer to e820 entries of 20 bytes: addr u64, size u64, type u32).
     case memoryMap = 9
     case machineMemoryMap = 10
+    /// OUT arg: struct xen_machphys_mapping (x86_32: v_start u32 @0, v_end u32 @4, max_mfn u32 @8):
+    /// where the read-only M2P table lies in every address space and the last frame it covers.
+    case machphysMapping = 12
+}
+
+/// struct xen_machphys_mapping on x86_32 (12 bytes, every field a xen_ulong_t).
+public enum MachphysMappingLayout {
+    /// u32, OUT: first virtual address of the M2P (MACH2PHYS_VIRT_START).
+    public static let vStartOffset = 0
+    /// u32, OUT: one past its last byte (MACH2PHYS_VIRT_END).
+    public static let vEndOffset = 4
+    /// u32, OUT: the highest machine frame it has an entry for (MACH2PHYS_NR_ENTRIES - 1).
+    public static let maxMFNOffset = 8
+    public static let size = 12
 }
 
 /// struct xen_memory_map on x86_32 (8 bytes), memory_op XENMEM_memory_map's argument.

@@ -49,6 +49,12 @@ public enum VMAssistType: UInt32, Sendable {
     case writablePagetables = 2
     /// PAE: the L3 table (PDPT) may be above 4 GiB; CR3 values are folded (xen_pfn_to_cr3).
     case paeExtendedCR3 = 3
+    /// Virtual IOPL follows the architecture: a guest kernel counts as ring 0 for port access
+    /// (set_iopl 1 no longer grants it; 3 does), and EFLAGS.IOPL carries the virtual IOPL.
+    case architecturalIOPL = 4
+    /// The hypervisor sets XEN_RUNSTATE_UPDATE (bit 63 of state_entry_time) in the registered
+    /// runstate area while it rewrites it.
+    case runstateUpdateFlag = 5
     /// x86_64 only: hide the M2P from user mode.
     case m2pStrict = 32
 
@@ -59,9 +65,17 @@ public enum VMAssistType: UInt32, Sendable {
         case .fourGBSegmentsNotify: return "4gb_segments_notify"
         case .writablePagetables: return "writable_pagetables"
         case .paeExtendedCR3: return "pae_extended_cr3"
+        case .architecturalIOPL: return "architectural_iopl"
+        case .runstateUpdateFlag: return "runstate_update_flag"
         case .m2pStrict: return "m2p_strict"
         }
     }
+}
+
+/// The assists a 32-bit PV guest may turn on (Xen's COMPAT_VM_ASSIST_VALID: the native mask cut
+/// to 32 bits, so m2p_strict is not among them). Any other type answers -EINVAL.
+public enum VMAssistValid {
+    public static let pv32: UInt32 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5
 }
 
 /// fpu_taskswitch (5). IN arg1: non-zero sets CR0.TS, zero clears it. OUT: 0.
@@ -81,8 +95,9 @@ public enum FPUTaskswitch {
 ///
 /// Records the guest kernel stack the hypervisor switches to when it bounces a trap or
 /// event that interrupted ring 2 or 3 (the ring-1 SS:ESP of the virtual TSS). The selector
-/// must name a guest ring-1 data segment, e.g. FLAT_RING1_SS 0xe021; a selector with RPL 0
-/// is taken as RPL 1, as Xen's fixup_guest_stack_selector does.
+/// should name a guest ring-1 data segment, e.g. FLAT_RING1_SS 0xe021 (32-bit Linux passes its
+/// __KERNEL_DS 0x68); an RPL below 1 is raised to 1, as Xen's fixup_guest_stack_selector does.
+/// Xen refuses nothing here: a stack the CPU will not take fails when a trap first uses it.
 public enum StackSwitch {
     /// The requested privilege level a guest kernel stack selector must carry.
     public static let kernelRPL: UInt16 = 1

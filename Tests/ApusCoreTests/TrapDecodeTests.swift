@@ -80,15 +80,17 @@ final class TrapDecodeTests: XCTestCase {
     }
 
     func testStackSwitch() {
-        XCTAssertEqual(try StackSwitchRequest.decode(HypercallArguments(0xe021, 0xC000_0000, 0, 0, 0)).get(), StackSwitchRequest(ss: 0xe021, esp: 0xC000_0000))
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0x1_0000, 0, 0, 0, 0)))?.1, "stack selector is not a guest selector")
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xE408, 0, 0, 0, 0)))?.1, "stack selector is one of the hypervisor's")
-        // Linux passes __KERNEL_DS (0x68) with RPL 0: raised to RPL 1, as Xen's fixup_guest_stack_selector.
-        XCTAssertEqual(try StackSwitchRequest.decode(HypercallArguments(0x68, 0xC100_0000, 0, 0, 0)).get(), StackSwitchRequest(ss: 0x69, esp: 0xC100_0000))
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0, 0xC100_0000, 0, 0, 0)))?.1, "stack selector is the null selector")
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(3, 0xC100_0000, 0, 0, 0)))?.1, "stack selector is the null selector")
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xF009, 0, 0, 0, 0)))?.1, "stack selector is one of the hypervisor's")
-        XCTAssertEqual(refusal(StackSwitchRequest.decode(HypercallArguments(0xe021, 0xF580_0001, 0, 0, 0)))?.1, "kernel stack lies in the hypervisor area")
+        func decoded(_ ss: UInt32, _ esp: UInt32) -> StackSwitchRequest? { try? StackSwitchRequest.decode(HypercallArguments(ss, esp, 0, 0, 0)).get() }
+        XCTAssertEqual(decoded(0xe021, 0xC000_0000), StackSwitchRequest(ss: 0xe021, esp: 0xC000_0000))
+        // 32-bit Linux passes __KERNEL_DS with RPL 0: Xen's fixup_guest_stack_selector makes it RPL 1.
+        XCTAssertEqual(decoded(0x68, 0xC180_0000), StackSwitchRequest(ss: 0x69, esp: 0xC180_0000))
+        XCTAssertEqual(decoded(0xE408, 0), StackSwitchRequest(ss: 0xE409, esp: 0))
+        XCTAssertEqual(decoded(0, 0), StackSwitchRequest(ss: 1, esp: 0))
+        // RPL 1 to 3 are kept; only the low 16 bits of the register count (TSS.ss1).
+        XCTAssertEqual(decoded(0x6B, 0x1000), StackSwitchRequest(ss: 0x6B, esp: 0x1000))
+        XCTAssertEqual(decoded(0x1_0068, 0x1000), StackSwitchRequest(ss: 0x69, esp: 0x1000))
+        // Xen refuses nothing here: a stack in the hypervisor area fails when a bounce first uses it.
+        XCTAssertEqual(decoded(0xe021, 0xF580_0001), StackSwitchRequest(ss: 0xe021, esp: 0xF580_0001))
     }
 
     func testIret() {

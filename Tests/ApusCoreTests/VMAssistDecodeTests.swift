@@ -18,9 +18,22 @@ final class VMAssistDecodeTests: XCTestCase {
         XCTAssertEqual(VMAssistType.m2pStrict.bit, 0, "an x86_64 assist has no bit in a 32-bit word")
     }
 
+    /// What 32-bit Linux 5.4 asks for at boot, each accepted (Xen's pv32 mask holds types 0-5).
+    func testEveryPV32AssistIsAccepted() {
+        for type in [VMAssistType.fourGBSegments, .fourGBSegmentsNotify, .writablePagetables, .paeExtendedCR3,
+                     .architecturalIOPL, .runstateUpdateFlag] {
+            XCTAssertEqual(accepted(decode(VMAssistCommand.enable.rawValue, type.rawValue)), .enable(type))
+            XCTAssertNotEqual(VMAssistValid.pv32 & type.bit, 0)
+        }
+        XCTAssertEqual(VMAssistValid.pv32, 0x3F)
+    }
+
     func testRefusals() {
         assertRefused(decode(2, 0), .ENOSYS, "unknown vm_assist command")
-        assertRefused(decode(VMAssistCommand.enable.rawValue, 4), .EINVAL, "unknown vm_assist type")
+        assertRefused(decode(VMAssistCommand.enable.rawValue, 6), .EINVAL, "unknown vm_assist type")
+        assertRefused(decode(VMAssistCommand.enable.rawValue, 32), .EINVAL, "m2p_strict is an assist for 64-bit guests only")
+        assertRefused(decode(VMAssistCommand.enable.rawValue, 31), .EINVAL, "unknown vm_assist type")
+        assertRefused(decode(7, 33), .EINVAL, "unknown vm_assist type")   // the type is checked before the command
         assertRefused(decode(VMAssistCommand.disable.rawValue, 0xFFFF_FFFF), .EINVAL, "unknown vm_assist type")
     }
 

@@ -50,7 +50,7 @@ final class VcpuOpDecodeTests: XCTestCase {
         for op in [VcpuOp.up, .down, .initialise] {
             assertRefused(decode(op.rawValue, 0x2000, &m), .EINVAL, "vCPU 0 is always up; there is no other")
         }
-        for op in [VcpuOp.setPeriodicTimer, .registerVcpuInfo, .sendNMI, .getPhysid, .registerVcpuTimeMemoryArea] {
+        for op in [VcpuOp.setPeriodicTimer, .registerVcpuInfo, .sendNMI, .getPhysid] {
             assertRefused(decode(op.rawValue, 0x2000, &m), .ENOSYS, "this vcpu_op command is not implemented yet")
         }
         for va: UInt32 in [GuestRange.limit - 43, 0xFFFF_FFF0] {
@@ -67,6 +67,45 @@ final class VcpuOpDecodeTests: XCTestCase {
             m.place32([area, 0], at: 0x3100)
             assertRefused(decode(VcpuOp.registerRunstateMemoryArea.rawValue, 0x3100, &m), .EFAULT, "the runstate area is not guest memory")
         }
+        for va: UInt32 in [GuestRange.limit - 7, 0xFFFF_FFF8, 0x9000] {
+            assertRefused(decode(VcpuOp.registerVcpuTimeMemoryArea.rawValue, va, &m), .EFAULT,
+                          "vcpu_register_time_memory_area is not readable guest memory")
+        }
+        for area: UInt32 in [GuestRange.limit - 31, 0xFFFF_FFF0] {
+            m.place32([area, 0], at: 0x3200)
+            assertRefused(decode(VcpuOp.registerVcpuTimeMemoryArea.rawValue, 0x3200, &m), .EFAULT, "the time memory area is not guest memory")
+        }
+    }
+
+    /// Linux's pvclock asks for a second vcpu_time_info in its own page: the area is one
+    /// vcpu_time_info (32 bytes) at the address given; 0 stops the updates.
+    func testTimeMemoryArea() {
+        var m = FakeGuestMemory(seed: 24)
+        m.mappedPercent = 0
+        m.place32([0xC17F_E000, 0], at: 0x3200)
+        guard case .registerTimeArea(let area)? = accepted(decode(VcpuOp.registerVcpuTimeMemoryArea.rawValue, 0x3200, &m)) else { return XCTFail() }
+        XCTAssertEqual(area, GuestRange(0xC17F_E000, count: 32))
+        m.place32([GuestRange.limit - 32, 0], at: 0x3200)
+        XCTAssertNotNil(accepted(decode(VcpuOp.registerVcpuTimeMemoryArea.rawValue, 0x3200, &m)), "an area ending at the limit is guest memory")
+        m.place32([0, 0], at: 0x3200)
+        guard case .registerTimeArea(nil)? = accepted(decode(VcpuOp.registerVcpuTimeMemoryArea.rawValue, 0x3200, &m)) else { return XCTFail() }
+        XCTAssertEqual(m.copiesOut, 0)
+    }
+
+    /// The copy's bytes are vcpu_time_info's, with the record's settled version.
+    func testTimeCopyBytes() {
+        let record = VcpuTimeRecord(version: 6, tscTimestamp: 0x1122_3344_5566_7788, systemTimeNs: 0x0102_0304_0506_0708,
+                                    scale: TimeScale(mul: 0x8000_0001, shift: -2), flags: VcpuTimeInfo.flagTSCStable)
+        let b = record.guestCopy
+        XCTAssertEqual(b.count, 32)
+        XCTAssertEqual(b.u32(0), 6)
+        XCTAssertEqual(b.u64(8), 0x1122_3344_5566_7788)
+        XCTAssertEqual(b.u64(16), 0x0102_0304_0506_0708)
+        XCTAssertEqual(b.u32(24), 0x8000_0001)
+        XCTAssertEqual(b.u8(28), 0xFE)
+        XCTAssertEqual(b.u8(29), VcpuTimeInfo.flagTSCStable)
+        XCTAssertEqual(b.u8(30), 0)
+        XCTAssertEqual(b.u32(4), 0)
     }
 
     func testFuzzed() {

@@ -21,7 +21,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum DecoderTarget {
-    static let count: UInt8 = 28
+    static let count: UInt8 = 31
 
     static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
         switch selector % count {
@@ -74,10 +74,16 @@ enum DecoderTarget {
         case 24:
             // grant_table_op's decoder and the grant-table core over a fake shared memory.
             GrantFuzz.run(a, &m, image)
+        case 27: _ = PhysdevOpRequest.decode(a, privileged: a.a5 & 1 == 0, &m)
+        case 28: _ = PlatformOpRequest.decode(a, privileged: a.a5 & 1 == 0, &m)
+        case 29:
+            _ = SetDebugRegRequest.decode(register: a.a1, value: a.a2, cr4DE: a.a3 & 1 == 0)
+            _ = GetDebugRegRequest.decode(register: a.a1, cr4DE: a.a3 & 1 == 0)
+            _ = SetDebugRegRequest.mergedDR6(stored: a.a4, hardware: a.a5)
         case 26:
             // The shared rings' moves and the console line sanitiser (dom0), the relay label (hypervisor).
             RingFuzz.run(a, image)
-        case 27:
+        case 30:
             // The #GP emulator's decoder (port I/O, control-register moves): over the raw image, over
             // a slice that does not start at 0, and over what InstructionFetch gives it from a guest EIP.
             let raw = Array(image)

@@ -47,6 +47,17 @@ final class VCPU {
     var runstateArea: GuestRange? = nil
     /// CR4 as the guest last wrote it (emulated mov to CR4); nil until it writes one.
     var guestCR4: UInt32? = nil
+    /// The debug registers as the guest set them (set_debugreg): DR0-DR3, DR6, DR7 (Xen's start values).
+    var debugAddresses = InlineArray<4, UInt32>(repeating: 0)
+    var debugStatus: UInt32 = DebugRegisterBits.dr6Default
+    var debugControl: UInt32 = DebugRegisterBits.dr7Default
+    /// The virtual IOPL (physdev_op set_iopl, 0-3) and the guest's I/O bitmap (set_iobitmap), which
+    /// Xen consults before it emulates a port access.
+    var iopl: UInt32 = 0
+    var ioBitmap: GuestRange? = nil
+    var ioBitmapPorts: UInt32 = 0
+    /// Where the guest asked for a second copy of its vcpu_time_info (register_vcpu_time_memory_area).
+    var timeArea: GuestRange? = nil
 }
 
 final class Domain {
@@ -65,6 +76,10 @@ final class Domain {
     let vcpu = VCPU()
     /// vm_assist bits the guest turned on.
     var vmAssist: UInt32 = 0
+    /// The frame the guest registered for its pirq EOI bits (physdev_op pirq_eoi_gmfn); 0: none.
+    var pirqEOIMapMFN: UInt32 = 0
+    /// Hypercall numbers (0-63) whose "not offered" answer has been logged once already.
+    var unofferedLogged: UInt64 = 0
     /// The guest's GDT frames (set_gdt) and how many entries it uses.
     var gdtFrames: [UInt32] = []
     var gdtEntries: Int = 0

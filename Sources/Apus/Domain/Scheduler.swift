@@ -67,6 +67,7 @@ enum Scheduler {
         Domains.current = d
         switches &+= 1
         switchedAt = SystemTime.nanoseconds()
+        DebugRegisters.switchTo(d)
         ContextSwitch.load(d, at: switchedAt)
         if switchStart != 0 { switchTicks &+= cpu_rdtsc() &- switchStart }
         ContextSwitch.resume()

@@ -1,6 +1,7 @@
 // HypercallTable.swift: the one table from hypercall number to handler, and the outcome type
-// every handler returns. A number without a handler answers -ENOSYS. Refusals are logged with
-// their reason. Handlers decode their arguments first (no side effects), then act.
+// every handler returns. A number without a handler answers as Xen's default does (-ENOSYS; the vPMU
+// -EOPNOTSUPP), logged once per domain and number. Refusals are logged with their reason. Handlers
+// decode their arguments first (no side effects), then act.
 
 import ApusCore
 import PVABI
@@ -17,6 +18,9 @@ enum HypercallOutcome {
     case descheduled
     /// An error that is an ordinary answer (the end of a getdomaininfo walk): not logged.
     case answer(XenError)
+    /// Xen's answer for something Apus does not offer (a hypercall or command it leaves out): logged
+    /// the first time each domain meets it for that hypercall number, then answered quietly.
+    case unoffered(XenError, StaticString)
 
     static let ok = HypercallOutcome.value(0)
 }
@@ -45,6 +49,9 @@ enum Hypercalls {
             logRefusal(domain, number, error, reason)
         case .answer(let error):
             frame.pointee.eax = UInt32(bitPattern: error.negated)
+        case .unoffered(let error, let reason):
+            frame.pointee.eax = UInt32(bitPattern: error.negated)
+            logUnoffered(domain, number, error, reason)
         case .frameReplaced, .descheduled:
             break
         }
@@ -60,10 +67,19 @@ enum Hypercalls {
         }
     }
 
+    /// Once per domain and hypercall number (numbers past 63 share the last bit).
+    static func logUnoffered(_ domain: Domain, _ number: UInt32, _ error: XenError, _ reason: StaticString) {
+        let bit: UInt64 = 1 << UInt64(min(number, 63))
+        if domain.unofferedLogged & bit != 0 { return }
+        domain.unofferedLogged |= bit
+        let name: StaticString = Hypercall(rawValue: number)?.name ?? "unknown"
+        Log.info("d\(domain.id): hypercall \(number) (\(name)) -> -\(error.name): \(reason) (logged once)")
+    }
+
     /// The table. `nested` is true inside a multicall (which may not nest, nor switch frames).
     static func dispatch(_ number: UInt32, _ a: HypercallArguments, _ frame: UnsafeMutablePointer<TrapFrame>,
                          _ d: Domain, nested: Bool) -> HypercallOutcome {
-        guard let call = Hypercall(rawValue: number) else { return .refused(.ENOSYS, "no such hypercall") }
+        guard let call = Hypercall(rawValue: number) else { return .unoffered(.ENOSYS, "no such hypercall") }
         switch call {
         case .consoleIO: return ConsoleIOHypercall.run(a, d)
         case .xenVersion: return XenVersionHypercall.run(a, d)
@@ -71,6 +87,11 @@ enum Hypercalls {
         case .setCallbacks: return TrapHypercalls.setCallbacks(a, d)
         case .callbackOp: return TrapHypercalls.callbackOp(a, d)
         case .stackSwitch: return TrapHypercalls.stackSwitch(a, d)
+        case .setDebugreg: return DebugRegHypercalls.set(a, d)
+        case .getDebugreg: return DebugRegHypercalls.get(a, d)
+        case .physdevOp: return PhysdevOpHypercall.run(a, d)
+        case .platformOp: return PlatformOpHypercall.run(a, d)
+        case .xenpmuOp: return .unoffered(.EOPNOTSUPP, "the vPMU is off, as in Xen's default configuration")
         case .fpuTaskswitch: return TrapHypercalls.fpuTaskswitch(a, d)
         case .iret:
             if nested { return .refused(.EINVAL, "iret inside a multicall must be its last entry") }
@@ -96,7 +117,7 @@ enum Hypercalls {
         case .domctl:
             guard d.privileged else { return .refused(.EPERM, "domctl is for dom0 only") }
             return DomctlHypercall.run(a, d)
-        default: return .refused(.ENOSYS, "this hypercall is not implemented yet")
+        default: return .unoffered(.ENOSYS, "this hypercall is not offered by Apus")
         }
     }
 }

@@ -1,5 +1,5 @@
 // MiscHypercalls.swift: vm_assist (21), vcpu_op (24) for the one vCPU each domain has (is_up,
-// get_runstate_info, the runstate area, singleshot timers) and set_timer_op (15), acted on. ApusCore decodes each
+// get_runstate_info, the runstate and time areas, singleshot timers) and set_timer_op (15), acted on. ApusCore decodes each
 // (VMAssistRequest, VcpuOpRequest, SetTimerOpRequest); this file only acts, on ranges it was given.
 
 import ApusCore
@@ -33,12 +33,18 @@ enum MiscHypercalls {
             guard let area else { return .ok }
             Runstates.account(d, now: SystemTime.nanoseconds())
             return memory.write(Runstates.info(d), to: area) ? .ok : .refused(.EFAULT, "the runstate area is not writable guest memory")
+        case .success(.registerTimeArea(let area)):
+            // As Xen: remembered, then filled in at once (force_update_vcpu_system_time) and at every
+            // later update of the time record.
+            d.vcpu.timeArea = area
+            SystemTime.publish(d)
+            return .ok
         case .success(.stopPeriodicTimer):
             return .ok
         case .success(.setSingleshotTimer(let deadline, let future)):
-            if future && deadline < SystemTime.nanoseconds() {
-                return .refused(.ETIME, "the singleshot timer's deadline has already passed")
-            }
+            // VCPU_SSHOTTMR_future and a deadline already past: -ETIME, an ordinary answer (the
+            // guest asked to be told), so not logged as a refusal.
+            if future && deadline < SystemTime.nanoseconds() { return .answer(.ETIME) }
             d.timerDeadline = max(deadline, 1)
             return .ok
         case .success(.stopSingleshotTimer):

@@ -29,6 +29,9 @@ enum MulticallHypercall {
                 Hypercalls.logRefusal(d, entry.op, e, reason)
             case .answer(let e):
                 result = e.negated
+            case .unoffered(let e, let reason):
+                result = e.negated
+                Hypercalls.logUnoffered(d, entry.op, e, reason)
             case .frameReplaced, .descheduled:
                 return outcome                       // iret or shutdown ends the batch
             }

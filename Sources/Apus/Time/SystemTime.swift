@@ -35,5 +35,15 @@ enum SystemTime {
                                     flags: VcpuTimeInfo.flagTSCStable)
         record.publish(to: d.vcpuInfo.advanced(by: VcpuInfo.timeOffset))
         d.timeVersion = record.version
+        publishCopy(d, record)
+    }
+
+    /// The second copy a guest registered (vcpu_op register_vcpu_time_memory_area), written through
+    /// the checked guest-memory path, and only while the domain's address space is the loaded one
+    /// (its area is a virtual address of that space). A guest that unmapped it loses the update, as on Xen.
+    private static func publishCopy(_ d: Domain, _ record: VcpuTimeRecord) {
+        guard let area = d.vcpu.timeArea, Domains.current === d else { return }
+        var memory = RunningGuestMemory()
+        _ = memory.write(record.guestCopy, to: area)
     }
 }

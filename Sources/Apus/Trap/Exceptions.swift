@@ -1,6 +1,7 @@
 // Exceptions.swift: what happens to the 32 CPU exceptions. A ring-0 fault at an instruction
 // listed in the exception table resumes at its fixup; anything else in ring 0 is a hypervisor
-// bug and panics. It must never resume a ring-0 fault silently.
+// bug and panics, except a #DB, which only a guest's data breakpoint can raise in ring 0 (logged, then
+// resumed as Xen does). It must never resume a ring-0 fault silently.
 
 import ApusCore
 
@@ -23,6 +24,11 @@ enum Exceptions {
         let cr2 = vector == 14 ? cpu_read_cr2() : 0
         if frame.pointee.fromGuest {
             Panic.trap(frame, cr2: cr2, reason: "exception from a guest ring, and no domain runs yet")
+        }
+        if vector == 1 {
+            // Only a guest's data breakpoint can fire here (see DebugRegisters.hypervisorTrap).
+            DebugRegisters.hypervisorTrap(frame)
+            return
         }
         if vector == 3 && TestHooks.takeExpectedBreakpoint() {
             record(frame, cr2: cr2, resumeAt: frame.pointee.eip)

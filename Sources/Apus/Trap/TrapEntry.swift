@@ -13,6 +13,7 @@ public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     switch vector {
     case 0..<32:
         if frame.pointee.fromGuest, let d = Domains.current {
+            if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
             GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
         } else {
             Exceptions.handle(frame)

@@ -130,17 +130,14 @@ public struct StackSwitchRequest: Equatable, Sendable {
     public let ss: UInt16
     public let esp: UInt32
 
+    /// As Xen's do_stack_switch: never refused. The selector keeps its low 16 bits (TSS.ss1 is 16 bits
+    /// wide) and an RPL below the guest kernel's ring is raised to it (fixup_guest_stack_selector), so
+    /// 32-bit Linux's __KERNEL_DS 0x68 becomes 0x69. A selector or stack the CPU will not take fails
+    /// later, on the first bounce through it: the bounce frame goes through the checked guest-memory
+    /// path and a refused return lands in the failsafe callback or crashes the domain alone.
     public static func decode(_ a: HypercallArguments) -> Decoded<StackSwitchRequest> {
-        guard a.a1 <= 0xFFFF else { return .failure(Refusal(.EINVAL, "stack selector is not a guest selector")) }
-        let ss = UInt16(a.a1)
-        guard ss & ~3 != 0 else { return .failure(Refusal(.EINVAL, "stack selector is the null selector")) }
-        // As Xen's fixup_guest_stack_selector: a kernel built for ring 0 (Linux passes __KERNEL_DS,
-        // 0x68) gets RPL 1, the ring it really runs in.
-        let fixed = ss & 3 == 0 ? ss | 1 : ss
-        guard fixed == Selector.flatRing1DS || fixed & 4 != 0 || Int(fixed >> 3) < Selector.firstReservedGDTEntry else {
-            return .failure(Refusal(.EINVAL, "stack selector is one of the hypervisor's"))
-        }
-        guard a.a2 <= XenLayout.hypervisorVirtStart else { return .failure(Refusal(.EINVAL, "kernel stack lies in the hypervisor area")) }
+        let ss = UInt16(truncatingIfNeeded: a.a1)
+        let fixed = ss & 3 >= StackSwitch.kernelRPL ? ss : (ss & ~3) | StackSwitch.kernelRPL
         return .success(StackSwitchRequest(ss: fixed, esp: a.a2))
     }
 }

@@ -1,5 +1,6 @@
-// VMAssistDecode.swift: vm_assist (21) decoded from its two registers into enable or disable of a known
-// assist. No guest memory is involved; it must never act (the domain's assist bits are the actor's).
+// VMAssistDecode.swift: vm_assist (21) decoded from its two registers into enable or disable of an assist
+// a 32-bit PV guest may have (Xen's COMPAT_VM_ASSIST_VALID). No guest memory is involved; it must never
+// act (the domain's assist bits are the actor's).
 
 import PVABI
 
@@ -7,9 +8,14 @@ public enum VMAssistRequest: Equatable {
     case enable(VMAssistType)
     case disable(VMAssistType)
 
+    /// As Xen's do_vm_assist: the type is checked against the valid mask first (-EINVAL, whatever the
+    /// command), then the command (-ENOSYS).
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<VMAssistRequest> {
+        guard a.a2 < 32, VMAssistValid.pv32 & (1 << a.a2) != 0, let type = VMAssistType(rawValue: a.a2) else {
+            return .failure(Refusal(.EINVAL, a.a2 == VMAssistType.m2pStrict.rawValue
+                                    ? "m2p_strict is an assist for 64-bit guests only" : "unknown vm_assist type"))
+        }
         guard let command = VMAssistCommand(rawValue: a.a1) else { return .failure(Refusal(.ENOSYS, "unknown vm_assist command")) }
-        guard let type = VMAssistType(rawValue: a.a2) else { return .failure(Refusal(.EINVAL, "unknown vm_assist type")) }
         switch command {
         case .enable: return .success(.enable(type))
         case .disable: return .success(.disable(type))

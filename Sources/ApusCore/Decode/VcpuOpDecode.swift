@@ -1,6 +1,6 @@
 // VcpuOpDecode.swift: vcpu_op (24) decoded for the one vCPU each domain has: is_up, the runstate info's
 // OUT range, the runstate area to keep updated, the singleshot timer's deadline and flag, stopping the
-// periodic timer, and the answers for what does not exist here (-ENOENT for other vCPUs, as Xen).
+// periodic timer, the second vcpu_time_info to keep updated, and the answers for what does not exist here (-ENOENT for other vCPUs, as Xen).
 // Reads only through GuestMemoryAccess; must never act (whether a deadline has passed is the actor's call).
 
 import PVABI
@@ -19,6 +19,8 @@ public enum VcpuOpRequest {
     case stopPeriodicTimer
     /// IN: where the hypervisor keeps a vcpu_runstate_info up to date (nil: stop).
     case registerRunstateArea(GuestRange?)
+    /// IN: where the hypervisor keeps a second vcpu_time_info up to date (nil: stop).
+    case registerTimeArea(GuestRange?)
 
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<VcpuOpRequest> {
         guard a.a2 == 0 else { return .success(.noSuchVCPU) }
@@ -53,6 +55,18 @@ public enum VcpuOpRequest {
                 return .failure(Refusal(.EFAULT, "the runstate area is not guest memory"))
             }
             return .success(.registerRunstateArea(area))
+        case .registerVcpuTimeMemoryArea:
+            guard let arg: GuestBytes<8> = memory.read(a.a3, count: VcpuRegisterTimeMemoryAreaLayout.size) else {
+                return .failure(Refusal(.EFAULT, "vcpu_register_time_memory_area is not readable guest memory"))
+            }
+            // As Xen: the handle must pass guest_handle_okay for one vcpu_time_info; a null one
+            // passes and stops the updates.
+            let va = arg.u32(VcpuRegisterTimeMemoryAreaLayout.addrOffset)
+            if va == 0 { return .success(.registerTimeArea(nil)) }
+            guard let area = GuestRange(va, count: UInt32(VcpuTimeInfo.size)) else {
+                return .failure(Refusal(.EFAULT, "the time memory area is not guest memory"))
+            }
+            return .success(.registerTimeArea(area))
         default:
             return .failure(Refusal(.ENOSYS, "this vcpu_op command is not implemented yet"))
         }

@@ -1,6 +1,7 @@
 // Hostile.swift: a domU that tries to break isolation, one way at a time, and prints what the
 // hypervisor answered: privileged instructions, a foreign frame, the hypervisor's memory, a DPL-0
-// segment, domctl, a channel it does not own, Linux's page-table lifecycle and its abuses, grants not meant for it. Its last attempt must get it killed. It is a test
+// segment, domctl, a channel it does not own, dom0's device and platform calls, a breakpoint on the
+// hypervisor, Linux's page-table lifecycle and its abuses, grants not meant for it. Its last attempt must get it killed. It is a test
 // of the hypervisor: every line it prints is an attempt and the answer it really got.
 
 import ApusCore
@@ -81,6 +82,14 @@ public func guestStart(_ startInfo: UInt32) {
     // The two calls that stopped the hypervisor before guest pointers were checked as ranges.
     Hostile.expectError("set_gdt with its frame list at 0xfffffff8", xen.setGDT(frameList: 0xFFFF_FFF8, entries: 16), 14)
     Hostile.expectError("sched_op poll with its argument at 0xfffffff8", xen.schedOp(.poll, 0xFFFF_FFF8), 14)
+    // The device, platform and debug hypercalls answer a domain without devices as Xen does.
+    var apic = HypercallRecord(stride: 12)
+    Hostile.expectError("physdev_op apic_read (dom0's)", apic.withAddress { xen.raw(Hypercall.physdevOp.rawValue, PhysdevOp.apicRead.rawValue, $0) }, 1)
+    var platform = HypercallRecord(stride: PlatformOpLayout.size)
+    platform.set(UInt32(52), at: PlatformOpLayout.cmdOffset)
+    platform.set(PlatformOpLayout.interfaceVersion, at: PlatformOpLayout.interfaceVersionOffset)
+    Hostile.expectError("platform_op (dom0's)", platform.withAddress { xen.raw(Hypercall.platformOp.rawValue, $0) }, 1)
+    Hostile.expectError("set_debugreg with a breakpoint on the hypervisor's image", xen.raw(Hypercall.setDebugreg.rawValue, 0, 0xFF10_0000), 1)
     PageTableAttempts.run()
     GrantAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1), window: window)
     StoreFlood.run()
