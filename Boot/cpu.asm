@@ -188,6 +188,7 @@ FN apus_symbol_addresses                     ; void apus_symbol_addresses(uint32
     mov dword [eax + 60], apus_log_ring
     mov dword [eax + 64], return_fault_frame
     mov dword [eax + 68], apus_fpu_areas
+    mov dword [eax + 72], vcpu_info_l1
     ret
 
 section .bss
@@ -202,6 +203,8 @@ apus_tss:    resb 128
 alignb 4096
 global mapcache_l1                           ; L1 behind the mapcache window at 0xFFC00000
 mapcache_l1: resb 4096
+global vcpu_info_l1                          ; L1 behind the vcpu_info windows at 0xFE800000 (one page per domain)
+vcpu_info_l1: resb 4096
 global apus_log_ring                         ; the dmesg ring: the last 16 KiB of console output
 apus_log_ring: resb 16384
 alignb 16

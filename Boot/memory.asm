@@ -21,7 +21,9 @@ apus_fill:                                      ; void *memset(void *d, int c, s
     ret
 
 global memcpy
+global apus_copy                             ; the same routine, for Swift to call by name
 memcpy:                                      ; void *memcpy(void *d, const void *s, size_t n)
+apus_copy:
     push edi
     push esi
     mov edi, [esp + 12]

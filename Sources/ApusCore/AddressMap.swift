@@ -16,8 +16,10 @@ public enum AddressMap {
     /// The hypervisor's writable alias of the M2P (guests only ever see the read-only one).
     public static let m2pWritableStart: UInt32 = 0xF780_0000
     public static let m2pWritableEnd: UInt32 = 0xF880_0000
-    /// Per-domain area: GDT and LDT shadows of the running domain.
+    /// Per-domain area: each domain's vcpu_info page, where the guest placed it with
+    /// VCPUOP_register_vcpu_info, mapped for good (one 4 KiB window per domain id, 2 MiB).
     public static let perDomainStart: UInt32 = 0xFE80_0000
+    public static let vcpuInfoWindowsStart: UInt32 = 0xFE80_0000
     public static let perDomainEnd: UInt32 = 0xFF00_0000
     /// Direct map of the first 12 MiB of physical memory, holding the hypervisor image.
     public static let directMapStart: UInt32 = 0xFF00_0000

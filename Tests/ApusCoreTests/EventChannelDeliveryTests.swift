@@ -176,6 +176,27 @@ final class EventChannelDeliveryTests: XCTestCase {
         XCTAssertFalse(page.testBit(3, ofWordAt: 2048))
     }
 
+    /// After register_vcpu_info, vCPU 0's selector, upcall flag and mask live in the guest's page:
+    /// delivery writes there and reads the mask there; shared_info's own vcpu_info 0 is left alone.
+    func testMovedVcpuInfoTakesVCPU0sWords() {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        let moved = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        defer { raw.deallocate(); moved.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        moved.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+        var page = SharedInfoPage(raw, vcpu0Info: moved)
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 70, vcpu: 0))
+        XCTAssertEqual(raw.load(fromByteOffset: 2048 + 8, as: UInt32.self), 1 << 6, "the pending bitmap stays in shared_info")
+        XCTAssertEqual(moved.load(fromByteOffset: 4, as: UInt32.self), 1 << 2, "the selector is in the moved vcpu_info")
+        XCTAssertEqual(moved.load(fromByteOffset: 0, as: UInt8.self), 1, "so is upcall_pending")
+        XCTAssertEqual(raw.load(fromByteOffset: 0, as: UInt64.self), 0, "shared_info's vcpu_info 0 is untouched")
+        XCTAssertTrue(TwoLevelEvents.needsDelivery(page, vcpu: 0))
+        moved.storeBytes(of: 1, toByteOffset: 1, as: UInt8.self)            // the guest masks upcalls in its own copy
+        XCTAssertFalse(TwoLevelEvents.needsDelivery(page, vcpu: 0))
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 65, vcpu: 1), "vCPU 1's vcpu_info is still shared_info's")
+        XCTAssertEqual(raw.load(fromByteOffset: 64, as: UInt8.self), 1)
+    }
+
     /// The system and delivery together: dom2 sends to dom1 over a channel, dom1 has it masked, then unmasks.
     func testSendThenDeliverThenUnmask() throws {
         var system = EventChannelSystem(domainCapacity: 3)

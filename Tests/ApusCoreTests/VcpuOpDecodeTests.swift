@@ -50,7 +50,7 @@ final class VcpuOpDecodeTests: XCTestCase {
         for op in [VcpuOp.up, .down, .initialise] {
             assertRefused(decode(op.rawValue, 0x2000, &m), .EINVAL, "vCPU 0 is always up; there is no other")
         }
-        for op in [VcpuOp.setPeriodicTimer, .registerVcpuInfo, .sendNMI, .getPhysid] {
+        for op in [VcpuOp.setPeriodicTimer, .sendNMI, .getPhysid] {
             assertRefused(decode(op.rawValue, 0x2000, &m), .ENOSYS, "this vcpu_op command is not implemented yet")
         }
         for va: UInt32 in [GuestRange.limit - 43, 0xFFFF_FFF0] {
@@ -90,6 +90,22 @@ final class VcpuOpDecodeTests: XCTestCase {
         m.place32([0, 0], at: 0x3200)
         guard case .registerTimeArea(nil)? = accepted(decode(VcpuOp.registerVcpuTimeMemoryArea.rawValue, 0x3200, &m)) else { return XCTFail() }
         XCTAssertEqual(m.copiesOut, 0)
+    }
+
+    /// Linux moves vcpu_info into its per-CPU area: a frame and an offset at which all 64 bytes fit.
+    func testRegisterVcpuInfo() {
+        var m = FakeGuestMemory(seed: 24)
+        m.mappedPercent = 0
+        m.place32([0x0000_3A2B, 0, 0xFC0, 0], at: 0x3300)
+        guard case .registerVcpuInfo(let mfn, let offset)? = accepted(decode(VcpuOp.registerVcpuInfo.rawValue, 0x3300, &m)) else { return XCTFail() }
+        XCTAssertEqual(mfn, 0x3A2B)
+        XCTAssertEqual(offset, 0xFC0, "the last place 64 bytes fit")
+        m.place32([0x0000_3A2B, 0, 0xFC1, 0], at: 0x3300)
+        assertRefused(decode(VcpuOp.registerVcpuInfo.rawValue, 0x3300, &m), .EINVAL, "the vcpu_info would cross the end of its frame")
+        m.place32([0x0000_3A2B, 1, 0x40, 0], at: 0x3300)
+        assertRefused(decode(VcpuOp.registerVcpuInfo.rawValue, 0x3300, &m), .EINVAL, "the vcpu_info frame lies beyond any machine frame")
+        assertRefused(decode(VcpuOp.registerVcpuInfo.rawValue, 0xFFFF_FFF8, &m), .EFAULT, "vcpu_register_vcpu_info is not readable guest memory")
+        guard case .noSuchVCPU? = accepted(decode(VcpuOp.registerVcpuInfo.rawValue, vcpu: 1, 0x3300, &m)) else { return XCTFail("other vCPUs: -ENOENT") }
     }
 
     /// The copy's bytes are vcpu_time_info's, with the record's settled version.

@@ -1,5 +1,6 @@
 // HypervisorPaging.swift: the hypervisor's own mappings in the top 1 GiB L2 (idle_l2_high):
-// 2 MiB pages for the direct map, frame table and M2P, and the 4 KiB mapcache windows.
+// 2 MiB pages for the direct map, frame table and M2P, the 4 KiB mapcache windows, and one
+// lasting window per domain onto the frame holding its vcpu_info.
 // Guests share these L2 slots (428-511) read-only through their own L3 slot 3; this file
 // must never map anything below AddressMap.guestEnd.
 
@@ -8,6 +9,7 @@ import ApusCore
 enum HypervisorPaging {
     static var l2: UnsafeMutablePointer<UInt64>! = nil
     static var mapcacheL1: UnsafeMutablePointer<UInt64>! = nil
+    static var vcpuInfoL1: UnsafeMutablePointer<UInt64>! = nil
     static var mapcacheBase: UInt32 = 0
     static var nxSupported = false
     /// CR3 of the hypervisor's own address space (no guest mapped), for when no domain runs.
@@ -20,6 +22,10 @@ enum HypervisorPaging {
         let l1Physical = UInt64(sym.mapcacheL1 - AddressMap.directMapStart)
         l2[slot(AddressMap.mapcacheStart)] =
             PageTableEntry(frame: l1Physical >> 12, flags: [.present, .writable]).raw
+        vcpuInfoL1 = pointer(to: UInt64.self, at: sym.vcpuInfoL1)
+        for i in 0..<512 { vcpuInfoL1[i] = 0 }
+        l2[slot(AddressMap.vcpuInfoWindowsStart)] =
+            PageTableEntry(frame: UInt64(sym.vcpuInfoL1 - AddressMap.directMapStart) >> 12, flags: [.present, .writable]).raw
         enableNX()
         idleCR3 = cpu_read_cr3()
         TLB.flushAll()

@@ -20,9 +20,10 @@ struct Symbols {
     var logRing: UInt32 = 0
     var returnFaultFrame: UInt32 = 0
     var fpuAreas: UInt32 = 0
+    var vcpuInfoL1: UInt32 = 0
 
     static func read() -> Symbols {
-        var raw = InlineArray<18, UInt32>(repeating: 0)
+        var raw = InlineArray<19, UInt32>(repeating: 0)
         var s = Symbols()
         withUnsafeMutableBytes(of: &raw) { apus_symbol_addresses($0.baseAddress!.assumingMemoryBound(to: UInt32.self)) }
         s.imagePhysStart = raw[0]; s.imagePhysEnd = raw[1]
@@ -32,6 +33,7 @@ struct Symbols {
         s.gdt = raw[9]; s.idt = raw[10]; s.tss = raw[11]; s.mapcacheL1 = raw[12]
         s.textStart = raw[13]; s.textEnd = raw[14]; s.logRing = raw[15]; s.returnFaultFrame = raw[16]
         s.fpuAreas = raw[17]
+        s.vcpuInfoL1 = raw[18]
         return s
     }
 }

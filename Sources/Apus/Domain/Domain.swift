@@ -133,7 +133,13 @@ final class Domain {
         vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
     }
 
-    var vcpuInfo: UnsafeMutableRawPointer { sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) }
+    /// Its vcpu_info: in shared_info, or in the guest page it moved it to (register_vcpu_info).
+    var vcpuInfo: UnsafeMutableRawPointer { placedVcpuInfo ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) }
+    /// Where register_vcpu_info put it (a lasting hypervisor mapping of the guest's frame), and that frame.
+    var placedVcpuInfo: UnsafeMutableRawPointer? = nil
+    var placedVcpuInfoFrame: UInt32? = nil
+    /// Its 2-level event bits, with vcpu_info wherever it is.
+    var eventPage: SharedInfoPage { SharedInfoPage(sharedInfo, vcpu0Info: placedVcpuInfo) }
     var upcallMask: UInt8 {
         get { vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }
         set { vcpuInfo.storeBytes(of: newValue, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }

@@ -12,7 +12,7 @@ enum Events {
     /// Marks `target` pending; wakes its domain when an upcall is now needed.
     static func deliver(_ target: EventTarget) {
         guard let d = Domains.byID(target.domain), d.isAlive else { return }
-        var page = SharedInfoPage(d.sharedInfo)
+        var page = d.eventPage
         d.eventsReceived &+= 1
         if TwoLevelEvents.markPending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
     }

@@ -34,7 +34,7 @@ enum EventChannelHypercall {
                 return out(port, portOut)
             case .close(let port):
                 try Events.system.close(caller: d.id, port: port)
-                var page = SharedInfoPage(d.sharedInfo)
+                var page = d.eventPage
                 TwoLevelEvents.clearPending(&page, port: port)
                 return .ok
             case .send(let port):
@@ -52,7 +52,7 @@ enum EventChannelHypercall {
                 return .ok
             case .unmask(let port):
                 let vcpu = try Events.system.unmaskVCPU(caller: d.id, port: port)
-                var page = SharedInfoPage(d.sharedInfo)
+                var page = d.eventPage
                 _ = TwoLevelEvents.unmask(&page, port: port, vcpu: vcpu)
                 return .ok
             case .status(let dom, let port, let range):

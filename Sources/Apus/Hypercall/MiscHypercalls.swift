@@ -47,6 +47,8 @@ enum MiscHypercalls {
             if future && deadline < SystemTime.nanoseconds() { return .answer(.ETIME) }
             d.timerDeadline = max(deadline, 1)
             return .ok
+        case .success(.registerVcpuInfo(let mfn, let offset)):
+            return VcpuInfoPlacement.register(d, mfn: mfn, offset: offset)
         case .success(.stopSingleshotTimer):
             d.timerDeadline = 0
             return .ok

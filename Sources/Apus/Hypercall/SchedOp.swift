@@ -22,7 +22,7 @@ enum SchedOpHypercall {
         case .success(.poll(let ports, let timeout)):
             // Returns at once when a named port is already pending; otherwise waits for any event
             // (the guest checks its ports again, as Xen allows) or the timeout.
-            let page = SharedInfoPage(d.sharedInfo)
+            let page = d.eventPage
             for i in 0..<ports.count where TwoLevelEvents.isPending(page, port: ports[i]) { return .ok }
             if timeout != 0 { d.timerDeadline = timeout }
             DomainLife.block(d)

@@ -1,6 +1,6 @@
 // VcpuOpDecode.swift: vcpu_op (24) decoded for the one vCPU each domain has: is_up, the runstate info's
 // OUT range, the runstate area to keep updated, the singleshot timer's deadline and flag, stopping the
-// periodic timer, the second vcpu_time_info to keep updated, and the answers for what does not exist here (-ENOENT for other vCPUs, as Xen).
+// periodic timer, the second vcpu_time_info to keep updated, where vcpu_info moves to, and the answers for what does not exist here (-ENOENT for other vCPUs, as Xen).
 // Reads only through GuestMemoryAccess; must never act (whether a deadline has passed is the actor's call).
 
 import PVABI
@@ -21,6 +21,8 @@ public enum VcpuOpRequest {
     case registerRunstateArea(GuestRange?)
     /// IN: where the hypervisor keeps a second vcpu_time_info up to date (nil: stop).
     case registerTimeArea(GuestRange?)
+    /// IN: move the vCPU's vcpu_info to byte `offset` of machine frame `mfn` (the 64 bytes fit in it).
+    case registerVcpuInfo(mfn: UInt32, offset: UInt32)
 
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<VcpuOpRequest> {
         guard a.a2 == 0 else { return .success(.noSuchVCPU) }
@@ -67,6 +69,18 @@ public enum VcpuOpRequest {
                 return .failure(Refusal(.EFAULT, "the time memory area is not guest memory"))
             }
             return .success(.registerTimeArea(area))
+        case .registerVcpuInfo:
+            guard let arg: GuestBytes<16> = memory.read(a.a3, count: VcpuRegisterVcpuInfoLayout.size) else {
+                return .failure(Refusal(.EFAULT, "vcpu_register_vcpu_info is not readable guest memory"))
+            }
+            let mfn = arg.u64(VcpuRegisterVcpuInfoLayout.mfnOffset)
+            let offset = arg.u32(VcpuRegisterVcpuInfoLayout.offsetOffset)
+            // As Xen's map_vcpu_info: the whole vcpu_info must lie in the one frame.
+            guard offset <= UInt32(4096 - VcpuInfo.size) else {
+                return .failure(Refusal(.EINVAL, "the vcpu_info would cross the end of its frame"))
+            }
+            guard mfn <= UInt64(UInt32.max) else { return .failure(Refusal(.EINVAL, "the vcpu_info frame lies beyond any machine frame")) }
+            return .success(.registerVcpuInfo(mfn: UInt32(mfn), offset: offset))
         default:
             return .failure(Refusal(.ENOSYS, "this vcpu_op command is not implemented yet"))
         }

@@ -25,35 +25,50 @@ public protocol SharedInfoBits {
     func byte(at offset: Int) -> UInt8
 }
 
-/// SharedInfoBits over a mapped shared_info page.
+/// SharedInfoBits over a mapped shared_info page. When the guest moved vCPU 0's vcpu_info into
+/// a page of its own (VCPUOP_register_vcpu_info), `vcpu0Info` maps it, and the words of vcpu_info 0
+/// are read and written there instead of in shared_info (which the guest no longer looks at).
 public struct SharedInfoPage: SharedInfoBits {
     public let base: UnsafeMutableRawPointer
+    public let vcpu0Info: UnsafeMutableRawPointer?
 
-    /// `base` must map at least SharedInfo.size bytes, 4-byte aligned.
-    public init(_ base: UnsafeMutableRawPointer) {
+    /// `base` must map at least SharedInfo.size bytes, 4-byte aligned; `vcpu0Info`, if any, VcpuInfo.size bytes.
+    public init(_ base: UnsafeMutableRawPointer, vcpu0Info: UnsafeMutableRawPointer? = nil) {
         self.base = base
+        self.vcpu0Info = vcpu0Info
+    }
+
+    /// Where the byte at `offset` of shared_info really lives.
+    func location(_ offset: Int) -> (UnsafeMutableRawPointer, Int) {
+        let first = SharedInfo.vcpuInfoOffset(vcpu: 0)
+        if let moved = vcpu0Info, offset >= first, offset < first + VcpuInfo.size { return (moved, offset - first) }
+        return (base, offset)
     }
 
     public func testBit(_ bit: Int, ofWordAt offset: Int) -> Bool {
-        base.load(fromByteOffset: offset, as: UInt32.self) & (1 << UInt32(bit)) != 0
+        let (page, at) = location(offset)
+        return page.load(fromByteOffset: at, as: UInt32.self) & (1 << UInt32(bit)) != 0
     }
 
     public mutating func testAndSetBit(_ bit: Int, ofWordAt offset: Int) -> Bool {
-        let word = base.load(fromByteOffset: offset, as: UInt32.self)
+        let (page, at) = location(offset)
+        let word = page.load(fromByteOffset: at, as: UInt32.self)
         let mask: UInt32 = 1 << UInt32(bit)
-        base.storeBytes(of: word | mask, toByteOffset: offset, as: UInt32.self)
+        page.storeBytes(of: word | mask, toByteOffset: at, as: UInt32.self)
         return word & mask != 0
     }
 
     public mutating func testAndClearBit(_ bit: Int, ofWordAt offset: Int) -> Bool {
-        let word = base.load(fromByteOffset: offset, as: UInt32.self)
+        let (page, at) = location(offset)
+        let word = page.load(fromByteOffset: at, as: UInt32.self)
         let mask: UInt32 = 1 << UInt32(bit)
-        base.storeBytes(of: word & ~mask, toByteOffset: offset, as: UInt32.self)
+        page.storeBytes(of: word & ~mask, toByteOffset: at, as: UInt32.self)
         return word & mask != 0
     }
 
     public func byte(at offset: Int) -> UInt8 {
-        base.load(fromByteOffset: offset, as: UInt8.self)
+        let (page, at) = location(offset)
+        return page.load(fromByteOffset: at, as: UInt8.self)
     }
 }
 

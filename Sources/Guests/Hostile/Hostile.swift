@@ -90,6 +90,10 @@ public func guestStart(_ startInfo: UInt32) {
     platform.set(PlatformOpLayout.interfaceVersion, at: PlatformOpLayout.interfaceVersionOffset)
     Hostile.expectError("platform_op (dom0's)", platform.withAddress { xen.raw(Hypercall.platformOp.rawValue, $0) }, 1)
     Hostile.expectError("set_debugreg with a breakpoint on the hypervisor's image", xen.raw(Hypercall.setDebugreg.rawValue, 0, 0xFF10_0000), 1)
+    // vcpu_info may move only into a frame of its own, whole (Linux moves it into its per-CPU area).
+    var vcpuInfo = HypercallRecord(stride: VcpuRegisterVcpuInfoLayout.size)
+    vcpuInfo.set(UInt64(foreign), at: VcpuRegisterVcpuInfoLayout.mfnOffset)
+    Hostile.expectError("register_vcpu_info into another domain's frame", vcpuInfo.withAddress { xen.vcpuOp(.registerVcpuInfo, vcpu: 0, $0) }, 22)
     PageTableAttempts.run()
     GrantAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1), window: window)
     StoreFlood.run()
