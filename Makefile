@@ -10,7 +10,7 @@ CLANG      ?= clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic dom0 memory domains hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test linux
+SCENARIOS  := boot exceptions panic dom0 memory domains hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test linux linux-shell linux-twice
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \

@@ -1,5 +1,5 @@
 // ConsoleLinesTests.swift: the line assembler for relayed console output: one line per '\n', '\r'
-// dropped, control bytes and non-ASCII shown as '?', long lines cut, and counters that only count.
+// dropped, tabs expanded to 8-column stops, control bytes and non-ASCII shown as '?', long lines cut, and counters that only count.
 
 import XCTest
 @testable import GuestKit
@@ -19,6 +19,14 @@ final class ConsoleLinesTests: XCTestCase {
         // An escape sequence, a NUL, a form feed and high bytes: all become '?', none breaks the line.
         let lines = c.feed([0x1B] + Array("[2J(d0) x".utf8) + [0, 12, 0xC3, 0xA9, 0x0B] + Array("y\n".utf8))
         XCTAssertEqual(lines, [Array("?[2J(d0) x?????y".utf8)])
+    }
+
+    func testTabsMoveToTheNextEighthColumn() {
+        var c = ConsoleLines()
+        XCTAssertEqual(c.feed(Array("model name\t: QEMU\nfpu\t\t: yes\n\tx\n".utf8)),
+                       [Array("model name      : QEMU".utf8), Array("fpu             : yes".utf8), Array("        x".utf8)])
+        let tabs = c.feed([UInt8](repeating: 9, count: 25) + [10])
+        XCTAssertEqual(tabs.map(\.count), [160, 40], "tabs never make a line longer than the cut")
     }
 
     func testLongLinesAreCut() {

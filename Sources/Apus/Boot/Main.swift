@@ -50,6 +50,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     TestHooks.timerStarted(options)
     SystemTime.calibrate()
     Log.info("time: TSC runs at \(SystemTime.tscKHz) kHz (calibrated against the PIT)")
+    Hypercalls.armSlowLog()
     WallTime.initialize()
     TestHooks.timeReady(options, sym)
 

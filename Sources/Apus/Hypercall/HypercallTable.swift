@@ -36,8 +36,24 @@ enum Hypercalls {
     /// Called from the trap path for `int 0x82` from ring 1.
     static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {
         let number = frame.pointee.eax
+        let start = cpu_rdtsc()
         let outcome = dispatch(number, HypercallArguments(frame.pointee), frame, domain, nested: false)
+        let spent = cpu_rdtsc() &- start
+        if spent > slowTicks { logSlow(domain, number, spent) }
         finish(number, outcome, frame, domain)
+    }
+
+    /// A hypercall is not preemptible: one that runs longer than this (5 ms) delays every other
+    /// domain's timers by as much, so it is logged (at most 50 times).
+    static var slowTicks: UInt64 = .max
+    static var slowLogged: UInt32 = 0
+    static func armSlowLog() { slowTicks = SystemTime.tscKHz * 5 }
+
+    static func logSlow(_ domain: Domain, _ number: UInt32, _ ticks: UInt64) {
+        guard slowLogged < 50 else { return }
+        slowLogged += 1
+        let name: StaticString = Hypercall(rawValue: number)?.name ?? "unknown"
+        Log.info("d\(domain.id): hypercall \(number) (\(name)) ran \(UInt32(truncatingIfNeeded: ticks / SystemTime.tscKHz)) ms without preemption")
     }
 
     static func finish(_ number: UInt32, _ outcome: HypercallOutcome, _ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {

@@ -26,6 +26,14 @@ public struct ConsoleLines: Equatable, Sendable {
                 partial = []
             case 13:
                 continue
+            case 9:
+                // A tab moves to the next multiple of 8 columns, as a terminal shows it
+                // (/proc/cpuinfo's "model name\t: ..." would otherwise read as a '?').
+                repeat { partial.append(0x20) } while partial.count % 8 != 0 && partial.count < ConsoleLines.maxLength
+                if partial.count == ConsoleLines.maxLength {
+                    done.append(partial)
+                    partial = []
+                }
             default:
                 partial.append(b >= 0x20 && b < 0x7F ? b : 0x3F)
                 if partial.count == ConsoleLines.maxLength {
