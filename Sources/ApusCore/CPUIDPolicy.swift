@@ -1,5 +1,5 @@
 // CPUIDPolicy.swift: what cpuid tells a PV guest: the real answers with the features a ring-1
-// kernel cannot use hidden, plus Xen's leaves at 0x40000000 (signature, version, hypercall
+// kernel cannot use hidden (leaf 1 and 0x80000001), plus Xen's leaves at 0x40000000 (signature, version, hypercall
 // page). Pure: it is handed the native registers and never executes cpuid itself.
 
 public struct CPUIDRegisters: Equatable, Sendable {
@@ -27,6 +27,12 @@ public enum CPUIDPolicy {
         (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 17) | (1 << 21) |
         (1 << 24) | (1 << 26) | (1 << 27)
 
+    /// Leaf 0x80000001 bits hidden, as Xen's policy for a 32-bit PV guest: SVM in ECX (no nested
+    /// virtualization for PV); in EDX SYSCALL (this 32-bit hypervisor has no syscall entry, so the
+    /// instruction would #UD) and LM (a pv32 guest never runs in long mode).
+    public static let hiddenExtendedECX: UInt32 = 1 << 2
+    public static let hiddenExtendedEDX: UInt32 = (1 << 11) | (1 << 29)
+
     public static func paravirtual(leaf: UInt32, subleaf: UInt32, native: CPUIDRegisters) -> CPUIDRegisters {
         var r = native
         switch leaf {
@@ -34,6 +40,9 @@ public enum CPUIDPolicy {
             r.ecx = (r.ecx & ~hiddenLeaf1ECX) | (1 << 31)
             r.edx &= ~hiddenLeaf1EDX
             r.ebx &= 0x0000_FFFF                      // one logical CPU, APIC id 0
+        case 0x8000_0001:
+            r.ecx &= ~hiddenExtendedECX
+            r.edx &= ~hiddenExtendedEDX
         case 5, 6:
             r = CPUIDRegisters(eax: 0, ebx: 0, ecx: 0, edx: 0)   // no MONITOR/MWAIT, no power management
         case xenLeafBase:

@@ -320,7 +320,11 @@ public enum DomainBuilder {
         }
         put32(&page, StartInfoLayout.nrPages, UInt32(parameters.frames.count))
         put32(&page, StartInfoLayout.sharedInfo, parameters.sharedInfoMFN << 12)
-        let flags = parameters.privileged ? StartInfoFlags.privileged | StartInfoFlags.initDomain : 0
+        var flags = parameters.privileged ? StartInfoFlags.privileged | StartInfoFlags.initDomain : 0
+        // As Xen's builder: a kernel whose MOD_START_PFN note asks for it gets its initrd's PFN
+        // (still mapped, right after the image) and SIF_MOD_START_PFN; others its virtual address.
+        let initrdByPFN = layout.initrdLength > 0 && plan.notes.modStartPFN
+        if initrdByPFN { flags |= StartInfoFlags.modStartPFN }
         put32(&page, StartInfoLayout.flags, flags)
         if let store = layout.storePage {
             put32(&page, StartInfoLayout.storeMFN, parameters.frames[Int(layout.pfn(store))])
@@ -334,7 +338,7 @@ public enum DomainBuilder {
         put32(&page, StartInfoLayout.nrPtFrames, UInt32(layout.tableCount))
         put32(&page, StartInfoLayout.mfnList, layout.p2mStart)
         if layout.initrdLength > 0 {
-            put32(&page, StartInfoLayout.modStart, layout.initrdStart)
+            put32(&page, StartInfoLayout.modStart, initrdByPFN ? layout.pfn(layout.initrdStart) : layout.initrdStart)
             put32(&page, StartInfoLayout.modLen, layout.initrdLength)
         }
         // Up to the first NUL and at most 1023 bytes; the page is already zero after it.

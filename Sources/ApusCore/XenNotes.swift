@@ -41,6 +41,8 @@ public struct XenGuestNotes: Equatable, Sendable {
     /// XEN_ELFNOTE_BSD_SYMTAB is "yes" (`BSD_SYMTAB` in `__xen_guest`): the builder loads
     /// the symbol table after the image (`BsdSymbolTable`).
     public var bsdSymtab: Bool = false
+    /// MOD_START_PFN: the kernel takes its initrd's start_info.mod_start as a PFN (SIF_MOD_START_PFN).
+    public var modStartPFN: Bool = false
     /// How many notes owned by "Xen" were seen.
     public var count: Int = 0
 
@@ -136,6 +138,7 @@ public enum XenNotes {
         case .paeMode: notes.paeMode = string(desc)
         case .features: parseFeatures(string(desc), into: &notes)
         case .bsdSymtab: notes.bsdSymtab = string(desc) == [0x79, 0x65, 0x73]
+        case .modStartPFN: notes.modStartPFN = try numeric(desc, segment: segment) != 0
         default: break
         }
     }

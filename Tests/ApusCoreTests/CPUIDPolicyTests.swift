@@ -111,9 +111,25 @@ final class CPUIDPolicyTests: XCTestCase {
         }
     }
 
+    /// Linux's /proc/cpuinfo showed `svm`, `syscall` and `lm` to a 32-bit PV guest; Xen hides them.
+    func testExtendedLeafHidesSVMSyscallAndLongMode() {
+        let r = CPUIDPolicy.paravirtual(leaf: 0x8000_0001, subleaf: 0, native: allOnes)
+        XCTAssertEqual(r.ecx, ~UInt32(1 << 2))
+        XCTAssertEqual(r.edx, ~(UInt32(1 << 11) | (1 << 29)))
+        XCTAssertEqual(r.eax, ~0)
+        XCTAssertEqual(r.ebx, ~0)
+        var rng = SplitMix64(state: 0x8000_0001)
+        for _ in 0..<200 {
+            let native = randomRegisters(&rng)
+            let answer = CPUIDPolicy.paravirtual(leaf: 0x8000_0001, subleaf: 0, native: native)
+            XCTAssertEqual(answer.ecx, native.ecx & ~CPUIDPolicy.hiddenExtendedECX)
+            XCTAssertEqual(answer.edx, native.edx & ~CPUIDPolicy.hiddenExtendedEDX)
+        }
+    }
+
     func testOtherLeavesPassThroughBitForBit() {
         var rng = SplitMix64(state: 0x8000_0001)
-        let leaves: [UInt32] = [0, 2, 3, 4, 7, 0xB, 0xD, 0x14, 0x8000_0000, 0x8000_0001, 0x8000_0002,
+        let leaves: [UInt32] = [0, 2, 3, 4, 7, 0xB, 0xD, 0x14, 0x8000_0000, 0x8000_0002,
                                 0x8000_0004, 0x8000_0007, 0x8000_0008, 0xFFFF_FFFF]
         for leaf in leaves {
             for _ in 0..<50 {

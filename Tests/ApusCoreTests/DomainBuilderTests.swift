@@ -259,6 +259,26 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 68), 0x10_8000, "mfn_list")
     }
 
+    /// Linux's MOD_START_PFN note: mod_start becomes the initrd's PFN and SIF_MOD_START_PFN is set;
+    /// the initrd is still mapped where it was (as Xen's builder does).
+    func testModStartPFNNoteGivesTheInitrdsPFN() throws {
+        let frames = Self.frames()
+        let initrd = ElfTestImage.pattern(10_000, seed: 0x33)
+        let image = ElfTestImage.standard(replacing: .modStartPFN, with: ElfTestImage.numeric(.modStartPFN, 1))
+        let (result, memory) = build(image.bytes(), parameters(), initrd: initrd)
+        let domain = try built(result)
+        XCTAssertEqual(domain.initrdVirtual, 0x10_5000)
+        XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 72), 0x105, "mod_start is the PFN")
+        XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 76), 10_000, "mod_len")
+        XCTAssertEqual(guest32(memory, frames, domain.startInfoVirtual + 40) & StartInfoFlags.modStartPFN, StartInfoFlags.modStartPFN)
+        XCTAssertEqual(guestBytes(memory, frames, 0x10_5000, 10_000), initrd, "still mapped after the image")
+        // Without an initrd the note changes nothing.
+        let (plain, plainMemory) = build(image.bytes(), parameters())
+        let none = try built(plain)
+        XCTAssertEqual(guest32(plainMemory, frames, none.startInfoVirtual + 40) & StartInfoFlags.modStartPFN, 0)
+        XCTAssertEqual(guest32(plainMemory, frames, none.startInfoVirtual + 72), 0)
+    }
+
     func testReservedInitrdIsPlacedAndNamedLikeACopiedOneAndZeroed() throws {
         let frames = Self.frames()
         var p = parameters()
