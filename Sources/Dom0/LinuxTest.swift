@@ -1,7 +1,8 @@
 // LinuxTest.swift: the `linux` scenario: dom0 creates an unmodified Linux 5.4 (i386 PAE PV) from
 // linux.cfg with its busybox initramfs and `console=hvc0`, relays its boot log from the console ring,
 // waits for its init's `linux-pv: userspace up` and `uname -a`, for it to power itself off, and checks
-// every frame came back. It judges only the guest's console lines, domain info and physinfo.
+// every frame came back; then a Linux whose init exits panics, its panic text arrives, it is crashed
+// alone and its frames come back. It judges only the guest's console lines, domain info and physinfo.
 
 import ApusCore
 import GuestKit
@@ -10,6 +11,34 @@ import PVABI
 enum LinuxTest {
     static var bannerSeen = false
     static var unameSeen = false
+
+    static var panicSeen = false
+
+    /// A Linux whose init exits (rdinit=/bin/busybox prints its usage and returns) panics: its panic
+    /// text must reach dom0 through its console, it must be crashed alone (reason crash, from its
+    /// own sched_op shutdown), and its frames must come back.
+    static func panics(freeBefore: UInt32) {
+        let check = PVSelfTest.check
+        guard let config = Toolstack.config(named: Array("linux-panic.cfg".utf8)) else {
+            check("read linux-panic.cfg", false, "missing from the initrd")
+            return
+        }
+        DomainIO.observer = { _, line in
+            if DomainIO.contains(line, Array("Kernel panic - not syncing: Attempted to kill init!".utf8)) { LinuxTest.panicSeen = true }
+        }
+        let created = Toolstack.create(config)
+        check("create a Linux whose init exits", created > 0, "d\(created)")
+        guard created > 0 else { return }
+        let id = UInt16(created)
+        let reason = ShellPower.waitForStop(id, timeout: 30_000_000_000)
+        DomainIO.service()
+        check("its panic text arrived through its console ring", panicSeen, "\(DomainIO.linesRelayed(id)) lines relayed")
+        check("it crashed itself and only itself", reason == ShutdownReason.crash.rawValue && Toolstack.info(0) != nil,
+              "reason \(reason ?? 99)")
+        _ = Toolstack.destroy(id)
+        let freeAfter = Toolstack.freePages()
+        check("every frame of the panicked Linux came back", freeAfter == freeBefore, "\(freeAfter) free pages, \(freeBefore) before")
+    }
 
     static func run() -> Bool {
         let check = PVSelfTest.check
@@ -53,6 +82,7 @@ enum LinuxTest {
         check("destroy it", rc == 0, "returned \(rc)")
         let freeAfter = Toolstack.freePages()
         check("every frame came back to the free pool", freeAfter == freeBefore, "\(freeAfter) free pages, \(freeBefore) before")
+        panics(freeBefore: freeBefore)
         console.print("linux test: \(UInt32(PVSelfTest.passed)) passed, \(UInt32(PVSelfTest.failed)) failed")
         return PVSelfTest.failed == 0
     }
