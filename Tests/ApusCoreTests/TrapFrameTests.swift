@@ -32,4 +32,14 @@ final class TrapFrameTests: XCTestCase {
         XCTAssertEqual("\(ExceptionName.mnemonic(14))", "#PF")
         XCTAssertEqual("\(ExceptionName.mnemonic(13))", "#GP")
     }
+
+    /// Emulated instructions name registers by their ModRM number: each maps to its own field.
+    func testRegistersByModRMNumber() {
+        var f = TrapFrame()
+        for n: UInt8 in 0..<8 { f.setRegister(n, 0x1000 + UInt32(n)) }
+        XCTAssertEqual([f.eax, f.ecx, f.edx, f.ebx, f.esp, f.ebp, f.esi, f.edi], (0..<8).map { 0x1000 + UInt32($0) })
+        XCTAssertEqual(f.espAtPushad, 0, "ESP is the interrupted guest's, not pushad's slot")
+        for n: UInt8 in 0..<8 { XCTAssertEqual(f.register(n), 0x1000 + UInt32(n)) }
+        XCTAssertEqual(f.register(8 + 3), f.ebx, "only the low three bits name a register")
+    }
 }

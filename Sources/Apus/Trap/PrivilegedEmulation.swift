@@ -32,9 +32,9 @@ enum PrivilegedEmulation {
             case 3: value = PAE.xenPfnToCR3(mfn: d.l3MFN)
             default: value = d.vcpu.guestCR4 ?? cpu_read_cr4() & visibleCR4
             }
-            set(reg, value, frame)
+            frame.pointee.setRegister(reg, value)
         case .writeControl(let cr, let reg):
-            let value = get(reg, frame)
+            let value = frame.pointee.register(reg)
             switch cr {
             case 0:
                 // Only TS is the guest's (fpu_taskswitch); any other change is refused with the #GP.
@@ -60,32 +60,5 @@ enum PrivilegedEmulation {
         }
         frame.pointee.skipInstruction(length: length)
         return true
-    }
-
-    static func get(_ reg: RegisterNumber, _ frame: UnsafeMutablePointer<TrapFrame>) -> UInt32 {
-        let f = frame.pointee
-        switch reg {
-        case 0: return f.eax
-        case 1: return f.ecx
-        case 2: return f.edx
-        case 3: return f.ebx
-        case 4: return f.esp
-        case 5: return f.ebp
-        case 6: return f.esi
-        default: return f.edi
-        }
-    }
-
-    static func set(_ reg: RegisterNumber, _ value: UInt32, _ frame: UnsafeMutablePointer<TrapFrame>) {
-        switch reg {
-        case 0: frame.pointee.eax = value
-        case 1: frame.pointee.ecx = value
-        case 2: frame.pointee.edx = value
-        case 3: frame.pointee.ebx = value
-        case 4: frame.pointee.esp = value
-        case 5: frame.pointee.ebp = value
-        case 6: frame.pointee.esi = value
-        default: frame.pointee.edi = value
-        }
     }
 }

@@ -55,7 +55,7 @@ enum WritablePageTables {
                 var newPart = UInt32(truncatingIfNeeded: value)
                 switch kind {
                 case .plain, .cmpxchg8b: break
-                case .xchg(let register): after = { setRegister(frame, register, oldPart) }
+                case .xchg(let register): after = { frame.pointee.setRegister(register, oldPart) }
                 case .cmpxchg(let expected):
                     store = oldPart == expected
                     setZF(frame, store)
@@ -76,19 +76,6 @@ enum WritablePageTables {
             emulated &+= 1
             frame.pointee.skipInstruction(length: length)
             return true
-        }
-    }
-
-    private static func setRegister(_ frame: UnsafeMutablePointer<TrapFrame>, _ number: UInt8, _ value: UInt32) {
-        switch number {
-        case 0: frame.pointee.eax = value
-        case 1: frame.pointee.ecx = value
-        case 2: frame.pointee.edx = value
-        case 3: frame.pointee.ebx = value
-        case 5: frame.pointee.ebp = value
-        case 6: frame.pointee.esi = value
-        case 7: frame.pointee.edi = value
-        default: break
         }
     }
 

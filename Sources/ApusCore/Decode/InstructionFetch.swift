@@ -45,4 +45,33 @@ extension TrapFrame {
     public mutating func skipInstruction(length: Int) {
         eip = eip &+ UInt32(truncatingIfNeeded: length)
     }
+
+    /// The interrupted guest's general register by its ModRM number (0 EAX, 1 ECX, 2 EDX, 3 EBX,
+    /// 4 ESP, 5 EBP, 6 ESI, 7 EDI), as an emulated instruction reads it.
+    public func register(_ number: UInt8) -> UInt32 {
+        switch number & 7 {
+        case 0: return eax
+        case 1: return ecx
+        case 2: return edx
+        case 3: return ebx
+        case 4: return esp
+        case 5: return ebp
+        case 6: return esi
+        default: return edi
+        }
+    }
+
+    /// Sets that register, as an emulated instruction writes it.
+    public mutating func setRegister(_ number: UInt8, _ value: UInt32) {
+        switch number & 7 {
+        case 0: eax = value
+        case 1: ecx = value
+        case 2: edx = value
+        case 3: ebx = value
+        case 4: esp = value
+        case 5: ebp = value
+        case 6: esi = value
+        default: edi = value
+        }
+    }
 }
