@@ -26,6 +26,7 @@ enum HypervisorPaging {
         for i in 0..<512 { vcpuInfoL1[i] = 0 }
         l2[slot(AddressMap.vcpuInfoWindowsStart)] =
             PageTableEntry(frame: UInt64(sym.vcpuInfoL1 - AddressMap.directMapStart) >> 12, flags: [.present, .writable]).raw
+        FrameWindows.initialize()
         enableNX()
         idleCR3 = cpu_read_cr3()
         TLB.flushAll()

@@ -1,5 +1,6 @@
 // DirectPhysicalMemory.swift: ApusCore's PhysicalMemory over the hypervisor's mappings:
-// the 12 MiB direct map, and the mapcache for anything above it. Every access is bounds-checked
+// the 12 MiB direct map, and for anything above it the lasting FrameWindows (a copy between two
+// frames uses two short-lived mapcache windows). Every access is bounds-checked
 // against the RAM the caller declared; it must never touch an address it cannot map.
 
 import ApusCore
@@ -12,6 +13,16 @@ struct DirectPhysicalMemory: PhysicalMemory {
         guard pa <= limit, size <= limit - pa else { return nil }
         // Never split an access across two frames: the mapcache maps one at a time.
         guard (pa & 0xFFF) + size <= 0x1000 else { return nil }
+        if let va = AddressMap.directMapped(pa), pa + size <= UInt64(AddressMap.directMapSize) {
+            return body(va)
+        }
+        // One of the lasting windows: the body must not reach physical memory again (see copy).
+        return body(FrameWindows.window(for: pa >> 12) + UInt32(pa & 0xFFF))
+    }
+
+    /// A short-lived mapcache window for each side of a copy (two lasting windows could be one slot).
+    private func withTransient<T>(_ pa: UInt64, _ size: UInt64, _ body: (UInt32) -> T) -> T? {
+        guard pa <= limit, size <= limit - pa, (pa & 0xFFF) + size <= 0x1000 else { return nil }
         if let va = AddressMap.directMapped(pa), pa + size <= UInt64(AddressMap.directMapSize) {
             return body(va)
         }
@@ -31,6 +42,7 @@ struct DirectPhysicalMemory: PhysicalMemory {
         return withMapped(pa, 4) { UnsafeRawPointer(bitPattern: UInt($0))!.loadUnaligned(as: UInt32.self) }
     }
     func load64(_ pa: UInt64) -> UInt64? {
+        if pa & 7 == 0 { return withMapped(pa, 8) { UnsafeRawPointer(bitPattern: UInt($0))!.load(as: UInt64.self) } }
         guard let lo = load32(pa), let hi = load32(pa + 4) else { return nil }
         return UInt64(lo) | UInt64(hi) << 32
     }
@@ -65,8 +77,8 @@ struct DirectPhysicalMemory: PhysicalMemory {
     /// Copies `count` bytes from `source` to `dest`, each span inside one frame (grant copy).
     mutating func copy(from source: UInt64, to dest: UInt64, count: UInt64) -> Bool {
         guard count > 0 else { return true }
-        let ok: Bool?? = withMapped(source, count) { s in
-            withMapped(dest, count) { d in
+        let ok: Bool?? = withTransient(source, count) { s in
+            withTransient(dest, count) { d in
                 UnsafeMutableRawPointer(bitPattern: UInt(d))!.copyMemory(from: UnsafeRawPointer(bitPattern: UInt(s))!, byteCount: Int(count))
                 return true
             }

@@ -140,8 +140,6 @@ enum DomainBuild {
     }
 
     static func scrub(_ mfn: UInt32) {
-        guard let window = Mapcache.map(frame: UInt64(mfn)) else { Panic.halt("mapcache exhausted while scrubbing memory") }
-        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(window))!)
-        Mapcache.unmap(window)
+        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(FrameWindows.window(for: UInt64(mfn))))!)
     }
 }
