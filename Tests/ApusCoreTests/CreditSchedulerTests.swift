@@ -169,7 +169,8 @@ final class CreditSchedulerTests: XCTestCase {
         XCTAssertNil(sim.runTime[3])
         XCTAssertEqual(sim.share(1), 0.5, accuracy: 0.01)
         XCTAssertEqual(sim.share(2), 0.5, accuracy: 0.01)
-        XCTAssertEqual(sim.scheduler.entry(3)?.credit, 0, "a domain that never wanted the CPU is not handed credit")
+        XCTAssertEqual(sim.scheduler.entry(3)?.credit, CreditSchedulerParameters().initialCreditNs,
+                       "a domain that never wanted the CPU is handed nothing beyond its initial credit")
 
         // Everyone blocked: idle for whole periods.
         var idle = CreditScheduler(capacity: 2)
@@ -252,6 +253,23 @@ final class CreditSchedulerTests: XCTestCase {
         XCTAssertEqual(s.pick(now: now).sliceNs, p.boostSliceNs)
         s.account(4, elapsedNs: 100_000)
         XCTAssertEqual(s.pick(now: now).sliceNs, p.timesliceNs, "once boosts are spent, slices are whole again")
+    }
+
+    /// A new domain's short start-up run must not leave it OVER: its first wake-up is boosted
+    /// (the clock domain, created beside busy domains, waited for the next period's refill).
+    func testANewDomainsStartUpKeepsItsFirstWakeBoosted() {
+        let p = CreditSchedulerParameters()
+        XCTAssertEqual(p.initialCreditNs, Int64(p.boostSliceNs))
+        var s = CreditScheduler(capacity: 4)
+        s.add(1)
+        s.add(2, runnable: false)
+        s.wake(2)
+        XCTAssertEqual(s.pick(now: 0).domain, 2)
+        s.account(2, elapsedNs: 300_000)          // it starts, prints, arms a timer, blocks
+        s.block(2)
+        s.wake(2)                                 // its timer fires
+        XCTAssertEqual(s.entry(2)?.priority, .boost)
+        XCTAssertEqual(s.pick(now: 400_000).domain, 2, "ahead of the busy domain, before any refill")
     }
 
     func testYieldLetsAnyoneElseRunOnce() {

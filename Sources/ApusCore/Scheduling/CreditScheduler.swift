@@ -31,6 +31,10 @@ public struct CreditSchedulerParameters: Equatable, Sendable {
     public var timesliceNs: UInt64
     /// Longest run a BOOSTed domain gets before it is charged and its boost ends.
     public var boostSliceNs: UInt64
+    /// Credit a new domain starts with: one boost slice, so its short start-up run (setting up,
+    /// printing its banner) does not leave it OVER, unboostable, until the next period's refill
+    /// (Xen's credit2 gives new vCPUs initial credit; credit1 charges only at its 10 ms ticks).
+    public var initialCreditNs: Int64
     /// Most credit a domain can hold: an idle domain cannot hoard more than this.
     public var creditCeilingNs: Int64
     /// Least credit a domain can hold (a safety bound; accounting keeps credit far above it).
@@ -40,6 +44,7 @@ public struct CreditSchedulerParameters: Equatable, Sendable {
         self.periodNs = max(periodNs, 1)
         self.timesliceNs = max(min(timesliceNs, self.periodNs), 1)
         self.boostSliceNs = max(min(boostSliceNs, self.timesliceNs), 1)
+        initialCreditNs = Int64(self.boostSliceNs)
         creditCeilingNs = Int64(self.periodNs)
         creditFloorNs = -2 * Int64(self.periodNs)
     }
@@ -111,12 +116,12 @@ public struct CreditScheduler: Equatable, Sendable {
         periodStart = now
     }
 
-    /// Adds domain `id` with no credit yet. False when the id is out of range or taken, the
+    /// Adds domain `id` with its initial credit (one boost slice). False when the id is out of range or taken, the
     /// weight is 0, or the cap is over 100.
     @discardableResult
     public mutating func add(_ id: UInt16, weight: UInt16 = CreditScheduler.defaultWeight, cap: UInt16 = 0, runnable: Bool = true) -> Bool {
         guard Int(id) < entries.count, entries[Int(id)] == nil, weight > 0, cap <= 100 else { return false }
-        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: 0,
+        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
         return true
