@@ -62,6 +62,56 @@ enum Bench {
         }
     }
 
+    /// The loop shape of the Xen measurements in issue #12: 1000 iterations between two rdtsc,
+    /// minus an empty loop of 1000, divided by 1000 (one warm-up call first).
+    static func xenStyle(_ body: () -> Void) -> UInt64 {
+        body()
+        let t0 = guest_rdtsc()
+        var i: UInt32 = 0
+        while i < 1000 { i &+= 1; emptyStep() }
+        let t1 = guest_rdtsc()
+        i = 0
+        while i < 1000 { i &+= 1; body() }
+        let t2 = guest_rdtsc()
+        let loop = t1 - t0, op = t2 - t1
+        return op > loop ? (op - loop) / 1000 : 0
+    }
+
+    /// The four operations a Xen pv32pae guest timed on the same QEMU (issue #12's Xen column).
+    static func xenComparable() {
+        report("xen_null_hypercall", xenStyle { _ = xen.xenVersion(.version, 0) })
+        // int3 -> a #BP handler in ring 1 that only returns through the iret hypercall.
+        var minimal = TrapTableBuilder()
+        minimal.add(vector: 3, dpl: 3, cs: UInt16(Selector.flatRing1CS),
+                    address: UInt32(UInt(bitPattern: unsafeBitCast(guest_bench_bp_handler as @convention(c) () -> Void, to: UnsafeRawPointer.self))))
+        var standard = TrapTableBuilder()
+        standard.add(vector: 3, dpl: 3, cs: UInt16(Selector.flatRing1CS), address: guest_trap_stub_address(3))
+        let installed = minimal.terminated().withUnsafeBytes { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress!))) }
+        if installed == 0 {
+            report("xen_int3_iret", xenStyle { guest_int3() })
+        }
+        _ = standard.terminated().withUnsafeBytes { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress!))) }
+        // update_va_mapping of one page with the same PTE, UVMF_INVLPG.
+        let window = guest_symbol(GuestSymbol.scratchWindow)
+        let pte = UInt64(Kernel.startInfo.machineFrame(ofPFN: window >> 12)) << 12 | 0x63
+        report("xen_update_va_mapping", xenStyle { _ = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage) })
+        // EVTCHNOP_send to a port bound to the sender itself, events masked.
+        let unbound = GuestEvents.allocUnbound(remote: 0)
+        let bound = unbound > 0 ? GuestEvents.bindInterdomain(remote: 0, port: UInt32(unbound)) : -1
+        if bound > 0 {
+            let maskWord = SharedInfo.evtchnMaskOffset + Int(bound / 32) * 4
+            let shared = Kernel.sharedInfo.base
+            let oldMask = shared.load(fromByteOffset: maskWord, as: UInt32.self)
+            shared.storeBytes(of: oldMask | 1 << UInt32(bound % 32), toByteOffset: maskWord, as: UInt32.self)
+            var send = HypercallRecord(stride: EvtchnPortLayout.size)
+            send.set(UInt32(unbound), at: EvtchnPortLayout.portOffset)
+            report("xen_evtchn_send_masked", xenStyle { _ = send.withAddress { xen.raw(Hypercall.eventChannelOp.rawValue, EventChannelOp.send.rawValue, $0) } })
+            _ = GuestEvents.close(UInt32(bound))
+            _ = GuestEvents.close(UInt32(unbound))
+            shared.storeBytes(of: oldMask, toByteOffset: maskWord, as: UInt32.self)
+        }
+    }
+
     static func report(_ name: StaticString, _ ticks: UInt64) { console.print("bench: guest \(name) \(ticks)") }
 
     /// Guest traps and CR3 loads the hypervisor counted (sysctl perfc).
@@ -85,6 +135,7 @@ enum Bench {
 
     static func run(startTSC: UInt64) -> Bool {
         console.print("bench: guest first_instruction_tsc \(startTSC)")
+        xenComparable()
         report("null_hypercall", measure { _ = xen.xenVersion(.version) })
         transitions("null_hypercall") { _ = xen.xenVersion(.version) }
 

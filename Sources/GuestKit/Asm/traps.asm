@@ -394,3 +394,13 @@ guest_fpu_check:
     pop edi
     pop esi
     ret
+
+; ---- make bench's Xen-comparable int3 row: the least a PV kernel's #BP handler can be ------------
+section .text
+global guest_bench_bp_handler                ; a #BP handler that only returns, through the iret hypercall
+guest_bench_bp_handler:
+    jmp HYPERVISOR_IRET
+global guest_int3                            ; void guest_int3(void): one int3, resumed after it
+guest_int3:
+    int3
+    ret

@@ -9,6 +9,8 @@
 @_extern(c, "guest_probe_load_cr3") public func guest_probe_load_cr3(_ value: UInt32) -> UInt32
 @_extern(c, "guest_fpu_fill") public func guest_fpu_fill(_ seed: UInt32)
 @_extern(c, "guest_fpu_check") public func guest_fpu_check(_ seed: UInt32) -> UInt32
+@_extern(c, "guest_bench_bp_handler") public func guest_bench_bp_handler()
+@_extern(c, "guest_int3") public func guest_int3()
 @_extern(c, "guest_probe_hlt") public func guest_probe_hlt() -> UInt32
 @_extern(c, "guest_probe_mov_cr3") public func guest_probe_mov_cr3() -> UInt32
 @_extern(c, "guest_probe_lgdt") public func guest_probe_lgdt() -> UInt32
