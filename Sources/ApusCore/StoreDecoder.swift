@@ -117,13 +117,27 @@ public enum StoreDecoder {
     /// Decodes the instruction at the start of `bytes` (what the guest's EIP points at).
     public static func decode<Bytes: RandomAccessCollection>(_ bytes: Bytes, registers: Registers) -> Result
     where Bytes.Element == UInt8 {
+        do throws(Unsupported) {
+            return try decodeOrThrow(bytes, registers: registers)
+        } catch {
+            return .unsupported(reason: error.reason)
+        }
+    }
+
+    /// Why an instruction is not emulated, thrown from anywhere in the decode.
+    struct Unsupported: Error {
+        let reason: StaticString
+    }
+
+    static func decodeOrThrow<Bytes: RandomAccessCollection>(_ bytes: Bytes, registers: Registers) throws(Unsupported) -> Result
+    where Bytes.Element == UInt8 {
         var cursor = Cursor(bytes)
         var locked = false
 
         // Prefixes, then the opcode.
         var opcode: UInt8 = 0
         prefixes: while true {
-            guard let byte = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+            let byte = try cursor.byte()
             switch byte {
             case 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65:
                 continue
@@ -144,11 +158,7 @@ public enum StoreDecoder {
         switch opcode {
         case 0x89, 0x88, 0x87:               // mov r/m32, r32; mov r/m8, r8; xchg r/m32, r32
             if locked && opcode != 0x87 { return .unsupported(reason: lockedMov) }
-            let modrm: ModRM
-            switch cursor.memoryOperand() {
-            case .success(let m): modrm = m
-            case .failure(let reason): return .unsupported(reason: reason)
-            }
+            let modrm = try cursor.memoryOperand()
             let length = cursor.consumed
             if opcode == 0x88 {
                 return .store(width: 1, value: UInt64(registers.byteRegister(modrm.reg)), length: length, kind: .plain)
@@ -158,13 +168,9 @@ public enum StoreDecoder {
 
         case 0xC7:                           // mov r/m32, imm32
             if locked { return .unsupported(reason: lockedMov) }
-            let modrm: ModRM
-            switch cursor.memoryOperand() {
-            case .success(let m): modrm = m
-            case .failure(let reason): return .unsupported(reason: reason)
-            }
+            let modrm = try cursor.memoryOperand()
             guard modrm.reg == 0 else { return .unsupported(reason: "Opcode C7 with a reg field other than 0 is not mov r/m32, imm32.") }
-            guard let immediate = cursor.u32() else { return .unsupported(reason: cursor.shortReason) }
+            let immediate = try cursor.dword()
             let length = cursor.consumed
             return .store(width: 4, value: UInt64(immediate), length: length, kind: .plain)
 
@@ -174,11 +180,7 @@ public enum StoreDecoder {
             return .store(width: 4, value: UInt64(registers.eax), length: length, kind: .plain)
 
         case 0x80, 0x81, 0x83:               // and/or/xor r/m, imm (8, 32, sign-extended 8)
-            let modrm: ModRM
-            switch cursor.memoryOperand() {
-            case .success(let m): modrm = m
-            case .failure(let reason): return .unsupported(reason: reason)
-            }
+            let modrm = try cursor.memoryOperand()
             let operation: UpdateOperation
             switch modrm.reg {
             case 1: operation = .or
@@ -188,46 +190,34 @@ public enum StoreDecoder {
             }
             let immediate: UInt32
             if opcode == 0x81 {
-                guard let v = cursor.u32() else { return .unsupported(reason: cursor.shortReason) }
+                let v = try cursor.dword()
                 immediate = v
             } else {
-                guard let v = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+                let v = try cursor.byte()
                 immediate = opcode == 0x83 ? UInt32(bitPattern: Int32(Int8(bitPattern: v))) : UInt32(v)
             }
             return .store(width: opcode == 0x80 ? 1 : 4, value: UInt64(immediate), length: cursor.consumed, kind: .update(operation))
 
         case 0x08, 0x09, 0x20, 0x21, 0x30, 0x31:   // or/and/xor r/m, r (8 or 32 bits)
-            let modrm: ModRM
-            switch cursor.memoryOperand() {
-            case .success(let m): modrm = m
-            case .failure(let reason): return .unsupported(reason: reason)
-            }
+            let modrm = try cursor.memoryOperand()
             let operation: UpdateOperation = opcode < 0x20 ? .or : (opcode < 0x30 ? .and : .xor)
             let byte = opcode & 1 == 0
             let value = byte ? UInt32(registers.byteRegister(modrm.reg)) : registers[modrm.reg]
             return .store(width: byte ? 1 : 4, value: UInt64(value), length: cursor.consumed, kind: .update(operation))
 
         case 0x0F:
-            guard let second = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+            let second = try cursor.byte()
             switch second {
             case 0xAB, 0xB3, 0xBB:           // bts/btr/btc r/m32, r32
-                let modrm: ModRM
-                switch cursor.memoryOperand() {
-                case .success(let m): modrm = m
-                case .failure(let reason): return .unsupported(reason: reason)
-                }
+                let modrm = try cursor.memoryOperand()
                 // With a register bit number the CPU addresses a bit string: only bits of this dword are emulated.
                 let bit = registers[modrm.reg]
                 guard bit < 32 else { return .unsupported(reason: "The bit number in the register lies outside the faulting dword (a bit-string access).") }
                 let operation: UpdateOperation = second == 0xAB ? .bitSet : (second == 0xB3 ? .bitReset : .bitComplement)
                 return .store(width: 4, value: UInt64(bit), length: cursor.consumed, kind: .update(operation))
             case 0xBA:                       // bt/bts/btr/btc r/m32, imm8
-                let modrm: ModRM
-                switch cursor.memoryOperand() {
-                case .success(let m): modrm = m
-                case .failure(let reason): return .unsupported(reason: reason)
-                }
-                guard let imm = cursor.next() else { return .unsupported(reason: cursor.shortReason) }
+                let modrm = try cursor.memoryOperand()
+                let imm = try cursor.byte()
                 let operation: UpdateOperation
                 switch modrm.reg {
                 case 5: operation = .bitSet
@@ -237,20 +227,12 @@ public enum StoreDecoder {
                 }
                 return .store(width: 4, value: UInt64(imm & 31), length: cursor.consumed, kind: .update(operation))
             case 0xB1:                       // cmpxchg r/m32, r32
-                let modrm: ModRM
-                switch cursor.memoryOperand() {
-                case .success(let m): modrm = m
-                case .failure(let reason): return .unsupported(reason: reason)
-                }
+                let modrm = try cursor.memoryOperand()
                 let length = cursor.consumed
                 return .store(width: 4, value: UInt64(registers[modrm.reg]), length: length,
                               kind: .cmpxchg(expected: registers.eax))
             case 0xC7:                       // cmpxchg8b m64
-                let modrm: ModRM
-                switch cursor.memoryOperand() {
-                case .success(let m): modrm = m
-                case .failure(let reason): return .unsupported(reason: reason)
-                }
+                let modrm = try cursor.memoryOperand()
                 guard modrm.reg == 1 else { return .unsupported(reason: "Of 0F C7, only /1 (cmpxchg8b) is a store this decoder emulates.") }
                 let length = cursor.consumed
                 let new = UInt64(registers.ecx) << 32 | UInt64(registers.ebx)
@@ -269,11 +251,6 @@ public enum StoreDecoder {
 
     struct ModRM {
         var mod: UInt8, reg: UInt8, rm: UInt8
-    }
-
-    enum Operand {
-        case success(ModRM)
-        case failure(StaticString)
     }
 
     /// Reads bytes in order, at most `maximumLength` of them.
@@ -301,6 +278,18 @@ public enum StoreDecoder {
             return true
         }
 
+        /// The next byte, or the reason there is none.
+        mutating func byte() throws(Unsupported) -> UInt8 {
+            guard let b = next() else { throw Unsupported(reason: shortReason) }
+            return b
+        }
+
+        /// The next four bytes, little-endian, or the reason there are not four.
+        mutating func dword() throws(Unsupported) -> UInt32 {
+            guard let v = u32() else { throw Unsupported(reason: shortReason) }
+            return v
+        }
+
         mutating func u32() -> UInt32? {
             var value: UInt32 = 0
             for i in 0..<4 {
@@ -311,21 +300,21 @@ public enum StoreDecoder {
         }
 
         /// ModRM, then SIB and displacement, of an operand that must be memory.
-        mutating func memoryOperand() -> Operand {
-            guard let byte = next() else { return .failure(shortReason) }
-            let modrm = ModRM(mod: byte >> 6, reg: (byte >> 3) & 7, rm: byte & 7)
+        mutating func memoryOperand() throws(Unsupported) -> ModRM {
+            let first = try self.byte()
+            let modrm = ModRM(mod: first >> 6, reg: (first >> 3) & 7, rm: first & 7)
             if modrm.mod == 3 {
-                return .failure("The destination is a register (mod 3), so the instruction cannot have faulted on a page-table write.")
+                throw Unsupported(reason: "The destination is a register (mod 3), so the instruction cannot have faulted on a page-table write.")
             }
             var displacement = modrm.mod == 1 ? 1 : modrm.mod == 2 ? 4 : 0
             if modrm.rm == 4 {
-                guard let sib = next() else { return .failure(shortReason) }
+                let sib = try self.byte()
                 if modrm.mod == 0 && sib & 7 == 5 { displacement = 4 }   // no base, disp32
             } else if modrm.mod == 0 && modrm.rm == 5 {
                 displacement = 4                                        // disp32 alone
             }
-            guard skip(displacement) else { return .failure(shortReason) }
-            return .success(modrm)
+            guard skip(displacement) else { throw Unsupported(reason: shortReason) }
+            return modrm
         }
     }
 }
