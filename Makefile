@@ -7,6 +7,8 @@ TARGET     := i686-unknown-none-elf
 SWIFTC     ?= swiftc
 NASM       ?= nasm
 CLANG      ?= clang
+# LLVM IR from swiftc is read by the clang of the same toolchain.
+SWIFT_CLANG = $(dir $(shell command -v $(SWIFTC)))clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
@@ -18,6 +20,7 @@ SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -Xcc -march=i686 -I $(BUILD)/swift
 CFLAGS     := -target $(TARGET) -ffreestanding -fno-pic -fno-stack-protector -march=i686 \
               -mno-sse -mno-mmx -O2 -Wall -Werror
+IRFLAGS    := -target $(TARGET) -fno-pic -Os -ffunction-sections -Wno-override-module
 NASMFLAGS  := -f elf32 -I Boot/ -I $(BUILD)/gen/
 GUEST_NASMFLAGS := -f elf32 -I $(BUILD)/gen/
 LIBGCC      = $(shell gcc -m32 -print-libgcc-file-name)
@@ -63,17 +66,22 @@ deps:
 # ---- Swift modules, one object each, in dependency order --------------------------------
 # swiftc keeps an output file's old time when its bytes did not change; the touches keep make's
 # view right, so a module is rebuilt when the module it imports changed and never otherwise.
+# The hypervisor's modules go through LLVM IR so that clang compiles them without PIC (swiftc
+# has no switch for it): every function that touches a global saves its GOT setup.
 $(BUILD)/swift/PVABI.o: $(PVABI_SRC) Makefile
 	@mkdir -p $(@D)
-	$(SWIFTC) $(SWIFTFLAGS) -module-name PVABI -emit-module -emit-module-path $(BUILD)/swift/PVABI.swiftmodule -c $(PVABI_SRC) -o $@
+	$(SWIFTC) $(SWIFTFLAGS) -module-name PVABI -emit-module -emit-module-path $(BUILD)/swift/PVABI.swiftmodule -emit-ir $(PVABI_SRC) -o $(@:.o=.ll)
+	$(SWIFT_CLANG) $(IRFLAGS) -c $(@:.o=.ll) -o $@
 	@touch $@ $(BUILD)/swift/PVABI.swiftmodule
 
 $(BUILD)/swift/ApusCore.o: $(CORE_SRC) $(BUILD)/swift/PVABI.o
-	$(SWIFTC) $(SWIFTFLAGS) -module-name ApusCore -emit-module -emit-module-path $(BUILD)/swift/ApusCore.swiftmodule -c $(CORE_SRC) -o $@
+	$(SWIFTC) $(SWIFTFLAGS) -module-name ApusCore -emit-module -emit-module-path $(BUILD)/swift/ApusCore.swiftmodule -emit-ir $(CORE_SRC) -o $(@:.o=.ll)
+	$(SWIFT_CLANG) $(IRFLAGS) -c $(@:.o=.ll) -o $@
 	@touch $@ $(BUILD)/swift/ApusCore.swiftmodule
 
 $(BUILD)/swift/Apus.o: $(APUS_SRC) $(BUILD)/swift/ApusCore.o
-	$(SWIFTC) $(SWIFTFLAGS) -module-name Apus -c $(APUS_SRC) -o $@
+	$(SWIFTC) $(SWIFTFLAGS) -module-name Apus -emit-ir $(APUS_SRC) -o $(@:.o=.ll)
+	$(SWIFT_CLANG) $(IRFLAGS) -c $(@:.o=.ll) -o $@
 	@touch $@
 
 # Build facts for xen_version: rewritten only when they change, so `make iso` stays incremental.

@@ -30,6 +30,7 @@ static block_t *first;
 static block_t *first_free;    /* a block header; no free block lies below it */
 static uint32_t heap_in_use;
 static uint32_t heap_peak;
+static uint32_t heap_allocations;   /* successful allocations since boot (make bench: per operation) */
 
 static block_t *next_of(block_t *b) {
     uint8_t *n = (uint8_t *)b + HEADER_SIZE + b->size;
@@ -112,6 +113,7 @@ int posix_memalign(void **out, size_t align, size_t size) {
         if (!fit) { *out = 0; return ENOMEM; }
         /* The lead left below the payload keeps fit's header, still free: first_free still holds. */
         *out = take(fit, want, at);
+        heap_allocations++;
         return 0;
     }
     block_t *lowest_free = 0;
@@ -125,6 +127,7 @@ int posix_memalign(void **out, size_t align, size_t size) {
              * block header at or above it. */
             first_free = lowest_free;
             *out = p;
+            heap_allocations++;
             return 0;
         }
     }
@@ -163,6 +166,7 @@ void free(void *p) {
 
 uint32_t apus_heap_in_use(void) { return heap_in_use; }
 uint32_t apus_heap_peak(void) { return heap_peak; }
+uint32_t apus_heap_allocations(void) { return heap_allocations; }
 uint32_t apus_heap_size(void) { return HEAP_SIZE; }
 
 /* For Swift callers that must survive exhaustion (Swift's own allocate cannot answer it): 0 when no

@@ -55,13 +55,15 @@ def main() -> None:
         # measured by the hypervisor's counters (sysctl perfc), per operation
         t = v.get(f"guest.{name}_transitions_x100")
         c = v.get(f"guest.{name}_cr3_x100")
-        return (f"{t / 100:g}" if t is not None else "?", f"{c / 100:g}" if c is not None else "?")
+        a = v.get(f"guest.{name}_allocations_x100")
+        return tuple(f"{x / 100:g}" if x is not None else "?" for x in (t, c, a))
 
     def per512(name):
-        t, c = counted(name)
-        return (f"{float(t) / 512:.3f}", f"{float(c) / 512:.3f}")
+        t, c, a = counted(name)
+        return (f"{float(t) / 512:.3f}", f"{float(c) / 512:.3f}", f"{float(a) / 512:.3f}")
 
-    # operation, guest value, baseline name (or None with a reason), ring transitions, CR3 loads
+    # operation, guest value, baseline name (or None with a reason), ring transitions, CR3 loads,
+    # hypervisor heap allocations (per operation; "-" where no counter covers the row)
     rows = [
         ("null hypercall (xen_version)", v["guest.null_hypercall"], "call/ret", *counted("null_hypercall")),
         ("  (same, against an int/iret round trip)", v["guest.null_hypercall"], "int/iret (ring 0)", *counted("null_hypercall")),
@@ -70,12 +72,12 @@ def main() -> None:
         ("mmu_update, 1 entry", v["guest.mmu_update_1"], "PTE write + invlpg", *counted("mmu_update_1")),
         ("mmu_update, batch of 512 (per entry)", v["guest.mmu_update_512_per_entry"], "PTE write + invlpg", *per512("mmu_update_512_batch")),
         ("update_va_mapping with invlpg", v["guest.update_va_mapping_invlpg"], "PTE write + invlpg", *counted("update_va_mapping_invlpg")),
-        ("event ping-pong round trip between two domUs", v["guest.event_round_trip_ns"], None, "8*", "2*"),
-        ("event send -> handler in the other domain (half a round trip)", v["guest.event_round_trip_ns"] // 2, None, "4*", "1*"),
-        ("boot: apus_main -> dom0 first instruction", boot1, None, "1*", "1*"),
-        ("dom0 request -> domU first instruction", domu(first), None, "-", "-"),
-        ("domU build (domctl createdomain, 4 MiB)", v["guest.domain_create_4mib"], None, "2*", "0*"),
-        ("domain switch (scheduler pick + CR3 load + state restore)", v["hv.domain_switch"], None, "1*", "1*"),
+        ("event ping-pong round trip between two domUs", v["guest.event_round_trip_ns"], None, "8*", "2*", "-"),
+        ("event send -> handler in the other domain (half a round trip)", v["guest.event_round_trip_ns"] // 2, None, "4*", "1*", "-"),
+        ("boot: apus_main -> dom0 first instruction", boot1, None, "1*", "1*", "-"),
+        ("dom0 request -> domU first instruction", domu(first), None, "-", "-", "-"),
+        ("domU build (domctl createdomain, 4 MiB)", v["guest.domain_create_4mib"], None, "2*", "0*", "-"),
+        ("domain switch (scheduler pick + CR3 load + state restore)", v["hv.domain_switch"], None, "1*", "1*", "-"),
     ]
     reasons = {
         "event ping-pong round trip between two domUs": "needs two domains: no native equivalent",
@@ -86,13 +88,13 @@ def main() -> None:
         "dom0 request -> domU first instruction": "no native equivalent (build, then the scheduler's first pick)",
     }
     table = []
-    for name, value, base, transitions, cr3 in rows:
+    for name, value, base, transitions, cr3, allocations in rows:
         if base:
             b = natives[base]
             ratio = f"{value / b:.0f}x" if b else "-"
-            table.append((name, value, f"{base}: {b}", ratio, transitions, cr3))
+            table.append((name, value, f"{base}: {b}", ratio, transitions, cr3, allocations))
         else:
-            table.append((name, value, reasons[name], "-", transitions, cr3))
+            table.append((name, value, reasons[name], "-", transitions, cr3, allocations))
     memory = v.get("hv.heap_per_domain", 0)
     # Issue #12's four operations, timed the way a Xen pv32pae guest timed them on the same QEMU
     # (1000 iterations between two rdtsc, empty loop subtracted); the Xen column is that guest's
@@ -103,15 +105,15 @@ def main() -> None:
         ("`update_va_mapping` of one page, same PTE, UVMF_INVLPG", "guest.xen_update_va_mapping", 694),
         ("`EVTCHNOP_send` to a port bound to the sender itself, events masked", "guest.xen_evtchn_send_masked", 433),
     ]
-    md = ["| operation (issue #12's loop shape) | Xen 4.21.2 | Apus |", "| --- | ---: | ---: |"]
+    md = ["| operation (issue #12's loop shape) | Xen 4.21.2 | Apus | heap allocations |", "| --- | ---: | ---: | ---: |"]
     for name, key, xen in xen_rows:
-        md.append(f"| {name} | {xen} | {v.get(key, '?')} |")
+        md.append(f"| {name} | {xen} | {v.get(key, '?')} | {counted(key.removeprefix('guest.'))[2]} |")
     md.append("")
-    md += ["| operation | guest instructions | native baseline (instructions) | ratio | ring transitions | CR3 loads |",
-          "| --- | ---: | --- | ---: | ---: | ---: |"]
-    for name, value, base, ratio, t, c in table:
-        md.append(f"| {name.strip()} | {value} | {base} | {ratio} | {t} | {c} |")
-    md.append(f"| hypervisor heap per domain | {memory} bytes | - | - | - | - |")
+    md += ["| operation | guest instructions | native baseline (instructions) | ratio | ring transitions | CR3 loads | heap allocations |",
+          "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for name, value, base, ratio, t, c, a in table:
+        md.append(f"| {name.strip()} | {value} | {base} | {ratio} | {t} | {c} | {a} |")
+    md.append(f"| hypervisor heap per domain | {memory} bytes | - | - | - | - | - |")
     base = v.get("guest.scalability_1")
     if base:
         md.append("")
@@ -124,15 +126,16 @@ def main() -> None:
     md.append("")
     md.append(f"Two runs, identical counts: {'yes' if same else 'NO'} (every count in this table; the raw TSC stamps "
               "they are computed from start a few thousand instructions apart, as firmware and GRUB vary). The boot row "
-              "leaves out the hypervisor's RTC read. Transitions and CR3 loads are counted by the hypervisor per "
-              "operation; those marked * follow from the code path.")
+              "leaves out the hypervisor's RTC read. Transitions, CR3 loads and heap allocations are counted by the "
+              "hypervisor per operation; those marked * follow from the code path.")
     text = "\n".join(md)
     with open("build/bench.md", "w") as f:
         f.write(text + "\n")
     with open("build/bench.json", "w") as f:
         json.dump({"runs_identical": same, "values": v, "rows": [
-            {"operation": n.strip(), "guest_instructions": val, "baseline": b, "ratio": r, "ring_transitions": t, "cr3_loads": c}
-            for n, val, b, r, t, c in table], "heap_per_domain_bytes": memory}, f, indent=2)
+            {"operation": n.strip(), "guest_instructions": val, "baseline": b, "ratio": r, "ring_transitions": t, "cr3_loads": c,
+             "heap_allocations": a}
+            for n, val, b, r, t, c, a in table], "heap_per_domain_bytes": memory}, f, indent=2)
     print(text)
     if not same:
         for k in sorted(set(first) | set(second)):

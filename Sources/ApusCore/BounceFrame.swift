@@ -163,7 +163,7 @@ public enum TrapBounce {
 /// The words of one bounce frame (at most 9), in hypervisor storage: no allocation per trap.
 public struct FrameWords: Equatable, Sendable, ExpressibleByArrayLiteral {
     public static let capacity = 9
-    private var storage = InlineArray<9, UInt32>(repeating: 0)
+    private var storage: InlineArray<9, UInt32> = [0, 0, 0, 0, 0, 0, 0, 0, 0]   // nine stores, no loop
     public private(set) var count = 0
     public init() {}
     public init(arrayLiteral words: UInt32...) { for w in words { append(w) } }
@@ -178,8 +178,7 @@ public struct FrameWords: Equatable, Sendable, ExpressibleByArrayLiteral {
 
     /// The frame's bytes as they go on the guest stack (little-endian words, lowest first).
     public func withBytes<R>(_ body: (UnsafeRawPointer) -> R) -> R {
-        var copy = storage
-        return Swift.withUnsafeBytes(of: &copy) { body($0.baseAddress!) }
+        storage.span.withUnsafeBytes { body($0.baseAddress!) }
     }
 
     /// The words as an array, for tests and logs.

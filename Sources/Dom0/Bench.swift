@@ -80,6 +80,7 @@ enum Bench {
     /// The four operations a Xen pv32pae guest timed on the same QEMU (issue #12's Xen column).
     static func xenComparable() {
         report("xen_null_hypercall", xenStyle { _ = xen.xenVersion(.version, 0) })
+        transitions("xen_null_hypercall") { _ = xen.xenVersion(.version, 0) }
         // int3 -> a #BP handler in ring 1 that only returns through the iret hypercall.
         var minimal = TrapTableBuilder()
         minimal.add(vector: 3, dpl: 3, cs: UInt16(Selector.flatRing1CS),
@@ -89,12 +90,14 @@ enum Bench {
         let installed = minimal.terminated().withUnsafeBytes { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress!))) }
         if installed == 0 {
             report("xen_int3_iret", xenStyle { guest_int3() })
+            transitions("xen_int3_iret") { guest_int3() }
         }
         _ = standard.terminated().withUnsafeBytes { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress!))) }
         // update_va_mapping of one page with the same PTE, UVMF_INVLPG.
         let window = guest_symbol(GuestSymbol.scratchWindow)
         let pte = UInt64(Kernel.startInfo.machineFrame(ofPFN: window >> 12)) << 12 | 0x63
         report("xen_update_va_mapping", xenStyle { _ = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage) })
+        transitions("xen_update_va_mapping") { _ = xen.updateVAMapping(window, pte, flags: UpdateVAFlags.invalidatePage) }
         // EVTCHNOP_send to a port bound to the sender itself, events masked.
         let unbound = GuestEvents.allocUnbound(remote: 0)
         let bound = unbound > 0 ? GuestEvents.bindInterdomain(remote: 0, port: UInt32(unbound)) : -1
@@ -106,6 +109,7 @@ enum Bench {
             var send = HypercallRecord(stride: EvtchnPortLayout.size)
             send.set(UInt32(unbound), at: EvtchnPortLayout.portOffset)
             report("xen_evtchn_send_masked", xenStyle { _ = send.withAddress { xen.raw(Hypercall.eventChannelOp.rawValue, EventChannelOp.send.rawValue, $0) } })
+            transitions("xen_evtchn_send_masked") { _ = send.withAddress { xen.raw(Hypercall.eventChannelOp.rawValue, EventChannelOp.send.rawValue, $0) } }
             _ = GuestEvents.close(UInt32(bound))
             _ = GuestEvents.close(UInt32(unbound))
             shared.storeBytes(of: oldMask, toByteOffset: maskWord, as: UInt32.self)
@@ -114,11 +118,11 @@ enum Bench {
 
     static func report(_ name: StaticString, _ ticks: UInt64) { console.print("bench: guest \(name) \(ticks)") }
 
-    /// Guest traps and CR3 loads the hypervisor counted (sysctl perfc).
-    static func counters() -> (traps: UInt64, cr3: UInt64) {
+    /// Guest traps, CR3 loads and heap allocations the hypervisor counted (sysctl perfc).
+    static func counters() -> (traps: UInt64, cr3: UInt64, allocations: UInt64) {
         let (_, out) = Toolstack.sysctl(.perfcOp)
         func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(out[o + $1]) << (8 * UInt64($1)) } }
-        return (u64(SysctlLayout.guestTrapsOffset), u64(SysctlLayout.cr3LoadsOffset))
+        return (u64(SysctlLayout.guestTrapsOffset), u64(SysctlLayout.cr3LoadsOffset), u64(SysctlLayout.heapAllocationsOffset))
     }
 
     /// Ring transitions (two per trap) and CR3 loads per operation, over `count` more runs.
@@ -131,6 +135,9 @@ enum Bench {
         let traps = after.traps - before.traps - 1
         console.print("bench: guest \(name)_transitions_x100 \(traps * 2 * 100 / UInt64(count))")
         console.print("bench: guest \(name)_cr3_x100 \((after.cr3 - before.cr3) * 100 / UInt64(count))")
+        // Hypervisor heap allocations between trap entry and the return to the guest (the two
+        // sysctl calls themselves allocate nothing).
+        console.print("bench: guest \(name)_allocations_x100 \((after.allocations - before.allocations) * 100 / UInt64(count))")
     }
 
     static func run(startTSC: UInt64) -> Bool {
@@ -149,6 +156,7 @@ enum Bench {
         let sc = counters()
         console.print("bench: guest syscall_transitions_x100 \((sc.traps - syscallCounters.traps - 1) * 2 * 100 / 10_000)")
         console.print("bench: guest syscall_cr3_x100 \((sc.cr3 - syscallCounters.cr3) * 100 / 10_000)")
+        console.print("bench: guest syscall_allocations_x100 \((sc.allocations - syscallCounters.allocations) * 100 / 10_000)")
 
         report("page_fault", measure { _ = guest_probe_read(0x4000_0000) })
         transitions("page_fault") { _ = guest_probe_read(0x4000_0000) }

@@ -177,7 +177,7 @@ public enum SysctlCommand: UInt32, Sendable {
     case readConsole = 1
     /// physinfo: OUT nr_cpus u32 @16, cpu_khz u32 @32, total_pages u64 @40, free_pages u64 @48.
     case physInfo = 3
-    /// perfc_op (Apus's payload): OUT guest_traps u64 @16, cr3_loads u64 @24.
+    /// perfc_op (Apus's payload): OUT guest_traps u64 @16, cr3_loads u64 @24, heap_allocations u64 @32.
     case perfcOp = 7
 }
 
@@ -194,4 +194,5 @@ public enum SysctlLayout {
     public static let freePagesOffset = 48
     public static let guestTrapsOffset = 16
     public static let cr3LoadsOffset = 24
+    public static let heapAllocationsOffset = 32
 }

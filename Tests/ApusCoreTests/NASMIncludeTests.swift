@@ -44,6 +44,10 @@ final class NASMIncludeTests: XCTestCase {
         XCTAssertTrue(ExceptionVector.pushesErrorCode(21))   // #CP
         XCTAssertFalse(ExceptionVector.pushesErrorCode(9))
         XCTAssertFalse(ExceptionVector.pushesErrorCode(0x82))
+        // The bit mask the trap path tests is the list, vector for vector (and nothing past 31).
+        for vector: UInt32 in 0..<300 {
+            XCTAssertEqual(ExceptionVector.pushesErrorCode(vector), ExceptionVector.withErrorCode.contains(vector), "vector \(vector)")
+        }
     }
 
     func testGeneratedIncludesCopyTheSwiftConstants() throws {

@@ -35,6 +35,7 @@
 /// Linker-script and NASM symbols: only their addresses mean anything.
 @_extern(c, "apus_heap_in_use") func apus_heap_in_use() -> UInt32
 @_extern(c, "apus_heap_peak") func apus_heap_peak() -> UInt32
+@_extern(c, "apus_heap_allocations") func apus_heap_allocations() -> UInt32
 @_extern(c, "apus_heap_size") func apus_heap_size() -> UInt32
 /// A heap block that may be refused (nil) instead of stopping the hypervisor; released with deallocate().
 @_extern(c, "apus_try_allocate") func apus_try_allocate(_ size: UInt32, _ align: UInt32) -> UnsafeMutableRawPointer?

@@ -171,7 +171,15 @@ final class Domain {
 enum Domains {
     static let capacity = 256
     static var all: [Domain] = []
-    static var current: Domain? = nil
+    /// The running domain, held without a reference count: `all` keeps it alive, and the scheduler
+    /// clears it (leave) before a domain can leave `all`. The trap path borrows it (`withRunning`)
+    /// so that no retain or release runs between trap entry and the return to the guest.
+    static var running: Unmanaged<Domain>? = nil
+
+    static var current: Domain? {
+        get { running?.takeUnretainedValue() }
+        set { running = newValue.map { Unmanaged.passUnretained($0) } }
+    }
 
     static func byID(_ id: UInt16) -> Domain? { all.first { $0.id == id } }
 

@@ -34,14 +34,24 @@ enum Scheduler {
     }
 
     /// On the way back to a guest after any trap: switch if its slice is over or it cannot run,
-    /// else deliver a pending event and return.
-    static func exit(_ frame: UnsafeMutablePointer<TrapFrame>) {
-        guard let d = Domains.current else { return }
-        if !d.isRunnable || preemptRequested || SystemTime.nanoseconds() >= sliceEnd {
+    /// else deliver a pending event and return. The slice end is compared in TSC ticks, so the
+    /// common return reads the clock once and does no time arithmetic.
+    @inline(__always)
+    static func exit(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+        if !d.isRunnable || preemptRequested || cpu_rdtsc() >= sliceEndTSC {
             d.vcpu.saved = frame.pointee
             runNext()
         }
         Events.injectIfPending(frame, d)
+    }
+
+    /// The running domain's slice end as a TSC value (set with `sliceEnd`).
+    static var sliceEndTSC: UInt64 = 0
+
+    /// Sets the slice end `ns` nanoseconds of system time from `now` (ns), also in TSC ticks.
+    static func endSlice(afterNs ns: UInt64, now: UInt64) {
+        sliceEnd = now + ns
+        sliceEndTSC = cpu_rdtsc() &+ min(ns, 1_000_000_000) * SystemTime.tscKHz / 1_000_000
     }
 
     /// Runs the next domain the credit scheduler picks; halts (interrupts on) while none can run.
@@ -54,7 +64,7 @@ enum Scheduler {
             credit.tick(now: now)
             let decision = credit.pick(now: now)
             if let id = decision.domain, let d = Domains.byID(id), d.isRunnable {
-                sliceEnd = now + max(decision.sliceNs, 100_000)
+                endSlice(afterNs: max(decision.sliceNs, 100_000), now: now)
                 switchTo(d)
             }
             cpu_halt()

@@ -33,13 +33,23 @@ extension Refusal {
 enum Hypercalls {
     static let maxRefusalsLogged: UInt32 = 200
 
-    /// Called from the trap path for `int 0x82` from ring 1.
+    /// Called from the trap path for `int 0x82` from ring 1. Only the hypercalls that can run
+    /// long (`mayRunLong`) are timed; the others return without reading the clock.
+    @inline(__always)
     static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {
         let number = frame.pointee.eax
-        let start = cpu_rdtsc()
-        let outcome = dispatch(number, HypercallArguments(frame.pointee), frame, domain, nested: false)
-        let spent = cpu_rdtsc() &- start
-        if spent > slowTicks { logSlow(domain, number, spent) }
+        let a = HypercallArguments(frame.pointee.ebx, frame.pointee.ecx, frame.pointee.edx, frame.pointee.esi, frame.pointee.edi)
+        guard let call = Hypercall(rawValue: number) else {
+            finish(number, .unoffered(.ENOSYS, "no such hypercall"), frame, domain)
+            return
+        }
+        let timed = call.mayRunLong
+        let start = timed ? cpu_rdtsc() : 0
+        let outcome = run(call, a, frame, domain, nested: false)
+        if timed {
+            let spent = cpu_rdtsc() &- start
+            if spent > slowTicks { logSlow(domain, number, spent) }
+        }
         finish(number, outcome, frame, domain)
     }
 
@@ -56,6 +66,7 @@ enum Hypercalls {
         Log.info("d\(domain.id): hypercall \(number) (\(name)) ran \(UInt32(truncatingIfNeeded: ticks / SystemTime.tscKHz)) ms without preemption")
     }
 
+    @inline(__always)
     static func finish(_ number: UInt32, _ outcome: HypercallOutcome, _ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {
         switch outcome {
         case .value(let v):
@@ -96,6 +107,11 @@ enum Hypercalls {
     static func dispatch(_ number: UInt32, _ a: HypercallArguments, _ frame: UnsafeMutablePointer<TrapFrame>,
                          _ d: Domain, nested: Bool) -> HypercallOutcome {
         guard let call = Hypercall(rawValue: number) else { return .unoffered(.ENOSYS, "no such hypercall") }
+        return run(call, a, frame, d, nested: nested)
+    }
+
+    static func run(_ call: Hypercall, _ a: HypercallArguments, _ frame: UnsafeMutablePointer<TrapFrame>,
+                    _ d: Domain, nested: Bool) -> HypercallOutcome {
         switch call {
         case .consoleIO: return ConsoleIOHypercall.run(a, d)
         case .xenVersion: return XenVersionHypercall.run(a, d)
@@ -134,6 +150,19 @@ enum Hypercalls {
             guard d.privileged else { return .refused(.EPERM, "domctl is for dom0 only") }
             return DomctlHypercall.run(a, d)
         default: return .unoffered(.ENOSYS, "this hypercall is not offered by Apus")
+        }
+    }
+}
+
+extension Hypercall {
+    /// The calls whose work grows with their arguments or with a domain's size (batches, domain
+    /// builds and teardowns, table walks): the only ones the slow-hypercall log times.
+    var mayRunLong: Bool {
+        switch self {
+        case .mmuUpdate, .mmuextOp, .memoryOp, .multicall, .grantTableOp, .domctl, .sysctl, .setTrapTable, .setGDT, .consoleIO:
+            return true
+        default:
+            return false
         }
     }
 }

@@ -14,6 +14,8 @@ enum XenVersionHypercall {
     static let capabilities: StaticString = "xen-3.0-x86_32p"
 
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+        // XENVER_version takes no argument: nothing to decode, nothing to copy.
+        if a.a1 == XenVersionOp.version.rawValue { return .value(Int32(bitPattern: major << 16 | minor)) }
         var memory = RunningGuestMemory()
         let unwritable = HypercallOutcome.refused(.EFAULT, "xen_version buffer is not writable guest memory")
         switch XenVersionRequest.decode(a, &memory) {

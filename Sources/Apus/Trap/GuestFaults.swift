@@ -52,29 +52,30 @@ enum GuestFaults {
     /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context.
     static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: UInt32?,
                       eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
-        let f = frame.pointee
-        let ring = f.ring
+        // Only the fields the frame needs are read: the trap frame itself is not copied.
+        let ring = frame.pointee.ring
+        let interruptedESP = frame.pointee.esp, interruptedSS = frame.pointee.ss, interruptedEFLAGS = frame.pointee.eflags
         if BounceFrame.switchesStack(interruptedRing: ring) && d.vcpu.kernelESP == 0 {
             crash(d, "trap from ring 3 but the guest never registered a kernel stack (stack_switch)")
         }
-        let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss,
+        let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: interruptedESP, interruptedSS: interruptedSS,
                                        kernelSS: d.vcpu.kernelSS, kernelESP: d.vcpu.kernelESP)
         let mask = d.upcallMask
-        let words = BounceFrame.words(eip: f.eip &+ eipAdvance, cs: f.cs & 0xFFFF, eflags: f.eflags, errorCode: errorCode,
-                                      interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss, savedUpcallMask: mask)
+        let words = BounceFrame.words(eip: frame.pointee.eip &+ eipAdvance, cs: frame.pointee.cs & 0xFFFF, eflags: interruptedEFLAGS,
+                                      errorCode: errorCode, interruptedRing: ring, interruptedESP: interruptedESP,
+                                      interruptedSS: interruptedSS, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
         guard let placed = BounceFrame.place(words, below: target.esp), words.withBytes({ memory.copyOut(placed, from: $0) }) else {
             let at = BounceFrame.newStackPointer(kernelESP: target.esp, count: words.count)
-            Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(f.vector), eip \(hex8: f.eip))")
+            Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(frame.pointee.vector), eip \(hex8: frame.pointee.eip))")
             crash(d, "fault while building a bounce frame on the guest kernel stack")
         }
-        let newESP = placed.start
         d.upcallMask = BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents)
         frame.pointee.eip = eip
         frame.pointee.cs = cs
-        frame.pointee.esp = newESP
+        frame.pointee.esp = placed.start
         frame.pointee.ss = target.ss
-        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: f.eflags)
+        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: interruptedEFLAGS)
     }
 
     static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, cr2: UInt32) -> Never {

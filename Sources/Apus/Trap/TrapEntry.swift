@@ -8,25 +8,45 @@ import PVABI
 @_cdecl("apus_trap")
 public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    // From a guest: the running domain is borrowed, not retained, from entry to exit.
+    if frame.pointee.fromGuest, let running = Domains.running {
+        Counters.guestTraps &+= 1
+        running._withUnsafeGuaranteedRef { d in
+            guestTrap(frame, d)
+            Scheduler.exit(frame, d)
+        }
+        return
+    }
+    hypervisorTrap(frame)
+}
+
+/// A trap from ring 1-3 while `d` runs.
+@inline(__always)
+func guestTrap(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
     let vector = frame.pointee.vector
-    if frame.pointee.fromGuest { Counters.guestTraps &+= 1 }
+    if vector == DescriptorTables.hypercallVector {
+        Hypercalls.handle(frame, d)
+    } else if vector < 32 {
+        if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
+        GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
+    } else {
+        hypervisorTrap(frame)
+    }
+}
+
+/// Interrupts, and anything that arrived while the hypervisor itself ran (or no domain ran).
+func hypervisorTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
+    let vector = frame.pointee.vector
     switch vector {
     case 0..<32:
-        if frame.pointee.fromGuest, let d = Domains.current {
-            if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
-            GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
-        } else {
-            Exceptions.handle(frame)
-        }
+        Exceptions.handle(frame)
     case PIC.vectorBase..<(PIC.vectorBase + 16):
         Interrupts.handle(irq: Int(vector - PIC.vectorBase))
     case DescriptorTables.hypercallVector where frame.pointee.fromGuest:
-        guard let d = Domains.current else { Panic.trap(frame, cr2: 0, reason: "hypercall while no domain runs") }
-        Hypercalls.handle(frame, d)
+        Panic.trap(frame, cr2: 0, reason: "hypercall while no domain runs")
     default:
         Log.info("trap: vector \(vector) from ring \(frame.pointee.ring) at eip \(hex8: frame.pointee.eip) has no owner; ignored")
     }
-    if frame.pointee.fromGuest { Scheduler.exit(frame) }
 }
 
 enum Interrupts {

@@ -177,8 +177,12 @@ public struct EventChannelSystem: Equatable, Sendable {
     /// port; IPI: the port itself. An unbound port drops the event (nil), as Xen does, so a
     /// sender racing a peer's close sees success. Anything else is refused.
     public func send(caller: UInt16, port: UInt32) throws(EventChannelRefusal) -> EventTarget? {
-        let t = try present(caller)
-        guard t.isUsable(port), let channel = t.channel(port) else {
+        // The caller's table is read in place (a copy would retain and release its storage).
+        let index = Int(caller)
+        guard index < tables.count, tables[index]?.portLimit != nil else {
+            throw EventChannelRefusal(.ESRCH, "no such domain")
+        }
+        guard tables[index]?.isUsable(port) == true, let channel = tables[index]?.channel(port) else {
             throw EventChannelRefusal(.EINVAL, "the port is out of range")
         }
         switch channel.state {

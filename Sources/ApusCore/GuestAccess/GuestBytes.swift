@@ -20,13 +20,12 @@ public struct GuestBytes<let N: Int> {
 
     public func u16(_ offset: Int) -> UInt16 {
         guard fits(offset, 2) else { return 0 }
-        return UInt16(storage[offset]) | UInt16(storage[offset + 1]) << 8
+        return UInt16(littleEndian: storage.span.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     public func u32(_ offset: Int) -> UInt32 {
         guard fits(offset, 4) else { return 0 }
-        return UInt32(storage[offset]) | UInt32(storage[offset + 1]) << 8
-            | UInt32(storage[offset + 2]) << 16 | UInt32(storage[offset + 3]) << 24
+        return UInt32(littleEndian: storage.span.bytes.unsafeLoadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     public func u64(_ offset: Int) -> UInt64 {
@@ -39,13 +38,12 @@ public struct GuestBytes<let N: Int> {
 
     public mutating func set16(_ offset: Int, _ value: UInt16) {
         guard fits(offset, 2) else { return }
-        storage[offset] = UInt8(truncatingIfNeeded: value)
-        storage[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
+        Swift.withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self) }
     }
 
     public mutating func set32(_ offset: Int, _ value: UInt32) {
         guard fits(offset, 4) else { return }
-        for i in 0..<4 { storage[offset + i] = UInt8(truncatingIfNeeded: value >> UInt32(8 * i)) }
+        Swift.withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self) }
     }
 
     public mutating func set64(_ offset: Int, _ value: UInt64) {
