@@ -208,8 +208,8 @@ vcpu_info_l1: resb 4096
 global apus_log_ring                         ; the dmesg ring: the last 16 KiB of console output
 apus_log_ring: resb 16384
 alignb 16
-global apus_fpu_areas                        ; one FXSAVE area (512 bytes) per domain id, then the initial state
-apus_fpu_areas: resb 512 * 257
+global apus_fpu_areas                        ; one FXSAVE area (512 bytes) per domain id (Domains.capacity, 512), then the initial state
+apus_fpu_areas: resb 512 * 513
 
 section .text
 FN cpu_halt_forever                          ; never returns: interrupts off, halt, repeat

@@ -64,8 +64,8 @@ final class Domain {
     let id: UInt16
     let privileged: Bool
     var state: DomainState = .running
-    /// pfn -> mfn: every machine frame the domain owns, in pseudo-physical order.
-    var frames: [UInt32] = []
+    /// pfn -> mfn: every machine frame the domain owns, in pseudo-physical order (as runs).
+    var frames: FrameExtents = []
     /// shared_info: a hypervisor page (direct-mapped) the guest may map.
     var sharedInfo: UnsafeMutableRawPointer
     var sharedInfoMFN: UInt32
@@ -96,7 +96,7 @@ final class Domain {
     /// Version counter of the vcpu_time_info record.
     var timeVersion: UInt32 = 0
     /// The next VIRQ_TIMER deadline in system-time nanoseconds (0: none).
-    var timerDeadline: UInt64 = 0
+    var timerDeadline: UInt64 = 0 { didSet { if timerDeadline != 0 { Timers.armed(timerDeadline) } } }
     /// Nanoseconds of CPU time used, events sent and received, for getdomaininfo and `top`.
     var cpuTime: UInt64 = 0
     var eventsSent: UInt32 = 0
@@ -169,7 +169,9 @@ final class Domain {
 }
 
 enum Domains {
-    static let capacity = 256
+    /// Domain ids are below this: Boot/cpu.asm keeps one FXSAVE area per id (apus_fpu_areas, capacity + 1)
+    /// and the vcpu_info windows' L1 has one entry per id (512).
+    static let capacity = 512
     static var all: [Domain] = []
     /// The running domain, held without a reference count: `all` keeps it alive, and the scheduler
     /// clears it (leave) before a domain can leave `all`. The trap path borrows it (`withRunning`)
@@ -181,7 +183,33 @@ enum Domains {
         set { running = newValue.map { Unmanaged.passUnretained($0) } }
     }
 
-    static func byID(_ id: UInt16) -> Domain? { all.first { $0.id == id } }
+    /// The domain with id `id`, from a table indexed by id: no scan (the scheduler asks at every switch).
+    static func byID(_ id: UInt16) -> Domain? { Int(id) < byIDTable.count ? byIDTable[Int(id)] : nil }
+    /// byIDTable[id]: the domain in `all` with that id. Only insert and remove change either.
+    private static var byIDTable: [Domain?] = Array(repeating: nil, count: capacity)
+
+    /// A built domain joins `all` (and the id table).
+    static func insert(_ d: Domain) {
+        if all.capacity < capacity { all.reserveCapacity(capacity) }      // once: no regrowth as domains come
+        all.append(d)
+        if Int(d.id) < byIDTable.count { byIDTable[Int(d.id)] = d }
+    }
+
+    /// A destroyed domain leaves `all` (and the id table).
+    static func remove(_ d: Domain) {
+        all.removeAll { $0 === d }
+        if Int(d.id) < byIDTable.count, byIDTable[Int(d.id)] === d { byIDTable[Int(d.id)] = nil }
+    }
+
+    /// The domain with the lowest id at or above `from` (getdomaininfo's walk), without allocating.
+    static func first(atOrAbove from: UInt16) -> Domain? {
+        var id = Int(from)
+        while id < byIDTable.count {
+            if let d = byIDTable[id] { return d }
+            id += 1
+        }
+        return nil
+    }
 
     /// The lowest id no domain holds (dom0 is 0), or nil when the table is full.
     static func freeID() -> UInt16? {

@@ -48,7 +48,7 @@ enum DomainLife {
         Events.system.removeDomain(d.id)
         d.state = .dead
         d.releaseHypervisorMemory()
-        Domains.all.removeAll { $0 === d }
+        Domains.remove(d)
     }
 
     /// Keeps the running guest's registers (hypercall result in EAX) for when it runs again.

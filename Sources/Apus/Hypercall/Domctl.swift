@@ -35,7 +35,7 @@ enum DomctlHypercall {
             if d.isRunnable { Scheduler.credit.wake(d.id) }
             return .ok
         case .getDomainInfo(let from, let out):
-            guard let d = Domains.all.filter({ $0.id >= from }).min(by: { $0.id < $1.id }) else {
+            guard let d = Domains.first(atOrAbove: from) else {
                 return .answer(.ESRCH)          // the end of a walk over all domains
             }
             return memory.write(info(d), to: out) ? .ok : unwritable

@@ -297,6 +297,7 @@ public struct EventChannelSystem: Equatable, Sendable {
     }
 
     mutating func set(_ domain: UInt16, _ port: UInt32, _ channel: EventChannel) {
+        tables[Int(domain)]!.reserve(port)
         tables[Int(domain)]!.channels[Int(port)] = channel
     }
 
@@ -328,7 +329,7 @@ public struct EventChannelSystem: Equatable, Sendable {
     }
 
     mutating func closeAll(_ domain: UInt16) {
-        let limit = tables[Int(domain)]!.portLimit
+        let limit = UInt32(tables[Int(domain)]!.channels.count)
         var port: UInt32 = 1
         while port < limit {
             if tables[Int(domain)]!.channels[Int(port)].state != .free { release(domain, port) }

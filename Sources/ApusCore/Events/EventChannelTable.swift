@@ -1,5 +1,7 @@
-// One domain's event-channel ports, with the reverse maps from VIRQ and PIRQ to port, in storage sized when the domain is created.
-// Bookkeeping only: it must never decide whether an operation is allowed (EventChannelSystem does) and never grow after init.
+// One domain's event-channel ports, with the reverse maps from VIRQ and PIRQ to port. Port records are allocated in
+// buckets of 16 as binds reach them (as Xen allocates its buckets lazily): a domU with 3 ports in use holds 16 records,
+// not 128. Bookkeeping only: it must never decide whether an operation is allowed (EventChannelSystem does), and it
+// grows only when a port is taken (bind or allocation), never on a send.
 
 import PVABI
 
@@ -15,7 +17,10 @@ public struct EventChannelTable: Equatable, Sendable {
     /// Whether the domain may act on other domains' ports (dom0).
     public let privileged: Bool
 
+    /// Records of ports 0 ..< channels.count (a multiple of the bucket, at most portLimit); ports above read free.
     var channels: [EventChannel]
+    /// Port records allocated at a time.
+    static let bucket = 16
     /// virqPorts[vcpu * Virq.count + virq]: the port bound to that VIRQ on that VCPU, or 0.
     /// Global VIRQs are recorded under VCPU 0 even after bind_vcpu moves their delivery.
     var virqPorts: [UInt32]
@@ -29,14 +34,15 @@ public struct EventChannelTable: Equatable, Sendable {
         vcpuCount = max(vcpus, 1)
         pirqCount = pirqs
         self.privileged = privileged
-        channels = Array(repeating: .free, count: Int(limit))
+        channels = Array(repeating: .free, count: min(Int(limit), Self.bucket))
         virqPorts = Array(repeating: 0, count: Int(vcpuCount) * Int(Virq.count))
         pirqPorts = Array(repeating: 0, count: Int(pirqs))
     }
 
     /// The port's record; nil beyond the limit. Port 0 reads free.
     public func channel(_ port: UInt32) -> EventChannel? {
-        port < portLimit ? channels[Int(port)] : nil
+        guard port < portLimit else { return nil }
+        return Int(port) < channels.count ? channels[Int(port)] : .free
     }
 
     /// The state of `port`; nil beyond the limit.
@@ -56,7 +62,14 @@ public struct EventChannelTable: Equatable, Sendable {
             if channels[port].state == .free { return UInt32(port) }
             port += 1
         }
-        return nil
+        return channels.count < Int(portLimit) ? UInt32(channels.count) : nil
+    }
+
+    /// Makes room for `port`'s record (below portLimit): the buckets up to it, all free.
+    mutating func reserve(_ port: UInt32) {
+        guard Int(port) >= channels.count else { return }
+        let wanted = min((Int(port) / Self.bucket + 1) * Self.bucket, Int(portLimit))
+        channels.append(contentsOf: repeatElement(.free, count: wanted - channels.count))
     }
 
     /// The port bound to `virq` on `vcpu`, 0 when none (or out of range).

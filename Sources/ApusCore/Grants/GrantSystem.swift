@@ -80,7 +80,7 @@ public struct GrantSystem: Equatable, Sendable {
         }
         for f in taken {
             t.frames.append(f)
-            for _ in 0..<GrantTableLimits.entriesPerFrame { t.active.append(.idle) }
+            t.active.grow(by: Int(GrantTableLimits.entriesPerFrame))
         }
         tables[Int(target)] = t
         return target

@@ -40,8 +40,8 @@ public struct GrantTableState: Equatable, Sendable {
     public internal(set) var life: GrantTableLife = .live
     /// The table's frames, in table order (entry ref lives in frames[ref / 512]).
     public internal(set) var frames: [UInt32] = []
-    /// active[ref], one per entry of the frames set up.
-    public internal(set) var active: [ActiveGrant] = []
+    /// active[ref] for every entry of the frames set up (only the ones in use are stored).
+    public internal(set) var active = ActiveGrants()
     /// How many maps of this table's grants exist (sum of `maps` over `active`).
     public internal(set) var pins: UInt32 = 0
     /// handles[h]: the mapping handle h names, nil when free.

@@ -1,5 +1,7 @@
 // A credit scheduler for one physical CPU after Xen's credit scheduler: weights share the CPU, caps bound it, woken domains are boosted.
 // Pure and deterministic (integer nanoseconds, ties broken by a counter): it must never read a clock, switch a context or allocate after init.
+// This file holds the policy and the operations; the run queue pick() reads is CreditRunQueue.swift, the
+// period's accounting CreditRefill.swift.
 //
 // The algorithm, simplified from Xen's sched/credit.c:
 // - Time is cut into accounting periods (30 ms). At each period boundary the period's CPU time
@@ -21,6 +23,9 @@
 //   same time as a latency-bound domain loses its boost after 1 ms instead of holding the CPU
 //   for a whole timeslice ahead of it (Xen demotes a boosted vCPU at its first accounting tick).
 // - yield puts the domain behind every other runnable domain, of any class, for one pick.
+// - No operation scans the domains except the period's accounting (every 30 ms, as Xen's
+//   csched_acct): the candidates wait in a run queue ordered as pick() chooses (an indexed heap:
+//   pick() reads its head, a charge or wake moves one domain in O(log n)).
 // Slices end at the timeslice (10 ms; 1 ms while boosted), the period boundary, or the cap, whichever comes first.
 
 /// Tunables of CreditScheduler, in nanoseconds.
@@ -108,11 +113,23 @@ public struct CreditScheduler: Equatable, Sendable {
     /// Start of the current accounting period.
     public private(set) var periodStart: UInt64
     var nextStamp: UInt64 = 1
+    /// The run queue: every present, runnable, unparked domain that has not just yielded, as a
+    /// binary heap in pick() order (queue[0] runs next); queueIndex[id] is its place, -1 if absent.
+    var queue: [UInt16]
+    var queueIndex: [Int32]
+    /// Domains whose yield lasts until the next pick (at most a few: one per yield call).
+    var yielders: [UInt16]
 
     /// A scheduler for domains 0 ..< capacity, with the first period starting at `now`.
     public init(capacity: Int, parameters: CreditSchedulerParameters = CreditSchedulerParameters(), now: UInt64 = 0) {
+        let count = min(max(capacity, 1), Int(UInt16.max) + 1)
         self.parameters = parameters
-        entries = Array(repeating: nil, count: max(capacity, 1))
+        entries = Array(repeating: nil, count: count)
+        queueIndex = Array(repeating: -1, count: count)
+        queue = []
+        queue.reserveCapacity(count)
+        yielders = []
+        yielders.reserveCapacity(count)
         periodStart = now
     }
 
@@ -124,13 +141,16 @@ public struct CreditScheduler: Equatable, Sendable {
         entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
+        requeue(id)
         return true
     }
 
     /// Forgets domain `id`.
     public mutating func remove(_ id: UInt16) {
-        guard Int(id) < entries.count else { return }
+        guard exists(id) else { return }
+        if entries[Int(id)]!.yielded { forgetYield(id) }
         entries[Int(id)] = nil
+        requeue(id)
     }
 
     /// Changes weight and cap (XEN_DOMCTL_SCHEDOP_putinfo); nil leaves one as it is.
@@ -140,6 +160,7 @@ public struct CreditScheduler: Equatable, Sendable {
         guard exists(id), weight != 0, (cap ?? 0) <= 100 else { return false }
         if let weight { entries[Int(id)]!.weight = weight }
         if let cap { entries[Int(id)]!.cap = cap }
+        requeue(id)
         return true
     }
 
@@ -161,9 +182,11 @@ public struct CreditScheduler: Equatable, Sendable {
     /// The domain stops wanting the CPU (SCHEDOP_block with nothing pending, or paused).
     public mutating func block(_ id: UInt16) {
         guard exists(id) else { return }
+        if entries[Int(id)]!.yielded { forgetYield(id) }
         entries[Int(id)]!.runnable = false
         entries[Int(id)]!.boosted = false
         entries[Int(id)]!.yielded = false
+        requeue(id)
     }
 
     /// The domain wants the CPU again (an event arrived, or unpaused). Boosted when it was
@@ -172,13 +195,16 @@ public struct CreditScheduler: Equatable, Sendable {
         guard let e = entry(id), !e.runnable else { return }
         entries[Int(id)]!.runnable = true
         entries[Int(id)]!.boosted = e.credit >= 0
+        requeue(id)
     }
 
     /// The domain gives up the CPU but stays runnable: the next pick prefers anyone else.
     public mutating func yield(_ id: UInt16) {
-        guard exists(id) else { return }
+        guard let e = entry(id) else { return }
+        if !e.yielded { yielders.append(id) }
         entries[Int(id)]!.yielded = true
         entries[Int(id)]!.boosted = false
+        requeue(id)
     }
 
     /// Charges `id` for `elapsedNs` of CPU. Its boost ends: it has had its prompt run.
@@ -191,6 +217,7 @@ public struct CreditScheduler: Equatable, Sendable {
         e.ranThisPeriod = true
         e.boosted = false
         entries[Int(id)] = e
+        requeue(id)
     }
 
     /// Advances time to `now`, handing out credit at every period boundary passed. Time that
@@ -210,37 +237,31 @@ public struct CreditScheduler: Equatable, Sendable {
 
     /// Chooses what runs next among runnable, unparked domains: the highest class (BOOST, UNDER,
     /// OVER), then the most credit, then the least recently picked; a domain that just yielded
-    /// only if no one else can run. O(capacity), no allocation.
+    /// only if no one else can run. The head of the run queue, no scan and no allocation.
     public mutating func pick(now: UInt64) -> SchedulingDecision {
         let toBoundary = (periodStart + parameters.periodNs) > now ? periodStart + parameters.periodNs - now : 1
-        var best = -1
-        var bestYielded = true
-        for index in entries.indices {
-            guard let e = entries[index], e.runnable, !parked(e) else { continue }
-            if best < 0 {
-                best = index
-                bestYielded = e.yielded
-                continue
-            }
-            let b = entries[best]!
-            // A yielder loses to anyone who did not yield, whatever the class.
-            if e.yielded != bestYielded {
-                if !e.yielded { best = index; bestYielded = false }
-                continue
-            }
-            if Self.before(e, b) {
-                best = index
-                bestYielded = e.yielded
+        var best = queue.first
+        if best == nil {
+            // Only yielders want the CPU: the best of them (a handful at most).
+            for y in yielders {
+                guard let e = entries[Int(y)], e.runnable, !parked(e) else { continue }
+                if let b = best, !Self.before(e, entries[Int(b)]!) { continue }
+                best = y
             }
         }
-        for index in entries.indices where entries[index]?.yielded == true {
-            entries[index]!.yielded = false
+        // A yield lasts one pick.
+        for i in yielders.indices {
+            let y = yielders[i]
+            entries[Int(y)]!.yielded = false
+            requeue(y)
         }
-        guard best >= 0 else {
+        yielders.removeAll(keepingCapacity: true)
+        guard let id = best else {
             return SchedulingDecision(domain: nil, sliceNs: toBoundary)
         }
-        entries[best]!.stamp = takeStamp()
-        let e = entries[best]!
+        entries[Int(id)]!.stamp = takeStamp()
+        requeue(id)
+        let e = entries[Int(id)]!
         var slice = min(e.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
         if e.cap > 0 {
             slice = min(slice, capBudget(e) - e.usedThisPeriodNs)
@@ -272,73 +293,8 @@ public struct CreditScheduler: Equatable, Sendable {
         e.cap > 0 && e.usedThisPeriodNs >= capBudget(e)
     }
 
-    /// The end of a period: hand the period's CPU time out by weight among active domains,
-    /// each limited by its cap budget and the ceiling, the rest re-shared among the others.
-    mutating func refill() {
-        let ceiling = parameters.creditCeilingNs
-        // Water-filling: each round shares what is left among the unsaturated by weight. A
-        // domain whose share would exceed its room takes its room and leaves the pool; if none
-        // did, the round's shares are final. At most one round per domain.
-        var remaining = Int64(parameters.periodNs)
-        var rounds = 0
-        while remaining > 0, rounds <= entries.count {
-            rounds += 1
-            var totalWeight: Int64 = 0
-            for case let e? in entries where inPool(e) { totalWeight += Int64(e.weight) }
-            guard totalWeight > 0 else { break }
-            var saturated = false
-            for index in entries.indices {
-                guard let e = entries[index], inPool(e) else { continue }
-                let share = Self.share(remaining, e.weight, totalWeight)
-                let room = self.room(e, ceiling: ceiling)
-                if share >= room {
-                    entries[index]!.credit += room
-                    entries[index]!.granted += room
-                    entries[index]!.saturated = true
-                    saturated = true
-                }
-            }
-            if saturated {
-                remaining = Int64(parameters.periodNs) - grantedTotal()
-                continue
-            }
-            for index in entries.indices {
-                guard let e = entries[index], inPool(e) else { continue }
-                let share = Self.share(remaining, e.weight, totalWeight)
-                entries[index]!.credit += share
-                entries[index]!.granted += share
-            }
-            break
-        }
-        for index in entries.indices where entries[index] != nil {
-            entries[index]!.credit = max(entries[index]!.credit, parameters.creditFloorNs)
-            entries[index]!.usedThisPeriodNs = 0
-            entries[index]!.ranThisPeriod = false
-            entries[index]!.granted = 0
-            entries[index]!.saturated = false
-        }
-    }
-
-    /// remaining · weight / totalWeight, all non-negative (unsigned: no signed 64-bit division helper).
-    static func share(_ remaining: Int64, _ weight: UInt16, _ totalWeight: Int64) -> Int64 {
-        Int64(UInt64(remaining) * UInt64(weight) / UInt64(totalWeight))
-    }
-
-    /// Active and still able to take credit this refill.
-    func inPool(_ e: CreditSchedulerEntry) -> Bool {
-        (e.runnable || e.ranThisPeriod) && !e.saturated
-    }
-
-    /// How much more credit `e` may receive in this refill.
-    func room(_ e: CreditSchedulerEntry, ceiling: Int64) -> Int64 {
-        var room = max(ceiling - e.credit, 0)
-        if e.cap > 0 { room = min(room, Int64(capBudget(e)) - e.granted) }
-        return max(room, 0)
-    }
-
-    func grantedTotal() -> Int64 {
-        var total: Int64 = 0
-        for case let e? in entries { total += e.granted }
-        return total
+    /// Takes `id` off the list of domains whose yield is pending (its flag is the caller's).
+    mutating func forgetYield(_ id: UInt16) {
+        if let at = yielders.firstIndex(of: id) { yielders.remove(at: at) }
     }
 }

@@ -1,0 +1,109 @@
+// CreditRunQueue.swift: the credit scheduler's run queue, an indexed binary heap of domain ids in
+// pick() order (CreditScheduler.before), so pick() reads its head and a charge, wake or block moves
+// one domain in O(log n). It must never decide policy: membership and order come from the entries.
+
+extension CreditScheduler {
+    /// Whether `id` belongs in the run queue: present, runnable, under its cap, not yielding.
+    func queued(_ id: UInt16) -> Bool {
+        guard let e = entries[Int(id)] else { return false }
+        return e.runnable && !e.yielded && !parked(e)
+    }
+
+    /// Puts `id` where its entry now says: in the queue at its place, or out of it. Every
+    /// operation that changes an entry ends here.
+    mutating func requeue(_ id: UInt16) {
+        let at = Int(queueIndex[Int(id)])
+        if queued(id) {
+            if at < 0 {
+                queue.append(id)
+                siftUp(queue.count - 1)
+            } else {
+                siftUp(at)
+                siftDown(Int(queueIndex[Int(id)]))
+            }
+        } else if at >= 0 {
+            let last = queue.removeLast()
+            queueIndex[Int(id)] = -1
+            if at < queue.count {
+                queue[at] = last
+                siftUp(at)
+                siftDown(Int(queueIndex[Int(last)]))
+            }
+        }
+    }
+
+    /// After the period's accounting changed every credit: the queue from scratch (O(n)).
+    mutating func rebuildQueue() {
+        for id in queue { queueIndex[Int(id)] = -1 }
+        queue.removeAll(keepingCapacity: true)
+        for index in entries.indices where queued(UInt16(index)) {
+            queueIndex[index] = Int32(queue.count)
+            queue.append(UInt16(index))
+        }
+        var i = queue.count / 2
+        while i > 0 {
+            i -= 1
+            siftDown(i)
+        }
+    }
+
+    /// Whether the domain with id `a` runs before the one with id `b` (both present).
+    func ahead(_ a: UInt16, _ b: UInt16) -> Bool {
+        Self.before(entries[Int(a)]!, entries[Int(b)]!)
+    }
+
+    mutating func siftUp(_ start: Int) {
+        var i = start
+        let id = queue[i]
+        while i > 0 {
+            let parent = (i - 1) >> 1
+            let above = queue[parent]
+            guard ahead(id, above) else { break }
+            queue[i] = above
+            queueIndex[Int(above)] = Int32(i)
+            i = parent
+        }
+        queue[i] = id
+        queueIndex[Int(id)] = Int32(i)
+    }
+
+    mutating func siftDown(_ start: Int) {
+        var i = start
+        let id = queue[i]
+        let count = queue.count
+        while true {
+            let left = 2 * i + 1
+            guard left < count else { break }
+            var child = left
+            if left + 1 < count, ahead(queue[left + 1], queue[left]) { child = left + 1 }
+            let below = queue[child]
+            guard ahead(below, id) else { break }
+            queue[i] = below
+            queueIndex[Int(below)] = Int32(i)
+            i = child
+        }
+        queue[i] = id
+        queueIndex[Int(id)] = Int32(i)
+    }
+
+    /// The run queue's invariants (tests): exactly the queued domains, each index right, heap order.
+    func runQueueIsConsistent() -> Bool {
+        var members = 0
+        for index in entries.indices {
+            let at = Int(queueIndex[index])
+            if queued(UInt16(index)) {
+                guard at >= 0, at < queue.count, queue[at] == UInt16(index) else { return false }
+                members += 1
+            } else if at >= 0 {
+                return false
+            }
+        }
+        guard members == queue.count else { return false }
+        for i in queue.indices.dropFirst() where ahead(queue[i], queue[(i - 1) >> 1]) { return false }
+        for index in entries.indices {
+            let pending = entries[index]?.yielded == true
+            if pending != yielders.contains(UInt16(index)) { return false }
+        }
+        return true
+    }
+}
