@@ -1,7 +1,7 @@
 /* heap.c: the allocator hooks Embedded Swift needs (posix_memalign, free, malloc) over a fixed
- * heap in the image's bss. First fit with splitting and coalescing of neighbours; the search starts
- * at the lowest free block (no free block ever lies below `first_free`), so the long-lived blocks
- * packed at the bottom are not walked on every allocation. Large requests (HEAP_LARGE and up: a
+ * heap in the image's bss. First fit with splitting and coalescing of neighbours. The free blocks
+ * are also linked to each other in address order (the links live in their payloads), so a search
+ * walks only free blocks, lowest first, and never the blocks in use between them. Large requests (HEAP_LARGE and up: a
  * kernel image staged for the domain builder) are carved from the top of the highest block that
  * holds them, so the small long-lived blocks allocated while one is held never land in the hole it
  * leaves, and the next large request finds it whole. It must never grow past its arena, never call
@@ -27,7 +27,7 @@ typedef struct block {
 
 static uint8_t arena[HEAP_SIZE] __attribute__((aligned(16)));
 static block_t *first;
-static block_t *first_free;    /* a block header; no free block lies below it */
+static block_t *free_head;     /* the lowest free block; each links to the next free one above */
 static uint32_t heap_in_use;
 static uint32_t heap_peak;
 static uint32_t heap_allocations;   /* successful allocations since boot (make bench: per operation) */
@@ -37,17 +37,47 @@ static block_t *next_of(block_t *b) {
     return n >= arena + HEAP_SIZE ? 0 : (block_t *)n;
 }
 
+/* A free block's links, in its first payload bytes (every free block has 16 or more). */
+static block_t **links(block_t *b) { return (block_t **)((uint8_t *)b + HEADER_SIZE); }
+static block_t *next_free(block_t *b) { return links(b)[0]; }
+static block_t *prev_free(block_t *b) { return links(b)[1]; }
+
+/* Links free block b into the list just after `after` (0: at the head). */
+static void link_after(block_t *after, block_t *b) {
+    block_t *next = after ? next_free(after) : free_head;
+    links(b)[0] = next;
+    links(b)[1] = after;
+    if (next) links(next)[1] = b;
+    if (after) links(after)[0] = b; else free_head = b;
+}
+
+static void unlink(block_t *b) {
+    block_t *next = next_free(b), *prev = prev_free(b);
+    if (next) links(next)[1] = prev;
+    if (prev) links(prev)[0] = next; else free_head = next;
+}
+
+/* The free block just below address b in the list (0 when none): where b goes. */
+static block_t *free_below(block_t *b) {
+    block_t *below = 0;
+    for (block_t *f = free_head; f && f < b; f = next_free(f)) below = f;
+    return below;
+}
+
 static void init_once(void) {
     if (first) return;
     first = (block_t *)arena;
     first->size = HEAP_SIZE - HEADER_SIZE;
     first->free = 1;
     first->prev = 0;
-    first_free = first;
+    free_head = 0;
+    link_after(0, first);
 }
 
-static void split(block_t *b, uint32_t want) {
-    if (b->size < want + HEADER_SIZE + 16) return;
+/* Cuts b down to `want` bytes; the rest, when it can hold a block of its own, becomes a free block
+ * (returned, not yet linked). */
+static block_t *split(block_t *b, uint32_t want) {
+    if (b->size < want + HEADER_SIZE + 16) return 0;
     block_t *rest = (block_t *)((uint8_t *)b + HEADER_SIZE + want);
     rest->size = b->size - want - HEADER_SIZE;
     rest->free = 1;
@@ -55,6 +85,7 @@ static void split(block_t *b, uint32_t want) {
     block_t *after = next_of(rest);
     if (after) after->prev = rest;
     b->size = want;
+    return rest;
 }
 
 /* The payload address a `size`-byte request at `align` would get in free block b: from its bottom
@@ -79,7 +110,9 @@ static uintptr_t place(block_t *b, uint32_t size, uint32_t align, int from_top) 
 static void *take(block_t *b, uint32_t size, uintptr_t aligned) {
     uintptr_t payload = (uintptr_t)b + HEADER_SIZE;
     uint32_t lead = (uint32_t)(aligned - payload);
+    block_t *anchor;                         /* the free block the leftover goes after in the list */
     if (lead) {
+        anchor = b;                          /* the lead stays free, where b was in the list */
         block_t *nb = (block_t *)(aligned - HEADER_SIZE);
         nb->size = b->size - lead;
         nb->free = 1;
@@ -88,8 +121,12 @@ static void *take(block_t *b, uint32_t size, uintptr_t aligned) {
         if (after) after->prev = nb;
         b->size = lead - HEADER_SIZE;
         b = nb;
+    } else {
+        anchor = prev_free(b);
+        unlink(b);
     }
-    split(b, size);
+    block_t *rest = split(b, size);
+    if (rest) link_after(anchor, rest);
     b->free = 0;
     heap_in_use += b->size + HEADER_SIZE;
     if (heap_in_use > heap_peak) heap_peak = heap_in_use;
@@ -106,26 +143,19 @@ int posix_memalign(void **out, size_t align, size_t size) {
     if (want >= HEAP_LARGE) {
         block_t *fit = 0;
         uintptr_t at = 0;
-        for (block_t *b = first_free; b; b = next_of(b)) {
-            uintptr_t a = b->free ? place(b, want, (uint32_t)align, 1) : 0;
+        for (block_t *b = free_head; b; b = next_free(b)) {
+            uintptr_t a = place(b, want, (uint32_t)align, 1);
             if (a) { fit = b; at = a; }
         }
         if (!fit) { *out = 0; return ENOMEM; }
-        /* The lead left below the payload keeps fit's header, still free: first_free still holds. */
         *out = take(fit, want, at);
         heap_allocations++;
         return 0;
     }
-    block_t *lowest_free = 0;
-    for (block_t *b = first_free; b; b = next_of(b)) {
-        if (!b->free) continue;
-        if (!lowest_free) lowest_free = b;
+    for (block_t *b = free_head; b; b = next_free(b)) {
         uintptr_t at = place(b, want, (uint32_t)align, 0);
         if (at) {
             void *p = take(b, want, at);
-            /* Below lowest_free nothing was free; b itself (now used, or its free lead) is a
-             * block header at or above it. */
-            first_free = lowest_free;
             *out = p;
             heap_allocations++;
             return 0;
@@ -146,22 +176,26 @@ void free(void *p) {
     if ((uint8_t *)b < arena || (uint8_t *)b >= arena + HEAP_SIZE || b->free) return;
     b->free = 1;
     heap_in_use -= b->size + HEADER_SIZE;
+    int placed = 0;                          /* whether b is in the free list yet */
     block_t *n = next_of(b);
-    if (n && n->free) {                      /* merge with the block above */
-        if (first_free == n) first_free = b; /* n stops being a header */
+    if (n && n->free) {                      /* merge with the block above: b takes its place in the list */
+        block_t *below = prev_free(n);
+        unlink(n);
         b->size += HEADER_SIZE + n->size;
         block_t *after = next_of(b);
         if (after) after->prev = b;
+        link_after(below, b);
+        placed = 1;
     }
-    if (b->prev && b->prev->free) {          /* and with the block below */
+    if (b->prev && b->prev->free) {          /* and with the block below, which is listed already */
         block_t *p2 = b->prev;
-        if (first_free == b) first_free = p2;
+        if (placed) unlink(b);
         p2->size += HEADER_SIZE + b->size;
         block_t *after = next_of(p2);
         if (after) after->prev = p2;
-        b = p2;
+        return;
     }
-    if (b < first_free) first_free = b;
+    if (!placed) link_after(free_below(b), b);
 }
 
 uint32_t apus_heap_in_use(void) { return heap_in_use; }

@@ -59,9 +59,22 @@ static int fail(const char *what, long step) {
     return 1;
 }
 
+/* The free list names exactly the free blocks, lowest first, and its back links agree. */
+static int free_list_matches(void) {
+    block_t *listed = free_head, *back = 0;
+    for (block_t *b = first; b; b = next_of(b)) {
+        if (!b->free) continue;
+        if (listed != b || prev_free(b) != back) return 0;
+        back = b;
+        listed = next_free(b);
+    }
+    return listed == 0;
+}
+
 int main(void) {
     long steps = 1000000, allocations = 0, refusals = 0;
     for (long step = 0; step < steps; step++) {
+        if (step % 997 == 0 && !free_list_matches()) return fail("the free list does not name the free blocks in address order", step);
         int i = (int)(next() % SLOTS);
         if (ptr[i]) {
             for (size_t k = 0; k < len[i]; k++)
