@@ -209,14 +209,14 @@ public struct CreditScheduler: Equatable, Sendable {
 
     /// Charges `id` for `elapsedNs` of CPU. Its boost ends: it has had its prompt run.
     public mutating func account(_ id: UInt16, elapsedNs: UInt64) {
-        guard var e = entry(id) else { return }
+        // In place: the entry is not copied out and back.
+        guard Int(id) < entries.count, entries[Int(id)] != nil else { return }
         let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
-        e.credit = max(e.credit - charge, parameters.creditFloorNs)
-        e.usedThisPeriodNs += elapsedNs
-        e.totalRunNs += elapsedNs
-        e.ranThisPeriod = true
-        e.boosted = false
-        entries[Int(id)] = e
+        entries[Int(id)]!.credit = max(entries[Int(id)]!.credit - charge, parameters.creditFloorNs)
+        entries[Int(id)]!.usedThisPeriodNs += elapsedNs
+        entries[Int(id)]!.totalRunNs += elapsedNs
+        entries[Int(id)]!.ranThisPeriod = true
+        entries[Int(id)]!.boosted = false
         requeue(id)
     }
 
