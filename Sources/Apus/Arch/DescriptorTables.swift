@@ -34,6 +34,7 @@ enum DescriptorTables {
             idt[vector] = GateDescriptor.interruptGate(offset: stubs[vector], selector: Selector.hypervisorCS, dpl: dpl).raw
         }
         cpu_load_idt(sym.idt, UInt16(256 * 8 - 1))
+        SystemCallGate.setUp(idt: idt, tss: pointer(to: UInt32.self, at: sym.tss))
     }
 
     /// Points the IDT's `vector` at a ring-0-only interrupt gate to `offset` (make bench's
