@@ -106,4 +106,16 @@ enum SystemCallTest {
         _ = xen.updateDescriptor(machineAddress: entry3, descriptor: 0)
         SystemCallEntry.restore()
     }
+
+    /// The domains scenario: dom0's own gate (the iretd handler) is the one in the IDT after the CPU went
+    /// to domUs with gates of their own (GuestKit's stub) and came back, and after domUs are destroyed.
+    static func ownGateAcrossSwitches(_ when: StaticString) {
+        _ = PVSelfTest.markUserPages()
+        SystemCallEntry.set(address: SystemCallEntry.iretHandler)
+        Dom0Events.sleep(2_000_000)                                   // whoever else is runnable runs
+        let r = SystemCallEntry.runUser(user_getpid_loop_address())
+        SystemCallEntry.restore()
+        PVSelfTest.check("dom0's int 0x80 takes its own direct gate after other domains had the CPU",
+                         r.status == 2000 && noTrap.contains(r.traps), "\(when): results add up to \(r.status), \(r.traps) traps for \(calls) calls")
+    }
 }

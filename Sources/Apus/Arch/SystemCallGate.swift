@@ -28,7 +28,7 @@ enum SystemCallGate {
     }
 
     /// A domain switch: `d`'s route and kernel stack. No decision is made here; `refresh` made it.
-    static func load(_ d: Domain) {
+    @inline(__always) static func load(_ d: Domain) {
         if case .gate(let gate) = d.vcpu.systemCallRoute { idtEntry.pointee = gate.raw } else { idtEntry.pointee = hypervisorGate }
         loadKernelStack(d)
         installedFor = d.id
