@@ -59,6 +59,7 @@ enum SystemCallGate {
                 case .bounce(let why):
                     Log.info("d\(d.id): int 0x80 is bounced through the hypervisor: \(why.reason)")
                 }
+                if d.vcpu.systemCallRouteLogs == logLimit { Log.info("d\(d.id): further int 0x80 route changes are not logged") }
             }
         }
         if installedFor == d.id { load(d) }
