@@ -67,7 +67,9 @@ def main() -> None:
     rows = [
         ("null hypercall (xen_version)", v["guest.null_hypercall"], "call/ret", *counted("null_hypercall")),
         ("  (same, against an int/iret round trip)", v["guest.null_hypercall"], "int/iret (ring 0)", *counted("null_hypercall")),
-        ("system call ring 3 -> guest kernel (int 0x80, bounced)", v["guest.syscall"], "int/iret (ring 0)", *counted("syscall")),
+        ("system call ring 3 -> guest kernel (int 0x80 through the direct gate, back with the iret hypercall)", v["guest.syscall"], "int/iret (ring 0)", *counted("syscall")),
+        ("system call bounced by the hypervisor (the entry masks events: no gate), back with the iret hypercall", v["guest.syscall_bounced"], "int/iret (ring 0)", *counted("syscall_bounced")),
+        ("system call through the direct gate, back with the iretd instruction (ring 1 -> 3)", v["guest.syscall_direct_iret"], "int/iret (ring 0)", *counted("syscall_direct_iret")),
         ("page fault bounced to the guest handler", v["guest.page_fault"], "#PF handler (ring 0)", *counted("page_fault")),
         ("mmu_update, 1 entry", v["guest.mmu_update_1"], "PTE write + invlpg", *counted("mmu_update_1")),
         ("mmu_update, batch of 512 (per entry)", v["guest.mmu_update_512_per_entry"], "PTE write + invlpg", *per512("mmu_update_512_batch")),

@@ -129,7 +129,8 @@ public enum TrapBounceDecision: Equatable, Sendable {
 /// Decides how a guest trap is delivered.
 ///
 /// The hypervisor's IDT gives guests no direct entry (only the hypercall gate 0x82 with DPL 1,
-/// and #BP and #OF with DPL 3), so a guest's `int n` for any other vector raises #GP with
+/// #BP and #OF with DPL 3, and 0x80 when DirectTrapGate gives the running guest its own trap
+/// gate, which never reaches here), so a guest's `int n` for any other vector raises #GP with
 /// error code (n << 3) | 2 (bit 1: the fault names an IDT entry; bit 0 clear: software, not
 /// an external event). The guest's virtual IDT then decides, with the DPL the guest gave the
 /// vector, as the CPU would with a real gate.

@@ -33,6 +33,7 @@ enum DomainsTest {
         check("create the pingpong pair and the clock", ping == Int32(pingID) && pong == Int32(pingID) + 1 && clock > 0,
               "ping d\(ping), pong d\(pong), clock d\(clock)")
         GuestEvents.enable()
+        SystemCallTest.ownGateAcrossSwitches("while the domUs run")
 
         // The pair and the clock finish by themselves; wait for all three to stop, then reap.
         var waited = 0
@@ -65,6 +66,7 @@ enum DomainsTest {
         for s in spinners { _ = Toolstack.destroy(s) }
         let left = Toolstack.all().count
         check("every domU is gone again", left == 1, "\(UInt32(left)) domain left (dom0)")
+        SystemCallTest.ownGateAcrossSwitches("after they were destroyed")
         console.print("domains test: \(UInt32(PVSelfTest.passed)) passed, \(UInt32(PVSelfTest.failed)) failed")
         return PVSelfTest.failed == 0
     }

@@ -33,6 +33,7 @@ enum PVSelfTest {
         refusals()
         misc()
         descriptors()
+        SystemCallTest.run()
         userMode()
         console.print("self-test: \(UInt32(passed)) passed, \(UInt32(failed)) failed")
         return failed == 0

@@ -64,6 +64,7 @@ enum LocalDescriptorTable {
         d.ldtFrames = frames
         d.memory.commitLDT(base: base, entries: entries)
         refresh(d)
+        if d.vcpu.trapTable[Int(DirectTrapGate.vector)].cs & 4 != 0 { SystemCallGate.refresh(d) }   // its int 0x80 segment moved
         return nil
     }
 

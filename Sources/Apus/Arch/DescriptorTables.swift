@@ -34,6 +34,7 @@ enum DescriptorTables {
             idt[vector] = GateDescriptor.interruptGate(offset: stubs[vector], selector: Selector.hypervisorCS, dpl: dpl).raw
         }
         cpu_load_idt(sym.idt, UInt16(256 * 8 - 1))
+        SystemCallGate.setUp(idt: idt, tss: pointer(to: UInt32.self, at: sym.tss))
     }
 
     /// Points the IDT's `vector` at a ring-0-only interrupt gate to `offset` (make bench's
@@ -46,7 +47,8 @@ enum DescriptorTables {
     static func loadLDT(_ selector: UInt16) { cpu_load_ldt(selector) }
 
     /// Who may raise a vector with `int n`: breakpoint and overflow from anywhere (as on Xen),
-    /// the hypercall gate from ring 1 only, everything else ring 0 only.
+    /// the hypercall gate from ring 1 only, everything else ring 0 only. (SystemCallGate may put the
+    /// running guest's own DPL-3 trap gate at 0x80 instead, and puts this one back.)
     static func gateDPL(_ vector: UInt32) -> UInt8 {
         switch vector {
         case 3, 4: return 3

@@ -1,6 +1,6 @@
-// ContextSwitch.swift: puts a domain on the CPU: its address space (CR3), descriptor shadows,
-// CR0.TS, time record and saved registers into the frame at the top of the ring-0 stack, then
-// enters it. Whom to run is the Scheduler's choice; this file never makes it.
+// ContextSwitch.swift: puts a domain on the CPU: its address space (CR3), descriptor shadows, its
+// int 0x80 gate and ring-1 stack, CR0.TS, time record and saved registers into the frame at the top
+// of the ring-0 stack, then enters it. Whom to run is the Scheduler's choice; this file never makes it.
 
 import ApusCore
 import PVABI
@@ -14,6 +14,7 @@ enum ContextSwitch {
         loadCR3(d.hardwarePDPTPhysical)
         GuestGDT.reload(d)
         LocalDescriptorTable.refresh(d)
+        SystemCallGate.load(d)
         FPU.applyTaskSwitched(d)
         SystemTime.publish(d)
         d.vcpu.runstateEntry = now

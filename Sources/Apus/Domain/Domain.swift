@@ -36,6 +36,10 @@ final class VCPU {
     /// The guest kernel stack for traps from ring 3 (stack_switch), like TSS.ss1/esp1.
     var kernelSS: UInt32 = 0
     var kernelESP: UInt32 = 0
+    /// How `int 0x80` from ring 3 reaches the guest kernel: its own trap gate or the bounce
+    /// (SystemCallGate decides it from the trap table and descriptor tables), and changes logged.
+    var systemCallRoute = DirectTrapRoute.bounce(.noHandler)
+    var systemCallRouteLogs: UInt8 = 0
     /// CR0.TS as the guest believes it (fpu_taskswitch).
     var taskSwitched = false
     /// Its FXSAVE area holds its own registers (false until its first FPU use: it starts from the reset state).

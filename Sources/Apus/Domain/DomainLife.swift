@@ -45,6 +45,7 @@ enum DomainLife {
         }
         MemoryTeardown.run(d)
         FPU.forget(d)
+        SystemCallGate.forget(d)
         Events.system.removeDomain(d.id)
         d.state = .dead
         d.releaseHypervisorMemory()

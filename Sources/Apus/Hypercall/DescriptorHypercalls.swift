@@ -1,7 +1,8 @@
 // DescriptorHypercalls.swift: set_gdt (2) and update_descriptor (10) acted on. ApusCore decodes
 // them; descriptor frames are typed by the core (`.segmentDescriptor`, every entry checked, no
 // writable mapping allowed), and the CPU uses the hypervisor-owned shadows in DescriptorShadows.swift.
-// A descriptor DescriptorCheck refuses is never installed.
+// A descriptor DescriptorCheck refuses is never installed. A change to the segment the guest's int 0x80
+// handler names re-decides its direct gate (SystemCallGate).
 
 import ApusCore
 import PVABI
@@ -25,6 +26,7 @@ enum DescriptorHypercalls {
         d.gdtFrames = frames
         d.gdtEntries = request.entries
         if Domains.current === d { GuestGDT.reload(d) }
+        SystemCallGate.refresh(d)                                   // its int 0x80 selector may have changed meaning
         return .ok
     }
 
@@ -52,8 +54,12 @@ enum DescriptorHypercalls {
             if let page = d.gdtFrames.firstIndex(of: mfn) {
                 let index = page * 512 + request.index
                 if index < d.gdtEntries { GuestGDT.table[index] = fixed }
+                if SystemCallGate.namesHandlerSegment(d, ldt: false, index: index) { SystemCallGate.refresh(d) }
             }
-            if d.ldtFrames.contains(mfn) { LocalDescriptorTable.refresh(d) }
+            if let page = d.ldtFrames.firstIndex(of: mfn) {
+                LocalDescriptorTable.refresh(d)
+                if SystemCallGate.namesHandlerSegment(d, ldt: true, index: page * 512 + request.index) { SystemCallGate.refresh(d) }
+            }
         }
         return .ok
     }

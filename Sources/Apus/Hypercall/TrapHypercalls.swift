@@ -14,7 +14,12 @@ enum TrapHypercalls {
         if table.clears {
             for v in 0..<256 { d.vcpu.trapTable[v] = TrapInfo.empty(vector: UInt8(v)) }
         }
-        for i in 0..<table.count { d.vcpu.trapTable[Int(table[i].vector)] = table[i] }
+        var touchesSystemCall = table.clears
+        for i in 0..<table.count {
+            d.vcpu.trapTable[Int(table[i].vector)] = table[i]
+            if table[i].vector == DirectTrapGate.vector { touchesSystemCall = true }
+        }
+        if touchesSystemCall { SystemCallGate.refresh(d) }
         return .ok
     }
 
@@ -58,6 +63,7 @@ enum TrapHypercalls {
         case .success(let request):
             d.vcpu.kernelSS = UInt32(request.ss)
             d.vcpu.kernelESP = request.esp
+            if Domains.current === d { SystemCallGate.loadKernelStack(d) }
             return .ok
         }
     }
