@@ -18,24 +18,36 @@ global guest_copy_in                         ; uint32 guest_copy_in(void *dst, g
 global guest_copy_out                        ; uint32 guest_copy_out(guest_va dst, const void *src, uint32 n)
 guest_copy_in:                               ; both return the number of bytes NOT copied; the
 guest_copy_out:                              ; direction only says which side is the guest's
-    push esi
-    push edi
+    push esi                                 ; dwords first, then the 0-3 bytes left: a 16-byte
+    push edi                                 ; request is 4 moves, not 16
     mov edi, [esp + 12]
     mov esi, [esp + 16]
     mov ecx, [esp + 20]
+    mov edx, ecx
+    and edx, 3
+    shr ecx, 2
     cld
 .copy:
+    rep movsd
+    mov ecx, edx
+.copybytes:
     rep movsb
     mov eax, ecx
     pop edi
     pop esi
     ret
-.fault:
+.fault:                                      ; in the dwords: ecx dwords and edx bytes were left
+    lea eax, [ecx * 4 + edx]
+    pop edi
+    pop esi
+    ret
+.faultbytes:
     mov eax, ecx
     pop edi
     pop esi
     ret
 EXTABLE guest_copy_out.copy, guest_copy_out.fault
+EXTABLE guest_copy_out.copybytes, guest_copy_out.faultbytes
 
 global enter_guest                           ; void enter_guest(TrapFrame *frame): never returns
 enter_guest:                                 ; the frame sits at the top of the ring-0 stack

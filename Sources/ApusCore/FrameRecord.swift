@@ -66,18 +66,18 @@ public enum PageType: UInt8, Sendable {
     case segmentDescriptor
 }
 
-/// Per-frame state bits.
+/// Per-frame state bits (computed statics: constants where used, no lazy initializer).
 public struct FrameFlags: OptionSet, Equatable, Sendable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// The guest pinned the frame's type (mmuext pin): it keeps one type reference.
-    public static let pinned = FrameFlags(rawValue: 1 << 0)
+    public static var pinned: FrameFlags { @inline(__always) get { FrameFlags(rawValue: 1 << 0) } }
     /// The frame's contents have been checked for its current type.
-    public static let validated = FrameFlags(rawValue: 1 << 1)
+    public static var validated: FrameFlags { @inline(__always) get { FrameFlags(rawValue: 1 << 1) } }
     /// An L2 typed for L3 slot 3: entries 428-511 are the hypervisor's, written by it on
     /// validation and never the guest's. Part of the type: such an L2 is never also a plain L2.
-    public static let hypervisorSlots = FrameFlags(rawValue: 1 << 2)
+    public static var hypervisorSlots: FrameFlags { @inline(__always) get { FrameFlags(rawValue: 1 << 2) } }
 }
 
 /// One machine frame's entry in the frame table. 16 bytes, pinned by a test.
@@ -101,7 +101,7 @@ public struct FrameRecord: Equatable, Sendable {
     public static let endOfList: UInt32 = .max
 
     /// A frame the table does not manage.
-    public static let notRAM = FrameRecord(owner: FrameOwner.rawNotRAM)
+    public static var notRAM: FrameRecord { @inline(__always) get { FrameRecord(owner: FrameOwner.rawNotRAM) } }
 
     init(owner: UInt16) {
         ownerRaw = owner

@@ -12,6 +12,11 @@ public struct FrameTable: ~Copyable {
     /// First frame of the free list, `FrameRecord.endOfList` when empty.
     var freeHead: UInt32
     var freeFrames: UInt32
+    /// What the hypervisor puts in L2 slots 428-511 of every slot-3 L2 (set before the first
+    /// domain is built; a slot-3 L2 cannot validate without it).
+    public var hypervisorSlots: HypervisorL2Slots? = nil
+    /// Mappings dropped since the CPU last flushed its TLB (StaleTranslations.swift).
+    public internal(set) var staleTranslations: StaleTranslations = []
 
     // Computed, not stored: a stored property of a non-copyable value cannot be read
     // through `table!.count` on an optional global, a method-like getter can.
@@ -33,14 +38,30 @@ public struct FrameTable: ~Copyable {
         storage.initialize(repeating: .notRAM, count: Int(count))
     }
 
+    /// The empty table (no frames, no storage): what a global holds until memory is set up.
+    /// Constant, so such a global needs no lazy initialization on every access.
+    public init() {
+        records = UnsafeMutablePointer<FrameRecord>(bitPattern: MemoryLayout<FrameRecord>.alignment)!
+        frameCount = 0
+        freeHead = FrameRecord.endOfList
+        freeFrames = 0
+    }
+
     /// The record of `frame`; frames beyond the table read as not RAM.
+    @inline(__always)
     public func record(_ frame: UInt32) -> FrameRecord {
-        frame < count ? records[Int(frame)] : .notRAM
+        frame < count ? records[Int(truncatingIfNeeded: frame)] : .notRAM
     }
 
     /// The owner of `frame`; frames beyond the table are not RAM.
     public func owner(of frame: UInt32) -> FrameOwner {
         record(frame).owner
+    }
+
+    /// The raw owner of `frame` (FrameOwner.rawNotRAM beyond the table): one load, for hot paths.
+    @inline(__always)
+    func ownerRaw(of frame: UInt32) -> UInt16 {
+        frame < count ? records[Int(truncatingIfNeeded: frame)].ownerRaw : FrameOwner.rawNotRAM
     }
 
     /// How many frames `owner` holds. O(count): for accounting and tests, not hot paths.

@@ -2,28 +2,30 @@
 // Bit layouts only: it must never decide whether a guest may install an entry (page-table validation does).
 
 /// Flag bits of a PAE entry. The frame number occupies bits 12-51 and is not a flag.
+/// Computed, not stored: a stored static of another module is read through a lazy initializer,
+/// a computed one folds into a constant where it is used (the paging fast paths use them all).
 public struct PTEFlags: OptionSet, Equatable, Sendable {
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
-    public static let present = PTEFlags(rawValue: 1 << 0)
-    public static let writable = PTEFlags(rawValue: 1 << 1)
+    public static var present: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 0) } }
+    public static var writable: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 1) } }
     /// Reachable from ring 3 (rings 0-2 are "supervisor" to the MMU, so ring 1 needs no U bit).
-    public static let user = PTEFlags(rawValue: 1 << 2)
-    public static let writeThrough = PTEFlags(rawValue: 1 << 3)
-    public static let cacheDisable = PTEFlags(rawValue: 1 << 4)
-    public static let accessed = PTEFlags(rawValue: 1 << 5)
-    public static let dirty = PTEFlags(rawValue: 1 << 6)
+    public static var user: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 2) } }
+    public static var writeThrough: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 3) } }
+    public static var cacheDisable: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 4) } }
+    public static var accessed: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 5) } }
+    public static var dirty: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 6) } }
     /// In an L2 entry: maps a 2 MiB page. In an L1 entry the same bit selects the PAT entry.
-    public static let pageSize = PTEFlags(rawValue: 1 << 7)
-    public static let pat = PTEFlags(rawValue: 1 << 7)
+    public static var pageSize: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 7) } }
+    public static var pat: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 7) } }
     /// Kept in the TLB across CR3 loads: for hypervisor mappings, identical in every address space.
-    public static let global = PTEFlags(rawValue: 1 << 8)
+    public static var global: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 8) } }
     /// Instruction fetches fault (needs EFER.NXE).
-    public static let noExecute = PTEFlags(rawValue: 1 << 63)
+    public static var noExecute: PTEFlags { @inline(__always) get { PTEFlags(rawValue: 1 << 63) } }
 
     /// Every bit that is not part of the frame number: 0-11 and 52-63.
-    public static let allBits = PTEFlags(rawValue: ~PageTableEntry.frameMask)
+    public static var allBits: PTEFlags { @inline(__always) get { PTEFlags(rawValue: ~PageTableEntry.frameMask) } }
 }
 
 /// One PAE page-table entry at any level: L1 (maps a 4 KiB page), L2 (points at an L1 or
@@ -47,7 +49,7 @@ public struct PageTableEntry: Equatable, Sendable {
     }
 
     /// The empty (not present) entry.
-    public static let empty = PageTableEntry(raw: 0)
+    public static var empty: PageTableEntry { @inline(__always) get { PageTableEntry(raw: 0) } }
 
     /// The machine frame number.
     public var frame: UInt64 { (raw & PageTableEntry.frameMask) >> 12 }
@@ -55,7 +57,7 @@ public struct PageTableEntry: Equatable, Sendable {
     public var address: UInt64 { raw & PageTableEntry.frameMask }
     /// Everything but the frame number.
     public var flags: PTEFlags { PTEFlags(rawValue: raw & ~PageTableEntry.frameMask) }
-    public var isPresent: Bool { raw & PTEFlags.present.rawValue != 0 }
+    @inline(__always) public var isPresent: Bool { raw & 1 != 0 }
 }
 
 /// Geometry of PAE paging on a 32-bit address: 4 L3 entries of 1 GiB, 512 L2 entries of

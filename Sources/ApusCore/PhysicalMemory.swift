@@ -28,6 +28,11 @@ public protocol PhysicalMemory {
     /// Zeroes `count` bytes from `pa`. False when some byte cannot be written; bytes before
     /// it may have been written.
     mutating func zero(_ pa: UInt64, count: UInt64) -> Bool
+    /// Drops every translation the CPU may cache for the running address space (a full
+    /// non-global TLB flush). The paging core asks for one only when a dropped mapping could
+    /// otherwise outlive a frame's change of type (StaleTranslations.swift). Memory that backs
+    /// no CPU does nothing (tests count the calls).
+    mutating func flushTranslations()
 }
 
 extension PhysicalMemory {

@@ -93,12 +93,12 @@ public struct MMUBatch {
         record.set(val, at: MMUUpdateLayout.valOffset, element: i)
     }
 
-    /// Runs the batch; returns the hypercall's result and how many requests were done.
-    public func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
+    /// Runs the batch; returns the hypercall's result and how many requests were done. Mutating
+    /// only so that the requests are passed in place (a copy of them would cost more than the call).
+    public mutating func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
         var done: UInt32 = 0
-        var requests = record
         let n = UInt32(count)
-        let rc = requests.withAddress { address in
+        let rc = record.withAddress { address in
             withUnsafeMutablePointer(to: &done) { d in
                 xen.mmuUpdate(address, count: n, done: UInt32(truncatingIfNeeded: UInt(bitPattern: d)))
             }

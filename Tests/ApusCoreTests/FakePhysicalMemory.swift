@@ -33,6 +33,8 @@ struct FakePhysicalMemory: PhysicalMemory {
         return true
     }
 
+    /// Backs no CPU: nothing to flush.
+    mutating func flushTranslations() {}
     func load8(_ pa: UInt64) -> UInt8? { load(pa, 1).map { UInt8($0) } }
     func load16(_ pa: UInt64) -> UInt16? { load(pa, 2).map { UInt16($0) } }
     func load32(_ pa: UInt64) -> UInt32? { load(pa, 4).map { UInt32($0) } }

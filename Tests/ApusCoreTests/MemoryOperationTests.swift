@@ -334,7 +334,7 @@ final class MemoryOperationTests: XCTestCase {
         let m = PagingMachine()
         let s = m.buildSpace(1)
         XCTAssertNil(m.frames.adoptInitialBase(s.l3, state: &m.states[1]!, memory: &m.memory))
-        let hypervisor = m.states[1]!.hypervisorSlots.entries
+        let hypervisor = m.slots.entries
         func slots(_ l2: UInt32) -> [UInt64] { (428..<512).map { m.memory.entry(l2, $0) } }
         XCTAssertEqual(slots(s.l2h), hypervisor)
         // Its copies: the new slot-3 L2 holds what the old one held (the hypervisor's entries too).

@@ -11,6 +11,8 @@ struct PagingFakeMemory: PhysicalMemory {
     var words: [UInt64]
     var written: [UInt64]
     let frameCount: Int
+    /// Full TLB flushes the paging core asked for.
+    var flushes = 0
 
     init(frames: Int) {
         frameCount = frames
@@ -24,6 +26,8 @@ struct PagingFakeMemory: PhysicalMemory {
     }
 
     private mutating func mark(_ i: Int) { written[i >> 6] |= 1 << UInt64(i & 63) }
+
+    mutating func flushTranslations() { flushes += 1 }
 
     func load64(_ pa: UInt64) -> UInt64? {
         if pa & 7 == 0 { return word(pa).map { words[$0] } }
@@ -141,6 +145,7 @@ final class PagingMachine {
             entries.append(PTE.make(hypervisorFrames[i % 4], PTE.p | PTE.rw | PTE.a | PTE.d))
         }
         slots = HypervisorL2Slots(entries)!
+        frames.hypervisorSlots = slots
         for id: UInt16 in [1, 2] {
             let si = frames.allocate(for: .hypervisor)!
             sharedInfo[id] = si
@@ -149,7 +154,7 @@ final class PagingMachine {
             var list: [UInt32] = []
             for _ in 0..<perDomain { list.append(frames.allocate(for: .domain(id))!) }
             owned[id] = list
-            states[id] = DomainMemoryState(id: id, hypervisorSlots: slots, extras: extras)
+            states[id] = DomainMemoryState(id: id, extras: extras)
         }
     }
 
@@ -197,17 +202,17 @@ final class PagingMachine {
     func newBase(_ id: UInt16, _ frame: UInt32) -> MemoryError? { extError(id, .newBaseptr, frame) }
 
     func update(_ id: UInt16, _ requests: [MMUUpdateRequest]) -> MMUUpdateOutcome {
-        frames.mmuUpdate(requests, state: states[id]!, memory: &memory, m2p: &m2p)
+        frames.mmuUpdate(requests, state: &states[id]!, memory: &memory, m2p: &m2p)
     }
     /// One NORMAL_PT_UPDATE of entry `index` of `frame`.
     func set(_ id: UInt16, _ frame: UInt32, _ index: Int, _ raw: UInt64) -> MemoryError? {
         update(id, [MMUUpdateRequest(ptr: UInt64(frame) << 12 | UInt64(index) << 3, val: raw)]).error
     }
     func uvm(_ id: UInt16, _ va: UInt32, _ raw: UInt64, flags: UInt32 = 0) -> Result<TLBFlush, MemoryError> {
-        frames.updateVAMapping(va: va, value: raw, flags: flags, state: states[id]!, memory: &memory)
+        frames.updateVAMapping(va: va, value: raw, flags: flags, state: &states[id]!, memory: &memory)
     }
     func ptwr(_ id: UInt16, _ l1: UInt32, _ offset: UInt32, _ width: Int, _ value: UInt64) -> MemoryError? {
-        frames.ptwrWrite(l1Frame: l1, offset: offset, width: width, value: value, state: states[id]!, memory: &memory)
+        frames.ptwrWrite(l1Frame: l1, offset: offset, width: width, value: value, state: &states[id]!, memory: &memory)
     }
     func getDescriptor(_ id: UInt16, _ frame: UInt32) -> MemoryError? {
         frames.getDescriptorFrame(frame, state: states[id]!, memory: &memory)

@@ -27,7 +27,8 @@ extension DomainBuilderTests {
         let sharedInfo = table.allocate(for: .hypervisor)!
         var extras = MappableExtras()
         extras.add(sharedInfo)
-        var state = DomainMemoryState(id: 1, hypervisorSlots: HypervisorL2Slots(entries)!, extras: extras)
+        table.hypervisorSlots = HypervisorL2Slots(entries)!
+        var state = DomainMemoryState(id: 1, extras: extras)
         var frames: [UInt32] = []
         for _ in 0..<1100 { frames.append(table.allocate(for: .domain(1))!) }
         let parameters = BuildParameters(

@@ -2,10 +2,14 @@
 // space, counted for make bench) and CR0.TS (the guest's virtual fpu_taskswitch). Named writes
 // only; which address space or flag is wanted is decided by the callers.
 
-/// Every CR3 load goes through here, so make bench can count them.
+import ApusCore
+
+/// Every CR3 load goes through here, so make bench can count them. A CR3 load drops every
+/// guest translation (none is global), so the paging core's notes of stale ones go with it.
 func loadCR3(_ value: UInt32) {
     Counters.cr3Loads &+= 1
     cpu_write_cr3(value)
+    Machine.frames.translationsFlushed()
 }
 
 enum ControlRegisters {

@@ -2,12 +2,27 @@
 // the 12 MiB direct map, and for anything above it the lasting FrameWindows (a copy between two
 // frames uses two short-lived mapcache windows). Every access is bounds-checked
 // against the RAM the caller declared; it must never touch an address it cannot map.
+// Aligned 64-bit loads and stores (page-table entries) take a short path: a bounds check, then
+// the direct map or a window hit, with no closure.
 
 import ApusCore
 
 struct DirectPhysicalMemory: PhysicalMemory {
     /// One past the highest physical byte that may be read (RAM and firmware areas below 4 GiB).
     var limit: UInt64 = 1 << 32
+
+    /// The hypervisor address of `pa`, for an access the caller checked lies below `limit` and
+    /// inside one frame.
+    @inline(__always)
+    private func mapped(_ pa: UInt64) -> UInt32 {
+        if pa < UInt64(AddressMap.directMapSize) { return AddressMap.directMapStart &+ UInt32(truncatingIfNeeded: pa) }
+        return FrameWindows.window(for: UInt32(truncatingIfNeeded: pa >> 12)) | UInt32(truncatingIfNeeded: pa) & 0xFFF
+    }
+
+    /// Whether the 8 bytes at `pa` (8-aligned, so inside one frame) may be touched: all of them
+    /// lie below `limit` exactly when `pa` lies below `limit` rounded down to 8.
+    @inline(__always)
+    private func entryInRange(_ pa: UInt64) -> Bool { pa < limit & ~7 }
 
     private func withMapped<T>(_ pa: UInt64, _ size: UInt64, _ body: (UInt32) -> T) -> T? {
         guard pa <= limit, size <= limit - pa else { return nil }
@@ -17,7 +32,7 @@ struct DirectPhysicalMemory: PhysicalMemory {
             return body(va)
         }
         // One of the lasting windows: the body must not reach physical memory again (see copy).
-        return body(FrameWindows.window(for: pa >> 12) + UInt32(pa & 0xFFF))
+        return body(FrameWindows.window(for: UInt32(truncatingIfNeeded: pa >> 12)) + UInt32(pa & 0xFFF))
     }
 
     /// A short-lived mapcache window for each side of a copy (two lasting windows could be one slot).
@@ -41,8 +56,12 @@ struct DirectPhysicalMemory: PhysicalMemory {
         if pa & 0xFFF > 0xFFC { return load16(pa).flatMap { lo in load16(pa + 2).map { UInt32(lo) | UInt32($0) << 16 } } }
         return withMapped(pa, 4) { UnsafeRawPointer(bitPattern: UInt($0))!.loadUnaligned(as: UInt32.self) }
     }
+    @inline(__always)
     func load64(_ pa: UInt64) -> UInt64? {
-        if pa & 7 == 0 { return withMapped(pa, 8) { UnsafeRawPointer(bitPattern: UInt($0))!.load(as: UInt64.self) } }
+        if pa & 7 == 0 {
+            guard entryInRange(pa) else { return nil }
+            return UnsafePointer<UInt64>(bitPattern: UInt(mapped(pa)))!.pointee
+        }
         guard let lo = load32(pa), let hi = load32(pa + 4) else { return nil }
         return UInt64(lo) | UInt64(hi) << 32
     }
@@ -50,10 +69,15 @@ struct DirectPhysicalMemory: PhysicalMemory {
         guard pa & 3 == 0 else { return false }
         return withMapped(pa, 4) { pointer(to: UInt32.self, at: $0).pointee = v } != nil
     }
+    @inline(__always)
     mutating func store64(_ pa: UInt64, _ v: UInt64) -> Bool {
-        guard pa & 7 == 0 else { return false }
-        return withMapped(pa, 8) { pointer(to: UInt64.self, at: $0).pointee = v } != nil
+        guard pa & 7 == 0, entryInRange(pa) else { return false }
+        UnsafeMutablePointer<UInt64>(bitPattern: UInt(mapped(pa)))!.pointee = v
+        return true
     }
+
+    /// A full TLB flush (a CR3 reload), which also tells the frame table nothing is stale.
+    mutating func flushTranslations() { TLB.flushAll() }
     mutating func store8(_ pa: UInt64, _ v: UInt8) -> Bool {
         withMapped(pa, 1) { pointer(to: UInt8.self, at: $0).pointee = v } != nil
     }

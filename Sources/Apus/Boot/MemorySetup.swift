@@ -7,7 +7,8 @@ import ApusCore
 
 enum Machine {
     /// Every machine frame's record, mapped at AddressMap.frameTableStart once memory is set up.
-    static var frames = FrameTable(storage: UnsafeMutablePointer<FrameRecord>(bitPattern: 16)!, count: 0)
+    /// Starts as the constant empty table, so reading the global needs no lazy initialization.
+    static var frames = FrameTable()
     static var summary = BootMemorySummary(regions: [], reserved: [])
     static var modules: [BootModule] = []
     static var memory = DirectPhysicalMemory()

@@ -122,7 +122,7 @@ final class Domain {
     /// The ring's out_prod at that first notification: the bytes before it were printed from console_io.
     var consoleRingPrinted: UInt32 = 0
 
-    init(id: UInt16, privileged: Bool, hypervisorSlots: HypervisorL2Slots) {
+    init(id: UInt16, privileged: Bool) {
         self.id = id
         self.privileged = privileged
         let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
@@ -131,7 +131,7 @@ final class Domain {
         sharedInfoMFN = (UInt32(UInt(bitPattern: page)) - AddressMap.directMapStart) >> 12
         var extras = MappableExtras()
         _ = extras.add(sharedInfoMFN)
-        memory = DomainMemoryState(id: id, hypervisorSlots: hypervisorSlots, extras: extras)
+        memory = DomainMemoryState(id: id, extras: extras)
         hardwarePDPT = HardwarePDPT.allocate()
         // Events masked until the guest says otherwise.
         vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)

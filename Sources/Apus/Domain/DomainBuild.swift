@@ -37,7 +37,8 @@ enum DomainBuild {
         guard apus_heap_size() - apus_heap_in_use() >= DomainBuild.heapReserve else {
             return .failure(Refusal(.ENOMEM, "the hypervisor's heap has no room for another domain"))
         }
-        let d = Domain(id: r.id, privileged: r.privileged, hypervisorSlots: slots)
+        Machine.frames.hypervisorSlots = slots   // the same for every domain: the latest hypervisor L2
+        let d = Domain(id: r.id, privileged: r.privileged)
         d.freeFramesBefore = Machine.frames.freeCount
         WallTime.atBoot.publish(toSharedInfo: d.sharedInfo)
         SystemTime.publish(d)
@@ -150,6 +151,6 @@ enum DomainBuild {
     }
 
     static func scrub(_ mfn: UInt32) {
-        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(FrameWindows.window(for: UInt64(mfn))))!)
+        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(FrameWindows.window(for: mfn)))!)
     }
 }

@@ -8,6 +8,14 @@ import ApusCore
 import PVABI
 
 enum MemoryHypercalls {
+    /// mmu_update requests copied in per guarded copy (512 bytes of hypervisor stack).
+    static let chunk: UInt32 = 32
+
+    /// Requests are copied in runs of `chunk` into a stack buffer (no heap), then applied in order
+    /// up to the first refusal. Like Xen, changing entries flushes nothing: the guest flushes what
+    /// it needs, and the paging core flushes before a frame changes type if a dropped mapping
+    /// could still reach it (StaleTranslations.swift). Only an entry of the current L3 reloads
+    /// the CPU's PDPT (and so CR3), as the CPU reads PDPTEs only then.
     static func mmuUpdate(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
         switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size) {
@@ -16,33 +24,54 @@ enum MemoryHypercalls {
         }
         var memory = RunningGuestMemory()
         var done: UInt32 = 0
-        var failure: MemoryError? = nil
+        var result = HypercallOutcome.ok
         var baseChanged = false
         var m2p = MachineToPhysicalTable()
-        let state = d.memory                    // mmu_update reads the domain's state, never changes it
-        while done < batch.list.count && failure == nil {
-            guard let slot = batch.list.element(done), let raw: GuestBytes<16> = memory.read(slot) else {
-                return finishBatch(done, batch, .refused(.EFAULT, "mmu_update request list is not readable"))
-            }
-            switch Machine.frames.mmuUpdate(PageTableBatch.mmuUpdate(raw), state: state, memory: &Machine.memory, m2p: &m2p) {
-            case .failure(let error):
-                failure = error
-            case .success(let effect):
-                if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 { baseChanged = true }
-                done += 1
+        let base = d.memory.baseL3             // mmu_update never changes the base pointer
+        let list = batch.list
+        withUnsafeTemporaryAllocation(byteCount: Int(chunk) &* MMUUpdateLayout.size, alignment: 8) { buffer in
+            let requests = buffer.baseAddress!
+            run: while done < list.count {
+                let wanted = min(list.count &- done, chunk)
+                var copied = wanted
+                if !(list.elements(done, count: wanted).map { memory.copyIn($0, to: requests) } ?? false) {
+                    // Some request is unreadable: the ones before it still count, as if read one by one.
+                    copied = 0
+                    while copied < wanted, let slot = list.element(done &+ copied),
+                          memory.copyIn(slot, to: requests.advanced(by: Int(copied) &* MMUUpdateLayout.size)) {
+                        copied &+= 1
+                    }
+                }
+                var i: UInt32 = 0
+                while i < copied {
+                    let request = PageTableBatch.mmuUpdate(UnsafeRawPointer(requests), index: Int(i))
+                    switch Machine.frames.mmuUpdate(request, state: &d.memory, memory: &Machine.memory, m2p: &m2p) {
+                    case .failure(let error):
+                        result = .refused(error.error, error.reason)
+                        break run
+                    case .success(let effect):
+                        if case .tableEntry(let frame, .l3, _) = effect, frame == base { baseChanged = true }
+                        done &+= 1
+                    }
+                    i &+= 1
+                }
+                if copied < wanted {
+                    result = .refused(.EFAULT, "mmu_update request list is not readable")
+                    break run
+                }
             }
         }
         if baseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
-        else if done > 0 { TLB.flushAll() }
-        let result: HypercallOutcome = failure.map { .refused($0.error, $0.reason) } ?? .ok
         return finishBatch(done, batch, result)
     }
 
-    /// Writes the count of completed requests where the guest asked for it.
+    /// Writes the count of completed requests where the guest asked for it (a checked 4-byte range).
     static func finishBatch(_ done: UInt32, _ batch: PageTableBatch, _ result: HypercallOutcome) -> HypercallOutcome {
         guard let target = batch.doneCount else { return result }
         var memory = RunningGuestMemory()
-        return memory.write32(done, to: target) ? result : .refused(.EFAULT, "the done count is not writable guest memory")
+        var count = done.littleEndian
+        let written = withUnsafeBytes(of: &count) { memory.copyOut(target, from: $0.baseAddress!) }
+        return written ? result : .refused(.EFAULT, "the done count is not writable guest memory")
     }
 
     static func mmuextOp(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
@@ -95,7 +124,7 @@ enum MemoryHypercalls {
 
     static func updateVAMapping(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let r = UpdateVAMappingRequest.decode(a)
-        switch Machine.frames.updateVAMapping(va: r.va, value: r.value, flags: r.flags, state: d.memory, memory: &Machine.memory) {
+        switch Machine.frames.updateVAMapping(va: r.va, value: r.value, flags: r.flags, state: &d.memory, memory: &Machine.memory) {
         case .failure(let error): return .refused(error.error, error.reason)
         case .success(let flush):
             perform(flush)

@@ -17,7 +17,7 @@ enum WritablePageTables {
     static func tryEmulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) -> Bool {
         let f = frame.pointee
         guard f.ring == 1, f.errorCode & 3 == 3, cr2 < XenLayout.hypervisorVirtStart else { return false }
-        guard case .success(let slot) = Machine.frames.l1Slot(for: cr2, state: d.memory, memory: Machine.memory),
+        guard case .success(let slot) = Machine.frames.l1Slot(for: cr2, base: d.memory.baseL3, ownerRaw: d.memory.ownerRaw, memory: Machine.memory),
               let entry = Machine.memory.load64(UInt64(slot.frame) << 12 | UInt64(slot.index) * 8) else { return false }
         let target = PageTableEntry(raw: entry)
         guard target.isPresent, target.frame <= UInt64(UInt32.max) else { return false }
@@ -68,7 +68,7 @@ enum WritablePageTables {
                 written = UInt64(width == 1 ? oldDword & ~(UInt32(0xFF) << shift) | (newPart & 0xFF) << shift : newPart)
             }
             if store, let refusal = Machine.frames.ptwrWrite(l1Frame: table, offset: writeOffset, width: writeWidth, value: written,
-                                                            state: d.memory, memory: &Machine.memory) {
+                                                            state: &d.memory, memory: &Machine.memory) {
                 Log.info("d\(d.id): direct write of \(hex16: written) to its L1 at \(hex8: cr2) refused: \(refusal.reason)")
                 return false
             }

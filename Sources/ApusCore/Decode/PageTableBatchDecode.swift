@@ -36,6 +36,15 @@ public struct PageTableBatch: Equatable, Sendable {
         MMUUpdateRequest(ptr: request.u64(MMUUpdateLayout.ptrOffset), val: request.u64(MMUUpdateLayout.valOffset))
     }
 
+    /// Request `index` of a run of mmu_update requests copied in whole (`requests` holds at least
+    /// index + 1 of them, 8-byte aligned): the batch path, one guarded copy per run of requests.
+    @inline(__always)
+    public static func mmuUpdate(_ requests: UnsafeRawPointer, index: Int) -> MMUUpdateRequest {
+        let at = index &* MMUUpdateLayout.size
+        return MMUUpdateRequest(ptr: UInt64(littleEndian: requests.load(fromByteOffset: at &+ MMUUpdateLayout.ptrOffset, as: UInt64.self)),
+                                val: UInt64(littleEndian: requests.load(fromByteOffset: at &+ MMUUpdateLayout.valOffset, as: UInt64.self)))
+    }
+
     /// One mmuext_op copied in.
     public static func mmuextOp(_ op: GuestBytes<12>) -> MMUExtRequest {
         MMUExtRequest(cmd: op.u32(0), arg1: op.u32(4), arg2: op.u32(8))

@@ -18,6 +18,14 @@ extension FrameTable {
         return false
     }
 
+    /// `isGrantEntry` with the table owner's raw encoding: one record load, for the hot paths.
+    @inline(__always)
+    func isGrantEntry(_ e: PageTableEntry, tableOwnerRaw: UInt16) -> Bool {
+        guard e.isPresent, e.frame < UInt64(count) else { return false }
+        let raw = records[Int(truncatingIfNeeded: e.frame)].ownerRaw
+        return raw <= FrameOwner.maxDomainID && raw != tableOwnerRaw
+    }
+
     /// A grant's reference on `frame` of domain `owner`: a general one, plus a writable type reference when
     /// `writable` (refused while the frame is a page table or descriptor frame). False: nothing taken.
     public mutating func getGrantReference(_ frame: UInt32, owner: UInt16, writable: Bool) -> Bool {
@@ -63,7 +71,7 @@ extension FrameTable {
 
     /// The machine address of the L1 entry that maps `va` in the domain's current (validated) tables.
     func l1EntryAddress<M: PhysicalMemory>(for va: UInt32, state: DomainMemoryState, memory: M) -> Result<UInt64, MemoryError> {
-        l1Slot(for: va, state: state, memory: memory).map { FrameTable.entryAddress($0.frame, $0.index) }
+        l1Slot(for: va, base: state.baseL3, ownerRaw: state.ownerRaw, memory: memory).map { FrameTable.entryAddress($0.frame, $0.index) }
     }
 
     /// Writes the grant PTE for `va` into the domain's current tables. The L1 entry must exist and not be present.

@@ -11,7 +11,8 @@ extension FrameTable {
     /// (set_gdt, or the hypervisor loading an LDT page). The first reference checks every
     /// entry. Nil on success; nothing changes on refusal.
     public mutating func getDescriptorFrame<M: PhysicalMemory>(_ frame: UInt32, state: DomainMemoryState, memory: inout M) -> MemoryError? {
-        getPageAndType(frame, .segmentDescriptor, state, &memory, hypervisorL2: false, allowExtras: false)
+        var state = state
+        return getPageAndType(frame, .segmentDescriptor, &state, &memory, hypervisorL2: false, allowExtras: false)
     }
 
     /// Drops what `getDescriptorFrame` took (a new set_gdt, an LDT unloaded, teardown).

@@ -1,9 +1,10 @@
 // What the direct-paging core keeps per domain: its id, its page-table base, pin and LDT bookkeeping, the extra frames it may map.
-// Plain values the hypervisor stores in its Domain: this file must never take or drop a reference itself.
+// Plain values the hypervisor stores in its Domain (no heap storage, so passing one around never
+// retains or copies anything counted): this file must never take or drop a reference itself.
 
 /// The hypervisor's 84 entries for L2 slots 428-511 under L3 slot 3 (M2P, frame table,
-/// per-domain area, image, mapcache). The same for every domain; written into each slot-3 L2
-/// when it is validated.
+/// per-domain area, image, mapcache). The same for every domain, so the frame table keeps the
+/// one copy (`FrameTable.hypervisorSlots`); written into each slot-3 L2 when it is validated.
 public struct HypervisorL2Slots: Sendable {
     /// First hypervisor slot: 0xF5800000 is entry 428 of the top 1 GiB.
     public static let first = 428
@@ -89,14 +90,16 @@ public struct DomainMemoryState: Sendable {
     }
     /// Frames the domain may map without owning them.
     public var extras: MappableExtras
-    /// What the hypervisor puts in L2 slots 428-511 of every slot-3 L2.
-    public let hypervisorSlots: HypervisorL2Slots
 
-    public init(id: UInt16, hypervisorSlots: HypervisorL2Slots, extras: MappableExtras = MappableExtras()) {
+    /// `id` must be a real domain's (at most FrameOwner.maxDomainID): its raw owner encoding is
+    /// then the id itself, which the hot paths compare directly.
+    public init(id: UInt16, extras: MappableExtras = MappableExtras()) {
+        precondition(id <= FrameOwner.maxDomainID, "a domain's paging state needs a real domain id")
         self.id = id
-        self.hypervisorSlots = hypervisorSlots
         self.extras = extras
     }
 
     public var owner: FrameOwner { .domain(id) }
+    /// `owner`'s raw encoding in a FrameRecord (the id: see init).
+    @inline(__always) public var ownerRaw: UInt16 { id }
 }

@@ -17,10 +17,13 @@ extension PageTableEntry {
 
 /// Bit checks per level, independent of who owns what.
 public enum EntryRules {
-    static let l1Refused = PTEFlags.pat.rawValue | PTEFlags.global.rawValue
-    static let l3Refused = PTEFlags.pageSize.rawValue | PTEFlags.global.rawValue | PTEFlags.noExecute.rawValue
+    // Literals (PAT/PS 1 << 7, G 1 << 8, NX 1 << 63), so no lazy initializer guards the hot paths;
+    // EntryRules tests pin them to the PTEFlags they stand for.
+    static let l1Refused: UInt64 = 0x180
+    static let l3Refused: UInt64 = 0x8000_0000_0000_0180
 
     /// Why a present L1 entry's bits are refused.
+    @inline(__always)
     public static func l1BitsRefusal(_ e: PageTableEntry) -> MemoryError? {
         if e.raw & PageTableEntry.reservedHighBits != 0 { return .reservedBits }
         if e.raw & l1Refused != 0 { return .l1CacheOrGlobalBits }
@@ -54,50 +57,61 @@ public enum EntryRules {
 
 extension FrameTable {
     /// Takes what a present L1 entry needs; nothing for a non-present one.
-    mutating func getFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
+    @inline(__always)
+    mutating func getFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
         guard e.isPresent else { return nil }
         if let refusal = EntryRules.l1BitsRefusal(e) { return refusal }
-        if let refusal = referenceRefusal(e.frame, state, allowExtras: true) { return refusal }
-        let frame = UInt32(e.frame)
-        if e.flags.contains(.writable) {
-            return getPageAndType(frame, .writable, state, &memory, hypervisorL2: false, allowExtras: true)
+        // One check covers both references: extras may be mapped, writable too (data pages).
+        if let refusal = referenceRefusal(e.frame, &state, allowExtras: true) { return refusal }
+        let frame = UInt32(truncatingIfNeeded: e.frame)
+        if let refusal = incrementRefCount(frame) { return refusal }
+        if e.raw & PTEFlags.writable.rawValue != 0,
+           let refusal = takeType(frame, .writable, &state, &memory, hypervisorL2: false) {
+            putPage(frame)
+            return refusal
         }
-        return getPage(frame, state, allowExtras: true)
+        return nil
     }
 
-    /// Gives back what `getFromL1e` took for `e`, an entry of an L1 that `tableOwner` owns. A grant
-    /// PTE (another domain's frame) holds no paging reference: its grant mapping holds them.
-    mutating func putFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, tableOwner: FrameOwner, _ memory: inout M) {
-        guard e.isPresent, !isGrantEntry(e, tableOwner: tableOwner) else { return }
-        let frame = UInt32(e.frame)
-        if e.flags.contains(.writable) { putPageType(frame, memory: &memory) }
+    /// Gives back what `getFromL1e` took for `e`, an entry of an L1 whose owner's raw encoding is
+    /// `tableOwnerRaw`. A grant PTE (another domain's frame) holds no paging reference: its grant
+    /// mapping holds them.
+    @inline(__always)
+    mutating func putFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, tableOwnerRaw: UInt16, _ memory: inout M) {
+        guard e.isPresent, !isGrantEntry(e, tableOwnerRaw: tableOwnerRaw) else { return }
+        let frame = UInt32(truncatingIfNeeded: e.frame)
+        let writable = e.raw & PTEFlags.writable.rawValue != 0
+        noteDropped(level: .l1, writable: writable)
+        if writable { putPageType(frame, memory: &memory) }
         putPage(frame)
     }
 
     /// Takes what a present L2 entry needs: the L1 it points at, validated.
-    mutating func getFromL2e<M: PhysicalMemory>(_ e: PageTableEntry, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
+    mutating func getFromL2e<M: PhysicalMemory>(_ e: PageTableEntry, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
         guard e.isPresent else { return nil }
         if let refusal = EntryRules.l2BitsRefusal(e) { return refusal }
-        if let refusal = referenceRefusal(e.frame, state, allowExtras: false) { return refusal }
-        return getPageAndType(UInt32(e.frame), .l1, state, &memory, hypervisorL2: false, allowExtras: false)
+        if let refusal = referenceRefusal(e.frame, &state, allowExtras: false) { return refusal }
+        return getPageAndType(UInt32(e.frame), .l1, &state, &memory, hypervisorL2: false, allowExtras: false)
     }
 
     mutating func putFromL2e<M: PhysicalMemory>(_ e: PageTableEntry, _ memory: inout M) {
         guard e.isPresent else { return }
+        noteDropped(level: .l2, writable: false)
         putPageAndType(UInt32(e.frame), memory: &memory)
     }
 
     /// Takes what a present L3 entry in `slot` needs: the L2 it points at, validated (as the
     /// hypervisor-slot L2 for slot 3).
-    mutating func getFromL3e<M: PhysicalMemory>(_ e: PageTableEntry, slot: Int, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
+    mutating func getFromL3e<M: PhysicalMemory>(_ e: PageTableEntry, slot: Int, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
         guard e.isPresent else { return nil }
         if let refusal = EntryRules.l3BitsRefusal(e) { return refusal }
-        if let refusal = referenceRefusal(e.frame, state, allowExtras: false) { return refusal }
-        return getPageAndType(UInt32(e.frame), .l2, state, &memory, hypervisorL2: slot == 3, allowExtras: false)
+        if let refusal = referenceRefusal(e.frame, &state, allowExtras: false) { return refusal }
+        return getPageAndType(UInt32(e.frame), .l2, &state, &memory, hypervisorL2: slot == 3, allowExtras: false)
     }
 
     mutating func putFromL3e<M: PhysicalMemory>(_ e: PageTableEntry, _ memory: inout M) {
         guard e.isPresent else { return }
+        noteDropped(level: .l3, writable: false)
         putPageAndType(UInt32(e.frame), memory: &memory)
     }
 }

@@ -10,10 +10,11 @@
 extension FrameTable {
     /// Replaces entry `index` of `table`, a validated table of level `level`, with `raw`
     /// (keeping the old accessed and dirty bits when `preserveAD`). Nil on success; on
-    /// refusal nothing changed.
+    /// refusal nothing changed. The state is inout only to pass it by reference.
+    @inline(__always)
     mutating func modifyEntry<M: PhysicalMemory>(
         table: UInt32, level: PageType, index: Int, raw: UInt64, preserveAD: Bool,
-        _ state: DomainMemoryState, _ memory: inout M
+        _ state: inout DomainMemoryState, _ memory: inout M
     ) -> MemoryError? {
         precondition(level.isPageTable && index >= 0 && index < PAE.entriesPerTable, "modifyEntry on a bad slot")
         switch level {
@@ -31,37 +32,74 @@ extension FrameTable {
         if preserveAD { newRaw |= oldRaw & (PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
         let old = PageTableEntry(raw: oldRaw)
         let new = PageTableEntry(raw: newRaw)
-        if level == .l1 && isGrantEntry(old, tableOwner: state.owner) { return .grantMappingEntry }
+        if level == .l1 && isGrantEntry(old, tableOwnerRaw: state.ownerRaw) { return .grantMappingEntry }
 
+        // Xen's fast path (mod_l1_entry): an entry that needs exactly the references the old one
+        // holds is checked for its bits and written, no count touched.
+        if level != .l3 && FrameTable.holdsSameReferences(old, new, level) {
+            if new.isPresent, let refusal = level == .l1 ? EntryRules.l1BitsRefusal(new) : EntryRules.l2BitsRefusal(new) {
+                return refusal
+            }
+            return memory.store64(address, newRaw) ? nil : .memoryFault
+        }
+        return replaceEntry(address, old, new, level: level, index: index, &state, &memory)
+    }
+
+    /// Whether `new` needs exactly the references `old` holds, at L1 or L2: neither is present,
+    /// or both are and name the same frame (at L1 with the same RW bit, which decides the
+    /// writable type reference). `old` passed the rules when it was written and the frame's
+    /// owner cannot change while the entry references it, so only `new`'s bits remain to check.
+    @inline(__always)
+    static func holdsSameReferences(_ old: PageTableEntry, _ new: PageTableEntry, _ level: PageType) -> Bool {
+        var decisive = PageTableEntry.frameMask | PTEFlags.present.rawValue
+        if level == .l1 { decisive |= PTEFlags.writable.rawValue }
+        return (old.raw ^ new.raw) & decisive == 0
+    }
+
+    /// The general case of modifyEntry: the new entry's references first, the write, then the old
+    /// entry's references go.
+    mutating func replaceEntry<M: PhysicalMemory>(
+        _ address: UInt64, _ old: PageTableEntry, _ new: PageTableEntry, level: PageType, index: Int,
+        _ state: inout DomainMemoryState, _ memory: inout M
+    ) -> MemoryError? {
         let refusal: MemoryError?
         switch level {
-        case .l1: refusal = getFromL1e(new, state, &memory)
-        case .l2: refusal = getFromL2e(new, state, &memory)
-        default: refusal = getFromL3e(new, slot: index, state, &memory)
+        case .l1: refusal = getFromL1e(new, &state, &memory)
+        case .l2: refusal = getFromL2e(new, &state, &memory)
+        default: refusal = getFromL3e(new, slot: index, &state, &memory)
         }
         if let refusal { return refusal }
 
-        guard memory.store64(address, newRaw) else {
-            putEntry(new, level, state.owner, &memory)
+        guard memory.store64(address, new.raw) else {
+            putEntry(new, level, state.ownerRaw, &memory)
             return .memoryFault
         }
-        putEntry(old, level, state.owner, &memory)
+        putEntry(old, level, state.ownerRaw, &memory)
         return nil
     }
 
-    mutating func putEntry<M: PhysicalMemory>(_ e: PageTableEntry, _ level: PageType, _ tableOwner: FrameOwner, _ memory: inout M) {
+    @inline(__always)
+    mutating func putEntry<M: PhysicalMemory>(_ e: PageTableEntry, _ level: PageType, _ tableOwnerRaw: UInt16, _ memory: inout M) {
         switch level {
-        case .l1: putFromL1e(e, tableOwner: tableOwner, &memory)
+        case .l1: putFromL1e(e, tableOwnerRaw: tableOwnerRaw, &memory)
         case .l2: putFromL2e(e, &memory)
         default: putFromL3e(e, &memory)
         }
     }
 
     /// The level of `frame` if it is a validated page table of the domain in use (type count > 0).
-    func validatedTableLevel(_ frame: UInt32, _ state: DomainMemoryState) -> PageType? {
-        let record = record(frame)
-        guard record.owner == state.owner, record.type.isPageTable, record.typeCount > 0,
-              record.flags.contains(.validated) else { return nil }
-        return record.type
+    @inline(__always)
+    func validatedTableLevel(_ frame: UInt32, ownerRaw: UInt16) -> PageType? {
+        guard frame < count else { return nil }
+        let record = records[Int(truncatingIfNeeded: frame)]
+        guard record.ownerRaw == ownerRaw, record.typeCount > 0, record.flagsRaw & FrameFlags.validated.rawValue != 0 else {
+            return nil
+        }
+        switch record.typeRaw {
+        case PageType.l1.rawValue: return .l1
+        case PageType.l2.rawValue: return .l2
+        case PageType.l3.rawValue: return .l3
+        default: return nil
+        }
     }
 }

@@ -8,8 +8,17 @@
 
 extension FrameTable {
     /// Why `domain` may not reference `frame` (nil when it may): the frame must be in the
-    /// table and owned by the domain, or, when `allowExtras`, be one of its extras.
-    func referenceRefusal(_ frame: UInt64, _ state: DomainMemoryState, allowExtras: Bool) -> MemoryError? {
+    /// table and owned by the domain, or, when `allowExtras`, be one of its extras. The state
+    /// is inout only so that it is passed by reference (it is never changed).
+    @inline(__always)
+    mutating func referenceRefusal(_ frame: UInt64, _ state: inout DomainMemoryState, allowExtras: Bool) -> MemoryError? {
+        if frame < UInt64(count) && records[Int(truncatingIfNeeded: frame)].ownerRaw == state.ownerRaw { return nil }
+        return foreignReferenceRefusal(frame, &state, allowExtras: allowExtras)
+    }
+
+    /// `referenceRefusal` for a frame the domain does not own. Mutating only so that the table is
+    /// passed by reference (a borrowed copy of it costs more than the check); it changes nothing.
+    mutating func foreignReferenceRefusal(_ frame: UInt64, _ state: inout DomainMemoryState, allowExtras: Bool) -> MemoryError? {
         guard frame < UInt64(count) else { return .frameBeyondMemory }
         let f = UInt32(frame)
         let owner = owner(of: f)
@@ -37,21 +46,25 @@ extension FrameTable {
 
     /// Drops a general reference taken with `getPage` (or by validation). A put without a
     /// matching get is a hypervisor bug.
+    @inline(__always)
     public mutating func putPage(_ frame: UInt32) {
-        precondition(frame < count && records[Int(frame)].refCount > 0, "putPage without a reference")
-        records[Int(frame)].refCount -= 1
+        precondition(frame < count && records[Int(truncatingIfNeeded: frame)].refCount > 0, "putPage without a reference")
+        records[Int(truncatingIfNeeded: frame)].refCount -= 1
     }
 
     /// refCount + 1 on a frame already known to be referenceable.
+    @inline(__always)
     mutating func incrementRefCount(_ frame: UInt32) -> MemoryError? {
-        guard records[Int(frame)].refCount < UInt32.max else { return .referenceCountOverflow }
-        records[Int(frame)].refCount += 1
+        let i = Int(truncatingIfNeeded: frame)
+        guard records[i].refCount < UInt32.max else { return .referenceCountOverflow }
+        records[i].refCount += 1
         return nil
     }
 
     /// General reference for an entry or a caller that checked with `referenceRefusal`.
-    mutating func getPage(_ frame: UInt32, _ state: DomainMemoryState, allowExtras: Bool) -> MemoryError? {
-        if let refusal = referenceRefusal(UInt64(frame), state, allowExtras: allowExtras) { return refusal }
+    @inline(__always)
+    mutating func getPage(_ frame: UInt32, _ state: inout DomainMemoryState, allowExtras: Bool) -> MemoryError? {
+        if let refusal = referenceRefusal(UInt64(frame), &state, allowExtras: allowExtras) { return refusal }
         return incrementRefCount(frame)
     }
 

@@ -113,9 +113,9 @@ extension FrameTable {
     mutating func pin<M: PhysicalMemory>(
         _ mfn: UInt32, _ level: PageType, _ state: inout DomainMemoryState, _ memory: inout M
     ) -> Result<MMUExtEffect, MemoryError> {
-        if let refusal = referenceRefusal(UInt64(mfn), state, allowExtras: false) { return .failure(refusal) }
+        if let refusal = referenceRefusal(UInt64(mfn), &state, allowExtras: false) { return .failure(refusal) }
         if record(mfn).flags.contains(.pinned) { return .failure(.alreadyPinned) }
-        if let refusal = getPageAndType(mfn, level, state, &memory, hypervisorL2: false, allowExtras: false) {
+        if let refusal = getPageAndType(mfn, level, &state, &memory, hypervisorL2: false, allowExtras: false) {
             return .failure(refusal)
         }
         updateFlags(mfn) { $0.insert(.pinned) }
@@ -124,7 +124,7 @@ extension FrameTable {
     }
 
     mutating func unpin<M: PhysicalMemory>(_ mfn: UInt32, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
-        if let refusal = referenceRefusal(UInt64(mfn), state, allowExtras: false) { return refusal }
+        if let refusal = referenceRefusal(UInt64(mfn), &state, allowExtras: false) { return refusal }
         guard record(mfn).flags.contains(.pinned) else { return .notPinned }
         // The current base may go unpinned: the base pointer's own references keep it validated.
         updateFlags(mfn) { $0.remove(.pinned) }
@@ -136,7 +136,7 @@ extension FrameTable {
     mutating func newBase<M: PhysicalMemory>(
         _ mfn: UInt32, _ state: inout DomainMemoryState, _ memory: inout M
     ) -> Result<MMUExtEffect, MemoryError> {
-        if let refusal = getPageAndType(mfn, .l3, state, &memory, hypervisorL2: false, allowExtras: false) {
+        if let refusal = getPageAndType(mfn, .l3, &state, &memory, hypervisorL2: false, allowExtras: false) {
             return .failure(refusal)
         }
         // A base still retiring from an earlier switch: the CPU left it when that switch was applied.

@@ -43,11 +43,11 @@ public struct MMUUpdateOutcome: Equatable, Sendable {
 extension FrameTable {
     /// Applies `requests` in order for the domain, stopping at the first refusal.
     public mutating func mmuUpdate<M: PhysicalMemory, S: MachineToPhysicalStore>(
-        _ requests: [MMUUpdateRequest], state: DomainMemoryState, memory: inout M, m2p: inout S
+        _ requests: [MMUUpdateRequest], state: inout DomainMemoryState, memory: inout M, m2p: inout S
     ) -> MMUUpdateOutcome {
         var outcome = MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false)
         for request in requests {
-            switch mmuUpdate(request, state: state, memory: &memory, m2p: &m2p) {
+            switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
             case .failure(let error):
                 outcome.error = error
                 return outcome
@@ -61,22 +61,23 @@ extension FrameTable {
         return outcome
     }
 
-    /// Applies one request. On refusal nothing changed.
+    /// Applies one request. On refusal nothing changed. The state is only read (inout passes it
+    /// by reference).
     public mutating func mmuUpdate<M: PhysicalMemory, S: MachineToPhysicalStore>(
-        _ request: MMUUpdateRequest, state: DomainMemoryState, memory: inout M, m2p: inout S
+        _ request: MMUUpdateRequest, state: inout DomainMemoryState, memory: inout M, m2p: inout S
     ) -> Result<MMUUpdateEffect, MemoryError> {
-        let command = MMUUpdateCommand(rawValue: UInt32(request.ptr & 3))
+        let command = MMUUpdateCommand(rawValue: UInt32(truncatingIfNeeded: request.ptr) & 3)
         switch command {
         case .normalPTUpdate, .ptUpdatePreserveAD:
             let address = request.ptr & ~3
             guard address & 7 == 0 else { return .failure(.badPointer) }
             let mfn = address >> 12
-            if let refusal = referenceRefusal(mfn, state, allowExtras: false) { return .failure(refusal) }
-            let frame = UInt32(mfn)
-            let index = Int((address & 0xFFF) >> 3)
-            if let level = validatedTableLevel(frame, state) {
+            if let refusal = referenceRefusal(mfn, &state, allowExtras: false) { return .failure(refusal) }
+            let frame = UInt32(truncatingIfNeeded: mfn)
+            let index = Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: address) & 0xFFF) >> 3
+            if let level = validatedTableLevel(frame, ownerRaw: state.ownerRaw) {
                 if let refusal = modifyEntry(table: frame, level: level, index: index, raw: request.val,
-                                             preserveAD: command == .ptUpdatePreserveAD, state, &memory) {
+                                             preserveAD: command == .ptUpdatePreserveAD, &state, &memory) {
                     return .failure(refusal)
                 }
                 return .success(.tableEntry(frame: frame, level: level, index: index))
@@ -87,7 +88,7 @@ extension FrameTable {
             return .success(.plainWrite(frame: frame))
         case .machphysUpdate:
             let mfn = request.ptr >> 12
-            if let refusal = referenceRefusal(mfn, state, allowExtras: false) { return .failure(refusal) }
+            if let refusal = referenceRefusal(mfn, &state, allowExtras: false) { return .failure(refusal) }
             let pfn = UInt32(truncatingIfNeeded: request.val)
             m2p.setM2P(mfn: UInt32(mfn), pfn: pfn)
             return .success(.machphys(mfn: UInt32(mfn), pfn: pfn))

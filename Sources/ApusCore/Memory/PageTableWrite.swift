@@ -10,15 +10,16 @@
 extension FrameTable {
     /// The guest wrote `width` bytes (4 or 8) of `value` at `offset` in L1 frame `l1Frame`,
     /// which it maps read-only. Nil when the write was checked and applied; on refusal nothing
-    /// changed and the caller bounces the page fault to the guest.
+    /// changed and the caller bounces the page fault to the guest. The state is only read (inout
+    /// passes it by reference).
     public mutating func ptwrWrite<M: PhysicalMemory>(
-        l1Frame: UInt32, offset: UInt32, width: Int, value: UInt64, state: DomainMemoryState, memory: inout M
+        l1Frame: UInt32, offset: UInt32, width: Int, value: UInt64, state: inout DomainMemoryState, memory: inout M
     ) -> MemoryError? {
         guard width == 4 || width == 8, offset < PAE.pageSize, offset % UInt32(width) == 0 else {
             return .badWrite
         }
-        if let refusal = referenceRefusal(UInt64(l1Frame), state, allowExtras: false) { return refusal }
-        guard validatedTableLevel(l1Frame, state) == .l1 else { return .notAPageTable }
+        if let refusal = referenceRefusal(UInt64(l1Frame), &state, allowExtras: false) { return refusal }
+        guard validatedTableLevel(l1Frame, ownerRaw: state.ownerRaw) == .l1 else { return .notAPageTable }
         let index = Int(offset >> 3)
         guard let old = memory.load64(FrameTable.entryAddress(l1Frame, index)) else { return .memoryFault }
         let upperHalf = width == 4 && offset & 4 != 0
@@ -30,11 +31,11 @@ extension FrameTable {
         } else {
             full = old & 0xFFFF_FFFF_0000_0000 | value & 0xFFFF_FFFF
         }
-        let refusal = modifyEntry(table: l1Frame, level: .l1, index: index, raw: full, preserveAD: false, state, &memory)
+        let refusal = modifyEntry(table: l1Frame, level: .l1, index: index, raw: full, preserveAD: false, &state, &memory)
         guard let refusal else { return nil }
         if upperHalf && full & PTEFlags.present.rawValue != 0 && refusal != .memoryFault {
             return modifyEntry(table: l1Frame, level: .l1, index: index, raw: full & ~PTEFlags.present.rawValue,
-                               preserveAD: false, state, &memory)
+                               preserveAD: false, &state, &memory)
         }
         return refusal
     }

@@ -37,19 +37,27 @@ extension FrameTable {
     public mutating func getPageType<M: PhysicalMemory>(
         _ frame: UInt32, _ type: PageType, state: DomainMemoryState, memory: inout M, hypervisorL2: Bool = false
     ) -> MemoryError? {
-        getPageType(frame, type, state, &memory, hypervisorL2: hypervisorL2, allowExtras: false)
+        var state = state
+        return getPageType(frame, type, &state, &memory, hypervisorL2: hypervisorL2, allowExtras: false)
     }
 
     /// Drops a type reference. The last one resets the frame to type none and, for a page
     /// table, gives back every reference its entries held (and clears the hypervisor's slots
     /// of a slot-3 L2). A put without a matching get is a hypervisor bug.
+    @inline(__always)
     public mutating func putPageType<M: PhysicalMemory>(_ frame: UInt32, memory: inout M) {
-        precondition(frame < count && records[Int(frame)].typeCount > 0, "putPageType without a type reference")
-        let record = records[Int(frame)]
-        guard record.typeCount == 1 else {
-            records[Int(frame)].typeCount -= 1
+        let i = Int(truncatingIfNeeded: frame)
+        precondition(frame < count && records[i].typeCount > 0, "putPageType without a type reference")
+        if records[i].typeCount > 1 {
+            records[i].typeCount -= 1
             return
         }
+        putLastPageType(frame, &memory)
+    }
+
+    /// The last type reference goes: the frame loses its type (and a table its entries' references).
+    mutating func putLastPageType<M: PhysicalMemory>(_ frame: UInt32, _ memory: inout M) {
+        let record = records[Int(frame)]
         precondition(!record.flags.contains(.pinned), "last type reference of a pinned frame")
         let type = record.type
         let hypervisorL2 = record.flags.contains(.hypervisorSlots)
@@ -69,23 +77,28 @@ extension FrameTable {
     public mutating func getPageAndType<M: PhysicalMemory>(
         _ frame: UInt32, _ type: PageType, state: DomainMemoryState, memory: inout M, hypervisorL2: Bool = false
     ) -> MemoryError? {
-        getPageAndType(frame, type, state, &memory, hypervisorL2: hypervisorL2, allowExtras: false)
+        var state = state
+        return getPageAndType(frame, type, &state, &memory, hypervisorL2: hypervisorL2, allowExtras: false)
     }
 
     /// Drops what `getPageAndType` took.
+    @inline(__always)
     public mutating func putPageAndType<M: PhysicalMemory>(_ frame: UInt32, memory: inout M) {
         putPageType(frame, memory: &memory)
         putPage(frame)
     }
 
-    // MARK: - Internal forms (extras allowed for writable data mappings only)
+    // MARK: - Internal forms (extras allowed for writable data mappings only). The state is
+    // inout only so that it is passed by reference: none of these changes it.
 
+    @inline(__always)
     mutating func getPageAndType<M: PhysicalMemory>(
-        _ frame: UInt32, _ type: PageType, _ state: DomainMemoryState, _ memory: inout M,
+        _ frame: UInt32, _ type: PageType, _ state: inout DomainMemoryState, _ memory: inout M,
         hypervisorL2: Bool, allowExtras: Bool
     ) -> MemoryError? {
-        if let refusal = getPage(frame, state, allowExtras: allowExtras) { return refusal }
-        if let refusal = getPageType(frame, type, state, &memory, hypervisorL2: hypervisorL2, allowExtras: allowExtras) {
+        if let refusal = getPage(frame, &state, allowExtras: allowExtras) { return refusal }
+        // getPage checked the frame with `allowExtras`, which covers the type's own check.
+        if let refusal = takeType(frame, type, &state, &memory, hypervisorL2: hypervisorL2) {
             putPage(frame)
             return refusal
         }
@@ -93,24 +106,50 @@ extension FrameTable {
     }
 
     mutating func getPageType<M: PhysicalMemory>(
-        _ frame: UInt32, _ type: PageType, _ state: DomainMemoryState, _ memory: inout M,
+        _ frame: UInt32, _ type: PageType, _ state: inout DomainMemoryState, _ memory: inout M,
         hypervisorL2: Bool, allowExtras: Bool
+    ) -> MemoryError? {
+        // Extras are data pages: never tables.
+        if let refusal = referenceRefusal(UInt64(frame), &state, allowExtras: allowExtras && type == .writable) {
+            return refusal
+        }
+        return takeType(frame, type, &state, &memory, hypervisorL2: hypervisorL2)
+    }
+
+    /// The type half of getPageType, for a frame the caller checked the domain may reference
+    /// (with extras only for `.writable`). The common case, one more reference on a frame
+    /// already validated as `type`, is a compare and an increment.
+    @inline(__always)
+    mutating func takeType<M: PhysicalMemory>(
+        _ frame: UInt32, _ type: PageType, _ state: inout DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
+    ) -> MemoryError? {
+        let i = Int(truncatingIfNeeded: frame)
+        let record = records[i]
+        let kind = record.flagsRaw & (FrameFlags.validated.rawValue | FrameFlags.hypervisorSlots.rawValue)
+        if !hypervisorL2 && record.typeRaw == type.rawValue && kind == FrameFlags.validated.rawValue
+            && record.typeCount != 0 && record.typeCount < UInt32.max {
+            records[i].typeCount += 1
+            return nil
+        }
+        return takeTypeSlowly(frame, type, &state, &memory, hypervisorL2: hypervisorL2)
+    }
+
+    mutating func takeTypeSlowly<M: PhysicalMemory>(
+        _ frame: UInt32, _ type: PageType, _ state: inout DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
     ) -> MemoryError? {
         precondition(type != .none, "no reference is taken on type none")
         precondition(!hypervisorL2 || type == .l2, "only an L2 holds the hypervisor's slots")
-        // Extras are data pages: never tables.
-        if let refusal = referenceRefusal(UInt64(frame), state, allowExtras: allowExtras && type == .writable) {
-            return refusal
-        }
         let record = records[Int(frame)]
         if record.typeCount == 0 {
+            // A mapping dropped without a flush may still reach the frame in its new role.
+            flushIfStale(before: type, &memory)
             records[Int(frame)].typeRaw = type.rawValue
             records[Int(frame)].typeCount = 1
             updateFlags(frame) {
                 $0.remove(.validated)
                 if hypervisorL2 { $0.insert(.hypervisorSlots) } else { $0.remove(.hypervisorSlots) }
             }
-            if let refusal = validateContents(frame, type, state, &memory, hypervisorL2: hypervisorL2) {
+            if let refusal = validateContents(frame, type, &state, &memory, hypervisorL2: hypervisorL2) {
                 records[Int(frame)].typeRaw = PageType.none.rawValue
                 records[Int(frame)].typeCount = 0
                 updateFlags(frame) { $0.subtract([.validated, .hypervisorSlots]) }
@@ -135,13 +174,13 @@ extension FrameTable {
     /// Checks a frame that just took `type`, taking the references its entries need.
     /// On refusal everything taken is given back and memory is untouched.
     mutating func validateContents<M: PhysicalMemory>(
-        _ frame: UInt32, _ type: PageType, _ state: DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
+        _ frame: UInt32, _ type: PageType, _ state: inout DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
     ) -> MemoryError? {
         switch type {
         case .none, .writable: return nil
-        case .l1: return validateL1(frame, state, &memory)
-        case .l2: return validateL2(frame, state, &memory, hypervisorL2: hypervisorL2)
-        case .l3: return validateL3(frame, state, &memory)
+        case .l1: return validateL1(frame, &state, &memory)
+        case .l2: return validateL2(frame, &state, &memory, hypervisorL2: hypervisorL2)
+        case .l3: return validateL3(frame, &state, &memory)
         case .segmentDescriptor: return validateDescriptorPage(frame, &memory)
         }
     }

@@ -8,8 +8,9 @@
 
 extension FrameTable {
     /// Machine address of entry `index` of table `frame`.
+    @inline(__always)
     static func entryAddress(_ frame: UInt32, _ index: Int) -> UInt64 {
-        UInt64(frame) << 12 | UInt64(index) << 3
+        UInt64(frame) << 12 | UInt64(UInt32(truncatingIfNeeded: index) << 3)
     }
 
     /// Whether the L2 index is one the guest controls in an L2 of this kind.
@@ -17,23 +18,23 @@ extension FrameTable {
         !hypervisorL2 || !HypervisorL2Slots.isHypervisorSlot(index)
     }
 
-    mutating func validateL1<M: PhysicalMemory>(_ frame: UInt32, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
-        validateEntries(frame, count: PAE.entriesPerTable, level: .l1, state, &memory)
+    mutating func validateL1<M: PhysicalMemory>(_ frame: UInt32, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
+        validateEntries(frame, count: PAE.entriesPerTable, level: .l1, &state, &memory)
     }
 
     /// Takes the references entries 0..<count of `frame` need, at `level`'s rules; on the first
     /// refusal gives back, newest first, exactly what the earlier entries took.
     mutating func validateEntries<M: PhysicalMemory>(
-        _ frame: UInt32, count: Int, level: PageType, _ state: DomainMemoryState, _ memory: inout M
+        _ frame: UInt32, count: Int, level: PageType, _ state: inout DomainMemoryState, _ memory: inout M
     ) -> MemoryError? {
         for i in 0..<count {
             let refusal: MemoryError?
             if let raw = memory.load64(FrameTable.entryAddress(frame, i)) {
                 let e = PageTableEntry(raw: raw)
                 switch level {
-                case .l1: refusal = getFromL1e(e, state, &memory)
-                case .l2: refusal = getFromL2e(e, state, &memory)
-                default: refusal = i == 3 && !e.isPresent ? .l3SlotThreeMissing : getFromL3e(e, slot: i, state, &memory)
+                case .l1: refusal = getFromL1e(e, &state, &memory)
+                case .l2: refusal = getFromL2e(e, &state, &memory)
+                default: refusal = i == 3 && !e.isPresent ? .l3SlotThreeMissing : getFromL3e(e, slot: i, &state, &memory)
                 }
             } else {
                 refusal = .memoryFault
@@ -44,7 +45,7 @@ extension FrameTable {
                 j -= 1
                 let e = PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, j)) ?? 0)
                 switch level {
-                case .l1: putFromL1e(e, tableOwner: state.owner, &memory)
+                case .l1: putFromL1e(e, tableOwnerRaw: state.ownerRaw, &memory)
                 case .l2: putFromL2e(e, &memory)
                 default: putFromL3e(e, &memory)
                 }
@@ -55,12 +56,13 @@ extension FrameTable {
     }
 
     mutating func validateL2<M: PhysicalMemory>(
-        _ frame: UInt32, _ state: DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
+        _ frame: UInt32, _ state: inout DomainMemoryState, _ memory: inout M, hypervisorL2: Bool
     ) -> MemoryError? {
         let guestSlots = hypervisorL2 ? HypervisorL2Slots.first : PAE.entriesPerTable
-        if let refusal = validateEntries(frame, count: guestSlots, level: .l2, state, &memory) { return refusal }
-        if hypervisorL2 {
-            for (n, raw) in state.hypervisorSlots.entries.enumerated() {
+        precondition(!hypervisorL2 || hypervisorSlots != nil, "a slot-3 L2 validated before the hypervisor's L2 slots were set")
+        if let refusal = validateEntries(frame, count: guestSlots, level: .l2, &state, &memory) { return refusal }
+        if hypervisorL2, let slots = hypervisorSlots {
+            for (n, raw) in slots.entries.enumerated() {
                 guard memory.store64(FrameTable.entryAddress(frame, HypervisorL2Slots.first + n), raw) else {
                     // Only reachable with memory that reads but does not write: undo the lot.
                     clearHypervisorSlots(frame, &memory)
@@ -72,14 +74,14 @@ extension FrameTable {
         return nil
     }
 
-    mutating func validateL3<M: PhysicalMemory>(_ frame: UInt32, _ state: DomainMemoryState, _ memory: inout M) -> MemoryError? {
-        validateEntries(frame, count: PAE.l3Entries, level: .l3, state, &memory)
+    mutating func validateL3<M: PhysicalMemory>(_ frame: UInt32, _ state: inout DomainMemoryState, _ memory: inout M) -> MemoryError? {
+        validateEntries(frame, count: PAE.l3Entries, level: .l3, &state, &memory)
     }
 
     mutating func releaseL1Entries<M: PhysicalMemory>(_ frame: UInt32, _ memory: inout M) {
-        let tableOwner = owner(of: frame)
+        let tableOwnerRaw = ownerRaw(of: frame)
         for i in 0..<PAE.entriesPerTable {
-            putFromL1e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, i)) ?? 0), tableOwner: tableOwner, &memory)
+            putFromL1e(PageTableEntry(raw: memory.load64(FrameTable.entryAddress(frame, i)) ?? 0), tableOwnerRaw: tableOwnerRaw, &memory)
         }
     }
 

@@ -10,18 +10,25 @@ import PVABI
 extension FrameTable {
     /// Where the L1 entry mapping `va` lives in the domain's current tables: (L1 frame, index).
     public func l1Slot<M: PhysicalMemory>(for va: UInt32, state: DomainMemoryState, memory: M) -> Result<(frame: UInt32, index: Int), MemoryError> {
+        l1Slot(for: va, base: state.baseL3, ownerRaw: state.ownerRaw, memory: memory)
+    }
+
+    /// `l1Slot` from the two facts it needs: the domain's base L3 and its raw owner encoding
+    /// (`DomainMemoryState.ownerRaw`), so hot callers pass two words, not the whole state.
+    @inline(__always)
+    public func l1Slot<M: PhysicalMemory>(for va: UInt32, base: UInt32?, ownerRaw: UInt16, memory: M) -> Result<(frame: UInt32, index: Int), MemoryError> {
         guard va < XenLayout.hypervisorVirtStart else { return .failure(.hypervisorAddress) }
-        guard let base = state.baseL3 else { return .failure(.noBasePointer) }
+        guard let base else { return .failure(.noBasePointer) }
         guard let l3Raw = memory.load64(FrameTable.entryAddress(base, PAE.l3Index(va))) else { return .failure(.memoryFault) }
         let l3e = PageTableEntry(raw: l3Raw)
         guard l3e.isPresent else { return .failure(.noL2ForAddress) }
         let l2 = UInt32(truncatingIfNeeded: l3e.frame)
-        guard validatedTableLevel(l2, state) == .l2 else { return .failure(.notAPageTable) }
+        guard validatedTableLevel(l2, ownerRaw: ownerRaw) == .l2 else { return .failure(.notAPageTable) }
         guard let l2Raw = memory.load64(FrameTable.entryAddress(l2, PAE.l2Index(va))) else { return .failure(.memoryFault) }
         let l2e = PageTableEntry(raw: l2Raw)
-        guard l2e.isPresent, !l2e.flags.contains(.pageSize) else { return .failure(.noL1ForAddress) }
+        guard l2e.isPresent, l2e.raw & PTEFlags.pageSize.rawValue == 0 else { return .failure(.noL1ForAddress) }
         let l1 = UInt32(truncatingIfNeeded: l2e.frame)
-        guard validatedTableLevel(l1, state) == .l1 else { return .failure(.notAPageTable) }
+        guard validatedTableLevel(l1, ownerRaw: ownerRaw) == .l1 else { return .failure(.notAPageTable) }
         return .success((l1, PAE.l1Index(va)))
     }
 
@@ -38,17 +45,18 @@ extension FrameTable {
     }
 
     /// update_va_mapping for the domain: the entry mapping `va` becomes `value` (L1 rules),
-    /// then the caller performs the returned flush. On refusal nothing changed.
+    /// then the caller performs the returned flush. On refusal nothing changed. The state is
+    /// only read (inout passes it by reference).
     public mutating func updateVAMapping<M: PhysicalMemory>(
-        va: UInt32, value: UInt64, flags: UInt32, state: DomainMemoryState, memory: inout M
+        va: UInt32, value: UInt64, flags: UInt32, state: inout DomainMemoryState, memory: inout M
     ) -> Result<TLBFlush, MemoryError> {
         let slot: (frame: UInt32, index: Int)
-        switch l1Slot(for: va, state: state, memory: memory) {
+        switch l1Slot(for: va, base: state.baseL3, ownerRaw: state.ownerRaw, memory: memory) {
         case .failure(let refusal): return .failure(refusal)
         case .success(let found): slot = found
         }
         if let refusal = modifyEntry(table: slot.frame, level: .l1, index: slot.index, raw: value,
-                                     preserveAD: false, state, &memory) {
+                                     preserveAD: false, &state, &memory) {
             return .failure(refusal)
         }
         return .success(FrameTable.decodeUVMF(flags, va: va))
