@@ -4,6 +4,8 @@
 /// The QEMU scenarios a test boot can ask for.
 public enum TestScenario: UInt8, CaseIterable {
     case boot, exceptions, panic, dom0, memory, domains, hostile, churn, shell, bench
+    /// make bench's whole-guest row on its own boot: Linux from dom0's request to its userspace.
+    case benchLinux
     /// The fuzzing domain beside the clock domain (fuzz), and the same kernel as dom0 (fuzz-dom0).
     case fuzz, fuzzDom0
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
@@ -26,6 +28,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .churn: return "churn"
         case .shell: return "shell"
         case .bench: return "bench"
+        case .benchLinux: return "bench-linux"
         case .fuzz: return "fuzz"
         case .fuzzDom0: return "fuzz-dom0"
         case .crashNoHandler: return "crash-nohandler"
@@ -44,7 +47,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice: return false
         }
     }
 

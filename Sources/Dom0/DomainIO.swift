@@ -55,6 +55,8 @@ enum DomainIO {
     /// A test's awaited piece of console text, and whether a relayed line held it.
     static var awaited: [UInt8] = []
     static var awaitedSeen = false
+    /// The TSC when a relayed line first held `awaited` (make bench's Linux row).
+    static var awaitedTSC: UInt64 = 0
     /// A test's reader of every relayed line.
     static var observer: (UInt16, [UInt8]) -> Void = { _, _ in }
 
@@ -203,7 +205,7 @@ enum DomainIO {
 
     /// Prints one sanitised line as "(dN) text": the hypervisor shows it under dN's label.
     static func relay(_ id: UInt16, _ text: [UInt8]) {
-        if !awaited.isEmpty && !awaitedSeen && contains(text, awaited) { awaitedSeen = true }
+        if !awaited.isEmpty && !awaitedSeen && contains(text, awaited) { awaitedSeen = true; awaitedTSC = guest_rdtsc() }
         observer(id, text)
         var line = LogLine("(d")
         line.append(decimal: UInt64(id))

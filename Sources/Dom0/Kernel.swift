@@ -106,6 +106,11 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "linux") { Kernel.shutdown(LinuxTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux-shell") { LinuxShellTest.run() }
         if BootOptions.equal(name, "linux-twice") { Kernel.shutdown(LinuxTwiceTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "bench-linux") {
+            Reaper.start()
+            GuestEvents.enable()
+            Kernel.shutdown(Bench.linuxToUserspace() ? .poweroff : .crash)
+        }
         if BootOptions.equal(name, "bench") { Kernel.shutdown(Bench.run(startTSC: startTSC) ? .poweroff : .crash) }
         if CrashTests.run(name) { Kernel.shutdown(.poweroff) }
         console.print("no self-test called '\(text: name)'")
