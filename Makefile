@@ -56,7 +56,7 @@ LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4
 LINUX_SHELL_OVERLAY := $(shell find Tests/InitrdLinuxShell/initramfs -type f 2>/dev/null)
 LINUX_SHELL_FILES   := $(sort $(wildcard Tests/InitrdLinuxShell/*.cfg)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(BUILD)/initramfs-shell.cpio.gz
 
-.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench fuzz debug deps clean
+.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench profile fuzz debug deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -249,6 +249,16 @@ test-qemu: deps $(foreach s,$(SCENARIOS),$(BUILD)/test-$(s).iso)
 bench: deps $(BUILD)/test-bench.iso $(BUILD)/test-bench-linux.iso
 	@mkdir -p $(BUILD)/logs
 	@python3 Scripts/bench.py
+
+# Where the hypervisor's instructions go: a QEMU plugin counts every executed address of a scenario
+# (the bench by default); PROFILE_ARGS passes options, e.g. --trace 'XenVersionHypercall.*run'.
+$(BUILD)/host/pcprof.so: Tools/profile/pcprof.c
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Werror -shared -fPIC -o $@ $<
+
+PROFILE_ARGS ?=
+profile: deps $(BUILD)/host/pcprof.so $(BUILD)/test-bench.iso
+	@python3 Scripts/profile.py $(PROFILE_ARGS)
 
 # Isolation on a CPU that enforces segment limits: the hostile scenario under Bochs.
 test-bochs: deps $(BUILD)/test-hostile.iso
