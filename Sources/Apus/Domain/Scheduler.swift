@@ -7,9 +7,8 @@ import PVABI
 
 enum Scheduler {
     static var credit = CreditScheduler(capacity: Domains.capacity)
-    /// When the running domain got the CPU and when its slice ends (system-time ns).
+    /// When the running domain got the CPU (system-time ns).
     static var switchedAt: UInt64 = 0
-    static var sliceEnd: UInt64 = 0
     static var switches: UInt64 = 0
     /// Set when a domain woke: the next exit to a guest asks the scheduler again.
     static var preemptRequested = false
@@ -45,12 +44,11 @@ enum Scheduler {
         Events.injectIfPending(frame, d)
     }
 
-    /// The running domain's slice end as a TSC value (set with `sliceEnd`).
+    /// When the running domain's slice ends, as a TSC value (the only form the exit path reads).
     static var sliceEndTSC: UInt64 = 0
 
-    /// Sets the slice end `ns` nanoseconds of system time from `now` (ns), also in TSC ticks.
-    static func endSlice(afterNs ns: UInt64, now: UInt64) {
-        sliceEnd = now + ns
+    /// Ends the running domain's slice `ns` nanoseconds from now.
+    static func endSlice(afterNs ns: UInt64) {
         sliceEndTSC = cpu_rdtsc() &+ min(ns, 1_000_000_000) * SystemTime.tscKHz / 1_000_000
     }
 
@@ -64,7 +62,7 @@ enum Scheduler {
             credit.tick(now: now)
             let decision = credit.pick(now: now)
             if let id = decision.domain, let d = Domains.byID(id), d.isRunnable {
-                endSlice(afterNs: max(decision.sliceNs, 100_000), now: now)
+                endSlice(afterNs: max(decision.sliceNs, 100_000))
                 switchTo(d)
             }
             cpu_halt()
