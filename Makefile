@@ -20,6 +20,9 @@ SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -Xcc -march=i686 -I $(BUILD)/swift
 CFLAGS     := -target $(TARGET) -ffreestanding -fno-pic -fno-stack-protector -march=i686 \
               -mno-sse -mno-mmx -O2 -Wall -Werror
+# The hypervisor's modules are optimized for speed at the Swift level too (-O inlines the trap
+# path's closures and small calls that -Osize keeps out of line); guests keep -Osize.
+HV_SWIFTFLAGS := $(subst -Osize,-O,$(SWIFTFLAGS))
 IRFLAGS    := -target $(TARGET) -fno-pic -O2 -ffunction-sections -Wno-override-module
 NASMFLAGS  := -f elf32 -I Boot/ -I $(BUILD)/gen/
 GUEST_NASMFLAGS := -f elf32 -I $(BUILD)/gen/
@@ -73,19 +76,19 @@ deps:
 # clang -O2 emit plain moves. make bench shows what it buys; the image grows by about 120 KiB.
 $(BUILD)/swift/PVABI.o: $(PVABI_SRC) Makefile
 	@mkdir -p $(@D)
-	$(SWIFTC) $(SWIFTFLAGS) -module-name PVABI -emit-module -emit-module-path $(BUILD)/swift/PVABI.swiftmodule -emit-ir $(PVABI_SRC) -o $(@:.o=.ll)
+	$(SWIFTC) $(HV_SWIFTFLAGS) -module-name PVABI -emit-module -emit-module-path $(BUILD)/swift/PVABI.swiftmodule -emit-ir $(PVABI_SRC) -o $(@:.o=.ll)
 	sed -i -E '/^attributes #/s/ (minsize|optsize)//g' $(@:.o=.ll)
 	$(SWIFT_CLANG) $(IRFLAGS) -c $(@:.o=.ll) -o $@
 	@touch $@ $(BUILD)/swift/PVABI.swiftmodule
 
 $(BUILD)/swift/ApusCore.o: $(CORE_SRC) $(BUILD)/swift/PVABI.o
-	$(SWIFTC) $(SWIFTFLAGS) -module-name ApusCore -emit-module -emit-module-path $(BUILD)/swift/ApusCore.swiftmodule -emit-ir $(CORE_SRC) -o $(@:.o=.ll)
+	$(SWIFTC) $(HV_SWIFTFLAGS) -module-name ApusCore -emit-module -emit-module-path $(BUILD)/swift/ApusCore.swiftmodule -emit-ir $(CORE_SRC) -o $(@:.o=.ll)
 	sed -i -E '/^attributes #/s/ (minsize|optsize)//g' $(@:.o=.ll)
 	$(SWIFT_CLANG) $(IRFLAGS) -c $(@:.o=.ll) -o $@
 	@touch $@ $(BUILD)/swift/ApusCore.swiftmodule
 
 $(BUILD)/swift/Apus.o: $(APUS_SRC) $(BUILD)/swift/ApusCore.o
-	$(SWIFTC) $(SWIFTFLAGS) -module-name Apus -emit-ir $(APUS_SRC) -o $(@:.o=.ll)
+	$(SWIFTC) $(HV_SWIFTFLAGS) -module-name Apus -emit-ir $(APUS_SRC) -o $(@:.o=.ll)
 	sed -i -E '/^attributes #/s/ (minsize|optsize)//g' $(@:.o=.ll)
 	$(SWIFT_CLANG) $(IRFLAGS) -c $(@:.o=.ll) -o $@
 	@touch $@

@@ -49,6 +49,24 @@ guest_copy_out:                              ; direction only says which side is
 EXTABLE guest_copy_out.copy, guest_copy_out.fault
 EXTABLE guest_copy_out.copybytes, guest_copy_out.faultbytes
 
+global guest_copy_dword_in                   ; uint32 guest_copy_dword_in(void *dst, guest_va src)
+global guest_copy_dword_out                  ; uint32 guest_copy_dword_out(guest_va dst, const void *src)
+guest_copy_dword_in:                         ; the same for exactly 4 bytes (the commonest request:
+guest_copy_dword_out:                        ; a port, a handle, a count): one load, one store;
+    mov edx, [esp + 4]                       ; returns 0, or 4 when either access faulted
+    mov ecx, [esp + 8]
+.load:
+    mov eax, [ecx]
+.store:
+    mov [edx], eax
+    xor eax, eax
+    ret
+.fault:
+    mov eax, 4
+    ret
+EXTABLE guest_copy_dword_out.load, guest_copy_dword_out.fault
+EXTABLE guest_copy_dword_out.store, guest_copy_dword_out.fault
+
 global enter_guest                           ; void enter_guest(TrapFrame *frame): never returns
 enter_guest:                                 ; the frame sits at the top of the ring-0 stack
     mov esp, [esp + 4]

@@ -1,11 +1,13 @@
-; traps.asm: every interrupt vector's entry stub and the one common path into Swift.
+; traps.asm: every interrupt vector's entry stub and the common paths into Swift.
 ; Each stub leaves the same TrapFrame (Sources/ApusCore/TrapFrame.swift) on the stack and calls
-; apus_trap(frame). It must never decide anything: policy lives in Swift.
+; apus_trap(frame); the hypercall vector calls apus_hypercall(frame) instead, so the commonest trap
+; is not sorted again in Swift. It must never decide anything: policy lives in Swift.
 
 %include "layout.inc"
 %include "abi.inc"                           ; build/gen, from Sources/PVABI
 
 extern apus_trap
+extern apus_hypercall
 global trap_stub_table
 global trap_return_to_frame
 
@@ -20,7 +22,11 @@ trap_stub_%1:
     push dword 0                             ; no error code from the CPU: keep the frame uniform
 %endif
     push dword %1
+%if (%1) == HYPERCALL_VECTOR
+    jmp hypercall_common
+%else
     jmp trap_common
+%endif
 %endmacro
 
 %assign vec 0
@@ -31,7 +37,7 @@ STUB vec
 
 ; Frame, from low to high: edi esi ebp esp0 ebx edx ecx eax | gs fs es ds | vector error |
 ; eip cs eflags [esp ss when the trap came from ring 1-3].
-trap_common:
+%macro SAVE_FRAME 0
     push ds
     push es
     push fs
@@ -44,9 +50,20 @@ trap_common:
     mov fs, ax                               ; nested trap never saves (and reloads) a guest selector
     mov gs, ax                               ; that has gone bad meanwhile
     cld
-    mov eax, esp
-    push eax
+    push esp                                 ; the frame's address (the value before this push)
+%endmacro
+
+trap_common:
+    SAVE_FRAME
     call apus_trap
+    add esp, 4
+    jmp trap_return_to_frame
+
+; int 0x82 (DPL 1: only a guest kernel reaches it): the same frame, straight to the hypercall path,
+; which falls through to the common return.
+hypercall_common:
+    SAVE_FRAME
+    call apus_hypercall
     add esp, 4
 trap_return_to_frame:
     ; Segments first, by offset, while ESP still points at the frame's base: if one of them

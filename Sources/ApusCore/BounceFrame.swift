@@ -178,8 +178,9 @@ public struct FrameWords: Equatable, Sendable, ExpressibleByArrayLiteral {
     public subscript(i: Int) -> UInt32 { storage[i] }
 
     /// The frame's bytes as they go on the guest stack (little-endian words, lowest first).
-    public func withBytes<R>(_ body: (UnsafeRawPointer) -> R) -> R {
-        storage.span.withUnsafeBytes { body($0.baseAddress!) }
+    /// Mutating only so that the bytes are read where they are, not from a copy.
+    public mutating func withBytes<R>(_ body: (UnsafeRawPointer) -> R) -> R {
+        withUnsafeMutableBytes(of: &storage) { body(UnsafeRawPointer($0.baseAddress!)) }
     }
 
     /// The words as an array, for tests and logs.

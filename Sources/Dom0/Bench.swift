@@ -135,8 +135,8 @@ enum Bench {
             shared.storeBytes(of: oldMask | 1 << UInt32(bound % 32), toByteOffset: maskWord, as: UInt32.self)
             var send = HypercallRecord(stride: EvtchnPortLayout.size)
             send.set(UInt32(unbound), at: EvtchnPortLayout.portOffset)
-            report("xen_evtchn_send_masked", xenStyle { _ = send.withAddress { xen.raw(Hypercall.eventChannelOp.rawValue, EventChannelOp.send.rawValue, $0) } })
-            transitions("xen_evtchn_send_masked") { _ = send.withAddress { xen.raw(Hypercall.eventChannelOp.rawValue, EventChannelOp.send.rawValue, $0) } }
+            report("xen_evtchn_send_masked", xenStyle { _ = send.withAddress { xen.eventChannelOp(EventChannelOp.send.rawValue, $0) } })
+            transitions("xen_evtchn_send_masked") { _ = send.withAddress { xen.eventChannelOp(EventChannelOp.send.rawValue, $0) } }
             _ = GuestEvents.close(UInt32(bound))
             _ = GuestEvents.close(UInt32(unbound))
             shared.storeBytes(of: oldMask, toByteOffset: maskWord, as: UInt32.self)

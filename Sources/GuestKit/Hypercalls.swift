@@ -7,6 +7,17 @@ import PVABI
 /// The seam to the hypervisor: one trap with up to five register arguments.
 public protocol HypercallTransport {
     func call(_ number: UInt32, _ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32, _ a5: UInt32) -> Int32
+    /// The same trap for calls that use only the first two (or four) argument registers; a
+    /// transport may pass fewer, the others are zero.
+    func call2(_ number: UInt32, _ a1: UInt32, _ a2: UInt32) -> Int32
+    func call4(_ number: UInt32, _ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32) -> Int32
+}
+
+extension HypercallTransport {
+    public func call2(_ number: UInt32, _ a1: UInt32, _ a2: UInt32) -> Int32 { call(number, a1, a2, 0, 0, 0) }
+    public func call4(_ number: UInt32, _ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32) -> Int32 {
+        call(number, a1, a2, a3, a4, 0)
+    }
 }
 
 public struct Xen<T: HypercallTransport> {
@@ -16,6 +27,12 @@ public struct Xen<T: HypercallTransport> {
     @inline(__always)
     func call(_ op: Hypercall, _ a1: UInt32 = 0, _ a2: UInt32 = 0, _ a3: UInt32 = 0, _ a4: UInt32 = 0, _ a5: UInt32 = 0) -> Int32 {
         transport.call(op.rawValue, a1, a2, a3, a4, a5)
+    }
+    @inline(__always)
+    func call2(_ op: Hypercall, _ a1: UInt32, _ a2: UInt32 = 0) -> Int32 { transport.call2(op.rawValue, a1, a2) }
+    @inline(__always)
+    func call4(_ op: Hypercall, _ a1: UInt32, _ a2: UInt32, _ a3: UInt32, _ a4: UInt32) -> Int32 {
+        transport.call4(op.rawValue, a1, a2, a3, a4)
     }
 
     /// A raw call by number, for probing (an unknown number must answer -ENOSYS).
@@ -30,7 +47,7 @@ public struct Xen<T: HypercallTransport> {
         call(.consoleIO, ConsoleIOOp.read.rawValue, count, address)
     }
     public func xenVersion(_ op: XenVersionOp, _ argument: UInt32 = 0) -> Int32 {
-        call(.xenVersion, op.rawValue, argument)
+        call2(.xenVersion, op.rawValue, argument)
     }
     public func setTrapTable(_ table: UInt32) -> Int32 { call(.setTrapTable, table) }
     public func setCallbacks(eventCS: UInt32, eventEIP: UInt32, failsafeCS: UInt32, failsafeEIP: UInt32) -> Int32 {
@@ -39,10 +56,10 @@ public struct Xen<T: HypercallTransport> {
     public func callbackOp(_ op: CallbackOp, _ argument: UInt32) -> Int32 { call(.callbackOp, op.rawValue, argument) }
     public func stackSwitch(ss: UInt32, esp: UInt32) -> Int32 { call(.stackSwitch, ss, esp) }
     public func fpuTaskswitch(_ set: Bool) -> Int32 { call(.fpuTaskswitch, set ? 1 : 0) }
-    public func schedOp(_ op: SchedOp, _ argument: UInt32 = 0) -> Int32 { call(.schedOp, op.rawValue, argument) }
+    public func schedOp(_ op: SchedOp, _ argument: UInt32 = 0) -> Int32 { call2(.schedOp, op.rawValue, argument) }
     public func vmAssist(_ command: UInt32, _ type: UInt32) -> Int32 { call(.vmAssist, command, type) }
     public func updateVAMapping(_ va: UInt32, _ pte: UInt64, flags: UInt32) -> Int32 {
-        call(.updateVAMapping, va, UInt32(truncatingIfNeeded: pte), UInt32(truncatingIfNeeded: pte >> 32), flags)
+        call4(.updateVAMapping, va, UInt32(truncatingIfNeeded: pte), UInt32(truncatingIfNeeded: pte >> 32), flags)
     }
     public func setGDT(frameList: UInt32, entries: UInt32) -> Int32 { call(.setGDT, frameList, entries) }
     public func updateDescriptor(machineAddress: UInt64, descriptor: UInt64) -> Int32 {
@@ -52,11 +69,11 @@ public struct Xen<T: HypercallTransport> {
     public func vcpuOp(_ op: VcpuOp, vcpu: UInt32, _ argument: UInt32 = 0) -> Int32 { call(.vcpuOp, op.rawValue, vcpu, argument) }
     public func multicall(_ entries: UInt32, count: UInt32) -> Int32 { call(.multicall, entries, count) }
 
-    public func eventChannelOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call(.eventChannelOp, command, argument) }
+    public func eventChannelOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call2(.eventChannelOp, command, argument) }
     public func setTimerOp(_ deadline: UInt64) -> Int32 {
-        call(.setTimerOp, UInt32(truncatingIfNeeded: deadline), UInt32(truncatingIfNeeded: deadline >> 32))
+        call2(.setTimerOp, UInt32(truncatingIfNeeded: deadline), UInt32(truncatingIfNeeded: deadline >> 32))
     }
-    public func memoryOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call(.memoryOp, command, argument) }
+    public func memoryOp(_ command: UInt32, _ argument: UInt32) -> Int32 { call2(.memoryOp, command, argument) }
     public func sysctl(_ argument: UInt32) -> Int32 { call(.sysctl, argument) }
     /// grant_table_op(cmd, &ops[0], count): `ops` is an array of the sub-op's PVABI Grant*Layout.
     public func grantTableOp(_ op: GrantTableOp, _ ops: UInt32, count: UInt32) -> Int32 {
@@ -67,11 +84,11 @@ public struct Xen<T: HypercallTransport> {
 
     /// mmu_update(requests, count, &done, domid): `requests` is an array of PVABI MMUUpdateLayout.
     public func mmuUpdate(_ requests: UInt32, count: UInt32, done: UInt32, domain: UInt32 = UInt32(SpecialDomainID.selfID)) -> Int32 {
-        call(.mmuUpdate, requests, count, done, domain)
+        call4(.mmuUpdate, requests, count, done, domain)
     }
     /// mmuext_op(ops, count, &done, domid): `ops` is an array of PVABI MMUExtOpLayout.
     public func mmuextOp(_ ops: UInt32, count: UInt32, done: UInt32, domain: UInt32 = UInt32(SpecialDomainID.selfID)) -> Int32 {
-        call(.mmuextOp, ops, count, done, domain)
+        call4(.mmuextOp, ops, count, done, domain)
     }
 }
 

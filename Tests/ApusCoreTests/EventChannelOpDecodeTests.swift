@@ -77,6 +77,29 @@ final class EventChannelOpDecodeTests: XCTestCase {
         assertRefused(decode(.status, GuestRange.limit - size + 1, &m), .EFAULT, "event channel argument is not readable guest memory")
     }
 
+    /// EVTCHNOP_send's own decoder: the port at arg2 through the checked path, EFAULT where the
+    /// general decoder refuses (unreadable, or past the guest limit), whatever arg1 holds.
+    func testSendDecoderReadsThePortAndRefusesAsTheGeneralOne() {
+        var m = memory()
+        m.place32([42], at: 0x2000)
+        guard case .success(let port) = EventChannelRequest.decodeSend(HypercallArguments(0xDEAD, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        XCTAssertEqual(port, 42)
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<20_000 {
+            let va = rng.next() % 4 == 0 ? GuestRange.limit &- UInt32(rng.next() % 8) : UInt32(truncatingIfNeeded: rng.next())
+            let fast = EventChannelRequest.decodeSend(HypercallArguments(EventChannelOp.send.rawValue, va, 0, 0, 0), &m)
+            // The reference: four bytes below the limit, each on a mapped page, little-endian.
+            let inside = UInt64(va) + 4 <= UInt64(GuestRange.limit)
+            let mapped = inside && (0..<4).allSatisfy { m.isMapped((va &+ UInt32($0)) >> 12) }
+            let value = (0..<4).reduce(UInt32(0)) { $0 | UInt32(m.byte(va &+ UInt32($1))) << (8 * UInt32($1)) }
+            switch fast {
+            case .success(let p): XCTAssertTrue(mapped, "at \(va)"); XCTAssertEqual(p, value)
+            case .failure(let r): XCTAssertFalse(mapped, "at \(va)"); XCTAssertEqual(r.error, .EFAULT)
+            }
+            if case .success(.send(let q)) = decode(.send, va, &m), case .success(let p) = fast { XCTAssertEqual(p, q) }
+        }
+    }
+
     func testFuzzed() {
         let tally = DecoderFuzzing.run(seed: 32, firstArgument: { $0.below(UInt32(16)) }) { a, m in
             switch EventChannelRequest.decode(a, &m) {

@@ -93,4 +93,37 @@ final class GuestAccessTests: XCTestCase {
         XCTAssertEqual(m.read32(GuestRange(0x5004, count: 4)!), 9)
         XCTAssertFalse(m.write32(9, to: GuestRange(0x5004, count: 2)!))
     }
+
+    /// readWords against a byte-by-byte reference: the same words wherever the range is readable,
+    /// nil wherever any byte is not, and nil for a range of the wrong size.
+    func testReadWordsAgreesWithTheByteReference() {
+        var m = FakeGuestMemory(seed: 77)
+        var rng = SplitMix64(seed: 77)
+        var readable = 0
+        for _ in 0..<20_000 {
+            let va = UInt32(truncatingIfNeeded: rng.next()) % 0x0040_0000
+            guard let range = GuestRange(va, count: 16) else { continue }
+            let words: InlineArray<4, UInt32>? = m.readWords(range)
+            var reference: [UInt32]? = []
+            for offset in stride(from: UInt32(0), to: 16, by: 4) {
+                var word: UInt32 = 0
+                for b in UInt32(0)..<4 {
+                    let at = va &+ offset &+ b
+                    if !m.isMapped(at >> 12) { reference = nil }
+                    word |= UInt32(m.byte(at)) << (8 * b)
+                }
+                reference?.append(word)
+            }
+            if let reference {
+                readable += 1
+                guard let words else { return XCTFail("readable range \(va) refused") }
+                XCTAssertEqual((0..<4).map { words[$0] }, reference)
+            } else {
+                XCTAssertNil(words, "range \(va) has an unmapped byte")
+            }
+            let wrongSize: InlineArray<3, UInt32>? = m.readWords(range)
+            XCTAssertNil(wrongSize)
+        }
+        XCTAssertGreaterThan(readable, 1000)
+    }
 }

@@ -117,7 +117,7 @@ final class MemoryDecodeTests: XCTestCase {
     }
 
     func testBounceFrameIsPlacedWhollyInGuestSpace() {
-        let words: FrameWords = [1, 2, 3]
+        var words: FrameWords = [1, 2, 3]
         let placed = BounceFrame.place(words, below: 0xC000_0000)
         XCTAssertEqual(placed, GuestRange(0xBFFF_FFF4, count: 12))
         XCTAssertEqual(words.withBytes { $0.load(fromByteOffset: 8, as: UInt32.self) }, 3)

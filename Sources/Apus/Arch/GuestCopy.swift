@@ -5,14 +5,22 @@
 @_extern(c, "guest_copy_in") private func guest_copy_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32, _ count: UInt32) -> UInt32
 @_extern(c, "guest_copy_out") private func guest_copy_out(_ dst: UInt32, _ src: UnsafeRawPointer, _ count: UInt32) -> UInt32
 
+@_extern(c, "guest_copy_dword_in") private func guest_copy_dword_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32) -> UInt32
+@_extern(c, "guest_copy_dword_out") private func guest_copy_dword_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
+
 enum GuestCopy {
-    /// True when all `count` bytes were copied from guest address `source`.
+    /// True when all `count` bytes were copied from guest address `source`. Four bytes (a port, a
+    /// handle, a count: the commonest request) take the one-load routine.
+    @inline(__always)
     static func copyIn(_ destination: UnsafeMutableRawPointer, from source: UInt32, count: UInt32) -> Bool {
-        guest_copy_in(destination, source, count) == 0
+        if count == 4 { return guest_copy_dword_in(destination, source) == 0 }
+        return guest_copy_in(destination, source, count) == 0
     }
 
     /// True when all `count` bytes were copied to guest address `destination`.
+    @inline(__always)
     static func copyOut(to destination: UInt32, from source: UnsafeRawPointer, count: UInt32) -> Bool {
-        guest_copy_out(destination, source, count) == 0
+        if count == 4 { return guest_copy_dword_out(destination, source) == 0 }
+        return guest_copy_out(destination, source, count) == 0
     }
 }

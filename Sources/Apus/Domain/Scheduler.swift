@@ -32,12 +32,12 @@ enum Scheduler {
         loadCR3(HypervisorPaging.idleCR3)
     }
 
-    /// On the way back to a guest after any trap: switch if its slice is over or it cannot run,
-    /// else deliver a pending event and return. The slice end is compared in TSC ticks, so the
-    /// common return reads the clock once and does no time arithmetic.
+    /// On the way back to a guest after any trap: switch if it cannot run or a switch was asked
+    /// for (an event for another domain, or the timer tick that found its slice over: Interrupts),
+    /// else deliver a pending event and return. The common return reads no clock at all.
     @inline(__always)
     static func exit(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
-        if !d.isRunnable || preemptRequested || cpu_rdtsc() >= sliceEndTSC {
+        if preemptRequested || !d.isRunnable {
             d.vcpu.saved = frame.pointee
             runNext()
         }

@@ -11,7 +11,24 @@ enum Events {
 
     /// Marks `target` pending; wakes its domain when an upcall is now needed.
     static func deliver(_ target: EventTarget) {
-        guard let d = Domains.byID(target.domain), d.isAlive else { return }
+        guard let d = Domains.byID(target.domain) else { return }
+        mark(target, in: d)
+    }
+
+    /// EVTCHNOP_send from `d`: the state machine is asked in place (not a copy of its tables), and
+    /// a target in `d` itself (a loopback channel, an IPI) is marked without looking `d` up again.
+    static func send(from d: Domain, port: UInt32) throws(EventChannelRefusal) {
+        let target = try withUnsafeMutablePointer(to: &system) { (s) throws(EventChannelRefusal) -> EventTarget? in
+            try s.pointee.send(caller: d.id, port: port)
+        }
+        guard let target else { return }
+        if target.domain == d.id { mark(target, in: d) } else { deliver(target) }
+    }
+
+    /// `target.port` pending in `d` (which is `target.domain`), if `d` can still take events.
+    @inline(__always)
+    static func mark(_ target: EventTarget, in d: Domain) {
+        guard d.isAlive else { return }
         var page = d.eventPage
         d.eventsReceived &+= 1
         if TwoLevelEvents.markPending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
@@ -32,10 +49,16 @@ enum Events {
 
     /// On the way back to the running guest: if it has an event waiting and events unmasked,
     /// enter its event callback (Xen's bounce with events masked), as on a real interrupt.
+    /// Nothing pending is the common case: that one byte is read here, inline in every exit.
+    @inline(__always)
     static func injectIfPending(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
-        guard d.upcallMask == 0, d.vcpu.eventCallback.isSet else { return }
         let pending = d.vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
-        guard pending != 0 else { return }
+        if pending != 0 { inject(frame, d) }
+    }
+
+    @inline(never)
+    static func inject(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+        guard d.upcallMask == 0, d.vcpu.eventCallback.isSet else { return }
         GuestFaults.enter(frame, d, cs: d.vcpu.eventCallback.cs, eip: d.vcpu.eventCallback.eip, errorCode: nil,
                           eipAdvance: 0, masksEvents: true, what: "event")
     }

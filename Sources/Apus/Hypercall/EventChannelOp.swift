@@ -6,7 +6,47 @@ import ApusCore
 import PVABI
 
 enum EventChannelHypercall {
+    /// EVTCHNOP_send, the command guests make most (every notification of a ring), is decoded and
+    /// acted on by itself, inline in the hypercall table; the others go through the general decoder.
+    @inline(__always)
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+        if a.a1 == EventChannelOp.send.rawValue { return send(a, d) }
+        return decodeAndRun(a, d)
+    }
+
+    static func send(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+        var memory = RunningGuestMemory()
+        switch EventChannelRequest.decodeSend(a, &memory) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let port): return send(port: port, d)
+        }
+    }
+
+    @inline(__always)
+    static func send(port: UInt32, _ d: Domain) -> HypercallOutcome {
+        // Port 0 is never bound: Mini-OS notifies it when it has no console channel. Xen answers
+        // -EINVAL; so do we, without a log line per console write.
+        if port == 0 { return .answer(.EINVAL) }
+        if port == d.consolePort && !d.privileged && !d.consoleRingInUse { noteConsoleRing(d) }
+        d.eventsSent &+= 1
+        do throws(EventChannelRefusal) {
+            try Events.send(from: d, port: port)
+            return .ok
+        } catch {
+            return .refused(error.error, error.reason)
+        }
+    }
+
+    /// A domU's first notification of its console ring: from now on dom0's backend prints the ring.
+    static func noteConsoleRing(_ d: Domain) {
+        d.consoleRingInUse = true
+        d.consoleRingPrinted = Machine.memory.load32(UInt64(d.consoleMFN) << 12 | UInt64(ConsoleInterfaceLayout.outputProducerOffset)) ?? 0
+        Log.domainLineEnd(d.id)
+        Log.info("d\(d.id): console: the domain uses its console ring: dom0's backend prints it after the \(d.consoleRingPrinted) bytes already printed from console_io")
+    }
+
+    @inline(never)
+    static func decodeAndRun(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
         let request: EventChannelRequest
         switch EventChannelRequest.decode(a, &memory) {
@@ -38,18 +78,7 @@ enum EventChannelHypercall {
                 TwoLevelEvents.clearPending(&page, port: port)
                 return .ok
             case .send(let port):
-                // Port 0 is never bound: Mini-OS notifies it when it has no console channel. Xen answers
-                // -EINVAL; so do we, without a log line per console write.
-                if port == 0 { return .answer(.EINVAL) }
-                if port == d.consolePort && !d.privileged && !d.consoleRingInUse {
-                    d.consoleRingInUse = true
-                    d.consoleRingPrinted = Machine.memory.load32(UInt64(d.consoleMFN) << 12 | UInt64(ConsoleInterfaceLayout.outputProducerOffset)) ?? 0
-                    Log.domainLineEnd(d.id)
-                    Log.info("d\(d.id): console: the domain uses its console ring: dom0's backend prints it after the \(d.consoleRingPrinted) bytes already printed from console_io")
-                }
-                d.eventsSent &+= 1
-                if let target = try Events.system.send(caller: d.id, port: port) { Events.deliver(target) }
-                return .ok
+                return send(port: port, d)
             case .unmask(let port):
                 let vcpu = try Events.system.unmaskVCPU(caller: d.id, port: port)
                 var page = d.eventPage

@@ -33,24 +33,25 @@ extension Refusal {
 enum Hypercalls {
     static let maxRefusalsLogged: UInt32 = 200
 
-    /// Called from the trap path for `int 0x82` from ring 1. Only the hypercalls that can run
-    /// long (`mayRunLong`) are timed; the others return without reading the clock.
+    /// Called from the trap path for `int 0x82` from ring 1. The table is inlined here and switches
+    /// on the number itself, reading each call's arguments from the frame in its own case, so a
+    /// short call's outcome never leaves registers. Only the calls that can run long are timed.
     @inline(__always)
     static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ domain: Domain) {
         let number = frame.pointee.eax
-        let a = HypercallArguments(frame.pointee.ebx, frame.pointee.ecx, frame.pointee.edx, frame.pointee.esi, frame.pointee.edi)
-        guard let call = Hypercall(rawValue: number) else {
-            finish(number, .unoffered(.ENOSYS, "no such hypercall"), frame, domain)
-            return
-        }
-        let timed = call.mayRunLong
-        let start = timed ? cpu_rdtsc() : 0
-        let outcome = run(call, a, frame, domain, nested: false)
-        if timed {
-            let spent = cpu_rdtsc() &- start
-            if spent > slowTicks { logSlow(domain, number, spent) }
-        }
-        finish(number, outcome, frame, domain)
+        finish(number, run(number, FrameRegisters(frame), frame, domain, nested: false), frame, domain)
+    }
+
+    /// A call whose work grows with its arguments or a domain's size (batches, domain builds and
+    /// teardowns, table walks), timed for the slow-hypercall log (not inside a multicall, which is timed as a whole).
+    @inline(__always)
+    static func timed(_ number: UInt32, _ d: Domain, nested: Bool, _ body: () -> HypercallOutcome) -> HypercallOutcome {
+        if nested { return body() }
+        let start = cpu_rdtsc()
+        let outcome = body()
+        let spent = cpu_rdtsc() &- start
+        if spent > slowTicks { logSlow(d, number, spent) }
+        return outcome
     }
 
     /// A hypercall is not preemptible: one that runs longer than this (5 ms) delays every other
@@ -104,65 +105,76 @@ enum Hypercalls {
     }
 
     /// The table. `nested` is true inside a multicall (which may not nest, nor switch frames).
+    @inline(never)
     static func dispatch(_ number: UInt32, _ a: HypercallArguments, _ frame: UnsafeMutablePointer<TrapFrame>,
                          _ d: Domain, nested: Bool) -> HypercallOutcome {
-        guard let call = Hypercall(rawValue: number) else { return .unoffered(.ENOSYS, "no such hypercall") }
-        return run(call, a, frame, d, nested: nested)
+        run(number, a, frame, d, nested: nested)
     }
 
-    static func run(_ call: Hypercall, _ a: HypercallArguments, _ frame: UnsafeMutablePointer<TrapFrame>,
-                    _ d: Domain, nested: Bool) -> HypercallOutcome {
-        switch call {
-        case .consoleIO: return ConsoleIOHypercall.run(a, d)
-        case .xenVersion: return XenVersionHypercall.run(a, d)
-        case .setTrapTable: return TrapHypercalls.setTrapTable(a, d)
-        case .setCallbacks: return TrapHypercalls.setCallbacks(a, d)
-        case .callbackOp: return TrapHypercalls.callbackOp(a, d)
-        case .stackSwitch: return TrapHypercalls.stackSwitch(a, d)
-        case .setDebugreg: return DebugRegHypercalls.set(a, d)
-        case .getDebugreg: return DebugRegHypercalls.get(a, d)
-        case .physdevOp: return PhysdevOpHypercall.run(a, d)
-        case .platformOp: return PlatformOpHypercall.run(a, d)
-        case .xenpmuOp: return .unoffered(.EOPNOTSUPP, "the vPMU is off, as in Xen's default configuration")
-        case .fpuTaskswitch: return TrapHypercalls.fpuTaskswitch(a, d)
-        case .iret:
+    /// One case per hypercall number (Hypercall's raw values); the ones that can run long are timed.
+    @inline(__always)
+    static func run<Source: HypercallArgumentSource>(_ number: UInt32, _ source: Source, _ frame: UnsafeMutablePointer<TrapFrame>,
+                                                     _ d: Domain, nested: Bool) -> HypercallOutcome {
+        switch number {
+        case Hypercall.consoleIO.rawValue: return timed(number, d, nested: nested) { ConsoleIOHypercall.run(source.arguments, d) }
+        case Hypercall.xenVersion.rawValue: return XenVersionHypercall.run(source.arguments, d)
+        case Hypercall.setTrapTable.rawValue: return timed(number, d, nested: nested) { TrapHypercalls.setTrapTable(source.arguments, d) }
+        case Hypercall.setCallbacks.rawValue: return TrapHypercalls.setCallbacks(source.arguments, d)
+        case Hypercall.callbackOp.rawValue: return TrapHypercalls.callbackOp(source.arguments, d)
+        case Hypercall.stackSwitch.rawValue: return TrapHypercalls.stackSwitch(source.arguments, d)
+        case Hypercall.setDebugreg.rawValue: return DebugRegHypercalls.set(source.arguments, d)
+        case Hypercall.getDebugreg.rawValue: return DebugRegHypercalls.get(source.arguments, d)
+        case Hypercall.physdevOp.rawValue: return PhysdevOpHypercall.run(source.arguments, d)
+        case Hypercall.platformOp.rawValue: return PlatformOpHypercall.run(source.arguments, d)
+        case Hypercall.xenpmuOp.rawValue: return .unoffered(.EOPNOTSUPP, "the vPMU is off, as in Xen's default configuration")
+        case Hypercall.fpuTaskswitch.rawValue: return TrapHypercalls.fpuTaskswitch(source.arguments, d)
+        case Hypercall.iret.rawValue:
             if nested { return .refused(.EINVAL, "iret inside a multicall must be its last entry") }
             return TrapHypercalls.iret(frame, d)
-        case .schedOp: return SchedOpHypercall.run(a, d)
-        case .multicall:
+        case Hypercall.schedOp.rawValue: return SchedOpHypercall.run(source.arguments, d)
+        case Hypercall.multicall.rawValue:
             if nested { return .refused(.EINVAL, "multicalls do not nest") }
-            return MulticallHypercall.run(a, frame, d)
-        case .vmAssist: return MiscHypercalls.vmAssist(a, d)
-        case .vcpuOp: return MiscHypercalls.vcpuOp(a, d)
-        case .setGDT: return DescriptorHypercalls.setGDT(a, d)
-        case .updateDescriptor: return DescriptorHypercalls.updateDescriptor(a, d)
-        case .updateVAMapping: return MemoryHypercalls.updateVAMapping(a, d)
-        case .mmuUpdate: return MemoryHypercalls.mmuUpdate(a, d)
-        case .mmuextOp: return MemoryHypercalls.mmuextOp(a, d)
-        case .memoryOp: return MemoryOpHypercall.run(a, d)
-        case .eventChannelOp: return EventChannelHypercall.run(a, d)
-        case .setTimerOp: return TimerHypercall.run(a, d)
-        case .grantTableOp: return GrantTableOpHypercall.run(a, d)
-        case .sysctl:
+            return timed(number, d, nested: nested) { MulticallHypercall.run(source.arguments, frame, d) }
+        case Hypercall.vmAssist.rawValue: return MiscHypercalls.vmAssist(source.arguments, d)
+        case Hypercall.vcpuOp.rawValue: return MiscHypercalls.vcpuOp(source.arguments, d)
+        case Hypercall.setGDT.rawValue: return timed(number, d, nested: nested) { DescriptorHypercalls.setGDT(source.arguments, d) }
+        case Hypercall.updateDescriptor.rawValue: return DescriptorHypercalls.updateDescriptor(source.arguments, d)
+        case Hypercall.updateVAMapping.rawValue: return MemoryHypercalls.updateVAMapping(source.arguments, d)
+        case Hypercall.mmuUpdate.rawValue: return timed(number, d, nested: nested) { MemoryHypercalls.mmuUpdate(source.arguments, d) }
+        case Hypercall.mmuextOp.rawValue: return timed(number, d, nested: nested) { MemoryHypercalls.mmuextOp(source.arguments, d) }
+        case Hypercall.memoryOp.rawValue: return timed(number, d, nested: nested) { MemoryOpHypercall.run(source.arguments, d) }
+        case Hypercall.eventChannelOp.rawValue: return EventChannelHypercall.run(source.arguments, d)
+        case Hypercall.setTimerOp.rawValue: return TimerHypercall.run(source.arguments, d)
+        case Hypercall.grantTableOp.rawValue: return timed(number, d, nested: nested) { GrantTableOpHypercall.run(source.arguments, d) }
+        case Hypercall.sysctl.rawValue:
             guard d.privileged else { return .refused(.EPERM, "sysctl is for dom0 only") }
-            return SysctlHypercall.run(a, d)
-        case .domctl:
+            return timed(number, d, nested: nested) { SysctlHypercall.run(source.arguments, d) }
+        case Hypercall.domctl.rawValue:
             guard d.privileged else { return .refused(.EPERM, "domctl is for dom0 only") }
-            return DomctlHypercall.run(a, d)
-        default: return .unoffered(.ENOSYS, "this hypercall is not offered by Apus")
+            return timed(number, d, nested: nested) { DomctlHypercall.run(source.arguments, d) }
+        default:
+            if Hypercall(rawValue: number) == nil { return .unoffered(.ENOSYS, "no such hypercall") }
+            return .unoffered(.ENOSYS, "this hypercall is not offered by Apus")
         }
     }
 }
 
-extension Hypercall {
-    /// The calls whose work grows with their arguments or with a domain's size (batches, domain
-    /// builds and teardowns, table walks): the only ones the slow-hypercall log times.
-    var mayRunLong: Bool {
-        switch self {
-        case .mmuUpdate, .mmuextOp, .memoryOp, .multicall, .grantTableOp, .domctl, .sysctl, .setTrapTable, .setGDT, .consoleIO:
-            return true
-        default:
-            return false
-        }
+/// Where a hypercall's five arguments come from: the trapping frame's registers (read in the case
+/// that needs them), or a multicall entry already decoded.
+protocol HypercallArgumentSource {
+    var arguments: HypercallArguments { get }
+}
+
+extension HypercallArguments: HypercallArgumentSource {
+    var arguments: HypercallArguments { self }
+}
+
+/// EBX, ECX, EDX, ESI, EDI of the frame, in the pv32 ABI's order.
+struct FrameRegisters: HypercallArgumentSource {
+    let frame: UnsafeMutablePointer<TrapFrame>
+    init(_ frame: UnsafeMutablePointer<TrapFrame>) { self.frame = frame }
+    var arguments: HypercallArguments {
+        @inline(__always) get { HypercallArguments(frame.pointee.ebx, frame.pointee.ecx, frame.pointee.edx, frame.pointee.esi, frame.pointee.edi) }
     }
 }
+

@@ -13,9 +13,16 @@ enum XenVersionHypercall {
     static let extraversion: StaticString = "-apus0.1"
     static let capabilities: StaticString = "xen-3.0-x86_32p"
 
+    /// XENVER_version takes no argument: nothing to decode, nothing to copy, answered inline in the
+    /// hypercall table; every other command goes through the decoder.
+    @inline(__always)
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
-        // XENVER_version takes no argument: nothing to decode, nothing to copy.
         if a.a1 == XenVersionOp.version.rawValue { return .value(Int32(bitPattern: major << 16 | minor)) }
+        return decodeAndRun(a, d)
+    }
+
+    @inline(never)
+    static func decodeAndRun(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
         let unwritable = HypercallOutcome.refused(.EFAULT, "xen_version buffer is not writable guest memory")
         switch XenVersionRequest.decode(a, &memory) {

@@ -50,6 +50,7 @@ enum GuestFaults {
     }
 
     /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context.
+    @inline(__always)
     static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: UInt32?,
                       eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
         // Only the fields the frame needs are read: the trap frame itself is not copied.
@@ -61,7 +62,7 @@ enum GuestFaults {
         let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: interruptedESP, interruptedSS: interruptedSS,
                                        kernelSS: d.vcpu.kernelSS, kernelESP: d.vcpu.kernelESP)
         let mask = d.upcallMask
-        let words = BounceFrame.words(eip: frame.pointee.eip &+ eipAdvance, cs: frame.pointee.cs & 0xFFFF, eflags: interruptedEFLAGS,
+        var words = BounceFrame.words(eip: frame.pointee.eip &+ eipAdvance, cs: frame.pointee.cs & 0xFFFF, eflags: interruptedEFLAGS,
                                       errorCode: errorCode, interruptedRing: ring, interruptedESP: interruptedESP,
                                       interruptedSS: interruptedSS, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
@@ -108,7 +109,7 @@ public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
     let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: f.esp, interruptedSS: f.ss,
                                    kernelSS: d.vcpu.kernelSS, kernelESP: d.vcpu.kernelESP)
     let mask = d.upcallMask
-    let words = BounceFrame.failsafeWords(eip: f.eip, cs: f.cs & 0xFFFF, eflags: f.eflags, interruptedRing: ring,
+    var words = BounceFrame.failsafeWords(eip: f.eip, cs: f.cs & 0xFFFF, eflags: f.eflags, interruptedRing: ring,
                                           interruptedESP: f.esp, interruptedSS: f.ss, savedUpcallMask: mask,
                                           ds: f.ds, es: f.es, fs: f.fs, gs: f.gs)
     var memory = RunningGuestMemory()

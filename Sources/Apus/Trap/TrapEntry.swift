@@ -20,13 +20,27 @@ public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     hypervisorTrap(frame)
 }
 
+/// `int 0x82` (Boot/traps.asm's hypercall stub): the gate's DPL 1 lets only ring 1 in, and the
+/// hypervisor never raises it, so the trap is a hypercall from the running domain's kernel.
+@_cdecl("apus_hypercall")
+public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard let running = Domains.running else {
+        hypervisorTrap(frame)
+        return
+    }
+    Counters.guestTraps &+= 1
+    running._withUnsafeGuaranteedRef { d in
+        Hypercalls.handle(frame, d)
+        Scheduler.exit(frame, d)
+    }
+}
+
 /// A trap from ring 1-3 while `d` runs.
 @inline(__always)
 func guestTrap(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
     let vector = frame.pointee.vector
-    if vector == DescriptorTables.hypercallVector {
-        Hypercalls.handle(frame, d)
-    } else if vector < 32 {
+    if vector < 32 {
         if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
         GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
     } else {
@@ -57,6 +71,8 @@ enum Interrupts {
         PIC.endOfInterrupt(irq: irq)
         if irq == 0 {
             PIT.tick()
+            // The slice end is noticed here, at the tick (250 us), not on every return to a guest.
+            if Domains.running != nil && cpu_rdtsc() >= Scheduler.sliceEndTSC { Scheduler.preemptRequested = true }
             if !Domains.all.isEmpty { Timers.check(now: SystemTime.nanoseconds()) }
         } else if irq == 4 {
             // The UART: its transmit ring drains here; typed input is dom0's (VIRQ_CONSOLE).

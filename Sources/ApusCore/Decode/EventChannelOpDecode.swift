@@ -56,7 +56,7 @@ public enum EventChannelRequest {
         case .close:
             return read(a.a2, EvtchnPortLayout.size, &memory) { arg, _ in .close(port: arg.u32(EvtchnPortLayout.portOffset)) }
         case .send:
-            return read(a.a2, EvtchnPortLayout.size, &memory) { arg, _ in .send(port: arg.u32(EvtchnPortLayout.portOffset)) }
+            return decodeSend(a, &memory).map { .send(port: $0) }
         case .unmask:
             return read(a.a2, EvtchnPortLayout.size, &memory) { arg, _ in .unmask(port: arg.u32(EvtchnPortLayout.portOffset)) }
         case .status:
@@ -71,6 +71,16 @@ public enum EventChannelRequest {
         case .reset:
             return read(a.a2, EvtchnResetLayout.size, &memory) { arg, _ in .reset(domain: arg.u16(EvtchnResetLayout.domOffset)) }
         }
+    }
+
+    /// EVTCHNOP_send's port, read on its own (the commonest command skips the general decode and
+    /// its request enum): the one 4-byte field of evtchn_send at arg2, through the checked path.
+    /// `a.a1` is not looked at: the caller has matched it to EVTCHNOP_send.
+    @inline(__always)
+    public static func decodeSend<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<UInt32> {
+        guard let range = GuestRange(a.a2, count: UInt32(EvtchnPortLayout.size)),
+              let port = memory.read32(range) else { return .failure(unreadable) }
+        return .success(port)
     }
 
     /// Copies the `size`-byte struct at `va` in and builds the request from the copy and its range.

@@ -20,29 +20,29 @@ public struct IretRequest: Equatable, Sendable {
     public static let forbiddenFlags: UInt32 = 0x0002_7000
 
     /// `esp` and `ss` are the guest's at the hypercall (the frame is on that stack).
+    @inline(__always)      // into the hypercall table: its result then never goes through memory
     public static func decode<M: GuestMemoryAccess>(esp: UInt32, ss: UInt32, _ memory: inout M) -> Decoded<IretRequest> {
-        guard let frame: GuestBytes<24> = memory.read(esp, count: Int(frameSize)) else {
+        guard let inner = GuestRange(esp, count: frameSize), let frame: InlineArray<4, UInt32> = memory.readWords(inner) else {
             return .failure(Refusal(.EFAULT, "iret frame on the guest stack is not readable"))
         }
-        let cs = frame.u32(8)
-        let eflags = frame.u32(12)
+        let cs = frame[2]
+        let eflags = frame[3]
         let ring = cs & 3 == 0 ? 1 : cs & 3
-        var newESP: UInt32
+        var newESP = inner.end
         var newSS = ss
         if ring == 3 {
-            guard let outer: GuestBytes<24> = memory.read(esp, count: Int(ring3FrameSize)) else {
+            // [esp, ss] above the inner frame, within one checked 24-byte range.
+            guard let outerRange = GuestRange(esp, count: ring3FrameSize)?.slice(at: frameSize, count: 8),
+                  let outer: InlineArray<2, UInt32> = memory.readWords(outerRange) else {
                 return .failure(Refusal(.EFAULT, "iret frame to ring 3 is not readable"))
             }
-            newESP = outer.u32(16)
-            newSS = outer.u32(20) | 3
-        } else {
-            guard let popped = GuestRange(esp, count: frameSize) else { return .failure(Refusal(.EFAULT, "iret frame on the guest stack is not readable")) }
-            newESP = popped.end
+            newESP = outer[0]
+            newSS = outer[1] | 3
         }
-        let eip = frame.u32(4)
+        let eip = frame[1]
         guard eip < XenLayout.hypervisorVirtStart else { return .failure(Refusal(.EINVAL, "iret to an address in the hypervisor area")) }
         // IOPL stays 0, no virtual-8086 or nested task; the real IF stays on for the hypervisor.
-        return .success(IretRequest(eax: frame.u32(0), eip: eip, cs: (cs & 0xFFFC) | ring,
+        return .success(IretRequest(eax: frame[0], eip: eip, cs: (cs & 0xFFFC) | ring,
                                     eflags: (eflags & ~forbiddenFlags) | 0x200 | 0x2,
                                     esp: newESP, ss: newSS, upcallMask: eflags & 0x200 != 0 ? 0 : 1))
     }

@@ -22,6 +22,16 @@ extension GuestMemoryAccess {
         return ok ? bytes : nil
     }
 
+    /// The `N` 32-bit words filling `range` (exactly N * 4 bytes), in the guest's little-endian
+    /// order: one copy into registers-sized storage, no byte buffer. nil when the sizes differ or
+    /// the range is not readable.
+    public mutating func readWords<let N: Int>(_ range: GuestRange) -> InlineArray<N, UInt32>? {
+        guard range.count == UInt32(truncatingIfNeeded: N &* 4) else { return nil }
+        var words = InlineArray<N, UInt32>(repeating: 0)
+        let ok = withUnsafeMutableBytes(of: &words) { copyIn(range, to: $0.baseAddress!) }
+        return ok ? words : nil
+    }
+
     /// Checks `[va, va + count)` and copies it in: the one-step form decoders use.
     public mutating func read<let N: Int>(_ va: UInt32, count: Int = N) -> GuestBytes<N>? {
         guard count >= 0, count <= N, let range = GuestRange(va, count: UInt32(count)) else { return nil }

@@ -62,6 +62,36 @@ guest_hypercall:
     pop ebx
     ret
 
+; int32 guest_hypercall2(uint32 nr, uint32 a1, uint32 a2) and guest_hypercall4(nr, a1..a4): the same
+; trampoline for the calls that take fewer registers (most of the hot ones), saving what they do not use.
+global guest_hypercall2
+guest_hypercall2:
+    push ebx
+    mov eax, [esp + 8]
+    mov ebx, [esp + 12]
+    mov ecx, [esp + 16]
+    shl eax, 5
+    add eax, hypercall_page
+    call eax
+    pop ebx
+    ret
+
+global guest_hypercall4
+guest_hypercall4:
+    push ebx
+    push esi
+    mov eax, [esp + 12]
+    mov ebx, [esp + 16]
+    mov ecx, [esp + 20]
+    mov edx, [esp + 24]
+    mov esi, [esp + 28]
+    shl eax, 5
+    add eax, hypercall_page
+    call eax
+    pop esi
+    pop ebx
+    ret
+
 section .bss
 alignb 16
 guest_stack_bottom: resb 65536               ; the kernel's own stack
