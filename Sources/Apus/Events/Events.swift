@@ -49,16 +49,20 @@ enum Events {
 
     /// On the way back to the running guest: if it has an event waiting and events unmasked,
     /// enter its event callback (Xen's bounce with events masked), as on a real interrupt.
-    /// Nothing pending is the common case: that one byte is read here, inline in every exit.
+    /// Nothing deliverable is the common case: the two vcpu_info bytes (pending, mask) are read
+    /// here, inline in every exit.
     @inline(__always)
     static func injectIfPending(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
-        let pending = d.vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
-        if pending != 0 { inject(frame, d) }
+        let info = d.vcpuInfo
+        if info.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self) != 0
+            && info.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) == 0 {
+            inject(frame, d)
+        }
     }
 
     @inline(never)
     static func inject(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
-        guard d.upcallMask == 0, d.vcpu.eventCallback.isSet else { return }
+        guard d.vcpu.eventCallback.isSet else { return }
         GuestFaults.enter(frame, d, cs: d.vcpu.eventCallback.cs, eip: d.vcpu.eventCallback.eip, errorCode: nil,
                           eipAdvance: 0, masksEvents: true, what: "event")
     }
