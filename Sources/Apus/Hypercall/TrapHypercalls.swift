@@ -75,6 +75,7 @@ enum TrapHypercalls {
     }
 
     /// Returns to the frame the guest left on its stack; a frame that cannot be used crashes it.
+    @inline(__always)      // into the hypercall table: every exception and event handler ends here
     static func iret(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
         switch IretRequest.decode(esp: frame.pointee.esp, ss: frame.pointee.ss, &memory) {
