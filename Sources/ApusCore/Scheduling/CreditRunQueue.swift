@@ -4,9 +4,13 @@
 
 extension CreditScheduler {
     /// Whether `id` belongs in the run queue: present, runnable, under its cap, not yielding.
+    /// Reads the fields in place (a whole entry copied out per call cost more than the answer).
+    @inline(__always)
     func queued(_ id: UInt16) -> Bool {
-        guard let e = entries[Int(id)] else { return false }
-        return e.runnable && !e.yielded && !parked(e)
+        let i = Int(id)
+        guard entries[i] != nil, entries[i]!.runnable, !entries[i]!.yielded else { return false }
+        let cap = entries[i]!.cap
+        return cap == 0 || entries[i]!.usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
     }
 
     /// Puts `id` where its entry now says: in the queue at its place, or out of it. Every
@@ -29,6 +33,17 @@ extension CreditScheduler {
                 siftUp(at)
                 siftDown(Int(queueIndex[Int(last)]))
             }
+        }
+    }
+
+    /// requeue(id) after a change that can only move `id` later in pick() order (a charge: less
+    /// credit, boost over; a pick: a newer stamp): one sift down, or leaving the queue when it parked.
+    mutating func requeueBehind(_ id: UInt16) {
+        let at = Int(queueIndex[Int(id)])
+        if at >= 0 {
+            if queued(id) { siftDown(at) } else { requeue(id) }
+        } else if queued(id) {
+            requeue(id)
         }
     }
 

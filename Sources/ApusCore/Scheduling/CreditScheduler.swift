@@ -217,12 +217,17 @@ public struct CreditScheduler: Equatable, Sendable {
         entries[Int(id)]!.totalRunNs += elapsedNs
         entries[Int(id)]!.ranThisPeriod = true
         entries[Int(id)]!.boosted = false
-        requeue(id)
+        requeueBehind(id)
     }
 
     /// Advances time to `now`, handing out credit at every period boundary passed. Time that
     /// goes backwards is ignored. After a long gap, at most a few periods are replayed: the
     /// ceiling makes more pointless.
+    /// Whether a period boundary has passed by `now`: tick(now:) would hand out credit.
+    public func periodEnded(at now: UInt64) -> Bool {
+        now >= periodStart + parameters.periodNs
+    }
+
     public mutating func tick(now: UInt64) {
         let period = parameters.periodNs
         guard now >= periodStart + period else { return }
@@ -250,17 +255,19 @@ public struct CreditScheduler: Equatable, Sendable {
             }
         }
         // A yield lasts one pick.
-        for i in yielders.indices {
-            let y = yielders[i]
-            entries[Int(y)]!.yielded = false
-            requeue(y)
+        if !yielders.isEmpty {
+            for i in yielders.indices {
+                let y = yielders[i]
+                entries[Int(y)]!.yielded = false
+                requeue(y)
+            }
+            yielders.removeAll(keepingCapacity: true)
         }
-        yielders.removeAll(keepingCapacity: true)
         guard let id = best else {
             return SchedulingDecision(domain: nil, sliceNs: toBoundary)
         }
         entries[Int(id)]!.stamp = takeStamp()
-        requeue(id)
+        requeueBehind(id)
         let e = entries[Int(id)]!
         var slice = min(e.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
         if e.cap > 0 {
