@@ -13,7 +13,9 @@ extension CreditScheduler {
         let periodNs = parameters.periodNs
         // The entries in place through one buffer: no copy of an entry and no uniqueness check of the
         // array per field written (an Array subscript per write made this some 100 instructions a domain).
-        entries.withUnsafeMutableBufferPointer { e in
+        let end = idEnd
+        entries.withUnsafeMutableBufferPointer { all in
+            let e = UnsafeMutableBufferPointer(rebasing: all[0..<end])
             // Water-filling: each round shares what is left among the unsaturated by weight. A
             // domain whose share would exceed its room takes its room and leaves the pool; if none
             // did, the round's shares are final. At most one round per domain.

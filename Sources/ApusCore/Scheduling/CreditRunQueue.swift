@@ -51,7 +51,7 @@ extension CreditScheduler {
     mutating func rebuildQueue() {
         for id in queue { queueIndex[Int(id)] = -1 }
         queue.removeAll(keepingCapacity: true)
-        for index in entries.indices where queued(UInt16(index)) {
+        for index in 0..<idEnd where queued(UInt16(index)) {
             queueIndex[index] = Int32(queue.count)
             queue.append(UInt16(index))
         }
@@ -63,26 +63,52 @@ extension CreditScheduler {
     }
 
     /// Whether the domain with id `a` runs before the one with id `b` (both present).
-    /// Reads only the three fields the order looks at, in place (copying two whole entries per
-    /// comparison made each level of a sift cost some 200 instructions).
     @inline(__always)
     func ahead(_ a: UInt16, _ b: UInt16) -> Bool {
-        let pa = entries[Int(a)]!.priority, pb = entries[Int(b)]!.priority
-        if pa != pb { return pa > pb }
-        if pa != .boost {
-            let ca = entries[Int(a)]!.credit, cb = entries[Int(b)]!.credit
-            if ca != cb { return ca > cb }
-        }
-        return entries[Int(a)]!.stamp < entries[Int(b)]!.stamp
+        entries.withUnsafeBufferPointer { Self.ahead(a, b, $0) }
     }
 
+    /// ahead(a, b) over the entries in place: it reads only the three fields the order looks at
+    /// (copying two whole entries per comparison made each level of a sift cost some 200 instructions).
+    @inline(__always)
+    static func ahead(_ a: UInt16, _ b: UInt16, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>) -> Bool {
+        let pa = e[Int(a)]!.priority, pb = e[Int(b)]!.priority
+        if pa != pb { return pa > pb }
+        if pa != .boost {
+            let ca = e[Int(a)]!.credit, cb = e[Int(b)]!.credit
+            if ca != cb { return ca > cb }
+        }
+        return e[Int(a)]!.stamp < e[Int(b)]!.stamp
+    }
+
+    // The sifts work on the three arrays through buffers: through the arrays themselves, each step
+    // paid for uniqueness checks, and a comparison inside the mutation copied the whole scheduler
+    // (four retains and releases) on some paths.
+
     mutating func siftUp(_ start: Int) {
+        entries.withUnsafeBufferPointer { e in
+            queue.withUnsafeMutableBufferPointer { q in
+                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftUp(start, e, q, at) }
+            }
+        }
+    }
+
+    mutating func siftDown(_ start: Int) {
+        entries.withUnsafeBufferPointer { e in
+            queue.withUnsafeMutableBufferPointer { q in
+                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftDown(start, e, q, at) }
+            }
+        }
+    }
+
+    static func siftUp(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+                       _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
         while i > 0 {
             let parent = (i - 1) >> 1
             let above = queue[parent]
-            guard ahead(id, above) else { break }
+            guard ahead(id, above, e) else { break }
             queue[i] = above
             queueIndex[Int(above)] = Int32(i)
             i = parent
@@ -91,7 +117,8 @@ extension CreditScheduler {
         queueIndex[Int(id)] = Int32(i)
     }
 
-    mutating func siftDown(_ start: Int) {
+    static func siftDown(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+                         _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
         let count = queue.count
@@ -99,9 +126,9 @@ extension CreditScheduler {
             let left = 2 * i + 1
             guard left < count else { break }
             var child = left
-            if left + 1 < count, ahead(queue[left + 1], queue[left]) { child = left + 1 }
+            if left + 1 < count, ahead(queue[left + 1], queue[left], e) { child = left + 1 }
             let below = queue[child]
-            guard ahead(below, id) else { break }
+            guard ahead(below, id, e) else { break }
             queue[i] = below
             queueIndex[Int(below)] = Int32(i)
             i = child

@@ -119,6 +119,8 @@ public struct CreditScheduler: Equatable, Sendable {
     var queueIndex: [Int32]
     /// Domains whose yield lasts until the next pick (at most a few: one per yield call).
     var yielders: [UInt16]
+    /// One past the highest id present: the period's accounting visits entries below it only.
+    var idEnd = 0
 
     /// A scheduler for domains 0 ..< capacity, with the first period starting at `now`.
     public init(capacity: Int, parameters: CreditSchedulerParameters = CreditSchedulerParameters(), now: UInt64 = 0) {
@@ -141,6 +143,7 @@ public struct CreditScheduler: Equatable, Sendable {
         entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
+        idEnd = max(idEnd, Int(id) + 1)
         requeue(id)
         return true
     }
@@ -151,6 +154,7 @@ public struct CreditScheduler: Equatable, Sendable {
         if entries[Int(id)]!.yielded { forgetYield(id) }
         entries[Int(id)] = nil
         requeue(id)
+        while idEnd > 0, entries[idEnd - 1] == nil { idEnd -= 1 }
     }
 
     /// Changes weight and cap (XEN_DOMCTL_SCHEDOP_putinfo); nil leaves one as it is.
