@@ -88,13 +88,30 @@ enum Scheduler {
     static func runNext(tsc: UInt64, now: UInt64) -> Never {
         preemptRequested = false
         switchStart = tsc
-        if let running = Domains.running { running._withUnsafeGuaranteedRef { charge($0, now: now) } }
+        var leaving: UInt16? = nil
+        var elapsed: UInt64 = 0
+        if let running = Domains.running {
+            running._withUnsafeGuaranteedRef { d in
+                if now > switchedAt {
+                    elapsed = now - switchedAt
+                    d.cpuTime &+= elapsed
+                    leaving = d.id
+                }
+            }
+            Domains.running = nil
+        }
+        switchedAt = now
         var tsc = tsc, now = now
+        // The charge and the pick in one call; nil when a period ended (its accounting first).
+        var decision = credit.chargeAndPick(leaving, elapsedNs: elapsed, now: now)
         while true {
-            if credit.periodEnded(at: now) { accountPeriods(now: now) }
-            let decision = credit.pick(now: now)
-            if let id = decision.domain, let d = Domains.byID(id), d.isRunnable {
-                endSlice(at: tsc, afterNs: max(decision.sliceNs, 100_000))
+            let chosen: SchedulingDecision
+            if let decision { chosen = decision } else {
+                accountPeriods(now: now)
+                chosen = credit.pick(now: now)
+            }
+            if let id = chosen.domain, let d = Domains.byID(id), d.isRunnable {
+                endSlice(at: tsc, afterNs: max(chosen.sliceNs, 100_000))
                 switchTo(d, tsc: tsc, now: now)
             }
             loadCR3(HypervisorPaging.idleCR3)
@@ -103,6 +120,7 @@ enum Scheduler {
             tsc = cpu_rdtsc()
             now = SystemTime.at(tsc: tsc)
             switchStart = tsc                  // time spent idle is not switching time
+            decision = credit.chargeAndPick(nil, elapsedNs: 0, now: now)
         }
     }
 

@@ -85,18 +85,28 @@ extension CreditScheduler {
     // paid for uniqueness checks, and a comparison inside the mutation copied the whole scheduler
     // (four retains and releases) on some paths.
 
+    // (Mutable buffers for all three: reading `entries` for a read-only buffer retained and released it.)
+
     mutating func siftUp(_ start: Int) {
-        entries.withUnsafeBufferPointer { e in
+        if start == 0 {                               // the head has nowhere to go
+            queueIndex[Int(queue[0])] = 0
+            return
+        }
+        entries.withUnsafeMutableBufferPointer { e in
             queue.withUnsafeMutableBufferPointer { q in
-                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftUp(start, e, q, at) }
+                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftUp(start, UnsafeBufferPointer(e), q, at) }
             }
         }
     }
 
     mutating func siftDown(_ start: Int) {
-        entries.withUnsafeBufferPointer { e in
+        if 2 * start + 1 >= queue.count {             // no child to compare with
+            queueIndex[Int(queue[start])] = Int32(start)
+            return
+        }
+        entries.withUnsafeMutableBufferPointer { e in
             queue.withUnsafeMutableBufferPointer { q in
-                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftDown(start, e, q, at) }
+                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftDown(start, UnsafeBufferPointer(e), q, at) }
             }
         }
     }

@@ -272,12 +272,22 @@ public struct CreditScheduler: Equatable, Sendable {
         }
         entries[Int(id)]!.stamp = takeStamp()
         requeueBehind(id)
-        let e = entries[Int(id)]!
-        var slice = min(e.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
-        if e.cap > 0 {
-            slice = min(slice, capBudget(e) - e.usedThisPeriodNs)
+        // The fields in place (copying the entry out cost more than reading three of them).
+        var slice = min(entries[Int(id)]!.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
+        let cap = entries[Int(id)]!.cap
+        if cap > 0 {
+            slice = min(slice, parameters.periodNs * UInt64(cap) / 100 - entries[Int(id)]!.usedThisPeriodNs)
         }
-        return SchedulingDecision(domain: e.id, sliceNs: max(slice, 1))
+        return SchedulingDecision(domain: id, sliceNs: max(slice, 1))
+    }
+
+    /// What a switch asks in one call: charge the domain leaving the CPU (`leaving`, nil when none)
+    /// for `elapsedNs`, then pick. Nil, after the charge, when a period ended by `now`: the caller
+    /// then runs tick(now:) (the period's accounting) and pick(now:) itself.
+    public mutating func chargeAndPick(_ leaving: UInt16?, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
+        if let leaving { account(leaving, elapsedNs: elapsedNs) }
+        if periodEnded(at: now) { return nil }
+        return pick(now: now)
     }
 
     // MARK: - Internals
