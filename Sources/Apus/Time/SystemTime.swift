@@ -25,24 +25,17 @@ enum SystemTime {
         tscAtBoot = t0
         if let s = TimeScale(ticksPerSecond: tscKHz * 1000) { scale = s }
         toTicks = TimeScale.nanosecondsToTicks(ticksPerSecond: tscKHz * 1000)
-        lastNs = 0
-        lastTicks = 0
     }
 
     static func nanoseconds() -> UInt64 { at(tsc: cpu_rdtsc()) }
 
     static func at(tsc: UInt64) -> UInt64 { tsc > tscAtBoot ? scale.apply(tsc - tscAtBoot) : 0 }
 
-    /// TSC ticks in `ns` nanoseconds (a slice length: at most a second). The last answer is kept:
-    /// slices mostly have one of two lengths (the timeslice, the boost slice).
+    /// TSC ticks in `ns` nanoseconds (a slice length: at most a second).
     static func ticks(nanoseconds ns: UInt64) -> UInt64 {
-        if ns == lastNs { return lastTicks }
-        lastNs = ns
-        if let toTicks { lastTicks = toTicks.apply(ns) } else { lastTicks = ns * tscKHz / 1_000_000 }
-        return lastTicks
+        if let toTicks { return toTicks.apply(ns) }
+        return ns * tscKHz / 1_000_000
     }
-    private static var lastNs: UInt64 = 0
-    private static var lastTicks: UInt64 = 0
 
     /// Publishes the time record guests read (version odd while it changes).
     static func publish(_ d: Domain) {
