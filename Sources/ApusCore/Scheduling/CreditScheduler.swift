@@ -196,14 +196,10 @@ public struct CreditScheduler: Equatable, Sendable {
     /// The domain wants the CPU again (an event arrived, or unpaused). Boosted when it was
     /// blocked and is not over its share.
     public mutating func wake(_ id: UInt16) {
-        // The fields in place: the entry is not copied out.
-        let woken = entries.withUnsafeMutableBufferPointer { e -> Bool in
-            guard Int(id) < e.count, e[Int(id)] != nil, !e[Int(id)]!.runnable else { return false }
-            e[Int(id)]!.runnable = true
-            e[Int(id)]!.boosted = e[Int(id)]!.credit >= 0
-            return true
-        }
-        if woken { requeue(id) }
+        guard let e = entry(id), !e.runnable else { return }
+        entries[Int(id)]!.runnable = true
+        entries[Int(id)]!.boosted = e.credit >= 0
+        requeue(id)
     }
 
     /// The domain gives up the CPU but stays runnable: the next pick prefers anyone else.
@@ -217,20 +213,15 @@ public struct CreditScheduler: Equatable, Sendable {
 
     /// Charges `id` for `elapsedNs` of CPU. Its boost ends: it has had its prompt run.
     public mutating func account(_ id: UInt16, elapsedNs: UInt64) {
-        // In place, through one buffer: the entry is not copied out and back, and the array is not
-        // checked for uniqueness once per field.
-        let floor = parameters.creditFloorNs
-        let charged = entries.withUnsafeMutableBufferPointer { e -> Bool in
-            guard Int(id) < e.count, e[Int(id)] != nil else { return false }
-            let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
-            e[Int(id)]!.credit = max(e[Int(id)]!.credit - charge, floor)
-            e[Int(id)]!.usedThisPeriodNs += elapsedNs
-            e[Int(id)]!.totalRunNs += elapsedNs
-            e[Int(id)]!.ranThisPeriod = true
-            e[Int(id)]!.boosted = false
-            return true
-        }
-        if charged { requeueBehind(id) }
+        // In place: the entry is not copied out and back.
+        guard Int(id) < entries.count, entries[Int(id)] != nil else { return }
+        let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
+        entries[Int(id)]!.credit = max(entries[Int(id)]!.credit - charge, parameters.creditFloorNs)
+        entries[Int(id)]!.usedThisPeriodNs += elapsedNs
+        entries[Int(id)]!.totalRunNs += elapsedNs
+        entries[Int(id)]!.ranThisPeriod = true
+        entries[Int(id)]!.boosted = false
+        requeueBehind(id)
     }
 
     /// Whether a period boundary has passed by `now`: tick(now:) would hand out credit.
