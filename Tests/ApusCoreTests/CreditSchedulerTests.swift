@@ -361,4 +361,33 @@ final class CreditSchedulerTests: XCTestCase {
         XCTAssertEqual(sim.trace, expected)
         XCTAssertEqual(sim.runTime, [1: 330 * ms, 2: 330 * ms, 3: 330 * ms])
     }
+
+    /// chargeAndPick is account then pick within a period, and stops after the charge when a period
+    /// ended (the caller runs tick and pick): the same states as the separate calls.
+    func testChargeAndPickIsAccountThenPick() {
+        var a = CreditScheduler(capacity: 8)
+        var b = CreditScheduler(capacity: 8)
+        for id: UInt16 in 1...3 { a.add(id, weight: 256 * id); b.add(id, weight: 256 * id) }
+        var now: UInt64 = 0
+        var running: UInt16? = nil
+        for step in 0..<40 {
+            let elapsed = UInt64(step % 7) * 1_300_000
+            now += elapsed
+            if running != nil { b.account(running!, elapsedNs: elapsed) }
+            let combined = a.chargeAndPick(running, elapsedNs: elapsed, now: now)
+            let expected: SchedulingDecision
+            if b.periodEnded(at: now) {
+                XCTAssertNil(combined, "step \(step): a period ended")
+                a.tick(now: now)
+                b.tick(now: now)
+                expected = b.pick(now: now)
+                XCTAssertEqual(a.pick(now: now), expected, "step \(step)")
+            } else {
+                expected = b.pick(now: now)
+                XCTAssertEqual(combined, expected, "step \(step)")
+            }
+            XCTAssertEqual(a, b, "step \(step)")
+            running = expected.domain
+        }
+    }
 }

@@ -7,6 +7,15 @@ import PVABI
 final class SchedOpDecodeTests: XCTestCase {
     func decode(_ a: HypercallArguments, _ m: inout FakeGuestMemory) -> Decoded<SchedOpRequest> { SchedOpRequest.decode(a, &m) }
 
+    /// Both steps of a poll's decoding, as SchedOpHypercall runs them: the request, then its ports.
+    func decodePoll(_ a: HypercallArguments, _ m: inout FakeGuestMemory) -> Decoded<(PollPorts, UInt64)> {
+        switch SchedOpRequest.decode(a, &m) {
+        case .failure(let r): return .failure(r)
+        case .success(.poll(let list, let timeout)): return PollPorts.decode(list, &m).map { ($0, timeout) }
+        case .success: return .failure(Refusal(.EINVAL, "not a poll"))
+        }
+    }
+
     func testPollAtTheTopOfTheAddressSpaceIsAFault() {
         var m = FakeGuestMemory(seed: 3)
         guard case .failure(let r) = decode(HypercallArguments(SchedOp.poll.rawValue, 0xFFFF_FFF8, 0, 0, 0), &m) else { return XCTFail() }
@@ -19,7 +28,7 @@ final class SchedOpDecodeTests: XCTestCase {
         m.mappedPercent = 0
         m.place32([0x3000, 3, 0x1234, 0x1], at: 0x2000)
         m.place32([5, 6, 7], at: 0x3000)
-        guard case .success(.poll(let ports, let timeout)) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        guard case .success(let (ports, timeout)) = decodePoll(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(timeout, 0x1_0000_1234)
         XCTAssertEqual((0..<ports.count).map { ports[$0] }, [5, 6, 7])
     }
@@ -28,19 +37,19 @@ final class SchedOpDecodeTests: XCTestCase {
         var m = FakeGuestMemory(seed: 3)
         m.mappedPercent = 0
         m.place32([0x3000, 129, 0, 0], at: 0x2000)
-        guard case .failure(let tooMany) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        guard case .failure(let tooMany) = decodePoll(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(tooMany.error, .EINVAL)
         m.place32([0x3000, 2, 0, 0], at: 0x2000)
         m.place32([5, 4096], at: 0x3000)
-        guard case .failure(let beyond) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        guard case .failure(let beyond) = decodePoll(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(beyond.error, .EINVAL)
         XCTAssertEqual("\(beyond.reason)", "sched_poll names a port beyond the 2-level event-channel ABI")
         m.place32([0xFFFF_FFF0, 8, 0, 0], at: 0x2000)
-        guard case .failure(let edge) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        guard case .failure(let edge) = decodePoll(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(edge.error, .EFAULT)
         XCTAssertEqual("\(edge.reason)", "sched_poll port list reaches into the hypervisor area")
         m.place32([0x9000, 8, 0, 0], at: 0x2000)
-        guard case .failure(let unmapped) = decode(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
+        guard case .failure(let unmapped) = decodePoll(HypercallArguments(SchedOp.poll.rawValue, 0x2000, 0, 0, 0), &m) else { return XCTFail() }
         XCTAssertEqual(unmapped.error, .EFAULT)
         XCTAssertEqual("\(unmapped.reason)", "sched_poll port list is not readable guest memory")
     }
@@ -61,6 +70,9 @@ final class SchedOpDecodeTests: XCTestCase {
     func testFuzzed() {
         let tally = DecoderFuzzing.run(seed: 29, firstArgument: { $0.below(UInt32(10)) }) { a, m in
             switch SchedOpRequest.decode(a, &m) {
+            case .success(.poll(let list, _)):
+                if case .failure(let r) = PollPorts.decode(list, &m) { return r.error.rawValue }
+                return nil
             case .success: return nil
             case .failure(let r): return r.error.rawValue
             }

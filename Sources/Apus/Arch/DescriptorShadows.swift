@@ -16,6 +16,7 @@ enum GuestGDT {
     /// typed and the guest cannot write them. Entries past the guest's are cleared, and only as
     /// far as the previous guest had any, so a switch between GDT-less guests costs nothing.
     static func reload(_ d: Domain) {
+        if d.gdtEntries == 0 && loaded == 0 { return }       // neither the old guest nor `d` has one
         for (page, mfn) in d.gdtFrames.enumerated() {
             let first = page * 512
             let count = min(512, d.gdtEntries - first)
@@ -37,6 +38,9 @@ enum LocalDescriptorTable {
     static let selector: UInt16 = Selector.hypervisorLDT
     static var shadow: UnsafeMutablePointer<UInt64>! = nil
     static let maxEntries = 8192
+    /// Whether the CPU's LDT register holds the null selector (no LDT), so a switch between
+    /// LDT-less guests needs no lldt.
+    private static var noneLoaded = false
 
     /// Types the pages of the LDT the core accepted (MMUEXT_SET_LDT) and makes it the domain's;
     /// on refusal the domain keeps the LDT it had, and nothing taken stays taken.
@@ -75,7 +79,10 @@ enum LocalDescriptorTable {
     /// Copies the domain's LDT frames into the shadow and loads it (or loads none).
     static func refresh(_ d: Domain) {
         let entries = min(Int(d.memory.ldtEntries), d.ldtFrames.count * 512)
-        guard entries > 0 else { DescriptorTables.loadLDT(0); return }
+        guard entries > 0 else {
+            if !noneLoaded { DescriptorTables.loadLDT(0); noneLoaded = true }
+            return
+        }
         if shadow == nil {
             shadow = UnsafeMutableRawPointer.allocate(byteCount: maxEntries * 8, alignment: 4096).bindMemory(to: UInt64.self, capacity: maxEntries)
         }
@@ -87,5 +94,6 @@ enum LocalDescriptorTable {
                                            dpl: 0, present: true, available: false, defaultBig: false, granularity4K: false)
         GuestGDT.table[Int(selector >> 3)] = descriptor.raw
         DescriptorTables.loadLDT(selector)
+        noneLoaded = false
     }
 }

@@ -9,14 +9,15 @@ enum ContextSwitch {
     /// The frame every trap from a guest leaves at the top of the ring-0 stack.
     static var guestFrame: UnsafeMutablePointer<TrapFrame>! = nil
 
-    /// Loads everything of `d` the CPU uses, with `now` as the start of its running time.
-    static func load(_ d: Domain, at now: UInt64) {
+    /// Loads everything of `d` the CPU uses, with `now` (system time at TSC `tsc`) as the start of
+    /// its running time.
+    static func load(_ d: Domain, tsc: UInt64, now: UInt64) {
         loadCR3(d.hardwarePDPTPhysical)
         GuestGDT.reload(d)
         LocalDescriptorTable.refresh(d)
         SystemCallGate.load(d)
         FPU.applyTaskSwitched(d)
-        SystemTime.publish(d)
+        SystemTime.switchedTo(d, tsc: tsc, now: now)
         d.vcpu.runstateEntry = now
         Runstates.publish(d)
         guestFrame.pointee = d.vcpu.saved

@@ -1,6 +1,7 @@
 // Scheduler.swift: the glue between ApusCore's CreditScheduler and the CPU: it charges the
 // running domain, asks the credit scheduler whom to run, preempts when a slice ends and idles
 // (interrupts on) while nobody can run. The pick is ApusCore's; this file never reorders it.
+// A switch reads the clock once: the TSC value and its system time are passed down, not read again.
 
 import ApusCore
 import PVABI
@@ -15,21 +16,30 @@ enum Scheduler {
     /// Ticks spent switching (scheduler pick, CR3, descriptor shadows, registers), for make bench.
     static var switchTicks: UInt64 = 0
     static var switchStart: UInt64 = 0
+    /// The period's accounting (credit handed out to every active domain, once per 30 ms; Xen runs
+    /// it from a timer, csched_acct), timed on its own for make bench: it is not part of a switch.
+    static var accountingTicks: UInt64 = 0
+    static var accountings: UInt64 = 0
 
     static func add(_ d: Domain) {
         _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable)
     }
 
-    /// Charges the running domain for its time on the CPU and takes it off.
+    /// Charges the running domain for its time on the CPU and takes it off (the idle address space
+    /// loaded: the caller may be about to take `d`'s memory apart).
     static func leave(_ d: Domain) {
-        let now = SystemTime.nanoseconds()
+        charge(d, now: SystemTime.nanoseconds())
+        loadCR3(HypervisorPaging.idleCR3)
+    }
+
+    /// Charges `d` for its time on the CPU up to `now` and forgets it as the running domain.
+    private static func charge(_ d: Domain, now: UInt64) {
         if now > switchedAt {
             credit.account(d.id, elapsedNs: now - switchedAt)
             d.cpuTime &+= now - switchedAt
         }
         switchedAt = now
-        Domains.current = nil
-        loadCR3(HypervisorPaging.idleCR3)
+        Domains.running = nil
     }
 
     /// On the way back to a guest after any trap: switch if it cannot run or a switch was asked
@@ -47,36 +57,96 @@ enum Scheduler {
     /// When the running domain's slice ends, as a TSC value (the only form the exit path reads).
     static var sliceEndTSC: UInt64 = 0
 
+    /// Ends the running domain's slice `ns` nanoseconds after TSC value `tsc`.
+    static func endSlice(at tsc: UInt64, afterNs ns: UInt64) {
+        sliceEndTSC = tsc &+ SystemTime.ticks(nanoseconds: min(ns, 1_000_000_000))
+    }
+
     /// Ends the running domain's slice `ns` nanoseconds from now.
-    static func endSlice(afterNs ns: UInt64) {
-        sliceEndTSC = cpu_rdtsc() &+ min(ns, 1_000_000_000) * SystemTime.tscKHz / 1_000_000
+    static func endSlice(afterNs ns: UInt64) { endSlice(at: cpu_rdtsc(), afterNs: ns) }
+
+    /// sched_op block and poll: `d` (running, its registers in the guest frame) is off the CPU until
+    /// an event is pending. Returns at once, to the hypercall's caller, when one already is.
+    static func block(_ d: Domain) {
+        if Events.upcallPending(d) { return }
+        DomainLife.save(d, result: 0)
+        let tsc = cpu_rdtsc()
+        let now = SystemTime.at(tsc: tsc)
+        Runstates.account(d, now: now)
+        d.state = .blocked
+        credit.block(d.id)
+        runNext(tsc: tsc, now: now)
     }
 
     /// Runs the next domain the credit scheduler picks; halts (interrupts on) while none can run.
     static func runNext() -> Never {
+        let tsc = cpu_rdtsc()
+        runNext(tsc: tsc, now: SystemTime.at(tsc: tsc))
+    }
+
+    /// runNext with the clock the caller read when it stopped the running domain (TSC and system time).
+    static func runNext(tsc: UInt64, now: UInt64) -> Never {
         preemptRequested = false
-        switchStart = cpu_rdtsc()
-        if let d = Domains.current { leave(d) }
-        while true {
-            let now = SystemTime.nanoseconds()
-            credit.tick(now: now)
-            let decision = credit.pick(now: now)
-            if let id = decision.domain, let d = Domains.byID(id), d.isRunnable {
-                endSlice(afterNs: max(decision.sliceNs, 100_000))
-                switchTo(d)
+        switchStart = tsc
+        var leaving: UInt16? = nil
+        var elapsed: UInt64 = 0
+        if let running = Domains.running {
+            running._withUnsafeGuaranteedRef { d in
+                if now > switchedAt {
+                    elapsed = now - switchedAt
+                    d.cpuTime &+= elapsed
+                    leaving = d.id
+                }
             }
+            Domains.running = nil
+        }
+        switchedAt = now
+        var tsc = tsc, now = now
+        // The charge and the pick in one call; nil when a period ended (its accounting first).
+        var decision = credit.chargeAndPick(leaving, elapsedNs: elapsed, now: now)
+        while true {
+            let chosen: SchedulingDecision
+            if let decision { chosen = decision } else {
+                accountPeriods(now: now)
+                chosen = credit.pick(now: now)
+            }
+            if let id = chosen.domain, let d = Domains.byID(id), d.isRunnable {
+                endSlice(at: tsc, afterNs: max(chosen.sliceNs, 100_000))
+                switchTo(d, tsc: tsc, now: now)
+            }
+            loadCR3(HypervisorPaging.idleCR3)
+            // Idle: nobody can run until an interrupt. Idle-time work goes here, before the halt.
             cpu_halt()
-            switchStart = cpu_rdtsc()          // time spent idle is not switching time
+            tsc = cpu_rdtsc()
+            now = SystemTime.at(tsc: tsc)
+            switchStart = tsc                  // time spent idle is not switching time
+            decision = credit.chargeAndPick(nil, elapsedNs: 0, now: now)
         }
     }
 
-    /// Gives the CPU to `d`, counting the switch and the ticks it took.
+    /// The accounting of every period that ended by `now`, timed apart from the switch it delays.
+    private static func accountPeriods(now: UInt64) {
+        let start = cpu_rdtsc()
+        credit.tick(now: now)
+        let spent = cpu_rdtsc() &- start
+        accountingTicks &+= spent
+        accountings &+= 1
+        switchStart &+= spent
+    }
+
+    /// Gives the CPU to `d` (dom0's first run).
     static func switchTo(_ d: Domain) -> Never {
-        Domains.current = d
+        let tsc = cpu_rdtsc()
+        switchTo(d, tsc: tsc, now: SystemTime.at(tsc: tsc))
+    }
+
+    /// Gives the CPU to `d` from `now` (system time at TSC `tsc`), counting the switch and the ticks it took.
+    static func switchTo(_ d: Domain, tsc: UInt64, now: UInt64) -> Never {
+        Domains.running = Unmanaged.passUnretained(d)
         switches &+= 1
-        switchedAt = SystemTime.nanoseconds()
+        switchedAt = now
         DebugRegisters.switchTo(d)
-        ContextSwitch.load(d, at: switchedAt)
+        ContextSwitch.load(d, tsc: tsc, now: now)
         if switchStart != 0 { switchTicks &+= cpu_rdtsc() &- switchStart }
         ContextSwitch.resume()
     }

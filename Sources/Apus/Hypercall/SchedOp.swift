@@ -15,18 +15,22 @@ enum SchedOpHypercall {
             Scheduler.runNext()
         case .success(.block):
             d.upcallMask = 0
-            DomainLife.block(d)
+            Scheduler.block(d)
             return .ok
         case .success(.shutdown(let reason)):
             DomainLife.stop(d, .shutdown(reason))
-        case .success(.poll(let ports, let timeout)):
-            // Returns at once when a named port is already pending; otherwise waits for any event
-            // (the guest checks its ports again, as Xen allows) or the timeout.
-            let page = d.eventPage
-            for i in 0..<ports.count where TwoLevelEvents.isPending(page, port: ports[i]) { return .ok }
-            if timeout != 0 { d.timerDeadline = timeout }
-            DomainLife.block(d)
-            return .ok
+        case .success(.poll(let list, let timeout)):
+            switch PollPorts.decode(list, &memory) {
+            case .failure(let refusal): return refusal.outcome
+            case .success(let ports):
+                // Returns at once when a named port is already pending; otherwise waits for any event
+                // (the guest checks its ports again, as Xen allows) or the timeout.
+                let page = d.eventPage
+                for i in 0..<ports.count where TwoLevelEvents.isPending(page, port: ports[i]) { return .ok }
+                if timeout != 0 { d.timerDeadline = timeout }
+                Scheduler.block(d)
+                return .ok
+            }
         }
     }
 }

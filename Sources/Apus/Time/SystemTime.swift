@@ -9,6 +9,8 @@ enum SystemTime {
     static var tscAtBoot: UInt64 = 0
     static var tscKHz: UInt64 = 1_000_000
     static var scale = TimeScale(mul: 1 << 31, shift: 1)
+    /// Nanoseconds to TSC ticks (nil when the TSC runs at 2^32 Hz or more: then a division).
+    static var toTicks: TimeScale? = TimeScale(mul: 1 << 31, shift: 1)
 
     /// Counts TSC cycles over `ticks` PIT periods with interrupts on (halting in between).
     static func calibrate(ticks: UInt64 = UInt64(PIT.hz / 100)) {
@@ -22,16 +24,37 @@ enum SystemTime {
         tscKHz = max(1, (t1 - t0) / ms)
         tscAtBoot = t0
         if let s = TimeScale(ticksPerSecond: tscKHz * 1000) { scale = s }
+        toTicks = TimeScale.nanosecondsToTicks(ticksPerSecond: tscKHz * 1000)
     }
 
     static func nanoseconds() -> UInt64 { at(tsc: cpu_rdtsc()) }
 
     static func at(tsc: UInt64) -> UInt64 { tsc > tscAtBoot ? scale.apply(tsc - tscAtBoot) : 0 }
 
+    /// TSC ticks in `ns` nanoseconds (a slice length: at most a second).
+    static func ticks(nanoseconds ns: UInt64) -> UInt64 {
+        if let toTicks { return toTicks.apply(ns) }
+        return ns * tscKHz / 1_000_000
+    }
+
     /// Publishes the time record guests read (version odd while it changes).
     static func publish(_ d: Domain) {
         let tsc = cpu_rdtsc()
-        var record = VcpuTimeRecord(version: d.timeVersion, tscTimestamp: tsc, systemTimeNs: at(tsc: tsc), scale: scale,
+        publish(d, tsc: tsc, now: at(tsc: tsc))
+    }
+
+    /// At a switch to `d`: its record in vcpu_info needs no update. The scale never changes after
+    /// calibration and the TSC is stable, so a record published once gives the guest the system time
+    /// at any later TSC (within 2 ns below the hypervisor's, never ahead of it: a guest timer is not
+    /// early). Only a registered second copy is written again, because it is written only while the
+    /// domain's address space is loaded and the guest may have mapped it since the last write.
+    static func switchedTo(_ d: Domain, tsc: UInt64, now: UInt64) {
+        if d.vcpu.timeArea != nil || d.timeVersion == 0 { publish(d, tsc: tsc, now: now) }
+    }
+
+    /// Publishes the record for TSC value `tsc`, whose system time is `now`.
+    static func publish(_ d: Domain, tsc: UInt64, now: UInt64) {
+        var record = VcpuTimeRecord(version: d.timeVersion, tscTimestamp: tsc, systemTimeNs: now, scale: scale,
                                     flags: VcpuTimeInfo.flagTSCStable)
         record.publish(to: d.vcpuInfo.advanced(by: VcpuInfo.timeOffset))
         d.timeVersion = record.version

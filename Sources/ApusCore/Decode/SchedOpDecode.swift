@@ -8,8 +8,11 @@ public enum SchedOpRequest {
     case yield
     case block
     case shutdown(ShutdownReason)
-    /// Wait until one of `ports` is pending, or until `timeout` (ns of system time; 0: no timeout).
-    case poll(ports: PollPorts, timeout: UInt64)
+    /// Wait until one of the listed ports is pending, or until `timeout` (ns of system time; 0: no
+    /// timeout). The list is checked to lie in guest space and to be short enough; its ports are
+    /// read and checked by PollPorts.decode, a second step, so that this enum stays a few words
+    /// (a 512-byte payload here made every sched_op, block included, copy it four times).
+    case poll(list: GuestArray, timeout: UInt64)
 
     /// Xen's limit on the ports one poll may name.
     public static let maxPollPorts: UInt32 = 128
@@ -31,36 +34,38 @@ public enum SchedOpRequest {
             guard let arg: GuestBytes<16> = memory.read(a.a2, count: SchedPollLayout.size) else {
                 return .failure(Refusal(.EFAULT, "sched_poll is not readable guest memory"))
             }
-            let list: GuestArray
             switch GuestArray.check(arg.u32(SchedPollLayout.portsOffset), count: arg.u32(SchedPollLayout.nrPortsOffset),
                                     elementSize: 4, maxCount: maxPollPorts) {
             case .failure(.tooLong): return .failure(Refusal(.EINVAL, "sched_poll names more than 128 ports"))
             case .failure(.outsideGuest): return .failure(Refusal(.EFAULT, "sched_poll port list reaches into the hypervisor area"))
-            case .success(let l): list = l
+            case .success(let list): return .success(.poll(list: list, timeout: arg.u64(SchedPollLayout.timeoutOffset)))
             }
-            var ports = PollPorts()
-            guard ports.read(list, &memory) else { return .failure(Refusal(.EFAULT, "sched_poll port list is not readable guest memory")) }
-            for i in 0..<ports.count where ports[i] >= UInt32(SharedInfoLimits.twoLevelEventChannels) {
-                return .failure(Refusal(.EINVAL, "sched_poll names a port beyond the 2-level event-channel ABI"))
-            }
-            return .success(.poll(ports: ports, timeout: arg.u64(SchedPollLayout.timeoutOffset)))
         case .remoteShutdown, .shutdownCode, .watchdog, .pinOverride:
             return .failure(Refusal(.ENOSYS, "this sched_op command is not implemented"))
         }
     }
 }
 
-/// The ports a poll names, copied into hypervisor storage.
+/// The ports a poll names, copied into hypervisor storage: the second step of decoding a poll.
 public struct PollPorts {
-    private var bytes = GuestBytes<512>(count: 0)
-    public private(set) var count = 0
-    public init() {}
+    private var bytes: GuestBytes<512>
+    public let count: Int
 
-    mutating func read<M: GuestMemoryAccess>(_ list: GuestArray, _ memory: inout M) -> Bool {
-        guard let all = list.elements(0, count: list.count), let copy: GuestBytes<512> = memory.read(all) else { return false }
-        bytes = copy
-        count = Int(list.count)
-        return true
+    private init(bytes: GuestBytes<512>, count: Int) {
+        self.bytes = bytes
+        self.count = count
+    }
+
+    /// Reads the list SchedOpRequest.decode checked and refuses a port beyond the 2-level ABI.
+    public static func decode<M: GuestMemoryAccess>(_ list: GuestArray, _ memory: inout M) -> Decoded<PollPorts> {
+        guard let all = list.elements(0, count: list.count), let copy: GuestBytes<512> = memory.read(all) else {
+            return .failure(Refusal(.EFAULT, "sched_poll port list is not readable guest memory"))
+        }
+        let ports = PollPorts(bytes: copy, count: Int(list.count))
+        for i in 0..<ports.count where ports[i] >= UInt32(SharedInfoLimits.twoLevelEventChannels) {
+            return .failure(Refusal(.EINVAL, "sched_poll names a port beyond the 2-level event-channel ABI"))
+        }
+        return .success(ports)
     }
 
     public subscript(i: Int) -> UInt32 { bytes.u32(i &* 4) }

@@ -8,48 +8,77 @@ extension CreditScheduler {
     /// Every credit may change, and caps unpark: the run queue is rebuilt afterwards.
     mutating func refill() {
         let ceiling = parameters.creditCeilingNs
-        // Water-filling: each round shares what is left among the unsaturated by weight. A
-        // domain whose share would exceed its room takes its room and leaves the pool; if none
-        // did, the round's shares are final. At most one round per domain.
-        var remaining = Int64(parameters.periodNs)
-        var rounds = 0
-        while remaining > 0, rounds <= entries.count {
-            rounds += 1
-            var totalWeight: Int64 = 0
-            for case let e? in entries where inPool(e) { totalWeight += Int64(e.weight) }
-            guard totalWeight > 0 else { break }
-            var saturated = false
-            for index in entries.indices {
-                guard let e = entries[index], inPool(e) else { continue }
-                let share = Self.share(remaining, e.weight, totalWeight)
-                let room = self.room(e, ceiling: ceiling)
-                if share >= room {
-                    entries[index]!.credit += room
-                    entries[index]!.granted += room
-                    entries[index]!.saturated = true
-                    saturated = true
+        let period = Int64(parameters.periodNs)
+        let floor = parameters.creditFloorNs
+        let periodNs = parameters.periodNs
+        // The entries in place through one buffer: no copy of an entry and no uniqueness check of the
+        // array per field written (an Array subscript per write made this some 100 instructions a domain).
+        let end = idEnd
+        entries.withUnsafeMutableBufferPointer { all in
+            let e = UnsafeMutableBufferPointer(rebasing: all[0..<end])
+            // Water-filling: each round shares what is left among the unsaturated by weight. A
+            // domain whose share would exceed its room takes its room and leaves the pool; if none
+            // did, the round's shares are final. At most one round per domain.
+            var remaining = period
+            var rounds = 0
+            while remaining > 0, rounds <= e.count {
+                rounds += 1
+                var totalWeight: Int64 = 0
+                for i in e.indices where e[i] != nil && Self.inPool(e[i]!) { totalWeight += Int64(e[i]!.weight) }
+                guard totalWeight > 0 else { break }
+                var shares = ShareCache(remaining: remaining, totalWeight: totalWeight)
+                var saturated = false
+                for i in e.indices where e[i] != nil && Self.inPool(e[i]!) {
+                    let share = shares.of(e[i]!.weight)
+                    let room = Self.room(e[i]!, ceiling: ceiling, periodNs: periodNs)
+                    if share >= room {
+                        e[i]!.credit += room
+                        e[i]!.granted += room
+                        e[i]!.saturated = true
+                        saturated = true
+                    }
                 }
+                if saturated {
+                    var granted: Int64 = 0
+                    for i in e.indices where e[i] != nil { granted += e[i]!.granted }
+                    remaining = period - granted
+                    continue
+                }
+                for i in e.indices where e[i] != nil && Self.inPool(e[i]!) {
+                    let share = shares.of(e[i]!.weight)
+                    e[i]!.credit += share
+                    e[i]!.granted += share
+                }
+                break
             }
-            if saturated {
-                remaining = Int64(parameters.periodNs) - grantedTotal()
-                continue
+            for i in e.indices where e[i] != nil {
+                e[i]!.credit = max(e[i]!.credit, floor)
+                e[i]!.usedThisPeriodNs = 0
+                e[i]!.ranThisPeriod = false
+                e[i]!.granted = 0
+                e[i]!.saturated = false
             }
-            for index in entries.indices {
-                guard let e = entries[index], inPool(e) else { continue }
-                let share = Self.share(remaining, e.weight, totalWeight)
-                entries[index]!.credit += share
-                entries[index]!.granted += share
-            }
-            break
-        }
-        for index in entries.indices where entries[index] != nil {
-            entries[index]!.credit = max(entries[index]!.credit, parameters.creditFloorNs)
-            entries[index]!.usedThisPeriodNs = 0
-            entries[index]!.ranThisPeriod = false
-            entries[index]!.granted = 0
-            entries[index]!.saturated = false
         }
         rebuildQueue()
+    }
+
+    /// One round's shares: most domains have the same weight, so the division is done once per weight seen last.
+    struct ShareCache {
+        let remaining: Int64, totalWeight: Int64
+        var weight: UInt16 = 0, share: Int64 = 0
+
+        init(remaining: Int64, totalWeight: Int64) {
+            self.remaining = remaining
+            self.totalWeight = totalWeight
+        }
+
+        mutating func of(_ w: UInt16) -> Int64 {
+            if w != weight {
+                weight = w
+                share = CreditScheduler.share(remaining, w, totalWeight)
+            }
+            return share
+        }
     }
 
     /// remaining · weight / totalWeight, all non-negative (unsigned: no signed 64-bit division helper).
@@ -58,20 +87,16 @@ extension CreditScheduler {
     }
 
     /// Active and still able to take credit this refill.
-    func inPool(_ e: CreditSchedulerEntry) -> Bool {
+    @inline(__always)
+    static func inPool(_ e: CreditSchedulerEntry) -> Bool {
         (e.runnable || e.ranThisPeriod) && !e.saturated
     }
 
-    /// How much more credit `e` may receive in this refill.
-    func room(_ e: CreditSchedulerEntry, ceiling: Int64) -> Int64 {
+    /// How much more credit `e` may receive in this refill (capBudget's formula, for a period of `periodNs`).
+    @inline(__always)
+    static func room(_ e: CreditSchedulerEntry, ceiling: Int64, periodNs: UInt64) -> Int64 {
         var room = max(ceiling - e.credit, 0)
-        if e.cap > 0 { room = min(room, Int64(capBudget(e)) - e.granted) }
+        if e.cap > 0 { room = min(room, Int64(periodNs * UInt64(e.cap) / 100) - e.granted) }
         return max(room, 0)
-    }
-
-    func grantedTotal() -> Int64 {
-        var total: Int64 = 0
-        for case let e? in entries { total += e.granted }
-        return total
     }
 }

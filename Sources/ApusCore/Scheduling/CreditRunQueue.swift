@@ -4,9 +4,13 @@
 
 extension CreditScheduler {
     /// Whether `id` belongs in the run queue: present, runnable, under its cap, not yielding.
+    /// Reads the fields in place (a whole entry copied out per call cost more than the answer).
+    @inline(__always)
     func queued(_ id: UInt16) -> Bool {
-        guard let e = entries[Int(id)] else { return false }
-        return e.runnable && !e.yielded && !parked(e)
+        let i = Int(id)
+        guard entries[i] != nil, entries[i]!.runnable, !entries[i]!.yielded else { return false }
+        let cap = entries[i]!.cap
+        return cap == 0 || entries[i]!.usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
     }
 
     /// Puts `id` where its entry now says: in the queue at its place, or out of it. Every
@@ -32,11 +36,22 @@ extension CreditScheduler {
         }
     }
 
+    /// requeue(id) after a change that can only move `id` later in pick() order (a charge: less
+    /// credit, boost over; a pick: a newer stamp): one sift down, or leaving the queue when it parked.
+    mutating func requeueBehind(_ id: UInt16) {
+        let at = Int(queueIndex[Int(id)])
+        if at >= 0 {
+            if queued(id) { siftDown(at) } else { requeue(id) }
+        } else if queued(id) {
+            requeue(id)
+        }
+    }
+
     /// After the period's accounting changed every credit: the queue from scratch (O(n)).
     mutating func rebuildQueue() {
         for id in queue { queueIndex[Int(id)] = -1 }
         queue.removeAll(keepingCapacity: true)
-        for index in entries.indices where queued(UInt16(index)) {
+        for index in 0..<idEnd where queued(UInt16(index)) {
             queueIndex[index] = Int32(queue.count)
             queue.append(UInt16(index))
         }
@@ -48,26 +63,62 @@ extension CreditScheduler {
     }
 
     /// Whether the domain with id `a` runs before the one with id `b` (both present).
-    /// Reads only the three fields the order looks at, in place (copying two whole entries per
-    /// comparison made each level of a sift cost some 200 instructions).
     @inline(__always)
     func ahead(_ a: UInt16, _ b: UInt16) -> Bool {
-        let pa = entries[Int(a)]!.priority, pb = entries[Int(b)]!.priority
-        if pa != pb { return pa > pb }
-        if pa != .boost {
-            let ca = entries[Int(a)]!.credit, cb = entries[Int(b)]!.credit
-            if ca != cb { return ca > cb }
-        }
-        return entries[Int(a)]!.stamp < entries[Int(b)]!.stamp
+        entries.withUnsafeBufferPointer { Self.ahead(a, b, $0) }
     }
 
+    /// ahead(a, b) over the entries in place: it reads only the three fields the order looks at
+    /// (copying two whole entries per comparison made each level of a sift cost some 200 instructions).
+    @inline(__always)
+    static func ahead(_ a: UInt16, _ b: UInt16, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>) -> Bool {
+        let pa = e[Int(a)]!.priority, pb = e[Int(b)]!.priority
+        if pa != pb { return pa > pb }
+        if pa != .boost {
+            let ca = e[Int(a)]!.credit, cb = e[Int(b)]!.credit
+            if ca != cb { return ca > cb }
+        }
+        return e[Int(a)]!.stamp < e[Int(b)]!.stamp
+    }
+
+    // The sifts work on the three arrays through buffers: through the arrays themselves, each step
+    // paid for uniqueness checks, and a comparison inside the mutation copied the whole scheduler
+    // (four retains and releases) on some paths.
+
+    // (Mutable buffers for all three: reading `entries` for a read-only buffer retained and released it.)
+
     mutating func siftUp(_ start: Int) {
+        if start == 0 {                               // the head has nowhere to go
+            queueIndex[Int(queue[0])] = 0
+            return
+        }
+        entries.withUnsafeMutableBufferPointer { e in
+            queue.withUnsafeMutableBufferPointer { q in
+                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftUp(start, UnsafeBufferPointer(e), q, at) }
+            }
+        }
+    }
+
+    mutating func siftDown(_ start: Int) {
+        if 2 * start + 1 >= queue.count {             // no child to compare with
+            queueIndex[Int(queue[start])] = Int32(start)
+            return
+        }
+        entries.withUnsafeMutableBufferPointer { e in
+            queue.withUnsafeMutableBufferPointer { q in
+                queueIndex.withUnsafeMutableBufferPointer { at in Self.siftDown(start, UnsafeBufferPointer(e), q, at) }
+            }
+        }
+    }
+
+    static func siftUp(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+                       _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
         while i > 0 {
             let parent = (i - 1) >> 1
             let above = queue[parent]
-            guard ahead(id, above) else { break }
+            guard ahead(id, above, e) else { break }
             queue[i] = above
             queueIndex[Int(above)] = Int32(i)
             i = parent
@@ -76,7 +127,8 @@ extension CreditScheduler {
         queueIndex[Int(id)] = Int32(i)
     }
 
-    mutating func siftDown(_ start: Int) {
+    static func siftDown(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+                         _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
         let count = queue.count
@@ -84,9 +136,9 @@ extension CreditScheduler {
             let left = 2 * i + 1
             guard left < count else { break }
             var child = left
-            if left + 1 < count, ahead(queue[left + 1], queue[left]) { child = left + 1 }
+            if left + 1 < count, ahead(queue[left + 1], queue[left], e) { child = left + 1 }
             let below = queue[child]
-            guard ahead(below, id) else { break }
+            guard ahead(below, id, e) else { break }
             queue[i] = below
             queueIndex[Int(below)] = Int32(i)
             i = child

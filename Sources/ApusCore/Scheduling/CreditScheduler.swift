@@ -119,6 +119,8 @@ public struct CreditScheduler: Equatable, Sendable {
     var queueIndex: [Int32]
     /// Domains whose yield lasts until the next pick (at most a few: one per yield call).
     var yielders: [UInt16]
+    /// One past the highest id present: the period's accounting visits entries below it only.
+    var idEnd = 0
 
     /// A scheduler for domains 0 ..< capacity, with the first period starting at `now`.
     public init(capacity: Int, parameters: CreditSchedulerParameters = CreditSchedulerParameters(), now: UInt64 = 0) {
@@ -141,6 +143,7 @@ public struct CreditScheduler: Equatable, Sendable {
         entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
+        idEnd = max(idEnd, Int(id) + 1)
         requeue(id)
         return true
     }
@@ -151,6 +154,7 @@ public struct CreditScheduler: Equatable, Sendable {
         if entries[Int(id)]!.yielded { forgetYield(id) }
         entries[Int(id)] = nil
         requeue(id)
+        while idEnd > 0, entries[idEnd - 1] == nil { idEnd -= 1 }
     }
 
     /// Changes weight and cap (XEN_DOMCTL_SCHEDOP_putinfo); nil leaves one as it is.
@@ -217,7 +221,12 @@ public struct CreditScheduler: Equatable, Sendable {
         entries[Int(id)]!.totalRunNs += elapsedNs
         entries[Int(id)]!.ranThisPeriod = true
         entries[Int(id)]!.boosted = false
-        requeue(id)
+        requeueBehind(id)
+    }
+
+    /// Whether a period boundary has passed by `now`: tick(now:) would hand out credit.
+    public func periodEnded(at now: UInt64) -> Bool {
+        now >= periodStart + parameters.periodNs
     }
 
     /// Advances time to `now`, handing out credit at every period boundary passed. Time that
@@ -250,23 +259,35 @@ public struct CreditScheduler: Equatable, Sendable {
             }
         }
         // A yield lasts one pick.
-        for i in yielders.indices {
-            let y = yielders[i]
-            entries[Int(y)]!.yielded = false
-            requeue(y)
+        if !yielders.isEmpty {
+            for i in yielders.indices {
+                let y = yielders[i]
+                entries[Int(y)]!.yielded = false
+                requeue(y)
+            }
+            yielders.removeAll(keepingCapacity: true)
         }
-        yielders.removeAll(keepingCapacity: true)
         guard let id = best else {
             return SchedulingDecision(domain: nil, sliceNs: toBoundary)
         }
         entries[Int(id)]!.stamp = takeStamp()
-        requeue(id)
-        let e = entries[Int(id)]!
-        var slice = min(e.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
-        if e.cap > 0 {
-            slice = min(slice, capBudget(e) - e.usedThisPeriodNs)
+        requeueBehind(id)
+        // The fields in place (copying the entry out cost more than reading three of them).
+        var slice = min(entries[Int(id)]!.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
+        let cap = entries[Int(id)]!.cap
+        if cap > 0 {
+            slice = min(slice, parameters.periodNs * UInt64(cap) / 100 - entries[Int(id)]!.usedThisPeriodNs)
         }
-        return SchedulingDecision(domain: e.id, sliceNs: max(slice, 1))
+        return SchedulingDecision(domain: id, sliceNs: max(slice, 1))
+    }
+
+    /// What a switch asks in one call: charge the domain leaving the CPU (`leaving`, nil when none)
+    /// for `elapsedNs`, then pick. Nil, after the charge, when a period ended by `now`: the caller
+    /// then runs tick(now:) (the period's accounting) and pick(now:) itself.
+    public mutating func chargeAndPick(_ leaving: UInt16?, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
+        if let leaving { account(leaving, elapsedNs: elapsedNs) }
+        if periodEnded(at: now) { return nil }
+        return pick(now: now)
     }
 
     // MARK: - Internals
