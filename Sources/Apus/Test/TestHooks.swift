@@ -67,6 +67,9 @@ enum TestHooks {
 
     /// dom0 stopped, before its memory goes back: make bench's average switch cost.
     static func dom0Stopping() {
+        if benchRuns, Scheduler.accountings > 0 {
+            Log.info("bench: hv credit_accounting \(Scheduler.accountingTicks / Scheduler.accountings)")
+        }
         if benchRuns, Scheduler.switches > 1 {
             Log.info("bench: hv domain_switch \(Scheduler.switchTicks / (Scheduler.switches - 1))")
         }
