@@ -65,7 +65,7 @@ enum Scheduler {
                 endSlice(afterNs: max(decision.sliceNs, 100_000))
                 switchTo(d)
             }
-            cpu_halt()
+            if !IdleScrub.step() { cpu_halt() }   // dirty free frames first, else halt
             switchStart = cpu_rdtsc()          // time spent idle is not switching time
         }
     }
