@@ -7,10 +7,6 @@
 
 import ApusCore
 
-// Dword string moves (Boot/memory.asm): a page is 1,024 stores, not 4,096 as with memcpy's bytes.
-@_extern(c, "apus_copy_dwords") func apus_copy_dwords(_ dest: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ count: Int)
-@_extern(c, "apus_zero_dwords") func apus_zero_dwords(_ dest: UnsafeMutableRawPointer, _ count: Int)
-
 struct DirectPhysicalMemory: PhysicalMemory {
     /// One past the highest physical byte that may be read (RAM and firmware areas below 4 GiB).
     var limit: UInt64 = 1 << 32

@@ -5,8 +5,6 @@
 
 import ApusCore
 
-@_extern(c, "apus_interrupt_window") func apus_interrupt_window()
-
 enum IdleScrub {
     /// Frames per call at most: the scheduler looks for work again after each call.
     static let batch = 32

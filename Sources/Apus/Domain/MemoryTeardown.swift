@@ -1,7 +1,6 @@
-// MemoryTeardown.swift: a stopped domain gives everything back: the paging core drops every
-// reference its tables, pins, base pointer and descriptor frames held, then every frame returns
-// to the free pool, dirty until the idle loop scrubs it, with its M2P entry invalid. It walks the
-// domain's own frames, never the whole frame table. It must never free a frame still referenced.
+// MemoryTeardown.swift: a stopped domain gives everything back: over its own frames (never the whole table) the paging
+// core drops every reference its tables, pins, base pointer and descriptor frames held, then each frame returns to the
+// free pool, dirty until the idle loop scrubs it, its M2P entry invalid. It must never free a frame still referenced.
 
 import ApusCore
 
