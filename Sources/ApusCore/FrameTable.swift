@@ -181,10 +181,9 @@ public struct FrameTable: ~Copyable {
         }
     }
 
-    /// Puts a frame already marked free at the head of the dirty list.
+    /// Puts a frame already marked free (a fresh free record: no flags) at the head of the dirty list.
     @inline(__always)
     mutating func pushDirty(_ frame: UInt32) {
-        records[Int(frame)].flagsRaw = 0
         records[Int(frame)].next = dirtyHead
         dirtyHead = frame
         freeFrames += 1
@@ -203,15 +202,27 @@ public struct FrameTable: ~Copyable {
     /// Relinks every free frame, each list in ascending order, and recounts them. A free frame
     /// stays scrubbed or dirty as its record says.
     mutating func rebuildFreeList() {
-        scrubbedHead = FrameRecord.endOfList
-        dirtyHead = FrameRecord.endOfList
-        freeFrames = 0
-        dirtyFrames = 0
+        // Heads and counts in locals: at boot this walks every frame of the machine.
+        var scrubbed = FrameRecord.endOfList, dirty = FrameRecord.endOfList
+        var free: UInt32 = 0, dirtyCount: UInt32 = 0
         var frame = count
         while frame > 0 {
             frame -= 1
             guard records[Int(frame)].ownerRaw == FrameOwner.rawFree else { continue }
-            if records[Int(frame)].flags.contains(.scrubbed) { pushScrubbed(frame) } else { pushDirty(frame) }
+            free += 1
+            if records[Int(frame)].flagsRaw == FrameFlags.scrubbed.rawValue {
+                records[Int(frame)].next = scrubbed
+                scrubbed = frame
+            } else {
+                records[Int(frame)].flagsRaw = 0
+                records[Int(frame)].next = dirty
+                dirty = frame
+                dirtyCount += 1
+            }
         }
+        scrubbedHead = scrubbed
+        dirtyHead = dirty
+        freeFrames = free
+        dirtyFrames = dirtyCount
     }
 }
