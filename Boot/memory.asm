@@ -99,3 +99,37 @@ memcmp:                                      ; int memcmp(const void *a, const v
     pop esi
     pop edi
     ret
+
+global apus_copy_dwords                      ; void apus_copy_dwords(void *d, const void *s, size_t n)
+apus_copy_dwords:                            ; memcpy by dwords, then the 0-3 bytes left: a page is
+    push edi                                 ; 1,024 moves instead of 4,096 (the builder's image copy)
+    push esi
+    mov edi, [esp + 12]
+    mov esi, [esp + 16]
+    mov ecx, [esp + 20]
+    mov edx, ecx
+    and edx, 3
+    shr ecx, 2
+    cld
+    rep movsd
+    mov ecx, edx
+    rep movsb
+    pop esi
+    pop edi
+    ret
+
+global apus_zero_dwords                      ; void apus_zero_dwords(void *d, size_t n)
+apus_zero_dwords:                            ; zeroes n bytes by dwords, then the 0-3 bytes left
+    push edi
+    mov edi, [esp + 8]
+    mov ecx, [esp + 12]
+    mov edx, ecx
+    and edx, 3
+    shr ecx, 2
+    xor eax, eax
+    cld
+    rep stosd
+    mov ecx, edx
+    rep stosb
+    pop edi
+    ret

@@ -98,10 +98,10 @@ def main() -> None:
         "event ping-pong round trip between two domUs": "needs two domains: no native equivalent",
         "event send -> handler in the other domain (half a round trip)": "needs two domains: no native equivalent",
         "boot: apus_main -> dom0 first instruction": "no native equivalent (includes scrubbing dom0's 64 MiB)",
-        "domU build (domctl createdomain, 4 MiB)": "no native equivalent (allocate, scrub, load, validate)",
+        "domU build (domctl createdomain, 4 MiB)": "no native equivalent (the domctl alone: allocate frames scrubbed while idle, load, validate)",
         "domain switch (scheduler pick + CR3 load + state restore)": "no native equivalent (one address space natively)",
         "credit accounting at a period's end (every 30 ms, all active domains; not in the switch row)": "no native equivalent (the credit scheduler's refill)",
-        "dom0 request -> domU first instruction": "no native equivalent (build, then the scheduler's first pick)",
+        "dom0 request -> domU first instruction": "no native equivalent (build, dom0's rings and store tree, unpause, the scheduler's first pick)",
         "Linux 5.4 domU (64 MiB): dom0 request -> its init's `linux-pv: userspace up` through the console ring": "a whole guest's boot: build, kernel boot, initramfs, init",
     }
     table = []

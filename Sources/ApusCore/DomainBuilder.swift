@@ -28,6 +28,9 @@ public struct BuildParameters {
     public var consoleEvtchn: UInt32
     /// The 84 entries the hypervisor keeps in L2 slots 428-511 under L3 slot 3 (0xF5800000 up).
     public var hypervisorL2Entries: [UInt64]
+    /// Every byte of every frame in `frames` is already zero (the allocator scrubbed them): the
+    /// builder then writes only what is not zero. False: it zeroes what it does not fill.
+    public var framesAreZero = false
 
     public init(
         domainID: UInt16, privileged: Bool, frames: [UInt32], sharedInfoMFN: UInt32,
@@ -247,7 +250,7 @@ public enum DomainBuilder {
 
     static func act<M: PhysicalMemory>(_ plan: BuildPlan, parameters: BuildParameters, memory: inout M) throws(BuildError) {
         let layout = plan.layout
-        let guest = GuestWriter(frames: parameters.frames, virtBase: layout.virtBase)
+        let guest = GuestWriter(frames: parameters.frames, virtBase: layout.virtBase, framesAreZero: parameters.framesAreZero)
 
         // The image: every byte of its pages is either file data or zero.
         var cursor = layout.imageStart & ~0xFFF
@@ -270,9 +273,7 @@ public enum DomainBuilder {
         try guest.zero(cursor, count: layout.initrdStart - cursor, in: &memory)
 
         if let page = plan.notes.hypercallPage {
-            var stubs = [UInt8](repeating: 0, count: HypercallPage.size)
-            stubs.withUnsafeMutableBytes { HypercallPage.fill($0) }
-            try guest.write(page, array: stubs, in: &memory)
+            try guest.write(page, array: hypercallStubs, in: &memory)
         }
 
         if let initrd = parameters.initrd, initrd.count > 0 {
@@ -283,38 +284,67 @@ public enum DomainBuilder {
         let initrdEnd = layout.initrdStart + layout.initrdLength
         try guest.zero(initrdEnd, count: layout.p2mStart - initrdEnd, in: &memory)
 
-        // The P2M, a page at a time; the tail of the last page is zero.
-        var page = [UInt8](repeating: 0, count: Int(DomainLayout.pageSize))
-        var pfn = 0
+        // The P2M, two entries per 64-bit store (its pages are page aligned); the tail of the last page is zero.
         var va = layout.p2mStart
+        var pfn = 0
+        let nrPages = parameters.frames.count
         while va < layout.startInfo {
-            for slot in 0..<1024 {
-                put32(&page, slot * 4, pfn < parameters.frames.count ? parameters.frames[pfn] : 0)
-                pfn += 1
+            try guest.zero(va, count: UInt32(DomainLayout.pageSize), in: &memory)
+            let base = guest.machineAddress(va)
+            var slot = 0
+            while slot < 512 && pfn < nrPages {
+                let low = UInt64(parameters.frames[pfn])
+                let high = pfn + 1 < nrPages ? UInt64(parameters.frames[pfn + 1]) : 0
+                guard memory.store64(base + UInt64(slot * 8), low | high << 32) else { throw .writeFailed(pa: base + UInt64(slot * 8)) }
+                pfn += 2
+                slot += 1
             }
-            try guest.write(va, array: page, in: &memory)
             va += UInt32(DomainLayout.pageSize)
         }
 
-        let startInfo = startInfoPage(plan, parameters: parameters)
-        try guest.write(layout.startInfo, array: startInfo, in: &memory)
+        try guest.zero(layout.startInfo, count: UInt32(DomainLayout.pageSize), in: &memory)
+        try guest.write(layout.startInfo, array: startInfoPage(plan, parameters: parameters), in: &memory)
         if let store = layout.storePage { try guest.zero(store, count: UInt32(DomainLayout.pageSize), in: &memory) }
         if let console = layout.consolePage { try guest.zero(console, count: UInt32(DomainLayout.pageSize), in: &memory) }
 
+        // The L3 and L2s entry by entry (a few, and the hypervisor's 84); each L1's one run of
+        // entries built in a buffer and copied in one go.
+        let run = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: PAE.entriesPerTable)
+        defer { run.deallocate() }
+        let firstL1 = 1 + layout.l2Slots.count
         for (k, table) in plan.pageTables.enumerated() {
-            let content = tablePage(k, plan: plan, parameters: parameters)
             let at = layout.pageTablesStart + UInt32(k) * UInt32(DomainLayout.pageSize)
             precondition(layout.pfn(at) == table.pfn)
-            try guest.write(at, array: content, in: &memory)
+            try guest.zero(at, count: UInt32(DomainLayout.pageSize), in: &memory)
+            let base = guest.machineAddress(at)
+            if k >= firstL1 {
+                let (first, count) = l1Run(k - firstL1, plan: plan, parameters: parameters, into: run)
+                guard count > 0 else { continue }
+                let bytes = UnsafeRawBufferPointer(start: run.baseAddress! + first, count: count * 8)
+                guard memory.storeBytes(base + UInt64(first * 8), bytes) else { throw .writeFailed(pa: base + UInt64(first * 8)) }
+                continue
+            }
+            var failed: UInt64? = nil
+            tableEntries(k, plan: plan, parameters: parameters) { index, raw in
+                if failed == nil, !memory.store64(base + UInt64(index * 8), raw) { failed = base + UInt64(index * 8) }
+            }
+            if let failed { throw .writeFailed(pa: failed) }
         }
 
         try guest.zero(layout.stackPage, count: UInt32(DomainLayout.pageSize), in: &memory)
     }
 
-    /// The start_info page, ready to copy.
+    /// The hypercall page's stubs, made once and shared by every build.
+    static let hypercallStubs: [UInt8] = {
+        var stubs = [UInt8](repeating: 0, count: HypercallPage.size)
+        stubs.withUnsafeMutableBytes { HypercallPage.fill($0) }
+        return stubs
+    }()
+
+    /// The start_info structure (the start of its page; the rest of the page is zero), ready to copy.
     static func startInfoPage(_ plan: BuildPlan, parameters: BuildParameters) -> [UInt8] {
         let layout = plan.layout
-        var page = [UInt8](repeating: 0, count: Int(DomainLayout.pageSize))
+        var page = [UInt8](repeating: 0, count: StartInfoLayout.size)
         StartInfoLayout.magicString.withUTF8Buffer { magic in
             for k in 0..<magic.count { page[StartInfoLayout.magic + k] = magic[k] }
         }
@@ -350,11 +380,11 @@ public enum DomainBuilder {
         return page
     }
 
-    /// Page-table frame `k` of the initial mapping (0 the L3, then the L2s, then the L1s).
-    static func tablePage(_ k: Int, plan: BuildPlan, parameters: BuildParameters) -> [UInt8] {
+    /// The entries that are not zero of page-table frame `k` of the initial mapping (0 the L3,
+    /// then the L2s, then the L1s), given to `put` as (index, raw entry); every other entry is zero.
+    static func tableEntries(_ k: Int, plan: BuildPlan, parameters: BuildParameters, _ put: (Int, UInt64) -> Void) {
         let layout = plan.layout
         let tables = plan.pageTables
-        var page = [UInt8](repeating: 0, count: Int(DomainLayout.pageSize))
         let l2Count = layout.l2Slots.count
 
         func l1Region(_ j: Int) -> UInt64 { UInt64(layout.l1Base) + UInt64(j) * DomainLayout.l1Span }
@@ -362,31 +392,57 @@ public enum DomainBuilder {
 
         if k == 0 {
             for (n, slot) in layout.l2Slots.enumerated() {
-                put64(&page, slot * 8, entry(tables[1 + n].mfn, tableFlags))
+                put(slot, entry(tables[1 + n].mfn, tableFlags))
             }
         } else if k <= l2Count {
             let slot = layout.l2Slots[k - 1]
             for j in 0..<layout.l1Count where Int(l1Region(j) >> 30) == slot {
-                let index = Int((l1Region(j) >> 21) & 511)
-                put64(&page, index * 8, entry(tables[1 + l2Count + j].mfn, tableFlags))
+                put(Int((l1Region(j) >> 21) & 511), entry(tables[1 + l2Count + j].mfn, tableFlags))
             }
             if slot == DomainLayout.hypervisorSlot {
                 for (n, raw) in parameters.hypervisorL2Entries.enumerated() {
-                    put64(&page, (hypervisorFirstL2Slot + n) * 8, raw)
+                    put(hypervisorFirstL2Slot + n, raw)
                 }
             }
         } else {
-            let region = l1Region(k - 1 - l2Count)
-            let tablesStart = UInt64(layout.pageTablesStart)
-            let tablesEnd = UInt64(layout.pageTablesEnd)
-            for index in 0..<PAE.entriesPerTable {
-                let va = region + UInt64(index) * DomainLayout.pageSize
-                guard va >= UInt64(layout.virtBase), va < UInt64(layout.mappedEnd) else { continue }
-                let mfn = parameters.frames[Int(layout.pfn(UInt32(va)))]
-                let readOnly = va >= tablesStart && va < tablesEnd
-                put64(&page, index * 8, entry(mfn, readOnly ? l1ReadOnlyFlags : l1Flags))
+            let run = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: PAE.entriesPerTable)
+            defer { run.deallocate() }
+            let (first, count) = l1Run(k - 1 - l2Count, plan: plan, parameters: parameters, into: run)
+            for index in first..<(first + count) { put(index, run[index]) }
+        }
+    }
+
+    /// L1 `j` of the initial mapping: the part of its 2 MiB inside [virtBase, mappedEnd) is one run
+    /// of present entries, written into `run` at their indices; the answer is (first index, count).
+    /// The page tables' own pages are mapped read-only, every other page writable.
+    static func l1Run(_ j: Int, plan: BuildPlan, parameters: BuildParameters, into run: UnsafeMutableBufferPointer<UInt64>) -> (Int, Int) {
+        let layout = plan.layout
+        let region = UInt64(layout.l1Base) + UInt64(j) * DomainLayout.l1Span
+        let first = max(region, UInt64(layout.virtBase))
+        let end = min(region + DomainLayout.l1Span, UInt64(layout.mappedEnd))
+        guard first < end else { return (0, 0) }
+        let firstIndex = Int((first - region) >> 12)
+        let count = Int((end - first) >> 12)
+        // Pfn of the run's first page, and the pfns of the read-only page-table pages.
+        let firstPFN = Int(layout.pfn(UInt32(first)))
+        let tablesFirst = Int(layout.pfn(layout.pageTablesStart))
+        let tablesEnd = Int(layout.pfn(layout.pageTablesEnd))
+        let writable = PageTableEntry(frame: 0, flags: l1Flags).raw
+        let readOnly = PageTableEntry(frame: 0, flags: l1ReadOnlyFlags).raw
+        parameters.frames.withUnsafeBufferPointer { frames in
+            for n in 0..<count {
+                let pfn = firstPFN + n
+                let flags = pfn >= tablesFirst && pfn < tablesEnd ? readOnly : writable
+                run[firstIndex + n] = UInt64(frames[pfn]) << 12 | flags
             }
         }
+        return (firstIndex, count)
+    }
+
+    /// Page-table frame `k` as a whole page (tests compare it with what the builder wrote).
+    static func tablePage(_ k: Int, plan: BuildPlan, parameters: BuildParameters) -> [UInt8] {
+        var page = [UInt8](repeating: 0, count: Int(DomainLayout.pageSize))
+        tableEntries(k, plan: plan, parameters: parameters) { index, raw in put64(&page, index * 8, raw) }
         return page
     }
 
@@ -405,6 +461,8 @@ public enum DomainBuilder {
 struct GuestWriter {
     let frames: [UInt32]
     let virtBase: UInt32
+    /// The frames are already all zero: `zero` has nothing to do.
+    var framesAreZero = false
 
     func machineAddress(_ va: UInt32) -> UInt64 {
         UInt64(frames[Int((va - virtBase) >> 12)]) << 12 | UInt64(va & 0xFFF)
@@ -433,6 +491,7 @@ struct GuestWriter {
     }
 
     func zero<M: PhysicalMemory>(_ va: UInt32, count: UInt32, in memory: inout M) throws(BuildError) {
+        if framesAreZero { return }
         var done: UInt32 = 0
         while done < count {
             let at = va + done

@@ -1,5 +1,6 @@
-// Allocation and release of machine frames on top of the frame table's free list.
-// It must never hand out a frame twice, nor ever hand out a not-RAM, boot-module or hypervisor-held frame.
+// Allocation, release and scrubbing of machine frames on top of the frame table's two free lists.
+// It must never hand out a frame twice, never hand out a not-RAM, boot-module or hypervisor-held frame,
+// and never give a domain a frame it has not zeroed (a released frame is dirty until scrubbed).
 
 /// Why a release did or did not happen.
 public enum FrameReleaseResult: Equatable, Sendable {
@@ -32,26 +33,102 @@ extension FrameTable {
         }
     }
 
-    /// Takes one frame off the free list for `owner`, with no type and no references.
-    /// O(1). Nil when no frame is free or `owner` cannot hold allocated frames.
-    public mutating func allocate(for owner: FrameOwner) -> UInt32? {
+    /// Takes one free frame for `owner`, with no type and no references, every byte zero: a
+    /// scrubbed one when there is one, else a dirty one zeroed here through `memory`. O(1) but
+    /// for that zeroing. Nil when no frame is free, `owner` cannot hold allocated frames, or the
+    /// frame could not be zeroed (it stays free and dirty).
+    public mutating func allocate<M: PhysicalMemory>(for owner: FrameOwner, memory: inout M) -> UInt32? {
         guard FrameTable.canAllocate(for: owner), let raw = owner.raw else { return nil }
-        let frame = freeHead
-        guard frame != FrameRecord.endOfList else { return nil }
-        // Only free frames are ever linked; anything else means the table is corrupt.
-        precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree, "frame table free list is corrupt")
-        freeHead = records[Int(frame)].next
+        let frame: UInt32
+        if scrubbedHead != FrameRecord.endOfList {
+            frame = scrubbedHead
+            // Only scrubbed free frames are ever linked here; anything else means the table is corrupt.
+            precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree && records[Int(frame)].flagsRaw == FrameFlags.scrubbed.rawValue,
+                         "frame table scrubbed list is corrupt")
+            scrubbedHead = records[Int(frame)].next
+        } else {
+            frame = dirtyHead
+            guard frame != FrameRecord.endOfList else { return nil }
+            precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree, "frame table dirty list is corrupt")
+            guard memory.zeroFrame(frame) else { return nil }
+            dirtyHead = records[Int(frame)].next
+            dirtyFrames -= 1
+            zeroedOnDemand &+= 1
+        }
         freeFrames -= 1
         records[Int(frame)] = FrameRecord(owner: raw)
         return frame
     }
 
+    /// Appends `count` frames for `owner` to `frames`, each as `allocate(for:memory:)` gives it
+    /// (every byte zero), in one loop: a domain's memory at build time. False when fewer could be
+    /// taken; those taken stay appended, for the caller to release.
+    public mutating func allocate<M: PhysicalMemory>(_ count: Int, for owner: FrameOwner, memory: inout M, into frames: inout [UInt32]) -> Bool {
+        guard FrameTable.canAllocate(for: owner), let raw = owner.raw else { return count == 0 }
+        frames.reserveCapacity(frames.count + count)
+        var left = count
+        // Scrubbed frames first, straight off their list.
+        while left > 0, scrubbedHead != FrameRecord.endOfList {
+            let frame = scrubbedHead
+            precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree && records[Int(frame)].flagsRaw == FrameFlags.scrubbed.rawValue,
+                         "frame table scrubbed list is corrupt")
+            scrubbedHead = records[Int(frame)].next
+            freeFrames -= 1
+            records[Int(frame)] = FrameRecord(owner: raw)
+            frames.append(frame)
+            left -= 1
+        }
+        while left > 0, let frame = allocate(for: owner, memory: &memory) {
+            frames.append(frame)
+            left -= 1
+        }
+        return left == 0
+    }
+
+    /// Takes one free frame for the hypervisor's own use, whatever it holds (a dirty one first,
+    /// so the scrubbed ones stay for domains): the caller writes every byte before any guest may
+    /// see it. O(1). Nil for any owner but `.hypervisor`, or when no frame is free.
+    public mutating func allocate(for owner: FrameOwner) -> UInt32? {
+        guard owner == .hypervisor, let raw = owner.raw else { return nil }
+        let frame: UInt32
+        if dirtyHead != FrameRecord.endOfList {
+            frame = dirtyHead
+            precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree, "frame table dirty list is corrupt")
+            dirtyHead = records[Int(frame)].next
+            dirtyFrames -= 1
+        } else {
+            frame = scrubbedHead
+            guard frame != FrameRecord.endOfList else { return nil }
+            precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree, "frame table scrubbed list is corrupt")
+            scrubbedHead = records[Int(frame)].next
+        }
+        freeFrames -= 1
+        records[Int(frame)] = FrameRecord(owner: raw)
+        return frame
+    }
+
+    /// Zeroes one dirty free frame through `memory` and moves it to the scrubbed list: the idle
+    /// loop's unit of work. False when no frame is dirty, or when the frame could not be zeroed
+    /// (it stays dirty).
+    public mutating func scrubOneFree<M: PhysicalMemory>(memory: inout M) -> Bool {
+        let frame = dirtyHead
+        guard frame != FrameRecord.endOfList else { return false }
+        precondition(records[Int(frame)].ownerRaw == FrameOwner.rawFree, "frame table dirty list is corrupt")
+        guard memory.zeroFrame(frame) else { return false }
+        dirtyHead = records[Int(frame)].next
+        dirtyFrames -= 1
+        freeFrames -= 1
+        pushScrubbed(frame)
+        return true
+    }
+
     /// Takes `count` free frames in a row, the first a multiple of `alignment` (in frames, a
-    /// power of two), for `owner`. O(table size): for boot time and domain building, not
-    /// hot paths. Nil when no such run is free, `count` is 0, or `alignment` is not a power of two.
+    /// power of two), for the hypervisor's own use, whatever they hold (it fills them). O(table
+    /// size): for boot time, not hot paths. Nil when no such run is free, `count` is 0,
+    /// `alignment` is not a power of two, or `owner` is not `.hypervisor`.
     public mutating func allocateContiguous(count wanted: UInt32, alignment: UInt32, for owner: FrameOwner) -> UInt32? {
         guard wanted > 0, alignment > 0, alignment & (alignment - 1) == 0,
-              FrameTable.canAllocate(for: owner), let raw = owner.raw,
+              owner == .hypervisor, let raw = owner.raw,
               wanted <= freeCount else { return nil }
         var first: UInt32 = 0
         search: while UInt64(first) + UInt64(wanted) <= UInt64(count) {
@@ -75,7 +152,7 @@ extension FrameTable {
         return nil
     }
 
-    /// Gives `frame` back to the free list, if `owner` holds it and nothing refers to it.
+    /// Gives `frame` back to the dirty free list, if `owner` holds it and nothing refers to it.
     /// Not-RAM and free frames are never released; hypervisor and boot-module frames
     /// only when `owner` names the hypervisor or boot module.
     public mutating func release(_ frame: UInt32, from owner: FrameOwner) -> FrameReleaseResult {
@@ -88,7 +165,7 @@ extension FrameTable {
         guard let raw = owner.raw, old.ownerRaw == raw else { return .notOwned }
         guard old.typeCount == 0, old.refCount == 0 else { return .stillReferenced }
         records[Int(frame)] = FrameRecord(owner: FrameOwner.rawFree)
-        push(frame)
+        pushDirty(frame)
         return .released
     }
 }

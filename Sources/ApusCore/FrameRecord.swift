@@ -78,6 +78,8 @@ public struct FrameFlags: OptionSet, Equatable, Sendable {
     /// An L2 typed for L3 slot 3: entries 428-511 are the hypervisor's, written by it on
     /// validation and never the guest's. Part of the type: such an L2 is never also a plain L2.
     public static var hypervisorSlots: FrameFlags { @inline(__always) get { FrameFlags(rawValue: 1 << 2) } }
+    /// Free frames only: every byte is zero (the frame is on the scrubbed free list).
+    public static var scrubbed: FrameFlags { @inline(__always) get { FrameFlags(rawValue: 1 << 3) } }
 }
 
 /// One machine frame's entry in the frame table. 16 bytes, pinned by a test.

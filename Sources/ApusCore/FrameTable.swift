@@ -1,20 +1,35 @@
-// The frame table: one FrameRecord per machine frame, over storage the caller provides and maps.
-// It must never hand out storage it was not given, and never let a free frame hold a type or a reference.
+// The frame table: one FrameRecord per machine frame, over storage the caller provides and maps, and
+// its two free lists (scrubbed and dirty). It must never hand out storage it was not given, never let a
+// free frame hold a type or a reference, and never put a frame on the scrubbed list that was not zeroed.
 
 /// The table of every machine frame below `count`. Frames at or above `count` are not
 /// RAM as far as the hypervisor is concerned.
 ///
-/// Not copyable: the free list lives in the records, so two copies of the table's head
+/// Not copyable: the free lists live in the records, so two copies of the table's heads
 /// and counters over the same storage would hand the same frame out twice.
+///
+/// Free frames are on one of two lists (Xen's idea: scrub when idle, so that building a
+/// domain takes frames already zeroed). A frame comes back dirty: from boot (whatever RAM
+/// held), from a domain's teardown, from the hypervisor. It moves to the scrubbed list only
+/// through `scrubOneFree`, which zeroes it first; `allocate(for:memory:)` takes a scrubbed
+/// frame, or zeroes a dirty one on the spot, so a domain is never handed another's bytes.
 public struct FrameTable: ~Copyable {
     let records: UnsafeMutablePointer<FrameRecord>
     let frameCount: UInt32
-    /// First frame of the free list, `FrameRecord.endOfList` when empty.
-    var freeHead: UInt32
+    /// First frame of the scrubbed free list (all zero), `FrameRecord.endOfList` when empty.
+    var scrubbedHead: UInt32
+    /// First frame of the dirty free list, `FrameRecord.endOfList` when empty.
+    var dirtyHead: UInt32
+    /// Free frames on both lists.
     var freeFrames: UInt32
+    /// Free frames on the dirty list.
+    var dirtyFrames: UInt32
     /// What the hypervisor puts in L2 slots 428-511 of every slot-3 L2 (set before the first
     /// domain is built; a slot-3 L2 cannot validate without it).
     public var hypervisorSlots: HypervisorL2Slots? = nil
+    /// Dirty frames `allocate(for:memory:)` had to zero because none was scrubbed (for the logs:
+    /// what idle scrubbing did not cover).
+    public internal(set) var zeroedOnDemand: UInt32 = 0
     /// Mappings dropped since the CPU last flushed its TLB (StaleTranslations.swift).
     public internal(set) var staleTranslations: StaleTranslations = []
 
@@ -23,8 +38,10 @@ public struct FrameTable: ~Copyable {
 
     /// Frames the table covers.
     public var count: UInt32 { frameCount }
-    /// Frames on the free list.
+    /// Free frames, scrubbed or not.
     public var freeCount: UInt32 { freeFrames }
+    /// Free frames not yet scrubbed (what the idle loop has left to do).
+    public var dirtyCount: UInt32 { dirtyFrames }
 
     /// Takes `storage` (room for `count` records, initialized or not) and marks every frame
     /// not RAM. The table owns the storage from now on; the caller keeps it mapped.
@@ -33,8 +50,10 @@ public struct FrameTable: ~Copyable {
         precondition(count < FrameRecord.endOfList, "frame table too large")
         records = storage
         frameCount = count
-        freeHead = FrameRecord.endOfList
+        scrubbedHead = FrameRecord.endOfList
+        dirtyHead = FrameRecord.endOfList
         freeFrames = 0
+        dirtyFrames = 0
         storage.initialize(repeating: .notRAM, count: Int(count))
     }
 
@@ -43,8 +62,10 @@ public struct FrameTable: ~Copyable {
     public init() {
         records = UnsafeMutablePointer<FrameRecord>(bitPattern: MemoryLayout<FrameRecord>.alignment)!
         frameCount = 0
-        freeHead = FrameRecord.endOfList
+        scrubbedHead = FrameRecord.endOfList
+        dirtyHead = FrameRecord.endOfList
         freeFrames = 0
+        dirtyFrames = 0
     }
 
     /// The record of `frame`; frames beyond the table read as not RAM.
@@ -71,9 +92,10 @@ public struct FrameTable: ~Copyable {
         return total
     }
 
-    /// Marks the not-RAM frames of `range` free (the part beyond the table is ignored).
-    /// Frames already free or owned keep their state, so adding a range twice never puts
-    /// a frame on the free list twice. Returns how many frames became free.
+    /// Marks the not-RAM frames of `range` free and dirty: nothing is known of what RAM holds
+    /// at boot (the part beyond the table is ignored). Frames already free or owned keep their
+    /// state, so adding a range twice never puts a frame on a free list twice. Returns how many
+    /// frames became free.
     @discardableResult
     public mutating func addUsable(_ range: FrameRange) -> UInt32 {
         var added: UInt32 = 0
@@ -83,7 +105,7 @@ public struct FrameTable: ~Copyable {
             frame -= 1
             guard records[Int(frame)].ownerRaw == FrameOwner.rawNotRAM else { continue }
             records[Int(frame)] = FrameRecord(owner: FrameOwner.rawFree)
-            push(frame)
+            pushDirty(frame)
             added += 1
         }
         return added
@@ -112,7 +134,7 @@ public struct FrameTable: ~Copyable {
             case .domain: reservable = false
             }
             if reservable && old.ownerRaw != raw {
-                if old.ownerRaw == FrameOwner.rawFree { tookFree = true; freeFrames -= 1 }
+                if old.ownerRaw == FrameOwner.rawFree { tookFree = true }
                 records[Int(frame)] = FrameRecord(owner: raw)
                 changed += 1
             }
@@ -159,21 +181,48 @@ public struct FrameTable: ~Copyable {
         }
     }
 
-    /// Puts a frame already marked free at the head of the free list.
-    mutating func push(_ frame: UInt32) {
-        records[Int(frame)].next = freeHead
-        freeHead = frame
+    /// Puts a frame already marked free (a fresh free record: no flags) at the head of the dirty list.
+    @inline(__always)
+    mutating func pushDirty(_ frame: UInt32) {
+        records[Int(frame)].next = dirtyHead
+        dirtyHead = frame
+        freeFrames += 1
+        dirtyFrames += 1
+    }
+
+    /// Puts a frame already marked free, whose bytes are all zero, at the head of the scrubbed list.
+    @inline(__always)
+    mutating func pushScrubbed(_ frame: UInt32) {
+        records[Int(frame)].flagsRaw = FrameFlags.scrubbed.rawValue
+        records[Int(frame)].next = scrubbedHead
+        scrubbedHead = frame
         freeFrames += 1
     }
 
-    /// Relinks every free frame, in ascending order, and recounts them.
+    /// Relinks every free frame, each list in ascending order, and recounts them. A free frame
+    /// stays scrubbed or dirty as its record says.
     mutating func rebuildFreeList() {
-        freeHead = FrameRecord.endOfList
-        freeFrames = 0
+        // Heads and counts in locals: at boot this walks every frame of the machine.
+        var scrubbed = FrameRecord.endOfList, dirty = FrameRecord.endOfList
+        var free: UInt32 = 0, dirtyCount: UInt32 = 0
         var frame = count
         while frame > 0 {
             frame -= 1
-            if records[Int(frame)].ownerRaw == FrameOwner.rawFree { push(frame) }
+            guard records[Int(frame)].ownerRaw == FrameOwner.rawFree else { continue }
+            free += 1
+            if records[Int(frame)].flagsRaw == FrameFlags.scrubbed.rawValue {
+                records[Int(frame)].next = scrubbed
+                scrubbed = frame
+            } else {
+                records[Int(frame)].flagsRaw = 0
+                records[Int(frame)].next = dirty
+                dirty = frame
+                dirtyCount += 1
+            }
         }
+        scrubbedHead = scrubbed
+        dirtyHead = dirty
+        freeFrames = free
+        dirtyFrames = dirtyCount
     }
 }

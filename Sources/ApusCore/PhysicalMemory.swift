@@ -28,6 +28,9 @@ public protocol PhysicalMemory {
     /// Zeroes `count` bytes from `pa`. False when some byte cannot be written; bytes before
     /// it may have been written.
     mutating func zero(_ pa: UInt64, count: UInt64) -> Bool
+    /// Zeroes the 4 KiB machine frame `frame`. False when it cannot be written. The default
+    /// goes through `zero`; the hypervisor's is one string store over the frame's window.
+    mutating func zeroFrame(_ frame: UInt32) -> Bool
     /// Drops every translation the CPU may cache for the running address space (a full
     /// non-global TLB flush). The paging core asks for one only when a dropped mapping could
     /// otherwise outlive a frame's change of type (StaleTranslations.swift). Memory that backs
@@ -61,6 +64,10 @@ extension PhysicalMemory {
             }
         }
         return true
+    }
+
+    public mutating func zeroFrame(_ frame: UInt32) -> Bool {
+        zero(UInt64(frame) << 12, count: 4096)
     }
 
     public mutating func zero(_ pa: UInt64, count: UInt64) -> Bool {

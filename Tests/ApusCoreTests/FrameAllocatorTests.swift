@@ -1,5 +1,6 @@
 // Tests of the frame table and allocator: no double hand-out, reserved frames untouchable, refusals,
-// and a seeded random walk against a Set-based reference model. They must never rely on allocation order.
+// scrubbing (no frame handed to a domain is ever dirty), and seeded random walks against reference
+// models. They must never rely on allocation order.
 
 import XCTest
 @testable import ApusCore
@@ -14,9 +15,16 @@ private func withTable<R>(count: UInt32, _ body: (inout FrameTable) throws -> R)
 
 /// Every frame allocate() hands out until it answers nil.
 private func drain(_ table: inout FrameTable, for owner: FrameOwner) -> [UInt32] {
+    var memory = FrameContentMemory()
     var frames: [UInt32] = []
-    while let frame = table.allocate(for: owner) { frames.append(frame) }
+    while let frame = table.allocate(for: owner, memory: &memory) { frames.append(frame) }
     return frames
+}
+
+/// `allocate(for:memory:)` over a throwaway memory, for tests about ownership, not contents.
+private func take(_ table: inout FrameTable, for owner: FrameOwner) -> UInt32? {
+    var memory = FrameContentMemory()
+    return table.allocate(for: owner, memory: &memory)
 }
 
 final class FrameAllocatorTests: XCTestCase {
@@ -24,7 +32,7 @@ final class FrameAllocatorTests: XCTestCase {
         withTable(count: 64) { table in
             XCTAssertEqual(table.freeCount, 0)
             XCTAssertEqual(table.count(ownedBy: .notRAM), 64)
-            XCTAssertNil(table.allocate(for: .domain(0)))
+            XCTAssertNil(take(&table, for: .domain(0)))
             XCTAssertEqual(table.owner(of: 1000), .notRAM, "frames beyond the table are not RAM")
             XCTAssertEqual(table.record(1000), FrameRecord.notRAM)
         }
@@ -58,7 +66,7 @@ final class FrameAllocatorTests: XCTestCase {
     func testFreshFramesHaveNoTypeOrReferences() {
         withTable(count: 8) { table in
             table.addUsable(FrameRange(first: 0, count: 8))
-            let frame = table.allocate(for: .domain(3))!
+            let frame = take(&table, for: .domain(3))!
             let record = table.record(frame)
             XCTAssertEqual(record.owner, .domain(3))
             XCTAssertEqual(record.type, PageType.none)
@@ -86,11 +94,11 @@ final class FrameAllocatorTests: XCTestCase {
             table.addUsable(FrameRange(first: 0, count: 16))
             XCTAssertNil(table.reserve(FrameRange(first: 0, count: 4), as: .free))
             XCTAssertNil(table.reserve(FrameRange(first: 0, count: 4), as: .domain(0)))
-            let frame = table.allocate(for: .domain(2))!
+            let frame = take(&table, for: .domain(2))!
             XCTAssertEqual(table.reserve(FrameRange(first: 0, count: 16), as: .hypervisor), 15)
             XCTAssertEqual(table.owner(of: frame), .domain(2))
             XCTAssertEqual(table.freeCount, 0)
-            XCTAssertNil(table.allocate(for: .domain(2)))
+            XCTAssertNil(take(&table, for: .domain(2)))
         }
     }
 
@@ -101,9 +109,9 @@ final class FrameAllocatorTests: XCTestCase {
             XCTAssertEqual(table.release(frames[7], from: .domain(5)), .released)
             XCTAssertEqual(table.freeCount, 1)
             XCTAssertEqual(table.owner(of: frames[7]), .free)
-            XCTAssertEqual(table.allocate(for: .domain(6)), frames[7])
+            XCTAssertEqual(take(&table, for: .domain(6)), frames[7])
             XCTAssertEqual(table.owner(of: frames[7]), .domain(6))
-            XCTAssertNil(table.allocate(for: .domain(6)))
+            XCTAssertNil(take(&table, for: .domain(6)))
         }
     }
 
@@ -112,8 +120,8 @@ final class FrameAllocatorTests: XCTestCase {
             table.addUsable(FrameRange(first: 8, count: 48))
             table.reserve(FrameRange(first: 8, count: 4), as: .hypervisor)
             table.reserve(FrameRange(first: 12, count: 4), as: .bootModule)
-            let mine = table.allocate(for: .domain(1))!
-            let freeFrame = table.allocate(for: .domain(1))!
+            let mine = take(&table, for: .domain(1))!
+            let freeFrame = take(&table, for: .domain(1))!
             XCTAssertEqual(table.release(freeFrame, from: .domain(1)), .released)
 
             XCTAssertEqual(table.release(64, from: .domain(1)), .outOfRange)
@@ -147,7 +155,7 @@ final class FrameAllocatorTests: XCTestCase {
     func testRefusedReleaseChangesNothing() {
         withTable(count: 16) { table in
             table.addUsable(FrameRange(first: 0, count: 16))
-            let frame = table.allocate(for: .domain(1))!
+            let frame = take(&table, for: .domain(1))!
             table.setRefCount(of: frame, to: 2)
             table.setFlags(of: frame, to: [.pinned, .validated])
             let before = table.record(frame)
@@ -174,14 +182,16 @@ final class FrameAllocatorTests: XCTestCase {
     func testOnlyTheHypervisorAndRealDomainsGetFrames() {
         withTable(count: 8) { table in
             table.addUsable(FrameRange(first: 0, count: 8))
-            XCTAssertNil(table.allocate(for: .free))
-            XCTAssertNil(table.allocate(for: .notRAM))
-            XCTAssertNil(table.allocate(for: .bootModule))
-            XCTAssertNil(table.allocate(for: .domain(0x7FF0)))
+            XCTAssertNil(take(&table, for: .free))
+            XCTAssertNil(take(&table, for: .notRAM))
+            XCTAssertNil(take(&table, for: .bootModule))
+            XCTAssertNil(take(&table, for: .domain(0x7FF0)))
             XCTAssertNil(table.allocateContiguous(count: 1, alignment: 1, for: .notRAM))
+            XCTAssertNil(table.allocateContiguous(count: 1, alignment: 1, for: .domain(1)), "unscrubbed runs are the hypervisor's alone")
+            XCTAssertNil(table.allocate(for: .domain(1)), "a domain's frame always comes through the scrubbing path")
             XCTAssertEqual(table.freeCount, 8)
-            XCTAssertNotNil(table.allocate(for: .domain(FrameOwner.maxDomainID)))
-            XCTAssertNotNil(table.allocate(for: .hypervisor))
+            XCTAssertNotNil(take(&table, for: .domain(FrameOwner.maxDomainID)))
+            XCTAssertNotNil(take(&table, for: .hypervisor))
         }
     }
 
@@ -191,20 +201,20 @@ final class FrameAllocatorTests: XCTestCase {
             table.reserve(FrameRange(first: 515, count: 1), as: .hypervisor)
             let before = table.freeCount
             // Frame 0 is not RAM and 515 is taken, so the first free aligned run of 512 starts at 1024.
-            let first = table.allocateContiguous(count: 512, alignment: 512, for: .domain(0))
+            let first = table.allocateContiguous(count: 512, alignment: 512, for: .hypervisor)
             XCTAssertEqual(first, 1024)
             XCTAssertEqual(table.freeCount, before - 512)
-            for frame in UInt32(1024)..<1536 { XCTAssertEqual(table.owner(of: frame), .domain(0)) }
+            for frame in UInt32(1024)..<1536 { XCTAssertEqual(table.owner(of: frame), .hypervisor) }
 
             // Unaligned requests take the first run that fits.
             XCTAssertEqual(table.allocateContiguous(count: 3, alignment: 1, for: .hypervisor), 1)
             XCTAssertEqual(table.allocateContiguous(count: 4, alignment: 4, for: .hypervisor), 4)
 
-            XCTAssertNil(table.allocateContiguous(count: 0, alignment: 1, for: .domain(0)))
-            XCTAssertNil(table.allocateContiguous(count: 4, alignment: 3, for: .domain(0)))
-            XCTAssertNil(table.allocateContiguous(count: 4, alignment: 0, for: .domain(0)))
-            XCTAssertNil(table.allocateContiguous(count: 3000, alignment: 1, for: .domain(0)), "no run that long is free")
-            XCTAssertNil(table.allocateContiguous(count: 5000, alignment: 1, for: .domain(0)))
+            XCTAssertNil(table.allocateContiguous(count: 0, alignment: 1, for: .hypervisor))
+            XCTAssertNil(table.allocateContiguous(count: 4, alignment: 3, for: .hypervisor))
+            XCTAssertNil(table.allocateContiguous(count: 4, alignment: 0, for: .hypervisor))
+            XCTAssertNil(table.allocateContiguous(count: 3000, alignment: 1, for: .hypervisor), "no run that long is free")
+            XCTAssertNil(table.allocateContiguous(count: 5000, alignment: 1, for: .hypervisor))
 
             // What remains is handed out exactly once, and never the contiguous runs.
             let rest = drain(&table, for: .domain(1))
@@ -217,9 +227,9 @@ final class FrameAllocatorTests: XCTestCase {
     func testContiguousRunAtTheVeryEnd() {
         withTable(count: 64) { table in
             table.addUsable(FrameRange(first: 48, count: 16))
-            XCTAssertEqual(table.allocateContiguous(count: 16, alignment: 16, for: .domain(0)), 48)
+            XCTAssertEqual(table.allocateContiguous(count: 16, alignment: 16, for: .hypervisor), 48)
             XCTAssertEqual(table.freeCount, 0)
-            XCTAssertNil(table.allocateContiguous(count: 1, alignment: 1, for: .domain(0)))
+            XCTAssertNil(table.allocateContiguous(count: 1, alignment: 1, for: .hypervisor))
         }
     }
 
@@ -260,7 +270,7 @@ final class FrameAllocatorTests: XCTestCase {
                 let roll = rng.below(100)
                 if roll < 45 {
                     let owner = owners[Int(rng.below(UInt32(owners.count)))]
-                    let frame = table.allocate(for: owner)
+                    let frame = take(&table, for: owner)
                     if let frame {
                         XCTAssertTrue(modelFree.contains(frame), "step \(step): frame \(frame) handed out while not free")
                         modelFree.remove(frame)
@@ -309,7 +319,8 @@ final class FrameAllocatorTests: XCTestCase {
                     let count = 1 + rng.below(UInt32(8))
                     let alignment = UInt32(1) << rng.below(4)
                     let owner = owners[Int(rng.below(UInt32(owners.count)))]
-                    let expectedPossible = modelHasRun(modelFree, count: count, alignment: alignment, frames: frameCount)
+                    // Contiguous runs are the hypervisor's alone (their contents are not scrubbed).
+                    let expectedPossible = owner == .hypervisor && modelHasRun(modelFree, count: count, alignment: alignment, frames: frameCount)
                     if let first = table.allocateContiguous(count: count, alignment: alignment, for: owner) {
                         XCTAssertEqual(first % alignment, 0)
                         contiguousTaken += 1

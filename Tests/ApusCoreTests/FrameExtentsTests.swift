@@ -63,3 +63,29 @@ final class FrameExtentsTests: XCTestCase {
         XCTAssertEqual(sparse.count, 1024)
     }
 }
+
+final class FrameExtentsInitTests: XCTestCase {
+    /// Building from an array finds exactly the runs appending frame by frame does, on random
+    /// mixtures of ascending, descending and scattered frames (the allocator hands out all three).
+    func testInitFromArrayMatchesAppending() {
+        var rng = SplitMix64(state: 0xE7E7_2026)
+        for round in 0..<300 {
+            var frames: [UInt32] = []
+            var next = rng.below(UInt32(64))
+            for _ in 0..<rng.below(UInt32(60)) {
+                switch rng.below(UInt32(5)) {
+                case 0: next = rng.below(UInt32(64))
+                case 1: next = next > 0 ? next - 1 : 0
+                case 2: next = UInt32.max - rng.below(UInt32(2))
+                default: next = next &+ 1
+                }
+                frames.append(next)
+            }
+            var appended = FrameExtents()
+            for f in frames { appended.append(f) }
+            let built = FrameExtents(frames)
+            XCTAssertEqual(built, appended, "round \(round): \(frames)")
+            XCTAssertEqual(Array(built), frames, "round \(round)")
+        }
+    }
+}

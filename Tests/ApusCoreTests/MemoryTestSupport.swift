@@ -152,7 +152,7 @@ final class PagingMachine {
             var extras = MappableExtras()
             extras.add(si)
             var list: [UInt32] = []
-            for _ in 0..<perDomain { list.append(frames.allocate(for: .domain(id))!) }
+            for _ in 0..<perDomain { list.append(frames.allocate(for: .domain(id), memory: &memory)!) }
             owned[id] = list
             states[id] = DomainMemoryState(id: id, extras: extras)
         }
@@ -219,7 +219,9 @@ final class PagingMachine {
     }
     func putDescriptor(_ frame: UInt32) { frames.putDescriptorFrame(frame, memory: &memory) }
     @discardableResult
-    func teardown(_ id: UInt16) -> Int { frames.teardown(state: &states[id]!, memory: &memory) }
+    /// The hypervisor's teardown, over the domain's own frames (the whole-table walk is compared
+    /// with it in TeardownExtentsTests).
+    func teardown(_ id: UInt16) -> Int { frames.teardown(state: &states[id]!, frames: owned[id]!, memory: &memory) }
 
     /// Builds, in domain `id`'s frames 0-5 with plain writes, a minimal address space:
     /// L3 = f0 (slot 0 -> L2 f1, slot 3 -> L2 f2), f1[0] -> L1 f3, f3 maps f4 RW and f5 RO

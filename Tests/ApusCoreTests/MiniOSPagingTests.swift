@@ -30,7 +30,7 @@ extension DomainBuilderTests {
         table.hypervisorSlots = HypervisorL2Slots(entries)!
         var state = DomainMemoryState(id: 1, extras: extras)
         var frames: [UInt32] = []
-        for _ in 0..<1100 { frames.append(table.allocate(for: .domain(1))!) }
+        for _ in 0..<1100 { frames.append(table.allocate(for: .domain(1), memory: &memory)!) }
         let parameters = BuildParameters(
             domainID: 1, privileged: false, frames: frames, sharedInfoMFN: sharedInfo,
             needsStoreAndConsolePages: true, hypervisorL2Entries: entries)

@@ -89,7 +89,7 @@ struct DirectPhysicalMemory: PhysicalMemory {
             let at = pa + UInt64(done)
             let n = min(Int(0x1000 - (at & 0xFFF)), bytes.count - done)
             let ok: Bool? = withMapped(at, UInt64(n)) { va in
-                UnsafeMutableRawPointer(bitPattern: UInt(va))!.copyMemory(from: bytes.baseAddress!.advanced(by: done), byteCount: n)
+                apus_copy_dwords(UnsafeMutableRawPointer(bitPattern: UInt(va))!, bytes.baseAddress!.advanced(by: done), n)
                 return true
             }
             if ok == nil { return false }
@@ -116,12 +116,20 @@ struct DirectPhysicalMemory: PhysicalMemory {
             let at = pa + done
             let n = min(0x1000 - (at & 0xFFF), count - done)
             let ok: Bool? = withMapped(at, n) { va in
-                _ = apus_fill(UnsafeMutableRawPointer(bitPattern: UInt(va))!, 0, Int(n))
+                apus_zero_dwords(UnsafeMutableRawPointer(bitPattern: UInt(va))!, Int(n))
                 return true
             }
             if ok == nil { return false }
             done += n
         }
+        return true
+    }
+
+    /// One frame, through the direct map or a lasting window: one `rep stosd`.
+    mutating func zeroFrame(_ frame: UInt32) -> Bool {
+        let pa = UInt64(frame) << 12
+        guard pa < limit, 0x1000 <= limit - pa else { return false }
+        apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(mapped(pa)))!)
         return true
     }
 }

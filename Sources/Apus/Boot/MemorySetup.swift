@@ -37,10 +37,12 @@ enum MemorySetup {
         HypervisorPaging.mapLarge(va: AddressMap.frameTableStart, firstFrame: tableFrame, count: Int(tableChunks), writable: true)
         let storage = pointer(to: FrameRecord.self, at: AddressMap.frameTableStart)
         Machine.frames = FrameTable(storage: storage, count: summary.highestFrame)
-        for range in summary.usableFrameRanges { _ = Machine.frames.addUsable(range) }
+        // Reserved first, so that no free frame is taken back: each such take relinks the free
+        // lists, a walk of every frame of the machine. addUsable leaves reserved frames alone.
         _ = Machine.frames.reserve(FrameRange(first: tableFrame, count: tableChunks * largePageFrames), as: .hypervisor)
         _ = Machine.frames.reserve(frameRange(image), as: .hypervisor)
         for m in info.modules { _ = Machine.frames.reserve(frameRange(m.range), as: .bootModule) }
+        for range in summary.usableFrameRanges { _ = Machine.frames.addUsable(range) }
 
         // The M2P: 4 bytes per frame, all "invalid" until a domain owns the frame.
         let m2pChunks = UInt32((UInt64(summary.highestFrame) * 4 + 0x1F_FFFF) >> 21)

@@ -1,5 +1,5 @@
 // DomainBuild.swift: makes a domain, dom0 at boot or a domU for dom0's domctl, with ApusCore's
-// DomainBuilder: frames allocated and scrubbed, the image laid out as Xen's pv32pae protocol
+// DomainBuilder: frames allocated already zeroed, the image laid out as Xen's pv32pae protocol
 // says, the initial tables validated by the paging core, M2P and hardware PDPT filled, event
 // channels and scheduler entry added. A refused image leaves nothing behind.
 
@@ -46,15 +46,12 @@ enum DomainBuild {
         d.weight = r.weight
         d.cap = r.cap
         d.paused = r.paused
+        // Frames come zeroed: scrubbed while the CPU was idle, or here on demand by the allocator.
+        let zeroedBefore = Machine.frames.zeroedOnDemand
         var frames: [UInt32] = []
-        frames.reserveCapacity(Int(pages))
-        for _ in 0..<pages {
-            guard let mfn = Machine.frames.allocate(for: .domain(r.id)) else { break }
-            scrub(mfn)
-            frames.append(mfn)
-        }
+        let complete = Machine.frames.allocate(Int(pages), for: .domain(r.id), memory: &Machine.memory, into: &frames)
         d.frames = FrameExtents(frames)
-        guard frames.count == Int(pages) else {
+        guard complete else {
             abandon(d)
             return .failure(Refusal(.ENOMEM, "not enough free memory for the domain"))
         }
@@ -74,8 +71,9 @@ enum DomainBuild {
                                          commandLine: r.commandLine, initrd: r.initrd,
                                          needsStoreAndConsolePages: !r.privileged,
                                          storeEvtchn: d.storePort, consoleEvtchn: d.consolePort,
-                                         hypervisorL2Entries: hypervisorL2Entries())
+                                         hypervisorL2Entries: slots.entries)
         parameters.initrdReserved = r.initrdReserved
+        parameters.framesAreZero = true
         var memory = Machine.memory
         switch DomainBuilder.build(image: r.image, parameters: parameters, memory: &memory) {
         case .refused(let error):
@@ -92,7 +90,7 @@ enum DomainBuild {
                     return .failure(refusal)
                 }
             }
-            for (pfn, mfn) in d.frames.enumerated() { MachineToPhysicalTable.set(mfn, to: UInt32(pfn)) }
+            for (pfn, mfn) in frames.enumerated() { MachineToPhysicalTable.set(mfn, to: UInt32(pfn)) }
             if let refusal = Machine.frames.adoptInitialBase(built.l3MFN, state: &d.memory, memory: &Machine.memory) {
                 Log.info("d\(r.id): its initial page tables do not validate: \(refusal.reason)")
                 abandon(d)
@@ -103,7 +101,7 @@ enum DomainBuild {
             if let pfn = built.consolePFN { d.consoleMFN = frames[Int(pfn)] }
             guard Grants.addDomain(d, consoleMFN: built.consolePFN == nil ? nil : d.consoleMFN,
                                    storeMFN: built.storePFN == nil ? nil : d.storeMFN) else {
-                _ = Machine.frames.teardown(state: &d.memory, memory: &Machine.memory)
+                _ = Machine.frames.teardown(state: &d.memory, frames: d.frames, memory: &Machine.memory)
                 abandon(d)
                 return .failure(Refusal(.ENOMEM, "no frame for the domain's grant table"))
             }
@@ -117,7 +115,7 @@ enum DomainBuild {
             f.ds = UInt32(Selector.flatRing1DS); f.es = f.ds; f.fs = f.ds; f.gs = f.ds
             f.esi = built.startInfoVirtual
             d.vcpu.saved = f
-            Log.info("d\(r.id): \(pages) pages (\(mib: UInt64(pages) << 12)), entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd)")
+            Log.info("d\(r.id): \(pages) pages (\(mib: UInt64(pages) << 12)), entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd)\(onDemand: Machine.frames.zeroedOnDemand &- zeroedBefore)")
         }
         Domains.insert(d)
         Scheduler.add(d)
@@ -150,7 +148,19 @@ enum DomainBuild {
         return entries
     }
 
+    /// Zeroes a frame the hypervisor took with `allocate(for: .hypervisor)` (contents unspecified).
     static func scrub(_ mfn: UInt32) {
         apus_zero_page(UnsafeMutableRawPointer(bitPattern: UInt(FrameWindows.window(for: mfn)))!)
+    }
+}
+
+extension LogLine.Interpolation {
+    /// "; N frames zeroed on demand" when the build had to zero frames idle scrubbing had not
+    /// reached, nothing otherwise (the usual case keeps the line as it was).
+    mutating func appendInterpolation(onDemand frames: UInt32) {
+        guard frames > 0 else { return }
+        line.append("; ")
+        line.append(decimal: UInt64(frames))
+        line.append(" frames zeroed on demand")
     }
 }

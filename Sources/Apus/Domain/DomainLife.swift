@@ -1,21 +1,11 @@
-// DomainLife.swift: the transitions of a domain's life that take it off the CPU: block, stop
-// (shutdown or crash) and dom0's destroy. Picking who runs next is the Scheduler's, loading a
+// DomainLife.swift: the transitions of a domain's life that take it off the CPU: stop (shutdown
+// or crash) and dom0's destroy (block is Scheduler.block, which reads the clock once). Picking who runs next is the Scheduler's, loading a
 // domain onto the CPU is ContextSwitch's. Nothing here returns to the code that asked for a switch.
 
 import ApusCore
 import PVABI
 
 enum DomainLife {
-    /// sched_op block: off the CPU until an event is pending. Returns at once if one already is.
-    static func block(_ d: Domain) {
-        if Events.upcallPending(d) { return }
-        save(d, result: 0)
-        Runstates.account(d, now: SystemTime.nanoseconds())
-        d.state = .blocked
-        Scheduler.credit.block(d.id)
-        Scheduler.runNext()
-    }
-
     static func stop(_ d: Domain, _ state: DomainState) -> Never {
         Runstates.account(d, now: SystemTime.nanoseconds())
         d.state = state

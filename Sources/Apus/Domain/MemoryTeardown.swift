@@ -1,6 +1,6 @@
-// MemoryTeardown.swift: a stopped domain gives everything back: the paging core drops every
-// reference its tables, pins, base pointer and descriptor frames held, then every frame returns
-// to the free pool with its M2P entry invalid. It must never free a frame still referenced.
+// MemoryTeardown.swift: a stopped domain gives everything back: over its own frames (never the whole table) the paging
+// core drops every reference its tables, pins, base pointer and descriptor frames held, then each frame returns to the
+// free pool, dirty until the idle loop scrubs it, its M2P entry invalid. It must never free a frame still referenced.
 
 import ApusCore
 
@@ -12,7 +12,7 @@ enum MemoryTeardown {
         d.ldtFrames = []
         for f in d.gdtFrames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }
         d.gdtFrames = []
-        let stuck = Machine.frames.teardown(state: &d.memory, memory: &Machine.memory)
+        let stuck = Machine.frames.teardown(state: &d.memory, frames: d.frames, memory: &Machine.memory)
         // Its mappings of other domains' grants go, and its table with them unless others still map its
         // grants: a frame of its they map stays allocated and is freed at their last unmap.
         Grants.destroyDomain(d.id)

@@ -115,8 +115,9 @@ enum Scheduler {
                 switchTo(d, tsc: tsc, now: now)
             }
             loadCR3(HypervisorPaging.idleCR3)
-            // Idle: nobody can run until an interrupt. Idle-time work goes here, before the halt.
-            cpu_halt()
+            // Idle: nobody can run until an interrupt. Dirty free frames are scrubbed first (in
+            // bounded steps that let interrupts in), else the CPU halts.
+            if !IdleScrub.step() { cpu_halt() }
             tsc = cpu_rdtsc()
             now = SystemTime.at(tsc: tsc)
             switchStart = tsc                  // time spent idle is not switching time

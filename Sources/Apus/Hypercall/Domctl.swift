@@ -32,7 +32,12 @@ enum DomctlHypercall {
         case .unpauseDomain(let target):
             guard let d = existing(target) else { return .refused(.ESRCH, "no such domain") }
             d.paused = false
-            if d.isRunnable { Scheduler.credit.wake(d.id) }
+            // As Xen's unpause (vcpu_wake, then a tickle): the domain, boosted, may take the CPU from
+            // dom0 on the way back, as a domain woken by an event does.
+            if d.isRunnable {
+                Scheduler.credit.wake(d.id)
+                Scheduler.preemptRequested = true
+            }
             return .ok
         case .getDomainInfo(let from, let out):
             guard let d = Domains.first(atOrAbove: from) else {

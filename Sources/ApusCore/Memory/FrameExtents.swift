@@ -26,8 +26,23 @@ public struct FrameExtents: Sequence, Equatable, Sendable, ExpressibleByArrayLit
 
     public init() {}
 
+    /// The same runs as appending `frames` one by one, found in one pass over the array.
     public init(_ frames: [UInt32]) {
-        for mfn in frames { append(mfn) }
+        frames.withUnsafeBufferPointer { f in
+            var i = 0
+            while i < f.count {
+                var run = Run(first: f[i], length: 1, descending: false)
+                if i + 1 < f.count, run.following != f[i + 1], run.first > 0, f[i + 1] == run.first - 1 {
+                    run.descending = true
+                }
+                while i + Int(run.length) < f.count, let next = run.following, f[i + Int(run.length)] == next {
+                    run.length += 1
+                }
+                runs.append(run)
+                i += Int(run.length)
+            }
+            count = f.count
+        }
     }
 
     public init(arrayLiteral frames: UInt32...) {

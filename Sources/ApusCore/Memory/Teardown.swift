@@ -9,36 +9,46 @@
 extension FrameTable {
     /// Releases everything the domain's paging holds. Afterwards every frame the domain owns
     /// has refCount 0 and typeCount 0 unless another domain references it (as one of that
-    /// domain's extras); the answer is how many such frames remain. O(frames in the table).
+    /// domain's extras); the answer is how many such frames remain. O(frames in the table):
+    /// the reference for tests; the hypervisor names the domain's own frames instead.
     @discardableResult
     public mutating func teardown<M: PhysicalMemory>(state: inout DomainMemoryState, memory: inout M) -> Int {
+        teardown(state: &state, frames: 0..<count, memory: &memory)
+    }
+
+    /// `teardown(state:memory:)` over `frames`, which must include every frame the domain owns
+    /// once (its P2M, FrameExtents): O(its frames), not O(the table). Frames of `frames` another
+    /// owner holds, or already given back, are left alone.
+    @discardableResult
+    public mutating func teardown<M: PhysicalMemory, S: Sequence>(
+        state: inout DomainMemoryState, frames: S, memory: inout M
+    ) -> Int where S.Element == UInt32 {
         releaseRetiringBase(state: &state, memory: &memory)
         if let base = state.baseL3 {
             state.baseL3 = nil
             putPageAndType(base, memory: &memory)
         }
         let owner = state.owner
-        var frame: UInt32 = 0
-        while frame < count && state.pinnedCount > 0 {
-            if records[Int(frame)].owner == owner && records[Int(frame)].flags.contains(.pinned) {
-                updateFlags(frame) { $0.remove(.pinned) }
-                state.pinnedCount -= 1
-                putPageAndType(frame, memory: &memory)
+        if state.pinnedCount > 0 {
+            for frame in frames where frame < count {
+                if records[Int(frame)].owner == owner && records[Int(frame)].flags.contains(.pinned) {
+                    updateFlags(frame) { $0.remove(.pinned) }
+                    state.pinnedCount -= 1
+                    putPageAndType(frame, memory: &memory)
+                    if state.pinnedCount == 0 { break }
+                }
             }
-            frame += 1
         }
         state.ldtBase = 0
         state.ldtEntries = 0
         var stillReferenced = 0
-        frame = 0
-        while frame < count {
+        for frame in frames where frame < count {
             if records[Int(frame)].owner == owner {
                 while records[Int(frame)].type == .segmentDescriptor && records[Int(frame)].typeCount > 0 {
                     putPageAndType(frame, memory: &memory)
                 }
                 if records[Int(frame)].refCount != 0 || records[Int(frame)].typeCount != 0 { stillReferenced += 1 }
             }
-            frame += 1
         }
         return stillReferenced
     }
