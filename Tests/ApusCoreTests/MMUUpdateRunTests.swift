@@ -58,12 +58,17 @@ final class MMUUpdateRunTests: XCTestCase {
     }
 
     func testRunsAgreeWithOneByOne() {
-        var fast = 0, refused = 0, done = 0
+        var fast = 0, refused = 0, done = 0, uvms = 0
         for k in 0..<MMUUpdateRunTests.sequences {
             var rng = SplitMix64(seed: 0x5EED_0000_0000 &+ UInt64(k))
             let run = machine(), one = machine()
             let l1 = run.f(1, 3)
             for b in 0..<MMUUpdateRunTests.batches {
+                if rng.chance(25) {
+                    guard sameUpdateVAMapping(run, one, &rng, l1: l1, "seed \(k) batch \(b)") else { return }
+                    uvms += 1
+                    continue
+                }
                 let count = rng.chance(30) ? 1 : Int(rng.below(40)) + 1
                 var requests: [MMUUpdateRequest] = []
                 for _ in 0..<count { requests.append(request(run, &rng, l1: rng.chance(80) ? l1 : run.f(1, 8))) }
@@ -94,6 +99,29 @@ final class MMUUpdateRunTests: XCTestCase {
         XCTAssertGreaterThan(fast, 0, "the fast path was never taken")
         XCTAssertGreaterThan(refused, 0)
         XCTAssertGreaterThan(done, 0)
+        XCTAssertGreaterThan(uvms, 0)
+    }
+
+    /// update_va_mapping (with its in-place fast path) against its reference: the walk, then
+    /// modifyEntry, then the flush decoded.
+    private func sameUpdateVAMapping(_ run: PagingMachine, _ one: PagingMachine, _ rng: inout SplitMix64, l1: UInt32, _ what: String) -> Bool {
+        let va: UInt32 = rng.pick([0, 0x1000, 0x2000, 0x5000, 0x7000, 0x1FF000, 0x4000_0000, 0xF580_0000])
+        let value = request(run, &rng, l1: l1).val
+        let flags: UInt32 = rng.pick([0, UVMF.invlpg, UVMF.tlbFlush])
+        let got = run.uvm(1, va, value, flags: flags)
+        let expected: Result<TLBFlush, MemoryError>
+        switch one.frames.l1Slot(for: va, state: one.states[1]!, memory: one.memory) {
+        case .failure(let e): expected = .failure(e)
+        case .success(let slot):
+            if let e = one.frames.modifyEntry(table: slot.frame, level: .l1, index: slot.index, raw: value, preserveAD: false,
+                                              &one.states[1]!, &one.memory) {
+                expected = .failure(e)
+            } else {
+                expected = .success(FrameTable.decodeUVMF(flags, va: va))
+            }
+        }
+        XCTAssertEqual(got, expected, "\(what): update_va_mapping 0x\(String(va, radix: 16)) = 0x\(String(value, radix: 16))")
+        return got == expected && assertSame(run, one, what)
     }
 
     /// The fast path's own refusals: a grant entry rewritten with its own frame, refused bits, and a

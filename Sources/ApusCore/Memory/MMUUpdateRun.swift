@@ -24,44 +24,48 @@ extension FrameTable {
         // Held in locals: the fast path's stores through lent entries could otherwise be taken to
         // change them.
         let records = self.records, frameCount = self.frameCount
-        // The L1 the fast path writes and its entries in place; .max: none.
-        var cached: UInt32 = .max
+        // The L1 the fast path writes, as the low half of a request's ptr with the entry index and
+        // bit 1 (PRESERVE_AD) cleared: its frame, command bit 0 and alignment bit 2 clear. `none`
+        // has an index bit set, so no request matches it. `entries`: that L1's entries, lent.
+        let none: UInt32 = 1 << 3
+        var cached = none
         var entries = UnsafeMutablePointer<UInt64>(bitPattern: 8)!
-        var i = 0
-        while i < count {
-            let at = i &* MMUUpdateLayout.size
-            let ptrLow = UInt32(littleEndian: requests.load(fromByteOffset: at &+ MMUUpdateLayout.ptrOffset, as: UInt32.self))
-            let ptrHigh = UInt32(littleEndian: requests.load(fromByteOffset: at &+ MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
-            let valLow = UInt32(littleEndian: requests.load(fromByteOffset: at &+ MMUUpdateLayout.valOffset, as: UInt32.self))
-            let valHigh = UInt32(littleEndian: requests.load(fromByteOffset: at &+ MMUUpdateLayout.valOffset &+ 4, as: UInt32.self))
-            i &+= 1
+        var next = requests
+        let end = requests + count &* MMUUpdateLayout.size
+        while next != end {
+            let ptrLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
+            let ptrHigh = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
+            let valLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self))
+            let valHigh = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self))
+            next += MMUUpdateLayout.size
             // NORMAL_PT_UPDATE (0) or PT_UPDATE_PRESERVE_AD (2) of an 8-byte aligned slot below 4 GiB.
-            if ptrLow & 5 == 0 && ptrHigh == 0 {
-                let frame = ptrLow >> 12
-                if frame != cached, validatedTableLevel(frame, ownerRaw: ownerRaw) == .l1, let lent = memory.tableEntries(frame) {
-                    cached = frame
+            if ptrHigh == 0 {
+                let key = ptrLow & ~0xFFA
+                if key != cached, ptrLow & 5 == 0, validatedTableLevel(ptrLow >> 12, ownerRaw: ownerRaw) == .l1,
+                   let lent = memory.tableEntries(ptrLow >> 12) {
+                    cached = key
                     entries = lent
                 }
-                if frame == cached && FrameTable.writeKeepingReferences(
+                if key == cached && FrameTable.writeKeepingReferences(
                     entries + Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3), low: valLow, high: valHigh,
                     preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
-                    outcome.done &+= 1
                     continue
                 }
             }
-            cached = .max
+            cached = none
             let request = MMUUpdateRequest(ptr: UInt64(ptrHigh) << 32 | UInt64(ptrLow), val: UInt64(valHigh) << 32 | UInt64(valLow))
             switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
             case .failure(let error):
                 outcome.error = error
+                outcome.done = (requests.distance(to: next) &- MMUUpdateLayout.size) / MMUUpdateLayout.size
                 return outcome
             case .success(let effect):
                 if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
                     outcome.currentBaseChanged = true
                 }
-                outcome.done &+= 1
             }
         }
+        outcome.done = count
         return outcome
     }
 
@@ -96,7 +100,7 @@ extension FrameTable {
             let frame = oldLow >> 12
             if frame < frameCount {
                 let owner = records[Int(truncatingIfNeeded: frame)].ownerRaw
-                guard owner > FrameOwner.maxDomainID || owner == ownerRaw else { return false }
+                if owner != ownerRaw && owner <= FrameOwner.maxDomainID { return false }
             }
         }
         halves.storeBytes(of: newLow, as: UInt32.self)
