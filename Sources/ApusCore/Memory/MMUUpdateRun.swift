@@ -20,53 +20,69 @@ extension FrameTable {
         _ requests: UnsafeRawPointer, count: Int, state: inout DomainMemoryState, memory: inout M, m2p: inout S
     ) -> MMUUpdateOutcome {
         var outcome = MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false)
-        let ownerRaw = state.ownerRaw
         // Held in locals: the fast path's stores through lent entries could otherwise be taken to
         // change them.
-        let records = self.records, frameCount = self.frameCount
-        // The L1 the fast path writes, as the low half of a request's ptr with the entry index and
-        // bit 1 (PRESERVE_AD) cleared: its frame, command bit 0 and alignment bit 2 clear. `none`
-        // has an index bit set, so no request matches it. `entries`: that L1's entries, lent.
-        let none: UInt32 = 1 << 3
-        var cached = none
-        var entries = UnsafeMutablePointer<UInt64>(bitPattern: 8)!
+        let records = self.records, frameCount = self.frameCount, ownerRaw = state.ownerRaw
+        var cache = LentL1()
         var next = requests
         let end = requests + count &* MMUUpdateLayout.size
         while next != end {
             let ptrLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
             let ptrHigh = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
-            let valLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self))
-            let valHigh = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self))
-            next += MMUUpdateLayout.size
-            // NORMAL_PT_UPDATE (0) or PT_UPDATE_PRESERVE_AD (2) of an 8-byte aligned slot below 4 GiB.
-            if ptrHigh == 0 {
-                let key = ptrLow & ~0xFFA
-                if key != cached, ptrLow & 5 == 0, validatedTableLevel(ptrLow >> 12, ownerRaw: ownerRaw) == .l1,
-                   let lent = memory.tableEntries(ptrLow >> 12) {
-                    cached = key
-                    entries = lent
-                }
-                if key == cached && FrameTable.writeKeepingReferences(
-                    entries + Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3), low: valLow, high: valHigh,
-                    preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
-                    continue
-                }
+            // The fast path: an entry of the lent L1, NORMAL_PT_UPDATE or PT_UPDATE_PRESERVE_AD, aligned.
+            if ptrHigh == 0 && ptrLow & LentL1.keyMask == cache.key && FrameTable.writeKeepingReferences(
+                cache.entries + Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3),
+                low: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self)),
+                high: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self)),
+                preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
+                next += MMUUpdateLayout.size
+                continue
             }
-            cached = none
-            let request = MMUUpdateRequest(ptr: UInt64(ptrHigh) << 32 | UInt64(ptrLow), val: UInt64(valHigh) << 32 | UInt64(valLow))
-            switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
-            case .failure(let error):
+            if let error = applyOne(next, &cache, &outcome, &state, &memory, &m2p) {
                 outcome.error = error
-                outcome.done = (requests.distance(to: next) &- MMUUpdateLayout.size) / MMUUpdateLayout.size
+                outcome.done = requests.distance(to: next) / MMUUpdateLayout.size
                 return outcome
-            case .success(let effect):
-                if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
-                    outcome.currentBaseChanged = true
-                }
             }
+            next += MMUUpdateLayout.size
         }
         outcome.done = count
         return outcome
+    }
+
+    /// One request the fast path did not finish with the lent L1 it has: lends its L1 and tries the
+    /// fast path again when it names an entry of a validated L1 of the domain, else (or when the
+    /// fast path still declines) applies it whole with `mmuUpdate(_ request:)` and drops the lent
+    /// L1. The refusal, if any.
+    @inline(never)
+    mutating func applyOne<M: PhysicalMemory, S: MachineToPhysicalStore>(
+        _ at: UnsafeRawPointer, _ cache: inout LentL1, _ outcome: inout MMUUpdateOutcome,
+        _ state: inout DomainMemoryState, _ memory: inout M, _ m2p: inout S
+    ) -> MemoryError? {
+        let ptrLow = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
+        let ptrHigh = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
+        let valLow = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self))
+        let valHigh = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self))
+        let key = ptrLow & LentL1.keyMask
+        if ptrHigh == 0 && ptrLow & 5 == 0 && key != cache.key,
+           validatedTableLevel(ptrLow >> 12, ownerRaw: state.ownerRaw) == .l1, let lent = memory.tableEntries(ptrLow >> 12) {
+            cache = LentL1(key: key, entries: lent)
+            if FrameTable.writeKeepingReferences(lent + Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3), low: valLow, high: valHigh,
+                                                 preserveAD: ptrLow & 2 != 0, ownerRaw: state.ownerRaw,
+                                                 records: records, frameCount: frameCount) {
+                return nil
+            }
+        }
+        cache = LentL1()
+        let request = MMUUpdateRequest(ptr: UInt64(ptrHigh) << 32 | UInt64(ptrLow), val: UInt64(valHigh) << 32 | UInt64(valLow))
+        switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
+        case .failure(let error):
+            return error
+        case .success(let effect):
+            if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
+                outcome.currentBaseChanged = true
+            }
+            return nil
+        }
     }
 
     /// `modifyEntry`'s fast path for an entry of a validated L1 of the domain whose owner's raw
@@ -107,4 +123,14 @@ extension FrameTable {
         halves.storeBytes(of: high, toByteOffset: 4, as: UInt32.self)
         return true
     }
+}
+
+/// The L1 mmu_update's fast path writes: a validated L1 of the domain and its entries, lent by the
+/// memory. `key` is the low half of a request's ptr with the entry index and bit 1 (PRESERVE_AD)
+/// cleared, so it keeps the frame, command bit 0 and alignment bit 2, both clear when lent; the
+/// empty one has an index bit set, so no request matches it.
+struct LentL1 {
+    static let keyMask: UInt32 = ~0xFFA
+    var key: UInt32 = 1 << 3
+    var entries = UnsafeMutablePointer<UInt64>(bitPattern: 8)!
 }
