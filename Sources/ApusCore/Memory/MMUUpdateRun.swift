@@ -106,17 +106,19 @@ extension FrameTable {
         let decisiveLow = UInt32(truncatingIfNeeded: PageTableEntry.frameMask | PTEFlags.present.rawValue | PTEFlags.writable.rawValue)
         let decisiveHigh = UInt32(truncatingIfNeeded: PageTableEntry.frameMask >> 32)
         guard (oldLow ^ newLow) & decisiveLow | (oldHigh ^ high) & decisiveHigh == 0 else { return false }
-        // Present: both are, naming the same frame.
+        // Present: both are, naming the same frame, so the new entry's frame is the old one's.
         if newLow & UInt32(truncatingIfNeeded: PTEFlags.present.rawValue) != 0 {
-            // l1BitsRefusal: bits 52-62, PAT and global.
-            guard high & UInt32(truncatingIfNeeded: PageTableEntry.reservedHighBits >> 32) == 0,
-                  newLow & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
-            // isGrantEntry: a frame of another domain. A frame at or above 2^20 is left to modifyEntry.
-            guard oldHigh & decisiveHigh == 0 else { return false }
-            let frame = oldLow >> 12
+            // l1BitsRefusal (bits 52-62, PAT, global), and a frame at or above 2^20 (bits 32-51),
+            // which the grant check below leaves to modifyEntry.
+            let refusedHigh = UInt32(truncatingIfNeeded: (PageTableEntry.reservedHighBits | PageTableEntry.frameMask) >> 32)
+            guard high & refusedHigh == 0, newLow & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
+            // isGrantEntry: a frame of another domain.
+            let frame = newLow >> 12
             if frame < frameCount {
                 let owner = records[Int(truncatingIfNeeded: frame)].ownerRaw
-                if owner != ownerRaw && owner <= FrameOwner.maxDomainID { return false }
+                if owner != ownerRaw {
+                    if owner <= FrameOwner.maxDomainID { return false }
+                }
             }
         }
         halves.storeBytes(of: newLow, as: UInt32.self)
