@@ -8,8 +8,9 @@ import ApusCore
 import PVABI
 
 enum MemoryHypercalls {
-    /// mmu_update requests copied in per guarded copy (512 bytes of hypervisor stack).
-    static let chunk: UInt32 = 32
+    /// mmu_update requests copied in per guarded copy (1 KiB of the 32 KiB hypervisor stack): each
+    /// run costs a copy call and lends its L1 again, so a 512-entry batch pays that 8 times.
+    static let chunk: UInt32 = 64
 
     /// Requests are copied in runs of `chunk` into a stack buffer (no heap), then applied in order
     /// up to the first refusal by the core's `mmuUpdateRun` (its fast path writes runs of entries of
