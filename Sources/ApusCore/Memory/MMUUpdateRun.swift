@@ -1,10 +1,9 @@
 // A run of mmu_update requests as the guest wrote them, applied in order with the fast path batches take: entries of one validated L1 that keep their references, written in place.
 // It must never apply a request differently from `mmuUpdate(_ request:)`: a request the fast path does not finish goes there whole.
 //
-// Linux fills and clears page tables with runs of NORMAL_PT_UPDATE into one L1. Once
-// `mmuUpdate(_ request:)` has written an entry of an L1 and more requests follow, the fast path
-// keeps that L1 (checked again: a validated L1 of the domain) and its entries lent by the memory,
-// and for each further request reads the old entry, checks what `modifyEntry` checks on its own fast path
+// Linux fills and clears page tables with runs of NORMAL_PT_UPDATE into one L1. The fast path
+// keeps that L1 (checked once: a validated L1 of the domain) and its entries lent by the memory,
+// and for each request reads the old entry, checks what `modifyEntry` checks on its own fast path
 // (not a grant entry, the same references, the new entry's bits) and stores. It changes no frame
 // record and touches no other memory, so the L1 stays what it was checked to be and the lent
 // entries stay valid; any other request (another command, another frame, new references, a
@@ -39,7 +38,7 @@ extension FrameTable {
                 next += MMUUpdateLayout.size
                 continue
             }
-            if let error = applyOne(next, more: next + MMUUpdateLayout.size != end, &cache, &outcome, &state, &memory, &m2p) {
+            if let error = applyOne(next, &cache, &outcome, &state, &memory, &m2p) {
                 outcome.error = error
                 outcome.done = requests.distance(to: next) / MMUUpdateLayout.size
                 return outcome
@@ -50,33 +49,46 @@ extension FrameTable {
         return outcome
     }
 
-    /// One request the fast path did not finish: applied whole with `mmuUpdate(_ request:)`, which
-    /// may map other frames and change any record, so the lent L1 is dropped first. When it wrote
-    /// an entry of an L1 and `more` requests follow, that L1 (checked again) is lent for them: a
-    /// single request pays for no lending, a batch once per L1. The refusal, if any.
+    /// One request the fast path did not finish with the L1 it has lent: when the request names
+    /// an entry of another validated L1 of the domain, that L1 is lent and the fast path tried;
+    /// declined, `modifyEntry` decides (what `mmuUpdate(_ request:)` does for such a request, without
+    /// its checks again). Anything else drops the lent L1 and goes whole through `mmuUpdate(_
+    /// request:)`, which may map other frames and change any record. The refusal, if any.
     @inline(never)
     mutating func applyOne<M: PhysicalMemory, S: MachineToPhysicalStore>(
-        _ at: UnsafeRawPointer, more: Bool, _ cache: inout LentL1, _ outcome: inout MMUUpdateOutcome,
+        _ at: UnsafeRawPointer, _ cache: inout LentL1, _ outcome: inout MMUUpdateOutcome,
         _ state: inout DomainMemoryState, _ memory: inout M, _ m2p: inout S
     ) -> MemoryError? {
+        let ptrLow = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
+        let ptrHigh = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
+        let valLow = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self))
+        let valHigh = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self))
+        let key = ptrLow & LentL1.keyMask
+        let frame = ptrLow >> 12
+        if ptrHigh == 0 && ptrLow & 5 == 0 && key != cache.key,
+           validatedTableLevel(frame, ownerRaw: state.ownerRaw) == .l1, let lent = memory.tableEntries(frame) {
+            cache = LentL1(key: key, entries: lent)
+            let index = Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3)
+            if FrameTable.writeKeepingReferences(lent + index, low: valLow, high: valHigh,
+                                                 preserveAD: ptrLow & 2 != 0, ownerRaw: state.ownerRaw,
+                                                 records: records, frameCount: frameCount) {
+                return nil
+            }
+            cache = LentL1()
+            return modifyEntry(table: frame, level: .l1, index: index, raw: UInt64(valHigh) << 32 | UInt64(valLow),
+                               preserveAD: ptrLow & 2 != 0, &state, &memory)
+        }
         cache = LentL1()
-        let request = MMUUpdateRequest(ptr: UInt64(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt64.self)),
-                                       val: UInt64(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt64.self)))
+        let request = MMUUpdateRequest(ptr: UInt64(ptrHigh) << 32 | UInt64(ptrLow), val: UInt64(valHigh) << 32 | UInt64(valLow))
         switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
         case .failure(let error):
             return error
-        case .success(.tableEntry(let frame, .l3, _)):
-            if frame == state.baseL3 { outcome.currentBaseChanged = true }
-        case .success(.tableEntry(let frame, .l1, _)):
-            // The key of a NORMAL_PT_UPDATE of this L1 (a frame below 2^20 has one).
-            if more && frame < 1 << 20 && validatedTableLevel(frame, ownerRaw: state.ownerRaw) == .l1,
-               let lent = memory.tableEntries(frame) {
-                cache = LentL1(key: frame << 12, entries: lent)
+        case .success(let effect):
+            if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
+                outcome.currentBaseChanged = true
             }
-        case .success:
-            break
+            return nil
         }
-        return nil
     }
 
     /// `modifyEntry`'s fast path for an entry of a validated L1 of the domain whose owner's raw
