@@ -36,9 +36,15 @@ public protocol PhysicalMemory {
     /// otherwise outlive a frame's change of type (StaleTranslations.swift). Memory that backs
     /// no CPU does nothing (tests count the calls).
     mutating func flushTranslations()
+    /// The 512 entries of frame `frame` in place, for a page-table frame the caller checked, or nil
+    /// when this memory cannot lend them (the caller then uses load64/store64; the default). Valid
+    /// only until the next access through this memory: hot paths read and write one entry with it.
+    mutating func tableEntries(_ frame: UInt32) -> UnsafeMutablePointer<UInt64>?
 }
 
 extension PhysicalMemory {
+    public mutating func tableEntries(_ frame: UInt32) -> UnsafeMutablePointer<UInt64>? { nil }
+
     public mutating func store8(_ pa: UInt64, _ v: UInt8) -> Bool {
         let word = pa & ~3
         let shift = (pa & 3) * 8

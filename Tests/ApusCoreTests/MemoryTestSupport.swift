@@ -5,10 +5,28 @@ import XCTest
 import PVABI
 @testable import ApusCore
 
+/// Fixed storage of 64-bit words that can lend a pointer into itself (tableEntries).
+final class WordStorage {
+    let base: UnsafeMutablePointer<UInt64>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        base.initialize(repeating: 0, count: count)
+    }
+    deinit { base.deallocate() }
+    subscript(i: Int) -> UInt64 {
+        get { precondition(i >= 0 && i < count); return base[i] }
+        set { precondition(i >= 0 && i < count); base[i] = newValue }
+    }
+}
+
 /// Physical memory from address 0 as 64-bit words (fast for page-table slots), with a
 /// per-frame bitmap of the words ever written so a reference model can scan tables quickly.
+/// It lends a frame's entries in place (tableEntries), as the hypervisor's memory does, and
+/// counts as written every word of a frame it lent.
 struct PagingFakeMemory: PhysicalMemory {
-    var words: [UInt64]
+    let words: WordStorage
     var written: [UInt64]
     let frameCount: Int
     /// Full TLB flushes the paging core asked for.
@@ -16,7 +34,7 @@ struct PagingFakeMemory: PhysicalMemory {
 
     init(frames: Int) {
         frameCount = frames
-        words = [UInt64](repeating: 0, count: frames * 512)
+        words = WordStorage(count: frames * 512)
         written = [UInt64](repeating: 0, count: frames * 8)
     }
 
@@ -28,6 +46,15 @@ struct PagingFakeMemory: PhysicalMemory {
     private mutating func mark(_ i: Int) { written[i >> 6] |= 1 << UInt64(i & 63) }
 
     mutating func flushTranslations() { flushes += 1 }
+
+    /// Entries lent so far (tests check the fast path was taken).
+    var lent = 0
+    mutating func tableEntries(_ frame: UInt32) -> UnsafeMutablePointer<UInt64>? {
+        guard Int(frame) < frameCount else { return nil }
+        for w in 0..<8 { written[Int(frame) * 8 + w] = ~0 }
+        lent += 1
+        return words.base + Int(frame) * 512
+    }
 
     func load64(_ pa: UInt64) -> UInt64? {
         if pa & 7 == 0 { return word(pa).map { words[$0] } }

@@ -60,3 +60,17 @@ enum FrameWindows {
         return address(i)
     }
 }
+
+extension DirectPhysicalMemory {
+    /// A frame's entries in place (PhysicalMemory.tableEntries): the direct map, or a lasting
+    /// window that stays valid until the next access through this memory. Nil unless the whole
+    /// frame lies below `limit`, the same bound load64/store64 apply.
+    @inline(__always)
+    mutating func tableEntries(_ frame: UInt32) -> UnsafeMutablePointer<UInt64>? {
+        guard UInt64(frame) < limit >> 12 else { return nil }
+        let va = frame < AddressMap.directMapSize >> 12
+            ? AddressMap.directMapStart &+ frame << 12
+            : FrameWindows.window(for: frame)
+        return UnsafeMutablePointer<UInt64>(bitPattern: UInt(va))
+    }
+}

@@ -8,11 +8,13 @@ import ApusCore
 import PVABI
 
 enum MemoryHypercalls {
-    /// mmu_update requests copied in per guarded copy (512 bytes of hypervisor stack).
-    static let chunk: UInt32 = 32
+    /// mmu_update requests copied in per guarded copy (1 KiB of the 32 KiB hypervisor stack): each
+    /// run costs a copy call and lends its L1 again, so a 512-entry batch pays that 8 times.
+    static let chunk: UInt32 = 64
 
     /// Requests are copied in runs of `chunk` into a stack buffer (no heap), then applied in order
-    /// up to the first refusal. Like Xen, changing entries flushes nothing: the guest flushes what
+    /// up to the first refusal by the core's `mmuUpdateRun` (its fast path writes runs of entries of
+    /// one L1 in place). Like Xen, changing entries flushes nothing: the guest flushes what
     /// it needs, and the paging core flushes before a frame changes type if a dropped mapping
     /// could still reach it (StaleTranslations.swift). Only an entry of the current L3 reloads
     /// the CPU's PDPT (and so CR3), as the CPU reads PDPTEs only then.
@@ -27,7 +29,6 @@ enum MemoryHypercalls {
         var result = HypercallOutcome.ok
         var baseChanged = false
         var m2p = MachineToPhysicalTable()
-        let base = d.memory.baseL3             // mmu_update never changes the base pointer
         let list = batch.list
         withUnsafeTemporaryAllocation(byteCount: Int(chunk) &* MMUUpdateLayout.size, alignment: 8) { buffer in
             let requests = buffer.baseAddress!
@@ -42,18 +43,13 @@ enum MemoryHypercalls {
                         copied &+= 1
                     }
                 }
-                var i: UInt32 = 0
-                while i < copied {
-                    let request = PageTableBatch.mmuUpdate(UnsafeRawPointer(requests), index: Int(i))
-                    switch Machine.frames.mmuUpdate(request, state: &d.memory, memory: &Machine.memory, m2p: &m2p) {
-                    case .failure(let error):
-                        result = .refused(error.error, error.reason)
-                        break run
-                    case .success(let effect):
-                        if case .tableEntry(let frame, .l3, _) = effect, frame == base { baseChanged = true }
-                        done &+= 1
-                    }
-                    i &+= 1
+                let applied = Machine.frames.mmuUpdateRun(UnsafeRawPointer(requests), count: Int(copied),
+                                                      state: &d.memory, memory: &Machine.memory, m2p: &m2p)
+                done &+= UInt32(truncatingIfNeeded: applied.done)
+                if applied.currentBaseChanged { baseChanged = true }
+                if let error = applied.error {
+                    result = .refused(error.error, error.reason)
+                    break run
                 }
                 if copied < wanted {
                     result = .refused(.EFAULT, "mmu_update request list is not readable")

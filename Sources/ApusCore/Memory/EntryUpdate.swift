@@ -27,7 +27,16 @@ extension FrameTable {
         default: break
         }
         let address = FrameTable.entryAddress(table, index)
-        guard let oldRaw = memory.load64(address) else { return .memoryFault }
+        // The entry in place when the memory lends it: one mapping for the load and the fast
+        // path's store, with only frame records read in between.
+        let slot = memory.tableEntries(table).map { $0 + index }
+        let oldRaw: UInt64
+        if let slot {
+            oldRaw = slot.pointee
+        } else {
+            guard let loaded = memory.load64(address) else { return .memoryFault }
+            oldRaw = loaded
+        }
         var newRaw = raw
         if preserveAD { newRaw |= oldRaw & (PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
         let old = PageTableEntry(raw: oldRaw)
@@ -40,8 +49,14 @@ extension FrameTable {
             if new.isPresent, let refusal = level == .l1 ? EntryRules.l1BitsRefusal(new) : EntryRules.l2BitsRefusal(new) {
                 return refusal
             }
+            if let slot {
+                slot.pointee = newRaw
+                return nil
+            }
             return memory.store64(address, newRaw) ? nil : .memoryFault
         }
+        // Taking the new entry's references may validate tables (other frames mapped): the
+        // general case stores by address.
         return replaceEntry(address, old, new, level: level, index: index, &state, &memory)
     }
 

@@ -41,24 +41,17 @@ public struct MMUUpdateOutcome: Equatable, Sendable {
 }
 
 extension FrameTable {
-    /// Applies `requests` in order for the domain, stopping at the first refusal.
+    /// Applies `requests` in order for the domain, stopping at the first refusal, as the
+    /// hypervisor does: laid out as in guest memory and handed to `mmuUpdateRun`.
     public mutating func mmuUpdate<M: PhysicalMemory, S: MachineToPhysicalStore>(
         _ requests: [MMUUpdateRequest], state: inout DomainMemoryState, memory: inout M, m2p: inout S
     ) -> MMUUpdateOutcome {
-        var outcome = MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false)
-        for request in requests {
-            switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
-            case .failure(let error):
-                outcome.error = error
-                return outcome
-            case .success(let effect):
-                if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
-                    outcome.currentBaseChanged = true
-                }
-                outcome.done += 1
-            }
+        if requests.isEmpty { return MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false) }
+        var words: [UInt64] = []
+        for r in requests { words.append(r.ptr.littleEndian); words.append(r.val.littleEndian) }
+        return words.withUnsafeBytes {
+            mmuUpdateRun($0.baseAddress!, count: requests.count, state: &state, memory: &memory, m2p: &m2p)
         }
-        return outcome
     }
 
     /// Applies one request. On refusal nothing changed. The state is only read (inout passes it

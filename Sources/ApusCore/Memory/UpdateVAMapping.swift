@@ -34,6 +34,7 @@ extension FrameTable {
 
     /// Decodes update_va_mapping's flags (arg4) into the flush the caller must do for `va`.
     /// Flush type 3 asks for nothing, as in Xen.
+    @inline(__always)
     public static func decodeUVMF(_ flags: UInt32, va: UInt32) -> TLBFlush {
         let rest = flags & ~UVMF.flushTypeMask
         let scope: TLBFlushScope = rest == UVMF.local ? .local : (rest == UVMF.all ? .all : .vcpuMask(rest))
@@ -54,6 +55,14 @@ extension FrameTable {
         switch l1Slot(for: va, base: state.baseL3, ownerRaw: state.ownerRaw, memory: memory) {
         case .failure(let refusal): return .failure(refusal)
         case .success(let found): slot = found
+        }
+        // The entry in place when it keeps its references (mmu_update's fast path, MMUUpdateRun.swift);
+        // anything else goes whole to modifyEntry.
+        if let entries = memory.tableEntries(slot.frame),
+           FrameTable.writeKeepingReferences(entries + slot.index, low: UInt32(truncatingIfNeeded: value),
+                                             high: UInt32(truncatingIfNeeded: value >> 32), preserveAD: false,
+                                             ownerRaw: state.ownerRaw, records: records, frameCount: frameCount) {
+            return .success(FrameTable.decodeUVMF(flags, va: va))
         }
         if let refusal = modifyEntry(table: slot.frame, level: .l1, index: slot.index, raw: value,
                                      preserveAD: false, &state, &memory) {

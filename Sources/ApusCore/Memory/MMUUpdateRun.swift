@@ -1,0 +1,144 @@
+// A run of mmu_update requests as the guest wrote them, applied in order with the fast path batches take: entries of one validated L1 that keep their references, written in place.
+// It must never apply a request differently from `mmuUpdate(_ request:)`: a request the fast path does not finish goes there whole.
+//
+// Linux fills and clears page tables with runs of NORMAL_PT_UPDATE into one L1. The fast path
+// keeps that L1 (checked once: a validated L1 of the domain) and its entries lent by the memory,
+// and for each request reads the old entry, checks what `modifyEntry` checks on its own fast path
+// (not a grant entry, the same references, the new entry's bits) and stores. It changes no frame
+// record and touches no other memory, so the L1 stays what it was checked to be and the lent
+// entries stay valid; any other request (another command, another frame, new references, a
+// refusal) drops them and goes through `mmuUpdate(_ request:)`, which may map other frames and
+// change any record.
+
+import PVABI
+
+extension FrameTable {
+    /// Applies `count` requests from `requests` (16 bytes each, ptr then val, little-endian, as in
+    /// guest memory; 8-byte aligned), stopping at the first refusal: the same outcome, records and
+    /// memory as applying them one by one with `mmuUpdate(_ request:)`.
+    public mutating func mmuUpdateRun<M: PhysicalMemory, S: MachineToPhysicalStore>(
+        _ requests: UnsafeRawPointer, count: Int, state: inout DomainMemoryState, memory: inout M, m2p: inout S
+    ) -> MMUUpdateOutcome {
+        var outcome = MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false)
+        // Held in locals: the fast path's stores through lent entries could otherwise be taken to
+        // change them.
+        let records = self.records, frameCount = self.frameCount, ownerRaw = state.ownerRaw
+        var cache = LentL1()
+        var next = requests
+        let end = requests + count &* MMUUpdateLayout.size
+        while next != end {
+            let ptrLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
+            let ptrHigh = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
+            // The fast path: an entry of the lent L1, NORMAL_PT_UPDATE or PT_UPDATE_PRESERVE_AD, aligned.
+            if ptrHigh == 0 && ptrLow & LentL1.keyMask == cache.key && FrameTable.writeKeepingReferences(
+                cache.entries + Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3),
+                low: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self)),
+                high: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self)),
+                preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
+                next += MMUUpdateLayout.size
+                continue
+            }
+            if let error = applyOne(next, &cache, &outcome, &state, &memory, &m2p) {
+                outcome.error = error
+                outcome.done = requests.distance(to: next) / MMUUpdateLayout.size
+                return outcome
+            }
+            next += MMUUpdateLayout.size
+        }
+        outcome.done = count
+        return outcome
+    }
+
+    /// One request the fast path did not finish with the L1 it has lent: when the request names
+    /// an entry of another validated L1 of the domain, that L1 is lent and the fast path tried;
+    /// declined, `modifyEntry` decides (what `mmuUpdate(_ request:)` does for such a request, without
+    /// its checks again). Anything else drops the lent L1 and goes whole through `mmuUpdate(_
+    /// request:)`, which may map other frames and change any record. The refusal, if any.
+    @inline(never)
+    mutating func applyOne<M: PhysicalMemory, S: MachineToPhysicalStore>(
+        _ at: UnsafeRawPointer, _ cache: inout LentL1, _ outcome: inout MMUUpdateOutcome,
+        _ state: inout DomainMemoryState, _ memory: inout M, _ m2p: inout S
+    ) -> MemoryError? {
+        let ptrLow = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
+        let ptrHigh = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
+        let valLow = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self))
+        let valHigh = UInt32(littleEndian: at.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self))
+        let key = ptrLow & LentL1.keyMask
+        let frame = ptrLow >> 12
+        if ptrHigh == 0 && ptrLow & 5 == 0 && key != cache.key,
+           validatedTableLevel(frame, ownerRaw: state.ownerRaw) == .l1, let lent = memory.tableEntries(frame) {
+            cache = LentL1(key: key, entries: lent)
+            let index = Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3)
+            if FrameTable.writeKeepingReferences(lent + index, low: valLow, high: valHigh,
+                                                 preserveAD: ptrLow & 2 != 0, ownerRaw: state.ownerRaw,
+                                                 records: records, frameCount: frameCount) {
+                return nil
+            }
+            cache = LentL1()
+            return modifyEntry(table: frame, level: .l1, index: index, raw: UInt64(valHigh) << 32 | UInt64(valLow),
+                               preserveAD: ptrLow & 2 != 0, &state, &memory)
+        }
+        cache = LentL1()
+        let request = MMUUpdateRequest(ptr: UInt64(ptrHigh) << 32 | UInt64(ptrLow), val: UInt64(valHigh) << 32 | UInt64(valLow))
+        switch mmuUpdate(request, state: &state, memory: &memory, m2p: &m2p) {
+        case .failure(let error):
+            return error
+        case .success(let effect):
+            if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
+                outcome.currentBaseChanged = true
+            }
+            return nil
+        }
+    }
+
+    /// `modifyEntry`'s fast path for an entry of a validated L1 of the domain whose owner's raw
+    /// encoding is `ownerRaw` (`records` and `frameCount`: the table's): writes the entry (`low`, `high`: its two halves; the old A/D bits kept
+    /// when `preserveAD`) and answers true only when it needs exactly the references the old one
+    /// holds (`holdsSameReferences`), the old one is not a grant mapping (`isGrantEntry`) and the new
+    /// one's bits pass (`EntryRules.l1BitsRefusal`). False: nothing written, and `modifyEntry`
+    /// decides (it refuses, or takes and gives references). In 32-bit halves: this is the loop
+    /// Linux's batches run, and the hypervisor is 32-bit.
+    @inline(__always)
+    static func writeKeepingReferences(
+        _ slot: UnsafeMutablePointer<UInt64>, low: UInt32, high: UInt32, preserveAD: Bool, ownerRaw: UInt16,
+        records: UnsafeMutablePointer<FrameRecord>, frameCount: UInt32
+    ) -> Bool {
+        let halves = UnsafeMutableRawPointer(slot)
+        let oldLow = halves.load(as: UInt32.self)
+        let oldHigh = halves.load(fromByteOffset: 4, as: UInt32.self)
+        var newLow = low
+        if preserveAD { newLow |= oldLow & UInt32(truncatingIfNeeded: PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
+        // holdsSameReferences at L1: the frame (bits 12-51), present and RW agree.
+        let decisiveLow = UInt32(truncatingIfNeeded: PageTableEntry.frameMask | PTEFlags.present.rawValue | PTEFlags.writable.rawValue)
+        let decisiveHigh = UInt32(truncatingIfNeeded: PageTableEntry.frameMask >> 32)
+        guard (oldLow ^ newLow) & decisiveLow | (oldHigh ^ high) & decisiveHigh == 0 else { return false }
+        // Present: both are, naming the same frame, so the new entry's frame is the old one's.
+        if newLow & UInt32(truncatingIfNeeded: PTEFlags.present.rawValue) != 0 {
+            // l1BitsRefusal (bits 52-62, PAT, global), and a frame at or above 2^20 (bits 32-51),
+            // which the grant check below leaves to modifyEntry.
+            let refusedHigh = UInt32(truncatingIfNeeded: (PageTableEntry.reservedHighBits | PageTableEntry.frameMask) >> 32)
+            guard high & refusedHigh == 0, newLow & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
+            // isGrantEntry: a frame of another domain.
+            let frame = newLow >> 12
+            if frame < frameCount {
+                let owner = records[Int(truncatingIfNeeded: frame)].ownerRaw
+                if owner != ownerRaw {
+                    if owner <= FrameOwner.maxDomainID { return false }
+                }
+            }
+        }
+        halves.storeBytes(of: newLow, as: UInt32.self)
+        halves.storeBytes(of: high, toByteOffset: 4, as: UInt32.self)
+        return true
+    }
+}
+
+/// The L1 mmu_update's fast path writes: a validated L1 of the domain and its entries, lent by the
+/// memory. `key` is the low half of a request's ptr with the entry index and bit 1 (PRESERVE_AD)
+/// cleared, so it keeps the frame, command bit 0 and alignment bit 2, both clear when lent; the
+/// empty one has an index bit set, so no request matches it.
+struct LentL1 {
+    static let keyMask: UInt32 = ~0xFFA
+    var key: UInt32 = 1 << 3
+    var entries = UnsafeMutablePointer<UInt64>(bitPattern: 8)!
+}
