@@ -54,16 +54,13 @@ enum Scheduler {
         Events.injectIfPending(frame, d)
     }
 
-    /// When the running domain's slice ends, as a TSC value (the only form the exit path reads).
+    /// When the running domain's slice ends, as a TSC value (the form the timer tick compares).
     static var sliceEndTSC: UInt64 = 0
 
     /// Ends the running domain's slice `ns` nanoseconds after TSC value `tsc`.
     static func endSlice(at tsc: UInt64, afterNs ns: UInt64) {
         sliceEndTSC = tsc &+ SystemTime.ticks(nanoseconds: min(ns, 1_000_000_000))
     }
-
-    /// Ends the running domain's slice `ns` nanoseconds from now.
-    static func endSlice(afterNs ns: UInt64) { endSlice(at: cpu_rdtsc(), afterNs: ns) }
 
     /// sched_op block and poll: `d` (running, its registers in the guest frame) is off the CPU until
     /// an event is pending. Returns at once, to the hypercall's caller, when one already is.
