@@ -13,6 +13,8 @@ final class PortPermissionTests: XCTestCase {
         XCTAssertNil(PortRange(first: 5, last: 4))
         XCTAssertNil(PortRange(first: 0xFFFF, count: 2))
         XCTAssertNil(PortRange(first: 0x1_0000, count: 1))
+        XCTAssertNil(FrameNumberRange(first: 0xFFFF_FFFF, count: 2))
+        XCTAssertEqual(FrameNumberRange(first: 0xFFFF_FFFF, count: 1)?.last, 0xFFFF_FFFF)
         XCTAssertNil(PortRange(first: 0, count: 0))
         XCTAssertEqual(PortRange(first: 0, count: 0x1_0000), range(0, 0xFFFF))
         XCTAssertEqual(PortRange(access: 0xFFFE, size: 2), range(0xFFFE, 0xFFFF))
