@@ -166,3 +166,36 @@ final class PortPermissionTests: XCTestCase {
         XCTAssertEqual(PortAccessRule.decide(port: 0x20, size: 1, guest: state(iopl: 3), permitted: given, &m), .denied(.hypervisorPort))
     }
 }
+
+final class DeviceAccessTests: XCTestCase {
+    func testDom0HoldsEverythingButTheHypervisorsLines() {
+        let d = DeviceAccess.dom0
+        XCTAssertTrue(d.ports.covers(PortRange(first: 0, last: 0xFFFF)!))
+        XCTAssertTrue(d.frames.covers(FrameNumberRange(first: 0, last: 0xFFFF_FFFF)!))
+        XCTAssertEqual((0..<16).filter { d.lines.contains(UInt8($0)) }, [1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+        XCTAssertTrue(DeviceAccess().ports.isEmpty)
+    }
+
+    /// Only what the caller holds can be passed on or taken away; the target's set follows.
+    func testPassingOn() {
+        var dom0 = DeviceAccess.dom0
+        var domU = DeviceAccess()
+        let fwcfg = PortRange(first: 0x510, last: 0x511)!
+        XCTAssertNil(DeviceAccess.pass(fwcfg, allow: true, caller: dom0.ports, target: &domU.ports))
+        XCTAssertTrue(domU.ports.covers(fwcfg))
+        // A domU passes on only what it holds.
+        var other = DeviceAccess()
+        XCTAssertEqual(DeviceAccess.pass(PortRange(first: 0x510, last: 0x512)!, allow: true, caller: domU.ports, target: &other.ports)?.error, .EPERM)
+        XCTAssertNil(DeviceAccess.pass(fwcfg, allow: true, caller: domU.ports, target: &other.ports))
+        XCTAssertNil(DeviceAccess.pass(PortRange(first: 0x511, last: 0x511)!, allow: false, caller: dom0.ports, target: &domU.ports))
+        XCTAssertEqual(domU.ports.ranges, [PortRange(first: 0x510, last: 0x510)!])
+        // Dom0 that gave its own lines away cannot pass them on.
+        XCTAssertNil(DeviceAccess.pass(ResourceRange<UInt8>(first: 11, last: 11)!, allow: false, caller: dom0.lines, target: &dom0.lines))
+        XCTAssertEqual(DeviceAccess.pass(ResourceRange<UInt8>(first: 11, last: 11)!, allow: true, caller: dom0.lines, target: &domU.lines)?.error, .EPERM)
+        // A full set refuses with -ENOMEM and stays as it was.
+        for i in 0..<UInt16(PortRanges.capacity - 1) { _ = domU.ports.add(PortRange(first: 0x1000 + 4 * i, last: 0x1000 + 4 * i)!) }
+        XCTAssertEqual(DeviceAccess.pass(PortRange(first: 0x9000, last: 0x9000)!, allow: true, caller: dom0.ports, target: &domU.ports)?.error, .ENOMEM)
+        XCTAssertEqual(DeviceAccess.line(ofPirq: 15), 15)
+        XCTAssertNil(DeviceAccess.line(ofPirq: 16))
+    }
+}

@@ -60,10 +60,16 @@ public enum PortAccessRule {
         return PortRange(access: port, size: size)
     }
 
+    /// Xen's iopl_ok: the kernel counts as ring 1 (ring 0 with architectural_iopl), user mode as 3,
+    /// against the virtual IOPL. It also decides whether a kernel's cli/sti is emulated.
+    public static func ioplAllows(_ g: GuestPortState) -> Bool {
+        let cpl: UInt32 = g.kernelMode ? (g.architecturalIOPL ? 0 : 1) : 3
+        return cpl <= g.iopl
+    }
+
     /// The guest's own level: true when its virtual IOPL or its bitmap allows the access.
     public static func guestAllows<M: GuestMemoryAccess>(port: UInt16, size: UInt8, _ g: GuestPortState, _ memory: inout M) -> Bool {
-        let cpl: UInt32 = g.kernelMode ? (g.architecturalIOPL ? 0 : 1) : 3
-        if cpl <= g.iopl { return true }
+        if ioplAllows(g) { return true }
         // Xen reads the bitmap only while the access ends below its limit.
         guard let bitmap = g.bitmap, UInt32(port) + UInt32(size) < g.bitmapPorts else { return false }
         let shift = UInt32(port & 7)

@@ -39,7 +39,7 @@ extension ResourceRange where T == UInt16 {
 }
 
 public struct ResourceRanges<T: FixedWidthInteger & UnsignedInteger & Sendable>: Sendable {
-    /// Most ranges one set holds; a grant that would need more is refused (-ENOSPC), as a Xen
+    /// Most ranges one set holds; a grant that would need more is refused (-ENOMEM), as a Xen
     /// rangeset's limit refuses.
     public static var capacity: Int { 32 }
 
