@@ -28,14 +28,24 @@ if [ -f "Tests/Scenarios/$name.dialogue" ]; then
     runner=(python3 Scripts/serial-dialogue.py "Tests/Scenarios/$name.dialogue" "$log" --)
     serial=(-serial stdio)
 fi
+# A scenario with a .setup script gets the machine that script makes (a disk image, network cards):
+# the script prints the extra QEMU arguments, one per line. A .verify script then checks, from the
+# host's side, what the log claims (a checksum against the image, say).
+extra=()
+if [ -f "Tests/Scenarios/$name.setup" ]; then
+    setup_out=$(python3 "Tests/Scenarios/$name.setup") || { echo "FAIL $name: Tests/Scenarios/$name.setup failed"; exit 1; }
+    mapfile -t extra <<<"$setup_out"
+fi
 timeout --foreground -k 5 "$seconds" "${runner[@]}" qemu-system-x86_64 \
     -icount shift=0,sleep=off -rtc clock=vm -nodefaults -display none -no-reboot \
     "${serial[@]}" -device isa-debug-exit,iobase=0xf4,iosize=4 \
-    -m "$memory" -cdrom "build/test-$name.iso" -boot d <"$input" >"$log.stdio" 2>&1
+    -m "$memory" -cdrom "build/test-$name.iso" -boot d "${extra[@]}" <"$input" >"$log.stdio" 2>&1
 status=$?
 if [ "$input" != /dev/null ]; then mv "$log.stdio" "$log"; else cat "$log.stdio"; rm -f "$log.stdio"; fi
 elapsed=$(( $(date +%s) - start ))
-if python3 Scripts/check-log.py "$expect" "$log" "$status"; then
+verified=true
+if [ -f "Tests/Scenarios/$name.verify" ] && ! python3 "Tests/Scenarios/$name.verify" "$log"; then verified=false; fi
+if python3 Scripts/check-log.py "$expect" "$log" "$status" && $verified; then
     echo "PASS $name (${elapsed}s)"
     exit 0
 fi

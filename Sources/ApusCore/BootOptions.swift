@@ -15,6 +15,8 @@ public enum TestScenario: UInt8, CaseIterable {
     /// Dom0 boots an unmodified Linux 5.4 (i386 PAE PV) as a domU; from its shell, typed into on the
     /// serial line, with a shell on Linux's console (linux-shell); two at once beside the clock (linux-twice).
     case linux, linuxShell, linuxTwice
+    /// Dom0 drives QEMU's virtio disk through DOMID_IO mappings and a pirq (issue #13).
+    case devices
 
     public var name: StaticString {
         switch self {
@@ -40,6 +42,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .linux: return "linux"
         case .linuxShell: return "linux-shell"
         case .linuxTwice: return "linux-twice"
+        case .devices: return "devices"
         }
     }
 
@@ -47,7 +50,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice, .devices: return false
         }
     }
 

@@ -27,6 +27,9 @@ public struct FrameTable: ~Copyable {
     /// What the hypervisor puts in L2 slots 428-511 of every slot-3 L2 (set before the first
     /// domain is built; a slot-3 L2 cannot validate without it).
     public var hypervisorSlots: HypervisorL2Slots? = nil
+    /// The firmware's map as the device-memory rule reads it (set at boot); nil: no frame is
+    /// device memory, so no L1 entry may name one.
+    public var deviceMemory: DeviceMemoryRule? = nil
     /// Dirty frames `allocate(for:memory:)` had to zero because none was scrubbed (for the logs:
     /// what idle scrubbing did not cover).
     public internal(set) var zeroedOnDemand: UInt32 = 0

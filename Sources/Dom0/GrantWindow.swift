@@ -76,6 +76,28 @@ enum GrantWindow {
         return dom0_grant_window_base() + UInt32(slot) * 4096
     }
 
+    /// `count` consecutive free slots, for pages dom0 maps itself (a device's memory); nil when no
+    /// such run is free. The slots stay taken.
+    static func claim(count: Int) -> UInt32? {
+        guard prepare(), var slots = used, count > 0 else { return nil }
+        var start = 0
+        while start + count <= slots.count {
+            if let taken = (start..<(start + count)).last(where: { slots[$0] }) { start = taken + 1; continue }
+            for i in start..<(start + count) { slots[i] = true }
+            used = slots
+            return dom0_grant_window_base() + UInt32(start) * 4096
+        }
+        return nil
+    }
+
+    /// Gives back a slot taken with `claim` whose page is unmapped again.
+    static func release(_ address: UInt32) {
+        let base = dom0_grant_window_base()
+        guard address >= base else { return }
+        let slot = Int((address - base) / 4096)
+        if let n = used?.count, slot < n { used?[slot] = false }
+    }
+
     /// Unmaps and frees the slot; false (reason printed, slot kept out of use) when refused.
     @discardableResult
     static func unmap(_ m: GrantMapping) -> Bool {

@@ -16,9 +16,8 @@ enum MemoryTest {
     static let tableEntry: UInt64 = 0x67                // present, writable, user, accessed, dirty
 
     static var si: StartInfoView { Kernel.startInfo }
-    static func mfn(_ pfn: UInt32) -> UInt32 { si.machineFrame(ofPFN: pfn) }
-    /// The M2P, read-only at 0xF5800000 and readable from ring 1.
-    static func m2p(_ mfn: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(XenLayout.mach2physVirtStart))![Int(mfn)] }
+    static func mfn(_ pfn: UInt32) -> UInt32 { OwnPageTables.mfn(pfn) }
+    static func m2p(_ mfn: UInt32) -> UInt32 { OwnPageTables.m2p(mfn) }
     static var window: UInt32 { guest_symbol(GuestSymbol.scratchWindow) }
 
     /// Maps the scratch window onto `pfn`'s frame (writable), runs `body` on it, maps it back.
@@ -229,20 +228,8 @@ enum MemoryTest {
 
     static func ptBaseMFN() -> UInt32 { mfn(si.ptBase >> 12) }
 
-    /// The 512 entries of the current L2 for an L3 slot, read through its read-only mapping.
-    static func currentL2(slot: Int) -> [UInt64] {
-        let l3 = UnsafePointer<UInt64>(bitPattern: UInt(si.ptBase))!
-        let l2mfn = UInt32(truncatingIfNeeded: (l3[slot] & 0x000F_FFFF_FFFF_F000) >> 12)
-        let l2 = UnsafePointer<UInt64>(bitPattern: UInt(m2p(l2mfn) << 12))!
-        return (0..<512).map { l2[$0] }
-    }
-
-    /// The virtual address of the L1 entry that maps `va` (our L1s are mapped read-only).
-    static func l1EntryVA(of va: UInt32) -> UInt32 {
-        let l2e = currentL2(slot: PAE.l3Index(va))[PAE.l2Index(va)]
-        let l1mfn = UInt32(truncatingIfNeeded: (l2e & 0x000F_FFFF_FFFF_F000) >> 12)
-        return m2p(l1mfn) << 12 + UInt32(PAE.l1Index(va) * 8)
-    }
+    static func currentL2(slot: Int) -> [UInt64] { OwnPageTables.currentL2(slot: slot) }
+    static func l1EntryVA(of va: UInt32) -> UInt32 { OwnPageTables.l1EntryVA(of: va) }
 
     /// A frame whose M2P entry says nobody maps it: above our own frames, not ours.
     static func unownedFrame() -> UInt32 {

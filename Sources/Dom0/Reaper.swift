@@ -61,6 +61,7 @@ enum Dom0Events {
 
     static func others(_ port: UInt32) {
         if port == timerPort { timerFired &+= 1; return }
+        if PhysicalInterrupts.dispatch(port) { return }
         if let f = fired, port < portLimit { f[Int(port >> 5)] |= 1 << (port & 31) }
         DomainIO.signals &+= 1
     }
@@ -71,13 +72,31 @@ enum Dom0Events {
         return guest_test_and_clear_bit(f, port) != 0
     }
 
-    /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between; the domains' rings are
-    /// served as their events arrive, not when the sleep ends.
-    static func sleep(_ ns: UInt64) {
+    /// Blocks until `condition` holds or `ns` of system time have passed (VIRQ_TIMER); the
+    /// condition's last value. Events (a device's interrupt among them) are handled meanwhile.
+    static func wait(atMost ns: UInt64, until condition: () -> Bool) -> Bool {
+        bindTimer()
+        let deadline = GuestTime.now() + ns
+        while true {
+            _ = GuestTime.setTimer(deadline)
+            let before = timerFired
+            GuestEvents.wait { condition() || timerFired != before }
+            if condition() { return true }
+            if GuestTime.now() >= deadline { return condition() }
+        }
+    }
+
+    static func bindTimer() {
         if timerPort == 0 {
             let p = GuestEvents.bindVirq(Virq.timer)
             if p > 0 { timerPort = UInt32(p) }
         }
+    }
+
+    /// Sleeps for `ns` of system time (VIRQ_TIMER), blocking in between; the domains' rings are
+    /// served as their events arrive, not when the sleep ends.
+    static func sleep(_ ns: UInt64) {
+        bindTimer()
         let before = timerFired
         _ = GuestTime.setTimer(GuestTime.now() + ns)
         while true {

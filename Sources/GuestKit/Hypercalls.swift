@@ -120,12 +120,13 @@ public struct MMUBatch {
 
     /// Runs the batch; returns the hypercall's result and how many requests were done. Mutating
     /// only so that the requests are passed in place (a copy of them would cost more than the call).
-    public mutating func run<T>(_ xen: Xen<T>) -> (rc: Int32, done: UInt32) {
+    /// `domain`: the foreign domain (DOMID_IO for device memory), DOMID_SELF by default.
+    public mutating func run<T>(_ xen: Xen<T>, domain: UInt16 = SpecialDomainID.selfID) -> (rc: Int32, done: UInt32) {
         var done: UInt32 = 0
         let n = UInt32(count)
         let rc = record.withAddress { address in
             withUnsafeMutablePointer(to: &done) { d in
-                xen.mmuUpdate(address, count: n, done: UInt32(truncatingIfNeeded: UInt(bitPattern: d)))
+                xen.mmuUpdate(address, count: n, done: UInt32(truncatingIfNeeded: UInt(bitPattern: d)), domain: UInt32(domain))
             }
         }
         return (rc, done)

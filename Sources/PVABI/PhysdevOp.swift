@@ -90,6 +90,29 @@ public enum PhysdevLayout {
     public static let maxIOPL: UInt32 = 3
 }
 
+/// physdev_map_pirq (36 bytes on x86_32): domid u16 at 0, type i32 at 4, index i32 at 8, pirq i32 (IN,
+/// and OUT the pirq given) at 12, then bus, devfn, entry_nr (MSI only) and table_base u64 at 28.
+public enum PhysdevMapPirqLayout {
+    public static let domidOffset = 0
+    public static let typeOffset = 4
+    public static let indexOffset = 8
+    public static let pirqOffset = 12
+    public static let size = 36
+    /// MAP_PIRQ_TYPE_*: MSI 0, GSI 1 (index is the GSI), unknown 2, MSI_SEG 3, MULTI_MSI 4.
+    public static let typeMSI: UInt32 = 0
+    public static let typeGSI: UInt32 = 1
+    public static let typeMSISegment: UInt32 = 3
+    public static let typeMultiMSI: UInt32 = 4
+    /// pirq IN of -1: the hypervisor picks the number.
+    public static let anyPirq: UInt32 = 0xFFFF_FFFF
+}
+
+/// physdev_unmap_pirq (8 bytes): domid u16 at 0, pirq i32 at 4.
+public enum PhysdevUnmapPirqLayout {
+    public static let domidOffset = 0
+    public static let pirqOffset = 4
+}
+
 /// struct xen_platform_op (x86_32: cmd u32, interface_version u32, a 128-byte union): platform_op (7).
 public enum PlatformOpLayout {
     public static let cmdOffset = 0

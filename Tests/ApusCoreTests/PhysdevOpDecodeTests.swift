@@ -1,6 +1,6 @@
-// PhysdevOpDecodeTests.swift: physdev_op's and platform_op's decoders as Xen answers a domain without
-// devices: set_iopl and set_iobitmap for any PV guest, status queries and EOIs for pirqs it cannot
-// have, the EOI map, -EPERM for dom0's commands after the argument is read, and the fuzz harness.
+// PhysdevOpDecodeTests.swift: physdev_op's and platform_op's decoders: set_iopl and set_iobitmap for
+// any PV guest, status queries and EOIs in range, dom0's map_pirq/unmap_pirq fields, the EOI map,
+// -EPERM for dom0's commands from a domU after the argument is read, and the fuzz harness.
 
 import XCTest
 import PVABI
@@ -52,11 +52,11 @@ final class PhysdevOpDecodeTests: XCTestCase {
         var m = blank()
         m.place32([PirqLimits.perDomain - 1, 0], at: 0x2000)
         XCTAssertEqual(accepted(decode(PhysdevOp.irqStatusQuery.rawValue, 0x2000, &m)),
-                       .irqStatusQuery(flags: PhysdevLayout.needsEOI, out: GuestRange(0x2004, count: 4)!))
+                       .irqStatusQuery(pirq: PirqLimits.perDomain - 1, out: GuestRange(0x2004, count: 4)!))
         m.place32([PirqLimits.perDomain, 0], at: 0x2000)
         assertRefused(decode(PhysdevOp.irqStatusQuery.rawValue, 0x2000, &m), .EINVAL, "irq_status_query: past the domain's pirqs")
         m.place32([3], at: 0x2000)
-        assertRefused(decode(PhysdevOp.eoi.rawValue, 0x2000, &m), .EINVAL, "eoi: the domain has no physical IRQ there")
+        XCTAssertEqual(accepted(decode(PhysdevOp.eoi.rawValue, 0x2000, &m)), .eoi(pirq: 3))
         m.place32([0xFFFF_FFFF], at: 0x2000)
         assertRefused(decode(PhysdevOp.eoi.rawValue, 0x2000, &m), .EINVAL, "eoi: past the domain's pirqs")
         var untouched = blank()
@@ -77,6 +77,7 @@ final class PhysdevOpDecodeTests: XCTestCase {
             XCTAssertEqual(r.error, .EPERM, "\(op)")
             guard case .failure(let f) = decode(op.rawValue, 0x9000, &m) else { return XCTFail("\(op)") }
             XCTAssertEqual(f.error, .EFAULT, "\(op): the argument is read before the privilege check")
+            if op == .mapPirq || op == .unmapPirq { continue }
             XCTAssertEqual(accepted(decode(op.rawValue, 0x2000, privileged: true, &m)), .notOffered(op))
         }
         assertRefused(decode(PhysdevOp.getFreePirq.rawValue, 0x2000, &m), .ENOSYS, "get_free_pirq: physical IRQs are not offered to domUs here")
@@ -87,6 +88,21 @@ final class PhysdevOpDecodeTests: XCTestCase {
         XCTAssertEqual(PhysdevOp.mapPirq.argumentSize, 36)
         XCTAssertEqual(PhysdevOp.apicRead.argumentSize, 12)
         XCTAssertEqual(PhysdevOp.irqStatusQuery.argumentSize, 8)
+    }
+
+    /// dom0's map_pirq and unmap_pirq: every IN field read from its offset, the OUT pirq's range.
+    func testMapAndUnmapPirqFields() {
+        var m = blank()
+        m.place([0xF0, 0x7F, 0, 0], at: 0x2000)                       // domid DOMID_SELF
+        m.place32([PhysdevMapPirqLayout.typeGSI, 11, 0xFFFF_FFFF, 0, 0, 0, 0, 0], at: 0x2004)
+        XCTAssertEqual(accepted(decode(PhysdevOp.mapPirq.rawValue, 0x2000, privileged: true, &m)),
+                       .mapPirq(domain: 0x7FF0, type: 1, index: 11, pirq: 0xFFFF_FFFF, out: GuestRange(0x200C, count: 4)!))
+        m.place([3, 0, 0, 0], at: 0x3000)
+        m.place32([9], at: 0x3004)
+        XCTAssertEqual(accepted(decode(PhysdevOp.unmapPirq.rawValue, 0x3000, privileged: true, &m)), .unmapPirq(domain: 3, pirq: 9))
+        // The struct must be readable whole (36 bytes) before anything is decided.
+        assertRefused(decode(PhysdevOp.mapPirq.rawValue, GuestRange.limit - 20, privileged: true, &m), .EFAULT,
+                      "the physdev_op argument is not readable guest memory")
     }
 
     func testPlatformOp() {

@@ -43,6 +43,10 @@ enum MemorySetup {
         _ = Machine.frames.reserve(frameRange(image), as: .hypervisor)
         for m in info.modules { _ = Machine.frames.reserve(frameRange(m.range), as: .bootModule) }
         for range in summary.usableFrameRanges { _ = Machine.frames.addUsable(range) }
+        // What device memory is: whatever the firmware does not list as RAM (or bad), rounded outward.
+        let devices = DeviceMemoryRule(firmwareMap: info.regions)
+        if !devices.complete { Log.info("memory: the firmware map has too many RAM stretches to track; no device memory may be mapped") }
+        Machine.frames.deviceMemory = devices
 
         // The M2P: 4 bytes per frame, all "invalid" until a domain owns the frame.
         let m2pChunks = UInt32((UInt64(summary.highestFrame) * 4 + 0x1F_FFFF) >> 21)

@@ -85,6 +85,8 @@ final class Domain {
     /// The ports, device-memory frames and interrupt lines it may reach: dom0 all but the
     /// hypervisor's, a domU what dom0 passed on with domctl ioport/iomem/irq_permission.
     var devices: DeviceAccess
+    /// The physical IRQs mapped for it (physdev_op map_pirq): it may bind these to event channels.
+    var pirqs = PirqMapping()
     /// Port accesses refused so far: the first few are logged, so a kernel probing for legacy
     /// devices does not flood the log.
     var portRefusals: UInt32 = 0
@@ -139,6 +141,7 @@ final class Domain {
         var extras = MappableExtras()
         _ = extras.add(sharedInfoMFN)
         memory = DomainMemoryState(id: id, extras: extras)
+        memory.deviceFrames = DeviceFrameSet(devices.frames) ?? DeviceFrameSet()
         hardwarePDPT = HardwarePDPT.allocate()
         // Events masked until the guest says otherwise.
         vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)

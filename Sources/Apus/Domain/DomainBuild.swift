@@ -57,7 +57,8 @@ enum DomainBuild {
         }
         // Event channels first: a domU's start_info names its store and console ports, unbound
         // and waiting for dom0's xenstored and console backend to bind them.
-        _ = Events.system.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128)
+        _ = Events.system.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128,
+                                    pirqs: UInt32(DeviceAccess.lineCount))
         if !r.privileged {
             guard let store = try? Events.system.allocUnbound(caller: r.id, domain: r.id, remote: 0),
                   let console = try? Events.system.allocUnbound(caller: r.id, domain: r.id, remote: 0) else {

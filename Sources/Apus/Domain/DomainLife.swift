@@ -36,6 +36,7 @@ enum DomainLife {
         MemoryTeardown.run(d)
         FPU.forget(d)
         SystemCallGate.forget(d)
+        PhysicalIRQs.domainGone(d.id)
         Events.system.removeDomain(d.id)
         d.state = .dead
         d.releaseHypervisorMemory()

@@ -63,7 +63,14 @@ enum DomctlHypercall {
             return .ok
         case .iomemPermission(let target, let frames, let allow):
             guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
+            let before = d.devices.frames
             if let r = DeviceAccess.pass(frames, allow: allow, caller: caller.devices.frames, target: &d.devices.frames) { return r.outcome }
+            // The paging core's copy, which decides every device-memory entry, has room for fewer ranges.
+            guard let set = DeviceFrameSet(d.devices.frames) else {
+                d.devices.frames = before
+                return .refused(.ENOMEM, "iomem_permission: the domain holds as many separate device-memory ranges as it may (8)")
+            }
+            d.memory.deviceFrames = set
             Log.info("d\(d.id): device frames \(hex: frames.first)-\(hex: frames.last) \(allow ? StaticString("given") : StaticString("taken away")) by d\(caller.id)")
             return .ok
         case .irqPermission(let target, let pirq, let allow):

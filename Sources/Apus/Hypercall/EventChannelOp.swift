@@ -72,8 +72,18 @@ enum EventChannelHypercall {
             case .bindIPI(let vcpu, let portOut):
                 let port = try Events.system.bindIPI(caller: d.id, vcpu: vcpu)
                 return out(port, portOut)
+            case .bindPirq(let pirq, let willShare, let portOut):
+                if let refusal = d.pirqs.bindRefusal(pirq: pirq, lines: d.devices.lines) { return refusal.outcome }
+                let port = try Events.system.bindPirq(caller: d.id, pirq: pirq)
+                if let refusal = PhysicalIRQs.bind(d, pirq: pirq, willShare: willShare, port: port) {
+                    try? Events.system.close(caller: d.id, port: port)
+                    return refusal.outcome
+                }
+                return out(port, portOut)
             case .close(let port):
+                let closing = Events.system.state(domain: d.id, port: port)
                 try Events.system.close(caller: d.id, port: port)
+                if case .pirq(let pirq)? = closing { PhysicalIRQs.unbind(d.id, pirq: pirq) }
                 var page = d.eventPage
                 TwoLevelEvents.clearPending(&page, port: port)
                 return .ok
@@ -100,7 +110,9 @@ enum EventChannelHypercall {
                 try Events.system.bindVCPU(caller: d.id, port: port, vcpu: vcpu)
                 return .ok
             case .reset(let dom):
-                try Events.system.reset(caller: d.id, domain: resolve(dom))
+                let target = resolve(dom)
+                try Events.system.reset(caller: d.id, domain: target)
+                PhysicalIRQs.domainGone(target)
                 return .ok
             }
         } catch {

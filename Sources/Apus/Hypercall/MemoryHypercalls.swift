@@ -20,10 +20,11 @@ enum MemoryHypercalls {
     /// the CPU's PDPT (and so CR3), as the CPU reads PDPTEs only then.
     static func mmuUpdate(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
-        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size) {
+        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size, allowDeviceMemory: true) {
         case .failure(let r): return r.outcome
         case .success(let b): batch = b
         }
+        if batch.deviceMemory { return deviceMemoryUpdate(batch, d) }
         var memory = RunningGuestMemory()
         var done: UInt32 = 0
         var result = HypercallOutcome.ok
@@ -59,6 +60,39 @@ enum MemoryHypercalls {
         }
         if baseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
         return finishBatch(done, batch, result)
+    }
+
+    /// mmu_update with foreign domain DOMID_IO: each entry maps device memory. One request at a
+    /// time: DeviceMemoryRule decides the frame (never RAM, never the APICs, only what the domain
+    /// was given) and makes the entry uncached, then the paging core applies it under its rules.
+    @inline(never)
+    static func deviceMemoryUpdate(_ batch: PageTableBatch, _ d: Domain) -> HypercallOutcome {
+        guard let rule = Machine.frames.deviceMemory else {
+            return finishBatch(0, batch, .refused(.EPERM, "DOMID_IO: the firmware's memory map was not read; no device memory"))
+        }
+        var memory = RunningGuestMemory()
+        var m2p = MachineToPhysicalTable()
+        var done: UInt32 = 0
+        while done < batch.list.count {
+            guard let slot = batch.list.element(done), let raw: GuestBytes<16> = memory.read(slot) else {
+                return finishBatch(done, batch, .refused(.EFAULT, "mmu_update request list is not readable"))
+            }
+            let request: MMUUpdateRequest
+            switch rule.deviceRequest(PageTableBatch.mmuUpdate(raw), permitted: d.memory.deviceFrames) {
+            case .failure(let refusal): return finishBatch(done, batch, .refused(refusal.error, refusal.reason))
+            case .success(let r): request = r
+            }
+            switch Machine.frames.mmuUpdate(request, state: &d.memory, memory: &Machine.memory, m2p: &m2p) {
+            case .failure(let error): return finishBatch(done, batch, .refused(error.error, error.reason))
+            case .success(let effect):
+                if case .tableEntry(let frame, .l3, _) = effect, frame == d.memory.baseL3 {
+                    AddressSpaces.loadPDPT(d)
+                    loadCR3(d.hardwarePDPTPhysical)
+                }
+            }
+            done &+= 1
+        }
+        return finishBatch(done, batch, .ok)
     }
 
     /// Writes the count of completed requests where the guest asked for it (a checked 4-byte range).

@@ -1,6 +1,6 @@
-// PhysdevOp.swift: physdev_op (33) and platform_op (7) acted on for domains that own no device: the
-// virtual IOPL and I/O bitmap are kept per vCPU, the EOI map frame is remembered, status queries are
-// answered. ApusCore's PhysdevOpRequest / PlatformOpRequest decode (refusals included); this file only acts.
+// PhysdevOp.swift: physdev_op (33) and platform_op (7) acted on: the virtual IOPL and I/O bitmap are
+// kept per vCPU, physical IRQs are mapped, queried and EOI'd (PhysicalIRQs drives the lines), the EOI
+// map frame is remembered. ApusCore's PhysdevOpRequest / PlatformOpRequest decode (refusals included); this file only acts.
 
 import ApusCore
 import PVABI
@@ -17,8 +17,36 @@ enum PhysdevOpHypercall {
             d.vcpu.ioBitmap = bitmap
             d.vcpu.ioBitmapPorts = ports
             return .ok
-        case .success(.irqStatusQuery(let flags, let out)):
-            return memory.write32(flags, to: out) ? .ok : .refused(.EFAULT, "physdev_irq_status_query is not writable guest memory")
+        case .success(.irqStatusQuery(let pirq, let out)):
+            return memory.write32(PhysicalIRQs.statusFlags(d, pirq: pirq), to: out)
+                ? .ok : .refused(.EFAULT, "physdev_irq_status_query is not writable guest memory")
+        case .success(.eoi(let pirq)):
+            guard d.pirqs.isMapped(pirq) else { return .refused(.EINVAL, "eoi: the domain has no physical IRQ there") }
+            PhysicalIRQs.eoi(d, pirq: pirq)
+            return .ok
+        case .success(.mapPirq(let domain, let type, let index, let pirq, let out)):
+            guard let target = domain == SpecialDomainID.selfID ? d : Domains.byID(domain) else {
+                return .refused(.ESRCH, "map_pirq: no such domain")
+            }
+            switch PirqMapping.check(type: type, index: index, pirq: pirq, callerLines: d.devices.lines) {
+            case .failure(let refusal): return refusal.outcome
+            case .success(let given):
+                guard memory.write32(given, to: out) else { return .refused(.EFAULT, "physdev_map_pirq is not writable guest memory") }
+                if !target.pirqs.isMapped(given) {
+                    target.pirqs.map(given)
+                    Log.info("d\(d.id): map_pirq: GSI \(index) is pirq \(given) of d\(target.id)")
+                }
+                return .ok
+            }
+        case .success(.unmapPirq(let domain, let pirq)):
+            guard let target = domain == SpecialDomainID.selfID ? d : Domains.byID(domain) else {
+                return .refused(.ESRCH, "unmap_pirq: no such domain")
+            }
+            guard Events.system.pirqTarget(domain: target.id, pirq: pirq) == nil else {
+                return .refused(.EBUSY, "unmap_pirq: the pirq is bound to an event channel; close it first")
+            }
+            if let refusal = target.pirqs.unmap(pirq) { return refusal.outcome }
+            return .ok
         case .success(.registerEOIMap(let mfn, _)):
             // Xen takes a writable type reference on the frame and keeps it: it must be the domain's
             // and not a page or descriptor table. No pirq of a domU ever sets a bit in it, so Apus

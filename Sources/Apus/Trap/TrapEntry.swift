@@ -74,9 +74,13 @@ enum Interrupts {
             // The slice end is noticed here, at the tick (250 us), not on every return to a guest.
             if Domains.running != nil && cpu_rdtsc() >= Scheduler.sliceEndTSC { Scheduler.preemptRequested = true }
             if !Domains.all.isEmpty { Timers.check(now: SystemTime.nanoseconds()) }
+            if PhysicalIRQs.awaiting { PhysicalIRQs.tick(now: SystemTime.nanoseconds()) }
         } else if irq == 4 {
             // The UART: its transmit ring drains here; typed input is dom0's (VIRQ_CONSOLE).
             if Serial.interrupt(), let dom0 = Domains.byID(0) { Events.raiseVirq(dom0, Virq.console) }
+        } else if irq != 2 {
+            // A device's line: masked until the domains bound to it EOI, and an event for each.
+            PhysicalIRQs.fire(line: irq)
         }
     }
 }

@@ -13,6 +13,8 @@ public enum EventChannelRequest {
     case bindVirq(virq: UInt32, vcpu: UInt32, port: GuestRange)
     /// IN vcpu; OUT the new port to `port`.
     case bindIPI(vcpu: UInt32, port: GuestRange)
+    /// IN pirq, flags (BIND_PIRQ__WILL_SHARE); OUT the new port to `port`.
+    case bindPirq(pirq: UInt32, willShare: Bool, port: GuestRange)
     case close(port: UInt32)
     case send(port: UInt32)
     case unmask(port: UInt32)
@@ -28,7 +30,11 @@ public enum EventChannelRequest {
         guard let op = EventChannelOp(rawValue: a.a1) else { return .failure(Refusal(.ENOSYS, "unknown event_channel_op command")) }
         switch op {
         case .bindPirq:
-            return .failure(Refusal(.EPERM, "no physical interrupts are passed through to guests"))
+            return read(a.a2, EvtchnBindPirqLayout.size, &memory) { arg, range in
+                guard let port = range.field(EvtchnBindPirqLayout.portOffset, 4) else { return nil }
+                return .bindPirq(pirq: arg.u32(EvtchnBindPirqLayout.pirqOffset),
+                                 willShare: arg.u32(EvtchnBindPirqLayout.flagsOffset) & EvtchnBindPirqLayout.flagWillShare != 0, port: port)
+            }
         case .initControl, .expandArray, .setPriority:
             return .failure(Refusal(.ENOSYS, "the FIFO event-channel ABI is not implemented; use the 2-level ABI"))
         case .allocUnbound:

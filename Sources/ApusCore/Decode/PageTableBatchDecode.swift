@@ -11,10 +11,15 @@ public struct PageTableBatch: Equatable, Sendable {
     public let list: GuestArray
     /// Where the number of completed requests goes, or nil when the guest passed a null pointer.
     public let doneCount: GuestRange?
+    /// The foreign domain is DOMID_IO: every entry maps device memory (mmu_update only).
+    public var deviceMemory = false
 
-    /// `a`: list, count, pdone, foreign domid. `caller` is the calling domain's id.
-    public static func decode(_ a: HypercallArguments, caller: UInt16, elementSize: Int) -> Decoded<PageTableBatch> {
-        guard a.a4 == UInt32(SpecialDomainID.selfID) || a.a4 == UInt32(caller) else {
+    /// `a`: list, count, pdone, foreign domid. `caller` is the calling domain's id. DOMID_IO is
+    /// accepted when `allowDeviceMemory` (mmu_update); the rule for its entries is the actor's.
+    public static func decode(_ a: HypercallArguments, caller: UInt16, elementSize: Int,
+                              allowDeviceMemory: Bool = false) -> Decoded<PageTableBatch> {
+        let deviceMemory = allowDeviceMemory && a.a4 == UInt32(SpecialDomainID.io)
+        guard a.a4 == UInt32(SpecialDomainID.selfID) || a.a4 == UInt32(caller) || deviceMemory else {
             return .failure(Refusal(.EPERM, "page-table operations on another domain are not allowed"))
         }
         let list: GuestArray
@@ -28,7 +33,7 @@ public struct PageTableBatch: Equatable, Sendable {
             guard let r = GuestRange(a.a3, count: 4) else { return .failure(Refusal(.EFAULT, "the done count is not writable guest memory")) }
             done = r
         }
-        return .success(PageTableBatch(list: list, doneCount: done))
+        return .success(PageTableBatch(list: list, doneCount: done, deviceMemory: deviceMemory))
     }
 
     /// One mmu_update request copied in.

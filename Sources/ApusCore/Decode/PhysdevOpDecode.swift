@@ -1,7 +1,7 @@
-// PhysdevOpDecode.swift: physdev_op (33) decoded as Xen answers a PV domain that owns no device and no
-// physical IRQ: its virtual IOPL and I/O bitmap, status queries and EOIs for pirqs it cannot have, the
-// EOI map page, and -EPERM (after the argument is read, as Xen's XSM checks come) for the operations of
-// a domain that drives hardware. Reads only through GuestMemoryAccess; must never act.
+// PhysdevOpDecode.swift: physdev_op (33) decoded into typed requests: the virtual IOPL and I/O bitmap,
+// pirq status queries, EOIs, map_pirq / unmap_pirq for a privileged caller, the EOI map page, and
+// -EPERM (after the argument is read, as Xen's XSM checks come) for a domU's device operations.
+// Reads only through GuestMemoryAccess; must never act.
 
 import PVABI
 
@@ -16,8 +16,15 @@ public enum PhysdevOpRequest: Equatable {
     case setIOPL(UInt32)
     /// The guest's I/O bitmap (nil: none) and how many ports it covers.
     case setIOBitmap(bitmap: GuestRange?, ports: UInt32)
-    /// OUT: `flags` (u32) to `out`; the pirq is in range.
-    case irqStatusQuery(flags: UInt32, out: GuestRange)
+    /// OUT: the pirq's XENIRQSTAT_* flags (u32) to `out`; the pirq is in range.
+    case irqStatusQuery(pirq: UInt32, out: GuestRange)
+    /// End of interrupt for `pirq` (in range; the actor checks it is mapped).
+    case eoi(pirq: UInt32)
+    /// map_pirq by a privileged caller for `domain` (DOMID_SELF unresolved): IN type, index and pirq,
+    /// OUT the pirq given, to `out`.
+    case mapPirq(domain: UInt16, type: UInt32, index: UInt32, pirq: UInt32, out: GuestRange)
+    /// unmap_pirq by a privileged caller for `domain` (DOMID_SELF unresolved).
+    case unmapPirq(domain: UInt16, pirq: UInt32)
     /// The guest's EOI map frame (a machine frame: PV guests name frames by mfn); the actor checks
     /// that the domain may write it and that none is registered. `autoUnmask` for the v1 command.
     case registerEOIMap(mfn: UInt32, autoUnmask: Bool)
@@ -55,12 +62,10 @@ public enum PhysdevOpRequest: Equatable {
             guard let out = GuestRange(a.a2, count: 8)?.field(PhysdevLayout.statusFlagsOffset, 4) else {
                 return .failure(Refusal(.EFAULT, "the physdev_op argument is not readable guest memory"))
             }
-            // No pirq of this domain is shared, and without an EOI map bit a guest must always EOI.
-            return .success(.irqStatusQuery(flags: PhysdevLayout.needsEOI, out: out))
+            return .success(.irqStatusQuery(pirq: arg.u32(PhysdevLayout.statusIRQOffset), out: out))
         case .eoi:
-            // In range or not, the domain has no pirq bound there: Xen's pirq_info lookup fails.
-            return .failure(Refusal(.EINVAL, arg.u32(0) < PirqLimits.perDomain
-                                    ? "eoi: the domain has no physical IRQ there" : "eoi: past the domain's pirqs"))
+            guard arg.u32(0) < PirqLimits.perDomain else { return .failure(Refusal(.EINVAL, "eoi: past the domain's pirqs")) }
+            return .success(.eoi(pirq: arg.u32(0)))
         case .pirqEOIGmfnV1, .pirqEOIGmfnV2:
             return .success(.registerEOIMap(mfn: arg.u32(0), autoUnmask: op == .pirqEOIGmfnV1))
         case .irqUnmaskNotify:
@@ -69,6 +74,16 @@ public enum PhysdevOpRequest: Equatable {
             guard privileged else {
                 if op == .getFreePirq { return .failure(Refusal(.ENOSYS, "get_free_pirq: physical IRQs are not offered to domUs here")) }
                 return .failure(Refusal(.EPERM, "mapping physical IRQs is for dom0 (or a device model) only"))
+            }
+            if op == .mapPirq {
+                guard let out = GuestRange(a.a2, count: UInt32(PhysdevMapPirqLayout.size))?.field(PhysdevMapPirqLayout.pirqOffset, 4) else {
+                    return .failure(Refusal(.EFAULT, "the physdev_op argument is not readable guest memory"))
+                }
+                return .success(.mapPirq(domain: arg.u16(PhysdevMapPirqLayout.domidOffset), type: arg.u32(PhysdevMapPirqLayout.typeOffset),
+                                         index: arg.u32(PhysdevMapPirqLayout.indexOffset), pirq: arg.u32(PhysdevMapPirqLayout.pirqOffset), out: out))
+            }
+            if op == .unmapPirq {
+                return .success(.unmapPirq(domain: arg.u16(PhysdevUnmapPirqLayout.domidOffset), pirq: arg.u32(PhysdevUnmapPirqLayout.pirqOffset)))
             }
             return .success(.notOffered(op))
         case .freeIRQVector:

@@ -53,10 +53,19 @@ public struct DeviceMemoryRule: Sendable {
 
     /// Whether `frame` may be mapped as device memory by a domain given `permitted`.
     public func check(frame: UInt32, permitted: FrameNumberRanges) -> DeviceFrameRefusal? {
+        check(frame: frame, given: permitted.contains(frame))
+    }
+
+    /// The same, with the domain's ranges as the paging state keeps them.
+    public func check(frame: UInt32, permitted: DeviceFrameSet) -> DeviceFrameRefusal? {
+        check(frame: frame, given: permitted.contains(frame))
+    }
+
+    private func check(frame: UInt32, given: Bool) -> DeviceFrameRefusal? {
         guard complete, !ram.contains(frame) else { return .ram }
         if bad.contains(frame) { return .badMemory }
         for r in Self.hypervisorDevices where r.first <= frame && frame <= r.last { return .hypervisorDevice }
-        guard permitted.contains(frame) else { return .notGiven }
+        guard given else { return .notGiven }
         return nil
     }
 

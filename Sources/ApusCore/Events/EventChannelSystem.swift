@@ -138,15 +138,13 @@ public struct EventChannelSystem: Equatable, Sendable {
         return port
     }
 
-    /// EVTCHNOP_bind_pirq: a fresh port of the caller raised by physical IRQ `pirq`. Privileged
-    /// domains only; each PIRQ has at most one port per domain.
+    /// EVTCHNOP_bind_pirq: a fresh port of the caller raised by physical IRQ `pirq`. Each PIRQ has
+    /// at most one port per domain. Whether the caller may use the pirq at all (its interrupt line,
+    /// the mapping) is PirqMapping.bindRefusal's, asked before this.
     public mutating func bindPirq(caller: UInt16, pirq: UInt32) throws(EventChannelRefusal) -> UInt32 {
         let t = try present(caller)
         guard pirq < t.pirqCount else {
             throw EventChannelRefusal(.EINVAL, "no such physical IRQ for this domain")
-        }
-        guard t.privileged else {
-            throw EventChannelRefusal(.EPERM, "only a privileged domain may bind a physical IRQ")
         }
         guard t.pirqPort(pirq) == 0 else {
             throw EventChannelRefusal(.EEXIST, "the physical IRQ is already bound")

@@ -90,6 +90,8 @@ public struct DomainMemoryState: Sendable {
     }
     /// Frames the domain may map without owning them.
     public var extras: MappableExtras
+    /// Device-memory frames it may map (its iomem ranges), uncached and without references.
+    public var deviceFrames = DeviceFrameSet()
 
     /// `id` must be a real domain's (at most FrameOwner.maxDomainID): its raw owner encoding is
     /// then the id itself, which the hot paths compare directly.

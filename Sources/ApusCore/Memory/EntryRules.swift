@@ -3,7 +3,8 @@
 //
 // L1: a present entry maps a frame the domain owns or was offered (shared_info): one general
 //     reference, plus a `.writable` type reference when RW is set, which fails for page tables
-//     and descriptor tables. PAT and global are refused, as are bits 52-62.
+//     and descriptor tables. PAT and global are refused, as are bits 52-62. A frame that is not
+//     RAM is device memory (DeviceFrames.swift): given, uncached, and holding no reference.
 // L2: a present entry points at an L1 of the same domain (an `.l1` type reference, which
 //     validates it); superpages are refused, so every mapping goes through a checked L1 and a
 //     recursive L2 -> L2 entry fails the type rule.
@@ -62,7 +63,9 @@ extension FrameTable {
         guard e.isPresent else { return nil }
         if let refusal = EntryRules.l1BitsRefusal(e) { return refusal }
         // One check covers both references: extras may be mapped, writable too (data pages).
-        if let refusal = referenceRefusal(e.frame, &state, allowExtras: true) { return refusal }
+        if let refusal = referenceRefusal(e.frame, &state, allowExtras: true) {
+            return isDeviceFrame(e.frame) ? deviceEntryRefusal(e, &state, asRAM: refusal) : refusal
+        }
         let frame = UInt32(truncatingIfNeeded: e.frame)
         if let refusal = incrementRefCount(frame) { return refusal }
         if e.raw & PTEFlags.writable.rawValue != 0,
@@ -78,7 +81,7 @@ extension FrameTable {
     /// mapping holds them.
     @inline(__always)
     mutating func putFromL1e<M: PhysicalMemory>(_ e: PageTableEntry, tableOwnerRaw: UInt16, _ memory: inout M) {
-        guard e.isPresent, !isGrantEntry(e, tableOwnerRaw: tableOwnerRaw) else { return }
+        guard e.isPresent, !isGrantEntry(e, tableOwnerRaw: tableOwnerRaw), !isDeviceFrame(e.frame) else { return }
         let frame = UInt32(truncatingIfNeeded: e.frame)
         let writable = e.raw & PTEFlags.writable.rawValue != 0
         noteDropped(level: .l1, writable: writable)

@@ -62,12 +62,13 @@ extension FrameTable {
 
     /// Whether `new` needs exactly the references `old` holds, at L1 or L2: neither is present,
     /// or both are and name the same frame (at L1 with the same RW bit, which decides the
-    /// writable type reference). `old` passed the rules when it was written and the frame's
+    /// writable type reference, and the same PCD bit, which device memory must keep). `old` passed the rules when it was written and the frame's
     /// owner cannot change while the entry references it, so only `new`'s bits remain to check.
     @inline(__always)
     static func holdsSameReferences(_ old: PageTableEntry, _ new: PageTableEntry, _ level: PageType) -> Bool {
         var decisive = PageTableEntry.frameMask | PTEFlags.present.rawValue
-        if level == .l1 { decisive |= PTEFlags.writable.rawValue }
+        // At L1 also PCD: a device-memory entry must stay uncached (DeviceFrames.swift).
+        if level == .l1 { decisive |= PTEFlags.writable.rawValue | PTEFlags.cacheDisable.rawValue }
         return (old.raw ^ new.raw) & decisive == 0
     }
 

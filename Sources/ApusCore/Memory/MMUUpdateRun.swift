@@ -108,8 +108,9 @@ extension FrameTable {
         let oldHigh = halves.load(fromByteOffset: 4, as: UInt32.self)
         var newLow = low
         if preserveAD { newLow |= oldLow & UInt32(truncatingIfNeeded: PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
-        // holdsSameReferences at L1: the frame (bits 12-51), present and RW agree.
-        let decisiveLow = UInt32(truncatingIfNeeded: PageTableEntry.frameMask | PTEFlags.present.rawValue | PTEFlags.writable.rawValue)
+        // holdsSameReferences at L1: the frame (bits 12-51), present, RW and PCD agree.
+        let decisiveLow = UInt32(truncatingIfNeeded: PageTableEntry.frameMask | PTEFlags.present.rawValue
+                                 | PTEFlags.writable.rawValue | PTEFlags.cacheDisable.rawValue)
         let decisiveHigh = UInt32(truncatingIfNeeded: PageTableEntry.frameMask >> 32)
         guard (oldLow ^ newLow) & decisiveLow | (oldHigh ^ high) & decisiveHigh == 0 else { return false }
         // Present: both are, naming the same frame, so the new entry's frame is the old one's.

@@ -45,12 +45,14 @@ public enum MemoryError: Error, Equatable, Sendable {
     case grantMappingEntry
     case grantSlotInUse
     case grantEntryMismatch
+    case deviceMemoryNotGiven
+    case deviceMemoryCached
 
     /// The Xen errno; the guest receives its negation. A write into the hypervisor's slots of a
     /// slot-3 L2 is -EPERM, as Xen's mod_l2_entry answers it; every other rule broken is -EINVAL.
     public var error: XenError {
         switch self {
-        case .hypervisorSlotUpdate: return .EPERM
+        case .hypervisorSlotUpdate, .deviceMemoryNotGiven: return .EPERM
         case .referenceCountOverflow: return .EBUSY
         case .unknownCommand: return .ENOSYS
         case .memoryFault: return .EFAULT
@@ -63,6 +65,10 @@ public enum MemoryError: Error, Equatable, Sendable {
 
     public var reason: StaticString {
         switch self {
+        case .deviceMemoryNotGiven:
+            return "The entry names device memory the domain was not given (domctl iomem_permission)."
+        case .deviceMemoryCached:
+            return "An entry for device memory must be uncached (PCD): map it through DOMID_IO."
         case .frameBeyondMemory:
             return "The entry names a machine frame beyond the machine's memory."
         case .frameNotOwned:
