@@ -99,6 +99,7 @@ public func guestStart(_ startInfo: UInt32) {
     var vcpuInfo = HypercallRecord(stride: VcpuRegisterVcpuInfoLayout.size)
     vcpuInfo.set(UInt64(foreign), at: VcpuRegisterVcpuInfoLayout.mfnOffset)
     Hostile.expectError("register_vcpu_info into another domain's frame", vcpuInfo.withAddress { xen.vcpuOp(.registerVcpuInfo, vcpu: 0, $0) }, 22)
+    DeviceAttempts.run(window: window)
     PageTableAttempts.run()
     GrantAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1), window: window)
     StoreFlood.run()
