@@ -65,6 +65,7 @@ iso: $(BUILD)/apus.iso
 
 deps:
 	@Scripts/deps.sh
+	@Scripts/fetch-lwip.sh $(LWIP_DIR)
 
 # ---- Swift modules, one object each, in dependency order --------------------------------
 # swiftc keeps an output file's old time when its bytes did not change; the touches keep make's
@@ -143,7 +144,32 @@ $(BUILD)/guest/dom0-heap.o: Boot/heap.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(2048u * 1024u)' -c $< -o $@
 
-DOM0_RT      := $(BUILD)/boot/memory.o $(BUILD)/guest/dom0-heap.o
+DOM0_RT       = $(BUILD)/boot/memory.o $(BUILD)/guest/dom0-heap.o $(LWIP_OBJ) $(NET_GLUE_OBJ)
+# ---- lwIP: dom0's TCP/IP stack, from Debian's `lwip` source package (Scripts/fetch-lwip.sh) -----------
+LWIP_DIR     := $(BUILD)/lwip/src-pkg
+LWIP_FILES   := core/init.c core/def.c core/inet_chksum.c core/ip.c core/mem.c core/memp.c core/netif.c \
+                core/pbuf.c core/raw.c core/stats.c core/sys.c core/tcp.c core/tcp_in.c core/tcp_out.c \
+                core/timeouts.c core/udp.c core/altcp.c core/altcp_alloc.c core/altcp_tcp.c \
+                core/ipv4/dhcp.c core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
+                core/ipv4/ip4_frag.c netif/ethernet.c
+LWIP_OBJ     := $(patsubst %.c,$(BUILD)/lwip/obj/%.o,$(LWIP_FILES))
+NET_GLUE_SRC := $(sort $(wildcard Sources/Dom0/Net/*.c))
+NET_GLUE_OBJ := $(patsubst Sources/Dom0/Net/%.c,$(BUILD)/lwip/glue/%.o,$(NET_GLUE_SRC))
+LWIP_CFLAGS  := $(filter-out -Werror,$(CFLAGS)) -nostdinc -isystem $(shell $(CLANG) -print-resource-dir)/include \
+                -I Sources/Dom0/Net/include -I $(LWIP_DIR)/src/include -Wno-unused-but-set-variable
+NET_HEADERS  := $(wildcard Sources/Dom0/Net/include/*.h Sources/Dom0/Net/include/arch/*.h)
+
+$(LWIP_DIR)/src/core/tcp.c:
+	Scripts/fetch-lwip.sh $(LWIP_DIR)
+
+$(BUILD)/lwip/obj/%.o: $(NET_HEADERS) | $(LWIP_DIR)/src/core/tcp.c
+	@mkdir -p $(@D)
+	$(CLANG) $(LWIP_CFLAGS) -c $(LWIP_DIR)/src/$*.c -o $@
+
+$(BUILD)/lwip/glue/%.o: Sources/Dom0/Net/%.c $(NET_HEADERS) | $(LWIP_DIR)/src/core/tcp.c
+	@mkdir -p $(@D)
+	$(CLANG) $(LWIP_CFLAGS) -Werror -c $< -o $@
+
 $(BUILD)/dom0.elf: $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o $(DOM0_RT) Linker/guest.ld
 	$(LD_LLD) -m elf_i386 -T Linker/guest.ld --gc-sections -z noexecstack -o $@ \
 	    $(GUESTKIT_OBJ) $(DOM0_ASM_OBJ) $(BUILD)/swift/Dom0.o $(BUILD)/swift/GuestKit.o \

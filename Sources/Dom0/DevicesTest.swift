@@ -24,14 +24,71 @@ enum DevicesTest {
         if !ok { failures += 1 }
     }
 
+    /// The network card: DHCP from QEMU's user network, three pings of the gateway, and the TCP
+    /// echo service answering the host (devices.setup's client, through hostfwd).
+    static func network(_ f: PCIFunction) {
+        _ = xen.setIOPL(1)
+        var config = PCIPorts()
+        let card = VirtioNetDevice.attach(f, &config)
+        _ = xen.setIOPL(0)
+        guard let nic = card else { check("virtio-net brought up", false); return }
+        var line = LogLine()
+        line.append("virtio-net: mac ")
+        NetStack.append(&line, mac: nic.mac)
+        line.append(", receive and transmit queues of ")
+        line.append(decimal: UInt64(nic.rxSetup.size))
+        line.append(", irq ")
+        line.append(decimal: UInt64(f.interruptLine))
+        line.append(" -> pirq ")
+        line.append(decimal: UInt64(nic.pirq))
+        line.append(" -> event channel ")
+        line.append(decimal: UInt64(nic.port))
+        console.print(line)
+        NetStack.start(nic)
+        check("lwIP's TCP echo service listens on port 7", apus_net_echo_listen(7) == 0)
+        NetStack.run { NetStack.hasLease }
+        NetStack.printInterface()
+        check("a DHCP lease from QEMU's user network", NetStack.address != 0 && NetStack.gateway != 0)
+        for seq: UInt16 in 1...3 {
+            let rc = apus_net_ping(NetStack.gateway, seq)
+            guard rc == 0 else { check("ping sent", false, "lwIP error \(rc)"); return }
+            NetStack.run { NetStack.pingReplies.contains { $0.seq == seq } }
+            var reply = LogLine()
+            reply.append("ping: echo reply seq ")
+            reply.append(decimal: UInt64(seq))
+            reply.append(" from ")
+            NetStack.append(&reply, address: NetStack.pingReplies.last!.from)
+            console.print(reply)
+        }
+        var waiting = LogLine()
+        waiting.append("tcp: echo service on ")
+        NetStack.append(&waiting, address: NetStack.address)
+        waiting.append(":7 waits for the host")
+        console.print(waiting)
+        NetStack.run { NetStack.closed > 0 && !NetStack.received.isEmpty }
+        var got = LogLine()
+        got.append("tcp: ")
+        NetStack.append(&got, address: NetStack.peer.address)
+        got.append(":")
+        got.append(decimal: UInt64(NetStack.peer.port))
+        got.append(" sent ")
+        got.append(decimal: UInt64(NetStack.received.count))
+        got.append(" bytes, echoed: '")
+        for b in NetStack.received where b >= 32 && b < 127 && got.count < 180 { got.append(byte: b) }
+        got.append("'")
+        console.print(got)
+        NetStack.printInterface()
+        check("frames went both ways through the card's interrupt", nic.framesIn > 0 && nic.framesOut > 0 && nic.interrupts > 0 && !nic.broken)
+    }
+
     static func run() -> Bool {
         Reaper.start()
         GuestEvents.enable()
-        var blockFunction: PCIFunction? = nil
+        var blockFunction: PCIFunction? = nil, netFunction: PCIFunction? = nil
         for f in DeviceList.functions {
             switch VirtioPCI.deviceType(f) {
             case VirtioPCI.blockType?: if blockFunction == nil { blockFunction = f }
-            case VirtioPCI.networkType?: console.print("devices: virtio-net at \(f.address.bus):\(f.address.device).\(f.address.function), irq \(UInt32(f.interruptLine))")
+            case VirtioPCI.networkType?: if netFunction == nil { netFunction = f }
             default: break
             }
         }
@@ -84,6 +141,7 @@ enum DevicesTest {
         check("refused: dom0 mapping the local APIC through DOMID_IO", apic == -1, "returned \(apic)")
         let hostBridge = PhysicalInterrupts.map(line: 0)
         check("refused: map_pirq of the timer's line 0", hostBridge == -1, "returned \(hostBridge)")
+        if let n = netFunction { network(n) } else { check("a virtio-net function is on the bus", false) }
         console.print("devices test: \(failures == 0 ? StaticString("passed") : StaticString("FAILED"))")
         return failures == 0
     }

@@ -1,0 +1,163 @@
+/* netglue.c: lwIP (NO_SYS, raw API) glued to dom0's virtio-net driver, the C side of it: the
+ * Ethernet netif whose frames go out through dom0_net_transmit and come in through apus_net_input,
+ * DHCP, ICMP echo (ping) over a raw pcb, and a TCP echo service. Single-threaded: dom0 calls it from
+ * its main loop only, never from an event upcall. It owns no device and decides no policy. */
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/timeouts.h"
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/raw.h"
+#include "lwip/icmp.h"
+#include "lwip/inet_chksum.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/tcp.h"
+#include "netif/ethernet.h"
+#include <string.h>
+
+/* Swift's side (Sources/Dom0/NetStack.swift). */
+int dom0_net_transmit(const void *frame, uint32_t length);
+void dom0_net_ping_reply(uint16_t seq, uint32_t from);
+void dom0_net_tcp_event(int kind, uint32_t address, uint16_t port, const void *data, uint32_t length);
+
+static struct netif apus_netif;
+static uint8_t apus_mac[6];
+static uint8_t frame_out[1536];
+
+static err_t apus_linkoutput(struct netif *netif, struct pbuf *p) {
+    (void)netif;
+    if (p->tot_len > sizeof frame_out) return ERR_BUF;
+    uint16_t n = pbuf_copy_partial(p, frame_out, p->tot_len, 0);
+    return dom0_net_transmit(frame_out, n) == 0 ? ERR_OK : ERR_MEM;
+}
+
+static err_t apus_netif_init(struct netif *netif) {
+    netif->name[0] = 'e';
+    netif->name[1] = 'n';
+    netif->output = etharp_output;
+    netif->linkoutput = apus_linkoutput;
+    netif->mtu = 1500;
+    netif->hwaddr_len = 6;
+    memcpy(netif->hwaddr, apus_mac, 6);
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+    return ERR_OK;
+}
+
+void apus_net_start(const uint8_t *mac) {
+    memcpy(apus_mac, mac, 6);
+    lwip_init();
+    netif_add(&apus_netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, NULL, apus_netif_init, ethernet_input);
+    netif_set_default(&apus_netif);
+    netif_set_up(&apus_netif);
+    dhcp_start(&apus_netif);
+}
+
+/* One received Ethernet frame (copied into a pool pbuf): 0, or -1 when lwIP had no buffer. */
+int apus_net_input(const void *frame, uint32_t length) {
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)length, PBUF_POOL);
+    if (p == NULL) return -1;
+    pbuf_take(p, frame, (u16_t)length);
+    if (apus_netif.input(p, &apus_netif) != ERR_OK) pbuf_free(p);
+    return 0;
+}
+
+void apus_net_timers(void) { sys_check_timeouts(); }
+
+/* 0: address, 1: netmask, 2: gateway (network byte order); 3: whether DHCP holds a lease. */
+uint32_t apus_net_info(int which) {
+    switch (which) {
+    case 0: return ip4_addr_get_u32(netif_ip4_addr(&apus_netif));
+    case 1: return ip4_addr_get_u32(netif_ip4_netmask(&apus_netif));
+    case 2: return ip4_addr_get_u32(netif_ip4_gw(&apus_netif));
+    default: return dhcp_supplied_address(&apus_netif) ? 1 : 0;
+    }
+}
+
+/* ---- ping: ICMP echo over a raw pcb ---- */
+static struct raw_pcb *ping_pcb;
+static const uint16_t ping_id = 0xA905;
+
+static u8_t ping_recv(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr) {
+    (void)arg; (void)pcb;
+    struct icmp_echo_hdr echo;
+    uint16_t header = (uint16_t)(IPH_HL_BYTES((struct ip_hdr *)p->payload));
+    if (p->tot_len < header + sizeof echo) return 0;
+    pbuf_copy_partial(p, &echo, sizeof echo, header);
+    if (echo.type != ICMP_ER || echo.id != PP_HTONS(ping_id)) return 0;
+    dom0_net_ping_reply(lwip_ntohs(echo.seqno), ip4_addr_get_u32(ip_2_ip4(addr)));
+    pbuf_free(p);
+    return 1;
+}
+
+/* Sends echo request `seq` to `address` (network byte order): 0, or a negative lwIP error. */
+int apus_net_ping(uint32_t address, uint16_t seq) {
+    if (ping_pcb == NULL) {
+        ping_pcb = raw_new(IP_PROTO_ICMP);
+        if (ping_pcb == NULL) return ERR_MEM;
+        raw_recv(ping_pcb, ping_recv, NULL);
+        raw_bind(ping_pcb, IP_ADDR_ANY);
+    }
+    struct pbuf *p = pbuf_alloc(PBUF_IP, sizeof(struct icmp_echo_hdr) + 32, PBUF_RAM);
+    if (p == NULL) return ERR_MEM;
+    struct icmp_echo_hdr *echo = (struct icmp_echo_hdr *)p->payload;
+    ICMPH_TYPE_SET(echo, ICMP_ECHO);
+    ICMPH_CODE_SET(echo, 0);
+    echo->id = PP_HTONS(ping_id);
+    echo->seqno = lwip_htons(seq);
+    echo->chksum = 0;
+    for (int i = 0; i < 32; i++) ((uint8_t *)(echo + 1))[i] = (uint8_t)('a' + i % 26);
+    echo->chksum = inet_chksum(echo, p->len);
+    ip_addr_t to;
+    ip_addr_set_ip4_u32(&to, address);
+    err_t e = raw_sendto(ping_pcb, p, &to);
+    pbuf_free(p);
+    return e;
+}
+
+/* ---- a TCP echo service: every byte received is sent back; events go to Swift ---- */
+enum { TCP_ACCEPTED = 1, TCP_DATA = 2, TCP_CLOSED = 3 };
+
+static err_t echo_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+    (void)arg;
+    if (p == NULL || err != ERR_OK) {
+        dom0_net_tcp_event(TCP_CLOSED, ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, NULL, 0);
+        if (p != NULL) pbuf_free(p);
+        tcp_arg(pcb, NULL);
+        tcp_recv(pcb, NULL);
+        tcp_close(pcb);
+        return ERR_OK;
+    }
+    static uint8_t chunk[1536];
+    uint16_t done = 0;
+    while (done < p->tot_len) {
+        uint16_t n = pbuf_copy_partial(p, chunk, sizeof chunk, done);
+        dom0_net_tcp_event(TCP_DATA, ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, chunk, n);
+        if (tcp_write(pcb, chunk, n, TCP_WRITE_FLAG_COPY) != ERR_OK) break;
+        done = (uint16_t)(done + n);
+    }
+    tcp_output(pcb);
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+}
+
+static err_t echo_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
+    (void)arg;
+    if (err != ERR_OK || pcb == NULL) return ERR_VAL;
+    dom0_net_tcp_event(TCP_ACCEPTED, ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, NULL, 0);
+    tcp_recv(pcb, echo_recv);
+    return ERR_OK;
+}
+
+/* Listens on TCP `port`: 0, or a negative lwIP error. */
+int apus_net_echo_listen(uint16_t port) {
+    struct tcp_pcb *pcb = tcp_new();
+    if (pcb == NULL) return ERR_MEM;
+    err_t e = tcp_bind(pcb, IP_ADDR_ANY, port);
+    if (e != ERR_OK) { tcp_close(pcb); return e; }
+    struct tcp_pcb *listening = tcp_listen(pcb);
+    if (listening == NULL) return ERR_MEM;
+    tcp_accept(listening, echo_accept);
+    return 0;
+}
