@@ -12,7 +12,7 @@ SWIFT_CLANG = $(dir $(shell command -v $(SWIFTC)))clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test linux linux-shell linux-twice
+SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test linux linux-shell linux-twice
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -256,9 +256,18 @@ linux-present:
 $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf
 
 # ---- Running -----------------------------------------------------------------------------
-run: deps iso
-	@echo "Apus on QEMU: serial console below; quit with Ctrl-A then X."
-	$(QEMU) -m $(MEMORY) -cdrom $(BUILD)/apus.iso -boot d -display none -serial mon:stdio -no-reboot
+# dom0 gets a virtio disk (DISK=path picks one; the default is a small image the build makes) and a
+# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7.
+DISK       ?= $(BUILD)/disk.img
+DEVICES    := -drive file=$(DISK),if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0,disable-legacy=on \
+              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7 -device virtio-net-pci,netdev=n0,disable-legacy=on
+
+$(BUILD)/disk.img: Scripts/make-disk.py
+	python3 Scripts/make-disk.py $@
+
+run: deps iso $(DISK)
+	@echo "Apus on QEMU: serial console below; quit with Ctrl-A then X. dom0's disk: $(DISK)"
+	$(QEMU) -m $(MEMORY) -cdrom $(BUILD)/apus.iso -boot d -display none -serial mon:stdio -no-reboot $(DEVICES)
 
 debug: deps iso
 	@echo "QEMU is halted with a gdb stub on :1234. In another terminal:"

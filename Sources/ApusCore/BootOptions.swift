@@ -17,6 +17,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case linux, linuxShell, linuxTwice
     /// Dom0 drives QEMU's virtio disk through DOMID_IO mappings and a pirq (issue #13).
     case devices
+    /// The toolstack shell with the virtio disk and network card: lspci, ifconfig, ping, disk.
+    case shellDevices
 
     public var name: StaticString {
         switch self {
@@ -43,6 +45,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .linuxShell: return "linux-shell"
         case .linuxTwice: return "linux-twice"
         case .devices: return "devices"
+        case .shellDevices: return "shell-devices"
         }
     }
 
@@ -50,7 +53,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice, .devices: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices: return false
         }
     }
 

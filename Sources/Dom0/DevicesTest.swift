@@ -26,25 +26,8 @@ enum DevicesTest {
 
     /// The network card: DHCP from QEMU's user network, three pings of the gateway, and the TCP
     /// echo service answering the host (devices.setup's client, through hostfwd).
-    static func network(_ f: PCIFunction) {
-        _ = xen.setIOPL(1)
-        var config = PCIPorts()
-        let card = VirtioNetDevice.attach(f, &config)
-        _ = xen.setIOPL(0)
-        guard let nic = card else { check("virtio-net brought up", false); return }
-        var line = LogLine()
-        line.append("virtio-net: mac ")
-        NetStack.append(&line, mac: nic.mac)
-        line.append(", receive and transmit queues of ")
-        line.append(decimal: UInt64(nic.rxSetup.size))
-        line.append(", irq ")
-        line.append(decimal: UInt64(f.interruptLine))
-        line.append(" -> pirq ")
-        line.append(decimal: UInt64(nic.pirq))
-        line.append(" -> event channel ")
-        line.append(decimal: UInt64(nic.port))
-        console.print(line)
-        NetStack.start(nic)
+    static func network() {
+        guard let nic = Devices.attachNetwork() else { check("virtio-net brought up", false); return }
         check("lwIP's TCP echo service listens on port 7", apus_net_echo_listen(7) == 0)
         NetStack.run { NetStack.hasLease }
         NetStack.printInterface()
@@ -84,21 +67,7 @@ enum DevicesTest {
     static func run() -> Bool {
         Reaper.start()
         GuestEvents.enable()
-        var blockFunction: PCIFunction? = nil, netFunction: PCIFunction? = nil
-        for f in DeviceList.functions {
-            switch VirtioPCI.deviceType(f) {
-            case VirtioPCI.blockType?: if blockFunction == nil { blockFunction = f }
-            case VirtioPCI.networkType?: if netFunction == nil { netFunction = f }
-            default: break
-            }
-        }
-        guard let f = blockFunction else { console.print("devices: no virtio-blk function"); return false }
-        _ = xen.setIOPL(1)
-        var config = PCIPorts()
-        let attached = VirtioBlockDevice.attach(f, &config)
-        _ = xen.setIOPL(0)
-        guard let disk = attached else { return false }
-        console.print("virtio-blk: \(disk.capacity) sectors (\(disk.capacity / 2) KiB), features \(hex: disk.features), queue of \(UInt32(disk.setup.size)), irq \(UInt32(f.interruptLine)) -> pirq \(disk.pirq) -> event channel \(disk.port)")
+        guard let disk = Devices.attachDisk() else { return false }
         let flags = PhysicalInterrupts.status(pirq: disk.pirq)
         check("irq_status_query on the disk's pirq says an EOI is needed", flags >= 0 && UInt32(flags) & PhysdevLayout.needsEOI != 0,
               "flags \(flags)")
@@ -141,7 +110,7 @@ enum DevicesTest {
         check("refused: dom0 mapping the local APIC through DOMID_IO", apic == -1, "returned \(apic)")
         let hostBridge = PhysicalInterrupts.map(line: 0)
         check("refused: map_pirq of the timer's line 0", hostBridge == -1, "returned \(hostBridge)")
-        if let n = netFunction { network(n) } else { check("a virtio-net function is on the bus", false) }
+        network()
         console.print("devices test: \(failures == 0 ? StaticString("passed") : StaticString("FAILED"))")
         return failures == 0
     }

@@ -25,6 +25,8 @@ enum NetStack {
     static var received: [UInt8] = []
     static var peer: (address: UInt32, port: UInt16) = (0, 0)
     static var seed: UInt32 = 0x2545_F491
+    /// The lease has been printed (by ifconfig or when it came): the shell does not announce it again.
+    static var leaseShown = false
 
     static func start(_ card: VirtioNetDevice) {
         nic = card
@@ -49,6 +51,17 @@ enum NetStack {
         while true {
             poll()
             if condition() { return }
+            _ = Dom0Events.wait(atMost: 20_000_000) { nic?.hasWork ?? false }
+        }
+    }
+
+    /// As `run(until:)`, for at most `ns` of system time: whether the condition came true.
+    static func run(atMost ns: UInt64, until condition: () -> Bool) -> Bool {
+        let deadline = GuestTime.now() + ns
+        while true {
+            poll()
+            if condition() { return true }
+            if GuestTime.now() >= deadline { return false }
             _ = Dom0Events.wait(atMost: 20_000_000) { nic?.hasWork ?? false }
         }
     }
@@ -87,6 +100,7 @@ enum NetStack {
         line.append(" gateway ")
         append(&line, address: gateway)
         line.append(hasLease ? " (DHCP lease)" : " (no lease yet)")
+        if hasLease { leaseShown = true }
         console.print(line)
         console.print("en0: \(nic.framesIn) frames in, \(nic.framesOut) out, \(nic.interrupts) interrupts (pirq \(nic.pirq))")
     }

@@ -28,15 +28,27 @@ enum Shell {
             if port == Shell.consolePort { Shell.inputSignals &+= 1 } else { previous(port) }
         }
         GuestEvents.enable()
+        // The machine's virtio disk and network card, when QEMU has them (make run gives both).
+        _ = Devices.attachDisk()
+        _ = Devices.attachNetwork()
         autostart()
         console.print("toolstack shell ready; type 'help'")
         prompt()
         var seenSignals: UInt32 = 0
         var seenInput: UInt32 = 0
         while true {
+            // With a network, lwIP's timers need a turn now and then: a 100 ms timer wakes the loop.
+            let timer = Dom0Events.timerFired
+            if NetStack.started {
+                Dom0Events.bindTimer()
+                _ = GuestTime.setTimer(GuestTime.now() + 100_000_000)
+            }
             GuestEvents.wait {
                 Reaper.signals != seenSignals || Shell.inputSignals != seenInput || DomainIO.isSignalled || pendingInput()
+                    || (NetStack.nic?.hasWork ?? false) || Dom0Events.timerFired != timer
             }
+            NetStack.poll()
+            if NetStack.started && !NetStack.leaseShown && NetStack.hasLease { NetStack.printInterface() }
             DomainIO.serviceIfSignalled()
             if Reaper.signals != seenSignals {
                 seenSignals = Reaper.signals
@@ -157,6 +169,7 @@ enum Shell {
             console.print("          info <id|name> | top | dmesg | help | poweroff")
             console.print("          shutdown <id|name> | reboot <id|name> | console <id|name> (Ctrl-] detaches)")
             console.print("          store ls [path] | store read <path> | store write <path> <value> | store rm <path>")
+            console.print("          lspci | ifconfig | ping <a.b.c.d> | disk | disk read <sector>")
             if let files = Toolstack.initrd.configurationFiles() {
                 var names = LogLine("configurations in the initrd:")
                 for f in files { names.append(byte: 32); for b in f.name { names.append(byte: b) } }
@@ -199,6 +212,14 @@ enum Shell {
             ShellPower.attach(id)
         case .store(let verb):
             ShellStore.run(verb)
+        case .lspci:
+            for f in DeviceList.functions { DeviceList.print(f) }
+        case .ifconfig:
+            NetStack.printInterface()
+        case .ping(let address):
+            Devices.ping(address)
+        case .disk(let sector):
+            if let sector { Devices.readSector(sector) } else { Devices.describeDisk() }
         case .top:
             top()
         case .dmesg:

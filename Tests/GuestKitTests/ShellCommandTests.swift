@@ -87,7 +87,7 @@ final class ShellCommandTests: XCTestCase {
     func testVerbSpellingsAndUsageReasonsAreSentences() {
         XCTAssertEqual(ShellVerb.allCases.map { text($0.spelling) },
                        ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help",
-                        "shutdown", "reboot", "console", "store"])
+                        "shutdown", "reboot", "console", "store", "lspci", "ifconfig", "ping", "disk"])
         for verb in ShellVerb.allCases {
             let name = text(verb.spelling)
             XCTAssertNotEqual(command(name + " x y z"), .unknown(bytes(name)))
@@ -95,6 +95,23 @@ final class ShellCommandTests: XCTestCase {
             XCTAssertEqual(v, verb)
             XCTAssertTrue(text(reason).hasPrefix(name + " ") && text(reason).hasSuffix("."), text(reason))
         }
+    }
+
+    func testDeviceCommands() {
+        XCTAssertEqual(command("lspci"), .lspci)
+        XCTAssertEqual(command(" ifconfig "), .ifconfig)
+        XCTAssertEqual(command("ping 10.0.2.2"), .ping(0x0202_000A))
+        XCTAssertEqual(command("ping 255.255.255.255"), .ping(0xFFFF_FFFF))
+        for bad in ["ping", "ping 10.0.2", "ping 10.0.2.256", "ping 10..2.2", "ping 10.0.2.2.", "ping 1.2.3.4.5",
+                    "ping 0010.0.0.1", "ping a.b.c.d", "ping 10.0.2.2 x"] {
+            XCTAssertEqual(command(bad), .usage(.ping, reason: "ping needs one IPv4 address, such as ping 10.0.2.2."), bad)
+        }
+        XCTAssertEqual(command("disk"), .disk(read: nil))
+        XCTAssertEqual(command("disk read 8189"), .disk(read: 8189))
+        for bad in ["disk read", "disk read x", "disk write 1", "disk read 1 2", "disk read 1234567890123456789"] {
+            XCTAssertEqual(command(bad), .usage(.disk, reason: "disk takes nothing, or read and a sector number."), bad)
+        }
+        XCTAssertEqual(command("lspci -v"), .usage(.lspci, reason: "lspci takes no arguments."))
     }
 
     func testShutdownRebootAndConsoleTakeOneDomain() {

@@ -4,6 +4,8 @@
 /// The commands the shell knows.
 public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
     case list, create, destroy, pause, unpause, info, top, dmesg, help, shutdown, reboot, console, store
+    /// dom0's devices (issue #13): the PCI functions, the network interface, ping, the virtio disk.
+    case lspci, ifconfig, ping, disk
 
     public var spelling: StaticString {
         switch self {
@@ -20,6 +22,10 @@ public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
         case .reboot: return "reboot"
         case .console: return "console"
         case .store: return "store"
+        case .lspci: return "lspci"
+        case .ifconfig: return "ifconfig"
+        case .ping: return "ping"
+        case .disk: return "disk"
         }
     }
 }
@@ -63,6 +69,12 @@ public enum ShellCommand: Equatable, Sendable {
     case console(DomainReference)
     /// `store ls [path]`, `store read <path>`, `store write <path> <value...>`, `store rm <path>`.
     case store(StoreVerb)
+    case lspci
+    case ifconfig
+    /// `ping <a.b.c.d>`: the address as lwIP keeps it (first octet in the low byte).
+    case ping(UInt32)
+    /// `disk` (what the virtio disk is) or `disk read <sector>`.
+    case disk(read: UInt64?)
     /// The first word is no command the shell knows (the word as typed).
     case unknown([UInt8])
     /// A known command with the wrong arguments, and a sentence saying what it needs.
@@ -86,14 +98,29 @@ public enum ShellCommand: Equatable, Sendable {
         }
         let arguments = words.count - 1
         switch verb {
-        case .list, .top, .dmesg, .help:
+        case .list, .top, .dmesg, .help, .lspci, .ifconfig:
             guard arguments == 0 else { self = .usage(verb, reason: ShellCommand.noArguments(verb)); return }
             switch verb {
             case .list: self = .list
             case .top: self = .top
             case .dmesg: self = .dmesg
+            case .lspci: self = .lspci
+            case .ifconfig: self = .ifconfig
             default: self = .help
             }
+        case .ping:
+            guard arguments == 1, let address = ShellCommand.ipv4(words[1]) else {
+                self = .usage(.ping, reason: "ping needs one IPv4 address, such as ping 10.0.2.2.")
+                return
+            }
+            self = .ping(address)
+        case .disk:
+            if arguments == 0 { self = .disk(read: nil); return }
+            guard arguments == 2, equal(words[1], "read"), let sector = ShellCommand.decimal(words[2]) else {
+                self = .usage(.disk, reason: "disk takes nothing, or read and a sector number.")
+                return
+            }
+            self = .disk(read: sector)
         case .create:
             guard arguments == 1 else {
                 self = .usage(.create, reason: arguments == 0
@@ -129,7 +156,10 @@ public enum ShellCommand: Equatable, Sendable {
     /// StaticString is not Equatable; two reasons are equal when their text is.
     public static func == (a: ShellCommand, b: ShellCommand) -> Bool {
         switch (a, b) {
-        case (.empty, .empty), (.list, .list), (.top, .top), (.dmesg, .dmesg), (.help, .help): return true
+        case (.empty, .empty), (.list, .list), (.top, .top), (.dmesg, .dmesg), (.help, .help),
+             (.lspci, .lspci), (.ifconfig, .ifconfig): return true
+        case (.ping(let x), .ping(let y)): return x == y
+        case (.disk(let x), .disk(let y)): return x == y
         case (.create(let x), .create(let y)): return x == y
         case (.destroy(let x), .destroy(let y)), (.pause(let x), .pause(let y)),
              (.unpause(let x), .unpause(let y)), (.info(let x), .info(let y)),
@@ -173,8 +203,42 @@ public enum ShellCommand: Equatable, Sendable {
         return .usage(.store, reason: storeUsage)
     }
 
+    /// A dotted-quad IPv4 address (four decimal octets, no leading sign), first octet in the low byte.
+    public static func ipv4(_ word: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var address: UInt32 = 0, octet: UInt32 = 0, digits = 0, octets = 0
+        for b in word {
+            if b == 46 {
+                guard digits > 0, octets < 3 else { return nil }
+                address |= octet << (8 * UInt32(octets))
+                octets += 1
+                octet = 0
+                digits = 0
+                continue
+            }
+            guard b >= 48 && b <= 57, digits < 3 else { return nil }
+            octet = octet * 10 + UInt32(b - 48)
+            digits += 1
+            guard octet <= 255 else { return nil }
+        }
+        guard digits > 0, octets == 3 else { return nil }
+        return address | octet << 24
+    }
+
+    /// A decimal number of at most 18 digits.
+    static func decimal(_ word: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard !word.isEmpty, word.count <= 18 else { return nil }
+        var v: UInt64 = 0
+        for b in word {
+            guard b >= 48 && b <= 57 else { return nil }
+            v = v * 10 + UInt64(b - 48)
+        }
+        return v
+    }
+
     private static func noArguments(_ verb: ShellVerb) -> StaticString {
         switch verb {
+        case .lspci: return "lspci takes no arguments."
+        case .ifconfig: return "ifconfig takes no arguments."
         case .list: return "list takes no arguments."
         case .top: return "top takes no arguments."
         case .dmesg: return "dmesg takes no arguments."
