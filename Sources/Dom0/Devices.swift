@@ -47,6 +47,9 @@ enum Devices {
         line.append(decimal: UInt64(nic.port))
         console.print(line)
         NetStack.start(nic)
+        // An echo service on TCP port 7 (make run forwards host port 5555 to it).
+        NetStack.echoListening = apus_net_echo_listen(7) == 0
+        console.print("tcp: echo service on port 7 \(NetStack.echoListening ? StaticString("listening") : StaticString("could not listen"))")
         return nic
     }
 

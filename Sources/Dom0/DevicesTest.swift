@@ -28,7 +28,7 @@ enum DevicesTest {
     /// echo service answering the host (devices.setup's client, through hostfwd).
     static func network() {
         guard let nic = Devices.attachNetwork() else { check("virtio-net brought up", false); return }
-        check("lwIP's TCP echo service listens on port 7", apus_net_echo_listen(7) == 0)
+        check("lwIP's TCP echo service listens on port 7", NetStack.echoListening)
         NetStack.run { NetStack.hasLease }
         NetStack.printInterface()
         check("a DHCP lease from QEMU's user network", NetStack.address != 0 && NetStack.gateway != 0)

@@ -27,6 +27,7 @@ enum NetStack {
     static var seed: UInt32 = 0x2545_F491
     /// The lease has been printed (by ifconfig or when it came): the shell does not announce it again.
     static var leaseShown = false
+    static var echoListening = false
 
     static func start(_ card: VirtioNetDevice) {
         nic = card
