@@ -284,7 +284,7 @@ test-qemu: deps $(foreach s,$(SCENARIOS),$(BUILD)/test-$(s).iso)
 	@Scripts/run-scenarios.sh $(SCENARIOS)
 
 # Instructions per operation under -icount shift=0, against native ring-0 baselines: two runs.
-bench: deps $(BUILD)/test-bench.iso $(BUILD)/test-bench-linux.iso
+bench: deps $(BUILD)/test-bench.iso $(BUILD)/test-bench-linux.iso $(BUILD)/test-bench-devices.iso
 	@mkdir -p $(BUILD)/logs
 	@python3 Scripts/bench.py
 

@@ -12,11 +12,11 @@ import sys
 LINE = re.compile(r"^\((apus|d\d+)\) bench: (native|guest|hv) (\S+) (\d+)$")
 
 
-def run_once(index: int, scenario: str = "bench") -> dict:
+def run_once(index: int, scenario: str = "bench", extra: tuple = ()) -> dict:
     log = f"build/logs/{scenario}-{index}.log"
     cmd = ["timeout", "-k", "5", "420", "qemu-system-x86_64", "-icount", "shift=0,sleep=off", "-rtc", "base=2026-01-01T00:00:00,clock=vm",
            "-nodefaults", "-display", "none", "-no-reboot", "-serial", f"file:{log}",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-m", "1536", "-cdrom", f"build/test-{scenario}.iso", "-boot", "d"]
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-m", "1536", "-cdrom", f"build/test-{scenario}.iso", "-boot", "d", *extra]
     status = subprocess.run(cmd, stdin=subprocess.DEVNULL).returncode
     values = {}
     with open(log, errors="replace") as f:
@@ -37,6 +37,11 @@ def main() -> None:
     # The whole-guest row boots on its own (bench-linux), twice: Linux seeds its randomness from the
     # absolute TSC, so its count varies a little between runs and is shown from both, not compared.
     linux1, linux2 = run_once(1, "bench-linux"), run_once(2, "bench-linux")
+    # Issue #13's device rows boot on their own with a virtio disk (an 8 MiB image made here).
+    subprocess.run([sys.executable, "Scripts/make-disk.py", "build/devices/bench-disk.img"], check=True, stdout=subprocess.DEVNULL)
+    disk = ("-drive", "file=build/devices/bench-disk.img,if=none,id=d0,format=raw",
+            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on")
+    devices1, devices2 = run_once(1, "bench-devices", disk), run_once(2, "bench-devices", disk)
     first["guest.linux_userspace"] = linux1.get("guest.linux_userspace")
     second["guest.linux_userspace"] = linux2.get("guest.linux_userspace")
     # The RTC starts at a fixed date (-rtc base=...) so the hypervisor's own timeline repeats. The
@@ -143,6 +148,15 @@ def main() -> None:
             c = v.get(f"guest.scalability_create_{n}")
             if t:
                 md.append(f"| {n} | {t} | {t / base:.3f} | {c if c is not None else '?'} |")
+    md.append("")
+    md.append("| device operation (issue #13; dom0's virtio-blk driver, its own boot with a virtio disk) | run 1 | run 2 |")
+    md.append("| --- | ---: | ---: |")
+    for label, key, scale in (("device interrupt reaching the hypervisor -> first instruction of dom0's handler (instructions)", "guest.device_irq_to_handler", 1),
+                              ("virtio-blk read, 8 sectors a request: sectors per million instructions", "guest.blk_read_sectors_per_minstr_x100", 100),
+                              ("virtio-blk read, 8 sectors a request: instructions per request (driver, hypervisor, interrupt)", "guest.blk_read_instructions_per_request", 1)):
+        a, b = devices1.get(key), devices2.get(key)
+        fmt = (lambda x: f"{x / scale:.2f}" if x is not None else "?") if scale != 1 else (lambda x: str(x) if x is not None else "?")
+        md.append(f"| {label} | {fmt(a)} | {fmt(b)} |")
     md.append("")
     md.append(f"Two runs, identical counts: {'yes' if same else 'NO'} (every count in this table; the raw TSC stamps "
               "they are computed from start a few thousand instructions apart, as firmware and GRUB vary; the Linux row is "

@@ -19,6 +19,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case devices
     /// The toolstack shell with the virtio disk and network card: lspci, ifconfig, ping, disk.
     case shellDevices
+    /// make bench's device rows, with a virtio disk.
+    case benchDevices
 
     public var name: StaticString {
         switch self {
@@ -46,6 +48,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .linuxTwice: return "linux-twice"
         case .devices: return "devices"
         case .shellDevices: return "shell-devices"
+        case .benchDevices: return "bench-devices"
         }
     }
 
@@ -53,7 +56,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
         }
     }
 

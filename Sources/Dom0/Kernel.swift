@@ -92,6 +92,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
             Kernel.shutdown(MemoryTest.run() ? .poweroff : .crash)
         }
         if BootOptions.equal(name, "domains") { Kernel.shutdown(DomainsTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "bench-devices") { Kernel.shutdown(BenchDevices.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "devices") { Kernel.shutdown(DevicesTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }

@@ -26,6 +26,8 @@ final class VirtioBlockDevice {
     var completed: UInt32 = 0
     var lastWritten: UInt32 = 0
     var broken: VirtqueueFault? = nil
+    /// The TSC at the handler's first instruction (make bench's interrupt-to-handler row).
+    var handlerTSC: UInt64 = 0
 
     static let maxSectors = 8
     static let statusOffset = 64
@@ -96,6 +98,7 @@ final class VirtioBlockDevice {
     /// The pirq's event: acknowledge the device (reading the ISR lowers its line), take the
     /// completions, then EOI so the hypervisor unmasks the line.
     func interrupt() {
+        handlerTSC = guest_rdtsc()
         interrupts &+= 1
         _ = VirtioDevice.takeInterrupt(&registers)
         if broken == nil {

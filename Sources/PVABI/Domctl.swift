@@ -186,7 +186,8 @@ public enum SysctlCommand: UInt32, Sendable {
     case readConsole = 1
     /// physinfo: OUT nr_cpus u32 @16, cpu_khz u32 @32, total_pages u64 @40, free_pages u64 @48.
     case physInfo = 3
-    /// perfc_op (Apus's payload): OUT guest_traps u64 @16, cr3_loads u64 @24, heap_allocations u64 @32.
+    /// perfc_op (Apus's payload): OUT guest_traps u64 @16, cr3_loads u64 @24, heap_allocations u64 @32,
+    /// device_irq_tsc u64 @40 (the TSC when the last device interrupt reached the hypervisor).
     case perfcOp = 7
 }
 
@@ -204,6 +205,7 @@ public enum SysctlLayout {
     public static let guestTrapsOffset = 16
     public static let cr3LoadsOffset = 24
     public static let heapAllocationsOffset = 32
+    public static let deviceIRQTSCOffset = 40
 }
 
 /// The three permission payloads, at DomctlLayout.payloadOffset (Xen's layouts).

@@ -26,7 +26,8 @@ final class SysctlDecodeTests: XCTestCase {
         XCTAssertEqual(total, GuestRange(0x2000 + UInt32(SysctlLayout.totalPagesOffset), count: 8))
         XCTAssertEqual(free, GuestRange(0x2000 + UInt32(SysctlLayout.freePagesOffset), count: 8))
         var p = memory(SysctlCommand.perfcOp.rawValue)
-        guard case .perfc(let traps, let loads, let allocations)? = accepted(decode(&p)) else { return XCTFail() }
+        guard case .perfc(let traps, let loads, let allocations, let irq)? = accepted(decode(&p)) else { return XCTFail() }
+        XCTAssertEqual(irq, GuestRange(0x2000 + UInt32(SysctlLayout.deviceIRQTSCOffset), count: 8))
         XCTAssertEqual(allocations, GuestRange(0x2000 + UInt32(SysctlLayout.heapAllocationsOffset), count: 8))
         XCTAssertEqual(traps, GuestRange(0x2000 + UInt32(SysctlLayout.guestTrapsOffset), count: 8))
         XCTAssertEqual(loads, GuestRange(0x2000 + UInt32(SysctlLayout.cr3LoadsOffset), count: 8))

@@ -17,8 +17,9 @@ enum SysctlHypercall {
                 && memory.write64(UInt64(Machine.summary.highestFrame), to: total)
                 && memory.write64(UInt64(Machine.frames.freeCount), to: free)
             return ok ? .ok : unwritable
-        case .success(.perfc(let traps, let loads, let allocations)):
+        case .success(.perfc(let traps, let loads, let allocations, let irq)):
             let ok = memory.write64(UInt64(truncatingIfNeeded: Counters.guestTraps), to: traps)
+                && memory.write64(Counters.deviceIRQTSC, to: irq)
                 && memory.write64(UInt64(truncatingIfNeeded: Counters.cr3Loads), to: loads)
                 && memory.write64(UInt64(apus_heap_allocations()), to: allocations)
             return ok ? .ok : unwritable

@@ -80,6 +80,7 @@ enum Interrupts {
             if Serial.interrupt(), let dom0 = Domains.byID(0) { Events.raiseVirq(dom0, Virq.console) }
         } else if irq != 2 {
             // A device's line: masked until the domains bound to it EOI, and an event for each.
+            Counters.deviceIRQTSC = cpu_rdtsc()
             PhysicalIRQs.fire(line: irq)
         }
     }

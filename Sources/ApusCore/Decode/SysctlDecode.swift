@@ -7,8 +7,8 @@ import PVABI
 public enum SysctlRequest {
     /// OUT: nr_cpus u32, cpu_khz u32, total_pages u64, free_pages u64.
     case physInfo(nrCPUs: GuestRange, cpuKHz: GuestRange, totalPages: GuestRange, freePages: GuestRange)
-    /// OUT: guest_traps u64, cr3_loads u64.
-    case perfc(guestTraps: GuestRange, cr3Loads: GuestRange, heapAllocations: GuestRange)
+    /// OUT: guest_traps u64, cr3_loads u64, heap_allocations u64, device_irq_tsc u64.
+    case perfc(guestTraps: GuestRange, cr3Loads: GuestRange, heapAllocations: GuestRange, deviceIRQTSC: GuestRange)
     /// IN: `index` where to start in the log; OUT: up to `buffer.count` bytes to `buffer`, then
     /// the bytes copied to `countOut` and the next index to `indexOut`.
     case readConsole(index: UInt32, buffer: GuestRange, countOut: GuestRange, indexOut: GuestRange)
@@ -35,10 +35,11 @@ public enum SysctlRequest {
             return .success(.physInfo(nrCPUs: cpus, cpuKHz: khz, totalPages: total, freePages: free))
         case .perfcOp:
             guard let traps = range.field(SysctlLayout.guestTrapsOffset, 8), let loads = range.field(SysctlLayout.cr3LoadsOffset, 8),
-                  let allocations = range.field(SysctlLayout.heapAllocationsOffset, 8) else {
+                  let allocations = range.field(SysctlLayout.heapAllocationsOffset, 8),
+                  let irq = range.field(SysctlLayout.deviceIRQTSCOffset, 8) else {
                 return .failure(unreadable)
             }
-            return .success(.perfc(guestTraps: traps, cr3Loads: loads, heapAllocations: allocations))
+            return .success(.perfc(guestTraps: traps, cr3Loads: loads, heapAllocations: allocations, deviceIRQTSC: irq))
         case .readConsole:
             guard let countOut = range.field(SysctlLayout.readCountOffset, 4), let indexOut = range.field(SysctlLayout.readIndexOffset, 4),
                   let payload = range.field(SysctlLayout.readIndexOffset, SysctlLayout.readConsoleSize),

@@ -1,0 +1,41 @@
+// BenchDevices.swift: make bench's device rows, on their own boot with a virtio disk (bench-devices):
+// instructions from a device interrupt reaching the hypervisor to the first instruction of dom0's
+// handler for it, and virtio-blk read throughput in sectors per million instructions (guest and
+// hypervisor together: under -icount the device's own time is not counted). Measures and prints.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum BenchDevices {
+    static func deviceIRQTSC() -> UInt64 {
+        let (_, out) = Toolstack.sysctl(.perfcOp)
+        return (0..<8).reduce(UInt64(0)) { $0 | UInt64(out[SysctlLayout.deviceIRQTSCOffset + $1]) << (8 * UInt64($1)) }
+    }
+
+    static func run() -> Bool {
+        Reaper.start()
+        GuestEvents.enable()
+        guard let disk = Devices.attachDisk() else { return false }
+        // Warm up: the first requests map and fault in what later ones reuse.
+        for _ in 0..<4 { guard disk.transfer(VirtioBlock.read, sector: 0, sectors: 1) == .ok else { return false } }
+        var total: UInt64 = 0
+        let rounds: UInt64 = 64
+        for i in 0..<rounds {
+            guard disk.transfer(VirtioBlock.read, sector: i, sectors: 1) == .ok else { return false }
+            total += disk.handlerTSC &- deviceIRQTSC()
+        }
+        console.print("bench: guest device_irq_to_handler \(total / rounds)")
+        let requests: UInt64 = 128, perRequest = UInt64(VirtioBlockDevice.maxSectors)
+        let start = guest_rdtsc()
+        for i in 0..<requests {
+            guard disk.transfer(VirtioBlock.read, sector: (i * perRequest) % (disk.capacity - perRequest), sectors: Int(perRequest)) == .ok else {
+                return false
+            }
+        }
+        let spent = guest_rdtsc() - start
+        console.print("bench: guest blk_read_sectors_per_minstr_x100 \(requests * perRequest * 100_000_000 / spent)")
+        console.print("bench: guest blk_read_instructions_per_request \(spent / requests)")
+        return true
+    }
+}
