@@ -24,7 +24,9 @@ extension XenStore {
         if transactionID == 0 {
             var touched: [[UInt8]]? = nil
             var changes: [StoreChange] = []
-            let result = nodeOperation(type, domain, path, value, strings, &tree, &touched, &changes)
+            // Static: the tree is borrowed in place (a method on self would copy the whole store, and
+            // the next write would then copy every node).
+            let result = XenStore.nodeOperation(type, limits, domain, path, value, strings, &tree, &touched, &changes)
             for change in changes { fireWatches(change) }
             return result
         }
@@ -33,15 +35,15 @@ extension XenStore {
         var touched: [[UInt8]]? = connections[c].transactions[t].touched
         connections[c].transactions[t].work = StoreTree()
         var changes: [StoreChange] = []
-        let result = nodeOperation(type, domain, path, value, strings, &work, &touched, &changes)
+        let result = XenStore.nodeOperation(type, limits, domain, path, value, strings, &work, &touched, &changes)
         connections[c].transactions[t].work = work
         connections[c].transactions[t].touched = touched ?? []
         return result
     }
 
-    func nodeOperation(_ type: StoreMessageType, _ domain: UInt16, _ path: [UInt8], _ value: [UInt8],
-                       _ strings: [[UInt8]], _ tree: inout StoreTree, _ touched: inout [[UInt8]]?,
-                       _ changes: inout [StoreChange]) -> Result<[UInt8], StoreError> {
+    static func nodeOperation(_ type: StoreMessageType, _ limits: StoreLimits, _ domain: UInt16, _ path: [UInt8],
+                              _ value: [UInt8], _ strings: [[UInt8]], _ tree: inout StoreTree,
+                              _ touched: inout [[UInt8]]?, _ changes: inout [StoreChange]) -> Result<[UInt8], StoreError> {
         func touch(_ p: [UInt8]) {
             if touched != nil && !touched!.contains(p) { touched!.append(p) }
         }
@@ -65,7 +67,7 @@ extension XenStore {
             if let node = tree.node(path) {
                 guard node.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
                 if type == .mkdir { return .success(XenStore.ok) }
-                guard fits(tree, adding: value.count - node.value.count, by: domain) else { return .failure(.ENOSPC) }
+                guard fits(limits, tree.bytes, adding: value.count - node.value.count, by: domain) else { return .failure(.ENOSPC) }
                 tree.set(path, value: value, permissions: node.permissions)
                 changes.append(StoreChange(path: path, removed: false, permissions: node.permissions))
                 return .success(XenStore.ok)
@@ -91,7 +93,7 @@ extension XenStore {
             for m in missing {
                 growth += StoreTree.cost(path: m.count, value: 0, permissions: permissions.entries.count)
             }
-            guard fits(tree, adding: growth, by: domain) else { return .failure(.ENOSPC) }
+            guard fits(limits, tree.bytes, adding: growth, by: domain) else { return .failure(.ENOSPC) }
             touch(anchor.path)
             for m in missing.reversed() {
                 touch(m)
@@ -117,30 +119,36 @@ extension XenStore {
         case .setPerms:
             touch(path)
             guard let node = tree.node(path) else { return .failure(.ENOENT) }
-            guard let permissions = StorePermissions(strings: Array(strings.dropFirst())) else {
-                return .failure(.EINVAL)
-            }
-            let access = node.permissions.access(for: domain)
-            guard access.contains(.write),
-                  StorePermissions.isPrivileged(domain) || node.permissions.owner == domain else {
-                return .failure(.EACCES)
-            }
-            guard StorePermissions.isPrivileged(domain) || permissions.owner == node.permissions.owner else {
-                return .failure(.EPERM)
-            }
-            let growth = 4 * (permissions.entries.count - node.permissions.entries.count)
-            guard fits(tree, adding: growth, by: domain) else { return .failure(.ENOSPC) }
-            tree.set(path, value: node.value, permissions: permissions)
-            changes.append(StoreChange(path: path, removed: false, permissions: permissions))
-            return .success(XenStore.ok)
+            return setPermissions(limits, domain, path, node, StorePermissions(strings: Array(strings.dropFirst())),
+                                  &tree, &changes)
 
         default:
             return .failure(.EINVAL)
         }
     }
 
-    /// Whether `tree` may grow by `growth` bytes for `domain`: dom0 is never refused.
-    func fits(_ tree: StoreTree, adding growth: Int, by domain: UInt16) -> Bool {
-        StorePermissions.isPrivileged(domain) || growth <= 0 || tree.bytes + growth <= limits.treeBytes
+    /// SET_PERMS once `path`'s node was found: `parsed` is nil when the message's list was malformed.
+    static func setPermissions(_ limits: StoreLimits, _ domain: UInt16, _ path: [UInt8], _ node: StoreNode,
+                               _ parsed: StorePermissions?, _ tree: inout StoreTree,
+                               _ changes: inout [StoreChange]) -> Result<[UInt8], StoreError> {
+        guard let permissions = parsed else { return .failure(.EINVAL) }
+        let access = node.permissions.access(for: domain)
+        guard access.contains(.write),
+              StorePermissions.isPrivileged(domain) || node.permissions.owner == domain else {
+            return .failure(.EACCES)
+        }
+        guard StorePermissions.isPrivileged(domain) || permissions.owner == node.permissions.owner else {
+            return .failure(.EPERM)
+        }
+        let growth = 4 * (permissions.entries.count - node.permissions.entries.count)
+        guard fits(limits, tree.bytes, adding: growth, by: domain) else { return .failure(.ENOSPC) }
+        tree.set(path, value: node.value, permissions: permissions)
+        changes.append(StoreChange(path: path, removed: false, permissions: permissions))
+        return .success(XenStore.ok)
+    }
+
+    /// Whether a tree of `bytes` may grow by `growth` bytes for `domain`: dom0 is never refused.
+    static func fits(_ limits: StoreLimits, _ bytes: Int, adding growth: Int, by domain: UInt16) -> Bool {
+        StorePermissions.isPrivileged(domain) || growth <= 0 || bytes + growth <= limits.treeBytes
     }
 }

@@ -73,12 +73,37 @@ public enum StorePath {
 
     /// Byte-wise ordering, the order of the tree's node array.
     static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in less(pa, pb) } }
+    }
+
+    /// The same ordering over raw bytes (a prefix of a path compares without a new array).
+    static func less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = a.count < b.count ? a.count : b.count
         var i = 0
         while i < n {
-            if a[i] != b[i] { return a[i] < b[i] }
+            let x = a[i], y = b[i]
+            if x != y { return x < y }
             i += 1
         }
         return a.count < b.count
+    }
+
+    /// Whether two byte runs are equal, without bounds checks per byte.
+    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var i = a.count
+        while i > 0 {
+            i -= 1
+            if a[i] != b[i] { return false }
+        }
+        return true
+    }
+
+    /// The length of an absolute path's parent (1 for a child of "/"); nil for "/".
+    static func parentLength(_ path: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard path.count > 1 else { return nil }
+        var i = path.count - 1
+        while i > 0 && path[i] != slash { i -= 1 }
+        return i == 0 ? 1 : i
     }
 }

@@ -35,17 +35,39 @@ public struct StoreTree: Sendable {
 
     /// The first index whose path is not below `path` in byte order.
     func lowerBound(_ path: [UInt8]) -> Int {
-        var low = 0, high = nodes.count
-        while low < high {
-            let mid = (low + high) / 2
-            if StorePath.less(nodes[mid].path, path) { low = mid + 1 } else { high = mid }
+        path.withUnsafeBufferPointer { lowerBound($0) }
+    }
+
+    /// The same over raw bytes (a path's prefix is looked up without a new array).
+    func lowerBound(_ path: UnsafeBufferPointer<UInt8>) -> Int {
+        nodes.withUnsafeBufferPointer { all in
+            var low = 0, high = all.count
+            while low < high {
+                let mid = (low + high) / 2
+                let below = all[mid].path.withUnsafeBufferPointer { StorePath.less($0, path) }
+                if below { low = mid + 1 } else { high = mid }
+            }
+            return low
         }
-        return low
     }
 
     func index(of path: [UInt8]) -> Int? {
+        path.withUnsafeBufferPointer { index(of: $0) }
+    }
+
+    func index(of path: UnsafeBufferPointer<UInt8>) -> Int? {
         let i = lowerBound(path)
-        return i < nodes.count && nodes[i].path == path ? i : nil
+        guard i < nodes.count else { return nil }
+        return nodes[i].path.withUnsafeBufferPointer { StorePath.same($0, path) } ? i : nil
+    }
+
+    /// Restamps the node at `path`'s parent (a child came or went); no new array for the parent.
+    mutating func stampParent(of path: [UInt8]) {
+        let p: Int? = path.withUnsafeBufferPointer { whole in
+            guard let n = StorePath.parentLength(whole) else { return nil }
+            return index(of: UnsafeBufferPointer(rebasing: whole[0..<n]))
+        }
+        if let p { nodes[p].generation = stamp() }
     }
 
     public func node(_ path: [UInt8]) -> StoreNode? {
@@ -125,7 +147,7 @@ public struct StoreTree: Sendable {
     @discardableResult
     public mutating func set(_ path: [UInt8], value: [UInt8], permissions: StorePermissions) -> Bool {
         let i = lowerBound(path)
-        if i < nodes.count && nodes[i].path == path {
+        if i < nodes.count && nodes[i].path.withUnsafeBufferPointer({ a in path.withUnsafeBufferPointer { StorePath.same(a, $0) } }) {
             bytes -= StoreTree.cost(nodes[i])
             nodes[i].value = value
             nodes[i].permissions = permissions
@@ -136,7 +158,7 @@ public struct StoreTree: Sendable {
         let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
         bytes += StoreTree.cost(node)
         nodes.insert(node, at: i)
-        if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
+        stampParent(of: path)
         return true
     }
 
@@ -154,7 +176,7 @@ public struct StoreTree: Sendable {
         // "/a-b" sorts between "/a" and "/a/x": the subtree run starts after, not at, the node.
         nodes.removeSubrange(below)
         nodes.remove(at: i)
-        if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
+        stampParent(of: path)
         return removed
     }
 }

@@ -141,6 +141,13 @@ public enum StorePayload {
         return v <= UInt64(UInt32.max) ? UInt32(v) : nil
     }
 
+    /// How many digits `value`'s decimal spelling has.
+    public static func digitCount(_ value: UInt32) -> Int {
+        var n = 1, v = value
+        while v >= 10 { n += 1; v /= 10 }
+        return n
+    }
+
     /// The decimal spelling of `value`.
     public static func decimal(_ value: UInt32) -> [UInt8] {
         if value == 0 { return [0x30] }

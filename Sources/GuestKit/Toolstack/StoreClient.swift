@@ -33,10 +33,11 @@ extension XenStore {
     }
 
     /// Writes every setting with its access list; the first failure stops it and is answered.
+    /// The same WRITE and SET_PERMS pairs as through `call`, applied without the wire.
     public mutating func apply(_ settings: [StoreSetting]) -> Result<Void, StoreError> {
         for s in settings {
-            if case .failure(let e) = localWrite(s.path, s.value) { return .failure(e) }
-            if case .failure(let e) = localSetPermissions(s.path, s.permissions) { return .failure(e) }
+            if case .failure(let e) = privilegedWrite(s.path, s.value) { return .failure(e) }
+            if case .failure(let e) = privilegedSetPermissions(s.path, s.permissions) { return .failure(e) }
         }
         return .success(())
     }
