@@ -1,14 +1,15 @@
 // StoreDirect.swift: dom0's own WRITE and SET_PERMS applied straight to the live tree, with the
 // checks, generations, watch events and errors a request through `call` would get, but no message
-// built and parsed. Any input the wire would read differently (a NUL in a path) takes `call`.
+// built and parsed. A path the wire would read differently (one holding a NUL) takes `call`.
 
 extension XenStore {
     /// WRITE `value` at `path` as dom0, outside any transaction.
     public mutating func privilegedWrite(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
-        guard !path.contains(0) else { return localWrite(path, value) }
         guard let c = connectionIndex(0), connections[c].state == .open else { return .failure(.EINVAL) }
         guard path.count + 1 + value.count <= Int(StoreHeader.payloadMax) else { return .failure(.E2BIG) }
-        guard let absolute = StorePath.resolve(path, for: 0) else { return .failure(.EINVAL) }
+        guard let absolute = StorePath.resolve(path, for: 0) else {
+            return path.contains(0) ? localWrite(path, value) : .failure(.EINVAL)
+        }
         var touched: [[UInt8]]? = nil
         var changes: [StoreChange] = []
         let result = XenStore.nodeOperation(.write, limits, 0, absolute, value, [], &tree, &touched, &changes)
@@ -24,10 +25,11 @@ extension XenStore {
             guard e.access.rawValue <= StoreAccess.both.rawValue else { return localSetPermissions(path, permissions) }
             encodedCount += 2 + StorePayload.digitCount(UInt32(e.domain))
         }
-        guard !path.contains(0) else { return localSetPermissions(path, permissions) }
         guard let c = connectionIndex(0), connections[c].state == .open else { return .failure(.EINVAL) }
         guard path.count + 1 + encodedCount <= Int(StoreHeader.payloadMax) else { return .failure(.E2BIG) }
-        guard let absolute = StorePath.resolve(path, for: 0) else { return .failure(.EINVAL) }
+        guard let absolute = StorePath.resolve(path, for: 0) else {
+            return path.contains(0) ? localSetPermissions(path, permissions) : .failure(.EINVAL)
+        }
         guard let node = tree.node(absolute) else { return .failure(.ENOENT) }
         var changes: [StoreChange] = []
         let result = XenStore.setPermissions(limits, 0, absolute, node, permissions, &tree, &changes)

@@ -72,15 +72,16 @@ extension XenStore {
                 changes.append(StoreChange(path: path, removed: false, permissions: node.permissions))
                 return .success(XenStore.ok)
             }
-            let anchor = tree.nearestExisting(path)
+            let anchor = tree.nearestAbove(path)
             guard anchor.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
-            // The missing nodes from just below the anchor down to `path`.
-            var missing: [[UInt8]] = []
-            var p = path
-            while p != anchor.path {
-                missing.append(p)
-                guard let up = StorePath.parent(p) else { break }
-                p = up
+            // The missing nodes from `path` up to just below the anchor (an ancestor of `path`, so
+            // the chain of parents reaches its length).
+            var missing: [[UInt8]] = [path]
+            var length = path.count
+            while let up = path.withUnsafeBufferPointer({ StorePath.parentLength(UnsafeBufferPointer(rebasing: $0[0..<length])) }),
+                  up > anchor.path.count {
+                missing.append(Array(path[0..<up]))
+                length = up
             }
             let permissions = StorePermissions.isPrivileged(domain)
                 ? anchor.permissions : anchor.permissions.owned(by: domain)
@@ -95,9 +96,10 @@ extension XenStore {
             }
             guard fits(limits, tree.bytes, adding: growth, by: domain) else { return .failure(.ENOSPC) }
             touch(anchor.path)
-            for m in missing.reversed() {
+            for k in stride(from: missing.count - 1, through: 0, by: -1) {
+                let m = missing[k]
                 touch(m)
-                tree.set(m, value: m == path ? value : [], permissions: permissions)
+                tree.set(m, value: k == 0 ? value : [], permissions: permissions)
                 changes.append(StoreChange(path: m, removed: false, permissions: permissions))
             }
             return .success(XenStore.ok)

@@ -23,16 +23,18 @@ public enum StorePath {
     /// Whether `path` is a valid absolute node path: '/', or '/' then components with no
     /// empty one and no trailing '/'.
     public static func isValidAbsolute(_ path: [UInt8]) -> Bool {
-        guard !path.isEmpty, path[0] == slash, path.count <= absoluteMax else { return false }
-        if path.count == 1 { return true }
-        guard path[path.count - 1] != slash else { return false }
-        var previous: UInt8 = 0
-        for b in path {
-            guard allowed(b) else { return false }
-            if b == slash && previous == slash { return false }
-            previous = b
+        path.withUnsafeBufferPointer { p in
+            guard !p.isEmpty, p[0] == slash, p.count <= absoluteMax else { return false }
+            if p.count == 1 { return true }
+            guard p[p.count - 1] != slash else { return false }
+            var previous: UInt8 = 0
+            for b in p {
+                guard allowed(b) else { return false }
+                if b == slash && previous == slash { return false }
+                previous = b
+            }
+            return true
         }
-        return true
     }
 
     /// The absolute path `raw` names for `domain`, or nil when it is not a valid path.
@@ -88,15 +90,47 @@ public enum StorePath {
         return a.count < b.count
     }
 
-    /// Whether two byte runs are equal, without bounds checks per byte.
+    /// Whether `a` sorts before `b`, and how long their common prefix is; their first `from` bytes
+    /// must be known equal.
+    static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>,
+                        from: Int) -> (less: Bool, common: Int) {
+        let n = a.count < b.count ? a.count : b.count
+        var i = from < n ? from : n
+        if i < n, let pa = a.baseAddress, let pb = b.baseAddress {
+            i = equalWords(UnsafeRawPointer(pa), UnsafeRawPointer(pb), from: i, count: n)
+        }
+        while i < n {
+            let x = a[i], y = b[i]
+            if x != y { return (x < y, i) }
+            i += 1
+        }
+        return (a.count < b.count, n)
+    }
+
+    /// Whether two byte runs are equal.
     static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
-        var i = a.count
-        while i > 0 {
-            i -= 1
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        var i = equalWords(UnsafeRawPointer(pa), UnsafeRawPointer(pb), from: 0, count: a.count)
+        while i < a.count {
             if a[i] != b[i] { return false }
+            i += 1
         }
         return true
+    }
+
+    /// Where the first differing 4-byte word from `from` starts (or the last whole word ends):
+    /// paths share long prefixes ("/local/domain/"), compared a word at a time.
+    @inline(__always)
+    static func equalWords(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, from: Int, count: Int) -> Int {
+        var i = from
+        while count - i >= 4 {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt32.self) != b.loadUnaligned(fromByteOffset: i, as: UInt32.self) {
+                break
+            }
+            i += 4
+        }
+        return i
     }
 
     /// The length of an absolute path's parent (1 for a child of "/"); nil for "/".

@@ -39,13 +39,18 @@ public struct StoreTree: Sendable {
     }
 
     /// The same over raw bytes (a path's prefix is looked up without a new array).
+    /// Every node between the two bounds shares with `path` the shorter of the bounds' common
+    /// prefixes with it, so each comparison starts past that prefix ("/local/domain/N/" is compared
+    /// once or twice, not at every step).
     func lowerBound(_ path: UnsafeBufferPointer<UInt8>) -> Int {
         nodes.withUnsafeBufferPointer { all in
             var low = 0, high = all.count
+            var lowCommon = 0, highCommon = 0
             while low < high {
                 let mid = (low + high) / 2
-                let below = all[mid].path.withUnsafeBufferPointer { StorePath.less($0, path) }
-                if below { low = mid + 1 } else { high = mid }
+                let skip = lowCommon < highCommon ? lowCommon : highCommon
+                let (below, common) = all[mid].path.withUnsafeBufferPointer { StorePath.compare($0, path, from: skip) }
+                if below { low = mid + 1; lowCommon = common } else { high = mid; highCommon = common }
             }
             return low
         }
@@ -121,11 +126,25 @@ public struct StoreTree: Sendable {
 
     /// The deepest existing node at or above `path`.
     public func nearestExisting(_ path: [UInt8]) -> StoreNode {
-        var p = path
+        nodes[path.withUnsafeBufferPointer { nearestIndex(from: $0.count, of: $0) }]
+    }
+
+    /// The deepest existing node strictly above `path` (the write of a missing node looks there).
+    func nearestAbove(_ path: [UInt8]) -> StoreNode {
+        nodes[path.withUnsafeBufferPointer { whole in
+            StorePath.parentLength(whole).map { nearestIndex(from: $0, of: whole) } ?? 0
+        }]
+    }
+
+    /// The index of the deepest existing node among `whole`'s first `length` bytes and its
+    /// ancestors; the root's (0) when none is.
+    private func nearestIndex(from length: Int, of whole: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = length
         while true {
-            if let n = node(p) { return n }
-            guard let up = StorePath.parent(p) else { return nodes[0] }
-            p = up
+            let prefix = UnsafeBufferPointer(rebasing: whole[0..<n])
+            if let i = index(of: prefix) { return i }
+            guard let up = StorePath.parentLength(prefix) else { return 0 }
+            n = up
         }
     }
 
