@@ -75,7 +75,13 @@ final class StoreDirectTests: XCTestCase {
             for step in 0..<300 {
                 let p = path(&r)
                 let answered: (Result<Void, StoreError>, Result<Void, StoreError>)
-                switch r.below(5) {
+                switch r.below(7) {
+                case 5, 6:
+                    // One toolstack setting: the write, then (if it was done) the access list.
+                    let v = value(&r)
+                    let perms = permissions(&r)
+                    let wired = wire.localWrite(p, v).flatMap { wire.localSetPermissions(p, perms) }
+                    answered = (direct.privilegedSetting(p, v, perms), wired)
                 case 0, 1:
                     let v = value(&r)
                     answered = (direct.privilegedWrite(p, v), wire.localWrite(p, v))
@@ -130,5 +136,39 @@ final class StoreDirectTests: XCTestCase {
         XCTAssertEqual(events, wire.events(5))
         XCTAssertGreaterThan(direct.unsent(for: 0).count, 1000)
         for id: UInt16 in 0...5 { XCTAssertEqual(Array(direct.unsent(for: id)), Array(wire.unsent(for: id))) }
+    }
+}
+
+final class StorePathRuleTests: XCTestCase {
+    func testTheAllowedBytesAreTheList() {
+        for b in 0...255 { XCTAssertEqual(StorePath.allowed(UInt8(b)), StorePath.allowedByList(UInt8(b)), "\(b)") }
+    }
+
+    func testDecimalSpellingIsSwifts() {
+        var values: [UInt32] = [0, 1, 9, 10, 99, 100, 65535, 999_999_999, 1_000_000_000, UInt32.max]
+        var r: UInt32 = 0x9E37_79B9
+        for _ in 0..<5000 { r = r &* 1_664_525 &+ 1_013_904_223; values.append(r >> (r % 32)) }
+        for v in values {
+            XCTAssertEqual(StorePayload.decimal(v), Array(String(v).utf8))
+            XCTAssertEqual(StorePayload.digitCount(v), String(v).count)
+        }
+    }
+
+    func testWordWiseComparisonIsByteOrder() {
+        var r = UInt64(0x1234_5678)
+        func next() -> Int { r ^= r << 13; r ^= r >> 7; r ^= r << 17; return Int(r % 1_000_000) }
+        let alphabet: [UInt8] = Array("/-0az".utf8)
+        for _ in 0..<20_000 {
+            let shared = Array(repeating: UInt8(0x2F), count: next() % 9)
+            let a = shared + (0..<(next() % 9)).map { _ in alphabet[next() % alphabet.count] }
+            let b = shared + (0..<(next() % 9)).map { _ in alphabet[next() % alphabet.count] }
+            let expected = a.lexicographicallyPrecedes(b)
+            XCTAssertEqual(StorePath.less(a, b), expected)
+            let from = next() % (shared.count + 1)
+            let (less, common) = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { StorePath.compare(pa, $0, from: from) } }
+            XCTAssertEqual(less, expected, "\(a) \(b) from \(from)")
+            XCTAssertEqual(common, zip(a, b).prefix { $0 == $1 }.count)
+            XCTAssertEqual(a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { StorePath.same(pa, $0) } }, a == b)
+        }
     }
 }

@@ -5,11 +5,19 @@
 extension XenStore {
     /// WRITE `value` at `path` as dom0, outside any transaction.
     public mutating func privilegedWrite(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
+        var absolute: [UInt8]? = nil
+        return privilegedWrite(path, value, resolved: &absolute)
+    }
+
+    /// The same, saying which absolute path it wrote (nil when it went through `call`).
+    mutating func privilegedWrite(_ path: [UInt8], _ value: [UInt8], resolved: inout [UInt8]?)
+        -> Result<Void, StoreError> {
         guard let c = connectionIndex(0), connections[c].state == .open else { return .failure(.EINVAL) }
         guard path.count + 1 + value.count <= Int(StoreHeader.payloadMax) else { return .failure(.E2BIG) }
         guard let absolute = StorePath.resolve(path, for: 0) else {
             return path.contains(0) ? localWrite(path, value) : .failure(.EINVAL)
         }
+        resolved = absolute
         var touched: [[UInt8]]? = nil
         var changes: [StoreChange] = []
         let result = XenStore.nodeOperation(.write, limits, 0, absolute, value, [], &tree, &touched, &changes)
@@ -34,6 +42,31 @@ extension XenStore {
         var changes: [StoreChange] = []
         let result = XenStore.setPermissions(limits, 0, absolute, node, permissions, &tree, &changes)
         return finish(result, changes)
+    }
+
+    /// One toolstack setting: WRITE then SET_PERMS of the same path, as the two requests would do
+    /// them (two generations, two watch events), with the path checked and found once.
+    public mutating func privilegedSetting(_ path: [UInt8], _ value: [UInt8], _ permissions: StorePermissions)
+        -> Result<Void, StoreError> {
+        var resolved: [UInt8]? = nil
+        if case .failure(let e) = privilegedWrite(path, value, resolved: &resolved) { return .failure(e) }
+        var encodedCount = 0
+        for e in permissions.entries {
+            guard e.access.rawValue <= StoreAccess.both.rawValue else { return localSetPermissions(path, permissions) }
+            encodedCount += 2 + StorePayload.digitCount(UInt32(e.domain))
+        }
+        // The write's events may have ended dom0's own connection (an undrained backlog).
+        guard let c = connectionIndex(0), connections[c].state == .open else { return .failure(.EINVAL) }
+        guard path.count + 1 + encodedCount <= Int(StoreHeader.payloadMax) else { return .failure(.E2BIG) }
+        // When the write went straight to the tree, the path resolved and its node exists; dom0
+        // passes every permission and space check of SET_PERMS.
+        guard let absolute = resolved, let i = tree.index(of: absolute) else {
+            return privilegedSetPermissions(path, permissions)
+        }
+        tree.setPermissions(at: i, permissions)
+        fireWatches(StoreChange(path: absolute, removed: false, permissions: permissions))
+        flushPending()
+        return .success(())
     }
 
     /// Fires the watches of `changes` and queues their events, as `call` does after a request.

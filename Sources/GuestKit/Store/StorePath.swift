@@ -14,8 +14,22 @@ public enum StorePath {
         Array("/local/domain/".utf8) + StorePayload.decimal(UInt32(domain))
     }
 
-    /// Bytes allowed in a node name: letters, digits, '-', '/', '_', '@'.
+    /// Bytes allowed in a node name: letters, digits, '-', '/', '_', '@'. One bit per byte from 32
+    /// to 127, four words (a test checks it against the list).
+    @inline(__always)
     static func allowed(_ b: UInt8) -> Bool {
+        let word: UInt32
+        switch b >> 5 {
+        case 1: word = 0x03FF_A000     // '-' '/' '0'-'9'
+        case 2: word = 0x87FF_FFFF     // '@' 'A'-'Z' '_'
+        case 3: word = 0x07FF_FFFE     // 'a'-'z'
+        default: word = 0
+        }
+        return (word >> UInt32(b & 31)) & 1 != 0
+    }
+
+    /// The same rule spelled as the list (the reference `allowed` is tested against).
+    static func allowedByList(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
             || b == 0x2D || b == slash || b == 0x5F || b == 0x40
     }

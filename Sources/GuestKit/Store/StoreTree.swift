@@ -181,6 +181,14 @@ public struct StoreTree: Sendable {
         return true
     }
 
+    /// Gives the node at `index` a new access list (SET_PERMS once its checks passed).
+    mutating func setPermissions(at index: Int, _ permissions: StorePermissions) {
+        bytes -= StoreTree.cost(nodes[index])
+        nodes[index].permissions = permissions
+        nodes[index].generation = stamp()
+        bytes += StoreTree.cost(nodes[index])
+    }
+
     /// Removes a node and its subtree (never "/"); returns the removed paths, the node's first.
     @discardableResult
     public mutating func remove(_ path: [UInt8]) -> [[UInt8]] {

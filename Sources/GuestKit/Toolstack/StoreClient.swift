@@ -36,8 +36,7 @@ extension XenStore {
     /// The same WRITE and SET_PERMS pairs as through `call`, applied without the wire.
     public mutating func apply(_ settings: [StoreSetting]) -> Result<Void, StoreError> {
         for s in settings {
-            if case .failure(let e) = privilegedWrite(s.path, s.value) { return .failure(e) }
-            if case .failure(let e) = privilegedSetPermissions(s.path, s.permissions) { return .failure(e) }
+            if case .failure(let e) = privilegedSetting(s.path, s.value, s.permissions) { return .failure(e) }
         }
         return .success(())
     }
