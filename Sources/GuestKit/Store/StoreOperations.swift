@@ -64,15 +64,18 @@ extension XenStore {
         case .write, .mkdir:
             guard value.count <= limits.entrySize else { return .failure(.EQUOTA) }
             touch(path)
-            if let node = tree.node(path) {
+            let (at, found) = tree.position(of: path)
+            if found {
+                let node = tree.nodes[at]
                 guard node.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
                 if type == .mkdir { return .success(XenStore.ok) }
                 guard fits(limits, tree.bytes, adding: value.count - node.value.count, by: domain) else { return .failure(.ENOSPC) }
-                tree.set(path, value: value, permissions: node.permissions)
+                tree.update(at: at, value: value, permissions: node.permissions)
                 changes.append(StoreChange(path: path, removed: false, permissions: node.permissions))
                 return .success(XenStore.ok)
             }
-            let anchor = tree.nearestAbove(path)
+            let anchorIndex = tree.nearestAbove(path)
+            let anchor = tree.nodes[anchorIndex]
             guard anchor.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
             // The missing nodes from `path` up to just below the anchor (an ancestor of `path`, so
             // the chain of parents reaches its length).
@@ -96,6 +99,13 @@ extension XenStore {
             }
             guard fits(limits, tree.bytes, adding: growth, by: domain) else { return .failure(.ENOSPC) }
             touch(anchor.path)
+            if missing.count == 1 {
+                // The common case: the parent exists, and both places are known.
+                touch(path)
+                tree.insert(path, value: value, permissions: permissions, at: at, parent: anchorIndex)
+                changes.append(StoreChange(path: path, removed: false, permissions: permissions))
+                return .success(XenStore.ok)
+            }
             for k in stride(from: missing.count - 1, through: 0, by: -1) {
                 let m = missing[k]
                 touch(m)

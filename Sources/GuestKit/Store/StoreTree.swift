@@ -129,11 +129,12 @@ public struct StoreTree: Sendable {
         nodes[path.withUnsafeBufferPointer { nearestIndex(from: $0.count, of: $0) }]
     }
 
-    /// The deepest existing node strictly above `path` (the write of a missing node looks there).
-    func nearestAbove(_ path: [UInt8]) -> StoreNode {
-        nodes[path.withUnsafeBufferPointer { whole in
+    /// The index of the deepest existing node strictly above `path` (the write of a missing node
+    /// looks there).
+    func nearestAbove(_ path: [UInt8]) -> Int {
+        path.withUnsafeBufferPointer { whole in
             StorePath.parentLength(whole).map { nearestIndex(from: $0, of: whole) } ?? 0
-        }]
+        }
     }
 
     /// The index of the deepest existing node among `whole`'s first `length` bytes and its
@@ -165,13 +166,9 @@ public struct StoreTree: Sendable {
     /// Returns whether it was created.
     @discardableResult
     public mutating func set(_ path: [UInt8], value: [UInt8], permissions: StorePermissions) -> Bool {
-        let i = lowerBound(path)
-        if i < nodes.count && nodes[i].path.withUnsafeBufferPointer({ a in path.withUnsafeBufferPointer { StorePath.same(a, $0) } }) {
-            bytes -= StoreTree.cost(nodes[i])
-            nodes[i].value = value
-            nodes[i].permissions = permissions
-            nodes[i].generation = stamp()
-            bytes += StoreTree.cost(nodes[i])
+        let (i, found) = position(of: path)
+        if found {
+            update(at: i, value: value, permissions: permissions)
             return false
         }
         let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
@@ -179,6 +176,33 @@ public struct StoreTree: Sendable {
         nodes.insert(node, at: i)
         stampParent(of: path)
         return true
+    }
+
+    /// Where `path`'s node is, or where it would go, and whether it is there.
+    func position(of path: [UInt8]) -> (index: Int, found: Bool) {
+        path.withUnsafeBufferPointer { p in
+            let i = lowerBound(p)
+            return (i, i < nodes.count && nodes[i].path.withUnsafeBufferPointer { StorePath.same($0, p) })
+        }
+    }
+
+    /// Sets the value and access list of the node at `index`.
+    mutating func update(at index: Int, value: [UInt8], permissions: StorePermissions) {
+        bytes -= StoreTree.cost(nodes[index])
+        nodes[index].value = value
+        nodes[index].permissions = permissions
+        nodes[index].generation = stamp()
+        bytes += StoreTree.cost(nodes[index])
+    }
+
+    /// Creates `path`'s node at `index`, its position (`position(of:)`, not found), when its parent
+    /// is the node at `parent`: no lookup. The parent is restamped as `set` does.
+    mutating func insert(_ path: [UInt8], value: [UInt8], permissions: StorePermissions, at index: Int, parent: Int) {
+        let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
+        bytes += StoreTree.cost(node)
+        nodes.insert(node, at: index)
+        // The parent sorts before its child: the insertion did not move it.
+        nodes[parent].generation = stamp()
     }
 
     /// Gives the node at `index` a new access list (SET_PERMS once its checks passed).
