@@ -17,6 +17,8 @@ public struct StoreTree: Sendable {
     /// What the nodes cost in memory, as `StoreTree.cost` counts it: dom0's heap is small and
     /// the daemon refuses growth past its budget rather than fail an allocation.
     public private(set) var bytes = 0
+    /// The index of the node set last: only a guess, checked before it is used.
+    var hint = 0
 
     /// A node's approximate footprint: its path, value and access list, plus fixed overhead.
     public static func cost(path: Int, value: Int, permissions: Int) -> Int {
@@ -61,6 +63,8 @@ public struct StoreTree: Sendable {
     }
 
     func index(of path: UnsafeBufferPointer<UInt8>) -> Int? {
+        // The node written last is often looked up next (its access list after its value).
+        if hint < nodes.count && nodes[hint].path.withUnsafeBufferPointer({ StorePath.same($0, path) }) { return hint }
         let i = lowerBound(path)
         guard i < nodes.count else { return nil }
         return nodes[i].path.withUnsafeBufferPointer { StorePath.same($0, path) } ? i : nil
@@ -174,6 +178,7 @@ public struct StoreTree: Sendable {
         let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
         bytes += StoreTree.cost(node)
         nodes.insert(node, at: i)
+        hint = i
         stampParent(of: path)
         return true
     }
@@ -188,6 +193,7 @@ public struct StoreTree: Sendable {
 
     /// Sets the value and access list of the node at `index`.
     mutating func update(at index: Int, value: [UInt8], permissions: StorePermissions) {
+        hint = index
         bytes -= StoreTree.cost(nodes[index])
         nodes[index].value = value
         nodes[index].permissions = permissions
@@ -201,6 +207,7 @@ public struct StoreTree: Sendable {
         let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
         bytes += StoreTree.cost(node)
         nodes.insert(node, at: index)
+        hint = index
         // The parent sorts before its child: the insertion did not move it.
         nodes[parent].generation = stamp()
     }
