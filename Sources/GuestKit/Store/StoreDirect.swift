@@ -1,8 +1,30 @@
 // StoreDirect.swift: dom0's own WRITE and SET_PERMS applied straight to the live tree, with the
 // checks, generations, watch events and errors a request through `call` would get, but no message
-// built and parsed. A path the wire would read differently (one holding a NUL) takes `call`.
+// built and parsed. A path the wire would read differently (one holding a NUL) takes `call`, as
+// localWrite and localSetPermissions (here too: the fuzzer builds the store without the toolstack) do.
 
 extension XenStore {
+    /// One request as dom0 through `call`: the reply's payload, or its XenStore error.
+    mutating func local(_ type: StoreMessageType, _ payload: [UInt8]) -> Result<[UInt8], StoreError> {
+        let reply = call(from: 0, StoreMessage(type, payload: payload))
+        if reply.kind == .error {
+            let name = StorePayload.split(reply.payload).strings.first ?? []
+            for raw in 0..<32 {
+                if let e = StoreError(rawValue: UInt8(raw)), e.name == name { return .failure(e) }
+            }
+            return .failure(.EIO)
+        }
+        return .success(reply.payload)
+    }
+
+    public mutating func localWrite(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
+        local(.write, path + [0] + value).map { _ in () }
+    }
+
+    public mutating func localSetPermissions(_ path: [UInt8], _ p: StorePermissions) -> Result<Void, StoreError> {
+        local(.setPerms, path + [0] + p.encoded).map { _ in () }
+    }
+
     /// WRITE `value` at `path` as dom0, outside any transaction.
     public mutating func privilegedWrite(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
         var absolute: [UInt8]? = nil
