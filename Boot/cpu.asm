@@ -36,6 +36,10 @@ FN port_in16
     xor eax, eax
     in ax, dx
     ret
+FN port_in32
+    mov edx, [esp + 4]
+    in eax, dx
+    ret
 
 FN cpu_read_cr0
     mov eax, cr0

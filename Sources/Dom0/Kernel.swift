@@ -82,6 +82,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
     if !ready { Kernel.shutdown(.crash) }
     console.print("start of day done: events masked \(Kernel.sharedInfo.upcallMask == 1), traps and callbacks registered")
     Initrd.list()
+    DeviceList.scan()
 
     if let name = Kernel.testName() {
         if BootOptions.equal(name, "dom0") {

@@ -171,6 +171,41 @@ enum PVSelfTest {
         gp("hlt in ring 1 becomes #GP", guest_probe_hlt)
         gp("mov to cr3 in ring 1 becomes #GP", guest_probe_mov_cr3)
         gp("lgdt in ring 1 becomes #GP", guest_probe_lgdt)
+        // With a virtual IOPL (as Linux's dom0 sets at boot) the ports are dom0's, the hypervisor's
+        // excepted: QEMU's fw_cfg device answers its signature ("QEMU") through the real ports.
+        let rc = xen.setIOPL(1)
+        guest_port_out16(0x510, 0)                       // fw_cfg selector: FW_CFG_SIGNATURE
+        var signature: UInt32 = 0
+        for i: UInt32 in 0..<4 { signature |= (guest_port_in8(0x511) & 0xFF) << (8 * i) }
+        check("with a virtual IOPL dom0 reads fw_cfg's signature through ports 0x510-0x511", rc == 0 && signature == 0x554D_4551,
+              "set_iopl \(rc), signature \(hex8: signature)")
+        // domctl ioport_permission on itself: once dom0 gives fw_cfg's ports up they answer all ones,
+        // and it cannot take them back, since a domain passes on only what it holds (as on Xen).
+        let away = DevicePermissions.ports(0, first: 0x510, count: 2, allow: false)
+        let gone = guest_port_in8(0x511)
+        let back = DevicePermissions.ports(0, first: 0x510, count: 2, allow: true)
+        check("ioport_permission: fw_cfg's ports given up read all ones and cannot be taken back (-EPERM)",
+              away == 0 && gone == 0xFF && back == -1, "\(away) \(hex: gone) \(back)")
+        // Nothing dom0 does not hold can be passed on; bad ranges get Xen's errno.
+        check("ioport_permission: an empty range -EINVAL, past port 0xffff -EINVAL",
+              DevicePermissions.ports(0, first: 0x510, count: 0, allow: true) == -22 && DevicePermissions.ports(0, first: 0xFFFF, count: 2, allow: true) == -22, "")
+        check("irq_permission: line 0 (the timer) is not dom0's to pass on: -EPERM; pirq 16 -EINVAL",
+              DevicePermissions.line(0, pirq: 0, allow: true) == -1 && DevicePermissions.line(0, pirq: 16, allow: true) == -22, "")
+        check("iomem_permission: no frames -EINVAL; a domain that does not exist -ESRCH",
+              DevicePermissions.frames(0, first: 0xFEBF0, count: 0, allow: true) == -22
+              && DevicePermissions.frames(77, first: 0xFEBF0, count: 1, allow: true) == -3, "")
+        let lsr = guest_port_in8(0x3FD)
+        check("COM1's status port stays the hypervisor's: all ones", lsr == 0xFF, "\(hex: lsr)")
+        // cli and sti with a virtual IOPL mask and unmask the kernel's events (Xen's emulation).
+        let maskBefore = Kernel.sharedInfo.upcallMask
+        let cli = guest_probe_cli()
+        let masked = Kernel.sharedInfo.upcallMask
+        let sti = guest_probe_sti()
+        let unmasked = Kernel.sharedInfo.upcallMask
+        Kernel.sharedInfo.upcallMask = maskBefore
+        check("with a virtual IOPL cli masks events and sti unmasks them", cli == 0 && sti == 0 && masked == 1 && unmasked == 0,
+              "mask \(masked) after cli, \(unmasked) after sti")
+        check("set_iopl 0 gives the #GP back", xen.setIOPL(0) == 0 && guest_probe_out() == 1, "")
     }
 
     static func cpuidAndFPU() {

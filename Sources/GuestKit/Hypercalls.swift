@@ -79,6 +79,14 @@ public struct Xen<T: HypercallTransport> {
     public func grantTableOp(_ op: GrantTableOp, _ ops: UInt32, count: UInt32) -> Int32 {
         call(.grantTableOp, op.rawValue, ops, count)
     }
+    /// physdev_op(cmd, &arg).
+    public func physdevOp(_ op: PhysdevOp, _ argument: UInt32) -> Int32 { call2(.physdevOp, op.rawValue, argument) }
+    /// physdev_op set_iopl: the kernel's virtual IOPL (1 lets its ring-1 port I/O be emulated).
+    public func setIOPL(_ level: UInt32) -> Int32 {
+        var arg = HypercallRecord(stride: 4)
+        arg.set(level, at: 0)
+        return arg.withAddress { physdevOp(.setIOPL, $0) }
+    }
     /// domctl(&xen_domctl): dom0's control of other domains.
     public func domctl(_ argument: UInt32) -> Int32 { call(.domctl, argument) }
 

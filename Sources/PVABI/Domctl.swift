@@ -18,6 +18,12 @@ public enum DomctlCommand: UInt32, Sendable {
     case unpauseDomain = 4
     /// OUT: state, memory and CPU time of a domain (or the next one with a higher id).
     case getDomainInfo = 5
+    /// IN: xen_domctl_irq_permission: give or take away a physical IRQ of the caller's.
+    case irqPermission = 19
+    /// IN: xen_domctl_iomem_permission: give or take away a range of device-memory frames.
+    case iomemPermission = 20
+    /// IN: xen_domctl_ioport_permission: give or take away a range of I/O ports.
+    case ioportPermission = 21
     /// IN: the most memory (KiB) the domain may hold.
     case maxMem = 11
     /// IN/OUT: a VCPU's register state.
@@ -42,6 +48,9 @@ public enum DomctlCommand: UInt32, Sendable {
         case .pauseDomain: return "pausedomain"
         case .unpauseDomain: return "unpausedomain"
         case .getDomainInfo: return "getdomaininfo"
+        case .irqPermission: return "irq_permission"
+        case .iomemPermission: return "iomem_permission"
+        case .ioportPermission: return "ioport_permission"
         case .maxMem: return "max_mem"
         case .setVCPUContext: return "setvcpucontext"
         case .getVCPUContext: return "getvcpucontext"
@@ -195,4 +204,22 @@ public enum SysctlLayout {
     public static let guestTrapsOffset = 16
     public static let cr3LoadsOffset = 24
     public static let heapAllocationsOffset = 32
+}
+
+/// The three permission payloads, at DomctlLayout.payloadOffset (Xen's layouts).
+public enum DomctlPermissionLayout {
+    /// xen_domctl_irq_permission: u32 pirq, u8 allow_access.
+    public static let irqPirqOffset = 0
+    public static let irqAllowOffset = 4
+    public static let irqSize = 8
+    /// xen_domctl_iomem_permission: u64 first_mfn, u64 nr_mfns, u8 allow_access.
+    public static let iomemFirstOffset = 0
+    public static let iomemCountOffset = 8
+    public static let iomemAllowOffset = 16
+    public static let iomemSize = 24
+    /// xen_domctl_ioport_permission: u32 first_port, u32 nr_ports, u8 allow_access.
+    public static let ioportFirstOffset = 0
+    public static let ioportCountOffset = 4
+    public static let ioportAllowOffset = 8
+    public static let ioportSize = 12
 }

@@ -116,6 +116,31 @@ final class DomctlDecodeTests: XCTestCase {
         assertRefused(decode(&m), .EINVAL, "weight must be 1-65535 and cap 0-100")
     }
 
+    /// Xen's three permission payloads: ranges checked as Xen checks them (-EINVAL when empty or
+    /// past the last port or frame), the allow byte, and nothing copied past the payload.
+    func testPermissions() {
+        var m = memory(.ioportPermission, domain: 3, payload: [0x510, 2, 1])
+        guard case .ioportPermission(3, let ports, true)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(ports, PortRange(first: 0x510, last: 0x511))
+        m = memory(.ioportPermission, domain: 3, payload: [0xFFFF, 1, 0])
+        guard case .ioportPermission(3, let last, false)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(last, PortRange(first: 0xFFFF, last: 0xFFFF))
+        for (first, count): (UInt32, UInt32) in [(0x510, 0), (0xFFFF, 2), (0x1_0000, 1), (0, 0xFFFF_FFFF), (0xFFFF_FFFF, 2)] {
+            var bad = memory(.ioportPermission, domain: 3, payload: [first, count, 1])
+            assertRefused(decode(&bad), .EINVAL, "ioport_permission: an empty range or one past port 0xFFFF")
+        }
+        m = memory(.iomemPermission, domain: 4, payload: [0xFEBF0, 0, 4, 0, 0x100])
+        guard case .iomemPermission(4, let frames, false)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(frames, FrameNumberRange(first: 0xFEBF0, last: 0xFEBF3))
+        for words: [UInt32] in [[0xFEBF0, 0, 0, 0, 1], [0, 1, 1, 0, 1], [0xFFFF_FFFF, 0, 2, 0, 1], [1, 0, 0, 1, 1]] {
+            var bad = memory(.iomemPermission, domain: 4, payload: words)
+            assertRefused(decode(&bad), .EINVAL, "iomem_permission: an empty range or one past the frames a PAE entry can name")
+        }
+        m = memory(.irqPermission, domain: 5, payload: [11, 0xFF00_0001])
+        guard case .irqPermission(5, 11, true)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(m.copiesIn, 2)
+    }
+
     func testHeaderRefusals() {
         var m = memory(.pauseDomain)
         for va: UInt32 in [0xFFFF_FFF8, GuestRange.limit - 143, 0x9000] {
@@ -134,7 +159,7 @@ final class DomctlDecodeTests: XCTestCase {
 
     func testFuzzed() {
         var rng = SplitMix64(seed: 0x36)
-        let commands: [UInt32] = [1, 2, 3, 4, 5, 11, 12, 16, 16, 16, 1, 1, 1, 99]
+        let commands: [UInt32] = [1, 2, 3, 4, 5, 11, 12, 16, 16, 16, 1, 1, 1, 19, 20, 21, 99]
         let tally = DecoderFuzzing.run(seed: 36, firstArgument: { DecoderFuzzing.register(&$0) }) { a, m in
             overlaid(&m, { o in
                 // One draw decides which fields are laid (each bit about half the time, the header

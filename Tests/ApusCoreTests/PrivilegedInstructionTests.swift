@@ -17,6 +17,9 @@ final class PrivilegedInstructionTests: XCTestCase {
         XCTAssertEqual(decode([0xE6, 0x43])?.0, .portOut(size: 1, port: 0x43))
         XCTAssertEqual(decode([0xE7, 0x43])?.0, .portOut(size: 4, port: 0x43))
         XCTAssertEqual(decode([0xEC])?.0, .portIn(size: 1, port: nil))
+        XCTAssertEqual(decode([0xFA])?.0, .clearInterrupts)
+        XCTAssertEqual(decode([0xFB, 0x90])?.1, 1)
+        XCTAssertEqual(decode([0xFB])?.0, .setInterrupts)
         XCTAssertEqual(decode([0xEC])?.1, 1)
         XCTAssertEqual(decode([0xED])?.0, .portIn(size: 4, port: nil))
         XCTAssertEqual(decode([0x66, 0xEF])?.0, .portOut(size: 2, port: nil))
@@ -35,7 +38,7 @@ final class PrivilegedInstructionTests: XCTestCase {
     }
 
     func testNotEmulatedOrCutShort() {
-        let cases: [[UInt8]] = [[], [0x66], [0xE4], [0x0F], [0x0F, 0x20], [0xF4], [0x0F, 0x32], [0xF3, 0xEC], [0x2E, 0xEC], [0x66, 0x0F, 0x20, 0xC0], [0xFA]]
+        let cases: [[UInt8]] = [[], [0x66], [0xE4], [0x0F], [0x0F, 0x20], [0xF4], [0x0F, 0x32], [0xF3, 0xEC], [0x2E, 0xEC], [0x66, 0x0F, 0x20, 0xC0], [0xF3, 0xFA]]
         for bytes in cases {
             XCTAssertNil(decode(bytes), "\(bytes)")
         }

@@ -6,6 +6,7 @@
 @_extern(c, "port_out32") func port_out32(_ port: UInt16, _ value: UInt32)
 @_extern(c, "port_in8") func port_in8(_ port: UInt16) -> UInt8
 @_extern(c, "port_in16") func port_in16(_ port: UInt16) -> UInt16
+@_extern(c, "port_in32") func port_in32(_ port: UInt16) -> UInt32
 @_extern(c, "cpu_read_cr0") func cpu_read_cr0() -> UInt32
 @_extern(c, "cpu_write_cr0") func cpu_write_cr0(_ value: UInt32)
 @_extern(c, "cpu_read_cr2") func cpu_read_cr2() -> UInt32

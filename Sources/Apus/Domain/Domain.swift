@@ -82,6 +82,12 @@ final class Domain {
     var vmAssist: UInt32 = 0
     /// The frame the guest registered for its pirq EOI bits (physdev_op pirq_eoi_gmfn); 0: none.
     var pirqEOIMapMFN: UInt32 = 0
+    /// The ports, device-memory frames and interrupt lines it may reach: dom0 all but the
+    /// hypervisor's, a domU what dom0 passed on with domctl ioport/iomem/irq_permission.
+    var devices: DeviceAccess
+    /// Port accesses refused so far: the first few are logged, so a kernel probing for legacy
+    /// devices does not flood the log.
+    var portRefusals: UInt32 = 0
     /// Hypercall numbers (0-63) whose "not offered" answer has been logged once already.
     var unofferedLogged: UInt64 = 0
     /// The guest's GDT frames (set_gdt) and how many entries it uses.
@@ -125,6 +131,7 @@ final class Domain {
     init(id: UInt16, privileged: Bool) {
         self.id = id
         self.privileged = privileged
+        devices = privileged ? .dom0 : DeviceAccess()
         let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         sharedInfo = page

@@ -56,6 +56,24 @@ enum DomctlHypercall {
         case .getSchedulerInfo(let target, let weightOut, let capOut):
             guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
             return memory.write16(d.weight, to: weightOut) && memory.write16(d.cap, to: capOut) ? .ok : unwritable
+        case .ioportPermission(let target, let ports, let allow):
+            guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
+            if let r = DeviceAccess.pass(ports, allow: allow, caller: caller.devices.ports, target: &d.devices.ports) { return r.outcome }
+            Log.info("d\(d.id): ports \(hex: UInt32(ports.first))-\(hex: UInt32(ports.last)) \(allow ? StaticString("given") : StaticString("taken away")) by d\(caller.id)")
+            return .ok
+        case .iomemPermission(let target, let frames, let allow):
+            guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
+            if let r = DeviceAccess.pass(frames, allow: allow, caller: caller.devices.frames, target: &d.devices.frames) { return r.outcome }
+            Log.info("d\(d.id): device frames \(hex: frames.first)-\(hex: frames.last) \(allow ? StaticString("given") : StaticString("taken away")) by d\(caller.id)")
+            return .ok
+        case .irqPermission(let target, let pirq, let allow):
+            guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
+            guard let line = DeviceAccess.line(ofPirq: pirq), let lines = ResourceRange<UInt8>(first: line, last: line) else {
+                return .refused(.EINVAL, "irq_permission: no such pirq of the caller")
+            }
+            if let r = DeviceAccess.pass(lines, allow: allow, caller: caller.devices.lines, target: &d.devices.lines) { return r.outcome }
+            Log.info("d\(d.id): interrupt line \(line) \(allow ? StaticString("given") : StaticString("taken away")) by d\(caller.id)")
+            return .ok
         }
     }
 

@@ -1,8 +1,10 @@
-// PrivilegedEmulation.swift: a domU kernel's port I/O and control-register moves, emulated on the
-// #GP(0) they raise in ring 1, as Xen's emulate_privileged_op does for a PV guest: a domU has no I/O
-// ports (reads give all ones, writes are dropped), CR0 shows the guest's own TS, CR2 its fault
-// address, CR3 its base, CR4 what a PV kernel may see; writes change only what the guest owns (TS,
-// the base, its own view of CR4). Anything else stays the #GP it was. It never touches a real port for a guest.
+// PrivilegedEmulation.swift: a guest's port I/O, cli/sti and a domU kernel's control-register moves, emulated
+// on the #GP(0) they raise, as Xen's emulate_privileged_op does for a PV guest. Port I/O follows
+// PortAccessRule: the guest's own level (virtual IOPL or its I/O bitmap) or the #GP stays the
+// guest's; then the real port for a port the domain holds, all ones / a dropped write (logged) for
+// any other. cli/sti with a virtual IOPL set and clear the kernel's event mask. CR0 shows the
+// guest's own TS, CR2 its fault address, CR3 its base, CR4 what a PV kernel may see; writes change
+// only what the guest owns. It never touches a port the rule did not allow.
 
 import ApusCore
 import PVABI
@@ -10,20 +12,32 @@ import PVABI
 enum PrivilegedEmulation {
     /// CR4 bits a PV kernel is shown (Xen shows the guest a filtered CR4): PSE, PAE, OSFXSR, OSXMMEXCPT.
     static let visibleCR4: UInt32 = 1 << 4 | 1 << 5 | 1 << 9 | 1 << 10
+    /// Refused port accesses logged per domain.
+    static let maxPortRefusalsLogged: UInt32 = 16
 
     /// True when the instruction at EIP was emulated and the guest moved past it.
     static func tryEmulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) -> Bool {
-        guard !d.privileged, frame.pointee.ring == 1, frame.pointee.errorCode == 0 else { return false }
+        let ring = frame.pointee.ring
+        guard ring == 1 || ring == 3, frame.pointee.errorCode == 0 else { return false }
         var memory = RunningGuestMemory()
         let bytes = InstructionBytes.fetch(frame.pointee.eip, &memory)
         guard let (instruction, length) = PrivilegedInstruction.decode(bytes) else { return false }
+        // Control registers: a domU kernel's only (dom0's kernel keeps the plain #GP).
         switch instruction {
-        case .portIn(let size, _):
-            let value = PrivilegedInstruction.unreadablePortValue(size: size)
-            let keep: UInt32 = size == 4 ? 0 : (size == 2 ? 0xFFFF_0000 : 0xFFFF_FF00)
-            frame.pointee.eax = frame.pointee.eax & keep | value
-        case .portOut:
-            break
+        case .readControl, .writeControl: guard !d.privileged, ring == 1 else { return false }
+        case .clearInterrupts, .setInterrupts: guard ring == 1, PortAccessRule.ioplAllows(guestPorts(frame, d)) else { return false }
+        case .portIn, .portOut: break
+        }
+        switch instruction {
+        case .clearInterrupts:
+            d.upcallMask = 1
+        case .setInterrupts:
+            // Pending events are delivered on the way back, as after any unmask.
+            d.upcallMask = 0
+        case .portIn(let size, let port):
+            guard portAccess(frame, d, size: size, port: port, write: false, &memory) else { return false }
+        case .portOut(let size, let port):
+            guard portAccess(frame, d, size: size, port: port, write: true, &memory) else { return false }
         case .readControl(let cr, let reg):
             let value: UInt32
             switch cr {
@@ -59,6 +73,40 @@ enum PrivilegedEmulation {
             }
         }
         frame.pointee.skipInstruction(length: length)
+        return true
+    }
+
+    /// The guest-controlled state Xen's rules read: its virtual IOPL and bitmap, and its ring.
+    private static func guestPorts(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) -> GuestPortState {
+        GuestPortState(iopl: d.vcpu.iopl, kernelMode: frame.pointee.ring == 1,
+                       architecturalIOPL: d.vmAssist & VMAssistType.architecturalIOPL.bit != 0,
+                       bitmap: d.vcpu.ioBitmap, bitmapPorts: d.vcpu.ioBitmapPorts)
+    }
+
+    /// One `in` or `out`, decided by PortAccessRule. False leaves the #GP to the guest.
+    private static func portAccess(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, size: UInt8, port fixed: UInt16?,
+                             write: Bool, _ memory: inout RunningGuestMemory) -> Bool {
+        let port = fixed ?? UInt16(truncatingIfNeeded: frame.pointee.edx)
+        let guest = guestPorts(frame, d)
+        let keep: UInt32 = size == 4 ? 0 : (size == 2 ? 0xFFFF_0000 : 0xFFFF_FF00)
+        switch PortAccessRule.decide(port: port, size: size, guest: guest, permitted: d.devices.ports, &memory) {
+        case .generalProtection:
+            return false
+        case .perform:
+            if write {
+                GuestPortIO.write(port, size: size, frame.pointee.eax)
+            } else {
+                frame.pointee.eax = frame.pointee.eax & keep | GuestPortIO.read(port, size: size)
+            }
+        case .denied(let why):
+            if !write { frame.pointee.eax = frame.pointee.eax & keep | PrivilegedInstruction.unreadablePortValue(size: size) }
+            d.portRefusals &+= 1
+            if d.portRefusals == maxPortRefusalsLogged + 1 {
+                Log.info("d\(d.id): further refused port accesses are not logged")
+            } else if d.portRefusals <= maxPortRefusalsLogged {
+                Log.info("d\(d.id): \(write ? StaticString("out to") : StaticString("in from")) port \(hex: UInt32(port)) (\(UInt32(size)) bytes) \(write ? StaticString("dropped") : StaticString("reads all ones")): \(why.reason)")
+            }
+        }
         return true
     }
 }

@@ -37,6 +37,10 @@ public enum DomctlRequest {
     case putSchedulerInfo(domain: UInt16, weight: UInt16, cap: UInt16)
     /// OUT: the credit weight (u16) to `weight` and the cap (u16) to `cap`.
     case getSchedulerInfo(domain: UInt16, weight: GuestRange, cap: GuestRange)
+    /// Give (`allow`) or take away ports, device-memory frames or a physical IRQ.
+    case ioportPermission(domain: UInt16, ports: PortRange, allow: Bool)
+    case iomemPermission(domain: UInt16, frames: FrameNumberRange, allow: Bool)
+    case irqPermission(domain: UInt16, pirq: UInt32, allow: Bool)
 
     /// The largest kernel image createdomain copies (bounded before anything else about it).
     public static let maxImage: UInt32 = 4 << 20
@@ -90,6 +94,31 @@ public enum DomctlRequest {
             case nil:
                 return .failure(Refusal(.EINVAL, "unknown scheduler_op command"))
             }
+        case .ioportPermission:
+            guard let payload = range.field(p, DomctlPermissionLayout.ioportSize), let b: GuestBytes<12> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            // Xen: -EINVAL for an empty range or one past port 0xFFFF.
+            guard let ports = PortRange(first: UInt64(b.u32(DomctlPermissionLayout.ioportFirstOffset)),
+                                        count: UInt64(b.u32(DomctlPermissionLayout.ioportCountOffset))) else {
+                return .failure(Refusal(.EINVAL, "ioport_permission: an empty range or one past port 0xFFFF"))
+            }
+            return .success(.ioportPermission(domain: target, ports: ports, allow: b.u8(DomctlPermissionLayout.ioportAllowOffset) != 0))
+        case .iomemPermission:
+            guard let payload = range.field(p, DomctlPermissionLayout.iomemSize), let b: GuestBytes<24> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            guard let frames = FrameNumberRange(first: b.u64(DomctlPermissionLayout.iomemFirstOffset),
+                                                count: b.u64(DomctlPermissionLayout.iomemCountOffset)) else {
+                return .failure(Refusal(.EINVAL, "iomem_permission: an empty range or one past the frames a PAE entry can name"))
+            }
+            return .success(.iomemPermission(domain: target, frames: frames, allow: b.u8(DomctlPermissionLayout.iomemAllowOffset) != 0))
+        case .irqPermission:
+            guard let payload = range.field(p, DomctlPermissionLayout.irqSize), let b: GuestBytes<8> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            return .success(.irqPermission(domain: target, pirq: b.u32(DomctlPermissionLayout.irqPirqOffset),
+                                           allow: b.u8(DomctlPermissionLayout.irqAllowOffset) != 0))
         default:
             return .failure(Refusal(.ENOSYS, "this domctl command is not implemented"))
         }

@@ -1,6 +1,6 @@
 // PrivilegedInstruction.swift: the ring-1 instructions a 32-bit PV kernel runs natively and that
 // fault with #GP(0), decoded for emulation as Xen's emulate_privileged_op does: port I/O (in/out,
-// immediate or DX port, 8/16/32 bits) and moves from and to control registers. It only decodes the
+// immediate or DX port, 8/16/32 bits), cli and sti, and moves from and to control registers. It only decodes the
 // fetched bytes; what the emulation answers is the actor's (and anything else stays a #GP).
 
 /// A general register by its ModRM number (0 EAX, 1 ECX, 2 EDX, 3 EBX, 4 ESP, 5 EBP, 6 ESI, 7 EDI).
@@ -15,6 +15,9 @@ public enum PrivilegedInstruction: Equatable, Sendable {
     case readControl(cr: UInt8, to: RegisterNumber)
     /// mov CRn, reg.
     case writeControl(cr: UInt8, from: RegisterNumber)
+    /// cli and sti: with a virtual IOPL, the kernel's event mask (evtchn_upcall_mask), as on Xen.
+    case clearInterrupts
+    case setInterrupts
 
     /// The instruction at the start of `bytes` and its length, or nil when it is none of these
     /// (or the bytes end inside it). Prefixes: operand size (66) only; a segment or rep prefix
@@ -41,6 +44,8 @@ public enum PrivilegedInstruction: Equatable, Sendable {
         case 0xEC, 0xED, 0xEE, 0xEF:
             let size: UInt8 = op & 1 == 0 ? 1 : wide
             return (op < 0xEE ? .portIn(size: size, port: nil) : .portOut(size: size, port: nil), length())
+        case 0xFA: return (.clearInterrupts, length())
+        case 0xFB: return (.setInterrupts, length())
         case 0x0F:
             guard i + 1 < bytes.endIndex, wide == 4 else { return nil }
             let second = bytes[i]

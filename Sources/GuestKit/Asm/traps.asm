@@ -139,6 +139,9 @@ PROBE_RESUME:
 PROBE_BEGIN guest_probe_cli
     cli
 PROBE_END
+PROBE_BEGIN guest_probe_sti
+    sti
+PROBE_END
 PROBE_BEGIN guest_probe_out
     mov dx, 0x80
     out dx, al

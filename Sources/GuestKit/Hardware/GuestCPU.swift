@@ -4,6 +4,7 @@
 @_extern(c, "guest_enter_user") public func guest_enter_user(_ eip: UInt32, _ esp: UInt32) -> UInt32
 @_extern(c, "guest_leave_user") public func guest_leave_user(_ value: UInt32)
 @_extern(c, "guest_probe_cli") public func guest_probe_cli() -> UInt32
+@_extern(c, "guest_probe_sti") public func guest_probe_sti() -> UInt32
 @_extern(c, "guest_probe_out") public func guest_probe_out() -> UInt32
 @_extern(c, "guest_probe_in8") public func guest_probe_in8(_ port: UInt32) -> UInt32
 @_extern(c, "guest_probe_load_cr3") public func guest_probe_load_cr3(_ value: UInt32) -> UInt32

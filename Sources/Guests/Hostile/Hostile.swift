@@ -47,12 +47,17 @@ public func guestStart(_ startInfo: UInt32) {
     StartOfDay.runOrCrash(startInfo, "hostile")
     console.print("hostile: starting my attempts to break isolation")
     Hostile.expectFault("cli in ring 1", guest_probe_cli)
-    // Port I/O and control-register moves are emulated for a domU, as on Xen: it has no ports.
-    Hostile.expectEmulated("out to port 0x80, dropped (a domU has no I/O ports)", guest_probe_out)
-    let port61 = guest_probe_in8(0x61)
-    Hostile.total += 1
-    if port61 == 0x1234_56FF { Hostile.refused += 1 }
-    console.print("hostile: in from port 0x61 (the PC speaker): \(port61 == 0x1234_56FF ? "reads all ones, the port is never touched" : "NOT contained") (\(hex8: port61))")
+    // Port I/O as on Xen: without a virtual IOPL the #GP is the kernel's own; with one, the access is
+    // emulated, and a domU that was given no ports reads all ones and writes nothing.
+    Hostile.expectFault("out to port 0x80 without a virtual IOPL", guest_probe_out)
+    console.print("hostile: set_iopl 1 (any PV kernel may): returned \(xen.setIOPL(1))")
+    Hostile.expectEmulated("out to port 0x80, dropped (dom0 gave it no ports)", guest_probe_out)
+    for (port, what): (UInt32, StaticString) in [(0x61, "the PIT gate, the hypervisor's"), (0x1F7, "an IDE status port it was not given")] {
+        let value = guest_probe_in8(port)
+        Hostile.total += 1
+        if value == 0x1234_56FF { Hostile.refused += 1 }
+        console.print("hostile: in from port \(hex: port) (\(what)): \(value == 0x1234_56FF ? "reads all ones, the port is never touched" : "NOT contained") (\(hex8: value))")
+    }
     Hostile.expectEmulated("mov to cr3 reloading its own base (NEW_BASEPTR)", guest_probe_mov_cr3)
     Hostile.expectFault("mov to cr3 naming the hypervisor's frame 0x100") { guest_probe_load_cr3(0x0010_0000) }
     Hostile.expectFault("lgdt", guest_probe_lgdt)
