@@ -9,27 +9,32 @@ import PVABI
 
 enum GuestFaults {
     @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
+    /// The vectors something is tried for before a bounce (below): the rest go straight to it.
+    static let emulatedVectors: UInt32 = 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
+
+    /// `frame.vector` is below 32 (an exception).
+    @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
     static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) {
-        let vector = frame.pointee.vector
-        switch vector {
-        case 6:
-            if CPUIDEmulation.tryEmulate(frame, d) { return }
-        case 13:
-            if PrivilegedEmulation.tryEmulate(frame, d) { return }
-        case 7:
-            // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
-            // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
-            FPU.take(d)
-            if !d.vcpu.taskSwitched { return }
-            d.vcpu.taskSwitched = false
-        case 14:
-            if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
-            d.setCR2(cr2)
-        default:
-            break
+        let vector = frame.pointee.vector & 31
+        if (emulatedVectors >> vector) & 1 != 0 {
+            switch vector {
+            case 6:
+                if CPUIDEmulation.tryEmulate(frame, d) { return }
+            case 13:
+                if PrivilegedEmulation.tryEmulate(frame, d) { return }
+            case 7:
+                // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
+                // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
+                FPU.take(d)
+                if !d.vcpu.taskSwitched { return }
+                d.vcpu.taskSwitched = false
+            default:
+                if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
+                d.setCR2(cr2)
+            }
         }
         let hasError = ExceptionVector.pushesErrorCode(vector)
-        let decision = TrapBounce.decide(vector: UInt8(vector), errorCode: hasError ? frame.pointee.errorCode : nil,
+        let decision = TrapBounce.decide(vector: UInt8(truncatingIfNeeded: vector), errorCode: hasError ? frame.pointee.errorCode : nil,
                                          interruptedRing: frame.pointee.ring) { d.vcpu.trapTable[Int($0)] }
         // Every delivery carries the frame's own error code or none: the #GP of a refused `int n`
         // is the CPU's (decide passes it through), a software interrupt has none.
