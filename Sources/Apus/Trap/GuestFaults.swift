@@ -1,6 +1,6 @@
 // GuestFaults.swift: exceptions taken while a guest ran. Most are bounced to the guest's own
-// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #GP a domU's port I/O or
-// control-register move (emulated as Xen does); #NM loads the domain's FPU registers and ends
+// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #GP a guest's port I/O, cli/sti or
+// a domU's control-register move (emulated as Xen does); #NM loads the domain's FPU registers and ends
 // a virtual CR0.TS; a guest with no handler, or whose stack cannot take the frame, is crashed alone with
 // the reason logged. Nothing here may ever end in a hypervisor panic.
 
@@ -8,7 +8,6 @@ import ApusCore
 import PVABI
 
 enum GuestFaults {
-    @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
     /// The vectors something is tried for before a bounce (below): the rest go straight to it.
     static let emulatedVectors: UInt32 = 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
 
