@@ -14,6 +14,7 @@ enum EventChannelHypercall {
         return decodeAndRun(a, d)
     }
 
+    @inline(__always)
     static func send(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
         switch EventChannelRequest.decodeSend(a, &memory) {
@@ -29,12 +30,15 @@ enum EventChannelHypercall {
         if port == 0 { return .answer(.EINVAL) }
         if port == d.consolePort && !d.privileged && !d.consoleRingInUse { noteConsoleRing(d) }
         d.eventsSent &+= 1
-        do throws(EventChannelRefusal) {
-            try Events.send(from: d, port: port)
-            return .ok
-        } catch {
-            return .refused(error.error, error.reason)
-        }
+        if let why = Events.send(from: d, port: port) { return refused(why) }
+        return .ok
+    }
+
+    /// A refused send's outcome: its errno and sentence are built here, off the hot path.
+    @inline(never)
+    static func refused(_ why: EventSendRefusal) -> HypercallOutcome {
+        let refusal = why.refusal
+        return .refused(refusal.error, refusal.reason)
     }
 
     /// A domU's first notification of its console ring: from now on dom0's backend prints the ring.
