@@ -14,7 +14,10 @@ enum EventChannelHypercall {
         return decodeAndRun(a, d)
     }
 
-    @inline(__always)
+    /// Out of line: inlined into the hypercall table, the send's code changed the table's register
+    /// allocation and cost every other inline call (xen_version, iret) a few instructions. ApusCore's
+    /// rule and the marking are inlined in here.
+    @inline(never)
     static func send(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
         switch EventChannelRequest.decodeSend(a, &memory) {

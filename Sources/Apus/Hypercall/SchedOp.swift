@@ -6,16 +6,12 @@ import PVABI
 
 enum SchedOpHypercall {
     /// SCHEDOP_block, the command a domain waiting for events makes every time, reads no argument:
-    /// it is acted on inline in the hypercall table, without the decoder (which answers .block for
-    /// this number too); the others go through the decoder.
-    @inline(__always)
+    /// it is acted on without the decoder (which answers .block for this number too). Out of line:
+    /// inlined into the hypercall table, it changed the table's register allocation and cost every
+    /// other inline call a few instructions.
+    @inline(never)
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         if a.a1 == SchedOp.block.rawValue { return block(d) }
-        return decodeAndRun(a, d)
-    }
-
-    @inline(never)
-    static func decodeAndRun(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
         switch SchedOpRequest.decode(a, &memory) {
         case .failure(let refusal): return refusal.outcome
