@@ -61,6 +61,29 @@ enum MemoryHypercalls {
         return finishBatch(done, batch, result)
     }
 
+    /// mmu_update with one request (Linux's single entry writes; the table sends count 1 here, untimed):
+    /// the request read into registers and handed to the core's count-of-one path, no run or
+    /// stack buffer set up. The same answers and done count as `mmuUpdate`.
+    static func mmuUpdateSingle(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+        let batch: PageTableBatch
+        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size) {
+        case .failure(let r): return r.outcome
+        case .success(let b): batch = b
+        }
+        var memory = RunningGuestMemory()
+        guard let slot = batch.list.element(0), let words: InlineArray<4, UInt32> = memory.readWords(slot) else {
+            return finishBatch(0, batch, .refused(.EFAULT, "mmu_update request list is not readable"))
+        }
+        var m2p = MachineToPhysicalTable()
+        let applied = Machine.frames.mmuUpdateSingle(
+            ptrLow: UInt32(littleEndian: words[0]), ptrHigh: UInt32(littleEndian: words[1]),
+            valLow: UInt32(littleEndian: words[2]), valHigh: UInt32(littleEndian: words[3]),
+            state: &d.memory, memory: &Machine.memory, m2p: &m2p)
+        if applied.currentBaseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
+        if let error = applied.error { return finishBatch(0, batch, .refused(error.error, error.reason)) }
+        return finishBatch(1, batch, .ok)
+    }
+
     /// Writes the count of completed requests where the guest asked for it (a checked 4-byte range).
     static func finishBatch(_ done: UInt32, _ batch: PageTableBatch, _ result: HypercallOutcome) -> HypercallOutcome {
         guard let target = batch.doneCount else { return result }
