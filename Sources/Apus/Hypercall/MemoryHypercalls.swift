@@ -9,7 +9,7 @@ import PVABI
 
 enum MemoryHypercalls {
     /// mmu_update requests copied in per guarded copy (1 KiB of the 32 KiB hypervisor stack): each
-    /// run costs a copy call and lends its L1 again, so a 512-entry batch pays that 8 times.
+    /// run costs a copy call, so a 512-entry batch pays that 8 times; the lent L1 carries over.
     static let chunk: UInt32 = 64
 
     /// Requests are copied in runs of `chunk` into a stack buffer (no heap), then applied in order
@@ -29,6 +29,8 @@ enum MemoryHypercalls {
         var result = HypercallOutcome.ok
         var baseChanged = false
         var m2p = MachineToPhysicalTable()
+        // The L1 a run lent, kept for the next: the copy between runs touches no frame or record.
+        var lent = LentL1()
         let list = batch.list
         withUnsafeTemporaryAllocation(byteCount: Int(chunk) &* MMUUpdateLayout.size, alignment: 8) { buffer in
             let requests = buffer.baseAddress!
@@ -43,7 +45,7 @@ enum MemoryHypercalls {
                         copied &+= 1
                     }
                 }
-                let applied = Machine.frames.mmuUpdateRun(UnsafeRawPointer(requests), count: Int(copied),
+                let applied = Machine.frames.mmuUpdateRun(UnsafeRawPointer(requests), count: Int(copied), lent: &lent,
                                                       state: &d.memory, memory: &Machine.memory, m2p: &m2p)
                 done &+= UInt32(truncatingIfNeeded: applied.done)
                 if applied.currentBaseChanged { baseChanged = true }
@@ -64,6 +66,7 @@ enum MemoryHypercalls {
     /// mmu_update with one request (Linux's single entry writes; the table sends count 1 here, untimed):
     /// the request read into registers and handed to the core's count-of-one path, no run or
     /// stack buffer set up. The same answers and done count as `mmuUpdate`.
+    @inline(__always)
     static func mmuUpdateSingle(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
         switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size) {
