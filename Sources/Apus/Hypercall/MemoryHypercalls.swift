@@ -66,7 +66,7 @@ enum MemoryHypercalls {
     /// mmu_update with one request (Linux's single entry writes; the table sends count 1 here, untimed):
     /// the request read into registers and handed to the core's count-of-one path, no run or
     /// stack buffer set up. The same answers and done count as `mmuUpdate`.
-    @inline(__always)
+    @inline(never)
     static func mmuUpdateSingle(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
         switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size) {
