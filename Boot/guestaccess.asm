@@ -67,6 +67,50 @@ guest_copy_dword_out:                        ; a port, a handle, a count): one l
 EXTABLE guest_copy_dword_out.load, guest_copy_dword_out.fault
 EXTABLE guest_copy_dword_out.store, guest_copy_dword_out.fault
 
+global guest_copy_8                          ; uint32 guest_copy_8(void *dst, const void *src)
+global guest_copy_12                         ; uint32 guest_copy_12(void *dst, const void *src)
+global guest_copy_16                         ; uint32 guest_copy_16(void *dst, const void *src)
+guest_copy_16:                               ; fixed sizes, either direction (one side is the guest's,
+    mov edx, [esp + 4]                       ; as above): an iret frame (16), its ring-3 tail (8), a
+    mov ecx, [esp + 8]                       ; ring-1 bounce frame (12, or 16 with an error code);
+.l3:                                         ; unrolled, highest word first; returns 0, or 1 when
+    mov eax, [ecx + 12]                      ; any access faulted (the guest may then hold part)
+.s3:
+    mov [edx + 12], eax
+.l2:
+    mov eax, [ecx + 8]
+.s2:
+    mov [edx + 8], eax
+.l1:
+    mov eax, [ecx + 4]
+.s1:
+    mov [edx + 4], eax
+.l0:
+    mov eax, [ecx]
+.s0:
+    mov [edx], eax
+    xor eax, eax
+    ret
+.fault:
+    mov eax, 1
+    ret
+guest_copy_12:
+    mov edx, [esp + 4]
+    mov ecx, [esp + 8]
+    jmp guest_copy_16.l2
+guest_copy_8:
+    mov edx, [esp + 4]
+    mov ecx, [esp + 8]
+    jmp guest_copy_16.l1
+EXTABLE guest_copy_16.l3, guest_copy_16.fault
+EXTABLE guest_copy_16.s3, guest_copy_16.fault
+EXTABLE guest_copy_16.l2, guest_copy_16.fault
+EXTABLE guest_copy_16.s2, guest_copy_16.fault
+EXTABLE guest_copy_16.l1, guest_copy_16.fault
+EXTABLE guest_copy_16.s1, guest_copy_16.fault
+EXTABLE guest_copy_16.l0, guest_copy_16.fault
+EXTABLE guest_copy_16.s0, guest_copy_16.fault
+
 global enter_guest                           ; void enter_guest(TrapFrame *frame): never returns
 enter_guest:                                 ; the frame sits at the top of the ring-0 stack
     mov esp, [esp + 4]

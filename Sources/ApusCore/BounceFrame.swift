@@ -112,6 +112,42 @@ public struct BounceFrame {
     }
 }
 
+/// A bounce frame built inside the TrapFrame it bounces: the CPU pushed [error code, EIP, CS,
+/// EFLAGS, ESP, SS] in exactly the bounce frame's order, so rewriting the CS, EFLAGS and SS slots
+/// there (and EIP, for a software interrupt) leaves the frame's words where they already are, to be
+/// copied out in one piece: no words are assembled elsewhere first.
+public enum InPlaceBounce {
+    /// Byte offsets in TrapFrame (pinned by TrapFrameTests): the error code, the last slot (SS) and the end.
+    public static let errorCodeOffset = 52
+    public static let eipOffset = 56
+    public static let eflagsEnd = 68
+    public static let ssEnd = 76
+
+    /// Rewrites the slots of `frame` into the words `BounceFrame.words` gives for the same context,
+    /// with the error code the frame holds when `hasErrorCode`.
+    /// OUT: where those words now lie in the frame: a byte offset and a count (12, 16, 20 or 24).
+    @inline(__always)
+    public static func build(_ frame: inout TrapFrame, hasErrorCode: Bool, eipAdvance: UInt32,
+                             savedUpcallMask: UInt8) -> (offset: Int, count: UInt32) {
+        let switches = BounceFrame.switchesStack(interruptedRing: frame.ring)
+        frame.eip = frame.eip &+ eipAdvance
+        frame.eflags = BounceFrame.eflagsSlot(eflags: frame.eflags, savedUpcallMask: savedUpcallMask)
+        frame.cs = BounceFrame.csSlot(cs: frame.cs, savedUpcallMask: savedUpcallMask)
+        if switches { frame.ss &= 0xFFFF }
+        let offset = hasErrorCode ? errorCodeOffset : eipOffset
+        let end = switches ? ssEnd : eflagsEnd
+        return (offset, UInt32(truncatingIfNeeded: end &- offset))
+    }
+
+    /// Where a frame of `count` bytes goes: just below `top`, as one checked guest range (nil when
+    /// it would wrap below 0 or reach the hypervisor area).
+    @inline(__always)
+    public static func place(count: UInt32, below top: UInt32) -> GuestRange? {
+        guard top >= count, let range = GuestRange(top &- count, count: count) else { return nil }
+        return range
+    }
+}
+
 /// What to do with a trap taken while a guest was running.
 public enum TrapBounceDecision: Equatable, Sendable {
     /// Deliver `vector` to the guest's registered handler, with the error code if it has one.

@@ -33,8 +33,8 @@ enum DomainIO {
         limits.outputBacklog = 32 * 1024
         var s = XenStore(limits: limits)
         // What xen-init-dom0 writes for dom0 itself.
-        _ = s.localWrite(Array("/local/domain/0/name".utf8), Array("Domain-0".utf8))
-        _ = s.localWrite(Array("/local/domain/0/domid".utf8), [0x30])
+        _ = s.privilegedWrite(Array("/local/domain/0/name".utf8), Array("Domain-0".utf8))
+        _ = s.privilegedWrite(Array("/local/domain/0/domid".utf8), [0x30])
         return s
     }()
     static var links: [DomainLink] = []

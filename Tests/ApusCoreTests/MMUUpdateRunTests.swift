@@ -1,4 +1,4 @@
-// The property test of mmu_update's run path (FrameTable.mmuUpdateRun, with its in-place L1 fast path) against its reference, the requests applied one by one with mmuUpdate(_ request:).
+// The property test of mmu_update's run path (FrameTable.mmuUpdateRun, with its in-place L1 fast path), its count-of-one path (mmuUpdateSingle) and update_va_mapping's lent walk against their reference, the requests applied one by one with mmuUpdate(_ request:).
 // Two identical machines take the same random batches; outcome, frame records, entries and M2P must agree after every batch. It must never compare the run path with itself.
 
 import XCTest
@@ -58,7 +58,7 @@ final class MMUUpdateRunTests: XCTestCase {
     }
 
     func testRunsAgreeWithOneByOne() {
-        var fast = 0, refused = 0, done = 0, uvms = 0
+        var fast = 0, refused = 0, done = 0, uvms = 0, singles = 0, singlesLent = 0
         for k in 0..<MMUUpdateRunTests.sequences {
             var rng = SplitMix64(seed: 0x5EED_0000_0000 &+ UInt64(k))
             let run = machine(), one = machine()
@@ -73,7 +73,18 @@ final class MMUUpdateRunTests: XCTestCase {
                 var requests: [MMUUpdateRequest] = []
                 for _ in 0..<count { requests.append(request(run, &rng, l1: rng.chance(80) ? l1 : run.f(1, 8))) }
                 let lentBefore = run.memory.lent
-                let got = run.update(1, requests)
+                let got: MMUUpdateOutcome
+                if count == 1 && rng.chance(50) {
+                    // The count-of-one path (mmuUpdateSingle), against the same reference.
+                    let r = requests[0]
+                    got = run.frames.mmuUpdateSingle(ptrLow: UInt32(truncatingIfNeeded: r.ptr), ptrHigh: UInt32(truncatingIfNeeded: r.ptr >> 32),
+                                                     valLow: UInt32(truncatingIfNeeded: r.val), valHigh: UInt32(truncatingIfNeeded: r.val >> 32),
+                                                     state: &run.states[1]!, memory: &run.memory, m2p: &run.m2p)
+                    singles += 1
+                    if run.memory.lent > lentBefore { singlesLent += 1 }
+                } else {
+                    got = run.update(1, requests)
+                }
                 if run.memory.lent > lentBefore { fast += 1 }
 
                 // The reference: one request at a time, stopping at the first refusal.
@@ -100,6 +111,8 @@ final class MMUUpdateRunTests: XCTestCase {
         XCTAssertGreaterThan(refused, 0)
         XCTAssertGreaterThan(done, 0)
         XCTAssertGreaterThan(uvms, 0)
+        XCTAssertGreaterThan(singlesLent, 0, "the count-of-one path never lent an L1")
+        XCTAssertGreaterThan(singles, singlesLent, "the count-of-one path never left the L1 check")
     }
 
     /// update_va_mapping (with its in-place fast path) against its reference: the walk, then

@@ -102,6 +102,17 @@ final class PortPermissionTests: XCTestCase {
         XCTAssertEqual(PortAccessRule.adminVerdict(port: 0xFFFE, size: 4, permitted: everything), .denied(.pastLastPort))
     }
 
+    /// The comparison-only test the emulation path uses agrees with the block table for every
+    /// port and every access width.
+    func testTouchesAgreesWithTheBlockTable() {
+        for first in 0...0xFFFF {
+            for size in [1, 2, 4] where first + size - 1 <= 0xFFFF {
+                let r = PortRange(first: UInt16(first), last: UInt16(first + size - 1))!
+                XCTAssertEqual(HypervisorPorts.touches(r), HypervisorPorts.owner(of: r) != nil, "port \(first) size \(size)")
+            }
+        }
+    }
+
     func testOnlyGivenPorts() {
         let some = PortRanges([range(0xC000, 0xC01F)])
         XCTAssertEqual(PortAccessRule.adminVerdict(port: 0xC01C, size: 4, permitted: some), .perform)

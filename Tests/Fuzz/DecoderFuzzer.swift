@@ -108,6 +108,8 @@ enum PrivilegedInstructionFuzz {
             precondition(size == 1 || size == 2 || size == 4, "port access of \(size) bytes")
         case .readControl(let cr, let reg), .writeControl(let cr, let reg):
             precondition(cr <= 4 && reg <= 7, "control register \(cr), register \(reg)")
+        case .clearInterrupts, .setInterrupts:
+            precondition(length <= 2, "cli/sti of \(length) bytes")
         }
     }
 }

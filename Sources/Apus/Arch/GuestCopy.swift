@@ -8,19 +8,35 @@
 @_extern(c, "guest_copy_dword_in") private func guest_copy_dword_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32) -> UInt32
 @_extern(c, "guest_copy_dword_out") private func guest_copy_dword_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
 
+// Fixed 8, 12 and 16 bytes, unrolled (either direction: the guest's side is a UInt32 address).
+@_extern(c, "guest_copy_8") private func guest_copy_8_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32) -> UInt32
+@_extern(c, "guest_copy_16") private func guest_copy_16_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32) -> UInt32
+@_extern(c, "guest_copy_12") private func guest_copy_12_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
+@_extern(c, "guest_copy_16") private func guest_copy_16_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
+
 enum GuestCopy {
     /// True when all `count` bytes were copied from guest address `source`. Four bytes (a port, a
-    /// handle, a count: the commonest request) take the one-load routine.
+    /// handle, a count: the commonest request) take the one-load routine; 8 and 16 (an iret frame
+    /// and its ring-3 tail) the unrolled ones.
     @inline(__always)
     static func copyIn(_ destination: UnsafeMutableRawPointer, from source: UInt32, count: UInt32) -> Bool {
-        if count == 4 { return guest_copy_dword_in(destination, source) == 0 }
-        return guest_copy_in(destination, source, count) == 0
+        switch count {
+        case 4: return guest_copy_dword_in(destination, source) == 0
+        case 8: return guest_copy_8_in(destination, source) == 0
+        case 16: return guest_copy_16_in(destination, source) == 0
+        default: return guest_copy_in(destination, source, count) == 0
+        }
     }
 
-    /// True when all `count` bytes were copied to guest address `destination`.
+    /// True when all `count` bytes were copied to guest address `destination`. A bounce frame in
+    /// ring 1 (12 bytes, 16 with an error code) takes the unrolled routines.
     @inline(__always)
     static func copyOut(to destination: UInt32, from source: UnsafeRawPointer, count: UInt32) -> Bool {
-        if count == 4 { return guest_copy_dword_out(destination, source) == 0 }
-        return guest_copy_out(destination, source, count) == 0
+        switch count {
+        case 4: return guest_copy_dword_out(destination, source) == 0
+        case 12: return guest_copy_12_out(destination, source) == 0
+        case 16: return guest_copy_16_out(destination, source) == 0
+        default: return guest_copy_out(destination, source, count) == 0
+        }
     }
 }

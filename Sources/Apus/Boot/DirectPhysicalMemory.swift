@@ -9,7 +9,9 @@ import ApusCore
 
 struct DirectPhysicalMemory: PhysicalMemory {
     /// One past the highest physical byte that may be read (RAM and firmware areas below 4 GiB).
-    var limit: UInt64 = 1 << 32
+    var limit: UInt64 = 1 << 32 { didSet { frameLimit = UInt32(clamping: limit >> 12) } }
+    /// Frames wholly below `limit` (`limit >> 12`), for tableEntries' one 32-bit compare.
+    private(set) var frameLimit: UInt32 = 1 << 20
 
     /// The hypervisor address of `pa`, for an access the caller checked lies below `limit` and
     /// inside one frame.

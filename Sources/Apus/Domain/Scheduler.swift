@@ -59,7 +59,23 @@ enum Scheduler {
 
     /// Ends the running domain's slice `ns` nanoseconds after TSC value `tsc`.
     static func endSlice(at tsc: UInt64, afterNs ns: UInt64) {
-        sliceEndTSC = tsc &+ SystemTime.ticks(nanoseconds: min(ns, 1_000_000_000))
+        sliceEndTSC = tsc &+ sliceTicks(min(ns, 1_000_000_000))
+    }
+
+    /// The last two slice lengths converted to TSC ticks, and what they converted to: most slices are
+    /// the boost slice or the timeslice, so a switch usually skips the conversion's 64-bit arithmetic.
+    /// (The scale it uses is calibrated once at boot, before the first slice.)
+    private static var sliceNs: (UInt64, UInt64) = (.max, .max)
+    private static var sliceTicksFor: (UInt64, UInt64) = (0, 0)
+
+    @inline(__always)
+    private static func sliceTicks(_ ns: UInt64) -> UInt64 {
+        if ns == sliceNs.0 { return sliceTicksFor.0 }
+        if ns == sliceNs.1 { return sliceTicksFor.1 }
+        let ticks = SystemTime.ticks(nanoseconds: ns)
+        sliceNs = (ns, sliceNs.0)
+        sliceTicksFor = (ticks, sliceTicksFor.0)
+        return ticks
     }
 
     /// sched_op block and poll: `d` (running, its registers in the guest frame) is off the CPU until

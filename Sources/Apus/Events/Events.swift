@@ -15,14 +15,21 @@ enum Events {
         mark(target, in: d)
     }
 
-    /// EVTCHNOP_send from `d`: the state machine is asked in place (not a copy of its tables), and
-    /// a target in `d` itself (a loopback channel, an IPI) is marked without looking `d` up again.
-    static func send(from d: Domain, port: UInt32) throws(EventChannelRefusal) {
-        let target = try withUnsafeMutablePointer(to: &system) { (s) throws(EventChannelRefusal) -> EventTarget? in
-            try s.pointee.send(caller: d.id, port: port)
+    /// EVTCHNOP_send from `d`, inlined into the hypercall table: ApusCore's rule is asked in place
+    /// (not a copy of its tables) and answers without a throw. A target in `d` itself (a loopback
+    /// channel, an IPI) is marked without looking `d` up again. Nil when the send succeeded.
+    @inline(__always)
+    static func send(from d: Domain, port: UInt32) -> EventSendRefusal? {
+        let decision = withUnsafeMutablePointer(to: &system) { $0.pointee.sendDecision(caller: d.id, port: port) }
+        switch decision {
+        case .deliver(let target):
+            if target.domain == d.id { mark(target, in: d) } else { deliver(target) }
+            return nil
+        case .drop:
+            return nil
+        case .refuse(let why):
+            return why
         }
-        guard let target else { return }
-        if target.domain == d.id { mark(target, in: d) } else { deliver(target) }
     }
 
     /// `target.port` pending in `d` (which is `target.domain`), if `d` can still take events.

@@ -140,7 +140,9 @@ enum Hypercalls {
         case Hypercall.setGDT.rawValue: return timed(number, d, nested: nested) { DescriptorHypercalls.setGDT(source.arguments, d) }
         case Hypercall.updateDescriptor.rawValue: return DescriptorHypercalls.updateDescriptor(source.arguments, d)
         case Hypercall.updateVAMapping.rawValue: return MemoryHypercalls.updateVAMapping(source.arguments, d)
-        case Hypercall.mmuUpdate.rawValue: return timed(number, d, nested: nested) { MemoryHypercalls.mmuUpdate(source.arguments, d) }
+        case Hypercall.mmuUpdate.rawValue:
+            if source.arguments.a2 == 1 { return MemoryHypercalls.mmuUpdateSingle(source.arguments, d) }
+            return timed(number, d, nested: nested) { MemoryHypercalls.mmuUpdate(source.arguments, d) }
         case Hypercall.mmuextOp.rawValue: return timed(number, d, nested: nested) { MemoryHypercalls.mmuextOp(source.arguments, d) }
         case Hypercall.memoryOp.rawValue: return timed(number, d, nested: nested) { MemoryOpHypercall.run(source.arguments, d) }
         case Hypercall.eventChannelOp.rawValue: return EventChannelHypercall.run(source.arguments, d)

@@ -52,13 +52,20 @@ enum Exceptions {
     }
 
     /// The exception table: (faulting instruction, where to resume) pairs from `.apus_extable`.
+    /// The table never changes after link, so the last pair found is remembered: a fault that
+    /// repeats at one instruction (a probe in a loop) is not searched for again.
     static func fixup(for eip: UInt32) -> UInt32? {
+        if eip == lastFixup.eip && lastFixup.resume != 0 { return lastFixup.resume }
         var entry = symbols.extableStart
         while entry + 8 <= symbols.extableEnd {
             let pair = pointer(to: UInt32.self, at: entry)
-            if pair[0] == eip { return pair[1] }
+            if pair[0] == eip {
+                lastFixup = (eip, pair[1])
+                return pair[1]
+            }
             entry += 8
         }
         return nil
     }
+    private static var lastFixup: (eip: UInt32, resume: UInt32) = (0, 0)
 }

@@ -1,6 +1,6 @@
 // GuestFaults.swift: exceptions taken while a guest ran. Most are bounced to the guest's own
-// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #GP a domU's port I/O or
-// control-register move (emulated as Xen does); #NM loads the domain's FPU registers and ends
+// handler with Xen's bounce frame; #UD may be the forced-emulation cpuid; #GP a guest's port I/O, cli/sti or
+// a domU's control-register move (emulated as Xen does); #NM loads the domain's FPU registers and ends
 // a virtual CR0.TS; a guest with no handler, or whose stack cannot take the frame, is crashed alone with
 // the reason logged. Nothing here may ever end in a hypervisor panic.
 
@@ -8,75 +8,100 @@ import ApusCore
 import PVABI
 
 enum GuestFaults {
+    /// The vectors something is tried for before a bounce (below): the rest go straight to it.
+    static let emulatedVectors: UInt32 = 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
+
+    /// `frame.vector` is below 32 (an exception).
+    @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
     static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) {
-        let vector = frame.pointee.vector
-        switch vector {
-        case 6:
-            if CPUIDEmulation.tryEmulate(frame, d) { return }
-        case 13:
-            if PrivilegedEmulation.tryEmulate(frame, d) { return }
-        case 7:
-            // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
-            // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
-            FPU.take(d)
-            if !d.vcpu.taskSwitched { return }
-            d.vcpu.taskSwitched = false
-        case 14:
-            if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
-            d.setCR2(cr2)
-        default:
-            break
+        let vector = frame.pointee.vector & 31
+        if (emulatedVectors >> vector) & 1 != 0 {
+            switch vector {
+            case 6:
+                if CPUIDEmulation.tryEmulate(frame, d) { return }
+            case 13:
+                if PrivilegedEmulation.tryEmulate(frame, d) { return }
+            case 7:
+                // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
+                // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
+                FPU.take(d)
+                if !d.vcpu.taskSwitched { return }
+                d.vcpu.taskSwitched = false
+            default:
+                if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
+                d.setCR2(cr2)
+            }
         }
         let hasError = ExceptionVector.pushesErrorCode(vector)
-        let decision = TrapBounce.decide(vector: UInt8(vector), errorCode: hasError ? frame.pointee.errorCode : nil,
+        let decision = TrapBounce.decide(vector: UInt8(truncatingIfNeeded: vector), errorCode: hasError ? frame.pointee.errorCode : nil,
                                          interruptedRing: frame.pointee.ring) { d.vcpu.trapTable[Int($0)] }
+        // Every delivery carries the frame's own error code or none: the #GP of a refused `int n`
+        // is the CPU's (decide passes it through), a software interrupt has none.
+        let target: UInt8, withError: Bool, advance: UInt32
         switch decision {
         case .bounce(let v, let error):
-            deliver(frame, d, vector: v, errorCode: error, eipAdvance: 0)
+            target = v; withError = error != nil; advance = 0
         case .softwareInterrupt(let v):
-            deliver(frame, d, vector: v, errorCode: nil, eipAdvance: TrapBounce.softwareInterruptLength)
-        case .generalProtection(let error):
-            deliver(frame, d, vector: TrapBounce.generalProtectionVector, errorCode: error, eipAdvance: 0)
+            target = v; withError = false; advance = TrapBounce.softwareInterruptLength
+        case .generalProtection:
+            target = TrapBounce.generalProtectionVector; withError = true; advance = 0
         case .noHandler(let v):
             crashFor(frame, d, vector: UInt32(v), cr2: cr2)
         }
+        deliver(frame, d, vector: target, hasErrorCode: withError, eipAdvance: advance)
     }
 
     /// Builds the bounce frame on the guest kernel stack and points the frame at the handler.
-    static func deliver(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt8, errorCode: UInt32?, eipAdvance: UInt32) {
+    @inline(__always)
+    static func deliver(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt8, hasErrorCode: Bool, eipAdvance: UInt32) {
         let entry = d.vcpu.trapTable[Int(vector)]
-        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, errorCode: errorCode,
+        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, hasErrorCode: hasErrorCode,
               eipAdvance: eipAdvance, masksEvents: entry.masksEvents, what: "exception")
     }
 
-    /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context.
+    /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context,
+    /// built in place in the trap frame (InPlaceBounce) with the frame's error code when `hasErrorCode`.
     @inline(__always)
-    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: UInt32?,
+    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, hasErrorCode: Bool,
                       eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
-        // Only the fields the frame needs are read: the trap frame itself is not copied.
-        let ring = frame.pointee.ring
-        let interruptedESP = frame.pointee.esp, interruptedSS = frame.pointee.ss, interruptedEFLAGS = frame.pointee.eflags
-        if BounceFrame.switchesStack(interruptedRing: ring) && d.vcpu.kernelESP == 0 {
+        let switches = BounceFrame.switchesStack(interruptedRing: frame.pointee.ring)
+        let kernelESP = d.vcpu.kernelESP
+        if switches && kernelESP == 0 {
             crash(d, "trap from ring 3 but the guest never registered a kernel stack (stack_switch)")
         }
-        let target = BounceFrame.stack(interruptedRing: ring, interruptedESP: interruptedESP, interruptedSS: interruptedSS,
-                                       kernelSS: d.vcpu.kernelSS, kernelESP: d.vcpu.kernelESP)
-        let mask = d.upcallMask
-        var words = BounceFrame.words(eip: frame.pointee.eip &+ eipAdvance, cs: frame.pointee.cs & 0xFFFF, eflags: interruptedEFLAGS,
-                                      errorCode: errorCode, interruptedRing: ring, interruptedESP: interruptedESP,
-                                      interruptedSS: interruptedSS, savedUpcallMask: mask)
+        let top = switches ? kernelESP : frame.pointee.esp
+        let ss = switches ? d.vcpu.kernelSS : frame.pointee.ss
+        let interruptedEFLAGS = frame.pointee.eflags
+        let info = d.vcpuInfo
+        let mask = info.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        let slots = InPlaceBounce.build(&frame.pointee, hasErrorCode: hasErrorCode, eipAdvance: eipAdvance, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
-        guard let placed = BounceFrame.place(words, below: target.esp), words.withBytes({ memory.copyOut(placed, from: $0) }) else {
-            let at = BounceFrame.newStackPointer(kernelESP: target.esp, count: words.count)
-            Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(frame.pointee.vector), eip \(hex8: frame.pointee.eip))")
-            crash(d, "fault while building a bounce frame on the guest kernel stack")
+        guard let placed = InPlaceBounce.place(count: slots.count, below: top),
+              memory.copyOut(placed, from: UnsafeRawPointer(frame) + slots.offset) else {
+            cannotWrite(frame, d, at: top &- slots.count, what: what)
         }
-        d.upcallMask = BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents)
+        info.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents),
+                        toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
         frame.pointee.eip = eip
         frame.pointee.cs = cs
         frame.pointee.esp = placed.start
-        frame.pointee.ss = target.ss
+        frame.pointee.ss = ss
         frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: interruptedEFLAGS)
+    }
+
+    /// The callback form (Events.inject's upcall): a callback frame never carries an error code.
+    @inline(__always)
+    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: Never?,
+                      eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
+        enter(frame, d, cs: cs, eip: eip, hasErrorCode: false, eipAdvance: eipAdvance, masksEvents: masksEvents, what: what)
+    }
+
+    /// The bounce frame did not fit or could not be written: the guest is crashed with the reason.
+    /// (The frame's EIP is the interrupted one, advanced past an `int n`.)
+    @inline(never)
+    static func cannotWrite(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, at: UInt32, what: StaticString) -> Never {
+        Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(frame.pointee.vector), eip \(hex8: frame.pointee.eip))")
+        crash(d, "fault while building a bounce frame on the guest kernel stack")
     }
 
     static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, cr2: UInt32) -> Never {

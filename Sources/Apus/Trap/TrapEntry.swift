@@ -9,15 +9,17 @@ import PVABI
 public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     // From a guest: the running domain is borrowed, not retained, from entry to exit.
-    if frame.pointee.fromGuest, let running = Domains.running {
-        Counters.guestTraps &+= 1
-        running._withUnsafeGuaranteedRef { d in
-            guestTrap(frame, d)
-            Scheduler.exit(frame, d)
-        }
+    guard let running = Domains.running, frame.pointee.fromGuest else {
+        hypervisorTrap(frame)
         return
     }
-    hypervisorTrap(frame)
+    Counters.guestTraps &+= 1
+    // A local function, not a closure literal: @inline(__always) makes the whole path one function.
+    @inline(__always) func trapAndExit(_ d: Domain) {
+        guestTrap(frame, d)
+        Scheduler.exit(frame, d)
+    }
+    running._withUnsafeGuaranteedRef(trapAndExit)
 }
 
 /// `int 0x82` (Boot/traps.asm's hypercall stub): the gate's DPL 1 lets only ring 1 in, and the
@@ -30,22 +32,23 @@ public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
         return
     }
     Counters.guestTraps &+= 1
-    running._withUnsafeGuaranteedRef { d in
+    @inline(__always) func callAndExit(_ d: Domain) {
         Hypercalls.handle(frame, d)
         Scheduler.exit(frame, d)
     }
+    running._withUnsafeGuaranteedRef(callAndExit)
 }
 
 /// A trap from ring 1-3 while `d` runs.
 @inline(__always)
 func guestTrap(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
     let vector = frame.pointee.vector
-    if vector < 32 {
-        if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
-        GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
-    } else {
+    guard vector < 32 else {
         hypervisorTrap(frame)
+        return
     }
+    if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
+    GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
 }
 
 /// Interrupts, and anything that arrived while the hypervisor itself ran (or no domain ran).

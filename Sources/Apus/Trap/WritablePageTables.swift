@@ -14,9 +14,18 @@ enum WritablePageTables {
     static var emulated: UInt64 = 0
 
     /// True when the fault was such a write and has been handled (applied or refused and bounced).
+    /// The first test (a ring-1 write to a present page below the hypervisor) is inlined into the
+    /// trap path: any other page fault goes on to its bounce without a call or a copy of the frame.
+    @inline(__always)
     static func tryEmulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) -> Bool {
+        guard frame.pointee.ring == 1, frame.pointee.errorCode & 3 == 3, cr2 < XenLayout.hypervisorVirtStart else { return false }
+        return emulate(frame, d, cr2: cr2)
+    }
+
+    /// tryEmulate past its first test.
+    @inline(never)
+    private static func emulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) -> Bool {
         let f = frame.pointee
-        guard f.ring == 1, f.errorCode & 3 == 3, cr2 < XenLayout.hypervisorVirtStart else { return false }
         guard case .success(let slot) = Machine.frames.l1Slot(for: cr2, base: d.memory.baseL3, ownerRaw: d.memory.ownerRaw, memory: Machine.memory),
               let entry = Machine.memory.load64(UInt64(slot.frame) << 12 | UInt64(slot.index) * 8) else { return false }
         let target = PageTableEntry(raw: entry)

@@ -18,9 +18,12 @@ public struct PageTableBatch: Equatable, Sendable {
     /// accepted when `allowDeviceMemory` (mmu_update); the rule for its entries is the actor's.
     public static func decode(_ a: HypercallArguments, caller: UInt16, elementSize: Int,
                               allowDeviceMemory: Bool = false) -> Decoded<PageTableBatch> {
-        let deviceMemory = allowDeviceMemory && a.a4 == UInt32(SpecialDomainID.io)
-        guard a.a4 == UInt32(SpecialDomainID.selfID) || a.a4 == UInt32(caller) || deviceMemory else {
-            return .failure(Refusal(.EPERM, "page-table operations on another domain are not allowed"))
+        var deviceMemory = false
+        if a.a4 != UInt32(SpecialDomainID.selfID) && a.a4 != UInt32(caller) {
+            guard allowDeviceMemory && a.a4 == UInt32(SpecialDomainID.io) else {
+                return .failure(Refusal(.EPERM, "page-table operations on another domain are not allowed"))
+            }
+            deviceMemory = true
         }
         let list: GuestArray
         switch GuestArray.check(a.a1, count: a.a2, elementSize: UInt32(elementSize), maxCount: maxBatch) {

@@ -40,4 +40,19 @@ public enum HypervisorPorts {
         for b in blocks where b.range.overlaps(r) { return b }
         return nil
     }
+
+    /// True when `r` touches a port the hypervisor keeps: the same answer as `owner(of:) != nil`,
+    /// as comparisons only (no table walk), for the emulation path a guest can drive 100,000 times a
+    /// boot (Linux polls the PIT's gate while it calibrates).
+    @inline(__always)
+    public static func touches(_ r: PortRange) -> Bool {
+        let a = r.first, z = r.last
+        @inline(__always) func hits(_ first: UInt16, _ last: UInt16) -> Bool { a <= last && first <= z }
+        if a <= 0x00F7 {
+            return hits(0x20, 0x21) || hits(0x40, 0x43) || hits(0x61, 0x61) || hits(0x70, 0x71) || hits(0x92, 0x92)
+                || hits(0xA0, 0xA1) || hits(0xF0, 0xF0) || hits(0xF4, 0xF7)
+        }
+        return hits(0x3F8, 0x3FF) || hits(0x4D0, 0x4D1) || hits(0x604, 0x605) || hits(0xCF9, 0xCF9)
+            || hits(0x8900, 0x8900) || hits(0xB004, 0xB005)
+    }
 }

@@ -83,16 +83,18 @@ public enum PortAccessRule {
 
     /// The administrator's level: the domain was given every addressed port and none is the
     /// hypervisor's.
-    public static func adminVerdict(port: UInt16, size: UInt8, permitted: PortRanges) -> PortAccessVerdict {
+    @inline(__always)
+    public static func adminVerdict(port: UInt16, size: UInt8, permitted: borrowing PortRanges) -> PortAccessVerdict {
         guard let r = addressed(port: port, size: size) else { return .denied(.pastLastPort) }
-        if HypervisorPorts.owner(of: r) != nil { return .denied(.hypervisorPort) }
+        if HypervisorPorts.touches(r) { return .denied(.hypervisorPort) }
         guard permitted.covers(r) else { return .denied(.notGiven) }
         return .perform
     }
 
     /// Both levels, in Xen's order.
+    @inline(__always)
     public static func decide<M: GuestMemoryAccess>(port: UInt16, size: UInt8, guest: GuestPortState,
-                                                     permitted: PortRanges, _ memory: inout M) -> PortAccessVerdict {
+                                                     permitted: borrowing PortRanges, _ memory: inout M) -> PortAccessVerdict {
         guard guestAllows(port: port, size: size, guest, &memory) else { return .generalProtection }
         return adminVerdict(port: port, size: size, permitted: permitted)
     }

@@ -11,8 +11,8 @@
 import PVABI
 
 public struct EventChannelSystem: Equatable, Sendable {
-    /// tables[id]: the domain's ports, nil while no domain has that id.
-    var tables: [EventChannelTable?]
+    /// tables[id]: the domain's ports, nil while no domain has that id. Read in place by the inlined send.
+    @usableFromInline var tables: [EventChannelTable?]
 
     /// A system for domains 0 ..< domainCapacity, none present yet.
     public init(domainCapacity: Int) {
@@ -173,29 +173,13 @@ public struct EventChannelSystem: Equatable, Sendable {
 
     /// EVTCHNOP_send: where an event sent on the caller's `port` lands. Interdomain: the remote
     /// port; IPI: the port itself. An unbound port drops the event (nil), as Xen does, so a
-    /// sender racing a peer's close sees success. Anything else is refused.
+    /// sender racing a peer's close sees success. Anything else is refused. The rule is
+    /// sendDecision (EventSendDecision.swift); this form throws its refusal.
     public func send(caller: UInt16, port: UInt32) throws(EventChannelRefusal) -> EventTarget? {
-        // The caller's table is read in place (a copy would retain and release its storage).
-        let index = Int(caller)
-        guard index < tables.count, tables[index]?.portLimit != nil else {
-            throw EventChannelRefusal(.ESRCH, "no such domain")
-        }
-        guard tables[index]?.isUsable(port) == true, let channel = tables[index]?.channel(port) else {
-            throw EventChannelRefusal(.EINVAL, "the port is out of range")
-        }
-        switch channel.state {
-        case .interdomain(let remoteDomain, let remotePort):
-            // The peer's record is the source of truth for which of its VCPUs to raise.
-            let vcpu = tables[Int(remoteDomain)]!.channels[Int(remotePort)].notifyVCPU
-            return EventTarget(domain: remoteDomain, port: remotePort, vcpu: vcpu)
-        case .ipi:
-            return EventTarget(domain: caller, port: port, vcpu: channel.notifyVCPU)
-        case .unbound:
-            return nil
-        case .free:
-            throw EventChannelRefusal(.EINVAL, "the port is not in use")
-        case .virq, .pirq:
-            throw EventChannelRefusal(.EINVAL, "the hypervisor raises this port; the domain cannot send on it")
+        switch sendDecision(caller: caller, port: port) {
+        case .deliver(let target): return target
+        case .drop: return nil
+        case .refuse(let why): throw why.refusal
         }
     }
 

@@ -18,7 +18,7 @@ public struct EventChannelTable: Equatable, Sendable {
     public let privileged: Bool
 
     /// Records of ports 0 ..< channels.count (a multiple of the bucket, at most portLimit); ports above read free.
-    var channels: [EventChannel]
+    @usableFromInline var channels: [EventChannel]
     /// Port records allocated at a time.
     static let bucket = 16
     /// virqPorts[vcpu * Virq.count + virq]: the port bound to that VIRQ on that VCPU, or 0.

@@ -14,7 +14,9 @@ public protocol GuestMemoryAccess {
 
 extension GuestMemoryAccess {
     /// Copies a checked range into a fixed-capacity buffer. nil when the range is larger than
-    /// the buffer or not readable.
+    /// the buffer or not readable. Always inlined: the caller's constant size then picks the copy
+    /// routine at compile time (GuestCopy's fixed-size ones), with no size test left at run time.
+    @inline(__always)
     public mutating func read<let N: Int>(_ range: GuestRange) -> GuestBytes<N>? {
         guard Int(range.count) <= N else { return nil }
         var bytes = GuestBytes<N>(count: Int(range.count))
@@ -25,6 +27,7 @@ extension GuestMemoryAccess {
     /// The `N` 32-bit words filling `range` (exactly N * 4 bytes), in the guest's little-endian
     /// order: one copy into registers-sized storage, no byte buffer. nil when the sizes differ or
     /// the range is not readable.
+    @inline(__always)
     public mutating func readWords<let N: Int>(_ range: GuestRange) -> InlineArray<N, UInt32>? {
         guard range.count == UInt32(truncatingIfNeeded: N &* 4) else { return nil }
         var words = InlineArray<N, UInt32>(repeating: 0)

@@ -107,15 +107,39 @@ extension FrameTable {
     @inline(__always)
     func validatedTableLevel(_ frame: UInt32, ownerRaw: UInt16) -> PageType? {
         guard frame < count else { return nil }
-        let record = records[Int(truncatingIfNeeded: frame)]
-        guard record.ownerRaw == ownerRaw, record.typeCount > 0, record.flagsRaw & FrameFlags.validated.rawValue != 0 else {
+        let head = FrameTable.recordHead(records + Int(truncatingIfNeeded: frame))
+        guard head & FrameTable.headOwnerValidatedMask == UInt32(ownerRaw) | FrameTable.headValidated,
+              records[Int(truncatingIfNeeded: frame)].typeCount > 0 else {
             return nil
         }
-        switch record.typeRaw {
+        switch UInt8(truncatingIfNeeded: head >> 16) {
         case PageType.l1.rawValue: return .l1
         case PageType.l2.rawValue: return .l2
         case PageType.l3.rawValue: return .l3
         default: return nil
         }
     }
+
+    /// Whether `frame` is a validated page table of level `level` of the domain in use (type count
+    /// > 0): `validatedTableLevel(frame, ownerRaw:) == level` in one compare of the record's first
+    /// word (owner, type, validated flag) and a test of its type count, for the walks of hot paths.
+    @inline(__always)
+    func isValidatedTable(_ frame: UInt32, _ level: PageType, ownerRaw: UInt16) -> Bool {
+        guard frame < frameCount else { return false }
+        let record = records + Int(truncatingIfNeeded: frame)
+        return FrameTable.recordHead(record) & FrameTable.headTypeMask
+            == UInt32(ownerRaw) | UInt32(level.rawValue) << 16 | FrameTable.headValidated
+            && record.pointee.typeCount != 0
+    }
+
+    /// A record's first 32 bits: ownerRaw (bits 0-15), typeRaw (16-23), flagsRaw (24-31), as the
+    /// layout LayoutTests pins puts them (little-endian).
+    @inline(__always)
+    static func recordHead(_ record: UnsafeMutablePointer<FrameRecord>) -> UInt32 {
+        UnsafeRawPointer(record).load(as: UInt32.self)
+    }
+    /// In a record's head: the validated flag, and the masks for owner + flag, owner + type + flag.
+    static var headValidated: UInt32 { @inline(__always) get { UInt32(FrameFlags.validated.rawValue) << 24 } }
+    static var headOwnerValidatedMask: UInt32 { @inline(__always) get { 0xFFFF | headValidated } }
+    static var headTypeMask: UInt32 { @inline(__always) get { 0xFF_FFFF | headValidated } }
 }

@@ -42,16 +42,26 @@ public struct MMUUpdateOutcome: Equatable, Sendable {
 
 extension FrameTable {
     /// Applies `requests` in order for the domain, stopping at the first refusal, as the
-    /// hypervisor does: laid out as in guest memory and handed to `mmuUpdateRun`.
+    /// hypervisor does: laid out as in guest memory and handed to `mmuUpdateRun` in runs of up to
+    /// `run`, the L1 one run lent kept for the next.
     public mutating func mmuUpdate<M: PhysicalMemory, S: MachineToPhysicalStore>(
-        _ requests: [MMUUpdateRequest], state: inout DomainMemoryState, memory: inout M, m2p: inout S
+        _ requests: [MMUUpdateRequest], run: Int = 16, state: inout DomainMemoryState, memory: inout M, m2p: inout S
     ) -> MMUUpdateOutcome {
-        if requests.isEmpty { return MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false) }
+        var total = MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false)
         var words: [UInt64] = []
         for r in requests { words.append(r.ptr.littleEndian); words.append(r.val.littleEndian) }
-        return words.withUnsafeBytes {
-            mmuUpdateRun($0.baseAddress!, count: requests.count, state: &state, memory: &memory, m2p: &m2p)
+        var lent = LentL1()
+        words.withUnsafeBytes { bytes in
+            while total.done < requests.count {
+                let n = min(run, requests.count - total.done)
+                let applied = mmuUpdateRun(bytes.baseAddress! + total.done * MMUUpdateLayout.size, count: n, lent: &lent,
+                                           state: &state, memory: &memory, m2p: &m2p)
+                total.done += applied.done
+                if applied.currentBaseChanged { total.currentBaseChanged = true }
+                if let error = applied.error { total.error = error; return }
+            }
         }
+        return total
     }
 
     /// Applies one request. On refusal nothing changed. The state is only read (inout passes it

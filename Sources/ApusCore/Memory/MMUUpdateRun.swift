@@ -19,32 +19,50 @@ extension FrameTable {
     public mutating func mmuUpdateRun<M: PhysicalMemory, S: MachineToPhysicalStore>(
         _ requests: UnsafeRawPointer, count: Int, state: inout DomainMemoryState, memory: inout M, m2p: inout S
     ) -> MMUUpdateOutcome {
+        var lent = LentL1()
+        return mmuUpdateRun(requests, count: count, lent: &lent, state: &state, memory: &memory, m2p: &m2p)
+    }
+
+    /// `mmuUpdateRun` continuing with the L1 a previous run of the same call left lent (`lent`,
+    /// `LentL1()` for the first run): the caller copies the next run in between, which touches
+    /// neither this memory nor a frame record, so the lent L1 is still what it was checked to be.
+    public mutating func mmuUpdateRun<M: PhysicalMemory, S: MachineToPhysicalStore>(
+        _ requests: UnsafeRawPointer, count: Int, lent cache: inout LentL1, state: inout DomainMemoryState,
+        memory: inout M, m2p: inout S
+    ) -> MMUUpdateOutcome {
         var outcome = MMUUpdateOutcome(done: 0, error: nil, currentBaseChanged: false)
-        // Held in locals: the fast path's stores through lent entries could otherwise be taken to
-        // change them.
+        // Held in locals, the lent L1 too: the fast path's stores through lent entries could
+        // otherwise be taken to change them, and reloaded after every store.
         let records = self.records, frameCount = self.frameCount, ownerRaw = state.ownerRaw
-        var cache = LentL1()
+        var key = cache.key, entries = UnsafeMutableRawPointer(cache.entries)
         var next = requests
         let end = requests + count &* MMUUpdateLayout.size
         while next != end {
             let ptrLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
-            let ptrHigh = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self))
-            // The fast path: an entry of the lent L1, NORMAL_PT_UPDATE or PT_UPDATE_PRESERVE_AD, aligned.
-            if ptrHigh == 0 && ptrLow & LentL1.keyMask == cache.key && FrameTable.writeKeepingReferences(
-                cache.entries + Int(truncatingIfNeeded: (ptrLow & 0xFFF) >> 3),
-                low: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self)),
-                high: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self)),
-                preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
+            // The fast path: an entry of the lent L1, NORMAL_PT_UPDATE or PT_UPDATE_PRESERVE_AD, aligned
+            // (the key keeps bits 0 and 2), at byte offset ptrLow & 0xFF8 of the frame.
+            if ptrLow & LentL1.keyMask == key
+                && next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self) == 0
+                && FrameTable.writeKeepingReferences(
+                    (entries + Int(truncatingIfNeeded: ptrLow & 0xFF8)).assumingMemoryBound(to: UInt64.self),
+                    low: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self)),
+                    high: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self)),
+                    preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
                 next += MMUUpdateLayout.size
                 continue
             }
-            if let error = applyOne(next, &cache, &outcome, &state, &memory, &m2p) {
+            cache = LentL1(key: key, entries: entries.assumingMemoryBound(to: UInt64.self))
+            let error = applyOne(next, &cache, &outcome, &state, &memory, &m2p)
+            key = cache.key
+            entries = UnsafeMutableRawPointer(cache.entries)
+            if let error {
                 outcome.error = error
                 outcome.done = requests.distance(to: next) / MMUUpdateLayout.size
                 return outcome
             }
             next += MMUUpdateLayout.size
         }
+        cache = LentL1(key: key, entries: entries.assumingMemoryBound(to: UInt64.self))
         outcome.done = count
         return outcome
     }
@@ -105,29 +123,29 @@ extension FrameTable {
     ) -> Bool {
         let halves = UnsafeMutableRawPointer(slot)
         let oldLow = halves.load(as: UInt32.self)
-        let oldHigh = halves.load(fromByteOffset: 4, as: UInt32.self)
-        var newLow = low
-        if preserveAD { newLow |= oldLow & UInt32(truncatingIfNeeded: PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
-        // holdsSameReferences at L1: the frame (bits 12-51), present, RW and PCD agree.
+        // holdsSameReferences at L1: the frame (bits 12-51), present, RW and PCD (device memory must
+        // stay uncached) agree. PRESERVE_AD's merge below changes only A and D, which do not decide,
+        // so `low` decides as written.
         let decisiveLow = UInt32(truncatingIfNeeded: PageTableEntry.frameMask | PTEFlags.present.rawValue
                                  | PTEFlags.writable.rawValue | PTEFlags.cacheDisable.rawValue)
         let decisiveHigh = UInt32(truncatingIfNeeded: PageTableEntry.frameMask >> 32)
-        guard (oldLow ^ newLow) & decisiveLow | (oldHigh ^ high) & decisiveHigh == 0 else { return false }
+        guard (oldLow ^ low) & decisiveLow == 0,
+              (halves.load(fromByteOffset: 4, as: UInt32.self) ^ high) & decisiveHigh == 0 else { return false }
         // Present: both are, naming the same frame, so the new entry's frame is the old one's.
-        if newLow & UInt32(truncatingIfNeeded: PTEFlags.present.rawValue) != 0 {
+        if low & UInt32(truncatingIfNeeded: PTEFlags.present.rawValue) != 0 {
             // l1BitsRefusal (bits 52-62, PAT, global), and a frame at or above 2^20 (bits 32-51),
             // which the grant check below leaves to modifyEntry.
             let refusedHigh = UInt32(truncatingIfNeeded: (PageTableEntry.reservedHighBits | PageTableEntry.frameMask) >> 32)
-            guard high & refusedHigh == 0, newLow & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
-            // isGrantEntry: a frame of another domain.
-            let frame = newLow >> 12
+            guard high & refusedHigh == 0, low & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
+            // isGrantEntry: a frame of another domain. The domain's own frame, the common case, is one compare.
+            let frame = low >> 12
             if frame < frameCount {
                 let owner = records[Int(truncatingIfNeeded: frame)].ownerRaw
-                if owner != ownerRaw {
-                    if owner <= FrameOwner.maxDomainID { return false }
-                }
+                if _slowPath(owner != ownerRaw) && owner <= FrameOwner.maxDomainID { return false }
             }
         }
+        var newLow = low
+        if _slowPath(preserveAD) { newLow |= oldLow & UInt32(truncatingIfNeeded: PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
         halves.storeBytes(of: newLow, as: UInt32.self)
         halves.storeBytes(of: high, toByteOffset: 4, as: UInt32.self)
         return true
@@ -138,8 +156,11 @@ extension FrameTable {
 /// memory. `key` is the low half of a request's ptr with the entry index and bit 1 (PRESERVE_AD)
 /// cleared, so it keeps the frame, command bit 0 and alignment bit 2, both clear when lent; the
 /// empty one has an index bit set, so no request matches it.
-struct LentL1 {
+public struct LentL1 {
     static let keyMask: UInt32 = ~0xFFA
     var key: UInt32 = 1 << 3
     var entries = UnsafeMutablePointer<UInt64>(bitPattern: 8)!
+    /// None lent.
+    public init() {}
+    init(key: UInt32, entries: UnsafeMutablePointer<UInt64>) { self.key = key; self.entries = entries }
 }

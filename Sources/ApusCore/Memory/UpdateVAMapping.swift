@@ -48,7 +48,48 @@ extension FrameTable {
     /// update_va_mapping for the domain: the entry mapping `va` becomes `value` (L1 rules),
     /// then the caller performs the returned flush. On refusal nothing changed. The state is
     /// only read (inout passes it by reference).
+    ///
+    /// The walk first goes through the tables' entries lent in place, in 32-bit halves, with one
+    /// compare per record (`isValidatedTable`); wherever it would stop (an address, a missing base
+    /// or entry, a table that is not a validated one of the domain, memory that lends nothing), the
+    /// reference walk `l1Slot` runs from the start and gives the refusal.
     public mutating func updateVAMapping<M: PhysicalMemory>(
+        va: UInt32, value: UInt64, flags: UInt32, state: inout DomainMemoryState, memory: inout M
+    ) -> Result<TLBFlush, MemoryError> {
+        let ownerRaw = state.ownerRaw
+        let low = UInt32(truncatingIfNeeded: value), high = UInt32(truncatingIfNeeded: value >> 32)
+        if va < XenLayout.hypervisorVirtStart, let base = state.baseL3, let l3 = memory.tableEntries(base) {
+            let l3e = UnsafeRawPointer(l3 + Int(truncatingIfNeeded: va >> 30))
+            let l3Low = l3e.load(as: UInt32.self)
+            // The frame as l1Slot takes it: bits 12-43 of the entry.
+            let l2 = l3Low >> 12 | l3e.load(fromByteOffset: 4, as: UInt32.self) << 20
+            if l3Low & UInt32(truncatingIfNeeded: PTEFlags.present.rawValue) != 0,
+               isValidatedTable(l2, .l2, ownerRaw: ownerRaw), let l2Entries = memory.tableEntries(l2) {
+                let l2e = UnsafeRawPointer(l2Entries + Int(truncatingIfNeeded: (va >> 21) & 511))
+                let l2Low = l2e.load(as: UInt32.self)
+                let l1 = l2Low >> 12 | l2e.load(fromByteOffset: 4, as: UInt32.self) << 20
+                let presentOrLarge = UInt32(truncatingIfNeeded: PTEFlags.present.rawValue | PTEFlags.pageSize.rawValue)
+                if l2Low & presentOrLarge == UInt32(truncatingIfNeeded: PTEFlags.present.rawValue),
+                   isValidatedTable(l1, .l1, ownerRaw: ownerRaw), let entries = memory.tableEntries(l1) {
+                    let index = Int(truncatingIfNeeded: (va >> 12) & 511)
+                    // The entry in place when it keeps its references (mmu_update's fast path,
+                    // MMUUpdateRun.swift); anything else goes whole to modifyEntry.
+                    if !FrameTable.writeKeepingReferences(entries + index, low: low, high: high, preserveAD: false,
+                                                          ownerRaw: ownerRaw, records: records, frameCount: frameCount),
+                       let refusal = modifyEntry(table: l1, level: .l1, index: index, raw: value, preserveAD: false, &state, &memory) {
+                        return .failure(refusal)
+                    }
+                    return .success(FrameTable.decodeUVMF(flags, va: va))
+                }
+            }
+        }
+        return updateVAMappingWalkingByAddress(va: va, value: value, flags: flags, state: &state, memory: &memory)
+    }
+
+    /// updateVAMapping through the reference walk (`l1Slot`, by physical address): what the lent
+    /// walk falls back to, and what decides every refusal of the walk.
+    @inline(never)
+    mutating func updateVAMappingWalkingByAddress<M: PhysicalMemory>(
         va: UInt32, value: UInt64, flags: UInt32, state: inout DomainMemoryState, memory: inout M
     ) -> Result<TLBFlush, MemoryError> {
         let slot: (frame: UInt32, index: Int)
@@ -56,8 +97,6 @@ extension FrameTable {
         case .failure(let refusal): return .failure(refusal)
         case .success(let found): slot = found
         }
-        // The entry in place when it keeps its references (mmu_update's fast path, MMUUpdateRun.swift);
-        // anything else goes whole to modifyEntry.
         if let entries = memory.tableEntries(slot.frame),
            FrameTable.writeKeepingReferences(entries + slot.index, low: UInt32(truncatingIfNeeded: value),
                                              high: UInt32(truncatingIfNeeded: value >> 32), preserveAD: false,

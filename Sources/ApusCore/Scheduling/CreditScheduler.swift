@@ -196,9 +196,11 @@ public struct CreditScheduler: Equatable, Sendable {
     /// The domain wants the CPU again (an event arrived, or unpaused). Boosted when it was
     /// blocked and is not over its share.
     public mutating func wake(_ id: UInt16) {
-        guard let e = entry(id), !e.runnable else { return }
-        entries[Int(id)]!.runnable = true
-        entries[Int(id)]!.boosted = e.credit >= 0
+        // The fields in place: the entry is not copied out (a wake comes with most events).
+        let i = Int(id)
+        guard i < entries.count, entries[i] != nil, !entries[i]!.runnable else { return }
+        entries[i]!.runnable = true
+        entries[i]!.boosted = entries[i]!.credit >= 0
         requeue(id)
     }
 

@@ -24,7 +24,9 @@ extension XenStore {
         if transactionID == 0 {
             var touched: [[UInt8]]? = nil
             var changes: [StoreChange] = []
-            let result = nodeOperation(type, domain, path, value, strings, &tree, &touched, &changes)
+            // Static: the tree is borrowed in place (a method on self would copy the whole store, and
+            // the next write would then copy every node).
+            let result = XenStore.nodeOperation(type, limits, domain, path, value, strings, &tree, &touched, &changes)
             for change in changes { fireWatches(change) }
             return result
         }
@@ -33,15 +35,15 @@ extension XenStore {
         var touched: [[UInt8]]? = connections[c].transactions[t].touched
         connections[c].transactions[t].work = StoreTree()
         var changes: [StoreChange] = []
-        let result = nodeOperation(type, domain, path, value, strings, &work, &touched, &changes)
+        let result = XenStore.nodeOperation(type, limits, domain, path, value, strings, &work, &touched, &changes)
         connections[c].transactions[t].work = work
         connections[c].transactions[t].touched = touched ?? []
         return result
     }
 
-    func nodeOperation(_ type: StoreMessageType, _ domain: UInt16, _ path: [UInt8], _ value: [UInt8],
-                       _ strings: [[UInt8]], _ tree: inout StoreTree, _ touched: inout [[UInt8]]?,
-                       _ changes: inout [StoreChange]) -> Result<[UInt8], StoreError> {
+    static func nodeOperation(_ type: StoreMessageType, _ limits: StoreLimits, _ domain: UInt16, _ path: [UInt8],
+                              _ value: [UInt8], _ strings: [[UInt8]], _ tree: inout StoreTree,
+                              _ touched: inout [[UInt8]]?, _ changes: inout [StoreChange]) -> Result<[UInt8], StoreError> {
         func touch(_ p: [UInt8]) {
             if touched != nil && !touched!.contains(p) { touched!.append(p) }
         }
@@ -62,23 +64,27 @@ extension XenStore {
         case .write, .mkdir:
             guard value.count <= limits.entrySize else { return .failure(.EQUOTA) }
             touch(path)
-            if let node = tree.node(path) {
+            let (at, found) = tree.position(of: path)
+            if found {
+                let node = tree.nodes[at]
                 guard node.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
                 if type == .mkdir { return .success(XenStore.ok) }
-                guard fits(tree, adding: value.count - node.value.count, by: domain) else { return .failure(.ENOSPC) }
-                tree.set(path, value: value, permissions: node.permissions)
+                guard fits(limits, tree.bytes, adding: value.count - node.value.count, by: domain) else { return .failure(.ENOSPC) }
+                tree.update(at: at, value: value, permissions: node.permissions)
                 changes.append(StoreChange(path: path, removed: false, permissions: node.permissions))
                 return .success(XenStore.ok)
             }
-            let anchor = tree.nearestExisting(path)
+            let anchorIndex = tree.nearestAbove(path)
+            let anchor = tree.nodes[anchorIndex]
             guard anchor.permissions.access(for: domain).contains(.write) else { return .failure(.EACCES) }
-            // The missing nodes from just below the anchor down to `path`.
-            var missing: [[UInt8]] = []
-            var p = path
-            while p != anchor.path {
-                missing.append(p)
-                guard let up = StorePath.parent(p) else { break }
-                p = up
+            // The missing nodes from `path` up to just below the anchor (an ancestor of `path`, so
+            // the chain of parents reaches its length).
+            var missing: [[UInt8]] = [path]
+            var length = path.count
+            while let up = path.withUnsafeBufferPointer({ StorePath.parentLength(UnsafeBufferPointer(rebasing: $0[0..<length])) }),
+                  up > anchor.path.count {
+                missing.append(Array(path[0..<up]))
+                length = up
             }
             let permissions = StorePermissions.isPrivileged(domain)
                 ? anchor.permissions : anchor.permissions.owned(by: domain)
@@ -91,11 +97,19 @@ extension XenStore {
             for m in missing {
                 growth += StoreTree.cost(path: m.count, value: 0, permissions: permissions.entries.count)
             }
-            guard fits(tree, adding: growth, by: domain) else { return .failure(.ENOSPC) }
+            guard fits(limits, tree.bytes, adding: growth, by: domain) else { return .failure(.ENOSPC) }
             touch(anchor.path)
-            for m in missing.reversed() {
+            if missing.count == 1 {
+                // The common case: the parent exists, and both places are known.
+                touch(path)
+                tree.insert(path, value: value, permissions: permissions, at: at, parent: anchorIndex)
+                changes.append(StoreChange(path: path, removed: false, permissions: permissions))
+                return .success(XenStore.ok)
+            }
+            for k in stride(from: missing.count - 1, through: 0, by: -1) {
+                let m = missing[k]
                 touch(m)
-                tree.set(m, value: m == path ? value : [], permissions: permissions)
+                tree.set(m, value: k == 0 ? value : [], permissions: permissions)
                 changes.append(StoreChange(path: m, removed: false, permissions: permissions))
             }
             return .success(XenStore.ok)
@@ -117,30 +131,36 @@ extension XenStore {
         case .setPerms:
             touch(path)
             guard let node = tree.node(path) else { return .failure(.ENOENT) }
-            guard let permissions = StorePermissions(strings: Array(strings.dropFirst())) else {
-                return .failure(.EINVAL)
-            }
-            let access = node.permissions.access(for: domain)
-            guard access.contains(.write),
-                  StorePermissions.isPrivileged(domain) || node.permissions.owner == domain else {
-                return .failure(.EACCES)
-            }
-            guard StorePermissions.isPrivileged(domain) || permissions.owner == node.permissions.owner else {
-                return .failure(.EPERM)
-            }
-            let growth = 4 * (permissions.entries.count - node.permissions.entries.count)
-            guard fits(tree, adding: growth, by: domain) else { return .failure(.ENOSPC) }
-            tree.set(path, value: node.value, permissions: permissions)
-            changes.append(StoreChange(path: path, removed: false, permissions: permissions))
-            return .success(XenStore.ok)
+            return setPermissions(limits, domain, path, node, StorePermissions(strings: Array(strings.dropFirst())),
+                                  &tree, &changes)
 
         default:
             return .failure(.EINVAL)
         }
     }
 
-    /// Whether `tree` may grow by `growth` bytes for `domain`: dom0 is never refused.
-    func fits(_ tree: StoreTree, adding growth: Int, by domain: UInt16) -> Bool {
-        StorePermissions.isPrivileged(domain) || growth <= 0 || tree.bytes + growth <= limits.treeBytes
+    /// SET_PERMS once `path`'s node was found: `parsed` is nil when the message's list was malformed.
+    static func setPermissions(_ limits: StoreLimits, _ domain: UInt16, _ path: [UInt8], _ node: StoreNode,
+                               _ parsed: StorePermissions?, _ tree: inout StoreTree,
+                               _ changes: inout [StoreChange]) -> Result<[UInt8], StoreError> {
+        guard let permissions = parsed else { return .failure(.EINVAL) }
+        let access = node.permissions.access(for: domain)
+        guard access.contains(.write),
+              StorePermissions.isPrivileged(domain) || node.permissions.owner == domain else {
+            return .failure(.EACCES)
+        }
+        guard StorePermissions.isPrivileged(domain) || permissions.owner == node.permissions.owner else {
+            return .failure(.EPERM)
+        }
+        let growth = 4 * (permissions.entries.count - node.permissions.entries.count)
+        guard fits(limits, tree.bytes, adding: growth, by: domain) else { return .failure(.ENOSPC) }
+        tree.set(path, value: node.value, permissions: permissions)
+        changes.append(StoreChange(path: path, removed: false, permissions: permissions))
+        return .success(XenStore.ok)
+    }
+
+    /// Whether a tree of `bytes` may grow by `growth` bytes for `domain`: dom0 is never refused.
+    static func fits(_ limits: StoreLimits, _ bytes: Int, adding growth: Int, by domain: UInt16) -> Bool {
+        StorePermissions.isPrivileged(domain) || growth <= 0 || bytes + growth <= limits.treeBytes
     }
 }

@@ -14,8 +14,22 @@ public enum StorePath {
         Array("/local/domain/".utf8) + StorePayload.decimal(UInt32(domain))
     }
 
-    /// Bytes allowed in a node name: letters, digits, '-', '/', '_', '@'.
+    /// Bytes allowed in a node name: letters, digits, '-', '/', '_', '@'. One bit per byte from 32
+    /// to 127, four words (a test checks it against the list).
+    @inline(__always)
     static func allowed(_ b: UInt8) -> Bool {
+        let word: UInt32
+        switch b >> 5 {
+        case 1: word = 0x03FF_A000     // '-' '/' '0'-'9'
+        case 2: word = 0x87FF_FFFF     // '@' 'A'-'Z' '_'
+        case 3: word = 0x07FF_FFFE     // 'a'-'z'
+        default: word = 0
+        }
+        return (word >> UInt32(b & 31)) & 1 != 0
+    }
+
+    /// The same rule spelled as the list (the reference `allowed` is tested against).
+    static func allowedByList(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
             || b == 0x2D || b == slash || b == 0x5F || b == 0x40
     }
@@ -23,16 +37,18 @@ public enum StorePath {
     /// Whether `path` is a valid absolute node path: '/', or '/' then components with no
     /// empty one and no trailing '/'.
     public static func isValidAbsolute(_ path: [UInt8]) -> Bool {
-        guard !path.isEmpty, path[0] == slash, path.count <= absoluteMax else { return false }
-        if path.count == 1 { return true }
-        guard path[path.count - 1] != slash else { return false }
-        var previous: UInt8 = 0
-        for b in path {
-            guard allowed(b) else { return false }
-            if b == slash && previous == slash { return false }
-            previous = b
+        path.withUnsafeBufferPointer { p in
+            guard !p.isEmpty, p[0] == slash, p.count <= absoluteMax else { return false }
+            if p.count == 1 { return true }
+            guard p[p.count - 1] != slash else { return false }
+            var previous: UInt8 = 0
+            for b in p {
+                guard allowed(b) else { return false }
+                if b == slash && previous == slash { return false }
+                previous = b
+            }
+            return true
         }
-        return true
     }
 
     /// The absolute path `raw` names for `domain`, or nil when it is not a valid path.
@@ -73,12 +89,69 @@ public enum StorePath {
 
     /// Byte-wise ordering, the order of the tree's node array.
     static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in less(pa, pb) } }
+    }
+
+    /// The same ordering over raw bytes (a prefix of a path compares without a new array).
+    static func less(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = a.count < b.count ? a.count : b.count
         var i = 0
         while i < n {
-            if a[i] != b[i] { return a[i] < b[i] }
+            let x = a[i], y = b[i]
+            if x != y { return x < y }
             i += 1
         }
         return a.count < b.count
+    }
+
+    /// Whether `a` sorts before `b`, and how long their common prefix is; their first `from` bytes
+    /// must be known equal.
+    static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>,
+                        from: Int) -> (less: Bool, common: Int) {
+        let n = a.count < b.count ? a.count : b.count
+        var i = from < n ? from : n
+        if i < n, let pa = a.baseAddress, let pb = b.baseAddress {
+            i = equalWords(UnsafeRawPointer(pa), UnsafeRawPointer(pb), from: i, count: n)
+        }
+        while i < n {
+            let x = a[i], y = b[i]
+            if x != y { return (x < y, i) }
+            i += 1
+        }
+        return (a.count < b.count, n)
+    }
+
+    /// Whether two byte runs are equal.
+    static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        var i = equalWords(UnsafeRawPointer(pa), UnsafeRawPointer(pb), from: 0, count: a.count)
+        while i < a.count {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Where the first differing 4-byte word from `from` starts (or the last whole word ends):
+    /// paths share long prefixes ("/local/domain/"), compared a word at a time.
+    @inline(__always)
+    static func equalWords(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, from: Int, count: Int) -> Int {
+        var i = from
+        while count - i >= 4 {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt32.self) != b.loadUnaligned(fromByteOffset: i, as: UInt32.self) {
+                break
+            }
+            i += 4
+        }
+        return i
+    }
+
+    /// The length of an absolute path's parent (1 for a child of "/"); nil for "/".
+    static func parentLength(_ path: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard path.count > 1 else { return nil }
+        var i = path.count - 1
+        while i > 0 && path[i] != slash { i -= 1 }
+        return i == 0 ? 1 : i
     }
 }

@@ -17,6 +17,8 @@ public struct StoreTree: Sendable {
     /// What the nodes cost in memory, as `StoreTree.cost` counts it: dom0's heap is small and
     /// the daemon refuses growth past its budget rather than fail an allocation.
     public private(set) var bytes = 0
+    /// The index of the node set last: only a guess, checked before it is used.
+    var hint = 0
 
     /// A node's approximate footprint: its path, value and access list, plus fixed overhead.
     public static func cost(path: Int, value: Int, permissions: Int) -> Int {
@@ -35,17 +37,46 @@ public struct StoreTree: Sendable {
 
     /// The first index whose path is not below `path` in byte order.
     func lowerBound(_ path: [UInt8]) -> Int {
-        var low = 0, high = nodes.count
-        while low < high {
-            let mid = (low + high) / 2
-            if StorePath.less(nodes[mid].path, path) { low = mid + 1 } else { high = mid }
+        path.withUnsafeBufferPointer { lowerBound($0) }
+    }
+
+    /// The same over raw bytes (a path's prefix is looked up without a new array).
+    /// Every node between the two bounds shares with `path` the shorter of the bounds' common
+    /// prefixes with it, so each comparison starts past that prefix ("/local/domain/N/" is compared
+    /// once or twice, not at every step).
+    func lowerBound(_ path: UnsafeBufferPointer<UInt8>) -> Int {
+        nodes.withUnsafeBufferPointer { all in
+            var low = 0, high = all.count
+            var lowCommon = 0, highCommon = 0
+            while low < high {
+                let mid = (low + high) / 2
+                let skip = lowCommon < highCommon ? lowCommon : highCommon
+                let (below, common) = all[mid].path.withUnsafeBufferPointer { StorePath.compare($0, path, from: skip) }
+                if below { low = mid + 1; lowCommon = common } else { high = mid; highCommon = common }
+            }
+            return low
         }
-        return low
     }
 
     func index(of path: [UInt8]) -> Int? {
+        path.withUnsafeBufferPointer { index(of: $0) }
+    }
+
+    func index(of path: UnsafeBufferPointer<UInt8>) -> Int? {
+        // The node written last is often looked up next (its access list after its value).
+        if hint < nodes.count && nodes[hint].path.withUnsafeBufferPointer({ StorePath.same($0, path) }) { return hint }
         let i = lowerBound(path)
-        return i < nodes.count && nodes[i].path == path ? i : nil
+        guard i < nodes.count else { return nil }
+        return nodes[i].path.withUnsafeBufferPointer { StorePath.same($0, path) } ? i : nil
+    }
+
+    /// Restamps the node at `path`'s parent (a child came or went); no new array for the parent.
+    mutating func stampParent(of path: [UInt8]) {
+        let p: Int? = path.withUnsafeBufferPointer { whole in
+            guard let n = StorePath.parentLength(whole) else { return nil }
+            return index(of: UnsafeBufferPointer(rebasing: whole[0..<n]))
+        }
+        if let p { nodes[p].generation = stamp() }
     }
 
     public func node(_ path: [UInt8]) -> StoreNode? {
@@ -99,11 +130,26 @@ public struct StoreTree: Sendable {
 
     /// The deepest existing node at or above `path`.
     public func nearestExisting(_ path: [UInt8]) -> StoreNode {
-        var p = path
+        nodes[path.withUnsafeBufferPointer { nearestIndex(from: $0.count, of: $0) }]
+    }
+
+    /// The index of the deepest existing node strictly above `path` (the write of a missing node
+    /// looks there).
+    func nearestAbove(_ path: [UInt8]) -> Int {
+        path.withUnsafeBufferPointer { whole in
+            StorePath.parentLength(whole).map { nearestIndex(from: $0, of: whole) } ?? 0
+        }
+    }
+
+    /// The index of the deepest existing node among `whole`'s first `length` bytes and its
+    /// ancestors; the root's (0) when none is.
+    private func nearestIndex(from length: Int, of whole: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = length
         while true {
-            if let n = node(p) { return n }
-            guard let up = StorePath.parent(p) else { return nodes[0] }
-            p = up
+            let prefix = UnsafeBufferPointer(rebasing: whole[0..<n])
+            if let i = index(of: prefix) { return i }
+            guard let up = StorePath.parentLength(prefix) else { return 0 }
+            n = up
         }
     }
 
@@ -124,20 +170,54 @@ public struct StoreTree: Sendable {
     /// Returns whether it was created.
     @discardableResult
     public mutating func set(_ path: [UInt8], value: [UInt8], permissions: StorePermissions) -> Bool {
-        let i = lowerBound(path)
-        if i < nodes.count && nodes[i].path == path {
-            bytes -= StoreTree.cost(nodes[i])
-            nodes[i].value = value
-            nodes[i].permissions = permissions
-            nodes[i].generation = stamp()
-            bytes += StoreTree.cost(nodes[i])
+        let (i, found) = position(of: path)
+        if found {
+            update(at: i, value: value, permissions: permissions)
             return false
         }
         let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
         bytes += StoreTree.cost(node)
         nodes.insert(node, at: i)
-        if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
+        hint = i
+        stampParent(of: path)
         return true
+    }
+
+    /// Where `path`'s node is, or where it would go, and whether it is there.
+    func position(of path: [UInt8]) -> (index: Int, found: Bool) {
+        path.withUnsafeBufferPointer { p in
+            let i = lowerBound(p)
+            return (i, i < nodes.count && nodes[i].path.withUnsafeBufferPointer { StorePath.same($0, p) })
+        }
+    }
+
+    /// Sets the value and access list of the node at `index`.
+    mutating func update(at index: Int, value: [UInt8], permissions: StorePermissions) {
+        hint = index
+        bytes -= StoreTree.cost(nodes[index])
+        nodes[index].value = value
+        nodes[index].permissions = permissions
+        nodes[index].generation = stamp()
+        bytes += StoreTree.cost(nodes[index])
+    }
+
+    /// Creates `path`'s node at `index`, its position (`position(of:)`, not found), when its parent
+    /// is the node at `parent`: no lookup. The parent is restamped as `set` does.
+    mutating func insert(_ path: [UInt8], value: [UInt8], permissions: StorePermissions, at index: Int, parent: Int) {
+        let node = StoreNode(path: path, value: value, permissions: permissions, generation: stamp())
+        bytes += StoreTree.cost(node)
+        nodes.insert(node, at: index)
+        hint = index
+        // The parent sorts before its child: the insertion did not move it.
+        nodes[parent].generation = stamp()
+    }
+
+    /// Gives the node at `index` a new access list (SET_PERMS once its checks passed).
+    mutating func setPermissions(at index: Int, _ permissions: StorePermissions) {
+        bytes -= StoreTree.cost(nodes[index])
+        nodes[index].permissions = permissions
+        nodes[index].generation = stamp()
+        bytes += StoreTree.cost(nodes[index])
     }
 
     /// Removes a node and its subtree (never "/"); returns the removed paths, the node's first.
@@ -154,7 +234,7 @@ public struct StoreTree: Sendable {
         // "/a-b" sorts between "/a" and "/a/x": the subtree run starts after, not at, the node.
         nodes.removeSubrange(below)
         nodes.remove(at: i)
-        if let parent = StorePath.parent(path), let p = index(of: parent) { nodes[p].generation = stamp() }
+        stampParent(of: path)
         return removed
     }
 }

@@ -141,12 +141,23 @@ public enum StorePayload {
         return v <= UInt64(UInt32.max) ? UInt32(v) : nil
     }
 
+    /// How many digits `value`'s decimal spelling has.
+    public static func digitCount(_ value: UInt32) -> Int {
+        var n = 1, v = value
+        while v >= 10 { n += 1; v /= 10 }
+        return n
+    }
+
     /// The decimal spelling of `value`.
     public static func decimal(_ value: UInt32) -> [UInt8] {
-        if value == 0 { return [0x30] }
-        var digits: [UInt8] = []
+        var digits = [UInt8](repeating: 0x30, count: digitCount(value))
         var v = value
-        while v > 0 { digits.append(UInt8(v % 10) + 0x30); v /= 10 }
-        return digits.reversed()
+        var i = digits.count
+        while v > 0 {
+            i -= 1
+            digits[i] = UInt8(v % 10) + 0x30
+            v /= 10
+        }
+        return digits
     }
 }

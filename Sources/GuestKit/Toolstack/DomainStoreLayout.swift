@@ -161,6 +161,19 @@ public enum DomainStoreLayout {
 
     static func text(_ s: StaticString) -> [UInt8] { s.withUTF8Buffer { Array($0) } }
     static func decimal(_ v: UInt32) -> [UInt8] { StorePayload.decimal(v) }
-    static func join(_ base: [UInt8], _ relative: StaticString) -> [UInt8] { join(base, text(relative)) }
-    static func join(_ base: [UInt8], _ relative: [UInt8]) -> [UInt8] { base + [0x2F] + relative }
+    static func join(_ base: [UInt8], _ relative: StaticString) -> [UInt8] {
+        relative.withUTF8Buffer { join(base, $0) }
+    }
+    static func join(_ base: [UInt8], _ relative: [UInt8]) -> [UInt8] {
+        relative.withUnsafeBufferPointer { join(base, $0) }
+    }
+    /// base + "/" + relative in one allocation (a domain's tree is about a hundred paths).
+    static func join(_ base: [UInt8], _ relative: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(base.count + 1 + relative.count)
+        out.append(contentsOf: base)
+        out.append(0x2F)
+        out.append(contentsOf: relative)
+        return out
+    }
 }

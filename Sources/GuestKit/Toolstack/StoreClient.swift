@@ -1,25 +1,10 @@
-// StoreClient.swift: dom0's in-process client of its own xenstored: read, write, directory, rm and
-// set-permissions as dom0 (privileged), answering values or the XenStore error. It goes through
-// `call` like any request, so watches fire as for a guest's write; it never edits the tree directly.
+// StoreClient.swift: dom0's in-process client of its own xenstored: read, directory, rm, introduce,
+// release and a new domain's settings as dom0 (privileged), answering values or the XenStore error.
+// Requests go through `call`; settings through StoreDirect's writes, which check and fire as `call`
+// would. It never edits the tree by itself (local, localWrite, localSetPermissions: StoreDirect.swift).
 
 extension XenStore {
-    mutating func local(_ type: StoreMessageType, _ payload: [UInt8]) -> Result<[UInt8], StoreError> {
-        let reply = call(from: 0, StoreMessage(type, payload: payload))
-        if reply.kind == .error {
-            let name = StorePayload.split(reply.payload).strings.first ?? []
-            for raw in 0..<32 {
-                if let e = StoreError(rawValue: UInt8(raw)), e.name == name { return .failure(e) }
-            }
-            return .failure(.EIO)
-        }
-        return .success(reply.payload)
-    }
-
     public mutating func localRead(_ path: [UInt8]) -> Result<[UInt8], StoreError> { local(.read, path + [0]) }
-
-    public mutating func localWrite(_ path: [UInt8], _ value: [UInt8]) -> Result<Void, StoreError> {
-        local(.write, path + [0] + value).map { _ in () }
-    }
 
     public mutating func localRemove(_ path: [UInt8]) -> Result<Void, StoreError> { local(.rm, path + [0]).map { _ in () } }
 
@@ -28,15 +13,11 @@ extension XenStore {
         local(.directory, path + [0]).map { StorePayload.split($0).strings }
     }
 
-    public mutating func localSetPermissions(_ path: [UInt8], _ p: StorePermissions) -> Result<Void, StoreError> {
-        local(.setPerms, path + [0] + p.encoded).map { _ in () }
-    }
-
     /// Writes every setting with its access list; the first failure stops it and is answered.
+    /// The same WRITE and SET_PERMS pairs as through `call`, applied without the wire.
     public mutating func apply(_ settings: [StoreSetting]) -> Result<Void, StoreError> {
         for s in settings {
-            if case .failure(let e) = localWrite(s.path, s.value) { return .failure(e) }
-            if case .failure(let e) = localSetPermissions(s.path, s.permissions) { return .failure(e) }
+            if case .failure(let e) = privilegedSetting(s.path, s.value, s.permissions) { return .failure(e) }
         }
         return .success(())
     }
