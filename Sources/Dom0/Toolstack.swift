@@ -159,6 +159,10 @@ enum Toolstack {
         let created = create(image: kernel.data, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
                              weight: config.weight, cap: UInt16(config.cap), paused: true, ramdisk: ramdisk)
         guard created.id > 0 else { return created.id }
+        if let rc = DevicePermissions.passThrough(config, to: UInt16(created.id)) {
+            _ = destroy(UInt16(created.id))
+            return rc
+        }
         DomainIO.connect(created, config)
         if !paused { _ = unpause(UInt16(created.id)) }
         return created.id

@@ -193,6 +193,32 @@ final class DomainConfigTests: XCTestCase {
 
     // MARK: syntax errors, each on its line
 
+    /// Driver-domain passthrough, written as xl.cfg writes it.
+    func testPassthroughKeys() {
+        guard let c = assertConfig(parse(minimal + "ioports = [ '2f8-2ff', '0x3E8', \"510-511\" ]\niomem = [ 'febf0,4' ]\nirqs = [ 10, 11 ]\n")) else { return }
+        XCTAssertEqual(c.ioports, [IOPortGrant(first: 0x2F8, last: 0x2FF), IOPortGrant(first: 0x3E8, last: 0x3E8),
+                                   IOPortGrant(first: 0x510, last: 0x511)])
+        XCTAssertEqual(c.iomem, [IOMemGrant(firstFrame: 0xFEBF0, pages: 4)])
+        XCTAssertEqual(c.irqs, [10, 11])
+        guard let none = assertConfig(parse(minimal)) else { return }
+        XCTAssertEqual(none.ioports, [])
+        XCTAssertEqual(none.iomem, [])
+        XCTAssertEqual(none.irqs, [])
+        for bad in ["ioports = [ '2ff-2f8' ]", "ioports = [ '10000' ]", "ioports = [ '2f8-' ]", "ioports = [ 'x' ]",
+                    "ioports = [ '1-2-3' ]", "ioports = [ '' ]",
+                    "ioports = [ '1','2','3','4','5','6','7','8','9' ]"] {
+            assertError(withLine(bad), line: 4, .invalid(.ioports))
+        }
+        for bad in ["iomem = [ 'febf0' ]", "iomem = [ 'febf0,0' ]", "iomem = [ 'ffffffffff,2' ]", "iomem = [ 'g,1' ]"] {
+            assertError(withLine(bad), line: 4, .invalid(.iomem))
+        }
+        for bad in ["irqs = [ 0 ]", "irqs = [ 16 ]", "irqs = [ 'a' ]", "irqs = [ 0x3 ]"] {
+            assertError(withLine(bad), line: 4, .invalid(.irqs))
+        }
+        assertError(withLine("irqs = 10"), line: 4, .wrongType(.irqs))
+        assertError(withLine("irqs = [ 10 11 ]"), line: 4, .wrongType(.irqs))
+    }
+
     func testSyntaxErrors() {
         assertError(withLine("memory 64"), line: 4, .missingEquals)
         assertError(withLine("weight"), line: 4, .missingEquals)

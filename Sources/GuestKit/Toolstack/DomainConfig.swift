@@ -11,6 +11,8 @@ public enum CrashAction: UInt8, Equatable, Sendable {
 /// The keys a configuration may set, each at most once.
 public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
     case name, kernel, memory, weight, cap, onCrash, autostart, extra, vif, disk, ramdisk
+    /// Devices passed through to a driver domain (xl's ioports, iomem, irqs).
+    case ioports, iomem, irqs
 
     /// The key as written in the file.
     public var spelling: StaticString {
@@ -26,6 +28,9 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .vif: return "vif"
         case .disk: return "disk"
         case .ramdisk: return "ramdisk"
+        case .ioports: return "ioports"
+        case .iomem: return "iomem"
+        case .irqs: return "irqs"
         }
     }
 
@@ -42,6 +47,9 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .extra: return "extra must be a quoted command line of at most 1023 bytes."
         case .vif: return "vif must be a list of at most 4 quoted 'mac=00:16:3e:xx:xx:xx,bridge=NAME' entries, such as vif = [ 'mac=00:16:3e:00:00:01' ]."
         case .ramdisk: return "ramdisk must be the quoted name of a file in dom0's initrd, without '/', such as ramdisk = \"initrd.gz\"."
+        case .ioports: return "ioports must be a list of at most 8 hexadecimal port ranges, such as ioports = [ '2f8-2ff', '3e8' ]."
+        case .iomem: return "iomem must be a list of at most 8 hexadecimal 'first frame,pages' entries, such as iomem = [ 'febf0,4' ]."
+        case .irqs: return "irqs must be a list of at most 8 interrupt lines from 1 to 15, such as irqs = [ 10 ]."
         case .disk: return "disk must be a list of at most 4 quoted 'target,format,vdev,access' entries, such as disk = [ 'disk.img,raw,hda,w' ]."
         }
     }
@@ -131,6 +139,20 @@ public struct ConfigError: Error, Equatable, Sendable {
     }
 }
 
+/// An I/O port range given to a driver domain (xl's `ioports`).
+public struct IOPortGrant: Equatable, Sendable {
+    public let first: UInt16
+    public let last: UInt16
+    public init(first: UInt16, last: UInt16) { self.first = first; self.last = last }
+}
+
+/// Device-memory frames given to a driver domain (xl's `iomem`, without the @GFN a PV domain has no use for).
+public struct IOMemGrant: Equatable, Sendable {
+    public let firstFrame: UInt64
+    public let pages: UInt64
+    public init(firstFrame: UInt64, pages: UInt64) { self.firstFrame = firstFrame; self.pages = pages }
+}
+
 /// A domain's configuration, checked: every field within its documented range.
 public struct DomainConfig: Equatable, Sendable {
     public static let maxNameLength = 31
@@ -157,6 +179,12 @@ public struct DomainConfig: Equatable, Sendable {
     public var vifs: [VifSpec]
     public var disks: [DiskSpec]
     public static let maxDevices = 4
+    /// Driver-domain passthrough (dom0 passes them on with domctl *_permission, and maps each
+    /// interrupt line as the domain's pirq, before it unpauses the domain); at most 8 entries each.
+    public var ioports: [IOPortGrant] = []
+    public var iomem: [IOMemGrant] = []
+    public var irqs: [UInt8] = []
+    public static let maxPassthrough = 8
 
     public init(name: [UInt8], kernel: [UInt8], memoryMiB: UInt32, weight: UInt16 = 256, cap: UInt8 = 0,
                 onCrash: CrashAction = .destroy, autostart: Bool = false, extra: [UInt8] = [],
@@ -188,6 +216,9 @@ public struct DomainConfig: Equatable, Sendable {
         var extra: [UInt8] = []
         var vifs: [VifSpec] = []
         var disks: [DiskSpec] = []
+        var ioports: [IOPortGrant] = []
+        var iomem: [IOMemGrant] = []
+        var irqs: [UInt8] = []
         var seen: UInt16 = 0
 
         var line = 0
@@ -250,6 +281,22 @@ public struct DomainConfig: Equatable, Sendable {
                     guard let v = VifSpec(e) else { throw ConfigError(line: line, .invalid(key)) }
                     vifs.append(v)
                 }
+            case .ioports, .iomem, .irqs:
+                let entries = try value.list(key, text, line: line)
+                guard entries.count <= DomainConfig.maxPassthrough else { throw ConfigError(line: line, .invalid(key)) }
+                for e in entries {
+                    switch key {
+                    case .ioports:
+                        guard let r = DomainConfig.portRange(e) else { throw ConfigError(line: line, .invalid(key)) }
+                        ioports.append(r)
+                    case .iomem:
+                        guard let m = DomainConfig.memoryRange(e) else { throw ConfigError(line: line, .invalid(key)) }
+                        iomem.append(m)
+                    default:
+                        guard let n = hexOrDecimal(e, hex: false), n >= 1, n <= 15 else { throw ConfigError(line: line, .invalid(key)) }
+                        irqs.append(UInt8(n))
+                    }
+                }
             case .disk:
                 let entries = try value.list(key, text, line: line)
                 guard entries.count <= DomainConfig.maxDevices else { throw ConfigError(line: line, .invalid(key)) }
@@ -268,6 +315,27 @@ public struct DomainConfig: Equatable, Sendable {
         guard let memory else { throw ConfigError(line: 0, .missingRequired(.memory)) }
         self.init(name: name, kernel: kernel, memoryMiB: memory, weight: weight, cap: cap,
                   onCrash: onCrash, autostart: autostart, extra: extra, vifs: vifs, disks: disks, ramdisk: ramdisk)
+        self.ioports = ioports
+        self.iomem = iomem
+        self.irqs = irqs
+    }
+
+    /// "FROM" or "FROM-TO", hexadecimal (xl.cfg's ioports), FROM <= TO <= 0xffff.
+    static func portRange(_ bytes: [UInt8]) -> IOPortGrant? {
+        let parts = bytes.split(separator: 45, omittingEmptySubsequences: false)   // '-'
+        guard parts.count <= 2, let first = hexOrDecimal(Array(parts[0]), hex: true), first <= 0xFFFF else { return nil }
+        let last = parts.count == 2 ? hexOrDecimal(Array(parts[1]), hex: true) : first
+        guard let last, last <= 0xFFFF, first <= last else { return nil }
+        return IOPortGrant(first: UInt16(first), last: UInt16(last))
+    }
+
+    /// "FIRST_FRAME,PAGES", hexadecimal (xl.cfg's iomem), at least one page, not past frame 2^40.
+    static func memoryRange(_ bytes: [UInt8]) -> IOMemGrant? {
+        let parts = bytes.split(separator: 44, omittingEmptySubsequences: false)   // ','
+        guard parts.count == 2, let first = hexOrDecimal(Array(parts[0]), hex: true),
+              let pages = hexOrDecimal(Array(parts[1]), hex: true), pages >= 1,
+              first < 1 << 40, pages <= (1 << 40) - first else { return nil }
+        return IOMemGrant(firstFrame: first, pages: pages)
     }
 
     public init(parsing text: [UInt8]) throws(ConfigError) {
@@ -365,7 +433,16 @@ private struct ConfigLine {
                 let b = text[at]
                 if b == 93 { at += 1; break }   // ']'
                 if b == 44 && !expectEntry { expectEntry = true; at += 1; continue }   // ','
-                guard expectEntry, b == 34 || b == 39 else { ranges = nil; break }
+                guard expectEntry else { ranges = nil; break }
+                if b != 34 && b != 39 {
+                    // An unquoted entry (xl writes irqs = [ 10, 11 ]): letters and digits only.
+                    let tokenStart = at
+                    while at < end && isKeyByte(text[at]) { at += 1 }
+                    guard at > tokenStart else { ranges = nil; break }
+                    ranges?.append(tokenStart..<at)
+                    expectEntry = false
+                    continue
+                }
                 at += 1
                 let contentStart = at
                 while at < end && text[at] != b {
@@ -410,6 +487,22 @@ private func bytesEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointe
     guard a.count == b.count else { return false }
     for i in 0..<a.count where a[i] != b[i] { return false }
     return true
+}
+
+/// Digits in base 16 (an optional "0x") or 10, at most 12 of them; nil for anything else.
+private func hexOrDecimal(_ bytes: [UInt8], hex: Bool) -> UInt64? {
+    var digits = bytes[...]
+    if hex && digits.count > 2 && digits.first == 48 && (digits[digits.startIndex + 1] | 0x20) == 120 { digits = digits.dropFirst(2) }
+    guard !digits.isEmpty, digits.count <= 12 else { return nil }
+    var v: UInt64 = 0
+    for b in digits {
+        let d: UInt64
+        if isDigit(b) { d = UInt64(b - 48) }
+        else if hex && (b | 0x20) >= 97 && (b | 0x20) <= 102 { d = UInt64((b | 0x20) - 87) }
+        else { return nil }
+        v = v * (hex ? 16 : 10) + d
+    }
+    return v
 }
 
 private func isWord(_ bytes: [UInt8], _ word: StaticString) -> Bool {

@@ -58,6 +58,16 @@ public func guestStart(_ startInfo: UInt32) {
         if value == 0x1234_56FF { Hostile.refused += 1 }
         console.print("hostile: in from port \(hex: port) (\(what)): \(value == 0x1234_56FF ? "reads all ones, the port is never touched" : "NOT contained") (\(hex8: value))")
     }
+    // The ports its configuration gave it (ioports = [ '510-511' ], QEMU's fw_cfg) work: the
+    // selector 0 names the signature, read a byte at a time from the data port.
+    guest_port_out16(0x510, 0)
+    var signature: UInt32 = 0
+    for i: UInt32 in 0..<4 { signature |= (guest_port_in8(0x511) & 0xFF) << (8 * i) }
+    // Under Bochs nothing answers there (all ones, like a refused port): reported, not counted; the
+    // QEMU scenario requires the signature.
+    if signature != 0xFFFF_FFFF { Hostile.total += 1 }
+    if signature == 0x554D_4551 { Hostile.refused += 1 }
+    console.print("hostile: fw_cfg through ports 0x510-0x511 (given by its ioports): \(signature == 0x554D_4551 ? "reads the 'QEMU' signature" : signature == 0xFFFF_FFFF ? "no device answers (not QEMU)" : "FAILED") (\(hex8: signature))")
     Hostile.expectEmulated("mov to cr3 reloading its own base (NEW_BASEPTR)", guest_probe_mov_cr3)
     Hostile.expectFault("mov to cr3 naming the hypervisor's frame 0x100") { guest_probe_load_cr3(0x0010_0000) }
     Hostile.expectFault("lgdt", guest_probe_lgdt)
