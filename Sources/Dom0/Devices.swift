@@ -13,14 +13,19 @@ enum Devices {
         DeviceList.functions.first { VirtioPCI.deviceType($0) == type }
     }
 
+    /// Runs `body` with PCI configuration space (a virtual IOPL held meanwhile, given back after).
+    static func withConfigSpace<T>(_ body: (inout PCIPorts) -> T) -> T {
+        _ = xen.setIOPL(1)
+        var config = PCIPorts()
+        let result = body(&config)
+        _ = xen.setIOPL(0)
+        return result
+    }
+
     /// The virtio disk, brought up and announced; nil (said why) when there is none or it failed.
     static func attachDisk() -> VirtioBlockDevice? {
         guard let f = first(VirtioPCI.blockType) else { console.print("devices: no virtio disk on the PCI buses"); return nil }
-        _ = xen.setIOPL(1)
-        var config = PCIPorts()
-        let attached = VirtioBlockDevice.attach(f, &config)
-        _ = xen.setIOPL(0)
-        guard let d = attached else { return nil }
+        guard let d = withConfigSpace({ VirtioBlockDevice.attach(f, &$0) }) else { return nil }
         console.print("virtio-blk: \(d.capacity) sectors (\(d.capacity / 2) KiB), features \(hex: d.features), queue of \(UInt32(d.setup.size)), irq \(UInt32(f.interruptLine)) -> pirq \(d.pirq) -> event channel \(d.port)")
         disk = d
         return d
@@ -29,11 +34,7 @@ enum Devices {
     /// The virtio network card, brought up, announced, with lwIP started on it (DHCP under way).
     static func attachNetwork() -> VirtioNetDevice? {
         guard let f = first(VirtioPCI.networkType) else { console.print("devices: no virtio network card on the PCI buses"); return nil }
-        _ = xen.setIOPL(1)
-        var config = PCIPorts()
-        let card = VirtioNetDevice.attach(f, &config)
-        _ = xen.setIOPL(0)
-        guard let nic = card else { return nil }
+        guard let nic = withConfigSpace({ VirtioNetDevice.attach(f, &$0) }) else { return nil }
         var line = LogLine()
         line.append("virtio-net: mac ")
         NetStack.append(&line, mac: nic.mac)

@@ -46,17 +46,7 @@ final class VirtioBlockDevice {
 
     /// Brings up the virtio-blk function `f` and binds its interrupt line; nil with the reason printed.
     static func attach(_ f: PCIFunction, _ config: inout PCIPorts) -> VirtioBlockDevice? {
-        let bars = PCIBars.read(f.address, &config)
-        let regions: VirtioRegions
-        switch VirtioRegions.locate(f.address, bars: bars, &config) {
-        case .failure(let p): console.print("virtio-blk: \(p.reason)"); return nil
-        case .success(let r): regions = r
-        }
-        // Memory decoding and bus mastering (the device reads and writes dom0's pages), INTx on.
-        let command = config.read16(f.address, PCIHeader.command)
-        config.write32(f.address, PCIHeader.command,
-                       UInt32(command | PCIHeader.commandMemory | PCIHeader.commandBusMaster) & ~UInt32(PCIHeader.commandInterruptDisable))
-        guard var registers = VirtioMMIO(regions, bars: bars, name: "virtio-blk") else { return nil }
+        guard var (registers, regions) = VirtioMMIO.open(f, &config, name: "virtio-blk") else { return nil }
         let features: UInt64
         switch VirtioDevice.negotiate(&registers, wanted: VirtioBlock.featureFlush) {
         case .failure(let p): console.print("virtio-blk: \(p.reason)"); return nil

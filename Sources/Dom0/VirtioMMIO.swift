@@ -75,4 +75,21 @@ struct VirtioMMIO: VirtioRegisters {
     mutating func write32(_ s: VirtioStructure, _ offset: Int, _ value: UInt32) {
         if let a = address(s, offset, 4) { dom0_mmio_write32(a, value) }
     }
+
+    /// A modern virtio PCI function made ready for its driver: its regions found and checked, memory
+    /// decoding and bus mastering on (the device reads and writes dom0's pages), INTx enabled, its
+    /// BARs mapped. The registers and regions, or nil with the reason printed under `name`.
+    static func open(_ f: PCIFunction, _ config: inout PCIPorts, name: StaticString) -> (VirtioMMIO, VirtioRegions)? {
+        let bars = PCIBars.read(f.address, &config)
+        let regions: VirtioRegions
+        switch VirtioRegions.locate(f.address, bars: bars, &config) {
+        case .failure(let p): console.print("\(name): \(p.reason)"); return nil
+        case .success(let r): regions = r
+        }
+        let command = config.read16(f.address, PCIHeader.command)
+        config.write32(f.address, PCIHeader.command,
+                       UInt32(command | PCIHeader.commandMemory | PCIHeader.commandBusMaster) & ~UInt32(PCIHeader.commandInterruptDisable))
+        guard let registers = VirtioMMIO(regions, bars: bars, name: name) else { return nil }
+        return (registers, regions)
+    }
 }

@@ -71,16 +71,7 @@ final class VirtioNetDevice {
     /// Brings up the virtio-net function `f`, fills its receive queue and binds its line; nil with
     /// the reason printed.
     static func attach(_ f: PCIFunction, _ config: inout PCIPorts) -> VirtioNetDevice? {
-        let bars = PCIBars.read(f.address, &config)
-        let regions: VirtioRegions
-        switch VirtioRegions.locate(f.address, bars: bars, &config) {
-        case .failure(let p): console.print("virtio-net: \(p.reason)"); return nil
-        case .success(let r): regions = r
-        }
-        let command = config.read16(f.address, PCIHeader.command)
-        config.write32(f.address, PCIHeader.command,
-                       UInt32(command | PCIHeader.commandMemory | PCIHeader.commandBusMaster) & ~UInt32(PCIHeader.commandInterruptDisable))
-        guard var registers = VirtioMMIO(regions, bars: bars, name: "virtio-net") else { return nil }
+        guard var (registers, regions) = VirtioMMIO.open(f, &config, name: "virtio-net") else { return nil }
         switch VirtioDevice.negotiate(&registers, wanted: featureMAC) {
         case .failure(let p): console.print("virtio-net: \(p.reason)"); return nil
         case .success(let chosen):
