@@ -28,7 +28,13 @@ final class DeviceConfigTests: XCTestCase {
     }
 
     func testDiskList() throws {
+        let backed = try parse("disk = [ 'vdisk:0x100000-2097152,hda,w', 'initrd:root.img,xvda,r' ]").get()
+        XCTAssertEqual(backed.disks.map(\.backing), [.virtioRange(start: 0x10_0000, end: 0x20_0000), .initrd(Array("root.img".utf8))])
+        XCTAssertEqual(backed.disks.map(\.number), [768, 51712])
+        XCTAssertEqual(backed.disks.map(\.writable), [true, false])
+        XCTAssertEqual(backed.disks[0].format, Array("raw".utf8))
         let c = try parse("disk = [ 'disk.img,raw,hda,w', 'images/cd.iso,raw,xvdb,r' ]").get()
+        XCTAssertEqual(c.disks.map(\.backing), [.none, .none])
         XCTAssertEqual(c.disks.map(\.number), [768, 51728])
         XCTAssertEqual(c.disks.map(\.writable), [true, false])
         XCTAssertEqual(c.disks[1].target, b("images/cd.iso"))
@@ -44,6 +50,10 @@ final class DeviceConfigTests: XCTestCase {
         XCTAssertEqual(parse("vif = [ 'colour=red' ]"), .failure(ConfigError(line: 4, .invalid(.vif))))
         XCTAssertEqual(parse("vif = [ '', '', '', '', '' ]"), .failure(ConfigError(line: 4, .invalid(.vif))))
         XCTAssertEqual(parse("disk = [ 'a,raw,hda' ]"), .failure(ConfigError(line: 4, .invalid(.disk))))
+        for bad in ["vdisk:0-100,hda,w", "vdisk:512-512,hda,w", "vdisk:1024-512,hda,w", "vdisk:0x-512,hda,w", "vdisk:0,hda,w",
+                    "initrd:img,xvda,w", "initrd:,xvda,r", "initrd:a/b,xvda,r", "nbd:host,xvda,r"] {
+            XCTAssertEqual(parse("disk = [ '\(bad)' ]"), .failure(ConfigError(line: 4, .invalid(.disk))), bad)
+        }
         XCTAssertEqual(parse("disk = [ 'a,raw,hda,x' ]"), .failure(ConfigError(line: 4, .invalid(.disk))))
         XCTAssertEqual(parse("disk = [ 'a,raw,hda,w', 'b,raw,hda,r' ]"), .failure(ConfigError(line: 4, .invalid(.disk))))
         XCTAssertEqual(parse("disk = 'a,raw,hda,w'"), .failure(ConfigError(line: 4, .wrongType(.disk))))

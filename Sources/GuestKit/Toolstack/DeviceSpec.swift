@@ -58,6 +58,17 @@ public struct VifSpec: Equatable, Sendable {
 }
 
 /// A block device: `target,format,vdev,access`, such as `disk.img,raw,hda,w`.
+/// Where a disk's bytes come from, for blkback (issue #14).
+public enum DiskBacking: Equatable, Sendable {
+    /// Bytes [start, end) of dom0's virtio disk (`vdisk:START-END`, decimal or 0x hex, both
+    /// multiples of 512, end > start).
+    case virtioRange(start: UInt64, end: UInt64)
+    /// A file of dom0's initrd, served read-only (`initrd:NAME`).
+    case initrd([UInt8])
+    /// A plain name: nothing in dom0 backs it (the frontend's nodes are written; no backend answers).
+    case none
+}
+
 public struct DiskSpec: Equatable, Sendable {
     public var target: [UInt8]
     public var format: [UInt8]
@@ -67,10 +78,14 @@ public struct DiskSpec: Equatable, Sendable {
     public var number: UInt32
     public var writable: Bool
 
-    /// Parses the four positional fields; nil when a field is missing, the vdev is not one of
-    /// hd[a-b], sd[a-p], xvd[a-p], or the access is not r, ro, w or rw.
+    public var backing: DiskBacking
+
+    /// Parses the positional fields, `target,format,vdev,access` or `target,vdev,access` (format raw);
+    /// nil when a field is missing, the vdev is not one of hd[a-b], sd[a-p], xvd[a-p], the access is
+    /// not r, ro, w or rw, a `vdisk:` range is malformed, or an `initrd:` disk is writable.
     public init?(_ text: [UInt8]) {
-        let fields = split(text, 44)
+        var fields = split(text, 44)
+        if fields.count == 3 { fields.insert([114, 97, 119], at: 1) }      // "raw"
         guard fields.count == 4, !fields[0].isEmpty, fields[0].allSatisfy(isPathByte),
               !fields[1].isEmpty, fields[1].allSatisfy(isWordByte),
               let number = DiskSpec.deviceNumber(fields[2]) else { return nil }
@@ -83,6 +98,38 @@ public struct DiskSpec: Equatable, Sendable {
         format = fields[1]
         vdev = fields[2]
         self.number = number
+        guard let b = DiskSpec.backing(fields[0], writable: writable) else { return nil }
+        backing = b
+    }
+
+    static func backing(_ target: [UInt8], writable: Bool) -> DiskBacking? {
+        let vdisk: [UInt8] = Array("vdisk:".utf8), initrd: [UInt8] = Array("initrd:".utf8)
+        if target.starts(with: vdisk) {
+            let range = split(Array(target.dropFirst(vdisk.count)), 45)            // '-'
+            guard range.count == 2, let start = number(range[0]), let end = number(range[1]),
+                  start % 512 == 0, end % 512 == 0, end > start else { return nil }
+            return .virtioRange(start: start, end: end)
+        }
+        if target.starts(with: initrd) {
+            let name = Array(target.dropFirst(initrd.count))
+            guard !name.isEmpty, !name.contains(47), !writable else { return nil }   // no '/', read-only
+            return .initrd(name)
+        }
+        return target.contains(58) ? nil : DiskBacking.none                     // ':' names a backing we do not know
+    }
+
+    /// Decimal, or hexadecimal after 0x; at most 15 digits.
+    static func number(_ text: [UInt8]) -> UInt64? {
+        var digits = text[...]
+        var base: UInt64 = 10
+        if digits.count > 2 && digits.first == 48 && (digits[digits.startIndex + 1] | 0x20) == 120 { digits = digits.dropFirst(2); base = 16 }
+        guard !digits.isEmpty, digits.count <= 15 else { return nil }
+        var v: UInt64 = 0
+        for b in digits {
+            guard let d = hexValue(b), UInt64(d) < base else { return nil }
+            v = v * base + UInt64(d)
+        }
+        return v
     }
 
     /// Xen's numbering of PV disk names (docs/misc/vbd-interface): IDE hda/hdb on major 3 (64 minors
@@ -123,5 +170,5 @@ private func isWordByte(_ b: UInt8) -> Bool {
     (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 || b == 45 || b == 46
 }
 
-/// A target may also hold '/' (a path in dom0).
-private func isPathByte(_ b: UInt8) -> Bool { isWordByte(b) || b == 47 }
+/// A target may also hold '/' (a path in dom0) and ':' (vdisk:, initrd:).
+private func isPathByte(_ b: UInt8) -> Bool { isWordByte(b) || b == 47 || b == 58 }   // '/', ':'
