@@ -1,6 +1,7 @@
 ; traps.asm: every interrupt vector's entry stub and the common paths into Swift.
 ; Each stub leaves the same TrapFrame (Sources/ApusCore/TrapFrame.swift) on the stack and calls
-; apus_trap(frame); the hypercall vector calls apus_hypercall(frame) instead, so the commonest trap
+; apus_trap(frame) (Swift, named with @_silgen_name: no C thunk); the hypercall vector calls
+; apus_hypercall(frame) instead, so the commonest trap
 ; is not sorted again in Swift. It must never decide anything: policy lives in Swift.
 
 %include "layout.inc"

@@ -1,11 +1,13 @@
 // TrapEntry.swift: the one Swift entry for every vector (Boot/traps.asm calls apus_trap).
+// The two entries carry their symbol names (@_silgen_name, Swift's convention: the frame pointer on
+// the stack, as in C), so the assembly calls them straight, without a C thunk in between.
 // It only sorts a trap to its owner: hardware interrupts, exceptions, the hypercall gate.
 // It must never return with the frame in a state the owner did not choose.
 
 import ApusCore
 import PVABI
 
-@_cdecl("apus_trap")
+@_silgen_name("apus_trap")
 public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     // From a guest: the running domain is borrowed, not retained, from entry to exit.
@@ -24,7 +26,7 @@ public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
 
 /// `int 0x82` (Boot/traps.asm's hypercall stub): the gate's DPL 1 lets only ring 1 in, and the
 /// hypervisor never raises it, so the trap is a hypercall from the running domain's kernel.
-@_cdecl("apus_hypercall")
+@_silgen_name("apus_hypercall")
 public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     guard let running = Domains.running else {
