@@ -8,32 +8,67 @@ import ApusCore
 import PVABI
 
 enum GuestFaults {
-    /// The vectors something is tried for before a bounce (below): the rest go straight to it.
-    static let emulatedVectors: UInt32 = 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
+    /// The vectors something is tried for before a bounce: #DB (DR6 becomes the guest's), #UD (the
+    /// forced-emulation cpuid), #NM (the FPU), #GP (emulation, and the software-interrupt decision)
+    /// and #PF (writable page tables, CR2). One bit test sends every other vector to `bounce`.
+    static let specialVectors: UInt32 = 1 << 1 | 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
 
     /// `frame.vector` is below 32 (an exception).
     @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
-    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) {
+    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
         let vector = frame.pointee.vector & 31
-        if (emulatedVectors >> vector) & 1 != 0 {
-            switch vector {
-            case 6:
-                if CPUIDEmulation.tryEmulate(frame, d) { return }
-            case 13:
-                if PrivilegedEmulation.tryEmulate(frame, d) { return }
-            case 7:
-                // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
-                // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
-                FPU.take(d)
-                if !d.vcpu.taskSwitched { return }
-                d.vcpu.taskSwitched = false
-            default:
+        if (specialVectors >> vector) & 1 != 0 {
+            if vector == 14 {
+                let cr2 = cpu_read_cr2()
                 if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
                 d.setCR2(cr2)
+            } else if handleSpecial(frame, d, vector: vector) {
+                return
             }
         }
-        let hasError = ExceptionVector.pushesErrorCode(vector)
-        let decision = TrapBounce.decide(vector: UInt8(truncatingIfNeeded: vector), errorCode: hasError ? frame.pointee.errorCode : nil,
+        bounce(frame, d, vector: vector)
+    }
+
+    /// #DB, #UD, #NM and #GP, out of the common path. True when the trap is dealt with (emulated, or
+    /// delivered as TrapBounce.decide says: #GP); false when it goes on to the plain bounce.
+    @inline(never)
+    static func handleSpecial(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) -> Bool {
+        switch vector {
+        case 1:
+            DebugRegisters.guestTrap(d)      // DR6 becomes the guest's before the bounce
+            return false
+        case 6:
+            return CPUIDEmulation.tryEmulate(frame, d)
+        case 7:
+            // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
+            // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
+            FPU.take(d)
+            if !d.vcpu.taskSwitched { return true }
+            d.vcpu.taskSwitched = false
+            return false
+        default:
+            if PrivilegedEmulation.tryEmulate(frame, d) { return true }
+            deliverGeneralProtection(frame, d)
+            return true
+        }
+    }
+
+    /// A vector whose delivery its own trap-table entry decides (every one but #GP, which
+    /// `handleSpecial` takes: TrapBounce.isDecidedByItsEntry): its handler, with the CPU's error code
+    /// when the vector has one; none registered crashes the guest.
+    @inline(__always)
+    static func bounce(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) {
+        let entry = d.vcpu.trapTable[Int(vector)]
+        guard entry.hasHandler else { crashFor(frame, d, vector: vector) }
+        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, hasErrorCode: ExceptionVector.pushesErrorCode(vector),
+              eipAdvance: 0, masksEvents: entry.masksEvents, what: "exception")
+    }
+
+    /// #GP that was not emulated: TrapBounce.decide tells a refused or allowed `int n` (its error
+    /// code names an IDT entry) from a #GP of the guest's own.
+    @inline(never)
+    static func deliverGeneralProtection(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+        let decision = TrapBounce.decide(vector: TrapBounce.generalProtectionVector, errorCode: frame.pointee.errorCode,
                                          interruptedRing: frame.pointee.ring) { d.vcpu.trapTable[Int($0)] }
         // Every delivery carries the frame's own error code or none: the #GP of a refused `int n`
         // is the CPU's (decide passes it through), a software interrupt has none.
@@ -46,7 +81,7 @@ enum GuestFaults {
         case .generalProtection:
             target = TrapBounce.generalProtectionVector; withError = true; advance = 0
         case .noHandler(let v):
-            crashFor(frame, d, vector: UInt32(v), cr2: cr2)
+            crashFor(frame, d, vector: UInt32(v))
         }
         deliver(frame, d, vector: target, hasErrorCode: withError, eipAdvance: advance)
     }
@@ -70,14 +105,13 @@ enum GuestFaults {
             crash(d, "trap from ring 3 but the guest never registered a kernel stack (stack_switch)")
         }
         let top = switches ? kernelESP : frame.pointee.esp
-        let ss = switches ? d.vcpu.kernelSS : frame.pointee.ss
         let interruptedEFLAGS = frame.pointee.eflags
         let info = d.vcpuInfo
         let mask = info.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
         let slots = InPlaceBounce.build(&frame.pointee, hasErrorCode: hasErrorCode, eipAdvance: eipAdvance, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
         guard let placed = InPlaceBounce.place(count: slots.count, below: top),
-              memory.copyOut(placed, from: UnsafeRawPointer(frame) + slots.offset) else {
+              memory.copyOutFrame(placed, from: UnsafeRawPointer(frame) + slots.offset) else {
             cannotWrite(frame, d, at: top &- slots.count, what: what)
         }
         info.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents),
@@ -85,7 +119,7 @@ enum GuestFaults {
         frame.pointee.eip = eip
         frame.pointee.cs = cs
         frame.pointee.esp = placed.start
-        frame.pointee.ss = ss
+        if switches { frame.pointee.ss = d.vcpu.kernelSS }    // else the stack it was on, as it was
         frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: interruptedEFLAGS)
     }
 
@@ -104,8 +138,11 @@ enum GuestFaults {
         crash(d, "fault while building a bounce frame on the guest kernel stack")
     }
 
-    static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, cr2: UInt32) -> Never {
+    /// (The CR2 logged is the one a page fault left in the guest's vcpu_info; 0 for other vectors.)
+    @inline(never)
+    static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) -> Never {
         let f = frame.pointee
+        let cr2 = vector == 14 ? d.vcpuInfo.load(fromByteOffset: VcpuInfo.cr2Offset, as: UInt32.self) : 0
         Log.info("d\(d.id): \(ExceptionName.mnemonic(vector)) (vector \(vector), error \(hex: f.errorCode)) at eip \(hex8: f.eip) in ring \(f.ring), cr2 \(hex8: cr2)")
         crash(d, "exception with no handler registered in the guest's trap table")
     }

@@ -49,8 +49,7 @@ func guestTrap(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
         hypervisorTrap(frame)
         return
     }
-    if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
-    GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
+    GuestFaults.handle(frame, d)
 }
 
 /// Interrupts, and anything that arrived while the hypervisor itself ran (or no domain ran).
