@@ -9,6 +9,7 @@
 
 extern apus_trap
 extern apus_hypercall
+extern apus_iret
 global trap_stub_table
 global trap_return_to_frame
 
@@ -35,26 +36,27 @@ bits 32
 
 ; Back through the frame at ESP. Segments first, by offset, while ESP still points at the frame's
 ; base: if one of them faults, the nested trap frame lands below this frame and leaves it intact.
-; Each load and the iret are in the exception table (guest_return_fault).
+; Each load and the iret are in the exception table (guest_return_fault); their labels are local
+; to the stub's (trap_stub_3.iret), so a profile names them.
 %macro RETURN_TO_FRAME 0
-%%load_gs:
+.load_gs:
     mov gs, word [esp + 32]
-%%load_fs:
+.load_fs:
     mov fs, word [esp + 36]
-%%load_es:
+.load_es:
     mov es, word [esp + 40]
-%%load_ds:
+.load_ds:
     mov ds, word [esp + 44]
     popad
     add esp, 24                              ; gs fs es ds, vector and error code
-%%iret:
+.iret:
     iretd
 section .apus_extable
-    dd %%load_gs, guest_return_fault
-    dd %%load_fs, guest_return_fault
-    dd %%load_es, guest_return_fault
-    dd %%load_ds, guest_return_fault
-    dd %%iret, guest_return_fault
+    dd .load_gs, guest_return_fault
+    dd .load_fs, guest_return_fault
+    dd .load_es, guest_return_fault
+    dd .load_ds, guest_return_fault
+    dd .iret, guest_return_fault
 section .text
 %endmacro
 
@@ -71,6 +73,11 @@ trap_stub_%1:
 %if (%1) == HYPERCALL_VECTOR
     SAVE_FRAME
     call apus_hypercall
+    add esp, 4
+    RETURN_TO_FRAME
+%elif (%1) == IRET_VECTOR
+    SAVE_FRAME
+    call apus_iret
     add esp, 4
     RETURN_TO_FRAME
 %elif (%1) < 32

@@ -58,10 +58,10 @@ enum GuestFaults {
     /// when the vector has one; none registered crashes the guest.
     @inline(__always)
     static func bounce(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) {
-        let entry = d.vcpu.trapTable[Int(vector)]
-        guard entry.hasHandler else { crashFor(frame, d, vector: vector) }
-        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, hasErrorCode: ExceptionVector.pushesErrorCode(vector),
-              eipAdvance: 0, masksEvents: entry.masksEvents, what: "exception")
+        guard d.vcpu.trapTable[Int(vector)].hasHandler else { crashFor(frame, d, vector: vector) }
+        enter(frame, d, hasErrorCode: ExceptionVector.pushesErrorCode(vector), eipAdvance: 0, what: "exception") {
+            handler(d.vcpu.trapTable[Int(vector)])
+        }
     }
 
     /// #GP that was not emulated: TrapBounce.decide tells a refused or allowed `int n` (its error
@@ -89,45 +89,53 @@ enum GuestFaults {
     /// Builds the bounce frame on the guest kernel stack and points the frame at the handler.
     @inline(__always)
     static func deliver(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt8, hasErrorCode: Bool, eipAdvance: UInt32) {
-        let entry = d.vcpu.trapTable[Int(vector)]
-        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, hasErrorCode: hasErrorCode,
-              eipAdvance: eipAdvance, masksEvents: entry.masksEvents, what: "exception")
+        enter(frame, d, hasErrorCode: hasErrorCode, eipAdvance: eipAdvance, what: "exception") { handler(d.vcpu.trapTable[Int(vector)]) }
     }
 
-    /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context,
-    /// built in place in the trap frame (InPlaceBounce) with the frame's error code when `hasErrorCode`.
+    /// What `enter` needs of a trap-table entry.
     @inline(__always)
-    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, hasErrorCode: Bool,
-                      eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
+    static func handler(_ entry: TrapInfo) -> (cs: UInt32, eip: UInt32, masksEvents: Bool) {
+        (UInt32(entry.cs), entry.address, entry.masksEvents)
+    }
+
+    /// Enters a guest handler or callback with the Xen frame for the interrupted context, built in
+    /// place in the trap frame (InPlaceBounce) with the frame's error code when `hasErrorCode`.
+    /// `handler` names the entry (cs, address, whether it masks events); it is read after the frame
+    /// is written, where it lives, so that nothing of it is held across the copy.
+    @inline(__always)
+    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, hasErrorCode: Bool, eipAdvance: UInt32,
+                      what: StaticString, handler: () -> (cs: UInt32, eip: UInt32, masksEvents: Bool)) {
         let switches = BounceFrame.switchesStack(interruptedRing: frame.pointee.ring)
         let kernelESP = d.vcpu.kernelESP
         if switches && kernelESP == 0 {
             crash(d, "trap from ring 3 but the guest never registered a kernel stack (stack_switch)")
         }
         let top = switches ? kernelESP : frame.pointee.esp
-        let interruptedEFLAGS = frame.pointee.eflags
-        let info = d.vcpuInfo
-        let mask = info.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        let mask = d.vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
         let slots = InPlaceBounce.build(&frame.pointee, hasErrorCode: hasErrorCode, eipAdvance: eipAdvance, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
         guard let placed = InPlaceBounce.place(count: slots.count, below: top),
               memory.copyOutFrame(placed, from: UnsafeRawPointer(frame) + slots.offset) else {
             cannotWrite(frame, d, at: top &- slots.count, what: what)
         }
-        info.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents),
-                        toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
-        frame.pointee.eip = eip
-        frame.pointee.cs = cs
+        // From here on the frame's own slots say what the context was: its CS slot keeps the
+        // interrupted ring, and its EFLAGS slot differs from the interrupted flags only in IF, which
+        // the handler's flags set anyway (InPlaceBounceTests).
+        let entry = handler()
+        d.vcpuInfo.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: entry.masksEvents),
+                              toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        if BounceFrame.switchesStack(interruptedRing: frame.pointee.ring) { frame.pointee.ss = d.vcpu.kernelSS }
+        frame.pointee.eip = entry.eip
+        frame.pointee.cs = entry.cs
         frame.pointee.esp = placed.start
-        if switches { frame.pointee.ss = d.vcpu.kernelSS }    // else the stack it was on, as it was
-        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: interruptedEFLAGS)
+        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: frame.pointee.eflags)
     }
 
     /// The callback form (Events.inject's upcall): a callback frame never carries an error code.
     @inline(__always)
     static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: Never?,
                       eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
-        enter(frame, d, cs: cs, eip: eip, hasErrorCode: false, eipAdvance: eipAdvance, masksEvents: masksEvents, what: what)
+        enter(frame, d, hasErrorCode: false, eipAdvance: eipAdvance, what: what) { (cs, eip, masksEvents) }
     }
 
     /// The bounce frame did not fit or could not be written: the guest is crashed with the reason.

@@ -41,6 +41,23 @@ public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
     running._withUnsafeGuaranteedRef(callAndExit)
 }
 
+/// `int 0x83` (the hypercall page's iret slot; the gate's DPL 1 lets only ring 1 in): the iret
+/// hypercall, with no table between.
+@_silgen_name("apus_iret")
+public func apusIret(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard let running = Domains.running else {
+        hypervisorTrap(frame)
+        return
+    }
+    Counters.guestTraps &+= 1
+    @inline(__always) func iretAndExit(_ d: Domain) {
+        _ = TrapHypercalls.iret(frame, d)
+        Scheduler.exit(frame, d)
+    }
+    running._withUnsafeGuaranteedRef(iretAndExit)
+}
+
 /// A trap from ring 1-3 while `d` runs.
 @inline(__always)
 func guestTrap(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
@@ -60,7 +77,7 @@ func hypervisorTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
         Exceptions.handle(frame)
     case PIC.vectorBase..<(PIC.vectorBase + 16):
         Interrupts.handle(irq: Int(vector - PIC.vectorBase))
-    case DescriptorTables.hypercallVector where frame.pointee.fromGuest:
+    case DescriptorTables.hypercallVector where frame.pointee.fromGuest, DescriptorTables.iretVector where frame.pointee.fromGuest:
         Panic.trap(frame, cr2: 0, reason: "hypercall while no domain runs")
     default:
         Log.info("trap: vector \(vector) from ring \(frame.pointee.ring) at eip \(hex8: frame.pointee.eip) has no owner; ignored")
