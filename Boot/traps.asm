@@ -1,13 +1,16 @@
 ; traps.asm: every interrupt vector's entry stub and the common paths into Swift.
 ; Each stub leaves the same TrapFrame (Sources/ApusCore/TrapFrame.swift) on the stack and calls
-; apus_trap(frame) (Swift, named with @_silgen_name: no C thunk); the hypercall vector calls
-; apus_hypercall(frame) instead, so the commonest trap is not sorted again in Swift.
+; Swift (named with @_silgen_name: no C thunk): an exception apus_trap(frame) or, when the CPU
+; pushed an error code, apus_trap_error(frame); an interrupt apus_interrupt(frame); the hypercall
+; and iret gates apus_hypercall and apus_iret, so the commonest traps are not sorted in Swift.
 ; It must never decide anything: policy lives in Swift.
 
 %include "layout.inc"
 %include "abi.inc"                           ; build/gen, from Sources/PVABI
 
 extern apus_trap
+extern apus_trap_error
+extern apus_interrupt
 extern apus_hypercall
 extern apus_iret
 global trap_stub_table
@@ -82,7 +85,11 @@ trap_stub_%1:
     RETURN_TO_FRAME
 %elif (%1) < 32
     SAVE_FRAME
+%if VECTOR_HAS_ERROR_CODE(%1)
+    call apus_trap_error
+%else
     call apus_trap
+%endif
     add esp, 4
     RETURN_TO_FRAME
 %else
@@ -96,9 +103,9 @@ STUB vec
 %assign vec vec + 1
 %endrep
 
-trap_common:
+trap_common:                                 ; vectors 32-255
     SAVE_FRAME
-    call apus_trap
+    call apus_interrupt
     add esp, 4
 trap_return_to_frame:                        ; also enter_guest's way into a guest
     RETURN_TO_FRAME

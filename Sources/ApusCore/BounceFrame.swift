@@ -28,6 +28,9 @@ public struct BounceFrame {
         (cs & 0xFFFF) | UInt32(savedUpcallMask) << 16
     }
 
+    /// The upcall mask a CS slot carries (what `csSlot` put in bits 16-23).
+    public static func savedUpcallMask(csSlot: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: csSlot >> 16) }
+
     /// The EFLAGS slot: the interrupted EFLAGS with IF replaced by "events were unmasked"
     /// (the guest never runs with the real IF clear, so the real bit says nothing).
     public static func eflagsSlot(eflags: UInt32, savedUpcallMask: UInt8) -> UInt32 {

@@ -49,6 +49,7 @@ final class InPlaceBounceTests: XCTestCase {
             // the ring, and the EFLAGS slot gives the handler the flags the interrupted EFLAGS give.
             XCTAssertEqual(BounceFrame.switchesStack(interruptedRing: after.ring), BounceFrame.switchesStack(interruptedRing: before.ring))
             XCTAssertEqual(BounceFrame.handlerEFLAGS(interrupted: after.eflags), BounceFrame.handlerEFLAGS(interrupted: before.eflags))
+            XCTAssertEqual(BounceFrame.savedUpcallMask(csSlot: after.cs), mask)
             seen.insert(slots.count)
         }
         XCTAssertEqual(seen, [12, 16, 20, 24])

@@ -13,9 +13,10 @@ enum GuestFaults {
     /// and #PF (writable page tables, CR2). One bit test sends every other vector to `bounce`.
     static let specialVectors: UInt32 = 1 << 1 | 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
 
-    /// `frame.vector` is below 32 (an exception).
+    /// `frame.vector` is below 32 (an exception); `hasErrorCode` is whether the CPU pushed one
+    /// for it (ExceptionVector.pushesErrorCode), fixed by the stub that called.
     @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
-    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, hasErrorCode: Bool) {
         let vector = frame.pointee.vector & 31
         if (specialVectors >> vector) & 1 != 0 {
             if vector == 14 {
@@ -26,7 +27,7 @@ enum GuestFaults {
                 return
             }
         }
-        bounce(frame, d, vector: vector)
+        bounce(frame, d, vector: vector, hasErrorCode: hasErrorCode)
     }
 
     /// #DB, #UD, #NM and #GP, out of the common path. True when the trap is dealt with (emulated, or
@@ -57,9 +58,9 @@ enum GuestFaults {
     /// `handleSpecial` takes: TrapBounce.isDecidedByItsEntry): its handler, with the CPU's error code
     /// when the vector has one; none registered crashes the guest.
     @inline(__always)
-    static func bounce(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) {
+    static func bounce(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, hasErrorCode: Bool) {
         guard d.vcpu.trapTable[Int(vector)].hasHandler else { crashFor(frame, d, vector: vector) }
-        enter(frame, d, hasErrorCode: ExceptionVector.pushesErrorCode(vector), eipAdvance: 0, what: "exception") {
+        enter(frame, d, hasErrorCode: hasErrorCode, eipAdvance: 0, what: "exception") {
             handler(d.vcpu.trapTable[Int(vector)])
         }
     }
@@ -119,10 +120,11 @@ enum GuestFaults {
             cannotWrite(frame, d, at: top &- slots.count, what: what)
         }
         // From here on the frame's own slots say what the context was: its CS slot keeps the
-        // interrupted ring, and its EFLAGS slot differs from the interrupted flags only in IF, which
-        // the handler's flags set anyway (InPlaceBounceTests).
+        // interrupted ring and carries the saved mask, and its EFLAGS slot differs from the
+        // interrupted flags only in IF, which the handler's flags set anyway (InPlaceBounceTests).
         let entry = handler()
-        d.vcpuInfo.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: entry.masksEvents),
+        let saved = BounceFrame.savedUpcallMask(csSlot: frame.pointee.cs)
+        d.vcpuInfo.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: saved, masksEvents: entry.masksEvents),
                               toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
         if BounceFrame.switchesStack(interruptedRing: frame.pointee.ring) { frame.pointee.ss = d.vcpu.kernelSS }
         frame.pointee.eip = entry.eip
