@@ -415,7 +415,7 @@ guest_bp_iret_by_number:
     inc dword [bp_iret_by_number_hits]
     push eax
     mov eax, 23
-    int 0x82
+    int HYPERCALL_VECTOR
 global guest_bp_iret_by_number_hits          ; uint32 guest_bp_iret_by_number_hits(void)
 guest_bp_iret_by_number_hits:
     mov eax, [bp_iret_by_number_hits]
