@@ -102,6 +102,36 @@ guest_copy_8:
     mov edx, [esp + 4]
     mov ecx, [esp + 8]
     jmp guest_copy_16.l1
+global guest_copy_frame                      ; uint32 guest_copy_frame(guest_va dst, const void *src, uint32 n)
+guest_copy_frame:                            ; a bounce frame out to the guest: n is 12, 16, 20 or 24
+    mov eax, [esp + 12]                      ; (anything else copies nothing and returns 1); one
+    mov edx, [esp + 4]                       ; indexed jump into the unrolled copy, so the caller
+    mov ecx, [esp + 8]                       ; makes no choice of size; a ring-3 frame's two extra
+    test eax, ~0x1C                          ; words first, then guest_copy_16's, whose faults
+    jnz .none                                ; they share
+    jmp [guest_copy_frame_entry + eax]
+.l5:
+    mov eax, [ecx + 20]
+.s5:
+    mov [edx + 20], eax
+.l4:
+    mov eax, [ecx + 16]
+.s4:
+    mov [edx + 16], eax
+    jmp guest_copy_16.l3
+.none:
+    mov eax, 1
+    ret
+section .rodata
+align 4
+guest_copy_frame_entry:                      ; by n: 0-8 and 28 are not frame sizes
+    dd guest_copy_frame.none, guest_copy_frame.none, guest_copy_frame.none, guest_copy_16.l2
+    dd guest_copy_16.l3, guest_copy_frame.l4, guest_copy_frame.l5, guest_copy_frame.none
+section .text
+EXTABLE guest_copy_frame.l5, guest_copy_16.fault
+EXTABLE guest_copy_frame.s5, guest_copy_16.fault
+EXTABLE guest_copy_frame.l4, guest_copy_16.fault
+EXTABLE guest_copy_frame.s4, guest_copy_16.fault
 EXTABLE guest_copy_16.l3, guest_copy_16.fault
 EXTABLE guest_copy_16.s3, guest_copy_16.fault
 EXTABLE guest_copy_16.l2, guest_copy_16.fault

@@ -1,39 +1,23 @@
 ; traps.asm: every interrupt vector's entry stub and the common paths into Swift.
 ; Each stub leaves the same TrapFrame (Sources/ApusCore/TrapFrame.swift) on the stack and calls
-; apus_trap(frame); the hypercall vector calls apus_hypercall(frame) instead, so the commonest trap
-; is not sorted again in Swift. It must never decide anything: policy lives in Swift.
+; Swift (named with @_silgen_name: no C thunk): an exception apus_trap(frame) or, when the CPU
+; pushed an error code, apus_trap_error(frame); an interrupt apus_interrupt(frame); the hypercall
+; and iret gates apus_hypercall and apus_iret, so the commonest traps are not sorted in Swift.
+; It must never decide anything: policy lives in Swift.
 
 %include "layout.inc"
 %include "abi.inc"                           ; build/gen, from Sources/PVABI
 
 extern apus_trap
+extern apus_trap_error
+extern apus_interrupt
 extern apus_hypercall
+extern apus_iret
 global trap_stub_table
 global trap_return_to_frame
 
 section .text
 bits 32
-
-; The CPU pushes an error code for VECTOR_HAS_ERROR_CODE vectors (PVABI ExceptionVector.withErrorCode).
-%macro STUB 1
-trap_stub_%1:
-%if VECTOR_HAS_ERROR_CODE(%1)
-%else
-    push dword 0                             ; no error code from the CPU: keep the frame uniform
-%endif
-    push dword %1
-%if (%1) == HYPERCALL_VECTOR
-    jmp hypercall_common
-%else
-    jmp trap_common
-%endif
-%endmacro
-
-%assign vec 0
-%rep 256
-STUB vec
-%assign vec vec + 1
-%endrep
 
 ; Frame, from low to high: edi esi ebp esp0 ebx edx ecx eax | gs fs es ds | vector error |
 ; eip cs eflags [esp ss when the trap came from ring 1-3].
@@ -53,21 +37,11 @@ STUB vec
     push esp                                 ; the frame's address (the value before this push)
 %endmacro
 
-trap_common:
-    SAVE_FRAME
-    call apus_trap
-    add esp, 4
-    jmp trap_return_to_frame
-
-; int 0x82 (DPL 1: only a guest kernel reaches it): the same frame, straight to the hypercall path,
-; which falls through to the common return.
-hypercall_common:
-    SAVE_FRAME
-    call apus_hypercall
-    add esp, 4
-trap_return_to_frame:
-    ; Segments first, by offset, while ESP still points at the frame's base: if one of them
-    ; faults, the nested trap frame lands below this frame and leaves it intact.
+; Back through the frame at ESP. Segments first, by offset, while ESP still points at the frame's
+; base: if one of them faults, the nested trap frame lands below this frame and leaves it intact.
+; Each load and the iret are in the exception table (guest_return_fault); their labels are local
+; to the stub's (trap_stub_3.iret), so a profile names them.
+%macro RETURN_TO_FRAME 0
 .load_gs:
     mov gs, word [esp + 32]
 .load_fs:
@@ -80,6 +54,61 @@ trap_return_to_frame:
     add esp, 24                              ; gs fs es ds, vector and error code
 .iret:
     iretd
+section .apus_extable
+    dd .load_gs, guest_return_fault
+    dd .load_fs, guest_return_fault
+    dd .load_es, guest_return_fault
+    dd .load_ds, guest_return_fault
+    dd .iret, guest_return_fault
+section .text
+%endmacro
+
+; The CPU pushes an error code for VECTOR_HAS_ERROR_CODE vectors (PVABI ExceptionVector.withErrorCode).
+; The exceptions and the hypercall gate (the traps a guest takes all the time) save, call and return
+; in their own stub, without a jump to a shared path and back; interrupts share trap_common.
+%macro STUB 1
+trap_stub_%1:
+%if VECTOR_HAS_ERROR_CODE(%1)
+%else
+    push dword 0                             ; no error code from the CPU: keep the frame uniform
+%endif
+    push dword %1
+%if (%1) == HYPERCALL_VECTOR
+    SAVE_FRAME
+    call apus_hypercall
+    add esp, 4
+    RETURN_TO_FRAME
+%elif (%1) == IRET_VECTOR
+    SAVE_FRAME
+    call apus_iret
+    add esp, 4
+    RETURN_TO_FRAME
+%elif (%1) < 32
+    SAVE_FRAME
+%if VECTOR_HAS_ERROR_CODE(%1)
+    call apus_trap_error
+%else
+    call apus_trap
+%endif
+    add esp, 4
+    RETURN_TO_FRAME
+%else
+    jmp trap_common
+%endif
+%endmacro
+
+%assign vec 0
+%rep 256
+STUB vec
+%assign vec vec + 1
+%endrep
+
+trap_common:                                 ; vectors 32-255
+    SAVE_FRAME
+    call apus_interrupt
+    add esp, 4
+trap_return_to_frame:                        ; also enter_guest's way into a guest
+    RETURN_TO_FRAME
 
 ; A fault on the way back to a guest (a selector it may not load, an iret frame the CPU
 ; refuses) lands here through the exception table: give Swift the guest frame, which always
@@ -92,13 +121,6 @@ guest_return_fault:
     call apus_guest_return_failed            ; never returns
 .stop:
     jmp .stop
-
-section .apus_extable
-    dd trap_return_to_frame.load_gs, guest_return_fault
-    dd trap_return_to_frame.load_fs, guest_return_fault
-    dd trap_return_to_frame.load_es, guest_return_fault
-    dd trap_return_to_frame.load_ds, guest_return_fault
-    dd trap_return_to_frame.iret, guest_return_fault
 
 section .bss
 global return_fault_frame

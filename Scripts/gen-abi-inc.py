@@ -15,6 +15,8 @@ ABI = [
      "domid_t meaning the calling domain"),
     ("HYPERCALL_VECTOR", "Sources/PVABI/Exceptions.swift", "Hypercall", "trapVector",
      "int HYPERCALL_VECTOR enters the hypervisor from ring 1"),
+    ("IRET_VECTOR", "Sources/PVABI/Exceptions.swift", "Hypercall", "iretTrapVector",
+     "int IRET_VECTOR is the iret hypercall from ring 1 (the hypercall page's iret slot)"),
     ("HYPERVISOR_LDT_SEL", "Sources/PVABI/Selectors.swift", "Selector", "hypervisorLDT",
      "the GDT selector lldt loads for a guest's LDT"),
     ("FLAT_RING1_CS", "Sources/PVABI/Selectors.swift", "Selector", "flatRing1CS", "guest kernel code"),

@@ -28,6 +28,9 @@ public struct BounceFrame {
         (cs & 0xFFFF) | UInt32(savedUpcallMask) << 16
     }
 
+    /// The upcall mask a CS slot carries (what `csSlot` put in bits 16-23).
+    public static func savedUpcallMask(csSlot: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: csSlot >> 16) }
+
     /// The EFLAGS slot: the interrupted EFLAGS with IF replaced by "events were unmasked"
     /// (the guest never runs with the real IF clear, so the real bit says nothing).
     public static func eflagsSlot(eflags: UInt32, savedUpcallMask: UInt8) -> UInt32 {
@@ -141,10 +144,10 @@ public enum InPlaceBounce {
 
     /// Where a frame of `count` bytes goes: just below `top`, as one checked guest range (nil when
     /// it would wrap below 0 or reach the hypervisor area).
+    /// As the slice of [0, top) that ends at `top`: one compare for the limit, one for `top >= count`.
     @inline(__always)
     public static func place(count: UInt32, below top: UInt32) -> GuestRange? {
-        guard top >= count, let range = GuestRange(top &- count, count: count) else { return nil }
-        return range
+        GuestRange(0, count: top)?.slice(at: top &- count, count: count)
     }
 }
 
@@ -175,6 +178,12 @@ public enum TrapBounce {
     public static let generalProtectionVector: UInt8 = 13
     /// Length of `int imm8` (cd ib): EIP advances past it for a software interrupt.
     public static let softwareInterruptLength: UInt32 = 2
+
+    /// Whether `decide` answers for `vector` from the vector's own entry alone: `.bounce(vector, its
+    /// error code)` when a handler is registered, else `.noHandler(vector)`. True for every vector but
+    /// #GP, whose error code may name the software interrupt it stands for. (The trap path bounces
+    /// these without calling `decide`; a host test holds the two equal.)
+    public static func isDecidedByItsEntry(_ vector: UInt8) -> Bool { vector != generalProtectionVector }
 
     /// IN: the vector taken, its error code (nil for vectors without one), the ring the guest
     /// was in (1-3), and the guest's virtual IDT, looked up per vector.

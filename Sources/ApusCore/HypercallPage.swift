@@ -4,8 +4,9 @@
 import PVABI
 
 /// Slot `i` at offset 32·i is `mov $i, %eax; int $0x82; ret`. Slot 23 (`iret`) is
-/// `push %eax; mov $23, %eax; int $0x82` with no `ret`: the hypervisor never returns from it
-/// to the stub. Every other byte is 0xCC (`int3`), so a jump into the gaps traps and an
+/// `push %eax; int $0x83` with no `ret` (Xen's is `push %eax; mov $23, %eax; int $0x82`): its own
+/// gate (Hypercall.iretTrapVector) goes straight to the iret path, and the hypervisor never
+/// returns from it to the stub. Every other byte is 0xCC (`int3`), so a jump into the gaps traps and an
 /// untouched or garbled page is easy to spot.
 public enum HypercallPage {
     public static let size = 4096
@@ -31,7 +32,7 @@ public enum HypercallPage {
         let n = UInt32(slot)
         let mov: [UInt8] = [0xB8, UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 24)]
         let int82: [UInt8] = [0xCD, UInt8(Hypercall.trapVector)]  // int imm8
-        if slot == iretSlot { return [0x50] + mov + int82 }
+        if slot == iretSlot { return [0x50, 0xCD, UInt8(Hypercall.iretTrapVector)] }     // push eax; int 0x83
         return mov + int82 + [0xC3]
     }
 }

@@ -44,7 +44,7 @@ enum PVSelfTest {
     static func hypercallPage() {
         let page = UnsafePointer<UInt8>(bitPattern: UInt(guest_symbol(GuestSymbol.hypercallPage)))!
         let slot0: [UInt8] = [0xb8, 0, 0, 0, 0, 0xcd, 0x82, 0xc3]
-        let slot23: [UInt8] = [0x50, 0xb8, 0x17, 0, 0, 0, 0xcd, 0x82]
+        let slot23: [UInt8] = [0x50, 0xcd, 0x83, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc]     // push eax; int 0x83 (Apus's iret gate)
         let ok0 = (0..<8).allSatisfy { page[$0] == slot0[$0] }
         let ok23 = (0..<8).allSatisfy { page[23 * 32 + $0] == slot23[$0] }
         check("hypercall page filled", ok0 && ok23,
@@ -98,6 +98,20 @@ enum PVSelfTest {
         t = TrapLog.last
         check("#PF reaches the handler with CR2 in vcpu_info", rP == 1 && t.vector == 14 && t.cr2 == target && t.errorCode & 1 == 0,
               "vector \(t.vector) error \(hex: t.errorCode) cr2 \(hex8: t.cr2)")
+        // The iret hypercall through the table (int 0x82, EAX = 23), as a kernel without the page's
+        // iret slot would make it: a #BP handler that returns that way, then the usual table back.
+        var byNumber = TrapTableBuilder()
+        byNumber.add(vector: 3, dpl: 3, cs: UInt16(Selector.flatRing1CS),
+                     address: UInt32(UInt(bitPattern: unsafeBitCast(guest_bp_iret_by_number as @convention(c) () -> Void, to: UnsafeRawPointer.self))))
+        var standard = TrapTableBuilder()
+        standard.add(vector: 3, dpl: 3, cs: UInt16(Selector.flatRing1CS), address: guest_trap_stub_address(3))
+        let hitsBefore = guest_bp_iret_by_number_hits()
+        let installed = byNumber.terminated().withUnsafeBytes { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress!))) }
+        if installed == 0 { guest_int3(); guest_int3() }
+        let restored = standard.terminated().withUnsafeBytes { xen.setTrapTable(UInt32(UInt(bitPattern: $0.baseAddress!))) }
+        let hits = guest_bp_iret_by_number_hits() &- hitsBefore
+        check("iret through int 0x82 with EAX 23 returns as the page's iret slot does", installed == 0 && restored == 0 && hits == 2,
+              "set_trap_table \(installed) then \(restored), handler entered \(hits) times")
     }
 
     /// Words the debug-register checks watch: one the guest reads, one the hypervisor reads for it.

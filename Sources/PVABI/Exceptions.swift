@@ -25,4 +25,10 @@ extension Hypercall {
     /// (HYPERCALL_VECTOR in Xen's asm/irq-vectors.h; the pv32 hypercall page stubs are
     /// `cd 82`). The IDT gate has DPL 1: ring 1 only.
     public static let trapVector: UInt32 = 0x82
+
+    /// Apus's own gate for the iret hypercall (23), DPL 1 like 0x82: the hypercall page's iret
+    /// slot enters through it, straight to the iret path with no hypercall table (the EAX it
+    /// arrives with is the guest's, restored from its frame). `int $0x82` with EAX = 23 does the
+    /// same through the table. A guest kernel can no longer use `int $0x83` for itself from ring 1.
+    public static let iretTrapVector: UInt32 = 0x83
 }

@@ -180,4 +180,32 @@ final class BounceFrameTests: XCTestCase {
             TrapBounce.decide(vector: 13, errorCode: 0x402, interruptedRing: 3, trapTable: dplOnly),
             .noHandler(vector: 0x80))
     }
+
+    /// The trap path bounces every vector but #GP from its own entry without calling decide: the
+    /// two must agree for every vector, error code, ring and table (random entries, half empty).
+    func testEveryVectorButGPIsDecidedByItsEntryAlone() {
+        var rng = SplitMix64(seed: 0xDEC1DE)
+        var sorts = Set<String>()
+        for _ in 0..<20_000 {
+            let vector = UInt8(rng.below(32))
+            let pushes = ExceptionVector.pushesErrorCode(UInt32(vector))
+            let error: UInt32? = pushes ? (rng.chance(50) ? rng.u32() : (rng.u32() << 3) | 2) : nil
+            let ring = UInt32(1 + rng.below(3))
+            var table = [TrapInfo]()
+            for v in 0..<256 {
+                table.append(rng.chance(50) ? .empty(vector: UInt8(v))
+                             : TrapInfo(vector: UInt8(v), flags: UInt8(rng.below(8)), cs: 0xe019, address: rng.u32() | 1))
+            }
+            let decided = TrapBounce.decide(vector: vector, errorCode: error, interruptedRing: ring) { table[Int($0)] }
+            guard TrapBounce.isDecidedByItsEntry(vector) else {
+                XCTAssertEqual(vector, TrapBounce.generalProtectionVector)
+                continue
+            }
+            let byEntry: TrapBounceDecision = table[Int(vector)].hasHandler ? .bounce(vector: vector, errorCode: error) : .noHandler(vector: vector)
+            XCTAssertEqual(decided, byEntry, "vector \(vector) error \(String(describing: error)) ring \(ring)")
+            sorts.insert("\(byEntry)".components(separatedBy: "(")[0])
+        }
+        XCTAssertEqual(sorts, ["bounce", "noHandler"])
+        XCTAssertFalse(TrapBounce.isDecidedByItsEntry(13))
+    }
 }

@@ -29,6 +29,19 @@ final class GuestAccessTests: XCTestCase {
         }
     }
 
+    func testFixedSizeRangeIsTheRange() {
+        let counts: [UInt32] = [0, 1, 4, 8, 16, 24, 4096, GuestRange.limit - 1, GuestRange.limit, GuestRange.limit + 1, 0xFFFF_FFFF]
+        for va in EdgePointers.all {
+            for count in counts { XCTAssertEqual(GuestRange.fixed(va, size: count), GuestRange(va, count: count), "va \(va) count \(count)") }
+        }
+        var rng = SplitMix64(seed: 0xF1_7ED)
+        for _ in 0..<200_000 {
+            let va = rng.chance(30) ? GuestRange.limit &- rng.below(UInt32(64)) : UInt32(truncatingIfNeeded: rng.next())
+            let count = rng.chance(70) ? rng.below(UInt32(64)) : UInt32(truncatingIfNeeded: rng.next())
+            XCTAssertEqual(GuestRange.fixed(va, size: count), GuestRange(va, count: count), "va \(va) count \(count)")
+        }
+    }
+
     func testTheTwoPointersThatHaltedApus() {
         XCTAssertNil(GuestRange(0xFFFF_FFF8, count: 4))
         XCTAssertNil(GuestRange(0xFFFF_FFF8, count: 16))

@@ -18,15 +18,15 @@ final class HypercallPageTests: XCTestCase {
         XCTAssertEqual(HypercallPage.bytes(slot: 127), [0xB8, 0x7F, 0x00, 0x00, 0x00, 0xCD, 0x82, 0xC3])
     }
 
-    func testIretSlotPushesEAXAndHasNoRet() {
-        XCTAssertEqual(HypercallPage.bytes(slot: 23), [0x50, 0xB8, 0x17, 0x00, 0x00, 0x00, 0xCD, 0x82])
+    func testIretSlotPushesEAXAndEntersItsOwnGateWithNoRet() {
+        XCTAssertEqual(HypercallPage.bytes(slot: 23), [0x50, 0xCD, 0x83])
     }
 
     func testFilledPageLayout() {
         let page = filledPage()
         XCTAssertEqual(Array(page[0..<8]), [0xB8, 0x00, 0x00, 0x00, 0x00, 0xCD, 0x82, 0xC3])
         XCTAssertEqual(Array(page[32..<40]), [0xB8, 0x01, 0x00, 0x00, 0x00, 0xCD, 0x82, 0xC3])
-        XCTAssertEqual(Array(page[23 * 32..<23 * 32 + 8]), [0x50, 0xB8, 0x17, 0x00, 0x00, 0x00, 0xCD, 0x82])
+        XCTAssertEqual(Array(page[23 * 32..<23 * 32 + 8]), [0x50, 0xCD, 0x83, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC])
         XCTAssertEqual(Array(page[29 * 32..<29 * 32 + 8]), [0xB8, 0x1D, 0x00, 0x00, 0x00, 0xCD, 0x82, 0xC3])
     }
 
@@ -36,7 +36,7 @@ final class HypercallPageTests: XCTestCase {
             let base = slot * 32
             for k in 8..<32 { XCTAssertEqual(page[base + k], 0xCC, "slot \(slot) byte \(k)") }
         }
-        XCTAssertEqual(page.filter { $0 == 0xCC }.count, 128 * 24)
+        XCTAssertEqual(page.filter { $0 == 0xCC }.count, 128 * 24 + 5)     // the iret slot is 3 bytes
     }
 
     func testFillOverwritesGarbage() {

@@ -45,6 +45,11 @@ final class InPlaceBounceTests: XCTestCase {
             // Nothing below the frame changes: the registers and selectors go back to the guest as they were.
             XCTAssertEqual(words(of: after, offset: 0, count: 52), words(of: before, offset: 0, count: 52))
             XCTAssertEqual(after.ring, before.ring)
+            // The trap path reads the context back from the slots after the copy: the CS slot keeps
+            // the ring, and the EFLAGS slot gives the handler the flags the interrupted EFLAGS give.
+            XCTAssertEqual(BounceFrame.switchesStack(interruptedRing: after.ring), BounceFrame.switchesStack(interruptedRing: before.ring))
+            XCTAssertEqual(BounceFrame.handlerEFLAGS(interrupted: after.eflags), BounceFrame.handlerEFLAGS(interrupted: before.eflags))
+            XCTAssertEqual(BounceFrame.savedUpcallMask(csSlot: after.cs), mask)
             seen.insert(slots.count)
         }
         XCTAssertEqual(seen, [12, 16, 20, 24])

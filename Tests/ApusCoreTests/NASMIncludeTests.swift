@@ -55,6 +55,7 @@ final class NASMIncludeTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         XCTAssertEqual(number(d["DOMID_SELF"]), UInt64(SpecialDomainID.selfID))
         XCTAssertEqual(number(d["HYPERCALL_VECTOR"]), UInt64(Hypercall.trapVector))
+        XCTAssertEqual(number(d["IRET_VECTOR"]), UInt64(Hypercall.iretTrapVector))
         XCTAssertEqual(number(d["HYPERVISOR_LDT_SEL"]), UInt64(Selector.hypervisorLDT))
         XCTAssertEqual(number(d["FLAT_RING1_CS"]), UInt64(Selector.flatRing1CS))
         XCTAssertEqual(number(d["FLAT_RING1_DS"]), UInt64(Selector.flatRing1DS))

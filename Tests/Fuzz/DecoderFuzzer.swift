@@ -32,7 +32,11 @@ enum DecoderTarget {
         case 4: _ = SetCallbacksRequest.decode(a)
         case 5: _ = CallbackOpRequest.decode(a, &m)
         case 6: _ = StackSwitchRequest.decode(a)
-        case 7: _ = IretRequest.decode(esp: a.a1, ss: a.a2, &m)
+        case 7:
+            _ = IretRequest.decode(esp: a.a1, ss: a.a2, &m)
+            var frame = TrapFrame()
+            frame.esp = a.a1; frame.ss = a.a2; frame.cs = a.a3
+            _ = withUnsafeMutablePointer(to: &frame) { IretInPlace.apply($0, &m) }
         case 8:
             if case .success(let b) = MulticallBatch.decode(a), b.entries.count > 0 {
                 _ = b.entry(a.a3 % b.entries.count, &m)

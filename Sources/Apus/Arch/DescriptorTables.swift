@@ -10,6 +10,7 @@ enum DescriptorTables {
     /// 14 guest GDT pages + the hypervisor's reserved page.
     static let gdtEntries = (Selector.firstReservedGDTPage + 1) * Selector.gdtEntriesPerPage
     static let hypercallVector: UInt32 = Hypercall.trapVector
+    static let iretVector: UInt32 = Hypercall.iretTrapVector
 
     static func installGDTAndTSS(_ sym: Symbols) {
         let tss = pointer(to: UInt32.self, at: sym.tss)
@@ -47,12 +48,12 @@ enum DescriptorTables {
     static func loadLDT(_ selector: UInt16) { cpu_load_ldt(selector) }
 
     /// Who may raise a vector with `int n`: breakpoint and overflow from anywhere (as on Xen),
-    /// the hypercall gate from ring 1 only, everything else ring 0 only. (SystemCallGate may put the
+    /// the hypercall and iret gates from ring 1 only, everything else ring 0 only. (SystemCallGate may put the
     /// running guest's own DPL-3 trap gate at 0x80 instead, and puts this one back.)
     static func gateDPL(_ vector: UInt32) -> UInt8 {
         switch vector {
         case 3, 4: return 3
-        case hypercallVector: return 1
+        case hypercallVector, iretVector: return 1
         default: return 0
         }
     }

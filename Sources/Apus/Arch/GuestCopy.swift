@@ -14,6 +14,9 @@
 @_extern(c, "guest_copy_12") private func guest_copy_12_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
 @_extern(c, "guest_copy_16") private func guest_copy_16_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
 
+// A bounce frame (12, 16, 20 or 24 bytes): one routine that jumps to the size itself.
+@_extern(c, "guest_copy_frame") private func guest_copy_frame(_ dst: UInt32, _ src: UnsafeRawPointer, _ count: UInt32) -> UInt32
+
 enum GuestCopy {
     /// True when all `count` bytes were copied from guest address `source`. Four bytes (a port, a
     /// handle, a count: the commonest request) take the one-load routine; 8 and 16 (an iret frame
@@ -28,8 +31,15 @@ enum GuestCopy {
         }
     }
 
-    /// True when all `count` bytes were copied to guest address `destination`. A bounce frame in
-    /// ring 1 (12 bytes, 16 with an error code) takes the unrolled routines.
+    /// True when the bounce frame of `count` bytes (12, 16, 20 or 24; any other count copies nothing
+    /// and is false) was copied to guest address `destination`: the size is chosen in the routine.
+    @inline(__always)
+    static func copyOutFrame(to destination: UInt32, from source: UnsafeRawPointer, count: UInt32) -> Bool {
+        guest_copy_frame(destination, source, count) == 0
+    }
+
+    /// True when all `count` bytes were copied to guest address `destination`. 12 and 16 bytes (a
+    /// bounce frame's sizes from ring 1) take the unrolled routines.
     @inline(__always)
     static func copyOut(to destination: UInt32, from source: UnsafeRawPointer, count: UInt32) -> Bool {
         switch count {

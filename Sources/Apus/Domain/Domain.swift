@@ -137,6 +137,7 @@ final class Domain {
         let page = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         sharedInfo = page
+        vcpuInfo = page.advanced(by: SharedInfo.vcpuInfoOffset)
         sharedInfoMFN = (UInt32(UInt(bitPattern: page)) - AddressMap.directMapStart) >> 12
         var extras = MappableExtras()
         _ = extras.add(sharedInfoMFN)
@@ -148,9 +149,14 @@ final class Domain {
     }
 
     /// Its vcpu_info: in shared_info, or in the guest page it moved it to (register_vcpu_info).
-    var vcpuInfo: UnsafeMutableRawPointer { placedVcpuInfo ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) }
-    /// Where register_vcpu_info put it (a lasting hypervisor mapping of the guest's frame), and that frame.
-    var placedVcpuInfo: UnsafeMutableRawPointer? = nil
+    /// Stored, not derived on each use: every return to the guest reads it (a load, not a choice).
+    private(set) var vcpuInfo: UnsafeMutableRawPointer
+    /// Where register_vcpu_info put it (a lasting hypervisor mapping of the guest's frame), and that
+    /// frame; nil while it is in shared_info. Setting it moves `vcpuInfo` (nil: back to shared_info).
+    var placedVcpuInfo: UnsafeMutableRawPointer? {
+        get { vcpuInfo == sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) ? nil : vcpuInfo }
+        set { vcpuInfo = newValue ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) }
+    }
     var placedVcpuInfoFrame: UInt32? = nil
     /// Its 2-level event bits, with vcpu_info wherever it is.
     var eventPage: SharedInfoPage { SharedInfoPage(sharedInfo, vcpu0Info: placedVcpuInfo) }

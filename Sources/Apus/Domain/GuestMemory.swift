@@ -14,4 +14,11 @@ struct RunningGuestMemory: GuestMemoryAccess {
     mutating func copyOut(_ range: GuestRange, from source: UnsafeRawPointer) -> Bool {
         range.count == 0 || GuestCopy.copyOut(to: range.start, from: source, count: range.count)
     }
+
+    /// copyOut for a bounce frame (InPlaceBounce: 12, 16, 20 or 24 bytes), with no choice of routine
+    /// by size in the caller; false for any other size.
+    @inline(__always)
+    mutating func copyOutFrame(_ range: GuestRange, from source: UnsafeRawPointer) -> Bool {
+        GuestCopy.copyOutFrame(to: range.start, from: source, count: range.count)
+    }
 }

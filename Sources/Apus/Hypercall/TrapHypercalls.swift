@@ -74,23 +74,21 @@ enum TrapHypercalls {
         return .ok
     }
 
-    /// Returns to the frame the guest left on its stack; a frame that cannot be used crashes it.
+    /// Returns to the frame the guest left on its stack, read straight into the hypercall's own frame
+    /// (IretInPlace); a frame that cannot be used crashes it.
     @inline(__always)      // into the hypercall table: every exception and event handler ends here
     static func iret(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) -> HypercallOutcome {
         var memory = RunningGuestMemory()
-        switch IretRequest.decode(esp: frame.pointee.esp, ss: frame.pointee.ss, &memory) {
-        case .failure(let r):
-            GuestFaults.crash(d, r.reason)
-        case .success(let r):
-            frame.pointee.eax = r.eax
-            frame.pointee.eip = r.eip
-            frame.pointee.cs = r.cs
-            frame.pointee.eflags = r.eflags
-            frame.pointee.esp = r.esp
-            frame.pointee.ss = r.ss
-            d.upcallMask = r.upcallMask
-            return .frameReplaced
-        }
+        let result = IretInPlace.apply(frame, &memory)
+        guard let mask = result.upcallMask else { refuseIret(d, result) }
+        d.upcallMask = mask
+        return .frameReplaced
+    }
+
+    /// The frame was refused (it is partly overwritten by then): the guest is crashed with the reason.
+    @inline(never)
+    static func refuseIret(_ d: Domain, _ result: IretInPlaceResult) -> Never {
+        GuestFaults.crash(d, result.refusal?.reason ?? "iret refused")
     }
 }
 

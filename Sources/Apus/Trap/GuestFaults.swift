@@ -8,32 +8,68 @@ import ApusCore
 import PVABI
 
 enum GuestFaults {
-    /// The vectors something is tried for before a bounce (below): the rest go straight to it.
-    static let emulatedVectors: UInt32 = 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
+    /// The vectors something is tried for before a bounce: #DB (DR6 becomes the guest's), #UD (the
+    /// forced-emulation cpuid), #NM (the FPU), #GP (emulation, and the software-interrupt decision)
+    /// and #PF (writable page tables, CR2). One bit test sends every other vector to `bounce`.
+    static let specialVectors: UInt32 = 1 << 1 | 1 << 6 | 1 << 7 | 1 << 13 | 1 << 14
 
-    /// `frame.vector` is below 32 (an exception).
+    /// `frame.vector` is below 32 (an exception); `hasErrorCode` is whether the CPU pushed one
+    /// for it (ExceptionVector.pushesErrorCode), fixed by the stub that called.
     @inline(__always)      // into the trap entry: a bounce is one function from entry to exit
-    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) {
+    static func handle(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, hasErrorCode: Bool) {
         let vector = frame.pointee.vector & 31
-        if (emulatedVectors >> vector) & 1 != 0 {
-            switch vector {
-            case 6:
-                if CPUIDEmulation.tryEmulate(frame, d) { return }
-            case 13:
-                if PrivilegedEmulation.tryEmulate(frame, d) { return }
-            case 7:
-                // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
-                // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
-                FPU.take(d)
-                if !d.vcpu.taskSwitched { return }
-                d.vcpu.taskSwitched = false
-            default:
+        if (specialVectors >> vector) & 1 != 0 {
+            if vector == 14 {
+                let cr2 = cpu_read_cr2()
                 if WritablePageTables.tryEmulate(frame, d, cr2: cr2) { return }
                 d.setCR2(cr2)
+            } else if handleSpecial(frame, d, vector: vector) {
+                return
             }
         }
-        let hasError = ExceptionVector.pushesErrorCode(vector)
-        let decision = TrapBounce.decide(vector: UInt8(truncatingIfNeeded: vector), errorCode: hasError ? frame.pointee.errorCode : nil,
+        bounce(frame, d, vector: vector, hasErrorCode: hasErrorCode)
+    }
+
+    /// #DB, #UD, #NM and #GP, out of the common path. True when the trap is dealt with (emulated, or
+    /// delivered as TrapBounce.decide says: #GP); false when it goes on to the plain bounce.
+    @inline(never)
+    static func handleSpecial(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) -> Bool {
+        switch vector {
+        case 1:
+            DebugRegisters.guestTrap(d)      // DR6 becomes the guest's before the bounce
+            return false
+        case 6:
+            return CPUIDEmulation.tryEmulate(frame, d)
+        case 7:
+            // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
+            // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.
+            FPU.take(d)
+            if !d.vcpu.taskSwitched { return true }
+            d.vcpu.taskSwitched = false
+            return false
+        default:
+            if PrivilegedEmulation.tryEmulate(frame, d) { return true }
+            deliverGeneralProtection(frame, d)
+            return true
+        }
+    }
+
+    /// A vector whose delivery its own trap-table entry decides (every one but #GP, which
+    /// `handleSpecial` takes: TrapBounce.isDecidedByItsEntry): its handler, with the CPU's error code
+    /// when the vector has one; none registered crashes the guest.
+    @inline(__always)
+    static func bounce(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, hasErrorCode: Bool) {
+        guard d.vcpu.trapTable[Int(vector)].hasHandler else { crashFor(frame, d, vector: vector) }
+        enter(frame, d, hasErrorCode: hasErrorCode, eipAdvance: 0, what: "exception") {
+            handler(d.vcpu.trapTable[Int(vector)])
+        }
+    }
+
+    /// #GP that was not emulated: TrapBounce.decide tells a refused or allowed `int n` (its error
+    /// code names an IDT entry) from a #GP of the guest's own.
+    @inline(never)
+    static func deliverGeneralProtection(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+        let decision = TrapBounce.decide(vector: TrapBounce.generalProtectionVector, errorCode: frame.pointee.errorCode,
                                          interruptedRing: frame.pointee.ring) { d.vcpu.trapTable[Int($0)] }
         // Every delivery carries the frame's own error code or none: the #GP of a refused `int n`
         // is the CPU's (decide passes it through), a software interrupt has none.
@@ -46,7 +82,7 @@ enum GuestFaults {
         case .generalProtection:
             target = TrapBounce.generalProtectionVector; withError = true; advance = 0
         case .noHandler(let v):
-            crashFor(frame, d, vector: UInt32(v), cr2: cr2)
+            crashFor(frame, d, vector: UInt32(v))
         }
         deliver(frame, d, vector: target, hasErrorCode: withError, eipAdvance: advance)
     }
@@ -54,46 +90,54 @@ enum GuestFaults {
     /// Builds the bounce frame on the guest kernel stack and points the frame at the handler.
     @inline(__always)
     static func deliver(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt8, hasErrorCode: Bool, eipAdvance: UInt32) {
-        let entry = d.vcpu.trapTable[Int(vector)]
-        enter(frame, d, cs: UInt32(entry.cs), eip: entry.address, hasErrorCode: hasErrorCode,
-              eipAdvance: eipAdvance, masksEvents: entry.masksEvents, what: "exception")
+        enter(frame, d, hasErrorCode: hasErrorCode, eipAdvance: eipAdvance, what: "exception") { handler(d.vcpu.trapTable[Int(vector)]) }
     }
 
-    /// Enters a guest handler or callback at cs:eip with the Xen frame for the interrupted context,
-    /// built in place in the trap frame (InPlaceBounce) with the frame's error code when `hasErrorCode`.
+    /// What `enter` needs of a trap-table entry.
     @inline(__always)
-    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, hasErrorCode: Bool,
-                      eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
+    static func handler(_ entry: TrapInfo) -> (cs: UInt32, eip: UInt32, masksEvents: Bool) {
+        (UInt32(entry.cs), entry.address, entry.masksEvents)
+    }
+
+    /// Enters a guest handler or callback with the Xen frame for the interrupted context, built in
+    /// place in the trap frame (InPlaceBounce) with the frame's error code when `hasErrorCode`.
+    /// `handler` names the entry (cs, address, whether it masks events); it is read after the frame
+    /// is written, where it lives, so that nothing of it is held across the copy.
+    @inline(__always)
+    static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, hasErrorCode: Bool, eipAdvance: UInt32,
+                      what: StaticString, handler: () -> (cs: UInt32, eip: UInt32, masksEvents: Bool)) {
         let switches = BounceFrame.switchesStack(interruptedRing: frame.pointee.ring)
         let kernelESP = d.vcpu.kernelESP
         if switches && kernelESP == 0 {
             crash(d, "trap from ring 3 but the guest never registered a kernel stack (stack_switch)")
         }
         let top = switches ? kernelESP : frame.pointee.esp
-        let ss = switches ? d.vcpu.kernelSS : frame.pointee.ss
-        let interruptedEFLAGS = frame.pointee.eflags
-        let info = d.vcpuInfo
-        let mask = info.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        let mask = d.vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
         let slots = InPlaceBounce.build(&frame.pointee, hasErrorCode: hasErrorCode, eipAdvance: eipAdvance, savedUpcallMask: mask)
         var memory = RunningGuestMemory()
         guard let placed = InPlaceBounce.place(count: slots.count, below: top),
-              memory.copyOut(placed, from: UnsafeRawPointer(frame) + slots.offset) else {
+              memory.copyOutFrame(placed, from: UnsafeRawPointer(frame) + slots.offset) else {
             cannotWrite(frame, d, at: top &- slots.count, what: what)
         }
-        info.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: mask, masksEvents: masksEvents),
-                        toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
-        frame.pointee.eip = eip
-        frame.pointee.cs = cs
+        // From here on the frame's own slots say what the context was: its CS slot keeps the
+        // interrupted ring and carries the saved mask, and its EFLAGS slot differs from the
+        // interrupted flags only in IF, which the handler's flags set anyway (InPlaceBounceTests).
+        let entry = handler()
+        let saved = BounceFrame.savedUpcallMask(csSlot: frame.pointee.cs)
+        d.vcpuInfo.storeBytes(of: BounceFrame.upcallMaskOnEntry(saved: saved, masksEvents: entry.masksEvents),
+                              toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        if BounceFrame.switchesStack(interruptedRing: frame.pointee.ring) { frame.pointee.ss = d.vcpu.kernelSS }
+        frame.pointee.eip = entry.eip
+        frame.pointee.cs = entry.cs
         frame.pointee.esp = placed.start
-        frame.pointee.ss = ss
-        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: interruptedEFLAGS)
+        frame.pointee.eflags = BounceFrame.handlerEFLAGS(interrupted: frame.pointee.eflags)
     }
 
     /// The callback form (Events.inject's upcall): a callback frame never carries an error code.
     @inline(__always)
     static func enter(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cs: UInt32, eip: UInt32, errorCode: Never?,
                       eipAdvance: UInt32, masksEvents: Bool, what: StaticString) {
-        enter(frame, d, cs: cs, eip: eip, hasErrorCode: false, eipAdvance: eipAdvance, masksEvents: masksEvents, what: what)
+        enter(frame, d, hasErrorCode: false, eipAdvance: eipAdvance, what: what) { (cs, eip, masksEvents) }
     }
 
     /// The bounce frame did not fit or could not be written: the guest is crashed with the reason.
@@ -104,8 +148,11 @@ enum GuestFaults {
         crash(d, "fault while building a bounce frame on the guest kernel stack")
     }
 
-    static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32, cr2: UInt32) -> Never {
+    /// (The CR2 logged is the one a page fault left in the guest's vcpu_info; 0 for other vectors.)
+    @inline(never)
+    static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) -> Never {
         let f = frame.pointee
+        let cr2 = vector == 14 ? d.vcpuInfo.load(fromByteOffset: VcpuInfo.cr2Offset, as: UInt32.self) : 0
         Log.info("d\(d.id): \(ExceptionName.mnemonic(vector)) (vector \(vector), error \(hex: f.errorCode)) at eip \(hex8: f.eip) in ring \(f.ring), cr2 \(hex8: cr2)")
         crash(d, "exception with no handler registered in the guest's trap table")
     }

@@ -1,12 +1,28 @@
-// TrapEntry.swift: the one Swift entry for every vector (Boot/traps.asm calls apus_trap).
+// TrapEntry.swift: the Swift entries Boot/traps.asm calls: exceptions (with and without a CPU error
+// code: apus_trap_error, apus_trap), interrupts (apus_interrupt), the hypercall and iret gates. They
+// carry their symbol names (@_silgen_name, Swift's convention: the frame's address on the stack, as
+// in C), so the assembly calls them straight, without a C thunk in between.
 // It only sorts a trap to its owner: hardware interrupts, exceptions, the hypercall gate.
 // It must never return with the frame in a state the owner did not choose.
 
 import ApusCore
 import PVABI
 
-@_cdecl("apus_trap")
+/// Exceptions 0-31 the CPU pushes no error code for (the stubs know which, from the same
+/// PVABI constant as ExceptionVector.pushesErrorCode): the frame size is fixed in each entry.
+@_silgen_name("apus_trap")
 public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
+    exception(rawFrame, hasErrorCode: false)
+}
+
+/// Exceptions 0-31 with an error code from the CPU (8, 10-14, 17, 21, 29, 30).
+@_silgen_name("apus_trap_error")
+public func apusTrapWithError(_ rawFrame: UnsafeMutableRawPointer) {
+    exception(rawFrame, hasErrorCode: true)
+}
+
+@inline(__always)
+func exception(_ rawFrame: UnsafeMutableRawPointer, hasErrorCode: Bool) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     // From a guest: the running domain is borrowed, not retained, from entry to exit.
     guard let running = Domains.running, frame.pointee.fromGuest else {
@@ -16,15 +32,31 @@ public func apusTrap(_ rawFrame: UnsafeMutableRawPointer) {
     Counters.guestTraps &+= 1
     // A local function, not a closure literal: @inline(__always) makes the whole path one function.
     @inline(__always) func trapAndExit(_ d: Domain) {
-        guestTrap(frame, d)
+        GuestFaults.handle(frame, d, hasErrorCode: hasErrorCode)
         Scheduler.exit(frame, d)
     }
     running._withUnsafeGuaranteedRef(trapAndExit)
 }
 
+/// Vectors 32-255 (trap_common): the PIC's interrupts, whatever was running.
+@_silgen_name("apus_interrupt")
+public func apusInterrupt(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard let running = Domains.running, frame.pointee.fromGuest else {
+        hypervisorTrap(frame)
+        return
+    }
+    Counters.guestTraps &+= 1
+    @inline(__always) func interruptAndExit(_ d: Domain) {
+        hypervisorTrap(frame)
+        Scheduler.exit(frame, d)
+    }
+    running._withUnsafeGuaranteedRef(interruptAndExit)
+}
+
 /// `int 0x82` (Boot/traps.asm's hypercall stub): the gate's DPL 1 lets only ring 1 in, and the
 /// hypervisor never raises it, so the trap is a hypercall from the running domain's kernel.
-@_cdecl("apus_hypercall")
+@_silgen_name("apus_hypercall")
 public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
     let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
     guard let running = Domains.running else {
@@ -39,16 +71,21 @@ public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
     running._withUnsafeGuaranteedRef(callAndExit)
 }
 
-/// A trap from ring 1-3 while `d` runs.
-@inline(__always)
-func guestTrap(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
-    let vector = frame.pointee.vector
-    guard vector < 32 else {
+/// `int 0x83` (the hypercall page's iret slot; the gate's DPL 1 lets only ring 1 in): the iret
+/// hypercall, with no table between.
+@_silgen_name("apus_iret")
+public func apusIret(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard let running = Domains.running else {
         hypervisorTrap(frame)
         return
     }
-    if vector == 1 { DebugRegisters.guestTrap(d) }      // DR6 becomes the guest's before the bounce
-    GuestFaults.handle(frame, d, cr2: vector == 14 ? cpu_read_cr2() : 0)
+    Counters.guestTraps &+= 1
+    @inline(__always) func iretAndExit(_ d: Domain) {
+        _ = TrapHypercalls.iret(frame, d)
+        Scheduler.exit(frame, d)
+    }
+    running._withUnsafeGuaranteedRef(iretAndExit)
 }
 
 /// Interrupts, and anything that arrived while the hypervisor itself ran (or no domain ran).
@@ -59,7 +96,7 @@ func hypervisorTrap(_ frame: UnsafeMutablePointer<TrapFrame>) {
         Exceptions.handle(frame)
     case PIC.vectorBase..<(PIC.vectorBase + 16):
         Interrupts.handle(irq: Int(vector - PIC.vectorBase))
-    case DescriptorTables.hypercallVector where frame.pointee.fromGuest:
+    case DescriptorTables.hypercallVector where frame.pointee.fromGuest, DescriptorTables.iretVector where frame.pointee.fromGuest:
         Panic.trap(frame, cr2: 0, reason: "hypercall while no domain runs")
     default:
         Log.info("trap: vector \(vector) from ring \(frame.pointee.ring) at eip \(hex8: frame.pointee.eip) has no owner; ignored")

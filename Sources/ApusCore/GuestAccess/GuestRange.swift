@@ -24,6 +24,14 @@ public struct GuestRange: Equatable, Sendable {
         self.count = count
     }
 
+    /// The same range as `init?(va, count: size)` (the same nil), written for a size fixed in the
+    /// caller (an iret frame, a word): then the whole check is one compare of `va`.
+    @inline(__always)
+    public static func fixed(_ va: UInt32, size: UInt32) -> GuestRange? {
+        guard size <= limit, va <= limit &- size else { return nil }
+        return GuestRange(checkedStart: va, count: size)
+    }
+
     private init(checkedStart: UInt32, count: UInt32) {
         start = checkedStart
         self.count = count

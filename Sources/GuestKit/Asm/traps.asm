@@ -407,3 +407,19 @@ global guest_int3                            ; void guest_int3(void): one int3, 
 guest_int3:
     int3
     ret
+
+; ---- the iret hypercall the old way: `int 0x82` with EAX = 23 (the hypercall page's iret slot has
+; its own gate since; this keeps the table's path exercised) -------------------------------------
+global guest_bp_iret_by_number               ; a #BP handler that counts, then returns through int 0x82
+guest_bp_iret_by_number:
+    inc dword [bp_iret_by_number_hits]
+    push eax
+    mov eax, 23
+    int HYPERCALL_VECTOR
+global guest_bp_iret_by_number_hits          ; uint32 guest_bp_iret_by_number_hits(void)
+guest_bp_iret_by_number_hits:
+    mov eax, [bp_iret_by_number_hits]
+    ret
+section .bss
+bp_iret_by_number_hits: resd 1
+section .text

@@ -12,6 +12,8 @@
 @_extern(c, "guest_fpu_check") public func guest_fpu_check(_ seed: UInt32) -> UInt32
 @_extern(c, "guest_bench_bp_handler") public func guest_bench_bp_handler()
 @_extern(c, "guest_int3") public func guest_int3()
+@_extern(c, "guest_bp_iret_by_number") public func guest_bp_iret_by_number()
+@_extern(c, "guest_bp_iret_by_number_hits") public func guest_bp_iret_by_number_hits() -> UInt32
 @_extern(c, "guest_probe_hlt") public func guest_probe_hlt() -> UInt32
 @_extern(c, "guest_probe_mov_cr3") public func guest_probe_mov_cr3() -> UInt32
 @_extern(c, "guest_probe_lgdt") public func guest_probe_lgdt() -> UInt32
