@@ -139,7 +139,7 @@ enum Hypercalls {
         case Hypercall.vcpuOp.rawValue: return MiscHypercalls.vcpuOp(source.arguments, d)
         case Hypercall.setGDT.rawValue: return timed(number, d, nested: nested) { DescriptorHypercalls.setGDT(source.arguments, d) }
         case Hypercall.updateDescriptor.rawValue: return DescriptorHypercalls.updateDescriptor(source.arguments, d)
-        case Hypercall.updateVAMapping.rawValue: return .value(MemoryHypercalls.updateVAMapping(source.arguments, d))
+        case Hypercall.updateVAMapping.rawValue: return MemoryHypercalls.updateVAMapping(source.arguments, d)
         case Hypercall.mmuUpdate.rawValue:
             if source.arguments.a2 == 1 { return .value(MemoryHypercalls.mmuUpdateSingle(source.arguments, d)) }
             return timed(number, d, nested: nested) { MemoryHypercalls.mmuUpdate(source.arguments, d) }

@@ -167,16 +167,15 @@ enum MemoryHypercalls {
         }
     }
 
-    /// The change through the core, then the flush its flags ask for (decoded here, after success).
-    /// Answered as EAX (0 or -errno, the refusal logged as the table logs it): a register, not an
-    /// outcome in memory.
-    @inline(never)
-    static func updateVAMapping(_ a: HypercallArguments, _ d: Domain) -> Int32 {
+    /// The change through the core (out of line), then the flush its flags ask for (decoded here,
+    /// after success). Inlined into the table: the core's answer stays in a register.
+    @inline(__always)
+    static func updateVAMapping(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let r = UpdateVAMappingRequest.decode(a)
         if let error = Machine.frames.updateVAMappingEntry(va: r.va, value: r.value, state: &d.memory, memory: &Machine.memory) {
-            return refused(d, .updateVAMapping, error.error, error.reason)
+            return .refused(error.error, error.reason)
         }
         perform(FrameTable.decodeUVMF(r.flags, va: r.va))
-        return 0
+        return .ok
     }
 }
