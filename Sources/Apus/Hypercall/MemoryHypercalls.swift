@@ -167,15 +167,14 @@ enum MemoryHypercalls {
         }
     }
 
-    /// The change through the core (out of line), then the flush its flags ask for (decoded here,
-    /// after success). Inlined into the table: the core's answer stays in a register.
-    @inline(__always)
+    /// The change and its decoded flush from the core (one out-of-line call), then the flush.
     static func updateVAMapping(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let r = UpdateVAMappingRequest.decode(a)
-        if let error = Machine.frames.updateVAMappingEntry(va: r.va, value: r.value, state: &d.memory, memory: &Machine.memory) {
-            return .refused(error.error, error.reason)
+        switch Machine.frames.updateVAMapping(va: r.va, value: r.value, flags: r.flags, state: &d.memory, memory: &Machine.memory) {
+        case .failure(let error): return .refused(error.error, error.reason)
+        case .success(let flush):
+            perform(flush)
+            return .ok
         }
-        perform(FrameTable.decodeUVMF(r.flags, va: r.va))
-        return .ok
     }
 }

@@ -47,6 +47,10 @@ extension FrameTable {
 
     /// update_va_mapping for the domain: the entry mapping `va` becomes `value` (L1 rules),
     /// then the caller performs the returned flush. On refusal nothing changed (but the memo).
+    /// Out of line with the change inlined: the hypercall table's code for it stays one call and
+    /// a switch, as before the memo (any other shape moved the table's blocks and cost the iret
+    /// hypercall's path one instruction).
+    @inline(never)
     public mutating func updateVAMapping<M: PhysicalMemory>(
         va: UInt32, value: UInt64, flags: UInt32, state: inout DomainMemoryState, memory: inout M
     ) -> Result<TLBFlush, MemoryError> {
@@ -63,9 +67,8 @@ extension FrameTable {
     /// record (`isValidatedTable`). Either way the L1 is then checked to be a validated L1 of the
     /// domain. Wherever this would stop (an address, a missing base or entry, a table that is not a
     /// validated one of the domain, memory that lends nothing), the reference walk `l1Slot` runs
-    /// from the start and gives the refusal. Out of line: inlined into the hypercall table, it
-    /// changes the table's register allocation for every other call.
-    @inline(never)
+    /// from the start and gives the refusal.
+    @inline(__always)
     public mutating func updateVAMappingEntry<M: PhysicalMemory>(
         va: UInt32, value: UInt64, state: inout DomainMemoryState, memory: inout M
     ) -> MemoryError? {
