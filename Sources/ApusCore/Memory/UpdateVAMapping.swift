@@ -36,6 +36,8 @@ extension FrameTable {
     /// Flush type 3 asks for nothing, as in Xen.
     @inline(__always)
     public static func decodeUVMF(_ flags: UInt32, va: UInt32) -> TLBFlush {
+        // The common request first (one page, this vCPU): one compare.
+        if flags == UVMF.invlpg | UVMF.local { return .page(va, .local) }
         let rest = flags & ~UVMF.flushTypeMask
         let scope: TLBFlushScope = rest == UVMF.local ? .local : (rest == UVMF.all ? .all : .vcpuMask(rest))
         switch flags & UVMF.flushTypeMask {
