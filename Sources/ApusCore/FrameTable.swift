@@ -35,6 +35,9 @@ public struct FrameTable: ~Copyable {
     public internal(set) var zeroedOnDemand: UInt32 = 0
     /// Mappings dropped since the CPU last flushed its TLB (StaleTranslations.swift).
     public internal(set) var staleTranslations: StaleTranslations = []
+    /// Bumped whenever an L2 or L3 entry is written or a frame takes or loses a type: an
+    /// `L1Memo` is good only at the generation it was taken (L1Memo.swift).
+    public internal(set) var tableGeneration: UInt64 = 0
 
     // Computed, not stored: a stored property of a non-copyable value cannot be read
     // through `table!.count` on an optional global, a method-like getter can.
@@ -153,6 +156,7 @@ public struct FrameTable: ~Copyable {
     @discardableResult
     public mutating func setType(of frame: UInt32, to type: PageType, typeCount: UInt32) -> Bool {
         guard isInUse(frame) else { return false }
+        tablesChanged()
         records[Int(frame)].typeRaw = type.rawValue
         records[Int(frame)].typeCount = typeCount
         return true

@@ -210,6 +210,12 @@ final class MemoryOperationTests: XCTestCase {
         XCTAssertEqual(m.uvm(1, 0xFFFF_F000, 0), .failure(.hypervisorAddress))
         XCTAssertEqual(FrameTable.decodeUVMF(UVMF.tlbFlush | 0x1000, va: 0), .everything(.vcpuMask(0x1000)))
         XCTAssertEqual(FrameTable.decodeUVMF(3, va: 0), TLBFlush.none)
+        // One page on this vCPU (the one-compare case) and its neighbours, each to its own flush.
+        XCTAssertEqual(FrameTable.decodeUVMF(UVMF.invlpg, va: 0x1234_5000), .page(0x1234_5000, .local))
+        XCTAssertEqual(FrameTable.decodeUVMF(UVMF.invlpg | UVMF.all, va: 0x1000), .page(0x1000, .all))
+        XCTAssertEqual(FrameTable.decodeUVMF(UVMF.invlpg | 0x8000, va: 0x1000), .page(0x1000, .vcpuMask(0x8000)))
+        XCTAssertEqual(FrameTable.decodeUVMF(UVMF.tlbFlush, va: 0x1000), .everything(.local))
+        XCTAssertEqual(FrameTable.decodeUVMF(UVMF.none, va: 0x1000), TLBFlush.none)
     }
 
     // MARK: ptwr

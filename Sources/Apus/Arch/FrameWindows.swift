@@ -67,8 +67,8 @@ extension DirectPhysicalMemory {
     /// frame lies below `limit`, the same bound load64/store64 apply.
     @inline(__always)
     mutating func tableEntries(_ frame: UInt32) -> UnsafeMutablePointer<UInt64>? {
-        // limit >> 12 fits 32 bits (RAM below 4 GiB), so one 32-bit compare.
-        guard frame < UInt32(truncatingIfNeeded: limit >> 12) else { return nil }
+        // frameLimit is limit >> 12, kept beside it: one 32-bit load and compare.
+        guard frame < frameLimit else { return nil }
         let va = frame < AddressMap.directMapSize >> 12
             ? AddressMap.directMapStart &+ frame << 12
             : FrameWindows.window(for: frame)

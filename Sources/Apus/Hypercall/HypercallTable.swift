@@ -141,7 +141,7 @@ enum Hypercalls {
         case Hypercall.updateDescriptor.rawValue: return DescriptorHypercalls.updateDescriptor(source.arguments, d)
         case Hypercall.updateVAMapping.rawValue: return MemoryHypercalls.updateVAMapping(source.arguments, d)
         case Hypercall.mmuUpdate.rawValue:
-            if source.arguments.a2 == 1 { return MemoryHypercalls.mmuUpdateSingle(source.arguments, d) }
+            if source.arguments.a2 == 1 { return .value(MemoryHypercalls.mmuUpdateSingle(source.arguments, d)) }
             return timed(number, d, nested: nested) { MemoryHypercalls.mmuUpdate(source.arguments, d) }
         case Hypercall.mmuextOp.rawValue: return timed(number, d, nested: nested) { MemoryHypercalls.mmuextOp(source.arguments, d) }
         case Hypercall.memoryOp.rawValue: return timed(number, d, nested: nested) { MemoryOpHypercall.run(source.arguments, d) }

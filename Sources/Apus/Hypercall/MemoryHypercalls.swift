@@ -99,18 +99,24 @@ enum MemoryHypercalls {
 
     /// mmu_update with one request (Linux's single entry writes; the table sends count 1 here, untimed):
     /// the request read into registers and handed to the core's count-of-one path, no run or
-    /// stack buffer set up. The same answers and done count as `mmuUpdate`.
+    /// stack buffer set up. The same answers, logs and done count as `mmuUpdate`, given as EAX (0 or
+    /// -errno, the refusal logged as the table logs it): a register, not an outcome in memory.
     @inline(never)
-    static func mmuUpdateSingle(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+    static func mmuUpdateSingle(_ a: HypercallArguments, _ d: Domain) -> Int32 {
         let batch: PageTableBatch
         switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size, allowDeviceMemory: true) {
-        case .failure(let r): return r.outcome
+        case .failure(let r): return refused(d, .mmuUpdate, r.error, r.reason)
         case .success(let b): batch = b
         }
-        if batch.deviceMemory { return deviceMemoryUpdate(batch, d) }
+        if batch.deviceMemory {
+            switch deviceMemoryUpdate(batch, d) {
+            case .refused(let error, let reason): return refused(d, .mmuUpdate, error, reason)
+            default: return 0
+            }
+        }
         var memory = RunningGuestMemory()
         guard let slot = batch.list.element(0), let words: InlineArray<4, UInt32> = memory.readWords(slot) else {
-            return finishBatch(0, batch, .refused(.EFAULT, "mmu_update request list is not readable"))
+            return countedRefusal(batch, d, .EFAULT, "mmu_update request list is not readable")
         }
         var m2p = MachineToPhysicalTable()
         let applied = Machine.frames.mmuUpdateSingle(
@@ -118,19 +124,39 @@ enum MemoryHypercalls {
             valLow: UInt32(littleEndian: words[2]), valHigh: UInt32(littleEndian: words[3]),
             state: &d.memory, memory: &Machine.memory, m2p: &m2p)
         if applied.currentBaseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
-        if let error = applied.error { return finishBatch(0, batch, .refused(error.error, error.reason)) }
-        return finishBatch(1, batch, .ok)
+        if let error = applied.error { return countedRefusal(batch, d, error.error, error.reason) }
+        guard writeDone(1, batch) else { return refused(d, .mmuUpdate, .EFAULT, "the done count is not writable guest memory") }
+        return 0
+    }
+
+    /// A refusal answered as EAX, logged as the table logs an outcome's refusal.
+    @inline(never)
+    static func refused(_ d: Domain, _ call: Hypercall, _ error: XenError, _ reason: StaticString) -> Int32 {
+        Hypercalls.logRefusal(d, call.rawValue, error, reason)
+        return error.negated
+    }
+
+    /// mmu_update's refusal with none done: the done count 0 written first (`finishBatch`'s order).
+    @inline(never)
+    static func countedRefusal(_ batch: PageTableBatch, _ d: Domain, _ error: XenError, _ reason: StaticString) -> Int32 {
+        guard writeDone(0, batch) else { return refused(d, .mmuUpdate, .EFAULT, "the done count is not writable guest memory") }
+        return refused(d, .mmuUpdate, error, reason)
+    }
+
+    /// Writes `done` where the guest asked for the count (a checked 4-byte range); false if it could not.
+    @inline(__always)
+    static func writeDone(_ done: UInt32, _ batch: PageTableBatch) -> Bool {
+        guard let target = batch.doneCount else { return true }
+        var memory = RunningGuestMemory()
+        var count = done.littleEndian
+        return withUnsafeBytes(of: &count) { memory.copyOut(target, from: $0.baseAddress!) }
     }
 
     /// Writes the count of completed requests where the guest asked for it (a checked 4-byte range).
     /// Always inlined: a call here costs the one-request path about 60 instructions of spills.
     @inline(__always)
     static func finishBatch(_ done: UInt32, _ batch: PageTableBatch, _ result: HypercallOutcome) -> HypercallOutcome {
-        guard let target = batch.doneCount else { return result }
-        var memory = RunningGuestMemory()
-        var count = done.littleEndian
-        let written = withUnsafeBytes(of: &count) { memory.copyOut(target, from: $0.baseAddress!) }
-        return written ? result : .refused(.EFAULT, "the done count is not writable guest memory")
+        writeDone(done, batch) ? result : .refused(.EFAULT, "the done count is not writable guest memory")
     }
 
     static func mmuextOp(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
@@ -181,6 +207,7 @@ enum MemoryHypercalls {
         }
     }
 
+    /// The change and its decoded flush from the core (one out-of-line call), then the flush.
     static func updateVAMapping(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let r = UpdateVAMappingRequest.decode(a)
         switch Machine.frames.updateVAMapping(va: r.va, value: r.value, flags: r.flags, state: &d.memory, memory: &Machine.memory) {

@@ -72,7 +72,11 @@ public struct MappableExtras: Sendable {
 public struct DomainMemoryState: Sendable {
     public let id: UInt16
     /// The L3 the domain runs on (NEW_BASEPTR); holds one type and one general reference.
-    public internal(set) var baseL3: UInt32?
+    public internal(set) var baseL3: UInt32? {
+        didSet { l1Memo = L1Memo() }
+    }
+    /// update_va_mapping's last walk on `baseL3` (L1Memo.swift); cleared with every new base.
+    public internal(set) var l1Memo = L1Memo()
     /// The previous base after NEW_BASEPTR, still holding its references until the caller has
     /// moved the CPU off it (FrameTable.releaseRetiringBase). Until then the CPU's PDPT still
     /// points at its slot-3 L2, whose hypervisor entries (the mapcache among them) must stay.

@@ -19,9 +19,11 @@ extension FrameTable {
         precondition(level.isPageTable && index >= 0 && index < PAE.entriesPerTable, "modifyEntry on a bad slot")
         switch level {
         case .l2:
+            tablesChanged()
             let hypervisorL2 = records[Int(table)].flags.contains(.hypervisorSlots)
             if !FrameTable.isGuestL2Slot(index, hypervisorL2: hypervisorL2) { return .hypervisorSlotUpdate }
         case .l3:
+            tablesChanged()
             if index == 3 { return .l3SlotThreeUpdate }
             if index > 3 { return .badPointer }
         default: break

@@ -66,8 +66,12 @@ extension FrameTable {
         updateFlags(frame) { $0.subtract([.validated, .hypervisorSlots]) }
         switch type {
         case .l1: releaseL1Entries(frame, &memory)
-        case .l2: releaseL2Entries(frame, &memory, hypervisorL2: hypervisorL2)
-        case .l3: releaseL3Entries(frame, &memory)
+        case .l2:
+            tablesChanged()
+            releaseL2Entries(frame, &memory, hypervisorL2: hypervisorL2)
+        case .l3:
+            tablesChanged()
+            releaseL3Entries(frame, &memory)
         case .none, .writable, .segmentDescriptor: break
         }
         if hypervisorL2 { clearHypervisorSlots(frame, &memory) }
@@ -179,8 +183,12 @@ extension FrameTable {
         switch type {
         case .none, .writable: return nil
         case .l1: return validateL1(frame, &state, &memory)
-        case .l2: return validateL2(frame, &state, &memory, hypervisorL2: hypervisorL2)
-        case .l3: return validateL3(frame, &state, &memory)
+        case .l2:
+            tablesChanged()
+            return validateL2(frame, &state, &memory, hypervisorL2: hypervisorL2)
+        case .l3:
+            tablesChanged()
+            return validateL3(frame, &state, &memory)
         case .segmentDescriptor: return validateDescriptorPage(frame, &memory)
         }
     }
