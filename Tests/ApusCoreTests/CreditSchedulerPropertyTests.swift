@@ -88,6 +88,25 @@ final class CreditSchedulerPropertyTests: XCTestCase {
         }
     }
 
+    /// Two and three domains only: every queue has at most three entries, so every sift takes the
+    /// small-queue path (subscripts, at most two comparisons) that an event ping-pong uses.
+    func testSmallQueuesPickAsTheScanDid() {
+        for seed in UInt64(1000)...1400 {
+            var rng = SplitMix64(seed: seed)
+            let parameters = seed % 2 == 0 ? CreditSchedulerParameters(periodNs: 3_000_000, timesliceNs: 1_000_000, boostSliceNs: 100_000)
+                                            : CreditSchedulerParameters()
+            let ids = 2 + rng.below(2)
+            var s = CreditScheduler(capacity: ids, parameters: parameters)
+            var r = ScanCreditScheduler(capacity: ids, parameters: parameters)
+            var now: UInt64 = 0
+            var lastPicked: UInt16? = nil
+            for n in 0..<400 {
+                guard step(&rng, &s, &r, now: &now, lastPicked: &lastPicked, ids: ids, period: parameters.periodNs,
+                           context: "seed \(seed) step \(n)") else { return }
+            }
+        }
+    }
+
     /// Many busy domains, the hypervisor's loop only (tick, pick, charge the slice, an occasional
     /// block and wake): the same decisions as the scan over many periods.
     func testHypervisorLoopAgreesWithTheScanAt256Domains() {

@@ -38,7 +38,7 @@ enum DebugRegisters {
 
     /// A set_debugreg by the running domain takes effect at once, as on Xen.
     static func applyAddress(_ d: Domain, index: Int) {
-        guard Domains.current === d else { return }
+        guard Domains.isRunning(d) else { return }
         switch index {
         case 0: cpu_write_dr0(d.vcpu.debugAddresses[0])
         case 1: cpu_write_dr1(d.vcpu.debugAddresses[1])
@@ -48,12 +48,12 @@ enum DebugRegisters {
     }
 
     static func applyStatus(_ d: Domain) {
-        guard Domains.current === d else { return }
+        guard Domains.isRunning(d) else { return }
         cpu_write_dr6(d.vcpu.debugStatus)
     }
 
     static func applyControl(_ d: Domain) {
-        guard Domains.current === d else { return }
+        guard Domains.isRunning(d) else { return }
         switchTo(d)
     }
 

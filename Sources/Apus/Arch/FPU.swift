@@ -46,7 +46,7 @@ enum FPU {
     /// The real CR0.TS for the domain about to run (or running): set unless it owns the FPU and
     /// has not set its own virtual TS.
     static func applyTaskSwitched(_ d: Domain) {
-        guard Domains.current === d else { return }
+        guard Domains.isRunning(d) else { return }
         ControlRegisters.setTaskSwitched(owner != d.id || d.vcpu.taskSwitched)
     }
 

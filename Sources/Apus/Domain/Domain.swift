@@ -203,29 +203,46 @@ enum Domains {
         set { running = newValue.map { Unmanaged.passUnretained($0) } }
     }
 
+    /// Whether `d` is the running domain: a comparison of references, no retain (as `current === d` did).
+    @inline(__always)
+    static func isRunning(_ d: Domain) -> Bool {
+        running?.toOpaque() == Unmanaged.passUnretained(d).toOpaque()
+    }
+
     /// The domain with id `id`, from a table indexed by id: no scan (the scheduler asks at every switch).
-    static func byID(_ id: UInt16) -> Domain? { Int(id) < byIDTable.count ? byIDTable[Int(id)] : nil }
-    /// byIDTable[id]: the domain in `all` with that id. Only insert and remove change either.
-    private static var byIDTable: [Domain?] = Array(repeating: nil, count: capacity)
+    static func byID(_ id: UInt16) -> Domain? { unretainedByID(id)?.takeUnretainedValue() }
+
+    /// byID without a reference count: `all` keeps every domain in the table alive, so the event and
+    /// switch paths borrow it (`_withUnsafeGuaranteedRef`) and no retain or release runs.
+    @inline(__always)
+    static func unretainedByID(_ id: UInt16) -> Unmanaged<Domain>? {
+        Int(id) < byIDTable.count ? byIDTable[Int(id)] : nil
+    }
+
+    /// byIDTable[id]: the domain in `all` with that id, unretained (`all` holds the reference). Only
+    /// insert and remove change either, together.
+    private static var byIDTable: [Unmanaged<Domain>?] = Array(repeating: nil, count: capacity)
 
     /// A built domain joins `all` (and the id table).
     static func insert(_ d: Domain) {
         if all.capacity < capacity { all.reserveCapacity(capacity) }      // once: no regrowth as domains come
         all.append(d)
-        if Int(d.id) < byIDTable.count { byIDTable[Int(d.id)] = d }
+        if Int(d.id) < byIDTable.count { byIDTable[Int(d.id)] = Unmanaged.passUnretained(d) }
     }
 
-    /// A destroyed domain leaves `all` (and the id table).
+    /// A destroyed domain leaves the id table, then `all` (which drops the reference).
     static func remove(_ d: Domain) {
+        if Int(d.id) < byIDTable.count, byIDTable[Int(d.id)]?.toOpaque() == Unmanaged.passUnretained(d).toOpaque() {
+            byIDTable[Int(d.id)] = nil
+        }
         all.removeAll { $0 === d }
-        if Int(d.id) < byIDTable.count, byIDTable[Int(d.id)] === d { byIDTable[Int(d.id)] = nil }
     }
 
     /// The domain with the lowest id at or above `from` (getdomaininfo's walk), without allocating.
     static func first(atOrAbove from: UInt16) -> Domain? {
         var id = Int(from)
         while id < byIDTable.count {
-            if let d = byIDTable[id] { return d }
+            if let d = byIDTable[id] { return d.takeUnretainedValue() }
             id += 1
         }
         return nil

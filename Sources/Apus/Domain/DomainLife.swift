@@ -12,7 +12,7 @@ enum DomainLife {
         if case .shutdown(let reason) = state { Log.info("d\(d.id) shut down: \(reason.name)") }
         Scheduler.credit.remove(d.id)
         d.timerDeadline = 0
-        if Domains.current === d { Scheduler.leave(d) }
+        if Domains.isRunning(d) { Scheduler.leave(d) }
         if d.id == 0 {
             TestHooks.dom0Stopping()
             MemoryTeardown.run(d)

@@ -6,7 +6,7 @@ import ApusCore
 
 enum MemoryTeardown {
     static func run(_ d: Domain) {
-        if Domains.current === d { Scheduler.leave(d) }
+        if Domains.isRunning(d) { Scheduler.leave(d) }
         VcpuInfoPlacement.release(d)
         LocalDescriptorTable.release(d.ldtFrames)
         d.ldtFrames = []

@@ -123,9 +123,11 @@ enum Scheduler {
                 accountPeriods(now: now)
                 chosen = credit.pick(now: now)
             }
-            if let id = chosen.domain, let d = Domains.byID(id), d.isRunnable {
+            // Borrowed from the id table, not retained: `Domains.all` keeps it, and switchTo never returns.
+            if let id = chosen.domain, let chosenDomain = Domains.unretainedByID(id),
+               chosenDomain._withUnsafeGuaranteedRef({ $0.isRunnable }) {
                 endSlice(at: tsc, afterNs: max(chosen.sliceNs, 100_000))
-                switchTo(d, tsc: tsc, now: now)
+                chosenDomain._withUnsafeGuaranteedRef { d in switchTo(d, tsc: tsc, now: now) }
             }
             loadCR3(HypervisorPaging.idleCR3)
             // Idle: nobody can run until an interrupt. Dirty free frames are scrubbed first (in

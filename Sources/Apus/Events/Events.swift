@@ -10,9 +10,10 @@ enum Events {
     static var system = EventChannelSystem(domainCapacity: Domains.capacity)
 
     /// Marks `target` pending; wakes its domain when an upcall is now needed.
+    /// The domain is borrowed from the id table, not retained (`Domains.all` keeps it alive).
     static func deliver(_ target: EventTarget) {
-        guard let d = Domains.byID(target.domain) else { return }
-        mark(target, in: d)
+        guard let d = Domains.unretainedByID(target.domain) else { return }
+        d._withUnsafeGuaranteedRef { mark(target, in: $0) }
     }
 
     /// EVTCHNOP_send from `d`, inlined into the hypercall table: ApusCore's rule is asked in place

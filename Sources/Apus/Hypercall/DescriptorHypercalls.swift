@@ -25,7 +25,7 @@ enum DescriptorHypercalls {
         for old in d.gdtFrames { Machine.frames.putDescriptorFrame(old, memory: &Machine.memory) }
         d.gdtFrames = frames
         d.gdtEntries = request.entries
-        if Domains.current === d { GuestGDT.reload(d) }
+        if Domains.isRunning(d) { GuestGDT.reload(d) }
         SystemCallGate.refresh(d)                                   // its int 0x80 selector may have changed meaning
         return .ok
     }
@@ -50,7 +50,7 @@ enum DescriptorHypercalls {
         case .refuse(let why): return .refused(.EINVAL, why.reason)
         }
         guard Machine.memory.store64(request.machineAddress, fixed) else { return .refused(.EFAULT, "descriptor frame could not be written") }
-        if Domains.current === d {
+        if Domains.isRunning(d) {
             if let page = d.gdtFrames.firstIndex(of: mfn) {
                 let index = page * 512 + request.index
                 if index < d.gdtEntries { GuestGDT.table[index] = fixed }

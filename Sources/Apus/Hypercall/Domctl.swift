@@ -143,7 +143,7 @@ enum DomctlHypercall {
         var b = GuestBytes<128>(count: DomainInfoLayout.size)
         var flags: UInt32 = 0
         switch d.state {
-        case .running: flags |= Domains.current === d ? DomainInfoFlags.running : 0
+        case .running: flags |= Domains.isRunning(d) ? DomainInfoFlags.running : 0
         case .blocked: flags |= DomainInfoFlags.blocked
         case .shutdown(let reason): flags |= DomainInfoFlags.shutdown | reason.rawValue << DomainInfoFlags.shutdownShift
         case .crashed: flags |= DomainInfoFlags.shutdown | ShutdownReason.crash.rawValue << DomainInfoFlags.shutdownShift

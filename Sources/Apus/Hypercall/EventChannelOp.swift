@@ -10,38 +10,47 @@ enum EventChannelHypercall {
     /// acted on by itself, inline in the hypercall table; the others go through the general decoder.
     @inline(__always)
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
-        if a.a1 == EventChannelOp.send.rawValue { return send(a, d) }
+        if a.a1 == EventChannelOp.send.rawValue { return .value(send(a, d)) }
         return decodeAndRun(a, d)
     }
 
-    /// Out of line: inlined into the hypercall table, the send's code changed the table's register
-    /// allocation and cost every other inline call (xen_version, iret) a few instructions. ApusCore's
-    /// rule and the marking are inlined in here.
+    /// The send's EAX: 0, or a negated errno whose refusal this call has already logged (as the
+    /// table logs a `.refused` outcome). A register-sized answer: the outcome enum came back
+    /// through memory. Out of line: inlined into the hypercall table, the send's code changed the
+    /// table's register allocation and cost every other inline call (xen_version, iret) a few
+    /// instructions. ApusCore's rule and the marking are inlined in here.
     @inline(never)
-    static func send(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
+    static func send(_ a: HypercallArguments, _ d: Domain) -> Int32 {
         var memory = RunningGuestMemory()
         switch EventChannelRequest.decodeSend(a, &memory) {
-        case .failure(let refusal): return refusal.outcome
+        case .failure(let refusal): return refusedValue(d, refusal.error, refusal.reason)
         case .success(let port): return send(port: port, d)
         }
     }
 
     @inline(__always)
-    static func send(port: UInt32, _ d: Domain) -> HypercallOutcome {
+    static func send(port: UInt32, _ d: Domain) -> Int32 {
         // Port 0 is never bound: Mini-OS notifies it when it has no console channel. Xen answers
         // -EINVAL; so do we, without a log line per console write.
-        if port == 0 { return .answer(.EINVAL) }
+        if port == 0 { return XenError.EINVAL.negated }
         if port == d.consolePort && !d.privileged && !d.consoleRingInUse { noteConsoleRing(d) }
         d.eventsSent &+= 1
-        if let why = Events.send(from: d, port: port) { return refused(why) }
-        return .ok
+        if let why = Events.send(from: d, port: port) { return refused(d, why) }
+        return 0
     }
 
-    /// A refused send's outcome: its errno and sentence are built here, off the hot path.
+    /// A refused send's EAX: its errno and sentence are built and logged here, off the hot path.
     @inline(never)
-    static func refused(_ why: EventSendRefusal) -> HypercallOutcome {
+    static func refused(_ d: Domain, _ why: EventSendRefusal) -> Int32 {
         let refusal = why.refusal
-        return .refused(refusal.error, refusal.reason)
+        return refusedValue(d, refusal.error, refusal.reason)
+    }
+
+    /// Logs a refusal of event_channel_op as the table does for `.refused`, and gives EAX for it.
+    @inline(never)
+    static func refusedValue(_ d: Domain, _ error: XenError, _ reason: StaticString) -> Int32 {
+        Hypercalls.logRefusal(d, Hypercall.eventChannelOp.rawValue, error, reason)
+        return error.negated
     }
 
     /// A domU's first notification of its console ring: from now on dom0's backend prints the ring.
@@ -95,7 +104,7 @@ enum EventChannelHypercall {
                 TwoLevelEvents.clearPending(&page, port: port)
                 return .ok
             case .send(let port):
-                return send(port: port, d)
+                return .value(send(port: port, d))
             case .unmask(let port):
                 let vcpu = try Events.system.unmaskVCPU(caller: d.id, port: port)
                 var page = d.eventPage

@@ -63,7 +63,7 @@ enum TrapHypercalls {
         case .success(let request):
             d.vcpu.kernelSS = UInt32(request.ss)
             d.vcpu.kernelESP = request.esp
-            if Domains.current === d { SystemCallGate.loadKernelStack(d) }
+            if Domains.isRunning(d) { SystemCallGate.loadKernelStack(d) }
             return .ok
         }
     }

@@ -65,7 +65,7 @@ enum SystemTime {
     /// the checked guest-memory path, and only while the domain's address space is the loaded one
     /// (its area is a virtual address of that space). A guest that unmapped it loses the update, as on Xen.
     private static func publishCopy(_ d: Domain, _ record: VcpuTimeRecord) {
-        guard let area = d.vcpu.timeArea, Domains.current === d else { return }
+        guard let area = d.vcpu.timeArea, Domains.isRunning(d) else { return }
         var memory = RunningGuestMemory()
         _ = memory.write(record.guestCopy, to: area)
     }

@@ -49,10 +49,14 @@ extension GuestMemoryAccess {
         return copy.withUnsafeMutableBytes { copyOut(range, from: UnsafeRawPointer($0.baseAddress!)) }
     }
 
-    /// A 32-bit little-endian word at the start of `range`.
+    /// A 32-bit little-endian word at the start of `range`: copied straight into a word (one load
+    /// and one store for the hypervisor's 4-byte copy), not rebuilt from a byte buffer.
+    @inline(__always)
     public mutating func read32(_ range: GuestRange) -> UInt32? {
-        guard let word = range.slice(at: 0, count: 4), let bytes: GuestBytes<4> = read(word) else { return nil }
-        return bytes.u32(0)
+        guard let word = range.slice(at: 0, count: 4) else { return nil }
+        var value: UInt32 = 0
+        let ok = withUnsafeMutableBytes(of: &value) { copyIn(word, to: $0.baseAddress!) }
+        return ok ? UInt32(littleEndian: value) : nil
     }
 
     /// Stores a 32-bit little-endian word at the start of `range`.

@@ -81,15 +81,47 @@ extension CreditScheduler {
         return e[Int(a)]!.stamp < e[Int(b)]!.stamp
     }
 
-    // The sifts work on the three arrays through buffers: through the arrays themselves, each step
-    // paid for uniqueness checks, and a comparison inside the mutation copied the whole scheduler
-    // (four retains and releases) on some paths.
+    /// ahead(a, b) through the entries array itself (bounds-checked subscripts, no buffer): what
+    /// the two- and three-entry heaps' sifts use.
+    @inline(__always)
+    func aheadInPlace(_ a: UInt16, _ b: UInt16) -> Bool {
+        let pa = entries[Int(a)]!.priority, pb = entries[Int(b)]!.priority
+        if pa != pb { return pa > pb }
+        if pa != .boost {
+            let ca = entries[Int(a)]!.credit, cb = entries[Int(b)]!.credit
+            if ca != cb { return ca > cb }
+        }
+        return entries[Int(a)]!.stamp < entries[Int(b)]!.stamp
+    }
+
+    /// Puts `id` at `at` of the queue and records it there.
+    @inline(__always)
+    mutating func place(_ id: UInt16, at: Int) {
+        queue[at] = id
+        queueIndex[Int(id)] = Int32(truncatingIfNeeded: at)
+    }
+
+    // A queue of up to three (the common case: a few domains want the CPU at once) is sifted with
+    // subscripts and at most two comparisons. A larger one works on the three arrays through buffers:
+    // through the arrays themselves, each step paid for uniqueness checks, and a comparison inside
+    // the mutation copied the whole scheduler (four retains and releases) on some paths.
 
     // (Mutable buffers for all three: reading `entries` for a read-only buffer retained and released it.)
 
+    /// Moves queue[start] up to its place. Also records a freshly appended id's place (start == count - 1).
     mutating func siftUp(_ start: Int) {
         if start == 0 {                               // the head has nowhere to go
             queueIndex[Int(queue[0])] = 0
+            return
+        }
+        if start <= 2 {                               // its parent is the head
+            let id = queue[start], head = queue[0]
+            if aheadInPlace(id, head) {
+                place(head, at: start)
+                place(id, at: 0)
+            } else {
+                queueIndex[Int(id)] = Int32(truncatingIfNeeded: start)
+            }
             return
         }
         entries.withUnsafeMutableBufferPointer { e in
@@ -99,9 +131,20 @@ extension CreditScheduler {
         }
     }
 
+    /// Moves queue[start] down to its place. Every caller has queueIndex[queue[start]] == start
+    /// already, so an element without children is left as it is, unwritten.
     mutating func siftDown(_ start: Int) {
-        if 2 * start + 1 >= queue.count {             // no child to compare with
-            queueIndex[Int(queue[start])] = Int32(start)
+        let count = queue.count
+        if 2 * start + 1 >= count { return }          // no child to compare with
+        if count <= 3 {                               // start is the head, its children the rest
+            let id = queue[0]
+            var child = 1
+            if count == 3, aheadInPlace(queue[2], queue[1]) { child = 2 }
+            let below = queue[child]
+            if aheadInPlace(below, id) {
+                place(below, at: 0)
+                place(id, at: child)
+            }
             return
         }
         entries.withUnsafeMutableBufferPointer { e in
