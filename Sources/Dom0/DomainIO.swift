@@ -85,6 +85,7 @@ enum DomainIO {
         if case .failure(let e) = store.apply(DomainStoreLayout.settings(facts)) {
             _ = e.name.withUnsafeBufferPointer { console.print("xenstored: writing d\(id)'s tree failed: \(text: $0)") }
         }
+        Backends.attach(id, config)
         service()
     }
 
@@ -129,6 +130,12 @@ enum DomainIO {
             serviceStore(&links[i])
             serviceConsole(&links[i])
         }
+        // The backends: what the frontends wrote, then their rings; what the backends wrote goes out.
+        for _ in 0..<4 {
+            guard Backends.run() else { break }
+            for i in links.indices { serviceStore(&links[i]) }
+        }
+        if Backends.storeActivity { signals &+= 1 }
     }
 
     static func serviceStore(_ link: inout DomainLink) {
@@ -146,6 +153,7 @@ enum DomainIO {
         if !bytes.isEmpty {
             dom0_compiler_barrier()
             page.storeBytes(of: newCons, toByteOffset: StoreRing.requestConsumerOffset, as: UInt32.self)
+            Backends.storeActivity = true
             if let state = store.receive(from: link.id, bytes), state != StoreConnectionState.open {
                 console.print("xenstored: d\(link.id)'s connection ended (bad message or undrained replies)")
             }

@@ -106,6 +106,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
             Kernel.shutdown(MiniOSTest.run("minios-test.cfg", awaited: "(Should have said ENOENT)", runOn: 4_500_000_000,
                                            periodicLines: 3, stopsCleanly: false, summary: "minios-test test") ? .poweroff : .crash)
         }
+        if BootOptions.equal(name, "minios-blk") { Kernel.shutdown(MiniOSBlockTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux") { Kernel.shutdown(LinuxTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux-shell") { LinuxShellTest.run() }
         if BootOptions.equal(name, "linux-twice") { Kernel.shutdown(LinuxTwiceTest.run() ? .poweroff : .crash) }

@@ -77,6 +77,8 @@ enum Dom0Events {
     static func wait(atMost ns: UInt64, until condition: () -> Bool) -> Bool {
         bindTimer()
         let deadline = GuestTime.now() + ns
+        // A sleep this wait runs inside keeps its own deadline: the one-shot timer is re-armed for it.
+        defer { if let outer = sleepDeadline { _ = GuestTime.setTimer(outer) } }
         while true {
             _ = GuestTime.setTimer(deadline)
             let before = timerFired
@@ -85,6 +87,9 @@ enum Dom0Events {
             if GuestTime.now() >= deadline { return condition() }
         }
     }
+
+    /// The deadline of the sleep under way, if any (a wait inside it re-arms the timer for it).
+    static var sleepDeadline: UInt64? = nil
 
     static func bindTimer() {
         if timerPort == 0 {
@@ -97,11 +102,19 @@ enum Dom0Events {
     /// served as their events arrive, not when the sleep ends.
     static func sleep(_ ns: UInt64) {
         bindTimer()
-        let before = timerFired
-        _ = GuestTime.setTimer(GuestTime.now() + ns)
+        let deadline = GuestTime.now() + ns
+        let outer = sleepDeadline
+        sleepDeadline = outer.map { min($0, deadline) } ?? deadline
+        defer {
+            sleepDeadline = outer
+            if let outer { _ = GuestTime.setTimer(outer) }
+        }
+        _ = GuestTime.setTimer(deadline)
         while true {
+            let before = timerFired
+            // Serving the rings may wait for a device; that wait sets the timer back to this deadline.
             DomainIO.serviceIfSignalled()
-            if timerFired != before { return }
+            if GuestTime.now() >= deadline { return }
             GuestEvents.wait { timerFired != before || DomainIO.isSignalled }
         }
     }

@@ -84,6 +84,7 @@ enum Toolstack {
 
     /// Disconnects the domain's rings (its last console lines are printed), then destroys it.
     static func destroy(_ id: UInt16) -> Int32 {
+        Backends.detach(id)
         DomainIO.disconnect(id)
         return domctl(.destroyDomain, domain: id).0
     }
