@@ -31,7 +31,7 @@ final class BlockBackend {
     var sectorsRead: UInt64 = 0, sectorsWritten: UInt64 = 0
     var shownFirst = false, shownLast = false
 
-    static let maxRefusalsShown: UInt64 = 8
+    static let maxRefusalsShown: UInt64 = 16
     /// Requests served per call before dom0 looks at its other work.
     static let budget = 32
 

@@ -297,6 +297,12 @@ guest_rdtsc:
     rdtsc
     ret
 
+; void guest_compiler_barrier(void): a call the compiler cannot see through, so loads and stores of
+; shared ring memory stay on their side of it (x86 keeps stores in order; the CPU needs no fence).
+global guest_compiler_barrier
+guest_compiler_barrier:
+    ret
+
 global guest_probe_write                     ; uint32 guest_probe_write(uint32 address, uint32 value)
 guest_probe_write:
     mov edx, [esp + 4]

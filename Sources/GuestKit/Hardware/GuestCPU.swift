@@ -49,6 +49,7 @@ public enum GuestSymbol {
 @_extern(c, "guest_xchg32") public func guest_xchg32(_ p: UnsafeMutablePointer<UInt32>, _ v: UInt32) -> UInt32
 @_extern(c, "guest_test_and_clear_bit") public func guest_test_and_clear_bit(_ words: UnsafeMutablePointer<UInt32>, _ bit: UInt32) -> UInt32
 @_extern(c, "guest_rdtsc") public func guest_rdtsc() -> UInt64
+@_extern(c, "guest_compiler_barrier") public func guest_compiler_barrier()
 @_extern(c, "guest_probe_write") public func guest_probe_write(_ address: UInt32, _ value: UInt32) -> UInt32
 @_extern(c, "guest_probe_load_ds") public func guest_probe_load_ds(_ selector: UInt32) -> UInt32
 @_extern(c, "guest_probe_jump") public func guest_probe_jump(_ target: UInt32) -> UInt32

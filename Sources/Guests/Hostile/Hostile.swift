@@ -1,7 +1,7 @@
 // Hostile.swift: a domU that tries to break isolation, one way at a time, and prints what the
 // hypervisor answered: privileged instructions, a foreign frame, the hypervisor's memory, a DPL-0
 // segment, domctl, a channel it does not own, dom0's device and platform calls, a breakpoint on the
-// hypervisor, Linux's page-table lifecycle and its abuses, grants not meant for it. Its last attempt must get it killed. It is a test
+// hypervisor, Linux's page-table lifecycle and its abuses, grants not meant for it, a lying blkif frontend. Its last attempt must get it killed. It is a test
 // of the hypervisor: every line it prints is an attempt and the answer it really got.
 
 import ApusCore
@@ -112,6 +112,7 @@ public func guestStart(_ startInfo: UInt32) {
     DeviceAttempts.run(window: window)
     PageTableAttempts.run()
     GrantAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1), window: window)
+    BlockAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1))
     StoreFlood.run()
     console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused or contained")
     // Past the end of the guest segments (0xF67FFFFF): only the segment limit can stop this
