@@ -11,7 +11,7 @@ public enum TestScenario: UInt8, CaseIterable {
     /// Dom0 breaks the PV contract on purpose, one way per scenario; it must die alone.
     case crashNoHandler, crashBounce, crashReturn, crashShutdown
     /// Dom0 runs Xen's unmodified Mini-OS (plain, and with its test application).
-    case minios, miniosTest, miniosBlk
+    case minios, miniosTest, miniosBlk, miniosNet
     /// Dom0 boots an unmodified Linux 5.4 (i386 PAE PV) as a domU; from its shell, typed into on the
     /// serial line, with a shell on Linux's console (linux-shell); two at once beside the clock (linux-twice).
     case linux, linuxShell, linuxTwice
@@ -44,6 +44,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .minios: return "minios"
         case .miniosTest: return "minios-test"
         case .miniosBlk: return "minios-blk"
+        case .miniosNet: return "minios-net"
         case .linux: return "linux"
         case .linuxShell: return "linux-shell"
         case .linuxTwice: return "linux-twice"
@@ -57,7 +58,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
         }
     }
 

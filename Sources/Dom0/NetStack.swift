@@ -39,8 +39,9 @@ enum NetStack {
     /// One turn of the main loop: frames the card received go up the stack, then lwIP's timers.
     static func poll() {
         guard started, let nic else { return }
+        // Frames from the card go onto the bridge (to dom0's lwIP, the vifs, or both).
         nic.service { va, length in
-            _ = apus_net_input(UnsafeRawPointer(bitPattern: UInt(va))!, UInt32(length))
+            Bridge.forward(UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: UInt(va)), count: length), from: Bridge.uplinkPort)
         }
         apus_net_timers()
     }
@@ -109,8 +110,9 @@ enum NetStack {
 
 @_cdecl("dom0_net_transmit")
 func dom0NetTransmit(_ frame: UnsafeRawPointer, _ length: UInt32) -> Int32 {
-    guard let nic = NetStack.nic else { return -1 }
-    return nic.send(frame, Int(length)) ? 0 : -1
+    // dom0's own frames go onto the bridge: to the card, the vifs, or both.
+    Bridge.forward(UnsafeRawBufferPointer(start: frame, count: Int(length)), from: Bridge.hostPort)
+    return 0
 }
 
 @_cdecl("sys_now")

@@ -169,7 +169,7 @@ enum Shell {
             console.print("          info <id|name> | top | dmesg | help | poweroff")
             console.print("          shutdown <id|name> | reboot <id|name> | console <id|name> (Ctrl-] detaches)")
             console.print("          store ls [path] | store read <path> | store write <path> <value> | store rm <path>")
-            console.print("          lspci | ifconfig | ping <a.b.c.d> | disk | disk read <sector>")
+            console.print("          lspci | ifconfig | ping <a.b.c.d> | disk | disk read <sector> | net")
             if let files = Toolstack.initrd.configurationFiles() {
                 var names = LogLine("configurations in the initrd:")
                 for f in files { names.append(byte: 32); for b in f.name { names.append(byte: b) } }
@@ -216,6 +216,8 @@ enum Shell {
             for f in DeviceList.functions { DeviceList.print(f) }
         case .ifconfig:
             NetStack.printInterface()
+        case .net:
+            Bridge.describe()
         case .ping(let address):
             Devices.ping(address)
         case .disk(let sector):

@@ -87,7 +87,7 @@ final class ShellCommandTests: XCTestCase {
     func testVerbSpellingsAndUsageReasonsAreSentences() {
         XCTAssertEqual(ShellVerb.allCases.map { text($0.spelling) },
                        ["list", "create", "destroy", "pause", "unpause", "info", "top", "dmesg", "help",
-                        "shutdown", "reboot", "console", "store", "lspci", "ifconfig", "ping", "disk"])
+                        "shutdown", "reboot", "console", "store", "lspci", "ifconfig", "ping", "disk", "net"])
         for verb in ShellVerb.allCases {
             let name = text(verb.spelling)
             XCTAssertNotEqual(command(name + " x y z"), .unknown(bytes(name)))
@@ -100,6 +100,8 @@ final class ShellCommandTests: XCTestCase {
     func testDeviceCommands() {
         XCTAssertEqual(command("lspci"), .lspci)
         XCTAssertEqual(command(" ifconfig "), .ifconfig)
+        XCTAssertEqual(command("net"), .net)
+        XCTAssertEqual(command("net 1"), .usage(.net, reason: "net takes no arguments."))
         XCTAssertEqual(command("ping 10.0.2.2"), .ping(0x0202_000A))
         XCTAssertEqual(command("ping 255.255.255.255"), .ping(0xFFFF_FFFF))
         for bad in ["ping", "ping 10.0.2", "ping 10.0.2.256", "ping 10..2.2", "ping 10.0.2.2.", "ping 1.2.3.4.5",

@@ -13,7 +13,7 @@ token = ("apus-" + os.urandom(12).hex() + "\n").encode()
 deadline = time.time() + 150
 while time.time() < deadline:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
             s.sendall(token)
             got = b""
             while len(got) < len(token):

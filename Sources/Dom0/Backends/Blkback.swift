@@ -13,9 +13,7 @@ import PVABI
 final class BlockBackend {
     let domain: UInt16
     let spec: DiskSpec
-    /// /local/domain/N/device/vbd/DEV and /local/domain/0/backend/vbd/N/DEV.
-    let frontPath: [UInt8]
-    let backPath: [UInt8]
+    let nodes: BackendNodes
     let store: BlockStore
     let disk: BlockDisk
     var handshake = XenbusBackend()
@@ -40,9 +38,7 @@ final class BlockBackend {
         self.spec = spec
         self.store = store
         disk = BlockDisk(sectors: store.sectors, writable: spec.writable && store.writable, flushes: true)
-        let number = StorePayload.decimal(spec.number)
-        frontPath = StorePath.domainPath(domain) + Array("/device/vbd/".utf8) + number
-        backPath = StorePath.domainPath(0) + Array("/backend/vbd/".utf8) + StorePayload.decimal(UInt32(domain)) + [47] + number
+        nodes = BackendNodes(kind: "vbd", domain: domain, device: spec.number)
     }
 
     /// "blkback: dN vbd DEV " for every line.
@@ -92,14 +88,8 @@ final class BlockBackend {
 
     /// Reads the frontend's state and acts when it changed; true when it wrote to the store.
     func frontendChanged() -> Bool {
-        let now: [UInt8]?
-        switch DomainIO.store.localRead(frontPath + Array("/state".utf8)) {
-        case .success(let v): now = v
-        case .failure: now = nil
-        }
-        guard now != frontState else { return false }
-        frontState = now
-        return apply(handshake.handle(.frontend(now.flatMap { XenbusBackend.parse($0) })))
+        guard let state = nodes.frontStateChange(&frontState) else { return false }
+        return apply(handshake.handle(.frontend(state)))
     }
 
     /// Does what the handshake asked; true when it wrote to the store.
@@ -112,35 +102,13 @@ final class BlockBackend {
             wrote = apply(handshake.handle(ok ? .connected : .connectFailed)) || ok
         }
         if let s = steps.announce {
-            write("state", StorePayload.decimal(UInt32(s.rawValue)))
-            var line = prefix()
-            line.append("backend state ")
-            line.append(decimal: UInt64(s.rawValue))
-            line.append(" (frontend ")
-            if let f = frontState { for c in f.prefix(3) { line.append(byte: c >= 0x30 && c <= 0x39 ? c : 0x3F) } } else { line.append("absent") }
-            line.append(")")
-            console.print(line)
+            nodes.announce(s, prefix: prefix(), frontState: frontState)
             wrote = true
         }
         return wrote
     }
 
-    func write(_ node: StaticString, _ value: [UInt8]) {
-        var path = backPath
-        path.append(47)
-        node.withUTF8Buffer { path.append(contentsOf: $0) }
-        if case .failure(let e) = DomainIO.store.localWrite(path, value) {
-            _ = e.name.withUnsafeBufferPointer { console.print("blkback: writing d\(domain)'s backend node failed: \(text: $0)") }
-        }
-    }
-
-    func readFront(_ node: StaticString) -> [UInt8]? {
-        var path = frontPath
-        path.append(47)
-        node.withUTF8Buffer { path.append(contentsOf: $0) }
-        if case .success(let v) = DomainIO.store.localRead(path) { return v }
-        return nil
-    }
+    func write(_ node: StaticString, _ value: [UInt8]) { nodes.write(node, value) }
 
     /// Maps the ring the frontend published and binds its event channel; false with the reason said.
     func connect() -> Bool {
@@ -151,13 +119,13 @@ final class BlockBackend {
             console.print(line)
             return false
         }
-        guard let refText = readFront("ring-ref"), let ref = StorePayload.decimal(refText) else {
+        guard let ref = nodes.frontNumber("ring-ref") else {
             return fail("no ring-ref (multi-page rings are not offered)")
         }
-        guard let portText = readFront("event-channel"), let remote = StorePayload.decimal(portText) else {
+        guard let remote = nodes.frontNumber("event-channel") else {
             return fail("no event-channel")
         }
-        if let proto = readFront("protocol"), !proto.isEmpty, proto != Array("x86_32-abi".utf8) {
+        if let proto = nodes.readFront("protocol"), !proto.isEmpty, proto != Array("x86_32-abi".utf8) {
             return fail("its protocol is not x86_32-abi (this backend speaks the 32-bit layout only)")
         }
         guard let mapped = GrantWindow.map(domain: domain, ref: ref) else { return fail("its ring grant could not be mapped") }

@@ -13,6 +13,12 @@ public struct VifSpec: Equatable, Sendable {
         self.bridge = bridge
     }
 
+    /// The MAC the vif has: its own, or one made up under Xen's 00:16:3e prefix from the domain id
+    /// and the vif's index (unique among the domains running).
+    public func address(domain: UInt16, index: Int) -> [UInt8] {
+        mac ?? [0x00, 0x16, 0x3E, UInt8(truncatingIfNeeded: domain >> 8), UInt8(truncatingIfNeeded: domain), UInt8(truncatingIfNeeded: index)]
+    }
+
     /// Parses `mac=..,bridge=..`; nil for an unknown key, a bad mac or an empty pair.
     public init?(_ text: [UInt8]) {
         self.init()

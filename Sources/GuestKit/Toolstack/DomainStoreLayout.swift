@@ -104,8 +104,7 @@ public enum DomainStoreLayout {
         let front = StorePermissions(owner: n, others: .none, grants: [StorePermission(domain: 0, access: .read)])
         for (i, vif) in f.vifs.enumerated() {
             let handle = decimal(UInt32(i))
-            let mac = VifSpec.spell(mac: vif.mac ?? [0x00, 0x16, 0x3E, UInt8(truncatingIfNeeded: n >> 8),
-                                                     UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: i)])
+            let mac = VifSpec.spell(mac: vif.address(domain: n, index: i))
             let fpath = join(join(dom, "device/vif"), handle)
             let bpath = backendPath("vif", n, UInt32(i))
             out.append(StoreSetting(path: fpath, value: [], permissions: front))

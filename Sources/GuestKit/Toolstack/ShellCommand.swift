@@ -6,6 +6,8 @@ public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
     case list, create, destroy, pause, unpause, info, top, dmesg, help, shutdown, reboot, console, store
     /// dom0's devices (issue #13): the PCI functions, the network interface, ping, the virtio disk.
     case lspci, ifconfig, ping, disk
+    /// The split drivers (issue #14): dom0's bridge, its ports and the vifs on it.
+    case net
 
     public var spelling: StaticString {
         switch self {
@@ -26,6 +28,7 @@ public enum ShellVerb: UInt8, Equatable, Sendable, CaseIterable {
         case .ifconfig: return "ifconfig"
         case .ping: return "ping"
         case .disk: return "disk"
+        case .net: return "net"
         }
     }
 }
@@ -71,6 +74,8 @@ public enum ShellCommand: Equatable, Sendable {
     case store(StoreVerb)
     case lspci
     case ifconfig
+    /// `net`: the bridge's ports (the card, dom0, each vif) with their frame counts.
+    case net
     /// `ping <a.b.c.d>`: the address as lwIP keeps it (first octet in the low byte).
     case ping(UInt32)
     /// `disk` (what the virtio disk is) or `disk read <sector>`.
@@ -98,7 +103,7 @@ public enum ShellCommand: Equatable, Sendable {
         }
         let arguments = words.count - 1
         switch verb {
-        case .list, .top, .dmesg, .help, .lspci, .ifconfig:
+        case .list, .top, .dmesg, .help, .lspci, .ifconfig, .net:
             guard arguments == 0 else { self = .usage(verb, reason: ShellCommand.noArguments(verb)); return }
             switch verb {
             case .list: self = .list
@@ -106,6 +111,7 @@ public enum ShellCommand: Equatable, Sendable {
             case .dmesg: self = .dmesg
             case .lspci: self = .lspci
             case .ifconfig: self = .ifconfig
+            case .net: self = .net
             default: self = .help
             }
         case .ping:
@@ -157,7 +163,7 @@ public enum ShellCommand: Equatable, Sendable {
     public static func == (a: ShellCommand, b: ShellCommand) -> Bool {
         switch (a, b) {
         case (.empty, .empty), (.list, .list), (.top, .top), (.dmesg, .dmesg), (.help, .help),
-             (.lspci, .lspci), (.ifconfig, .ifconfig): return true
+             (.lspci, .lspci), (.ifconfig, .ifconfig), (.net, .net): return true
         case (.ping(let x), .ping(let y)): return x == y
         case (.disk(let x), .disk(let y)): return x == y
         case (.create(let x), .create(let y)): return x == y
@@ -239,6 +245,7 @@ public enum ShellCommand: Equatable, Sendable {
         switch verb {
         case .lspci: return "lspci takes no arguments."
         case .ifconfig: return "ifconfig takes no arguments."
+        case .net: return "net takes no arguments."
         case .list: return "list takes no arguments."
         case .top: return "top takes no arguments."
         case .dmesg: return "dmesg takes no arguments."

@@ -1,0 +1,360 @@
+// Netback.swift: dom0's network backend for one domU vif (Xen's netif with rx-copy, as Linux's
+// xen-netback serves it): the xenbus handshake (XenbusBackend decides), then frames between the
+// frontend's two rings and dom0's bridge. Receive: a frame for the vif is grant-copied into the next
+// buffer the frontend posted (none posted: the frame is dropped and counted, nothing waits).
+// Transmit: each request copied out of the ring once, checked (NetTxRequest), its frame grant-copied
+// out of the frontend's page and handed to the bridge. It must never read a request twice from the
+// shared page, and a frontend that floods, sends garbage or never posts buffers costs only itself.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+final class NetBackend {
+    let domain: UInt16
+    let index: UInt32
+    let mac: MACAddress
+    let nodes: BackendNodes
+    /// Its port on the bridge.
+    let bridgePort: Int
+    var handshake = XenbusBackend()
+    var frontState: [UInt8]? = nil
+    var txRing: GrantMapping? = nil
+    var rxRing: GrantMapping? = nil
+    var port: UInt32 = 0
+    var tx = BackendRing(size: SharedRingLayout.entries(entryBytes: NetifTxLayout.entryBytes))!
+    var rx = BackendRing(size: SharedRingLayout.entries(entryBytes: NetifRxLayout.entryBytes))!
+    var entry = [UInt8](repeating: 0, count: NetifTxLayout.requestBytes)
+
+    /// Frames to the domain and from it, their bytes, frames dropped for want of a posted buffer,
+    /// transmit requests refused.
+    var framesIn: UInt64 = 0, bytesIn: UInt64 = 0, framesOut: UInt64 = 0, bytesOut: UInt64 = 0
+    var droppedNoBuffer: UInt64 = 0, refused: UInt64 = 0
+
+    static let budget = 64
+    static let maxRefusalsShown: UInt64 = 16
+    /// One page each way for every vif: dom0 moves one frame at a time.
+    static var rxStaging: DMAPage? = nil
+    static var txStaging: DMAPage? = nil
+
+    init(domain: UInt16, index: UInt32, mac: MACAddress, bridgePort: Int) {
+        self.domain = domain
+        self.index = index
+        self.mac = mac
+        self.bridgePort = bridgePort
+        nodes = BackendNodes(kind: "vif", domain: domain, device: index)
+    }
+
+    func prefix() -> LogLine {
+        var line = LogLine("netback: d")
+        line.append(decimal: UInt64(domain))
+        line.append(" vif ")
+        line.append(decimal: UInt64(index))
+        line.append(" ")
+        return line
+    }
+
+    static func appendMAC(_ line: inout LogLine, _ mac: MACAddress) {
+        for i in 0..<6 {
+            if i > 0 { line.append(":") }
+            let b = UInt8(truncatingIfNeeded: mac >> UInt64(8 * (5 - i)))
+            for nibble in [b >> 4, b & 0xF] { line.append(byte: nibble < 10 ? 48 + nibble : 87 + nibble) }
+        }
+    }
+
+    // MARK: the handshake
+
+    /// The backend for vif `index` of `domain` with `mac`, probed; nil (said why) without staging pages.
+    static func probe(_ domain: UInt16, index: UInt32, mac: MACAddress, bridgePort: Int) -> NetBackend? {
+        if rxStaging == nil { rxStaging = DMAPages.take() }
+        if txStaging == nil { txStaging = DMAPages.take() }
+        guard rxStaging != nil, txStaging != nil else {
+            console.print("netback: d\(domain) vif \(index) not served: no DMA pages left for staging frames")
+            return nil
+        }
+        let b = NetBackend(domain: domain, index: index, mac: mac, bridgePort: bridgePort)
+        b.nodes.write("feature-rx-copy", [0x31])
+        b.nodes.write("feature-rx-flip", [0x30])
+        // One slot a packet, checksums computed by the sender: no scatter-gather, no offloads.
+        b.nodes.write("feature-sg", [0x30])
+        b.nodes.write("feature-gso-tcpv4", [0x30])
+        var line = b.prefix()
+        line.append("(")
+        appendMAC(&line, mac)
+        line.append("): bridge port ")
+        line.append(decimal: UInt64(bridgePort))
+        console.print(line)
+        b.apply(b.handshake.handle(.probe))
+        return b
+    }
+
+    func frontendChanged() -> Bool {
+        guard let state = nodes.frontStateChange(&frontState) else { return false }
+        return apply(handshake.handle(.frontend(state)))
+    }
+
+    @discardableResult
+    func apply(_ steps: XenbusBackend.Steps) -> Bool {
+        var wrote = false
+        if steps.disconnect { disconnect() }
+        if steps.connect {
+            let ok = connect()
+            wrote = apply(handshake.handle(ok ? .connected : .connectFailed)) || ok
+        }
+        if let s = steps.announce {
+            nodes.announce(s, prefix: prefix(), frontState: frontState)
+            wrote = true
+        }
+        return wrote
+    }
+
+    func connect() -> Bool {
+        func fail(_ why: StaticString) -> Bool {
+            var line = prefix()
+            line.append("cannot connect: ")
+            line.append(why)
+            console.print(line)
+            return false
+        }
+        guard let txRef = nodes.frontNumber("tx-ring-ref"), let rxRef = nodes.frontNumber("rx-ring-ref") else {
+            return fail("no tx-ring-ref or rx-ring-ref")
+        }
+        guard let remote = nodes.frontNumber("event-channel") else {
+            return fail("no event-channel (split event channels are not offered)")
+        }
+        guard nodes.frontNumber("request-rx-copy") == 1 else {
+            return fail("it did not ask for request-rx-copy (page flipping is not offered)")
+        }
+        guard let t = GrantWindow.map(domain: domain, ref: txRef) else { return fail("its tx ring grant could not be mapped") }
+        guard let r = GrantWindow.map(domain: domain, ref: rxRef) else {
+            GrantWindow.unmap(t)
+            return fail("its rx ring grant could not be mapped")
+        }
+        let p = GuestEvents.bindInterdomain(remote: domain, port: remote)
+        guard p > 0 else {
+            GrantWindow.unmap(t)
+            GrantWindow.unmap(r)
+            return fail("its event channel could not be bound")
+        }
+        GuestEvents.clearPending(UInt32(p))
+        _ = Dom0Events.take(UInt32(p))
+        txRing = t
+        rxRing = r
+        port = UInt32(p)
+        tx = BackendRing(size: SharedRingLayout.entries(entryBytes: NetifTxLayout.entryBytes))!
+        rx = BackendRing(size: SharedRingLayout.entries(entryBytes: NetifRxLayout.entryBytes))!
+        var line = prefix()
+        line.append("connected: tx ring grant ")
+        line.append(decimal: UInt64(txRef))
+        line.append(", rx ring grant ")
+        line.append(decimal: UInt64(rxRef))
+        line.append(", event channel ")
+        line.append(decimal: UInt64(remote))
+        line.append(" -> dom0 port ")
+        line.append(decimal: UInt64(port))
+        line.append(", rx-copy")
+        console.print(line)
+        return true
+    }
+
+    func disconnect() {
+        for m in [txRing, rxRing] { if let m { GrantWindow.unmap(m) } }
+        if port != 0 { _ = GuestEvents.close(port) }
+        txRing = nil
+        rxRing = nil
+        port = 0
+        var line = prefix()
+        line.append("disconnected: ")
+        describeCounts(&line)
+        console.print(line)
+    }
+
+    func describeCounts(_ line: inout LogLine) {
+        line.append(decimal: framesIn)
+        line.append(" frames to it (")
+        line.append(decimal: bytesIn)
+        line.append(" bytes), ")
+        line.append(decimal: framesOut)
+        line.append(" from it (")
+        line.append(decimal: bytesOut)
+        line.append(" bytes), ")
+        line.append(decimal: droppedNoBuffer)
+        line.append(" dropped for want of a buffer, ")
+        line.append(decimal: refused)
+        line.append(" refused")
+    }
+
+    func teardown() { apply(handshake.handle(.teardown)) }
+
+    func fault(_ which: StaticString, _ producer: UInt32, _ consumer: UInt32) {
+        var line = prefix()
+        line.append("the frontend's ")
+        line.append(which)
+        line.append(" request producer is garbage (")
+        line.append(decimal: UInt64(producer))
+        line.append(", ")
+        line.append(decimal: UInt64(consumer))
+        line.append(" taken); its rings are disconnected")
+        console.print(line)
+        apply(handshake.handle(.fault))
+    }
+
+    func refuse(_ id: UInt16, _ why: StaticString) {
+        refused &+= 1
+        guard refused <= Self.maxRefusalsShown else { return }
+        var line = prefix()
+        line.append("transmit request ")
+        line.append(decimal: UInt64(id))
+        line.append(" refused: ")
+        line.append(why)
+        if refused == Self.maxRefusalsShown { line.append(" (further refusals only counted)") }
+        console.print(line)
+    }
+
+    // MARK: receive: the bridge to the domain
+
+    /// Grant-copies `frame` into the next buffer the frontend posted; false when it was dropped.
+    @discardableResult
+    func deliver(_ frame: UnsafeRawBufferPointer) -> Bool {
+        guard let page = rxRing?.bytes, let staging = Self.rxStaging, let base = frame.baseAddress,
+              frame.count <= NetifLimits.maxFrame else { return false }
+        let producer = page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self)
+        dom0_compiler_barrier()
+        switch rx.pending(producer: producer) {
+        case .failure:
+            fault("receive", producer, rx.requestConsumer)
+            return false
+        case .success(let n) where n == 0:
+            droppedNoBuffer &+= 1
+            return false
+        case .success:
+            break
+        }
+        let slot = rx.takeRequest()
+        let at = SharedRingLayout.entriesOffset + Int(slot) * NetifRxLayout.entryBytes
+        // The request's 8 bytes, read once.
+        let id = page.loadUnaligned(fromByteOffset: at + NetifRxLayout.idOffset, as: UInt16.self)
+        let grant = page.loadUnaligned(fromByteOffset: at + NetifRxLayout.grantOffset, as: UInt32.self)
+        dom0_copy_bytes(staging.address, UInt32(UInt(bitPattern: base)), UInt32(frame.count))
+        let span = GrantCopySpan(domain: domain, ref: grant, grantOffset: 0, ownFrame: UInt32(truncatingIfNeeded: staging.machine >> 12),
+                                 ownOffset: 0, length: UInt16(frame.count), intoGrant: true)
+        let failed = GrantCopy.run([span])
+        let status: Int16 = failed == nil ? Int16(frame.count) : NetifStatus.error.rawValue
+        if failed == nil {
+            framesIn &+= 1
+            bytesIn &+= UInt64(frame.count)
+        } else {
+            refuse(id, "a receive buffer's grant could not be copied into")
+        }
+        let old = rx.responseProducer
+        guard let r = rx.nextResponseSlot() else { return false }
+        let response = NetRxResponse.make(id: id, offset: 0, flags: 0, status: status)
+        let to = SharedRingLayout.entriesOffset + Int(r) * NetifRxLayout.entryBytes
+        for i in 0..<NetifRxLayout.responseBytes { page.storeBytes(of: response[i], toByteOffset: to + i, as: UInt8.self) }
+        publish(page, since: old, now: rx.responseProducer)
+        return failed == nil
+    }
+
+    func publish(_ page: UnsafeMutableRawBufferPointer, since old: UInt32, now: UInt32) {
+        guard now != old else { return }
+        dom0_compiler_barrier()
+        page.storeBytes(of: now, toByteOffset: SharedRingLayout.responseProducerOffset, as: UInt32.self)
+        dom0_compiler_barrier()
+        let wanted = page.load(fromByteOffset: SharedRingLayout.responseEventOffset, as: UInt32.self)
+        if BackendRing.notifyNeeded(published: old, now: now, responseEvent: wanted) { _ = GuestEvents.send(port) }
+    }
+
+    // MARK: transmit: the domain to the bridge
+
+    /// Takes up to `budget` packets; true when more are waiting.
+    func service() -> Bool {
+        guard let page = txRing?.bytes, let staging = Self.txStaging else { return false }
+        let old = tx.responseProducer
+        var served = 0
+        while true {
+            let producer = page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self)
+            dom0_compiler_barrier()
+            let waiting: UInt32
+            switch tx.pending(producer: producer) {
+            case .failure:
+                publish(page, since: old, now: tx.responseProducer)
+                fault("transmit", producer, tx.requestConsumer)
+                return false
+            case .success(let n): waiting = n
+            }
+            if waiting == 0 {
+                page.storeBytes(of: tx.requestEvent, toByteOffset: SharedRingLayout.requestEventOffset, as: UInt32.self)
+                dom0_compiler_barrier()
+                if page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self) == tx.requestConsumer { break }
+                continue
+            }
+            if served == Self.budget { break }
+            served += 1
+            transmitOne(page, staging, waiting: waiting)
+            guard txRing != nil else { return false }
+        }
+        publish(page, since: old, now: tx.responseProducer)
+        return served == Self.budget
+    }
+
+    /// One packet (and the extra-info slots after it); `waiting` requests are on the ring.
+    func transmitOne(_ page: UnsafeMutableRawBufferPointer, _ staging: DMAPage, waiting: UInt32) {
+        func take() -> NetTxRequest? {
+            let slot = tx.takeRequest()
+            let at = SharedRingLayout.entriesOffset + Int(slot) * NetifTxLayout.entryBytes
+            return entry.withUnsafeMutableBytes { e -> NetTxRequest? in
+                dom0_copy_bytes(UInt32(UInt(bitPattern: e.baseAddress)), txRing!.address + UInt32(at), UInt32(NetifTxLayout.requestBytes))
+                return NetTxRequest.decode(UnsafeRawBufferPointer(e))
+            }
+        }
+        func respond(_ id: UInt16, _ status: NetifStatus) {
+            guard let r = tx.nextResponseSlot() else { return }
+            let response = NetTxRequest.response(id: id, status: status)
+            let to = SharedRingLayout.entriesOffset + Int(r) * NetifTxLayout.entryBytes
+            for i in 0..<NetifTxLayout.responseBytes { page.storeBytes(of: response[i], toByteOffset: to + i, as: UInt8.self) }
+        }
+        guard let request = take() else { return }
+        var left = waiting - 1
+        // Extra-info slots follow the packet's: each gets a NULL response after the packet's.
+        var extras = 0
+        if request.hasExtraInfo {
+            var more = true
+            while more && left > 0 {
+                let slot = tx.requestConsumer & (tx.size - 1)
+                let flags = page.load(fromByteOffset: SharedRingLayout.entriesOffset + Int(slot) * NetifTxLayout.entryBytes + NetExtraInfo.flagsOffset,
+                                      as: UInt8.self)
+                _ = tx.takeRequest()
+                left -= 1
+                extras += 1
+                more = flags & NetExtraInfo.flagMore != 0
+            }
+        }
+        var status = NetifStatus.okay
+        if let why = request.refusal {
+            refuse(request.id, why.reason)
+            status = .error
+            // The rest of a chain this backend cannot take: each slot answered with an error.
+            var chained = request.chained
+            respond(request.id, status)
+            for _ in 0..<extras { respond(0, .null) }
+            while chained && left > 0, let next = take() {
+                left -= 1
+                respond(next.id, .error)
+                chained = next.chained
+            }
+            return
+        }
+        let span = GrantCopySpan(domain: domain, ref: request.grant, grantOffset: request.offset,
+                                 ownFrame: UInt32(truncatingIfNeeded: staging.machine >> 12), ownOffset: 0, length: request.size, intoGrant: false)
+        if GrantCopy.run([span]) != nil {
+            refuse(request.id, "the frame's grant could not be copied from")
+            status = .error
+        }
+        respond(request.id, status)
+        for _ in 0..<extras { respond(0, .null) }
+        guard status == .okay else { return }
+        framesOut &+= 1
+        bytesOut &+= UInt64(request.size)
+        Bridge.forward(UnsafeRawBufferPointer(start: staging.bytes, count: Int(request.size)), from: bridgePort)
+    }
+}
