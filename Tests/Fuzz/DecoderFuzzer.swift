@@ -1,7 +1,7 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
 // hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, the #GP emulator's
 // privileged-instruction decoder, bounce-frame
-// placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label. An input is a selector byte,
+// placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label, dom0's blkback and netback request decoders. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
 
@@ -21,7 +21,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum DecoderTarget {
-    static let count: UInt8 = 31
+    static let count: UInt8 = 32
 
     static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
         switch selector % count {
@@ -87,6 +87,9 @@ enum DecoderTarget {
         case 26:
             // The shared rings' moves and the console line sanitiser (dom0), the relay label (hypervisor).
             RingFuzz.run(a, image)
+        case 31:
+            // dom0's backends: blkif and netif requests, ring indexes, the xenbus handshake, the bridge.
+            BackendFuzz.run(a, image)
         case 30:
             // The #GP emulator's decoder (port I/O, control-register moves): over the raw image, over
             // a slice that does not start at 0, and over what InstructionFetch gives it from a guest EIP.
