@@ -199,11 +199,11 @@ final class NetBackend {
         apply(handshake.handle(.fault))
     }
 
-    func refuse(_ id: UInt16, _ why: StaticString) {
+    func refuse(_ id: UInt16, _ why: StaticString, receiving: Bool = false) {
         refused &+= 1
         guard refused <= Self.maxRefusalsShown else { return }
         var line = prefix()
-        line.append("transmit request ")
+        line.append(receiving ? StaticString("receive buffer ") : StaticString("transmit request "))
         line.append(decimal: UInt64(id))
         line.append(" refused: ")
         line.append(why)
@@ -244,7 +244,7 @@ final class NetBackend {
             framesIn &+= 1
             bytesIn &+= UInt64(frame.count)
         } else {
-            refuse(id, "a receive buffer's grant could not be copied into")
+            refuse(id, "its grant could not be copied into", receiving: true)
         }
         let old = rx.responseProducer
         guard let r = rx.nextResponseSlot() else { return false }

@@ -18,6 +18,8 @@ enum BlockAttempts {
     static var ring = UnsafeMutableRawPointer(bitPattern: 0x1000)!
     static var data = UnsafeMutableRawPointer(bitPattern: 0x1000)!
     static var port: UInt32 = 0
+    /// Its grant table, mapped (nil until set up).
+    static var entries: UnsafeMutablePointer<UInt32>? = nil
     static var produced: UInt32 = 0
     static var consumed: UInt32 = 0
 
@@ -36,8 +38,8 @@ enum BlockAttempts {
         return p
     }
 
-    static func write(_ leaf: StaticString, _ value: [UInt8]) -> Bool {
-        var path = node
+    static func write(_ leaf: StaticString, _ value: [UInt8], under base: [UInt8] = node) -> Bool {
+        var path = base
         path.append(47)
         leaf.withUTF8Buffer { path.append(contentsOf: $0) }
         return store(.write, path + [0] + value) != nil
@@ -85,12 +87,7 @@ enum BlockAttempts {
             console.print("hostile: blkif: its grant table could not be set up (\(rc), \(mapped)); no block attempts")
             return
         }
-        let entries = table.assumingMemoryBound(to: UInt32.self)
-        func grant(_ ref: UInt32, _ frame: UInt32, to domain: UInt16, readonly: Bool) {
-            entries[Int(ref) * 2 + 1] = frame
-            guest_compiler_barrier()
-            entries[Int(ref) * 2] = UInt32(GrantEntryFlags.permitAccess | (readonly ? GrantEntryFlags.readonly : 0)) | UInt32(domain) << 16
-        }
+        entries = table.assumingMemoryBound(to: UInt32.self)
         let (r, ringFrame) = page()
         let (d, dataFrame) = page()
         let (_, readonlyFrame) = page()
@@ -157,6 +154,14 @@ enum BlockAttempts {
         let closed = waitForBackend(backend, atLeast: 5)
         if closed >= 5 { Hostile.refused += 1 }
         console.print("hostile: blkif request producer 1000 ahead of the responses: \(closed >= 5 ? "refused" : "NOT refused") (backend state \(closed))")
+    }
+
+    /// Grant `ref` gives `domain` access to `frame`.
+    static func grant(_ ref: UInt32, _ frame: UInt32, to domain: UInt16, readonly: Bool) {
+        guard let entries else { return }
+        entries[Int(ref) * 2 + 1] = frame
+        guest_compiler_barrier()
+        entries[Int(ref) * 2] = UInt32(GrantEntryFlags.permitAccess | (readonly ? GrantEntryFlags.readonly : 0)) | UInt32(domain) << 16
     }
 
     static func expect(_ what: StaticString, _ got: Int16?, _ wanted: BlkifStatus) {
