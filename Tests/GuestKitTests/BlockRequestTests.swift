@@ -38,6 +38,8 @@ final class BlockRequestTests: XCTestCase {
         XCTAssertEqual(w.operation, .write)
         guard case .success(let f) = decode(entry(op: 3, segments: [], sector: 0)) else { return XCTFail() }
         XCTAssertEqual(f.operation, .flushDiskCache)
+        // A flush that carries segments would have its data dropped: refused.
+        XCTAssertEqual(decode(entry(op: 3, segments: [(1, 0, 0)], sector: 0)), .failure(.segmentCount))
         let e = entry(op: 0, segments: [(1, 0, 0)], sector: 5, id: 42)
         XCTAssertEqual(e.withUnsafeBytes { BlockRequest.header($0).id }, 42)
     }
@@ -82,6 +84,7 @@ final class BlockRequestTests: XCTestCase {
             if ![0, 1, 2, 3, 5, 6].contains(op) { expected = .unknownOperation }
             else if [2, 5, 6].contains(op) || (op == 3 && !d.flushes) { expected = .notSupported }
             else if op == 1 && !d.writable { expected = .readOnly }
+            else if op == 3 && n != 0 { expected = .segmentCount }
             else if op != 3 {
                 if n < 1 || n > 11 { expected = .segmentCount }
                 else {

@@ -40,7 +40,7 @@ public enum BlockRefusal: Error, Equatable, Sendable {
         switch self {
         case .unknownOperation: return "an operation blkif does not define"
         case .notSupported: return "an operation this backend does not offer (barrier, discard, indirect, or flush without a cache)"
-        case .segmentCount: return "a read or write needs 1 to 11 segments"
+        case .segmentCount: return "a read or write needs 1 to 11 segments, a flush none"
         case .segment: return "a segment's sectors are not inside its page (first <= last <= 7)"
         case .beyondDisk: return "the sectors lie past the end of the disk"
         case .readOnly: return "a write to a read-only disk"
@@ -73,6 +73,8 @@ public struct BlockRequest: Equatable, Sendable {
             return .failure(.notSupported)
         case .flushDiskCache:
             guard disk.flushes else { return .failure(.notSupported) }
+            // A flush carries no data (a frontend that wants both sends a write, then a flush).
+            guard entry[BlkifLayout.segmentCountOffset] == 0 else { return .failure(.segmentCount) }
             return .success(BlockRequest(operation: operation, id: id, sector: 0, segments: []))
         case .read, .write:
             break
