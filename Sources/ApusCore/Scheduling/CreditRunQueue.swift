@@ -26,13 +26,21 @@ extension CreditScheduler {
                 siftDown(Int(queueIndex[Int(id)]))
             }
         } else if at >= 0 {
-            let last = queue.removeLast()
-            queueIndex[Int(id)] = -1
-            if at < queue.count {
-                queue[at] = last
-                siftUp(at)
-                siftDown(Int(queueIndex[Int(last)]))
-            }
+            dequeue(id)
+        }
+    }
+
+    /// Takes `id` out of the run queue if it is there (its entry no longer queued()).
+    @inline(__always)
+    mutating func dequeue(_ id: UInt16) {
+        let at = Int(queueIndex[Int(id)])
+        guard at >= 0 else { return }
+        let last = queue.removeLast()
+        queueIndex[Int(id)] = -1
+        if at < queue.count {
+            queue[at] = last
+            siftUp(at)
+            siftDown(Int(queueIndex[Int(last)]))
         }
     }
 

@@ -45,6 +45,16 @@ public struct CreditSchedulerParameters: Equatable, Sendable {
     /// Least credit a domain can hold (a safety bound; accounting keeps credit far above it).
     public var creditFloorNs: Int64
 
+    /// Every field as given, unchecked: the constant empty scheduler's parameters (CreditScheduler.init()).
+    init(periodNs: UInt64, timesliceNs: UInt64, boostSliceNs: UInt64, initialCreditNs: Int64, creditCeilingNs: Int64, creditFloorNs: Int64) {
+        self.periodNs = periodNs
+        self.timesliceNs = timesliceNs
+        self.boostSliceNs = boostSliceNs
+        self.initialCreditNs = initialCreditNs
+        self.creditCeilingNs = creditCeilingNs
+        self.creditFloorNs = creditFloorNs
+    }
+
     public init(periodNs: UInt64 = 30_000_000, timesliceNs: UInt64 = 10_000_000, boostSliceNs: UInt64 = 1_000_000) {
         self.periodNs = max(periodNs, 1)
         self.timesliceNs = max(min(timesliceNs, self.periodNs), 1)
@@ -121,6 +131,19 @@ public struct CreditScheduler: Equatable, Sendable {
     var yielders: [UInt16]
     /// One past the highest id present: the period's accounting visits entries below it only.
     var idEnd = 0
+
+    /// A scheduler with room for no domain (every id is out of range, every operation a no-op, pick
+    /// idles): a constant value, so a global starting with it needs no lazy initialization. The
+    /// hypervisor replaces it with init(capacity:) at boot.
+    public init() {
+        parameters = CreditSchedulerParameters(periodNs: 30_000_000, timesliceNs: 10_000_000, boostSliceNs: 1_000_000,
+                                               initialCreditNs: 1_000_000, creditCeilingNs: 30_000_000, creditFloorNs: -60_000_000)
+        entries = []
+        queue = []
+        queueIndex = []
+        yielders = []
+        periodStart = 0
+    }
 
     /// A scheduler for domains 0 ..< capacity, with the first period starting at `now`.
     public init(capacity: Int, parameters: CreditSchedulerParameters = CreditSchedulerParameters(), now: UInt64 = 0) {
@@ -273,7 +296,9 @@ public struct CreditScheduler: Equatable, Sendable {
             return SchedulingDecision(domain: nil, sliceNs: toBoundary)
         }
         entries[Int(id)]!.stamp = takeStamp()
-        requeueBehind(id)
+        // A newer stamp only moves it later, and it stays queued (present, runnable, unparked, its
+        // yield over): one sift down from its place, without requeueBehind's membership test.
+        siftDown(Int(queueIndex[Int(id)]))
         // The fields in place (copying the entry out cost more than reading three of them).
         var slice = min(entries[Int(id)]!.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
         let cap = entries[Int(id)]!.cap
@@ -288,6 +313,30 @@ public struct CreditScheduler: Equatable, Sendable {
     /// then runs tick(now:) (the period's accounting) and pick(now:) itself.
     public mutating func chargeAndPick(_ leaving: UInt16?, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
         if let leaving { account(leaving, elapsedNs: elapsedNs) }
+        if periodEnded(at: now) { return nil }
+        return pick(now: now)
+    }
+
+    /// SCHEDOP_block's switch in one call: `id` (the domain leaving the CPU) stops wanting it and is
+    /// charged `elapsedNs` (no charge when 0, as chargeAndPick's nil), then the pick. The same states
+    /// and answer as block(id) then chargeAndPick(elapsedNs > 0 ? id : nil, elapsedNs:, now:), with its
+    /// entry written once and one trip out of the run queue instead of a requeue and a requeueBehind.
+    public mutating func blockAndPick(_ id: UInt16, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
+        let i = Int(id)
+        if i < entries.count, entries[i] != nil {
+            if entries[i]!.yielded { forgetYield(id) }
+            if elapsedNs > 0 {
+                let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
+                entries[i]!.credit = max(entries[i]!.credit - charge, parameters.creditFloorNs)
+                entries[i]!.usedThisPeriodNs += elapsedNs
+                entries[i]!.totalRunNs += elapsedNs
+                entries[i]!.ranThisPeriod = true
+            }
+            entries[i]!.runnable = false
+            entries[i]!.boosted = false
+            entries[i]!.yielded = false
+            dequeue(id)
+        }
         if periodEnded(at: now) { return nil }
         return pick(now: now)
     }
