@@ -15,31 +15,29 @@ func loadCR3(_ value: UInt32) {
 enum ControlRegisters {
     static let taskSwitched: UInt32 = 1 << 3
 
-    /// CR0.TS as the hypervisor last set or cleared it, when known: every write of TS goes through
+    /// CR0 as the hypervisor last wrote it, when known: every write of CR0 after boot goes through
     /// setTaskSwitched, clearTaskSwitched or forgetTaskSwitched (the CPU itself changes TS only on a
     /// hardware task switch, which Apus never makes), so a context switch needs no CR0 read.
-    private static var taskSwitchedKnown = false
-    private static var taskSwitchedOn = false
+    private static var shadowKnown = false
+    private static var shadow: UInt32 = 0
 
-    /// Sets or clears CR0.TS; CR0 is written only when the bit changes, and read only when its TS is not known.
+    /// Sets or clears CR0.TS; CR0 is written only when the bit changes, and read only when not known.
     static func setTaskSwitched(_ on: Bool) {
-        if taskSwitchedKnown && taskSwitchedOn == on { return }
-        let cr0 = cpu_read_cr0()
+        let cr0 = shadowKnown ? shadow : cpu_read_cr0()
         let wanted = on ? cr0 | taskSwitched : cr0 & ~taskSwitched
         if wanted != cr0 { cpu_write_cr0(wanted) }
-        taskSwitchedOn = on
-        taskSwitchedKnown = true
+        shadow = wanted
+        shadowKnown = true
     }
 
     /// clts: CR0.TS cleared.
     static func clearTaskSwitched() {
         cpu_clts()
-        taskSwitchedOn = false
-        taskSwitchedKnown = true
+        shadow &= ~taskSwitched
     }
 
-    /// After CR0 was written some other way: TS is read again at its next change.
+    /// After CR0 was written some other way: CR0 is read again at the next change of TS.
     static func forgetTaskSwitched() {
-        taskSwitchedKnown = false
+        shadowKnown = false
     }
 }

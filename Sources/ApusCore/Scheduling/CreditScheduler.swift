@@ -224,7 +224,16 @@ public struct CreditScheduler: Equatable, Sendable {
         guard i < entries.count, entries[i] != nil, !entries[i]!.runnable else { return }
         entries[i]!.runnable = true
         entries[i]!.boosted = entries[i]!.credit >= 0
-        requeue(id)
+        // Blocked, it was out of the queue (block cleared its yield): it joins unless its cap parked it,
+        // without requeue's test of where it was.
+        if queueIndex[i] < 0 {
+            if queued(id) {
+                queue.append(id)
+                siftUp(queue.count - 1)
+            }
+        } else {
+            requeue(id)
+        }
     }
 
     /// The domain gives up the CPU but stays runnable: the next pick prefers anyone else.
@@ -238,6 +247,12 @@ public struct CreditScheduler: Equatable, Sendable {
 
     /// Charges `id` for `elapsedNs` of CPU. Its boost ends: it has had its prompt run.
     public mutating func account(_ id: UInt16, elapsedNs: UInt64) {
+        charge(id, elapsedNs: elapsedNs)
+    }
+
+    /// account(id, elapsedNs:), inlined into chargeAndPick.
+    @inline(__always)
+    mutating func charge(_ id: UInt16, elapsedNs: UInt64) {
         // In place: the entry is not copied out and back.
         guard Int(id) < entries.count, entries[Int(id)] != nil else { return }
         let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
@@ -312,7 +327,7 @@ public struct CreditScheduler: Equatable, Sendable {
     /// for `elapsedNs`, then pick. Nil, after the charge, when a period ended by `now`: the caller
     /// then runs tick(now:) (the period's accounting) and pick(now:) itself.
     public mutating func chargeAndPick(_ leaving: UInt16?, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
-        if let leaving { account(leaving, elapsedNs: elapsedNs) }
+        if let leaving { charge(leaving, elapsedNs: elapsedNs) }
         if periodEnded(at: now) { return nil }
         return pick(now: now)
     }
