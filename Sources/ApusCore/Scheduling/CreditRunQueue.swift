@@ -8,9 +8,9 @@ extension CreditScheduler {
     @inline(__always)
     func queued(_ id: UInt16) -> Bool {
         let i = Int(id)
-        guard entries[i] != nil, entries[i]!.runnable, !entries[i]!.yielded else { return false }
-        let cap = entries[i]!.cap
-        return cap == 0 || entries[i]!.usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
+        guard entries[i].present, entries[i].runnable, !entries[i].yielded else { return false }
+        let cap = entries[i].cap
+        return cap == 0 || entries[i].usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
     }
 
     /// Puts `id` where its entry now says: in the queue at its place, or out of it. Every
@@ -79,27 +79,27 @@ extension CreditScheduler {
     /// ahead(a, b) over the entries in place: it reads only the three fields the order looks at
     /// (copying two whole entries per comparison made each level of a sift cost some 200 instructions).
     @inline(__always)
-    static func ahead(_ a: UInt16, _ b: UInt16, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>) -> Bool {
-        let pa = e[Int(a)]!.priority, pb = e[Int(b)]!.priority
+    static func ahead(_ a: UInt16, _ b: UInt16, _ e: UnsafeBufferPointer<CreditSchedulerEntry>) -> Bool {
+        let pa = e[Int(a)].priority, pb = e[Int(b)].priority
         if pa != pb { return pa > pb }
         if pa != .boost {
-            let ca = e[Int(a)]!.credit, cb = e[Int(b)]!.credit
+            let ca = e[Int(a)].credit, cb = e[Int(b)].credit
             if ca != cb { return ca > cb }
         }
-        return e[Int(a)]!.stamp < e[Int(b)]!.stamp
+        return e[Int(a)].stamp < e[Int(b)].stamp
     }
 
     /// ahead(a, b) through the entries array itself (bounds-checked subscripts, no buffer): what
     /// the two- and three-entry heaps' sifts use.
     @inline(__always)
     func aheadInPlace(_ a: UInt16, _ b: UInt16) -> Bool {
-        let pa = entries[Int(a)]!.priority, pb = entries[Int(b)]!.priority
+        let pa = entries[Int(a)].priority, pb = entries[Int(b)].priority
         if pa != pb { return pa > pb }
         if pa != .boost {
-            let ca = entries[Int(a)]!.credit, cb = entries[Int(b)]!.credit
+            let ca = entries[Int(a)].credit, cb = entries[Int(b)].credit
             if ca != cb { return ca > cb }
         }
-        return entries[Int(a)]!.stamp < entries[Int(b)]!.stamp
+        return entries[Int(a)].stamp < entries[Int(b)].stamp
     }
 
     /// Puts `id` at `at` of the queue and records it there.
@@ -162,7 +162,7 @@ extension CreditScheduler {
         }
     }
 
-    static func siftUp(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+    static func siftUp(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry>,
                        _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
@@ -178,7 +178,7 @@ extension CreditScheduler {
         queueIndex[Int(id)] = Int32(i)
     }
 
-    static func siftDown(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+    static func siftDown(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry>,
                          _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
@@ -213,7 +213,7 @@ extension CreditScheduler {
         guard members == queue.count else { return false }
         for i in queue.indices.dropFirst() where ahead(queue[i], queue[(i - 1) >> 1]) { return false }
         for index in entries.indices {
-            let pending = entries[index]?.yielded == true
+            let pending = entries[index].present && entries[index].yielded
             if pending != yielders.contains(UInt16(index)) { return false }
         }
         return true
