@@ -117,11 +117,18 @@ extension CreditScheduler {
     // (Mutable buffers for all three: reading `entries` for a read-only buffer retained and released it.)
 
     /// Moves queue[start] up to its place. Also records a freshly appended id's place (start == count - 1).
+    /// The head's case inline (it has nowhere to go: only its place is recorded), the rest a call.
+    @inline(__always)
     mutating func siftUp(_ start: Int) {
-        if start == 0 {                               // the head has nowhere to go
+        if start == 0 {
             queueIndex[Int(queue[0])] = 0
             return
         }
+        siftUpFromBelowHead(start)
+    }
+
+    /// siftUp for start > 0.
+    mutating func siftUpFromBelowHead(_ start: Int) {
         if start <= 2 {                               // its parent is the head
             let id = queue[start], head = queue[0]
             if aheadInPlace(id, head) {
@@ -140,14 +147,26 @@ extension CreditScheduler {
     }
 
     /// Moves queue[start] down to its place. Every caller has queueIndex[queue[start]] == start
-    /// already, so an element without children is left as it is, unwritten.
+    /// already, so an element without children is left as it is, unwritten: that test inline, the
+    /// sift a call.
+    @inline(__always)
     mutating func siftDown(_ start: Int) {
+        if 2 * start + 1 >= queue.count { return }    // no child to compare with
+        siftDownWithChildren(start)
+    }
+
+    /// siftDown for an element with at least one child.
+    mutating func siftDownWithChildren(_ start: Int) {
         let count = queue.count
-        if 2 * start + 1 >= count { return }          // no child to compare with
         if count <= 3 {                               // start is the head, its children the rest
             let id = queue[0]
             var child = 1
-            if count == 3, aheadInPlace(queue[2], queue[1]) { child = 2 }
+            if count == 3 {
+                // The ids read first: reading them in the call's arguments copied the whole scheduler
+                // (and retained its arrays) to borrow it for the comparison.
+                let left = queue[1], right = queue[2]
+                if aheadInPlace(right, left) { child = 2 }
+            }
             let below = queue[child]
             if aheadInPlace(below, id) {
                 place(below, at: 0)
