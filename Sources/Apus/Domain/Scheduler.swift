@@ -7,8 +7,9 @@ import ApusCore
 import PVABI
 
 enum Scheduler {
-    /// Empty until initialize() at boot: a constant initial value, so reading it on every switch, wake
-    /// and block costs no lazy-initialization check (swift_once).
+    /// Empty until initialize() at boot: its initial value is constants only (no allocation), so
+    /// reading it on every switch, wake and block costs an inline test of the global's token, not a
+    /// call to swift_once.
     static var credit = CreditScheduler()
     /// When the running domain got the CPU (system-time ns).
     static var switchedAt: UInt64 = 0
