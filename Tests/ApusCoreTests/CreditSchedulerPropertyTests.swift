@@ -1,5 +1,5 @@
 // Property test of the credit scheduler's run queue: random sequences of add, remove, wake, block,
-// yield, account, tick, setParameters and pick, applied to the scheduler and to the old scan
+// yield, account, tick, setParameters, pick and the combined blockAndPick and chargeAndPick, applied to the scheduler and to the old scan
 // (CreditSchedulerReference.swift); every pick and every domain's standing must agree after every step.
 
 import XCTest
@@ -50,6 +50,30 @@ final class CreditSchedulerPropertyTests: XCTestCase {
             if rng.chance(3), now > period { now -= period }        // time going backwards is ignored
             what = "tick(\(now))"
             s.tick(now: now); r.tick(now: now)
+        case 72..<80:
+            // The hypervisor's SCHEDOP_block: the domain that just ran (or any id) blocks, is charged and
+            // the next one picked in one call; the reference does block, account, then (within the period) pick.
+            let target = rng.chance(80) ? (lastPicked ?? id) : id
+            let elapsed = rng.chance(20) ? 0 : UInt64(rng.below(Int(period / 4) + 1))
+            now += elapsed
+            what = "blockAndPick(\(target), \(elapsed), \(now))"
+            let a = s.blockAndPick(target, elapsedNs: elapsed, now: now)
+            r.block(target)
+            if elapsed > 0 { r.account(target, elapsedNs: elapsed) }
+            let b: SchedulingDecision? = now >= r.periodStart + period ? nil : r.pick(now: now)
+            guard a == b else { XCTFail("\(context): \(what) chose \(String(describing: a)), reference \(String(describing: b))"); return false }
+            lastPicked = a?.domain
+        case 80..<86:
+            // A preemption's switch: charge the one that ran (or none), then pick, in one call.
+            let target: UInt16? = rng.chance(15) ? nil : (rng.chance(80) ? (lastPicked ?? id) : id)
+            let elapsed = UInt64(rng.below(Int(period / 4) + 1))
+            now += elapsed
+            what = "chargeAndPick(\(String(describing: target)), \(elapsed), \(now))"
+            let a = s.chargeAndPick(target, elapsedNs: elapsed, now: now)
+            if let target { r.account(target, elapsedNs: elapsed) }
+            let b: SchedulingDecision? = now >= r.periodStart + period ? nil : r.pick(now: now)
+            guard a == b else { XCTFail("\(context): \(what) chose \(String(describing: a)), reference \(String(describing: b))"); return false }
+            lastPicked = a?.domain
         default:
             what = "pick(\(now))"
             let a = s.pick(now: now)

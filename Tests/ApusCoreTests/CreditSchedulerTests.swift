@@ -391,3 +391,18 @@ final class CreditSchedulerTests: XCTestCase {
         }
     }
 }
+
+final class CreditSchedulerEmptyTests: XCTestCase {
+    /// The constant empty scheduler the hypervisor's global starts with: the default parameters, no
+    /// room for any domain, every operation harmless, pick idles.
+    func testEmptySchedulerIsInert() {
+        var s = CreditScheduler()
+        XCTAssertEqual(s.parameters, CreditSchedulerParameters())
+        XCTAssertFalse(s.add(0))
+        s.wake(0); s.block(0); s.yield(0); s.account(0, elapsedNs: 5); s.remove(0)
+        XCTAssertNil(s.entry(0))
+        XCTAssertEqual(s.pick(now: 0), SchedulingDecision(domain: nil, sliceNs: CreditSchedulerParameters().periodNs))
+        XCTAssertEqual(s.blockAndPick(0, elapsedNs: 7, now: 1), SchedulingDecision(domain: nil, sliceNs: CreditSchedulerParameters().periodNs - 1))
+        XCTAssertTrue(s.runQueueIsConsistent())
+    }
+}

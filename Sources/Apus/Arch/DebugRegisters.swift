@@ -24,6 +24,7 @@ enum DebugRegisters {
 
     /// Puts `d`'s breakpoints on the CPU (Xen's activate_debugregs at a context switch), or clears
     /// DR7 when `d` enables none and the previous domain did.
+    @inline(__always)
     static func switchTo(_ d: Domain) {
         if isActive(d.vcpu.debugControl) {
             writeAddresses(d)

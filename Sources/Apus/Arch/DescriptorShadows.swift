@@ -42,6 +42,14 @@ enum LocalDescriptorTable {
     /// LDT-less guests needs no lldt.
     private static var noneLoaded = false
 
+    /// refresh(d) at a context switch, with its common case inline: a domain without an LDT after
+    /// one without (the LDT register already null) needs no call at all.
+    @inline(__always)
+    static func switchTo(_ d: Domain) {
+        if d.memory.ldtEntries == 0 && noneLoaded { return }
+        refresh(d)
+    }
+
     /// Types the pages of the LDT the core accepted (MMUEXT_SET_LDT) and makes it the domain's;
     /// on refusal the domain keeps the LDT it had, and nothing taken stays taken.
     static func load(_ d: Domain, base: UInt32, entries: UInt32) -> HypercallOutcome? {

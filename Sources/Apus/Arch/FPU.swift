@@ -33,6 +33,7 @@ enum FPU {
         if features.edx & cpuidSSE != 0 { cr4 |= cr4OSXMMEXCPT }
         cpu_write_cr4(cr4)
         cpu_write_cr0((cpu_read_cr0() | cr0MP | cr0NE) & ~cr0EM & ~ControlRegisters.taskSwitched)
+        ControlRegisters.forgetTaskSwitched()
         cpu_fninit()
         cpu_fxsave(area(Int(Domains.capacity)))
         ControlRegisters.setTaskSwitched(true)
@@ -52,7 +53,7 @@ enum FPU {
 
     /// On #NM from `d`: gives it the FPU with its own registers, saving the previous owner's.
     static func take(_ d: Domain) {
-        cpu_clts()
+        ControlRegisters.clearTaskSwitched()
         guard owner != d.id else { return }
         if let previous = owner { cpu_fxsave(area(Int(previous))) }
         cpu_fxrstor(area(d.vcpu.fpuUsed ? Int(d.id) : Int(Domains.capacity)))

@@ -39,6 +39,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     commandLine.withUnsafeBufferPointer { Log.info("boot: command line '\(text: $0)'") }
 
     MemorySetup.run(info, sym)
+    Scheduler.initialize()
 
     PIC.remap()
     PIT.start()

@@ -14,7 +14,7 @@ enum ContextSwitch {
     static func load(_ d: Domain, tsc: UInt64, now: UInt64) {
         loadCR3(d.hardwarePDPTPhysical)
         GuestGDT.reload(d)
-        LocalDescriptorTable.refresh(d)
+        LocalDescriptorTable.switchTo(d)
         SystemCallGate.load(d)
         FPU.applyTaskSwitched(d)
         SystemTime.switchedTo(d, tsc: tsc, now: now)

@@ -7,7 +7,10 @@ import ApusCore
 import PVABI
 
 enum Scheduler {
-    static var credit = CreditScheduler(capacity: Domains.capacity)
+    /// Empty until initialize() at boot: its initial value is constants only (no allocation), so
+    /// reading it on every switch, wake and block costs an inline test of the global's token, not a
+    /// call to swift_once.
+    static var credit = CreditScheduler()
     /// When the running domain got the CPU (system-time ns).
     static var switchedAt: UInt64 = 0
     static var switches: UInt64 = 0
@@ -20,6 +23,11 @@ enum Scheduler {
     /// it from a timer, csched_acct), timed on its own for make bench: it is not part of a switch.
     static var accountingTicks: UInt64 = 0
     static var accountings: UInt64 = 0
+
+    /// The credit scheduler sized for every domain id; at boot, before the first domain is added.
+    static func initialize() {
+        credit = CreditScheduler(capacity: Domains.capacity)
+    }
 
     static func add(_ d: Domain) {
         _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable)
@@ -87,8 +95,30 @@ enum Scheduler {
         let now = SystemTime.at(tsc: tsc)
         Runstates.account(d, now: now)
         d.state = .blocked
-        credit.block(d.id)
-        runNext(tsc: tsc, now: now)
+        preemptRequested = false
+        switchStart = tsc
+        // `d` is the running domain (it made the call): off the CPU, then its block, charge and the
+        // pick in one call to the credit scheduler.
+        let elapsed = stopRunning(now: now)
+        run(credit.blockAndPick(d.id, elapsedNs: elapsed, now: now), tsc: tsc, now: now)
+    }
+
+    /// Takes the running domain (if any) off the CPU at `now`: its CPU time grows by what it ran since
+    /// switchedAt, which is returned (0 when none ran or no time passed: nothing to charge).
+    @inline(__always)
+    private static func stopRunning(now: UInt64) -> UInt64 {
+        var elapsed: UInt64 = 0
+        if let running = Domains.running {
+            running._withUnsafeGuaranteedRef { d in
+                if now > switchedAt {
+                    elapsed = now - switchedAt
+                    d.cpuTime &+= elapsed
+                }
+            }
+            Domains.running = nil
+        }
+        switchedAt = now
+        return elapsed
     }
 
     /// Runs the next domain the credit scheduler picks; halts (interrupts on) while none can run.
@@ -101,22 +131,17 @@ enum Scheduler {
     static func runNext(tsc: UInt64, now: UInt64) -> Never {
         preemptRequested = false
         switchStart = tsc
-        var leaving: UInt16? = nil
-        var elapsed: UInt64 = 0
-        if let running = Domains.running {
-            running._withUnsafeGuaranteedRef { d in
-                if now > switchedAt {
-                    elapsed = now - switchedAt
-                    d.cpuTime &+= elapsed
-                    leaving = d.id
-                }
-            }
-            Domains.running = nil
-        }
-        switchedAt = now
-        var tsc = tsc, now = now
+        let leaving = Domains.running.map { $0._withUnsafeGuaranteedRef { $0.id } }
+        let elapsed = stopRunning(now: now)
         // The charge and the pick in one call; nil when a period ended (its accounting first).
-        var decision = credit.chargeAndPick(leaving, elapsedNs: elapsed, now: now)
+        run(credit.chargeAndPick(elapsed > 0 ? leaving : nil, elapsedNs: elapsed, now: now), tsc: tsc, now: now)
+    }
+
+    /// Runs what the credit scheduler decided (nil: a period ended, its accounting and a pick first);
+    /// halts (interrupts on) and asks again while nobody can run.
+    private static func run(_ first: SchedulingDecision?, tsc: UInt64, now: UInt64) -> Never {
+        var tsc = tsc, now = now
+        var decision = first
         while true {
             let chosen: SchedulingDecision
             if let decision { chosen = decision } else {

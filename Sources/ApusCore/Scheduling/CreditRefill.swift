@@ -24,39 +24,39 @@ extension CreditScheduler {
             while remaining > 0, rounds <= e.count {
                 rounds += 1
                 var totalWeight: Int64 = 0
-                for i in e.indices where e[i] != nil && Self.inPool(e[i]!) { totalWeight += Int64(e[i]!.weight) }
+                for i in e.indices where e[i].present && Self.inPool(e[i]) { totalWeight += Int64(e[i].weight) }
                 guard totalWeight > 0 else { break }
                 var shares = ShareCache(remaining: remaining, totalWeight: totalWeight)
                 var saturated = false
-                for i in e.indices where e[i] != nil && Self.inPool(e[i]!) {
-                    let share = shares.of(e[i]!.weight)
-                    let room = Self.room(e[i]!, ceiling: ceiling, periodNs: periodNs)
+                for i in e.indices where e[i].present && Self.inPool(e[i]) {
+                    let share = shares.of(e[i].weight)
+                    let room = Self.room(e[i], ceiling: ceiling, periodNs: periodNs)
                     if share >= room {
-                        e[i]!.credit += room
-                        e[i]!.granted += room
-                        e[i]!.saturated = true
+                        e[i].credit += room
+                        e[i].granted += room
+                        e[i].saturated = true
                         saturated = true
                     }
                 }
                 if saturated {
                     var granted: Int64 = 0
-                    for i in e.indices where e[i] != nil { granted += e[i]!.granted }
+                    for i in e.indices where e[i].present { granted += e[i].granted }
                     remaining = period - granted
                     continue
                 }
-                for i in e.indices where e[i] != nil && Self.inPool(e[i]!) {
-                    let share = shares.of(e[i]!.weight)
-                    e[i]!.credit += share
-                    e[i]!.granted += share
+                for i in e.indices where e[i].present && Self.inPool(e[i]) {
+                    let share = shares.of(e[i].weight)
+                    e[i].credit += share
+                    e[i].granted += share
                 }
                 break
             }
-            for i in e.indices where e[i] != nil {
-                e[i]!.credit = max(e[i]!.credit, floor)
-                e[i]!.usedThisPeriodNs = 0
-                e[i]!.ranThisPeriod = false
-                e[i]!.granted = 0
-                e[i]!.saturated = false
+            for i in e.indices where e[i].present {
+                e[i].credit = max(e[i].credit, floor)
+                e[i].usedThisPeriodNs = 0
+                e[i].ranThisPeriod = false
+                e[i].granted = 0
+                e[i].saturated = false
             }
         }
         rebuildQueue()

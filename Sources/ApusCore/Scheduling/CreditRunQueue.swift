@@ -8,9 +8,9 @@ extension CreditScheduler {
     @inline(__always)
     func queued(_ id: UInt16) -> Bool {
         let i = Int(id)
-        guard entries[i] != nil, entries[i]!.runnable, !entries[i]!.yielded else { return false }
-        let cap = entries[i]!.cap
-        return cap == 0 || entries[i]!.usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
+        guard entries[i].present, entries[i].runnable, !entries[i].yielded else { return false }
+        let cap = entries[i].cap
+        return cap == 0 || entries[i].usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
     }
 
     /// Puts `id` where its entry now says: in the queue at its place, or out of it. Every
@@ -26,13 +26,21 @@ extension CreditScheduler {
                 siftDown(Int(queueIndex[Int(id)]))
             }
         } else if at >= 0 {
-            let last = queue.removeLast()
-            queueIndex[Int(id)] = -1
-            if at < queue.count {
-                queue[at] = last
-                siftUp(at)
-                siftDown(Int(queueIndex[Int(last)]))
-            }
+            dequeue(id)
+        }
+    }
+
+    /// Takes `id` out of the run queue if it is there (its entry no longer queued()).
+    @inline(__always)
+    mutating func dequeue(_ id: UInt16) {
+        let at = Int(queueIndex[Int(id)])
+        guard at >= 0 else { return }
+        let last = queue.removeLast()
+        queueIndex[Int(id)] = -1
+        if at < queue.count {
+            queue[at] = last
+            siftUp(at)
+            siftDown(Int(queueIndex[Int(last)]))
         }
     }
 
@@ -71,27 +79,27 @@ extension CreditScheduler {
     /// ahead(a, b) over the entries in place: it reads only the three fields the order looks at
     /// (copying two whole entries per comparison made each level of a sift cost some 200 instructions).
     @inline(__always)
-    static func ahead(_ a: UInt16, _ b: UInt16, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>) -> Bool {
-        let pa = e[Int(a)]!.priority, pb = e[Int(b)]!.priority
+    static func ahead(_ a: UInt16, _ b: UInt16, _ e: UnsafeBufferPointer<CreditSchedulerEntry>) -> Bool {
+        let pa = e[Int(a)].priority, pb = e[Int(b)].priority
         if pa != pb { return pa > pb }
         if pa != .boost {
-            let ca = e[Int(a)]!.credit, cb = e[Int(b)]!.credit
+            let ca = e[Int(a)].credit, cb = e[Int(b)].credit
             if ca != cb { return ca > cb }
         }
-        return e[Int(a)]!.stamp < e[Int(b)]!.stamp
+        return e[Int(a)].stamp < e[Int(b)].stamp
     }
 
     /// ahead(a, b) through the entries array itself (bounds-checked subscripts, no buffer): what
     /// the two- and three-entry heaps' sifts use.
     @inline(__always)
     func aheadInPlace(_ a: UInt16, _ b: UInt16) -> Bool {
-        let pa = entries[Int(a)]!.priority, pb = entries[Int(b)]!.priority
+        let pa = entries[Int(a)].priority, pb = entries[Int(b)].priority
         if pa != pb { return pa > pb }
         if pa != .boost {
-            let ca = entries[Int(a)]!.credit, cb = entries[Int(b)]!.credit
+            let ca = entries[Int(a)].credit, cb = entries[Int(b)].credit
             if ca != cb { return ca > cb }
         }
-        return entries[Int(a)]!.stamp < entries[Int(b)]!.stamp
+        return entries[Int(a)].stamp < entries[Int(b)].stamp
     }
 
     /// Puts `id` at `at` of the queue and records it there.
@@ -109,11 +117,18 @@ extension CreditScheduler {
     // (Mutable buffers for all three: reading `entries` for a read-only buffer retained and released it.)
 
     /// Moves queue[start] up to its place. Also records a freshly appended id's place (start == count - 1).
+    /// The head's case inline (it has nowhere to go: only its place is recorded), the rest a call.
+    @inline(__always)
     mutating func siftUp(_ start: Int) {
-        if start == 0 {                               // the head has nowhere to go
+        if start == 0 {
             queueIndex[Int(queue[0])] = 0
             return
         }
+        siftUpFromBelowHead(start)
+    }
+
+    /// siftUp for start > 0.
+    mutating func siftUpFromBelowHead(_ start: Int) {
         if start <= 2 {                               // its parent is the head
             let id = queue[start], head = queue[0]
             if aheadInPlace(id, head) {
@@ -132,14 +147,26 @@ extension CreditScheduler {
     }
 
     /// Moves queue[start] down to its place. Every caller has queueIndex[queue[start]] == start
-    /// already, so an element without children is left as it is, unwritten.
+    /// already, so an element without children is left as it is, unwritten: that test inline, the
+    /// sift a call.
+    @inline(__always)
     mutating func siftDown(_ start: Int) {
+        if 2 * start + 1 >= queue.count { return }    // no child to compare with
+        siftDownWithChildren(start)
+    }
+
+    /// siftDown for an element with at least one child.
+    mutating func siftDownWithChildren(_ start: Int) {
         let count = queue.count
-        if 2 * start + 1 >= count { return }          // no child to compare with
         if count <= 3 {                               // start is the head, its children the rest
             let id = queue[0]
             var child = 1
-            if count == 3, aheadInPlace(queue[2], queue[1]) { child = 2 }
+            if count == 3 {
+                // The ids read first: reading them in the call's arguments copied the whole scheduler
+                // (and retained its arrays) to borrow it for the comparison.
+                let left = queue[1], right = queue[2]
+                if aheadInPlace(right, left) { child = 2 }
+            }
             let below = queue[child]
             if aheadInPlace(below, id) {
                 place(below, at: 0)
@@ -154,7 +181,7 @@ extension CreditScheduler {
         }
     }
 
-    static func siftUp(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+    static func siftUp(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry>,
                        _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
@@ -170,7 +197,7 @@ extension CreditScheduler {
         queueIndex[Int(id)] = Int32(i)
     }
 
-    static func siftDown(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry?>,
+    static func siftDown(_ start: Int, _ e: UnsafeBufferPointer<CreditSchedulerEntry>,
                          _ queue: UnsafeMutableBufferPointer<UInt16>, _ queueIndex: UnsafeMutableBufferPointer<Int32>) {
         var i = start
         let id = queue[i]
@@ -205,7 +232,7 @@ extension CreditScheduler {
         guard members == queue.count else { return false }
         for i in queue.indices.dropFirst() where ahead(queue[i], queue[(i - 1) >> 1]) { return false }
         for index in entries.indices {
-            let pending = entries[index]?.yielded == true
+            let pending = entries[index].present && entries[index].yielded
             if pending != yielders.contains(UInt16(index)) { return false }
         }
         return true

@@ -45,6 +45,16 @@ public struct CreditSchedulerParameters: Equatable, Sendable {
     /// Least credit a domain can hold (a safety bound; accounting keeps credit far above it).
     public var creditFloorNs: Int64
 
+    /// Every field as given, unchecked: the constant empty scheduler's parameters (CreditScheduler.init()).
+    init(periodNs: UInt64, timesliceNs: UInt64, boostSliceNs: UInt64, initialCreditNs: Int64, creditCeilingNs: Int64, creditFloorNs: Int64) {
+        self.periodNs = periodNs
+        self.timesliceNs = timesliceNs
+        self.boostSliceNs = boostSliceNs
+        self.initialCreditNs = initialCreditNs
+        self.creditCeilingNs = creditCeilingNs
+        self.creditFloorNs = creditFloorNs
+    }
+
     public init(periodNs: UInt64 = 30_000_000, timesliceNs: UInt64 = 10_000_000, boostSliceNs: UInt64 = 1_000_000) {
         self.periodNs = max(periodNs, 1)
         self.timesliceNs = max(min(timesliceNs, self.periodNs), 1)
@@ -91,6 +101,14 @@ public struct CreditSchedulerEntry: Equatable, Sendable {
     var granted: Int64 = 0
     var saturated: Bool = false
 
+    /// The placeholder for an id no domain has (a present domain's weight is never 0).
+    static let absent = CreditSchedulerEntry(id: 0, weight: 0, cap: 0, runnable: false, credit: 0, usedThisPeriodNs: 0, totalRunNs: 0,
+                                             boosted: false, yielded: false, ranThisPeriod: false, stamp: 0)
+
+    /// Whether a domain has this id (false for `absent`).
+    @inline(__always)
+    var present: Bool { weight != 0 }
+
     public var priority: CreditPriority {
         boosted ? .boost : (credit >= 0 ? .under : .over)
     }
@@ -108,8 +126,9 @@ public struct CreditScheduler: Equatable, Sendable {
     public static let defaultWeight: UInt16 = 256
 
     public let parameters: CreditSchedulerParameters
-    /// entries[id], nil while no domain has that id.
-    var entries: [CreditSchedulerEntry?]
+    /// entries[id], CreditSchedulerEntry.absent (weight 0) while no domain has that id: not an
+    /// optional, so the hot paths read and write fields with no presence check of an optional's tag.
+    var entries: [CreditSchedulerEntry]
     /// Start of the current accounting period.
     public private(set) var periodStart: UInt64
     var nextStamp: UInt64 = 1
@@ -122,11 +141,24 @@ public struct CreditScheduler: Equatable, Sendable {
     /// One past the highest id present: the period's accounting visits entries below it only.
     var idEnd = 0
 
+    /// A scheduler with room for no domain (every id is out of range, every operation a no-op, pick
+    /// idles): a constant value, so a global starting with it needs no lazy initialization. The
+    /// hypervisor replaces it with init(capacity:) at boot.
+    public init() {
+        parameters = CreditSchedulerParameters(periodNs: 30_000_000, timesliceNs: 10_000_000, boostSliceNs: 1_000_000,
+                                               initialCreditNs: 1_000_000, creditCeilingNs: 30_000_000, creditFloorNs: -60_000_000)
+        entries = []
+        queue = []
+        queueIndex = []
+        yielders = []
+        periodStart = 0
+    }
+
     /// A scheduler for domains 0 ..< capacity, with the first period starting at `now`.
     public init(capacity: Int, parameters: CreditSchedulerParameters = CreditSchedulerParameters(), now: UInt64 = 0) {
         let count = min(max(capacity, 1), Int(UInt16.max) + 1)
         self.parameters = parameters
-        entries = Array(repeating: nil, count: count)
+        entries = Array(repeating: .absent, count: count)
         queueIndex = Array(repeating: -1, count: count)
         queue = []
         queue.reserveCapacity(count)
@@ -139,7 +171,7 @@ public struct CreditScheduler: Equatable, Sendable {
     /// weight is 0, or the cap is over 100.
     @discardableResult
     public mutating func add(_ id: UInt16, weight: UInt16 = CreditScheduler.defaultWeight, cap: UInt16 = 0, runnable: Bool = true) -> Bool {
-        guard Int(id) < entries.count, entries[Int(id)] == nil, weight > 0, cap <= 100 else { return false }
+        guard Int(id) < entries.count, !entries[Int(id)].present, weight > 0, cap <= 100 else { return false }
         entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
@@ -151,10 +183,10 @@ public struct CreditScheduler: Equatable, Sendable {
     /// Forgets domain `id`.
     public mutating func remove(_ id: UInt16) {
         guard exists(id) else { return }
-        if entries[Int(id)]!.yielded { forgetYield(id) }
-        entries[Int(id)] = nil
+        if entries[Int(id)].yielded { forgetYield(id) }
+        entries[Int(id)] = .absent
         requeue(id)
-        while idEnd > 0, entries[idEnd - 1] == nil { idEnd -= 1 }
+        while idEnd > 0, !entries[idEnd - 1].present { idEnd -= 1 }
     }
 
     /// Changes weight and cap (XEN_DOMCTL_SCHEDOP_putinfo); nil leaves one as it is.
@@ -162,19 +194,19 @@ public struct CreditScheduler: Equatable, Sendable {
     @discardableResult
     public mutating func setParameters(_ id: UInt16, weight: UInt16? = nil, cap: UInt16? = nil) -> Bool {
         guard exists(id), weight != 0, (cap ?? 0) <= 100 else { return false }
-        if let weight { entries[Int(id)]!.weight = weight }
-        if let cap { entries[Int(id)]!.cap = cap }
+        if let weight { entries[Int(id)].weight = weight }
+        if let cap { entries[Int(id)].cap = cap }
         requeue(id)
         return true
     }
 
     public func exists(_ id: UInt16) -> Bool {
-        Int(id) < entries.count && entries[Int(id)] != nil
+        Int(id) < entries.count && entries[Int(id)].present
     }
 
     /// Domain `id`'s standing, nil when absent.
     public func entry(_ id: UInt16) -> CreditSchedulerEntry? {
-        Int(id) < entries.count ? entries[Int(id)] : nil
+        Int(id) < entries.count && entries[Int(id)].present ? entries[Int(id)] : nil
     }
 
     /// Whether `id` has used its cap for this period.
@@ -186,10 +218,10 @@ public struct CreditScheduler: Equatable, Sendable {
     /// The domain stops wanting the CPU (SCHEDOP_block with nothing pending, or paused).
     public mutating func block(_ id: UInt16) {
         guard exists(id) else { return }
-        if entries[Int(id)]!.yielded { forgetYield(id) }
-        entries[Int(id)]!.runnable = false
-        entries[Int(id)]!.boosted = false
-        entries[Int(id)]!.yielded = false
+        if entries[Int(id)].yielded { forgetYield(id) }
+        entries[Int(id)].runnable = false
+        entries[Int(id)].boosted = false
+        entries[Int(id)].yielded = false
         requeue(id)
     }
 
@@ -198,31 +230,46 @@ public struct CreditScheduler: Equatable, Sendable {
     public mutating func wake(_ id: UInt16) {
         // The fields in place: the entry is not copied out (a wake comes with most events).
         let i = Int(id)
-        guard i < entries.count, entries[i] != nil, !entries[i]!.runnable else { return }
-        entries[i]!.runnable = true
-        entries[i]!.boosted = entries[i]!.credit >= 0
-        requeue(id)
+        guard i < entries.count, entries[i].present, !entries[i].runnable else { return }
+        entries[i].runnable = true
+        entries[i].boosted = entries[i].credit >= 0
+        // Blocked, it was out of the queue (block cleared its yield): it joins unless its cap parked it,
+        // without requeue's test of where it was.
+        if queueIndex[i] < 0 {
+            if queued(id) {
+                queue.append(id)
+                siftUp(queue.count - 1)
+            }
+        } else {
+            requeue(id)
+        }
     }
 
     /// The domain gives up the CPU but stays runnable: the next pick prefers anyone else.
     public mutating func yield(_ id: UInt16) {
         guard let e = entry(id) else { return }
         if !e.yielded { yielders.append(id) }
-        entries[Int(id)]!.yielded = true
-        entries[Int(id)]!.boosted = false
+        entries[Int(id)].yielded = true
+        entries[Int(id)].boosted = false
         requeue(id)
     }
 
     /// Charges `id` for `elapsedNs` of CPU. Its boost ends: it has had its prompt run.
     public mutating func account(_ id: UInt16, elapsedNs: UInt64) {
+        charge(id, elapsedNs: elapsedNs)
+    }
+
+    /// account(id, elapsedNs:), inlined into chargeAndPick.
+    @inline(__always)
+    mutating func charge(_ id: UInt16, elapsedNs: UInt64) {
         // In place: the entry is not copied out and back.
-        guard Int(id) < entries.count, entries[Int(id)] != nil else { return }
+        guard Int(id) < entries.count, entries[Int(id)].present else { return }
         let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
-        entries[Int(id)]!.credit = max(entries[Int(id)]!.credit - charge, parameters.creditFloorNs)
-        entries[Int(id)]!.usedThisPeriodNs += elapsedNs
-        entries[Int(id)]!.totalRunNs += elapsedNs
-        entries[Int(id)]!.ranThisPeriod = true
-        entries[Int(id)]!.boosted = false
+        entries[Int(id)].credit = max(entries[Int(id)].credit - charge, parameters.creditFloorNs)
+        entries[Int(id)].usedThisPeriodNs += elapsedNs
+        entries[Int(id)].totalRunNs += elapsedNs
+        entries[Int(id)].ranThisPeriod = true
+        entries[Int(id)].boosted = false
         requeueBehind(id)
     }
 
@@ -255,8 +302,9 @@ public struct CreditScheduler: Equatable, Sendable {
         if best == nil {
             // Only yielders want the CPU: the best of them (a handful at most).
             for y in yielders {
-                guard let e = entries[Int(y)], e.runnable, !parked(e) else { continue }
-                if let b = best, !Self.before(e, entries[Int(b)]!) { continue }
+                let e = entries[Int(y)]
+                guard e.present, e.runnable, !parked(e) else { continue }
+                if let b = best, !Self.before(e, entries[Int(b)]) { continue }
                 best = y
             }
         }
@@ -264,7 +312,7 @@ public struct CreditScheduler: Equatable, Sendable {
         if !yielders.isEmpty {
             for i in yielders.indices {
                 let y = yielders[i]
-                entries[Int(y)]!.yielded = false
+                entries[Int(y)].yielded = false
                 requeue(y)
             }
             yielders.removeAll(keepingCapacity: true)
@@ -272,13 +320,15 @@ public struct CreditScheduler: Equatable, Sendable {
         guard let id = best else {
             return SchedulingDecision(domain: nil, sliceNs: toBoundary)
         }
-        entries[Int(id)]!.stamp = takeStamp()
-        requeueBehind(id)
+        entries[Int(id)].stamp = takeStamp()
+        // A newer stamp only moves it later, and it stays queued (present, runnable, unparked, its
+        // yield over): one sift down from its place, without requeueBehind's membership test.
+        siftDown(Int(queueIndex[Int(id)]))
         // The fields in place (copying the entry out cost more than reading three of them).
-        var slice = min(entries[Int(id)]!.boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
-        let cap = entries[Int(id)]!.cap
+        var slice = min(entries[Int(id)].boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
+        let cap = entries[Int(id)].cap
         if cap > 0 {
-            slice = min(slice, parameters.periodNs * UInt64(cap) / 100 - entries[Int(id)]!.usedThisPeriodNs)
+            slice = min(slice, parameters.periodNs * UInt64(cap) / 100 - entries[Int(id)].usedThisPeriodNs)
         }
         return SchedulingDecision(domain: id, sliceNs: max(slice, 1))
     }
@@ -287,7 +337,31 @@ public struct CreditScheduler: Equatable, Sendable {
     /// for `elapsedNs`, then pick. Nil, after the charge, when a period ended by `now`: the caller
     /// then runs tick(now:) (the period's accounting) and pick(now:) itself.
     public mutating func chargeAndPick(_ leaving: UInt16?, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
-        if let leaving { account(leaving, elapsedNs: elapsedNs) }
+        if let leaving { charge(leaving, elapsedNs: elapsedNs) }
+        if periodEnded(at: now) { return nil }
+        return pick(now: now)
+    }
+
+    /// SCHEDOP_block's switch in one call: `id` (the domain leaving the CPU) stops wanting it and is
+    /// charged `elapsedNs` (no charge when 0, as chargeAndPick's nil), then the pick. The same states
+    /// and answer as block(id) then chargeAndPick(elapsedNs > 0 ? id : nil, elapsedNs:, now:), with its
+    /// entry written once and one trip out of the run queue instead of a requeue and a requeueBehind.
+    public mutating func blockAndPick(_ id: UInt16, elapsedNs: UInt64, now: UInt64) -> SchedulingDecision? {
+        let i = Int(id)
+        if i < entries.count, entries[i].present {
+            if entries[i].yielded { forgetYield(id) }
+            if elapsedNs > 0 {
+                let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
+                entries[i].credit = max(entries[i].credit - charge, parameters.creditFloorNs)
+                entries[i].usedThisPeriodNs += elapsedNs
+                entries[i].totalRunNs += elapsedNs
+                entries[i].ranThisPeriod = true
+            }
+            entries[i].runnable = false
+            entries[i].boosted = false
+            entries[i].yielded = false
+            dequeue(id)
+        }
         if periodEnded(at: now) { return nil }
         return pick(now: now)
     }
