@@ -117,6 +117,7 @@ extension FrameTable {
     /// decides (it refuses, or takes and gives references). In 32-bit halves: this is the loop
     /// Linux's batches run, and the hypervisor is 32-bit.
     @inline(__always)
+    @usableFromInline
     static func writeKeepingReferences(
         _ slot: UnsafeMutablePointer<UInt64>, low: UInt32, high: UInt32, preserveAD: Bool, ownerRaw: UInt16,
         records: UnsafeMutablePointer<FrameRecord>, frameCount: UInt32
