@@ -149,6 +149,7 @@ extension FrameTable {
                 if _slowPath(owner != ownerRaw) && owner <= FrameOwner.maxDomainID { return false }
             }
         } else {
+            // Neither present: the frame bits must still agree (holdsSameReferences).
             guard differing | (oldHigh ^ high) & decisiveHigh == 0 else { return false }
         }
         var newLow = low

@@ -13,6 +13,10 @@ extension FrameTable {
     /// One request, `ptr` and `val` in 32-bit halves as the guest wrote them: the outcome
     /// `mmuUpdateRun` gives for a run of one (done 1 or 0, the refusal, whether the domain's
     /// current L3 changed), with the same records and memory after.
+    /// `@inline(always)`, not `__always`: the latter is only a heuristic's hint, and once the
+    /// device-memory checks grew this path it was called out of line (about 60 instructions more
+    /// for the one-request mmu_update: 296 -> 358). Always implies inlinable, hence the
+    /// `@usableFromInline` on what it reaches.
     @inline(always)
     public mutating func mmuUpdateSingle<M: PhysicalMemory, S: MachineToPhysicalStore>(
         ptrLow: UInt32, ptrHigh: UInt32, valLow: UInt32, valHigh: UInt32,
