@@ -14,8 +14,8 @@
 /// through `scrubOneFree`, which zeroes it first; `allocate(for:memory:)` takes a scrubbed
 /// frame, or zeroes a dirty one on the spot, so a domain is never handed another's bytes.
 public struct FrameTable: ~Copyable {
-    let records: UnsafeMutablePointer<FrameRecord>
-    let frameCount: UInt32
+    @usableFromInline let records: UnsafeMutablePointer<FrameRecord>
+    @usableFromInline let frameCount: UInt32
     /// First frame of the scrubbed free list (all zero), `FrameRecord.endOfList` when empty.
     var scrubbedHead: UInt32
     /// First frame of the dirty free list, `FrameRecord.endOfList` when empty.
@@ -33,8 +33,9 @@ public struct FrameTable: ~Copyable {
     /// Dirty frames `allocate(for:memory:)` had to zero because none was scrubbed (for the logs:
     /// what idle scrubbing did not cover).
     public internal(set) var zeroedOnDemand: UInt32 = 0
-    /// Mappings dropped since the CPU last flushed its TLB (StaleTranslations.swift).
-    public internal(set) var staleTranslations: StaleTranslations = []
+    /// Mappings dropped since the CPU last flushed its TLB (StaleTranslations.swift). Not `[]`: an
+    /// array literal is not folded, and a global table would then be initialized lazily.
+    public internal(set) var staleTranslations = StaleTranslations(rawValue: 0)
     /// Bumped whenever an L2 or L3 entry is written or a frame takes or loses a type: an
     /// `L1Memo` is good only at the generation it was taken (L1Memo.swift).
     public internal(set) var tableGeneration: UInt64 = 0

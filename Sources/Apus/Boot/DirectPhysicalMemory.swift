@@ -9,9 +9,11 @@ import ApusCore
 
 struct DirectPhysicalMemory: PhysicalMemory {
     /// One past the highest physical byte that may be read (RAM and firmware areas below 4 GiB).
-    var limit: UInt64 = 1 << 32 { didSet { frameLimit = UInt32(clamping: limit >> 12) } }
+    /// Both defaults are literals, not shifts: `1 << 32` goes through the generic shift, which is not
+    /// folded, and Machine.memory would then be initialized lazily (a check on every hypercall).
+    var limit: UInt64 = 0x1_0000_0000 { didSet { frameLimit = UInt32(clamping: limit >> 12) } }
     /// Frames wholly below `limit` (`limit >> 12`), for tableEntries' one 32-bit compare.
-    private(set) var frameLimit: UInt32 = 1 << 20
+    private(set) var frameLimit: UInt32 = 0x10_0000
 
     /// The hypervisor address of `pa`, for an access the caller checked lies below `limit` and
     /// inside one frame.

@@ -103,20 +103,17 @@ enum MemoryHypercalls {
     /// -errno, the refusal logged as the table logs it): a register, not an outcome in memory.
     @inline(never)
     static func mmuUpdateSingle(_ a: HypercallArguments, _ d: Domain) -> Int32 {
+        // DOMID_IO (never a real domain's id, so decode would send it there too) out of line: the
+        // batch it takes is then never spilled to the stack on the common path.
+        if a.a4 == UInt32(SpecialDomainID.io) { return deviceMemorySingle(a, d) }
         let batch: PageTableBatch
         switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size, allowDeviceMemory: true) {
         case .failure(let r): return refused(d, .mmuUpdate, r.error, r.reason)
         case .success(let b): batch = b
         }
-        if batch.deviceMemory {
-            switch deviceMemoryUpdate(batch, d) {
-            case .refused(let error, let reason): return refused(d, .mmuUpdate, error, reason)
-            default: return 0
-            }
-        }
         var memory = RunningGuestMemory()
         guard let slot = batch.list.element(0), let words: InlineArray<4, UInt32> = memory.readWords(slot) else {
-            return countedRefusal(batch, d, .EFAULT, "mmu_update request list is not readable")
+            return countedRefusal(a.a3, d, .EFAULT, "mmu_update request list is not readable")
         }
         var m2p = MachineToPhysicalTable()
         let applied = Machine.frames.mmuUpdateSingle(
@@ -124,9 +121,23 @@ enum MemoryHypercalls {
             valLow: UInt32(littleEndian: words[2]), valHigh: UInt32(littleEndian: words[3]),
             state: &d.memory, memory: &Machine.memory, m2p: &m2p)
         if applied.currentBaseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
-        if let error = applied.error { return countedRefusal(batch, d, error.error, error.reason) }
+        if let error = applied.error { return countedRefusal(a.a3, d, error) }
         guard writeDone(1, batch) else { return refused(d, .mmuUpdate, .EFAULT, "the done count is not writable guest memory") }
         return 0
+    }
+
+    /// mmuUpdateSingle's DOMID_IO request: decoded again here, then `deviceMemoryUpdate`'s answer as EAX.
+    @inline(never)
+    static func deviceMemorySingle(_ a: HypercallArguments, _ d: Domain) -> Int32 {
+        let batch: PageTableBatch
+        switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size, allowDeviceMemory: true) {
+        case .failure(let r): return refused(d, .mmuUpdate, r.error, r.reason)
+        case .success(let b): batch = b
+        }
+        switch deviceMemoryUpdate(batch, d) {
+        case .refused(let error, let reason): return refused(d, .mmuUpdate, error, reason)
+        default: return 0
+        }
     }
 
     /// A refusal answered as EAX, logged as the table logs an outcome's refusal.
@@ -137,10 +148,25 @@ enum MemoryHypercalls {
     }
 
     /// mmu_update's refusal with none done: the done count 0 written first (`finishBatch`'s order).
+    /// `doneAddress`: the call's pdone argument, which the decode accepted (0, or a 4-byte guest
+    /// range), so the range is rebuilt here rather than the batch passed in memory on the fast path.
     @inline(never)
-    static func countedRefusal(_ batch: PageTableBatch, _ d: Domain, _ error: XenError, _ reason: StaticString) -> Int32 {
-        guard writeDone(0, batch) else { return refused(d, .mmuUpdate, .EFAULT, "the done count is not writable guest memory") }
+    static func countedRefusal(_ doneAddress: UInt32, _ d: Domain, _ error: XenError, _ reason: StaticString) -> Int32 {
+        if doneAddress != 0 {
+            var memory = RunningGuestMemory()
+            var count: UInt32 = 0
+            guard let target = GuestRange(doneAddress, count: 4),
+                  withUnsafeBytes(of: &count, { memory.copyOut(target, from: $0.baseAddress!) }) else {
+                return refused(d, .mmuUpdate, .EFAULT, "the done count is not writable guest memory")
+            }
+        }
         return refused(d, .mmuUpdate, error, reason)
+    }
+
+    /// countedRefusal for the paging core's refusal (its errno and sentence read here, off the fast path).
+    @inline(never)
+    static func countedRefusal(_ doneAddress: UInt32, _ d: Domain, _ error: MemoryError) -> Int32 {
+        countedRefusal(doneAddress, d, error.error, error.reason)
     }
 
     /// Writes `done` where the guest asked for the count (a checked 4-byte range); false if it could not.

@@ -126,6 +126,7 @@ extension FrameTable {
     /// > 0): `validatedTableLevel(frame, ownerRaw:) == level` in one compare of the record's first
     /// word (owner, type, validated flag) and a test of its type count, for the walks of hot paths.
     @inline(__always)
+    @usableFromInline
     func isValidatedTable(_ frame: UInt32, _ level: PageType, ownerRaw: UInt16) -> Bool {
         guard frame < frameCount else { return false }
         let record = records + Int(truncatingIfNeeded: frame)

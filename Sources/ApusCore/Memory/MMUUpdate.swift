@@ -38,6 +38,13 @@ public struct MMUUpdateOutcome: Equatable, Sendable {
     public var done: Int
     public var error: MemoryError?
     public var currentBaseChanged: Bool
+
+    @usableFromInline
+    init(done: Int, error: MemoryError?, currentBaseChanged: Bool) {
+        self.done = done
+        self.error = error
+        self.currentBaseChanged = currentBaseChanged
+    }
 }
 
 extension FrameTable {

@@ -41,13 +41,14 @@ extension FrameTable {
             let ptrLow = UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.ptrOffset, as: UInt32.self))
             // The fast path: an entry of the lent L1, NORMAL_PT_UPDATE or PT_UPDATE_PRESERVE_AD, aligned
             // (the key keeps bits 0 and 2), at byte offset ptrLow & 0xFF8 of the frame.
-            if ptrLow & LentL1.keyMask == key
-                && next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self) == 0
-                && FrameTable.writeKeepingReferences(
+            // Marked likely: with the default even odds at each check the compiler took the written
+            // entry for a rare path and padded the loop's head with no-ops that path ran through.
+            if _fastPath((ptrLow & LentL1.keyMask ^ key) | next.load(fromByteOffset: MMUUpdateLayout.ptrOffset &+ 4, as: UInt32.self) == 0)
+                && _fastPath(FrameTable.writeKeepingReferences(
                     (entries + Int(truncatingIfNeeded: ptrLow & 0xFF8)).assumingMemoryBound(to: UInt64.self),
                     low: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset, as: UInt32.self)),
                     high: UInt32(littleEndian: next.load(fromByteOffset: MMUUpdateLayout.valOffset &+ 4, as: UInt32.self)),
-                    preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount) {
+                    preserveAD: ptrLow & 2 != 0, ownerRaw: ownerRaw, records: records, frameCount: frameCount)) {
                 next += MMUUpdateLayout.size
                 continue
             }
@@ -117,6 +118,7 @@ extension FrameTable {
     /// decides (it refuses, or takes and gives references). In 32-bit halves: this is the loop
     /// Linux's batches run, and the hypervisor is 32-bit.
     @inline(__always)
+    @usableFromInline
     static func writeKeepingReferences(
         _ slot: UnsafeMutablePointer<UInt64>, low: UInt32, high: UInt32, preserveAD: Bool, ownerRaw: UInt16,
         records: UnsafeMutablePointer<FrameRecord>, frameCount: UInt32
@@ -129,20 +131,26 @@ extension FrameTable {
         let decisiveLow = UInt32(truncatingIfNeeded: PageTableEntry.frameMask | PTEFlags.present.rawValue
                                  | PTEFlags.writable.rawValue | PTEFlags.cacheDisable.rawValue)
         let decisiveHigh = UInt32(truncatingIfNeeded: PageTableEntry.frameMask >> 32)
-        guard (oldLow ^ low) & decisiveLow == 0,
-              (halves.load(fromByteOffset: 4, as: UInt32.self) ^ high) & decisiveHigh == 0 else { return false }
+        let oldHigh = halves.load(fromByteOffset: 4, as: UInt32.self)
+        // Bits that must be clear, gathered before one test.
+        let differing = (oldLow ^ low) & decisiveLow
         // Present: both are, naming the same frame, so the new entry's frame is the old one's.
         if low & UInt32(truncatingIfNeeded: PTEFlags.present.rawValue) != 0 {
             // l1BitsRefusal (bits 52-62, PAT, global), and a frame at or above 2^20 (bits 32-51),
-            // which the grant check below leaves to modifyEntry.
+            // which the grant check below leaves to modifyEntry. With bits 32-51 of `high` clear, the
+            // frames' high bits agree exactly when the old entry's are clear too.
             let refusedHigh = UInt32(truncatingIfNeeded: (PageTableEntry.reservedHighBits | PageTableEntry.frameMask) >> 32)
-            guard high & refusedHigh == 0, low & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
+            guard differing | high & refusedHigh | oldHigh & decisiveHigh
+                    | low & UInt32(truncatingIfNeeded: EntryRules.l1Refused) == 0 else { return false }
             // isGrantEntry: a frame of another domain. The domain's own frame, the common case, is one compare.
             let frame = low >> 12
             if frame < frameCount {
                 let owner = records[Int(truncatingIfNeeded: frame)].ownerRaw
                 if _slowPath(owner != ownerRaw) && owner <= FrameOwner.maxDomainID { return false }
             }
+        } else {
+            // Neither present: the frame bits must still agree (holdsSameReferences).
+            guard differing | (oldHigh ^ high) & decisiveHigh == 0 else { return false }
         }
         var newLow = low
         if _slowPath(preserveAD) { newLow |= oldLow & UInt32(truncatingIfNeeded: PTEFlags.accessed.rawValue | PTEFlags.dirty.rawValue) }
