@@ -7,7 +7,23 @@ import ApusCore
 import PVABI
 
 enum Events {
-    static var system = EventChannelSystem(domainCapacity: Domains.capacity)
+    /// The state machine over every domain's ports. Changed only through `change`, which then gives
+    /// every domain a fresh view of its records (Domain.eventPorts) for the send path.
+    private(set) static var system = EventChannelSystem(domainCapacity: Domains.capacity)
+
+    /// Changes the system, then refreshes every domain's port view: a change may move or free a
+    /// domain's records (a bucket added, a table removed), so no view taken before it is read after.
+    /// Binds, closes and domain builds and teardowns come here; sends never do.
+    static func change<R, E: Error>(_ body: (inout EventChannelSystem) throws(E) -> R) throws(E) -> R {
+        defer { refreshViews() }
+        return try body(&system)
+    }
+
+    /// Every domain in `Domains.all` gets its view (absent when the system no longer has it). A domain
+    /// not there yet (being built) gets its own when it joins (Domains.insert); one leaving gets none.
+    static func refreshViews() {
+        for d in Domains.all { d.eventPorts = system.portView(d.id) }
+    }
 
     /// Marks `target` pending; wakes its domain when an upcall is now needed.
     /// The domain is borrowed from the id table, not retained (`Domains.all` keeps it alive).
@@ -16,12 +32,16 @@ enum Events {
         d._withUnsafeGuaranteedRef { mark(target, in: $0) }
     }
 
-    /// EVTCHNOP_send from `d`, inlined into the hypercall table: ApusCore's rule is asked in place
-    /// (not a copy of its tables) and answers without a throw. A target in `d` itself (a loopback
+    /// EVTCHNOP_send from `d`, inlined into the hypercall table: ApusCore's rule is asked over `d`'s
+    /// port view (EventPortView, held equal to EventChannelSystem.sendDecision) and answers without a throw. A target in `d` itself (a loopback
     /// channel, an IPI) is marked without looking `d` up again. Nil when the send succeeded.
     @inline(__always)
     static func send(from d: Domain, port: UInt32) -> EventSendRefusal? {
-        let decision = withUnsafeMutablePointer(to: &system) { $0.pointee.sendDecision(caller: d.id, port: port) }
+        // The caller's records through its view (two loads from `d`); a loopback channel's peer is `d`
+        // itself, and another domain's view is borrowed from the id table.
+        let decision = d.eventPorts.sendDecision(caller: d.id, port: port) { peer in
+            Domains.unretainedByID(peer)?._withUnsafeGuaranteedRef { $0.eventPorts } ?? .absent
+        }
         switch decision {
         case .deliver(let target):
             if target.domain == d.id { mark(target, in: d) } else { deliver(target) }

@@ -76,29 +76,29 @@ enum EventChannelHypercall {
         do throws(EventChannelRefusal) {
             switch request {
             case .allocUnbound(let dom, let remote, let portOut):
-                let port = try Events.system.allocUnbound(caller: d.id, domain: resolve(dom), remote: resolve(remote))
+                let port = try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.allocUnbound(caller: d.id, domain: resolve(dom), remote: resolve(remote)) }
                 return out(port, portOut)
             case .bindInterdomain(let remote, let remotePort, let localOut):
-                let (local, pending) = try Events.system.bindInterdomain(caller: d.id, remoteDomain: resolve(remote), remotePort: remotePort)
+                let (local, pending) = try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.bindInterdomain(caller: d.id, remoteDomain: resolve(remote), remotePort: remotePort) }
                 Events.deliver(pending)
                 return out(local, localOut)
             case .bindVirq(let virq, let vcpu, let portOut):
-                let port = try Events.system.bindVirq(caller: d.id, virq: virq, vcpu: vcpu)
+                let port = try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.bindVirq(caller: d.id, virq: virq, vcpu: vcpu) }
                 return out(port, portOut)
             case .bindIPI(let vcpu, let portOut):
-                let port = try Events.system.bindIPI(caller: d.id, vcpu: vcpu)
+                let port = try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.bindIPI(caller: d.id, vcpu: vcpu) }
                 return out(port, portOut)
             case .bindPirq(let pirq, let willShare, let portOut):
                 if let refusal = d.pirqs.bindRefusal(pirq: pirq, lines: d.devices.lines) { return refusal.outcome }
-                let port = try Events.system.bindPirq(caller: d.id, pirq: pirq)
+                let port = try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.bindPirq(caller: d.id, pirq: pirq) }
                 if let refusal = PhysicalIRQs.bind(d, pirq: pirq, willShare: willShare, port: port) {
-                    try? Events.system.close(caller: d.id, port: port)
+                    try? Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.close(caller: d.id, port: port) }
                     return refusal.outcome
                 }
                 return out(port, portOut)
             case .close(let port):
                 let closing = Events.system.state(domain: d.id, port: port)
-                try Events.system.close(caller: d.id, port: port)
+                try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.close(caller: d.id, port: port) }
                 if case .pirq(let pirq)? = closing { PhysicalIRQs.unbind(d.id, pirq: pirq) }
                 var page = d.eventPage
                 TwoLevelEvents.clearPending(&page, port: port)
@@ -123,11 +123,11 @@ enum EventChannelHypercall {
                 }
                 return memory.write(block.bytes, to: range) ? .ok : .refused(.EFAULT, "evtchn_status is not writable guest memory")
             case .bindVCPU(let port, let vcpu):
-                try Events.system.bindVCPU(caller: d.id, port: port, vcpu: vcpu)
+                try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.bindVCPU(caller: d.id, port: port, vcpu: vcpu) }
                 return .ok
             case .reset(let dom):
                 let target = resolve(dom)
-                try Events.system.reset(caller: d.id, domain: target)
+                try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.reset(caller: d.id, domain: target) }
                 PhysicalIRQs.domainGone(target)
                 return .ok
             }
