@@ -57,9 +57,13 @@ enum Events {
     @inline(__always)
     static func mark(_ target: EventTarget, in d: Domain) {
         guard d.isAlive else { return }
-        var page = d.eventPage
         d.eventsReceived &+= 1
-        if TwoLevelEvents.markPending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
+        // markPending in its two halves: a port already pending (the common case of a busy ring) needs
+        // only its bit, reached from shared_info's base; the whole page view is built when more is due.
+        var bitmap = SharedInfoPage(d.sharedInfo)
+        guard TwoLevelEvents.setPending(&bitmap, port: target.port) else { return }
+        var page = d.eventPage
+        if TwoLevelEvents.raisePending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
     }
 
     static func raiseVirq(_ d: Domain, _ virq: UInt32) {
