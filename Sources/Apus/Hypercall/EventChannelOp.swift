@@ -8,7 +8,7 @@ import PVABI
 enum EventChannelHypercall {
     /// EVTCHNOP_send, the command guests make most (every notification of a ring), is decoded and
     /// acted on by itself, inline in the hypercall table; the others go through the general decoder.
-    @inline(__always)
+    @_transparent
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         if a.a1 == EventChannelOp.send.rawValue { return .value(send(a, d)) }
         return decodeAndRun(a, d)
@@ -19,10 +19,10 @@ enum EventChannelHypercall {
     /// through memory. Inlined into the hypercall table now that the send reads the caller's port
     /// view (EventPortView) instead of the system's tables: the call, its frame and its argument
     /// pushes cost the send 22 instructions; xen_version costs one more, update_va_mapping one less.
-    @inline(__always)
+    @_transparent
     static func send(_ a: HypercallArguments, _ d: Domain) -> Int32 {
-        var memory = RunningGuestMemory()
-        switch EventChannelRequest.decodeSend(a, &memory) {
+        let memory = RunningGuestMemory()
+        switch EventChannelRequest.decodeSend(a, load: { memory.load32($0) }) {
         case .failure(let refusal): return refusedValue(d, refusal.error, refusal.reason)
         case .success(let port): return send(port: port, d)
         }
