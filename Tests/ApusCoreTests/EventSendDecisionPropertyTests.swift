@@ -69,6 +69,17 @@ final class EventSendDecisionPropertyTests: XCTestCase {
                 // The hypervisor's form: the caller's flat view, the peer's view when the peer is another domain.
                 let viewed = system.portView(c).sendDecision(caller: c, port: p, peer: { system.portView($0) })
                 XCTAssertEqual(viewed, decided, "send from d\(c) on port \(p) through the port view")
+                // The route the send path takes: a target in the caller itself by its port alone (its VCPU read
+                // from the caller's record of that port when needed), any other target whole.
+                switch system.portView(c).sendRoute(caller: c, port: p, peer: { system.portView($0) }) {
+                case .deliverOwn(let own):
+                    XCTAssertEqual(decided, .deliver(EventTarget(domain: c, port: own, vcpu: system.portView(c).notifyVCPU(own))))
+                case .deliver(let target):
+                    XCTAssertEqual(decided, .deliver(target))
+                    XCTAssertNotEqual(target.domain, c, "a target in the caller goes by deliverOwn")
+                case .drop: XCTAssertEqual(decided, .drop)
+                case .refuse(let why): XCTAssertEqual(decided, .refuse(why))
+                }
                 // The throwing form is the same rule with its refusal spelled out.
                 do throws(EventChannelRefusal) {
                     let target = try system.send(caller: c, port: p)

@@ -39,18 +39,34 @@ enum Events {
     static func send(from d: Domain, port: UInt32) -> EventSendRefusal? {
         // The caller's records through its view (two loads from `d`); a loopback channel's peer is `d`
         // itself, and another domain's view is borrowed from the id table.
-        let decision = d.eventPorts.sendDecision(caller: d.id, port: port) { peer in
+        let route = d.eventPorts.sendRoute(caller: d.id, port: port) { peer in
             Domains.unretainedByID(peer)?._withUnsafeGuaranteedRef { $0.eventPorts } ?? .absent
         }
-        switch decision {
+        switch route {
+        case .deliverOwn(let port):
+            // The VCPU stays in the port's record until an upcall may be due (markOwn).
+            markOwn(port, in: d)
+            return nil
         case .deliver(let target):
-            if target.domain == d.id { mark(target, in: d) } else { deliver(target) }
+            deliver(target)
             return nil
         case .drop:
             return nil
         case .refuse(let why):
             return why
         }
+    }
+
+    /// `port` pending in the sender `d` itself (a loopback channel, an IPI), as `mark` does: the VCPU is
+    /// read from the port's record only when the pending bit was clear.
+    @inline(__always)
+    static func markOwn(_ port: UInt32, in d: Domain) {
+        guard d.isAlive else { return }
+        d.eventsReceived &+= 1
+        var bitmap = SharedInfoPage(d.sharedInfo)
+        guard TwoLevelEvents.setPending(&bitmap, port: port) else { return }
+        var page = d.eventPage
+        if TwoLevelEvents.raisePending(&page, port: port, vcpu: d.eventPorts.notifyVCPU(port)) { wake(d) }
     }
 
     /// `target.port` pending in `d` (which is `target.domain`), if `d` can still take events.

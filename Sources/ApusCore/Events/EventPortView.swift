@@ -25,11 +25,17 @@ public struct EventPortView {
         self.limit = limit
     }
 
-    /// The record of `port`, which must be below `count` (checked: a violation stops, as an array's bounds do).
+    /// Where `port`'s record is, `port` below `count` (checked: a violation stops, as an array's bounds do).
     @inlinable @inline(__always)
-    func record(_ port: UInt32) -> EventChannel {
+    func recordAddress(_ port: UInt32) -> UnsafePointer<EventChannel> {
         precondition(port < count, "event port beyond its records")
-        return base.unsafelyUnwrapped[Int(bitPattern: UInt(port))]
+        return base.unsafelyUnwrapped + Int(bitPattern: UInt(port))
+    }
+
+    /// The VCPU `port`'s events raise (its record's notifyVCPU); `port` must be below `count` (checked).
+    @inlinable @inline(__always)
+    public func notifyVCPU(_ port: UInt32) -> UInt32 {
+        recordAddress(port).pointee.notifyVCPU
     }
 
     /// EVTCHNOP_send from `caller` (whose view this is) on its `port`: EventChannelSystem.sendDecision's
@@ -38,17 +44,38 @@ public struct EventPortView {
     /// both ends name each other); a violation stops, as the system's own lookup does.
     @inlinable @inline(__always)
     public func sendDecision(caller: UInt16, port: UInt32, peer: (UInt16) -> EventPortView) -> EventSendDecision {
+        switch sendRoute(caller: caller, port: port, peer: peer) {
+        case .deliverOwn(let port):
+            return .deliver(EventTarget(domain: caller, port: port, vcpu: recordAddress(port).pointee.notifyVCPU))
+        case .deliver(let target):
+            return .deliver(target)
+        case .drop:
+            return .drop
+        case .refuse(let why):
+            return .refuse(why)
+        }
+    }
+
+    /// sendDecision with the VCPU of a target in the caller itself left in its record: the send path
+    /// reads it only when the port's pending bit was clear (a port already pending raises nothing).
+    /// Every check is made here, the existence of that record included.
+    @inlinable @inline(__always)
+    public func sendRoute(caller: UInt16, port: UInt32, peer: (UInt16) -> EventPortView) -> EventSendRoute {
         // Records exist for the buckets bound so far (count <= limit): the fast test. What fails it is told
         // apart in the system's order: no table, port 0 or beyond the limit, a port above the records (free).
         guard port < count, port != 0 else { return refusal(port) }
-        let channel = base.unsafelyUnwrapped[Int(bitPattern: UInt(port))]
-        switch channel.state {
+        let record = base.unsafelyUnwrapped + Int(bitPattern: UInt(port))
+        switch record.pointee.state {
         case .interdomain(let remoteDomain, let remotePort):
             // The peer's record is the source of truth for which of its VCPUs to raise.
-            let vcpu = remoteDomain == caller ? record(remotePort).notifyVCPU : peer(remoteDomain).record(remotePort).notifyVCPU
+            if remoteDomain == caller {
+                precondition(remotePort < count, "event port beyond its records")
+                return .deliverOwn(port: remotePort)
+            }
+            let vcpu = peer(remoteDomain).recordAddress(remotePort).pointee.notifyVCPU
             return .deliver(EventTarget(domain: remoteDomain, port: remotePort, vcpu: vcpu))
         case .ipi:
-            return .deliver(EventTarget(domain: caller, port: port, vcpu: channel.notifyVCPU))
+            return .deliverOwn(port: port)
         case .unbound:
             return .drop
         case .free:
@@ -60,11 +87,22 @@ public struct EventPortView {
 
     /// Why a port without a record (or port 0) is refused, in the system's order of checks.
     @usableFromInline @inline(never)
-    func refusal(_ port: UInt32) -> EventSendDecision {
+    func refusal(_ port: UInt32) -> EventSendRoute {
         if limit == 0 { return .refuse(.noSuchDomain) }
         if port == 0 || port >= limit { return .refuse(.portOutOfRange) }
         return .refuse(.portNotInUse)
     }
+}
+
+/// EventSendDecision with a target in the caller itself told apart, its VCPU still in its record (EventPortView.sendRoute).
+public enum EventSendRoute {
+    /// Mark the caller's own `port` pending (an IPI, a loopback channel); the VCPU to raise is that
+    /// port's record's notifyVCPU (the record exists: checked).
+    case deliverOwn(port: UInt32)
+    /// Mark `target` pending in another domain.
+    case deliver(EventTarget)
+    case drop
+    case refuse(EventSendRefusal)
 }
 
 extension EventChannelSystem {
