@@ -30,18 +30,22 @@ enum EventChannelHypercall {
 
     @inline(__always)
     static func send(port: UInt32, _ d: Domain) -> Int32 {
-        // Port 0 is never bound: Mini-OS notifies it when it has no console channel. Xen answers
-        // -EINVAL; so do we, without a log line per console write.
-        if port == 0 { return XenError.EINVAL.negated }
-        if port == d.consolePort && !d.privileged && !d.consoleRingInUse { noteConsoleRing(d) }
+        // Port 0 (never bound; its record always reads free) is refused by the rule and answered in `refused`.
+        if port == d.consolePort && port != 0 && !d.privileged && !d.consoleRingInUse { noteConsoleRing(d) }
         d.eventsSent &+= 1
-        if let why = Events.send(from: d, port: port) { return refused(d, why) }
+        if let why = Events.send(from: d, port: port) { return refused(d, port, why) }
         return 0
     }
 
     /// A refused send's EAX: its errno and sentence are built and logged here, off the hot path.
     @inline(never)
-    static func refused(_ d: Domain, _ why: EventSendRefusal) -> Int32 {
+    static func refused(_ d: Domain, _ port: UInt32, _ why: EventSendRefusal) -> Int32 {
+        // Port 0: Mini-OS notifies it when it has no console channel. Xen answers -EINVAL; so do we,
+        // without a log line per console write, and it is not counted as an event sent.
+        if port == 0 {
+            d.eventsSent &-= 1
+            return XenError.EINVAL.negated
+        }
         let refusal = why.refusal
         return refusedValue(d, refusal.error, refusal.reason)
     }

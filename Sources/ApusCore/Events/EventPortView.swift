@@ -63,7 +63,8 @@ public struct EventPortView {
     public func sendRoute(caller: UInt16, port: UInt32, peer: (UInt16) -> EventPortView) -> EventSendRoute {
         // Records exist for the buckets bound so far (count <= limit): the fast test. What fails it is told
         // apart in the system's order: no table, port 0 or beyond the limit, a port above the records (free).
-        guard port < count, port != 0 else { return refusal(port) }
+        // Port 0 has a record, always free (no operation takes or binds it), so it is told apart there.
+        guard port < count else { return refusal(port) }
         let record = base.unsafelyUnwrapped + Int(bitPattern: UInt(port))
         switch record.pointee.state {
         case .interdomain(let remoteDomain, let remotePort):
@@ -79,13 +80,14 @@ public struct EventPortView {
         case .unbound:
             return .drop
         case .free:
-            return .refuse(.portNotInUse)
+            return refusal(port)
         case .virq, .pirq:
             return .refuse(.raisedByHypervisor)
         }
     }
 
-    /// Why a port without a record (or port 0) is refused, in the system's order of checks.
+    /// Why a port without a record, or with a free one (port 0's always is), is refused, in the system's
+    /// order of checks.
     @usableFromInline @inline(never)
     func refusal(_ port: UInt32) -> EventSendRoute {
         if limit == 0 { return .refuse(.noSuchDomain) }
