@@ -67,6 +67,18 @@ guest_copy_dword_out:                        ; a port, a handle, a count): one l
 EXTABLE guest_copy_dword_out.load, guest_copy_dword_out.fault
 EXTABLE guest_copy_dword_out.store, guest_copy_dword_out.fault
 
+global guest_load_dword                      ; uint64 guest_load_dword(guest_va src)
+guest_load_dword:                            ; one guest dword straight into a register (EVTCHNOP_send's
+    mov ecx, [esp + 4]                       ; port, any 4-byte read): the dword in eax and 0 in edx,
+    xor edx, edx                             ; or edx 1 when the load faulted; no buffer to store
+.load:                                       ; into and read back
+    mov eax, [ecx]
+    ret
+.fault:
+    mov edx, 1
+    ret
+EXTABLE guest_load_dword.load, guest_load_dword.fault
+
 global guest_copy_8                          ; uint32 guest_copy_8(void *dst, const void *src)
 global guest_copy_12                         ; uint32 guest_copy_12(void *dst, const void *src)
 global guest_copy_16                         ; uint32 guest_copy_16(void *dst, const void *src)

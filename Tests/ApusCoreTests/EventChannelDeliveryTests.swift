@@ -197,6 +197,48 @@ final class EventChannelDeliveryTests: XCTestCase {
         XCTAssertEqual(raw.load(fromByteOffset: 64, as: UInt8.self), 1)
     }
 
+    /// The send path's two halves (setPending over shared_info's base, then raisePending over the whole
+    /// page) do exactly what markPending does, over a random walk of marks, guest clears and masks, with
+    /// vCPU 0's vcpu_info moved to a page of its own.
+    func testSplitMarkPendingMatchesMarkPending() {
+        func page() -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer) {
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+            let moved = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+            raw.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+            moved.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+            return (raw, moved)
+        }
+        let (raw1, moved1) = page(), (raw2, moved2) = page()
+        defer { raw1.deallocate(); moved1.deallocate(); raw2.deallocate(); moved2.deallocate() }
+        var whole = SharedInfoPage(raw1, vcpu0Info: moved1)
+        var split = SharedInfoPage(raw2, vcpu0Info: moved2)
+        var rng = SplitMix64(state: 0x5917_A11F)
+        var kicks = 0
+        for _ in 0..<20_000 {
+            let port = UInt32(rng.below(96)), vcpu = UInt32(rng.below(3))
+            switch rng.below(6) {
+            case 0:   // the guest clears a pending bit, a selector word or an upcall flag
+                let (offset, bit) = [(2048 + Int(port / 32) * 4, Int(port % 32)),
+                                     (SharedInfo.vcpuInfoOffset(vcpu: Int(vcpu)) + 4, Int(port / 32)),
+                                     (SharedInfo.vcpuInfoOffset(vcpu: Int(vcpu)), 0)][rng.below(3)]
+                _ = whole.testAndClearBit(bit, ofWordAt: offset)
+                _ = split.testAndClearBit(bit, ofWordAt: offset)
+            case 1:   // the guest flips a mask bit
+                if rng.chance(2) { TwoLevelEvents.mask(&whole, port: port); TwoLevelEvents.mask(&split, port: port) }
+                else { _ = whole.testAndClearBit(Int(port % 32), ofWordAt: 2176 + Int(port / 32) * 4)
+                       _ = split.testAndClearBit(Int(port % 32), ofWordAt: 2176 + Int(port / 32) * 4) }
+            default:
+                let expected = TwoLevelEvents.markPending(&whole, port: port, vcpu: vcpu)
+                var bitmap = SharedInfoPage(raw2)
+                let got = TwoLevelEvents.setPending(&bitmap, port: port) && TwoLevelEvents.raisePending(&split, port: port, vcpu: vcpu)
+                XCTAssertEqual(got, expected, "port \(port) vcpu \(vcpu)")
+                if expected { kicks += 1 }
+            }
+            XCTAssertTrue(memcmp(raw1, raw2, 4096) == 0 && memcmp(moved1, moved2, 64) == 0, "the pages differ after port \(port)")
+        }
+        XCTAssertGreaterThan(kicks, 100)
+    }
+
     /// The system and delivery together: dom2 sends to dom1 over a channel, dom1 has it masked, then unmasks.
     func testSendThenDeliverThenUnmask() throws {
         var system = EventChannelSystem(domainCapacity: 3)

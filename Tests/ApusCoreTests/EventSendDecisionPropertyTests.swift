@@ -1,6 +1,7 @@
 // Property test of EVTCHNOP_send's inlined rule (EventChannelSystem.sendDecision) against a reference model that reads
 // the system only through its public observers (table, channel, state), over a seeded random walk of every operation.
-// It checks the decision only: the walk's own operations are the state machine's tests' business.
+// It checks the decision only: the walk's own operations are the state machine's tests' business. The hypervisor's
+// form over a domain's flat port view (EventPortView.sendDecision) is held equal to the system's at every step.
 
 import XCTest
 import PVABI
@@ -65,6 +66,20 @@ final class EventSendDecisionPropertyTests: XCTestCase {
                 let decided = system.sendDecision(caller: c, port: p)
                 XCTAssertEqual(decided, expected, "send from d\(c) on port \(p)")
                 XCTAssertEqual(system, before, "a send decision changed the system")
+                // The hypervisor's form: the caller's flat view, the peer's view when the peer is another domain.
+                let viewed = system.portView(c).sendDecision(caller: c, port: p, peer: { system.portView($0) })
+                XCTAssertEqual(viewed, decided, "send from d\(c) on port \(p) through the port view")
+                // The route the send path takes: a target in the caller itself by its port alone (its VCPU read
+                // from the caller's record of that port when needed), any other target whole.
+                switch system.portView(c).sendRoute(caller: c, port: p, peer: { system.portView($0) }) {
+                case .deliverOwn(let own):
+                    XCTAssertEqual(decided, .deliver(EventTarget(domain: c, port: own, vcpu: system.portView(c).notifyVCPU(own))))
+                case .deliver(let target):
+                    XCTAssertEqual(decided, .deliver(target))
+                    XCTAssertNotEqual(target.domain, c, "a target in the caller goes by deliverOwn")
+                case .drop: XCTAssertEqual(decided, .drop)
+                case .refuse(let why): XCTAssertEqual(decided, .refuse(why))
+                }
                 // The throwing form is the same rule with its refusal spelled out.
                 do throws(EventChannelRefusal) {
                     let target = try system.send(caller: c, port: p)
@@ -77,6 +92,7 @@ final class EventSendDecisionPropertyTests: XCTestCase {
                     guard case .refuse(let why) = expected else { XCTFail("send from d\(c) on port \(p) refused: \(error.reason)"); continue }
                     XCTAssertEqual(error.error, errno(why))
                 }
+                if case .interdomain(let rd, _)? = system.state(domain: c, port: p), rd == c { seen["loopback", default: 0] += 1 }
                 switch expected {
                 case .deliver(let t): seen[t.domain == c ? "deliver to self" : "deliver to peer", default: 0] += 1
                 case .drop: seen["drop", default: 0] += 1
@@ -84,8 +100,14 @@ final class EventSendDecisionPropertyTests: XCTestCase {
                 }
             }
         }
+        // The views took records as they were after every step: absent domains read absent, present ones their records.
+        for id in UInt16(0)..<6 {
+            let view = system.portView(id)
+            XCTAssertEqual(view.limit, system.table(id)?.portLimit ?? 0)
+            XCTAssertLessThanOrEqual(view.count, view.limit)
+        }
         // The walk reached every outcome, so the comparison above covered each branch of the rule.
-        for outcome in ["deliver to self", "deliver to peer", "drop", "noSuchDomain", "portOutOfRange", "portNotInUse", "raisedByHypervisor"] {
+        for outcome in ["loopback", "deliver to self", "deliver to peer", "drop", "noSuchDomain", "portOutOfRange", "portNotInUse", "raisedByHypervisor"] {
             XCTAssertGreaterThan(seen[outcome, default: 0], 20, "the walk rarely reached \(outcome): \(seen)")
         }
     }

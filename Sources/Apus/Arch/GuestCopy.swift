@@ -6,6 +6,8 @@
 @_extern(c, "guest_copy_out") private func guest_copy_out(_ dst: UInt32, _ src: UnsafeRawPointer, _ count: UInt32) -> UInt32
 
 @_extern(c, "guest_copy_dword_in") private func guest_copy_dword_in(_ dst: UnsafeMutableRawPointer, _ src: UInt32) -> UInt32
+/// The guest's dword at `src` in the low half; the high half 0, or 1 when the load faulted.
+@_extern(c, "guest_load_dword") private func guest_load_dword(_ src: UInt32) -> UInt64
 @_extern(c, "guest_copy_dword_out") private func guest_copy_dword_out(_ dst: UInt32, _ src: UnsafeRawPointer) -> UInt32
 
 // Fixed 8, 12 and 16 bytes, unrolled (either direction: the guest's side is a UInt32 address).
@@ -29,6 +31,14 @@ enum GuestCopy {
         case 16: return guest_copy_16_in(destination, source) == 0
         default: return guest_copy_in(destination, source, count) == 0
         }
+    }
+
+    /// The dword at guest address `source` (the first four bytes of a checked range), nil when it is not
+    /// readable: one load into a register, the answer coming back in EDX:EAX.
+    @inline(__always)
+    static func load32(from source: UInt32) -> UInt32? {
+        let loaded = guest_load_dword(source)
+        return loaded >> 32 == 0 ? UInt32(truncatingIfNeeded: loaded) : nil
     }
 
     /// True when the bounce frame of `count` bytes (12, 16, 20 or 24; any other count copies nothing

@@ -112,6 +112,9 @@ final class Domain {
     /// Nanoseconds of CPU time used, events sent and received, for getdomaininfo and `top`.
     var cpuTime: UInt64 = 0
     var eventsSent: UInt32 = 0
+    /// Its event-channel records as EVTCHNOP_send reads them: refreshed by Events.change after every
+    /// change of the system, and when the domain joins the id table.
+    var eventPorts = EventPortView.absent
     var eventsReceived: UInt32 = 0
     /// Scheduler parameters as set at creation or with scheduler_op.
     var weight: UInt16 = 256
@@ -228,6 +231,7 @@ enum Domains {
         if all.capacity < capacity { all.reserveCapacity(capacity) }      // once: no regrowth as domains come
         all.append(d)
         if Int(d.id) < byIDTable.count { byIDTable[Int(d.id)] = Unmanaged.passUnretained(d) }
+        d.eventPorts = Events.system.portView(d.id)
     }
 
     /// A destroyed domain leaves the id table, then `all` (which drops the reference).
@@ -236,6 +240,7 @@ enum Domains {
             byIDTable[Int(d.id)] = nil
         }
         all.removeAll { $0 === d }
+        d.eventPorts = .absent
     }
 
     /// The domain with the lowest id at or above `from` (getdomaininfo's walk), without allocating.

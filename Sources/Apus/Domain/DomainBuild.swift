@@ -57,11 +57,11 @@ enum DomainBuild {
         }
         // Event channels first: a domU's start_info names its store and console ports, unbound
         // and waiting for dom0's xenstored and console backend to bind them.
-        _ = Events.system.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128,
-                                    pirqs: UInt32(DeviceAccess.lineCount))
+        _ = Events.change { $0.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128,
+                                         pirqs: UInt32(DeviceAccess.lineCount)) }
         if !r.privileged {
-            guard let store = try? Events.system.allocUnbound(caller: r.id, domain: r.id, remote: 0),
-                  let console = try? Events.system.allocUnbound(caller: r.id, domain: r.id, remote: 0) else {
+            guard let store = try? Events.change({ (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.allocUnbound(caller: r.id, domain: r.id, remote: 0) }),
+                  let console = try? Events.change({ (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.allocUnbound(caller: r.id, domain: r.id, remote: 0) }) else {
                 abandon(d)
                 return .failure(Refusal(.ENOSPC, "no event channel for the domain's store and console"))
             }
@@ -126,7 +126,7 @@ enum DomainBuild {
     /// A domain that never ran: its frames go straight back.
     static func abandon(_ d: Domain) {
         Grants.destroyDomain(d.id)
-        Events.system.removeDomain(d.id)
+        Events.change { $0.removeDomain(d.id) }
         for mfn in d.frames { _ = Machine.frames.release(mfn, from: .domain(d.id)) }
         d.frames = []
         d.releaseHypervisorMemory()

@@ -37,7 +37,7 @@ enum DomainLife {
         FPU.forget(d)
         SystemCallGate.forget(d)
         PhysicalIRQs.domainGone(d.id)
-        Events.system.removeDomain(d.id)
+        Events.change { $0.removeDomain(d.id) }
         d.state = .dead
         d.releaseHypervisorMemory()
         Domains.remove(d)

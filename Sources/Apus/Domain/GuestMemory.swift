@@ -11,6 +11,14 @@ struct RunningGuestMemory: GuestMemoryAccess {
         range.count == 0 || GuestCopy.copyIn(destination, from: range.start, count: range.count)
     }
 
+    /// read32's answer, loaded into a register by the guarded routine rather than copied through a
+    /// buffer: the word at the start of `range` (at least 4 bytes), nil when it is not readable.
+    @inline(__always)
+    func load32(_ range: GuestRange) -> UInt32? {
+        guard let word = range.slice(at: 0, count: 4), let value = GuestCopy.load32(from: word.start) else { return nil }
+        return UInt32(littleEndian: value)
+    }
+
     mutating func copyOut(_ range: GuestRange, from source: UnsafeRawPointer) -> Bool {
         range.count == 0 || GuestCopy.copyOut(to: range.start, from: source, count: range.count)
     }

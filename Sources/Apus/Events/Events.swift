@@ -7,7 +7,23 @@ import ApusCore
 import PVABI
 
 enum Events {
-    static var system = EventChannelSystem(domainCapacity: Domains.capacity)
+    /// The state machine over every domain's ports. Changed only through `change`, which then gives
+    /// every domain a fresh view of its records (Domain.eventPorts) for the send path.
+    private(set) static var system = EventChannelSystem(domainCapacity: Domains.capacity)
+
+    /// Changes the system, then refreshes every domain's port view: a change may move or free a
+    /// domain's records (a bucket added, a table removed), so no view taken before it is read after.
+    /// Binds, closes and domain builds and teardowns come here; sends never do.
+    static func change<R, E: Error>(_ body: (inout EventChannelSystem) throws(E) -> R) throws(E) -> R {
+        defer { refreshViews() }
+        return try body(&system)
+    }
+
+    /// Every domain in `Domains.all` gets its view (absent when the system no longer has it). A domain
+    /// not there yet (being built) gets its own when it joins (Domains.insert); one leaving gets none.
+    static func refreshViews() {
+        for d in Domains.all { d.eventPorts = system.portView(d.id) }
+    }
 
     /// Marks `target` pending; wakes its domain when an upcall is now needed.
     /// The domain is borrowed from the id table, not retained (`Domains.all` keeps it alive).
@@ -16,15 +32,23 @@ enum Events {
         d._withUnsafeGuaranteedRef { mark(target, in: $0) }
     }
 
-    /// EVTCHNOP_send from `d`, inlined into the hypercall table: ApusCore's rule is asked in place
-    /// (not a copy of its tables) and answers without a throw. A target in `d` itself (a loopback
+    /// EVTCHNOP_send from `d`, inlined into the hypercall table: ApusCore's rule is asked over `d`'s
+    /// port view (EventPortView, held equal to EventChannelSystem.sendDecision) and answers without a throw. A target in `d` itself (a loopback
     /// channel, an IPI) is marked without looking `d` up again. Nil when the send succeeded.
     @inline(__always)
     static func send(from d: Domain, port: UInt32) -> EventSendRefusal? {
-        let decision = withUnsafeMutablePointer(to: &system) { $0.pointee.sendDecision(caller: d.id, port: port) }
-        switch decision {
+        // The caller's records through its view (two loads from `d`); a loopback channel's peer is `d`
+        // itself, and another domain's view is borrowed from the id table.
+        let route = d.eventPorts.sendRoute(caller: d.id, port: port) { peer in
+            Domains.unretainedByID(peer)?._withUnsafeGuaranteedRef { $0.eventPorts } ?? .absent
+        }
+        switch route {
+        case .deliverOwn(let port):
+            // The VCPU stays in the port's record until an upcall may be due (markOwn).
+            markOwn(port, in: d)
+            return nil
         case .deliver(let target):
-            if target.domain == d.id { mark(target, in: d) } else { deliver(target) }
+            deliver(target)
             return nil
         case .drop:
             return nil
@@ -33,13 +57,29 @@ enum Events {
         }
     }
 
+    /// `port` pending in the sender `d` itself (a loopback channel, an IPI), as `mark` does: the VCPU is
+    /// read from the port's record only when the pending bit was clear.
+    @inline(__always)
+    static func markOwn(_ port: UInt32, in d: Domain) {
+        guard d.isAlive else { return }
+        d.eventsReceived &+= 1
+        var bitmap = SharedInfoPage(d.sharedInfo)
+        guard TwoLevelEvents.setPending(&bitmap, port: port) else { return }
+        var page = d.eventPage
+        if TwoLevelEvents.raisePending(&page, port: port, vcpu: d.eventPorts.notifyVCPU(port)) { wake(d) }
+    }
+
     /// `target.port` pending in `d` (which is `target.domain`), if `d` can still take events.
     @inline(__always)
     static func mark(_ target: EventTarget, in d: Domain) {
         guard d.isAlive else { return }
-        var page = d.eventPage
         d.eventsReceived &+= 1
-        if TwoLevelEvents.markPending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
+        // markPending in its two halves: a port already pending (the common case of a busy ring) needs
+        // only its bit, reached from shared_info's base; the whole page view is built when more is due.
+        var bitmap = SharedInfoPage(d.sharedInfo)
+        guard TwoLevelEvents.setPending(&bitmap, port: target.port) else { return }
+        var page = d.eventPage
+        if TwoLevelEvents.raisePending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
     }
 
     static func raiseVirq(_ d: Domain, _ virq: UInt32) {

@@ -111,6 +111,13 @@ enum Hypercalls {
         run(number, a, frame, d, nested: nested)
     }
 
+    /// xenpmu_op's answer, out of line: inline, its errno was loaded into a register before the table's
+    /// jump on every hypercall (xen_version and EVTCHNOP_send paid an instruction for it).
+    @inline(never)
+    static func pmuOff() -> HypercallOutcome {
+        .unoffered(.EOPNOTSUPP, "the vPMU is off, as in Xen's default configuration")
+    }
+
     /// One case per hypercall number (Hypercall's raw values); the ones that can run long are timed.
     @inline(__always)
     static func run<Source: HypercallArgumentSource>(_ number: UInt32, _ source: Source, _ frame: UnsafeMutablePointer<TrapFrame>,
@@ -126,7 +133,7 @@ enum Hypercalls {
         case Hypercall.getDebugreg.rawValue: return DebugRegHypercalls.get(source.arguments, d)
         case Hypercall.physdevOp.rawValue: return PhysdevOpHypercall.run(source.arguments, d)
         case Hypercall.platformOp.rawValue: return PlatformOpHypercall.run(source.arguments, d)
-        case Hypercall.xenpmuOp.rawValue: return .unoffered(.EOPNOTSUPP, "the vPMU is off, as in Xen's default configuration")
+        case Hypercall.xenpmuOp.rawValue: return pmuOff()
         case Hypercall.fpuTaskswitch.rawValue: return TrapHypercalls.fpuTaskswitch(source.arguments, d)
         case Hypercall.iret.rawValue:
             if nested { return .refused(.EINVAL, "iret inside a multicall must be its last entry") }

@@ -11,7 +11,8 @@
 import PVABI
 
 public struct EventChannelSystem: Equatable, Sendable {
-    /// tables[id]: the domain's ports, nil while no domain has that id. Read in place by the inlined send.
+    /// tables[id]: the domain's ports, nil while no domain has that id. The send path reads a domain's
+    /// records through portView (EventPortView), taken afresh after every change.
     @usableFromInline var tables: [EventChannelTable?]
 
     /// A system for domains 0 ..< domainCapacity, none present yet.

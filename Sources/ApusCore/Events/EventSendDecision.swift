@@ -1,6 +1,7 @@
-// EVTCHNOP_send's rule as the hot path asks it: where an event sent on a port lands, decided without a throw
-// and inlined into the hypervisor's hypercall table. It must never change a port, and never build a refusal's
-// errno and sentence before one is needed (EventChannelSystem.send, the throwing form, is this rule spelled out).
+// EVTCHNOP_send's rule: where an event sent on a port lands, decided without a throw. It must never change a
+// port, and never build a refusal's errno and sentence before one is needed (EventChannelSystem.send, the throwing
+// form, is this rule spelled out). The hypervisor asks the same rule over the caller's flat port view
+// (EventPortView.sendRoute); the property tests hold that form equal to this one.
 
 import PVABI
 

@@ -102,6 +102,24 @@ public enum TwoLevelEvents {
         return raiseSelector(&page, port: port, vcpu: vcpu)
     }
 
+    /// markPending in two halves, for a hot caller that reaches the pending bitmap before it builds the
+    /// whole page view: sets `port`'s pending bit and returns true when it was clear, so that
+    /// `raisePending` is due. The pending bitmap never lives in a moved vcpu_info, so a page without
+    /// one (SharedInfoPage(base)) reaches the same bit.
+    @inline(__always)
+    public static func setPending<S: SharedInfoBits>(_ page: inout S, port: UInt32) -> Bool {
+        check(port, 0)
+        return !page.testAndSetBit(bit(port), ofWordAt: pendingWord(port))
+    }
+
+    /// markPending's second half, for a port whose pending bit setPending has just set: true when the
+    /// VCPU must be kicked. setPending followed by this is markPending.
+    @inline(__always)
+    public static func raisePending<S: SharedInfoBits>(_ page: inout S, port: UInt32, vcpu: UInt32) -> Bool {
+        check(port, vcpu)
+        return raiseSelector(&page, port: port, vcpu: vcpu)
+    }
+
     /// Clears `port`'s mask bit and, if it was masked and is pending, raises it for `vcpu` as
     /// markPending would. Returns true when the VCPU must be kicked.
     @discardableResult

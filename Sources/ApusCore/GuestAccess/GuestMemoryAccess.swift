@@ -10,6 +10,9 @@ public protocol GuestMemoryAccess {
     /// Copies `range.count` bytes from `source` into the guest. False when any byte is not mapped
     /// writable for the guest; the guest may then hold part of the data, as on Xen.
     mutating func copyOut(_ range: GuestRange, from source: UnsafeRawPointer) -> Bool
+    /// The 32-bit little-endian word at the start of `range` (nil when the range is shorter or the
+    /// word is not readable). The default copies it in; an implementation may load it directly.
+    mutating func read32(_ range: GuestRange) -> UInt32?
 }
 
 extension GuestMemoryAccess {
