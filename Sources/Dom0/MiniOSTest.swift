@@ -1,7 +1,7 @@
 // MiniOSTest.swift: the `minios` and `minios-test` scenarios: dom0 creates an unmodified Mini-OS
 // from its config, waits for a line of its own console output (relayed from its console ring),
 // lets it run on, asks it to stop through control/shutdown, checks it stopped with reason poweroff
-// (or, when its frontends wait for backends that do not exist yet, that it began to), destroys it and
+// (or, when a frontend waits for a backend dom0 cannot give it, that it began to), destroys it and
 // checks every frame came back (physinfo before and after). It judges only what
 // the guest wrote to its ring, the hypervisor's domain info and physinfo.
 
@@ -85,14 +85,14 @@ enum MiniOSTest {
             let reason = ShellPower.stop(id, reboot: false)
             check("it stopped with reason poweroff", reason == ShutdownReason.poweroff.rawValue, "reason \(reason ?? 99)")
         } else {
-            // Its frontends wait for backends that do not exist yet, so it never finishes stopping:
+            // Its blkfront waits for a backend its disk cannot have, so it never finishes stopping:
             // it must still read control/shutdown and begin.
             DomainIO.awaited = Array("Shutting down (poweroff)".utf8)
             DomainIO.awaitedSeen = false
             _ = ShellPower.ask(id, reboot: false)
             _ = ShellPower.waitForStop(id, timeout: 2_000_000_000)
             check("it read control/shutdown and began shutting down", DomainIO.awaitedSeen, "d\(id)")
-            console.print("d\(id) waits for its vif and vbd backends (none exist yet) before it stops; destroying it")
+            console.print("d\(id) waits for its vbd backend (its disk names no backing dom0 has) before it stops; destroying it")
         }
         let rc = Toolstack.destroy(id)
         check("destroy it", rc == 0, "returned \(rc)")
