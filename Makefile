@@ -229,7 +229,7 @@ $(BUILD)/test-%.iso: $(ISO_INPUTS)
 	Scripts/make-iso.sh $@ "$*"
 
 # minios and minios-test boot Mini-OS from the initrd: without ../shared/guests/mini-os they stop here.
-$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso: | minios-present
+$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso $(BUILD)/test-bench-devices.iso: | minios-present
 .PHONY: minios-present
 minios-present:
 	@test -f $(MINIOS_DIR)/mini-os.elf -a -f $(MINIOS_DIR)/mini-os-test.elf || { \

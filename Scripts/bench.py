@@ -153,7 +153,9 @@ def main() -> None:
     md.append("| --- | ---: | ---: |")
     for label, key, scale in (("device interrupt reaching the hypervisor -> first instruction of dom0's handler (instructions)", "guest.device_irq_to_handler", 1),
                               ("virtio-blk read, 8 sectors a request: sectors per million instructions", "guest.blk_read_sectors_per_minstr_x100", 100),
-                              ("virtio-blk read, 8 sectors a request: instructions per request (driver, hypervisor, interrupt)", "guest.blk_read_instructions_per_request", 1)):
+                              ("virtio-blk read, 8 sectors a request: instructions per request (driver, hypervisor, interrupt)", "guest.blk_read_instructions_per_request", 1),
+                              ("blkback (issue #14): moving one sector to Mini-OS's blkfront by grant copy (dom0 and hypervisor)", "guest.blkback_grant_copy_per_sector", 1),
+                              ("blkback: the same by grant map, copy, unmap", "guest.blkback_grant_map_per_sector", 1)):
         a, b = devices1.get(key), devices2.get(key)
         fmt = (lambda x: f"{x / scale:.2f}" if x is not None else "?") if scale != 1 else (lambda x: str(x) if x is not None else "?")
         md.append(f"| {label} | {fmt(a)} | {fmt(b)} |")

@@ -36,6 +36,33 @@ enum BenchDevices {
         let spent = guest_rdtsc() - start
         console.print("bench: guest blk_read_sectors_per_minstr_x100 \(requests * perRequest * 100_000_000 / spent)")
         console.print("bench: guest blk_read_instructions_per_request \(spent / requests)")
-        return true
+        return blkbackMoves()
+    }
+
+    /// Issue #14's question, grant copy or grant map for blkback's data: Mini-OS's blkfront reads
+    /// one-sector requests through dom0's blkback; dom0 counts the instructions that move each
+    /// sector between its staging page and the frontend's grant, 256 sectors each way of doing it.
+    static func blkbackMoves() -> Bool {
+        guard let config = Toolstack.config(named: Array("minios-blk.cfg".utf8)) else { return false }
+        let created = Toolstack.create(config)
+        guard created > 0 else { return false }
+        let id = UInt16(created)
+        var perSector: [UInt64] = []
+        for viaMaps in [false, true] {
+            BlockBackend.viaMaps = viaMaps
+            BlockBackend.moveInstructions = 0
+            BlockBackend.movedSectors = 0
+            let deadline = GuestTime.now() + 60_000_000_000
+            while BlockBackend.movedSectors < 256 && GuestTime.now() < deadline {
+                DomainIO.service()
+                Dom0Events.sleep(1_000_000)
+            }
+            guard BlockBackend.movedSectors >= 256 else { return false }
+            perSector.append(BlockBackend.moveInstructions / BlockBackend.movedSectors)
+        }
+        BlockBackend.viaMaps = false
+        console.print("bench: guest blkback_grant_copy_per_sector \(perSector[0])")
+        console.print("bench: guest blkback_grant_map_per_sector \(perSector[1])")
+        return Toolstack.destroy(id) == 0
     }
 }

@@ -69,3 +69,52 @@ struct BackendNodes {
         return .some(now.flatMap { XenbusBackend.parse($0) })
     }
 }
+
+/// What blkback and netback share: the handshake's steps carried out in the same order (unmap, map,
+/// announce), with the device's own connect and disconnect.
+protocol SplitBackend: AnyObject {
+    var handshake: XenbusBackend { get set }
+    var frontState: [UInt8]? { get set }
+    var nodes: BackendNodes { get }
+    /// "blkback: dN vbd DEV " or "netback: dN vif N ".
+    func prefix() -> LogLine
+    /// Maps what the frontend published; false with the reason said.
+    func connect() -> Bool
+    func disconnect()
+}
+
+extension SplitBackend {
+    /// Reads the frontend's state and acts when it changed; true when it wrote to the store.
+    func frontendChanged() -> Bool {
+        guard let state = nodes.frontStateChange(&frontState) else { return false }
+        return apply(handshake.handle(.frontend(state)))
+    }
+
+    /// Does what the handshake asked; true when it wrote to the store.
+    @discardableResult
+    func apply(_ steps: XenbusBackend.Steps) -> Bool {
+        var wrote = false
+        if steps.disconnect { disconnect() }
+        if steps.connect {
+            let ok = connect()
+            wrote = apply(handshake.handle(ok ? .connected : .connectFailed)) || ok
+        }
+        if let s = steps.announce {
+            nodes.announce(s, prefix: prefix(), frontState: frontState)
+            wrote = true
+        }
+        return wrote
+    }
+
+    /// The domain is going: close the backend side first.
+    func teardown() { apply(handshake.handle(.teardown)) }
+
+    /// "PREFIX cannot connect: WHY"; false.
+    func cannotConnect(_ why: StaticString) -> Bool {
+        var line = prefix()
+        line.append("cannot connect: ")
+        line.append(why)
+        console.print(line)
+        return false
+    }
+}

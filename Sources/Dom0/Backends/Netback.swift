@@ -10,7 +10,7 @@ import ApusCore
 import GuestKit
 import PVABI
 
-final class NetBackend {
+final class NetBackend: SplitBackend {
     let domain: UInt16
     let index: UInt32
     let mac: MACAddress
@@ -88,53 +88,26 @@ final class NetBackend {
         return b
     }
 
-    func frontendChanged() -> Bool {
-        guard let state = nodes.frontStateChange(&frontState) else { return false }
-        return apply(handshake.handle(.frontend(state)))
-    }
-
-    @discardableResult
-    func apply(_ steps: XenbusBackend.Steps) -> Bool {
-        var wrote = false
-        if steps.disconnect { disconnect() }
-        if steps.connect {
-            let ok = connect()
-            wrote = apply(handshake.handle(ok ? .connected : .connectFailed)) || ok
-        }
-        if let s = steps.announce {
-            nodes.announce(s, prefix: prefix(), frontState: frontState)
-            wrote = true
-        }
-        return wrote
-    }
-
     func connect() -> Bool {
-        func fail(_ why: StaticString) -> Bool {
-            var line = prefix()
-            line.append("cannot connect: ")
-            line.append(why)
-            console.print(line)
-            return false
-        }
         guard let txRef = nodes.frontNumber("tx-ring-ref"), let rxRef = nodes.frontNumber("rx-ring-ref") else {
-            return fail("no tx-ring-ref or rx-ring-ref")
+            return cannotConnect("no tx-ring-ref or rx-ring-ref")
         }
         guard let remote = nodes.frontNumber("event-channel") else {
-            return fail("no event-channel (split event channels are not offered)")
+            return cannotConnect("no event-channel (split event channels are not offered)")
         }
         guard nodes.frontNumber("request-rx-copy") == 1 else {
-            return fail("it did not ask for request-rx-copy (page flipping is not offered)")
+            return cannotConnect("it did not ask for request-rx-copy (page flipping is not offered)")
         }
-        guard let t = GrantWindow.map(domain: domain, ref: txRef) else { return fail("its tx ring grant could not be mapped") }
+        guard let t = GrantWindow.map(domain: domain, ref: txRef) else { return cannotConnect("its tx ring grant could not be mapped") }
         guard let r = GrantWindow.map(domain: domain, ref: rxRef) else {
             GrantWindow.unmap(t)
-            return fail("its rx ring grant could not be mapped")
+            return cannotConnect("its rx ring grant could not be mapped")
         }
         let p = GuestEvents.bindInterdomain(remote: domain, port: remote)
         guard p > 0 else {
             GrantWindow.unmap(t)
             GrantWindow.unmap(r)
-            return fail("its event channel could not be bound")
+            return cannotConnect("its event channel could not be bound")
         }
         GuestEvents.clearPending(UInt32(p))
         _ = Dom0Events.take(UInt32(p))
@@ -184,7 +157,6 @@ final class NetBackend {
         line.append(" refused")
     }
 
-    func teardown() { apply(handshake.handle(.teardown)) }
 
     func fault(_ which: StaticString, _ producer: UInt32, _ consumer: UInt32) {
         var line = prefix()
