@@ -22,9 +22,26 @@ enum BackendFuzz {
                 }
             }
         case 1:
-            if let r = NetTxRequest.decode(image), r.refusal == nil {
-                precondition(!r.chained && Int(r.offset) + Int(r.size) <= 4096 && Int(r.size) <= NetifLimits.maxFrame, "tx checks")
+            var slots: [NetTxRequest] = []
+            var at = 0
+            while at + 12 <= image.count, slots.count < 24, let r = NetTxRequest.decode(UnsafeRawBufferPointer(rebasing: image[at..<(at + 12)])) {
+                slots.append(r)
+                at += 12
             }
+            if case .success(let pieces) = NetTxRequest.assemble(slots) {
+                var end = 0
+                for p in pieces {
+                    precondition(Int(p.offset) + Int(p.length) <= 4096, "a piece past its page")
+                    precondition(Int(p.at) == end, "pieces out of order")
+                    end += Int(p.length)
+                }
+                precondition(end == Int(slots[0].size) && end <= NetifLimits.maxFrame && end >= NetifLimits.minFrame, "frame size")
+            }
+            // A frame's checksum completed in place stays inside the frame and verifies.
+            let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: min(image.count, 1518), alignment: 4)
+            defer { frame.deallocate() }
+            for i in 0..<frame.count { frame[i] = image[i] }
+            if FrameChecksum.complete(frame) { precondition(FrameChecksum.verify(UnsafeRawBufferPointer(frame)), "checksum") }
         case 2:
             guard var ring = BackendRing(size: 1 << Int(a.a2 % 9)) else { return }
             for _ in 0..<Int(a.a3 % 64) { _ = ring.takeRequest(); _ = ring.nextResponseSlot() }

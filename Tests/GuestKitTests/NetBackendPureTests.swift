@@ -19,16 +19,70 @@ final class NetBackendPureTests: XCTestCase {
     func testTxDecodeAndChecks() {
         let r = request(grant: 0x1234_5678, offset: 100, flags: NetTxFlags.checksumBlank, id: 0xBEEF, size: 1514)
         XCTAssertEqual(r, NetTxRequest(grant: 0x1234_5678, offset: 100, flags: 1, id: 0xBEEF, size: 1514))
-        XCTAssertNil(r.refusal)
-        XCTAssertEqual(request(size: 13).refusal, .tooSmall)
-        XCTAssertEqual(request(size: 1519).refusal, .tooLarge)
-        XCTAssertNil(request(size: 1518).refusal)
-        XCTAssertEqual(request(offset: 4000, size: 97).refusal, .pastPage)
-        XCTAssertNil(request(offset: 4000, size: 96).refusal)
-        XCTAssertEqual(request(offset: 0xFFFF, size: 0xFFFF).refusal, .tooLarge)
-        XCTAssertEqual(request(flags: NetTxFlags.moreData).refusal, .chained)
+        func one(_ r: NetTxRequest) -> NetTxRefusal? {
+            if case .failure(let f) = NetTxRequest.assemble([r]) { return f }
+            return nil
+        }
+        XCTAssertNil(one(r))
+        XCTAssertEqual(one(request(size: 13)), .tooSmall)
+        XCTAssertEqual(one(request(size: 1519)), .tooLarge)
+        XCTAssertNil(one(request(size: 1518)))
+        XCTAssertEqual(one(request(offset: 4000, size: 97)), .pastPage)
+        XCTAssertNil(one(request(offset: 4000, size: 96)))
+        XCTAssertEqual(one(request(offset: 0xFFFF, size: 0xFFFF)), .tooLarge)
+        XCTAssertEqual(one(request(flags: NetTxFlags.moreData)), .fragments)          // a chain never finished
+        XCTAssertEqual(NetTxRequest.assemble([]), .failure(.tooSmall))
         XCTAssertTrue(request(flags: NetTxFlags.extraInfo).hasExtraInfo)
         XCTAssertNil([UInt8](repeating: 0, count: 11).withUnsafeBytes { NetTxRequest.decode($0) })
+    }
+
+    /// Linux's netfront splits a frame where it crosses a page: the first slot gives the whole size.
+    func testChains() {
+        let m = NetTxFlags.moreData
+        XCTAssertEqual(NetTxRequest.assemble([request(grant: 1, offset: 4000, flags: m, id: 1, size: 100), request(grant: 2, offset: 0, id: 2, size: 4)]),
+                       .success([NetTxPiece(grant: 1, offset: 4000, length: 96, at: 0), NetTxPiece(grant: 2, offset: 0, length: 4, at: 96)]))
+        XCTAssertEqual(NetTxRequest.assemble([request(flags: m, size: 100), request(size: 100)]), .failure(.fragments))
+        XCTAssertEqual(NetTxRequest.assemble([request(flags: m, size: 100), request(size: 0)]), .failure(.fragments))
+        XCTAssertEqual(NetTxRequest.assemble([request(offset: 4090, flags: m, size: 100), request(size: 4)]), .failure(.pastPage))
+        let long = [request(flags: m, size: 1000)] + Array(repeating: request(flags: m, size: 1), count: 17) + [request(size: 1)]
+        XCTAssertEqual(NetTxRequest.assemble(long), .failure(.tooManySlots))
+        XCTAssertEqual(NetTxRequest.assemble(Array(long.suffix(18)).enumerated().map { $0.offset == 0 ? request(flags: m, size: 1000) : $0.element }).map { $0.count }, .success(18))
+    }
+
+    /// A UDP datagram and a TCP segment as Linux hands them over with NETTXF_csum_blank.
+    func testChecksumCompletion() {
+        func frame(protocol p: UInt8, payload: [UInt8]) -> [UInt8] {
+            let l4 = (p == 17 ? 8 : 20) + payload.count
+            var f = [UInt8](repeating: 0, count: 14 + 20 + l4)
+            f[12] = 0x08; f[14] = 0x45
+            f[16] = UInt8((20 + l4) >> 8); f[17] = UInt8(truncatingIfNeeded: 20 + l4)
+            f[22] = 64; f[23] = p
+            f[26...29] = [10, 0, 2, 16]; f[30...33] = [10, 0, 2, 2]
+            f[34] = 0x12; f[35] = 0x34; f[36] = 0x00; f[37] = 0x07
+            if p == 17 { f[38] = UInt8(l4 >> 8); f[39] = UInt8(truncatingIfNeeded: l4) } else { f[46] = 0x50 }
+            for (i, b) in payload.enumerated() { f[14 + 20 + (p == 17 ? 8 : 20) + i] = b }
+            return f
+        }
+        for p: UInt8 in [6, 17] {
+            for payload in [[], [1], Array("hello, apus".utf8), [UInt8](repeating: 0xFF, count: 999)] {
+                var f = frame(protocol: p, payload: payload)
+                XCTAssertTrue(f.withUnsafeMutableBytes { FrameChecksum.complete($0) })
+                XCTAssertTrue(f.withUnsafeBytes { FrameChecksum.verify($0) })
+                f[f.count - 1] ^= 1
+                if !payload.isEmpty { XCTAssertFalse(f.withUnsafeBytes { FrameChecksum.verify($0) }) }
+            }
+        }
+        // A known answer, computed apart (Python's struct, RFC 768's pseudo-header): 0x8da6.
+        var udp = frame(protocol: 17, payload: Array("hello, apus".utf8))
+        XCTAssertTrue(udp.withUnsafeMutableBytes { FrameChecksum.complete($0) })
+        XCTAssertEqual([udp[40], udp[41]], [0x8D, 0xA6])
+        // An ARP frame and an IP fragment are left as they were.
+        var arp = [UInt8](repeating: 0, count: 42); arp[12] = 0x08; arp[13] = 0x06
+        XCTAssertFalse(arp.withUnsafeMutableBytes { FrameChecksum.complete($0) })
+        var fragment = frame(protocol: 17, payload: [1, 2, 3]); fragment[20] = 0x20            // more fragments
+        let before = fragment
+        XCTAssertFalse(fragment.withUnsafeMutableBytes { FrameChecksum.complete($0) })
+        XCTAssertEqual(fragment, before)
     }
 
     func testResponses() {

@@ -2,8 +2,9 @@
 // xen-netback serves it): the xenbus handshake (XenbusBackend decides), then frames between the
 // frontend's two rings and dom0's bridge. Receive: a frame for the vif is grant-copied into the next
 // buffer the frontend posted (none posted: the frame is dropped and counted, nothing waits).
-// Transmit: each request copied out of the ring once, checked (NetTxRequest), its frame grant-copied
-// out of the frontend's page and handed to the bridge. It must never read a request twice from the
+// Transmit: each request copied out of the ring once, a packet's slots checked together (NetTxRequest),
+// its frame grant-copied out of the frontend's pages, its checksum completed if the frontend left it
+// blank, and handed to the bridge. It must never read a request twice from the
 // shared page, and a frontend that floods, sends garbage or never posts buffers costs only itself.
 
 import ApusCore
@@ -75,7 +76,7 @@ final class NetBackend: SplitBackend {
         let b = NetBackend(domain: domain, index: index, mac: mac, bridgePort: bridgePort)
         b.nodes.write("feature-rx-copy", [0x31])
         b.nodes.write("feature-rx-flip", [0x30])
-        // One slot a packet, checksums computed by the sender: no scatter-gather, no offloads.
+        // No scatter-gather (a frame split only where it crosses a page) and no segmentation offload.
         b.nodes.write("feature-sg", [0x30])
         b.nodes.write("feature-gso-tcpv4", [0x30])
         var line = b.prefix()
@@ -269,7 +270,8 @@ final class NetBackend: SplitBackend {
         return served == Self.budget
     }
 
-    /// One packet (and the extra-info slots after it); `waiting` requests are on the ring.
+    /// One packet: its slots (a frame split where it crosses a page), the extra-info slots after its
+    /// first, each answered; `waiting` requests are on the ring.
     func transmitOne(_ page: UnsafeMutableRawBufferPointer, _ staging: DMAPage, waiting: UInt32) {
         func take() -> NetTxRequest? {
             let slot = tx.takeRequest()
@@ -285,11 +287,11 @@ final class NetBackend: SplitBackend {
             let to = SharedRingLayout.entriesOffset + Int(r) * NetifTxLayout.entryBytes
             for i in 0..<NetifTxLayout.responseBytes { page.storeBytes(of: response[i], toByteOffset: to + i, as: UInt8.self) }
         }
-        guard let request = take() else { return }
+        guard let first = take() else { return }
         var left = waiting - 1
-        // Extra-info slots follow the packet's: each gets a NULL response after the packet's.
+        // Extra-info slots follow the first: each gets a NULL response after the packet's.
         var extras = 0
-        if request.hasExtraInfo {
+        if first.hasExtraInfo {
             var more = true
             while more && left > 0 {
                 let slot = tx.requestConsumer & (tx.size - 1)
@@ -301,32 +303,40 @@ final class NetBackend: SplitBackend {
                 more = flags & NetExtraInfo.flagMore != 0
             }
         }
+        // The rest of the packet's slots: as many as it chains (a chain longer than allowed is
+        // still taken whole, so that the ring stays in step, and refused).
+        var slots = [first]
+        var chained = first.chained
+        while chained && left > 0, let next = take() {
+            left -= 1
+            slots.append(next)
+            chained = next.chained
+        }
         var status = NetifStatus.okay
-        if let why = request.refusal {
-            refuse(request.id, why.reason)
+        var length = 0
+        switch NetTxRequest.assemble(slots) {
+        case .failure(let why):
+            refuse(first.id, why.reason)
             status = .error
-            // The rest of a chain this backend cannot take: each slot answered with an error.
-            var chained = request.chained
-            respond(request.id, status)
-            for _ in 0..<extras { respond(0, .null) }
-            while chained && left > 0, let next = take() {
-                left -= 1
-                respond(next.id, .error)
-                chained = next.chained
+        case .success(let pieces):
+            let own = UInt32(truncatingIfNeeded: staging.machine >> 12)
+            let spans = pieces.map { GrantCopySpan(domain: domain, ref: $0.grant, grantOffset: $0.offset, ownFrame: own,
+                                                   ownOffset: $0.at, length: $0.length, intoGrant: false) }
+            if GrantCopy.run(spans) != nil {
+                refuse(first.id, "the frame's grant could not be copied from")
+                status = .error
             }
-            return
+            length = Int(first.size)
         }
-        let span = GrantCopySpan(domain: domain, ref: request.grant, grantOffset: request.offset,
-                                 ownFrame: UInt32(truncatingIfNeeded: staging.machine >> 12), ownOffset: 0, length: request.size, intoGrant: false)
-        if GrantCopy.run([span]) != nil {
-            refuse(request.id, "the frame's grant could not be copied from")
-            status = .error
-        }
-        respond(request.id, status)
+        respond(first.id, status)
         for _ in 0..<extras { respond(0, .null) }
+        for s in slots.dropFirst() { respond(s.id, status) }
         guard status == .okay else { return }
+        let frame = UnsafeMutableRawBufferPointer(start: staging.bytes, count: length)
+        // A frontend with checksum offload (Linux) leaves the TCP or UDP checksum to the backend.
+        if first.flags & NetTxFlags.checksumBlank != 0 { _ = FrameChecksum.complete(frame) }
         framesOut &+= 1
-        bytesOut &+= UInt64(request.size)
-        Bridge.forward(UnsafeRawBufferPointer(start: staging.bytes, count: Int(request.size)), from: bridgePort)
+        bytesOut &+= UInt64(length)
+        Bridge.forward(UnsafeRawBufferPointer(frame), from: bridgePort)
     }
 }

@@ -1,7 +1,9 @@
-// NetTxRequest.swift: one netif transmit request as netback must take it: decoded from the 12 bytes
-// copied out of the ring (never read twice from the shared page) and checked: one slot per packet
-// (this backend offers no scatter-gather), a frame between an Ethernet header and 1518 bytes that
-// lies inside its granted page. A refused packet still gets a response with its id.
+// NetTxRequest.swift: netif transmit requests as netback must take them: each decoded from the 12 bytes
+// copied out of the ring (never read twice from the shared page), and a packet's slots (a frontend
+// may split a frame that crosses a page into several, even without scatter-gather, as Linux's
+// netfront does) checked together: at most 18 slots, a frame between an Ethernet header and 1518
+// bytes, fragments that add up, every piece inside its granted page. Each slot of a refused packet
+// still gets a response with its id.
 
 import PVABI
 
@@ -33,13 +35,34 @@ public struct NetTxRequest: Equatable, Sendable {
     public var chained: Bool { flags & NetTxFlags.moreData != 0 }
     public var hasExtraInfo: Bool { flags & NetTxFlags.extraInfo != 0 }
 
-    /// Why this packet cannot be sent as it is; nil when it can.
-    public var refusal: NetTxRefusal? {
-        if chained { return .chained }
-        if Int(size) < NetifLimits.minFrame { return .tooSmall }
-        if Int(size) > NetifLimits.maxFrame { return .tooLarge }
-        if Int(offset) + Int(size) > 4096 { return .pastPage }
-        return nil
+    /// The largest number of slots one packet may take (Linux netback's XEN_NETBK_LEGACY_SLOTS_MAX).
+    public static let maxSlots = 18
+
+    /// The pieces of the packet in `slots` (the first slot's size is the whole frame's, each later
+    /// slot's its own fragment's), or why it cannot be sent.
+    public static func assemble(_ slots: [NetTxRequest]) -> Result<[NetTxPiece], NetTxRefusal> {
+        guard let first = slots.first else { return .failure(.tooSmall) }
+        guard slots.count <= maxSlots else { return .failure(.tooManySlots) }
+        // The last slot ends the packet: a chain still open is one the frontend never finished.
+        guard let last = slots.last, !last.chained else { return .failure(.fragments) }
+        let total = Int(first.size)
+        if total < NetifLimits.minFrame { return .failure(.tooSmall) }
+        if total > NetifLimits.maxFrame { return .failure(.tooLarge) }
+        var rest = 0
+        for s in slots.dropFirst() {
+            guard s.size > 0 else { return .failure(.fragments) }
+            rest += Int(s.size)
+        }
+        guard rest < total else { return .failure(.fragments) }
+        var pieces: [NetTxPiece] = []
+        var at = 0
+        for (i, s) in slots.enumerated() {
+            let length = i == 0 ? total - rest : Int(s.size)
+            guard Int(s.offset) + length <= 4096 else { return .failure(.pastPage) }
+            pieces.append(NetTxPiece(grant: s.grant, offset: s.offset, length: UInt16(length), at: UInt16(at)))
+            at += length
+        }
+        return .success(pieces)
     }
 
     /// The 4-byte response for request `id`.
@@ -54,12 +77,21 @@ public struct NetTxRequest: Equatable, Sendable {
     }
 }
 
+/// One piece of a packet: `length` bytes at `offset` of grant `grant`, going to byte `at` of the frame.
+public struct NetTxPiece: Equatable, Sendable {
+    public let grant: UInt32
+    public let offset: UInt16
+    public let length: UInt16
+    public let at: UInt16
+}
+
 public enum NetTxRefusal: Error, Equatable, Sendable {
-    case chained, tooSmall, tooLarge, pastPage
+    case tooManySlots, fragments, tooSmall, tooLarge, pastPage
 
     public var reason: StaticString {
         switch self {
-        case .chained: return "a packet in several slots (scatter-gather is not offered)"
+        case .tooManySlots: return "a packet in more than 18 slots"
+        case .fragments: return "its fragments do not add up to the frame's size, or its chain is not finished"
         case .tooSmall: return "a frame shorter than an Ethernet header"
         case .tooLarge: return "a frame longer than 1518 bytes"
         case .pastPage: return "the frame runs past the end of its granted page"

@@ -87,8 +87,13 @@ enum NetAttempts {
         expectTx("netif transmit of a 1600-byte frame", transmit(&v0, [(frameRef, 0, 0, 5, 1600)]), [.error])
         expectTx("netif transmit of a frame past the end of its page", transmit(&v0, [(frameRef, 4000, 0, 6, 200)]), [.error])
         expectTx("netif transmit from a grant it never made", transmit(&v0, [(400, 0, 0, 7, 60)]), [.error])
-        expectTx("netif transmit of a frame in two slots (no scatter-gather)",
-                 transmit(&v0, [(frameRef, 0, NetTxFlags.moreData, 8, 100), (frameRef, 100, 0, 9, 40)]), [.error, .error])
+        expectTx("netif transmit of a frame in two slots (as Linux splits one across a page)",
+                 transmit(&v0, [(frameRef, 0, NetTxFlags.moreData, 8, 100), (frameRef, 60, 0, 9, 40)]), [.okay, .okay])
+        expectTx("netif transmit of a chain whose fragments outgrow the frame",
+                 transmit(&v0, [(frameRef, 0, NetTxFlags.moreData, 12, 100), (frameRef, 100, 0, 13, 140)]), [.error, .error])
+        var long: [(UInt32, UInt16, UInt16, UInt16, UInt16)] = [(frameRef, 0, NetTxFlags.moreData, 14, 1000)]
+        for i in 0..<18 { long.append((frameRef, 0, i < 17 ? NetTxFlags.moreData : 0, UInt16(15 + i), 1)) }
+        expectTx("netif transmit of a frame in 19 slots (18 at most)", transmit(&v0, long), [NetifStatus](repeating: .error, count: 19))
         expectTx("netif transmit with an extra-info slot (answered NULL)",
                  transmit(&v0, [(frameRef, 0, NetTxFlags.extraInfo, 10, 60), (0, 0, 0, 0, 0)]), [.okay, .null])
 
