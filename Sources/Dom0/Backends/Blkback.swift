@@ -164,14 +164,12 @@ final class BlockBackend: SplitBackend {
     /// Serves up to `budget` requests; true when requests remain (the caller comes back).
     func service() -> Bool {
         guard let page = ring?.bytes else { return false }
+        let shared = RingPage(page: page)
         var served = 0
         let oldResponses = indexes.responseProducer
-        while true {
-            let producer = page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self)
-            dom0_compiler_barrier()
-            let waiting: UInt32
-            switch indexes.pending(producer: producer) {
-            case .failure:
+        loop: while served < Self.budget {
+            switch shared.look(indexes) {
+            case .garbage(let producer):
                 var line = prefix()
                 line.append("the frontend's request producer is garbage (")
                 line.append(decimal: UInt64(producer))
@@ -179,35 +177,18 @@ final class BlockBackend: SplitBackend {
                 line.append(decimal: UInt64(indexes.requestConsumer))
                 line.append(" taken); its ring is disconnected")
                 console.print(line)
-                publish(page, since: oldResponses)
+                shared.publish(since: oldResponses, now: indexes.responseProducer, port: port)
                 apply(handshake.handle(.fault))
                 return false
-            case .success(let n): waiting = n
+            case .idle:
+                break loop
+            case .waiting:
+                take(page)
+                served += 1
             }
-            if waiting == 0 {
-                // RING_FINAL_CHECK_FOR_REQUESTS: ask for an event on the next request, then look again.
-                page.storeBytes(of: indexes.requestEvent, toByteOffset: SharedRingLayout.requestEventOffset, as: UInt32.self)
-                dom0_compiler_barrier()
-                if page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self) == indexes.requestConsumer { break }
-                continue
-            }
-            if served == Self.budget { break }
-            take(page)
-            served += 1
         }
-        publish(page, since: oldResponses)
+        shared.publish(since: oldResponses, now: indexes.responseProducer, port: port)
         return served == Self.budget
-    }
-
-    /// Publishes the responses written since `old` and notifies if the frontend asked.
-    func publish(_ page: UnsafeMutableRawBufferPointer, since old: UInt32) {
-        let now = indexes.responseProducer
-        guard now != old else { return }
-        dom0_compiler_barrier()
-        page.storeBytes(of: now, toByteOffset: SharedRingLayout.responseProducerOffset, as: UInt32.self)
-        dom0_compiler_barrier()
-        let wanted = page.load(fromByteOffset: SharedRingLayout.responseEventOffset, as: UInt32.self)
-        if BackendRing.notifyNeeded(published: old, now: now, responseEvent: wanted) { _ = GuestEvents.send(port) }
     }
 
     /// Takes one request: copied out, decoded, done, answered.

@@ -191,16 +191,14 @@ final class NetBackend: SplitBackend {
     func deliver(_ frame: UnsafeRawBufferPointer) -> Bool {
         guard let page = rxRing?.bytes, let staging = Self.rxStaging, let base = frame.baseAddress,
               frame.count <= NetifLimits.maxFrame else { return false }
-        let producer = page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self)
-        dom0_compiler_barrier()
-        switch rx.pending(producer: producer) {
-        case .failure:
+        switch RingPage(page: page).look(rx) {
+        case .garbage(let producer):
             fault("receive", producer, rx.requestConsumer)
             return false
-        case .success(let n) where n == 0:
+        case .idle:
             droppedNoBuffer &+= 1
             return false
-        case .success:
+        case .waiting:
             break
         }
         let slot = rx.takeRequest()
@@ -224,17 +222,8 @@ final class NetBackend: SplitBackend {
         let response = NetRxResponse.make(id: id, offset: 0, flags: 0, status: status)
         let to = SharedRingLayout.entriesOffset + Int(r) * NetifRxLayout.entryBytes
         for i in 0..<NetifRxLayout.responseBytes { page.storeBytes(of: response[i], toByteOffset: to + i, as: UInt8.self) }
-        publish(page, since: old, now: rx.responseProducer)
+        RingPage(page: page).publish(since: old, now: rx.responseProducer, port: port)
         return failed == nil
-    }
-
-    func publish(_ page: UnsafeMutableRawBufferPointer, since old: UInt32, now: UInt32) {
-        guard now != old else { return }
-        dom0_compiler_barrier()
-        page.storeBytes(of: now, toByteOffset: SharedRingLayout.responseProducerOffset, as: UInt32.self)
-        dom0_compiler_barrier()
-        let wanted = page.load(fromByteOffset: SharedRingLayout.responseEventOffset, as: UInt32.self)
-        if BackendRing.notifyNeeded(published: old, now: now, responseEvent: wanted) { _ = GuestEvents.send(port) }
     }
 
     // MARK: transmit: the domain to the bridge
@@ -242,31 +231,24 @@ final class NetBackend: SplitBackend {
     /// Takes up to `budget` packets; true when more are waiting.
     func service() -> Bool {
         guard let page = txRing?.bytes, let staging = Self.txStaging else { return false }
+        let shared = RingPage(page: page)
         let old = tx.responseProducer
         var served = 0
-        while true {
-            let producer = page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self)
-            dom0_compiler_barrier()
-            let waiting: UInt32
-            switch tx.pending(producer: producer) {
-            case .failure:
-                publish(page, since: old, now: tx.responseProducer)
+        loop: while served < Self.budget {
+            switch shared.look(tx) {
+            case .garbage(let producer):
+                shared.publish(since: old, now: tx.responseProducer, port: port)
                 fault("transmit", producer, tx.requestConsumer)
                 return false
-            case .success(let n): waiting = n
+            case .idle:
+                break loop
+            case .waiting(let n):
+                served += 1
+                transmitOne(page, staging, waiting: n)
+                guard txRing != nil else { return false }
             }
-            if waiting == 0 {
-                page.storeBytes(of: tx.requestEvent, toByteOffset: SharedRingLayout.requestEventOffset, as: UInt32.self)
-                dom0_compiler_barrier()
-                if page.load(fromByteOffset: SharedRingLayout.requestProducerOffset, as: UInt32.self) == tx.requestConsumer { break }
-                continue
-            }
-            if served == Self.budget { break }
-            served += 1
-            transmitOne(page, staging, waiting: waiting)
-            guard txRing != nil else { return false }
         }
-        publish(page, since: old, now: tx.responseProducer)
+        shared.publish(since: old, now: tx.responseProducer, port: port)
         return served == Self.budget
     }
 
