@@ -223,13 +223,28 @@ enum Domains {
     }
 
     /// byIDTable[id]: the domain in `all` with that id, unretained (`all` holds the reference). Only
-    /// insert and remove change either, together.
-    private static var byIDTable: [Unmanaged<Domain>?] = Array(repeating: nil, count: capacity)
+    /// insert and remove change either, together. Empty until the first insert gives it `capacity`
+    /// entries (allocated once, never freed).
+    @inline(__always)
+    private static var byIDTable: UnsafeMutableBufferPointer<Unmanaged<Domain>?> {
+        UnsafeMutableBufferPointer(start: byIDBase, count: byIDCount)
+    }
+    /// The table's storage, as a nil pointer and a 0 until then: constants, so both globals are
+    /// initialized statically. An array global (`Array(repeating:count:)`, even `[]`) was lazy: a
+    /// once-check, with its initializer inlined, in every event send and scheduler pick.
+    private static var byIDBase: UnsafeMutablePointer<Unmanaged<Domain>?>? = nil
+    private static var byIDCount: Int = 0
 
     /// A built domain joins `all` (and the id table).
     static func insert(_ d: Domain) {
         if all.capacity < capacity { all.reserveCapacity(capacity) }      // once: no regrowth as domains come
         all.append(d)
+        if byIDBase == nil {
+            let table = UnsafeMutablePointer<Unmanaged<Domain>?>.allocate(capacity: capacity)
+            table.initialize(repeating: nil, count: capacity)
+            byIDBase = table
+            byIDCount = capacity
+        }
         if Int(d.id) < byIDTable.count { byIDTable[Int(d.id)] = Unmanaged.passUnretained(d) }
         d.eventPorts = Events.system.portView(d.id)
     }
