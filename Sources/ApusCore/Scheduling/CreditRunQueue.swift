@@ -46,6 +46,8 @@ extension CreditScheduler {
 
     /// requeue(id) after a change that can only move `id` later in pick() order (a charge: less
     /// credit, boost over; a pick: a newer stamp): one sift down, or leaving the queue when it parked.
+    /// Inline (into charge, so into chargeAndPick): as a call it cost a frame and reloads of the arrays.
+    @inline(__always)
     mutating func requeueBehind(_ id: UInt16) {
         let at = Int(queueIndex[Int(id)])
         if at >= 0 {
