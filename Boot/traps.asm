@@ -13,6 +13,7 @@ extern apus_trap_error
 extern apus_interrupt
 extern apus_hypercall
 extern apus_iret
+extern apus_event_send
 global trap_stub_table
 global trap_return_to_frame
 
@@ -75,9 +76,23 @@ trap_stub_%1:
     push dword %1
 %if (%1) == HYPERCALL_VECTOR
     SAVE_FRAME
+    ; EVTCHNOP_send (event_channel_op with command EVTCHNOP_SEND in EBX), the call guests make most,
+    ; has its own entry (apus_event_send): inside the table its registers made every case spill.
+    ; Only the test is here; every other hypercall pays the first compare and an untaken branch.
+    cmp dword [esp + 4 + 28], HYPERCALL_EVTCHN_OP ; the frame's EAX (past the pushed frame address)
+    je .event_channel_op
     call apus_hypercall
+.back:
     add esp, 4
     RETURN_TO_FRAME
+.event_channel_op:
+    cmp dword [esp + 4 + 16], EVTCHNOP_SEND      ; the frame's EBX: the command
+    jne .other_command
+    call apus_event_send
+    jmp .back
+.other_command:
+    call apus_hypercall
+    jmp .back
 %elif (%1) == IRET_VECTOR
     SAVE_FRAME
     call apus_iret

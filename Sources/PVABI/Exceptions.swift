@@ -31,4 +31,11 @@ extension Hypercall {
     /// arrives with is the guest's, restored from its frame). `int $0x82` with EAX = 23 does the
     /// same through the table. A guest kernel can no longer use `int $0x83` for itself from ring 1.
     public static let iretTrapVector: UInt32 = 0x83
+
+    /// event_channel_op (Hypercall.eventChannelOp) and EVTCHNOP_send (EventChannelOp.send) as
+    /// plain literals, for Boot/traps.asm's hypercall stub (gen-abi-inc.py copies `static let`
+    /// literals only): it sends that one command to its own Swift entry, past the table. A host
+    /// test ties each to its enum case.
+    public static let eventChannelOpNumber: UInt32 = 32
+    public static let eventChannelSendCommand: UInt32 = 4
 }

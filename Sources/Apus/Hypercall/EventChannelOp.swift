@@ -6,19 +6,26 @@ import ApusCore
 import PVABI
 
 enum EventChannelHypercall {
-    /// EVTCHNOP_send, the command guests make most (every notification of a ring), is decoded and
-    /// acted on by itself, inline in the hypercall table; the others go through the general decoder.
+    /// EVTCHNOP_send, the command guests make most (every notification of a ring), has its own entry
+    /// from the hypercall stub (apus_event_send, TrapEntry.swift), with `send` inlined there; the
+    /// table meets it only inside a multicall and calls it out of line (`sendCall`), so the table
+    /// no longer carries its registers (inlined, they made it spill on every hypercall). The other
+    /// commands go through the general decoder.
     @_transparent
     static func run(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
-        if a.a1 == EventChannelOp.send.rawValue { return .value(send(a, d)) }
+        if a.a1 == EventChannelOp.send.rawValue { return .value(sendCall(a, d)) }
         return decodeAndRun(a, d)
+    }
+
+    /// The send as the table calls it (a multicall entry).
+    @inline(never)
+    static func sendCall(_ a: HypercallArguments, _ d: Domain) -> Int32 {
+        send(a, d)
     }
 
     /// The send's EAX: 0, or a negated errno whose refusal this call has already logged (as the
     /// table logs a `.refused` outcome). A register-sized answer: the outcome enum came back
-    /// through memory. Inlined into the hypercall table now that the send reads the caller's port
-    /// view (EventPortView) instead of the system's tables: the call, its frame and its argument
-    /// pushes cost the send 22 instructions; xen_version costs one more, update_va_mapping one less.
+    /// through memory. The send reads the caller's port view (EventPortView), not the system's tables.
     @_transparent
     static func send(_ a: HypercallArguments, _ d: Domain) -> Int32 {
         let memory = RunningGuestMemory()

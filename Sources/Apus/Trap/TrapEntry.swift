@@ -1,5 +1,6 @@
 // TrapEntry.swift: the Swift entries Boot/traps.asm calls: exceptions (with and without a CPU error
-// code: apus_trap_error, apus_trap), interrupts (apus_interrupt), the hypercall and iret gates. They
+// code: apus_trap_error, apus_trap), interrupts (apus_interrupt), the hypercall and iret gates
+// (and EVTCHNOP_send, which the hypercall stub sends to its own entry). They
 // carry their symbol names (@_silgen_name, Swift's convention: the frame's address on the stack, as
 // in C), so the assembly calls them straight, without a C thunk in between.
 // It only sorts a trap to its owner: hardware interrupts, exceptions, the hypercall gate.
@@ -69,6 +70,24 @@ public func apusHypercall(_ rawFrame: UnsafeMutableRawPointer) {
         Scheduler.exit(frame, d)
     }
     running._withUnsafeGuaranteedRef(callAndExit)
+}
+
+/// `int 0x82` with EAX = event_channel_op and EBX = EVTCHNOP_send (Boot/traps.asm's hypercall stub
+/// tests both): the send, with no table between. It does what the table's case does (the same
+/// decoder and checks, counters and refusal log, EAX from its answer) and leaves the same way.
+@_silgen_name("apus_event_send")
+public func apusEventSend(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard let running = Domains.running else {
+        hypervisorTrap(frame)
+        return
+    }
+    Counters.guestTraps &+= 1
+    @inline(__always) func sendAndExit(_ d: Domain) {
+        frame.pointee.eax = UInt32(bitPattern: EventChannelHypercall.send(FrameRegisters(frame).arguments, d))
+        Scheduler.exit(frame, d)
+    }
+    running._withUnsafeGuaranteedRef(sendAndExit)
 }
 
 /// `int 0x83` (the hypercall page's iret slot; the gate's DPL 1 lets only ring 1 in): the iret
