@@ -3,6 +3,8 @@
 ; Swift (named with @_silgen_name: no C thunk): an exception apus_trap(frame) or, when the CPU
 ; pushed an error code, apus_trap_error(frame); an interrupt apus_interrupt(frame); the hypercall
 ; and iret gates apus_hypercall and apus_iret, so the commonest traps are not sorted in Swift.
+; The hypercall gate calls through hypercall_entries, by number: apus_hypercall (the table) for all
+; but update_va_mapping (apus_update_va_mapping) and EVTCHNOP_send (apus_event_send).
 ; It must never decide anything: policy lives in Swift.
 
 %include "layout.inc"
@@ -14,7 +16,10 @@ extern apus_interrupt
 extern apus_hypercall
 extern apus_iret
 extern apus_event_send
+extern apus_update_va_mapping
 global trap_stub_table
+
+%define HYPERCALL_ENTRIES 64                 ; hypercall_entries' length (every number the table knows)
 global trap_return_to_frame
 
 section .text
@@ -28,12 +33,12 @@ bits 32
     push fs
     push gs
     pushad
-    mov ax, HYPERVISOR_DS
-    mov ds, ax
-    mov es, ax
-    xor eax, eax                             ; the hypervisor never uses FS/GS: null them, so a
-    mov fs, ax                               ; nested trap never saves (and reloads) a guest selector
-    mov gs, ax                               ; that has gone bad meanwhile
+    mov cx, HYPERVISOR_DS                    ; through ECX: EAX and EBX keep the guest's values
+    mov ds, cx                               ; (a hypercall's number and first argument, which
+    mov es, cx                               ; the hypercall stub dispatches on)
+    xor ecx, ecx                             ; the hypervisor never uses FS/GS: null them, so a
+    mov fs, cx                               ; nested trap never saves (and reloads) a guest selector
+    mov gs, cx                               ; that has gone bad meanwhile
     cld
     push esp                                 ; the frame's address (the value before this push)
 %endmacro
@@ -76,21 +81,17 @@ trap_stub_%1:
     push dword %1
 %if (%1) == HYPERCALL_VECTOR
     SAVE_FRAME
-    ; EVTCHNOP_send (event_channel_op with command EVTCHNOP_SEND in EBX), the call guests make most,
-    ; has its own entry (apus_event_send): inside the table its registers made every case spill.
-    ; Only the test is here; every other hypercall pays the first compare and an untaken branch.
-    cmp dword [esp + 4 + 28], HYPERCALL_EVTCHN_OP ; the frame's EAX (past the pushed frame address)
-    je .event_channel_op
-    call apus_hypercall
+    ; By number (EAX, still the guest's) through hypercall_entries: update_va_mapping and
+    ; EVTCHNOP_send have their own entries (inside the table their registers made every case
+    ; spill), every other number below HYPERCALL_ENTRIES goes to the table; a compare and an
+    ; untaken branch for all. Numbers past the array go to the table too.
+    cmp eax, HYPERCALL_ENTRIES
+    jae .past_entries
+    call [hypercall_entries + eax * 4]
 .back:
     add esp, 4
     RETURN_TO_FRAME
-.event_channel_op:
-    cmp dword [esp + 4 + 16], EVTCHNOP_SEND      ; the frame's EBX: the command
-    jne .other_command
-    call apus_event_send
-    jmp .back
-.other_command:
+.past_entries:
     call apus_hypercall
     jmp .back
 %elif (%1) == IRET_VECTOR
@@ -118,6 +119,14 @@ STUB vec
 %assign vec vec + 1
 %endrep
 
+; event_channel_op's entry in hypercall_entries, called with the frame's address above the return
+; address as every entry is: EVTCHNOP_send (EBX, still the guest's: the command) goes on to
+; apus_event_send, every other command to the table; both return to the stub.
+hypercall_event_channel_op:
+    cmp ebx, EVTCHNOP_SEND
+    je apus_event_send
+    jmp apus_hypercall
+
 trap_common:                                 ; vectors 32-255
     SAVE_FRAME
     call apus_interrupt
@@ -144,6 +153,21 @@ section .text
 
 section .rodata
 align 4
+; The hypercall stub's entries by number (0 to HYPERCALL_ENTRIES - 1, which covers every hypercall
+; the table knows); each is called with the frame's address as its one argument.
+hypercall_entries:
+%assign n 0
+%rep HYPERCALL_ENTRIES
+%if n == HYPERCALL_EVTCHN_OP
+    dd hypercall_event_channel_op
+%elif n == HYPERCALL_UPDATE_VA_MAPPING
+    dd apus_update_va_mapping
+%else
+    dd apus_hypercall
+%endif
+%assign n n + 1
+%endrep
+
 trap_stub_table:
 %assign vec 0
 %rep 256

@@ -21,6 +21,8 @@ ABI = [
      "EAX of event_channel_op"),
     ("EVTCHNOP_SEND", "Sources/PVABI/Exceptions.swift", "Hypercall", "eventChannelSendCommand",
      "EBX of event_channel_op's send command"),
+    ("HYPERCALL_UPDATE_VA_MAPPING", "Sources/PVABI/Exceptions.swift", "Hypercall", "updateVAMappingNumber",
+     "EAX of update_va_mapping"),
     ("HYPERVISOR_LDT_SEL", "Sources/PVABI/Selectors.swift", "Selector", "hypervisorLDT",
      "the GDT selector lldt loads for a guest's LDT"),
     ("FLAT_RING1_CS", "Sources/PVABI/Selectors.swift", "Selector", "flatRing1CS", "guest kernel code"),

@@ -38,4 +38,8 @@ extension Hypercall {
     /// test ties each to its enum case.
     public static let eventChannelOpNumber: UInt32 = 32
     public static let eventChannelSendCommand: UInt32 = 4
+
+    /// update_va_mapping (Hypercall.updateVAMapping) as a plain literal, for the same stub: its
+    /// table of entries by number sends it to its own Swift entry, past the hypercall table.
+    public static let updateVAMappingNumber: UInt32 = 14
 }

@@ -60,6 +60,8 @@ final class NASMIncludeTests: XCTestCase {
         XCTAssertEqual(number(d["EVTCHNOP_SEND"]), UInt64(EventChannelOp.send.rawValue))
         XCTAssertEqual(Hypercall.eventChannelOpNumber, Hypercall.eventChannelOp.rawValue)
         XCTAssertEqual(Hypercall.eventChannelSendCommand, EventChannelOp.send.rawValue)
+        XCTAssertEqual(number(d["HYPERCALL_UPDATE_VA_MAPPING"]), UInt64(Hypercall.updateVAMapping.rawValue))
+        XCTAssertEqual(Hypercall.updateVAMappingNumber, Hypercall.updateVAMapping.rawValue)
         XCTAssertEqual(number(d["HYPERVISOR_LDT_SEL"]), UInt64(Selector.hypervisorLDT))
         XCTAssertEqual(number(d["FLAT_RING1_CS"]), UInt64(Selector.flatRing1CS))
         XCTAssertEqual(number(d["FLAT_RING1_DS"]), UInt64(Selector.flatRing1DS))

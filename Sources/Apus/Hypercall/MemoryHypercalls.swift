@@ -233,7 +233,23 @@ enum MemoryHypercalls {
         }
     }
 
-    /// The change and its decoded flush from the core (one out-of-line call), then the flush.
+    /// update_va_mapping from its own entry (apus_update_va_mapping, past the table): the same
+    /// decoder and core change as the table's case below, inlined here with the flags decoded after
+    /// it; EAX gets the answer, and a refusal is logged as the table logs it.
+    @inline(__always)
+    static func updateVAMapping(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
+        let r = UpdateVAMappingRequest.decode(FrameRegisters(frame).arguments)
+        if let error = Machine.frames.updateVAMappingEntry(va: r.va, value: r.value, state: &d.memory, memory: &Machine.memory) {
+            frame.pointee.eax = UInt32(bitPattern: error.error.negated)
+            Hypercalls.logRefusal(d, Hypercall.updateVAMapping.rawValue, error.error, error.reason)
+            return
+        }
+        perform(FrameTable.decodeUVMF(r.flags, va: r.va))
+        frame.pointee.eax = 0
+    }
+
+    /// The change and its decoded flush from the core (one out-of-line call), then the flush: the
+    /// table's case (a multicall's entries, and `int 0x82` from nowhere but the table's own tests).
     static func updateVAMapping(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let r = UpdateVAMappingRequest.decode(a)
         switch Machine.frames.updateVAMapping(va: r.va, value: r.value, flags: r.flags, state: &d.memory, memory: &Machine.memory) {

@@ -90,6 +90,25 @@ public func apusEventSend(_ rawFrame: UnsafeMutableRawPointer) {
     running._withUnsafeGuaranteedRef(sendAndExit)
 }
 
+/// `int 0x82` with EAX = update_va_mapping (Boot/traps.asm's hypercall stub sends that number here
+/// through its entries by number): the call with no table between. It does what the table's case
+/// does (the same decoder, walk and checks, flush, refusal log, EAX from its answer) and leaves the
+/// same way.
+@_silgen_name("apus_update_va_mapping")
+public func apusUpdateVAMapping(_ rawFrame: UnsafeMutableRawPointer) {
+    let frame = rawFrame.assumingMemoryBound(to: TrapFrame.self)
+    guard let running = Domains.running else {
+        hypervisorTrap(frame)
+        return
+    }
+    Counters.guestTraps &+= 1
+    @inline(__always) func updateAndExit(_ d: Domain) {
+        MemoryHypercalls.updateVAMapping(frame, d)
+        Scheduler.exit(frame, d)
+    }
+    running._withUnsafeGuaranteedRef(updateAndExit)
+}
+
 /// `int 0x83` (the hypercall page's iret slot; the gate's DPL 1 lets only ring 1 in): the iret
 /// hypercall, with no table between.
 @_silgen_name("apus_iret")
