@@ -100,6 +100,20 @@ memcmp:                                      ; int memcmp(const void *a, const v
     pop edi
     ret
 
+global apus_copy_frame                       ; void apus_copy_frame(TrapFrame *d, const TrapFrame *s)
+apus_copy_frame:                             ; one 76-byte trap frame (19 dwords, TrapFrame.swift),
+    push edi                                 ; unrolled: a switch saves and loads one, and rep movsd
+    push esi                                 ; counts each of its 19 rounds plus memmove's set-up
+    mov edi, [esp + 12]
+    mov esi, [esp + 16]
+    cld
+%rep 19
+    movsd
+%endrep
+    pop esi
+    pop edi
+    ret
+
 global apus_copy_dwords                      ; void apus_copy_dwords(void *d, const void *s, size_t n)
 apus_copy_dwords:                            ; memcpy by dwords, then the 0-3 bytes left: a page is
     push edi                                 ; 1,024 moves instead of 4,096 (the builder's image copy)

@@ -20,7 +20,7 @@ enum ContextSwitch {
         SystemTime.switchedTo(d, tsc: tsc, now: now)
         d.vcpu.runstateEntry = now
         Runstates.publish(d)
-        guestFrame.pointee = d.vcpu.saved
+        d.vcpu.restore(into: guestFrame)
         Events.injectIfPending(guestFrame, d)
     }
 

@@ -26,6 +26,18 @@ struct GuestCallback {
 final class VCPU {
     /// The guest's registers while it is not on the CPU.
     var saved = TrapFrame()
+
+    /// Keeps `frame` (the guest frame of a domain leaving the CPU) as `saved`, with the unrolled copy.
+    @inline(__always)
+    func save(from frame: UnsafePointer<TrapFrame>) {
+        withUnsafeMutablePointer(to: &saved) { copyFrame($0, frame) }
+    }
+
+    /// Puts `saved` into `frame` (the guest frame the next return to a guest enters), likewise.
+    @inline(__always)
+    func restore(into frame: UnsafeMutablePointer<TrapFrame>) {
+        withUnsafeMutablePointer(to: &saved) { copyFrame(frame, $0) }
+    }
     /// The guest's virtual IDT (set_trap_table): one PVABI TrapInfo per vector.
     var trapTable = InlineArray<256, TrapInfo>(repeating: TrapInfo.empty(vector: 0))
     var eventCallback = GuestCallback()

@@ -45,7 +45,7 @@ enum DomainLife {
 
     /// Keeps the running guest's registers (hypercall result in EAX) for when it runs again.
     static func save(_ d: Domain, result: Int32) {
-        d.vcpu.saved = ContextSwitch.guestFrame.pointee
+        d.vcpu.save(from: ContextSwitch.guestFrame)
         d.vcpu.saved.eax = UInt32(bitPattern: result)
     }
 }

@@ -56,7 +56,7 @@ enum Scheduler {
     @inline(__always)
     static func exit(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain) {
         if preemptRequested || !d.isRunnable {
-            d.vcpu.saved = frame.pointee
+            d.vcpu.save(from: frame)
             runNext()
         }
         Events.injectIfPending(frame, d)
