@@ -1,5 +1,5 @@
 // NetDemo.swift: a domU with our own split drivers and lwIP (the library dom0 uses, through the same
-// netglue): its blkfront reads the first sector of its disk and prints it, its netfront connects to
+// netglue): its blkfront reads the first sector of its disk, prints it and closes, its netfront connects to
 // dom0's netback, lwIP takes a DHCP lease from QEMU's user network through dom0's bridge, serves a
 // TCP echo on port 7 (a line printed per echo), and pings the other netdemo domU until it answers.
 // It runs lwIP from its main loop only, blocked between turns until its vif's event or a 20 ms timer.
@@ -62,7 +62,7 @@ enum NetDemo {
                 text.append(byte: b >= 0x20 && b < 0x7F ? b : 0x2E)
             }
             text.append("'")
-            report("sector", Array("ok".utf8))
+
         } else {
             text.append("FAILED (status ")
             let s = Int32(status ?? 99)
@@ -71,6 +71,11 @@ enum NetDemo {
             text.append(")")
         }
         console.print(text)
+        guard status == BlkifStatus.okay.rawValue else { return }
+        report("sector", Array("ok".utf8))
+        // Done with the disk: closed as Linux's blkfront closes, its grants ended.
+        let closed = disk.close()
+        console.print("netdemo: blkfront: \(closed ? StaticString("closed through states 5 and 6, its grants ended") : StaticString("close FAILED")) (\(DomUGrants.inUse) grants in use)")
     }
 
     /// Progress for dom0 (which cannot see console_io lines): data/netdemo-KEY in its own store directory.

@@ -1,7 +1,8 @@
 // Blkfront.swift: a blkif frontend for our own domUs (Xen's io/blkif.h): it grants a ring page and a
 // data page to the backend, runs the xenbus handshake (FrontendHandshake), reads the disk's size from
 // the backend's nodes, and transfers up to 8 sectors at a time through the data page, blocked on the
-// ring's event channel until the response comes. Guest images only; slots are written and read by
+// ring's event channel until the response comes, and closes through states 5 and 6, ending its
+// grants. Guest images only; slots are written and read by
 // FrontendSlots (pure) and indexes kept by FrontRing (pure).
 
 import ApusCore
@@ -56,6 +57,15 @@ public struct Blkfront {
         sectors = Blkfront.number(hs.backendNode("sectors")) ?? 0
         sectorSize = UInt32(truncatingIfNeeded: Blkfront.number(hs.backendNode("sector-size")) ?? 512)
         readonly = DomUStore.read(hs.backendNode("mode")) == [0x72] || (Blkfront.number(hs.backendNode("info")) ?? 0) & 4 != 0
+    }
+
+    /// Closes the device (states 5 and 6, the backend following), then ends its two grants and closes
+    /// its port: whether all of it happened within `ns` (a grant the backend still maps is kept).
+    public mutating func close(within ns: UInt64 = 5_000_000_000) -> Bool {
+        guard handshake.close(within: ns) else { return false }
+        broken = true
+        let ended = DomUGrants.end(ringRef) && DomUGrants.end(dataRef)
+        return GuestEvents.close(port) == 0 && ended
     }
 
     /// A decimal node's value.
