@@ -12,7 +12,7 @@ SWIFT_CLANG = $(dir $(shell command -v $(SWIFTC)))clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
-SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice
+SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -42,7 +42,7 @@ DOM0_ASM     := $(sort $(wildcard Sources/Dom0/Asm/*.asm))
 GUEST_RT     := $(BUILD)/boot/memory.o $(BUILD)/guest/heap.o
 GUESTKIT_OBJ := $(patsubst Sources/GuestKit/Asm/%.asm,$(BUILD)/guest/guestkit-%.o,$(GUESTKIT_ASM))
 DOM0_ASM_OBJ := $(patsubst Sources/Dom0/Asm/%.asm,$(BUILD)/guest/dom0-%.o,$(DOM0_ASM))
-GUESTS       := spinner pingpong clock hostile fuzz
+GUESTS       := spinner pingpong clock hostile fuzz netdemo
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 # Mini-OS, Xen's own PV kernel, unmodified (../shared/guests/mini-os): in the initrd when present;
 # the scenarios that run it refuse to build without it.
@@ -180,17 +180,23 @@ define GUEST_RULES
 $(BUILD)/swift/guest-$(1).o: $$(sort $$(wildcard Sources/Guests/$(2)/*.swift)) $(BUILD)/swift/GuestKit.o
 	$$(SWIFTC) $$(SWIFTFLAGS) -module-name $(2) -c $$(sort $$(wildcard Sources/Guests/$(2)/*.swift)) -o $$@
 	@touch $$@
-$(BUILD)/guests/$(1).elf: $$(GUESTKIT_OBJ) $(BUILD)/swift/guest-$(1).o $(BUILD)/swift/GuestKit.o $$(GUEST_RT) Linker/guest.ld $(BUILD)/guest/no-user.o
+$(BUILD)/guests/$(1).elf: $$(GUESTKIT_OBJ) $(BUILD)/swift/guest-$(1).o $(BUILD)/swift/GuestKit.o $$(or $$(GUEST_RT_$(1)),$$(GUEST_RT)) Linker/guest.ld $(BUILD)/guest/no-user.o
 	@mkdir -p $$(@D)
 	$$(LD_LLD) -m elf_i386 -T Linker/guest.ld --gc-sections -z noexecstack -o $$@ \
 	    $$(GUESTKIT_OBJ) $(BUILD)/guest/no-user.o $(BUILD)/swift/guest-$(1).o $(BUILD)/swift/GuestKit.o \
-	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $$(GUEST_RT) $$(LIBGCC)
+	    $(BUILD)/swift/ApusCore.o $(BUILD)/swift/PVABI.o $$(or $$(GUEST_RT_$(1)),$$(GUEST_RT)) $$(LIBGCC)
 endef
+# netdemo links lwIP and its glue as dom0 does, and a 1 MiB heap for its ring and buffer pages.
+GUEST_RT_netdemo = $(BUILD)/boot/memory.o $(BUILD)/guest/netdemo-heap.o $(LWIP_OBJ) $(NET_GLUE_OBJ)
+$(BUILD)/guest/netdemo-heap.o: Boot/heap.c
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(1024u * 1024u)' -c $< -o $@
 $(eval $(call GUEST_RULES,spinner,Spinner))
 $(eval $(call GUEST_RULES,pingpong,PingPong))
 $(eval $(call GUEST_RULES,clock,Clock))
 $(eval $(call GUEST_RULES,hostile,Hostile))
 $(eval $(call GUEST_RULES,fuzz,Fuzz))
+$(eval $(call GUEST_RULES,netdemo,NetDemo))
 
 # domUs have no ring-3 program; GuestKit's layout still names an entry for one.
 $(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm $(GEN_INC)
@@ -257,10 +263,11 @@ $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf
 
 # ---- Running -----------------------------------------------------------------------------
 # dom0 gets a virtio disk (DISK=path picks one; the default is a small image the build makes) and a
-# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7.
+# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7 and 5556
+# to port 7 of 10.0.2.16 (the first domU that takes a DHCP lease through dom0's bridge: netdemo's echo).
 DISK       ?= $(BUILD)/disk.img
 DEVICES    := -drive file=$(DISK),if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0,disable-legacy=on \
-              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7 -device virtio-net-pci,netdev=n0,disable-legacy=on
+              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7,hostfwd=tcp:127.0.0.1:5556-10.0.2.16:7 -device virtio-net-pci,netdev=n0,disable-legacy=on
 
 $(BUILD)/disk.img: Scripts/make-disk.py
 	python3 Scripts/make-disk.py $@

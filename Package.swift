@@ -25,13 +25,13 @@ let package = Package(
             path: "Tests/ApusCoreTests",
             swiftSettings: [.unsafeFlags(["-O"])]
         ),
-        // The pure part of the guest kernels' library. Asm/ is NASM and Hardware/ declares
-        // @_extern symbols that only a guest image links; neither is part of the host build.
+        // The pure part of the guest kernels' library. Asm/ is NASM, Hardware/ declares @_extern
+        // symbols that only a guest image links, and Frontends/Driver calls them; none is part of the host build.
         .target(
             name: "GuestKit",
             dependencies: ["PVABI", "ApusCore"],
             path: "Sources/GuestKit",
-            exclude: ["Asm", "Hardware"]
+            exclude: ["Asm", "Hardware", "Frontends/Driver"]
         ),
         .testTarget(
             name: "GuestKitTests",

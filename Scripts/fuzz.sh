@@ -8,7 +8,7 @@ mode=${1:-check}
 seconds=${2:-}
 out=build/fuzz
 corpus=Tests/Fuzz/corpus
-ring_files="Sources/GuestKit/Toolstack/ConsoleRing.swift Sources/GuestKit/Toolstack/ConsoleLines.swift $(find Sources/GuestKit/Backends -name '*.swift' | sort | tr '\n' ' ')"
+ring_files="Sources/GuestKit/Toolstack/ConsoleRing.swift Sources/GuestKit/Toolstack/ConsoleLines.swift $(find Sources/GuestKit/Backends -name '*.swift' | sort | tr '\n' ' ') $(find Sources/GuestKit/Frontends -maxdepth 1 -name '*.swift' | sort | tr '\n' ' ')"
 mkdir -p "$out/modules" "$corpus"
 flags=(-sanitize=fuzzer -O -parse-as-library -wmo -I "$out/modules")
 

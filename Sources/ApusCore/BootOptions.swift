@@ -21,6 +21,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case shellDevices
     /// make bench's device rows, with a virtio disk.
     case benchDevices
+    /// Two netdemo domUs with GuestKit's blkfront and netfront, lwIP, DHCP and a TCP echo (issue #14).
+    case netdemo
 
     public var name: StaticString {
         switch self {
@@ -51,6 +53,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .devices: return "devices"
         case .shellDevices: return "shell-devices"
         case .benchDevices: return "bench-devices"
+        case .netdemo: return "netdemo"
         }
     }
 
@@ -58,7 +61,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo: return false
         }
     }
 

@@ -108,6 +108,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         }
         if BootOptions.equal(name, "minios-blk") { Kernel.shutdown(MiniOSBlockTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "minios-net") { Kernel.shutdown(MiniOSNetTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "netdemo") { Kernel.shutdown(NetDemoTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux") { Kernel.shutdown(LinuxTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux-shell") { LinuxShellTest.run() }
         if BootOptions.equal(name, "linux-twice") { Kernel.shutdown(LinuxTwiceTest.run() ? .poweroff : .crash) }

@@ -1,7 +1,8 @@
 // BackendFuzz.swift: libFuzzer cases for what dom0's split-driver backends take from a frontend: a blkif
 // request's 108 bytes (decoded against a disk of any size and access), a netif transmit request's 12,
 // the ring's producer index against any backend indexes, a xenbus state node's bytes driving the
-// handshake, and frame addresses driving the bridge's table. A trap, a request the checks let through
+// handshake, and frame addresses driving the bridge's table; and what our frontends take from a
+// backend and xenstored (FrontendFuzz). A trap, a request the checks let through
 // that touches a sector past the disk or a byte past its page, or a handshake that maps twice, is a finding.
 
 import ApusCore
@@ -10,7 +11,7 @@ import PVABI
 
 enum BackendFuzz {
     static func run(_ a: HypercallArguments, _ image: UnsafeRawBufferPointer) {
-        switch a.a1 % 4 {
+        switch a.a1 % 5 {
         case 0:
             let disk = BlockDisk(sectors: UInt64(a.a2) << (a.a3 % 33), writable: a.a4 & 1 == 0, flushes: a.a4 & 2 == 0)
             if case .success(let r) = BlockRequest.decode(image, disk: disk) {
@@ -49,6 +50,8 @@ enum BackendFuzz {
                 precondition(n <= ring.size, "more waiting than a ring")
                 for _ in 0..<n { precondition(ring.takeRequest() < ring.size, "slot outside the ring") }
             }
+        case 3:
+            FrontendFuzz.run(a, image)
         default:
             var handshake = XenbusBackend()
             var mapped = false

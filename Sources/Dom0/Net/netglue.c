@@ -1,7 +1,8 @@
-/* netglue.c: lwIP (NO_SYS, raw API) glued to dom0's virtio-net driver, the C side of it: the
+/* netglue.c: lwIP (NO_SYS, raw API) glued to dom0's bridge port (and, linked the same way, to the
+ * netdemo domU's netfront: Sources/Guests/NetDemo answers the same callbacks), the C side of it: the
  * Ethernet netif whose frames go out through dom0_net_transmit and come in through apus_net_input,
- * DHCP, ICMP echo (ping) over a raw pcb, and a TCP echo service. Single-threaded: dom0 calls it from
- * its main loop only, never from an event upcall. It owns no device and decides no policy. */
+ * DHCP, ICMP echo (ping) over a raw pcb, and a TCP echo service. Single-threaded: its kernel calls it
+ * from its main loop only, never from an event upcall. It owns no device and decides no policy. */
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"

@@ -1,5 +1,6 @@
-/* lwipopts.h: how dom0 builds lwIP 2.1: NO_SYS (one thread, the raw/altcp callback API, no OS), IPv4
- * with ARP, DHCP, ICMP, UDP and TCP, static memory only. Settings only; no code. */
+/* lwipopts.h: how dom0 (and the netdemo domU, linking the same objects) builds lwIP 2.1: NO_SYS
+ * (one thread, the raw/altcp callback API, no OS), IPv4 with ARP, DHCP, ICMP, UDP and TCP, static
+ * memory only. Settings only; no code. */
 #ifndef APUS_LWIPOPTS_H
 #define APUS_LWIPOPTS_H
 
