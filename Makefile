@@ -71,7 +71,7 @@ LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4
 LINUX_SHELL_OVERLAY := $(shell find Tests/InitrdLinuxShell/initramfs -type f 2>/dev/null)
 LINUX_SHELL_FILES   := $(sort $(wildcard Tests/InitrdLinuxShell/*.cfg)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(BUILD)/initramfs-shell.cpio.gz
 
-.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench profile fuzz debug debug-build gdb deps clean
+.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench profile fuzz debug debug-build gdb test-gdb deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -301,6 +301,11 @@ debug: debug-build $(DISK)
 	$(QEMU_DEBUG) -m $(MEMORY) -cdrom $(DEBUG_BUILD)/$(if $(DEBUG_SCENARIO),test-$(DEBUG_SCENARIO),apus).iso -boot d \
 	    -display none -serial mon:stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
 	    $(DEVICES) -gdb tcp::$(GDB_PORT) -S
+
+# The gdb test alone (make test runs it too): the debug build of the dom0 scenario, then Scripts/gdb-test.sh.
+test-gdb: DEBUG_SCENARIO := dom0
+test-gdb: debug-build
+	@Scripts/gdb-test.sh
 
 gdb:
 	APUS_GDB_PORT=$(GDB_PORT) $(GDB) -q -x Scripts/apus.gdb
