@@ -295,7 +295,7 @@ debug-build: deps
 
 debug: debug-build $(DISK)
 	@echo "QEMU is halted with a gdb stub on :$(GDB_PORT). In another terminal, from this directory:"
-	@echo "  make gdb        (gdb -x Scripts/apus.gdb: symbols of the hypervisor, dom0 and the domUs, and the apus-* commands)"
+	@echo "  make gdb        (gdb -x Scripts/apus.gdb: the hypervisor's and dom0's symbols, apus-guest for a domU's, and the apus-* commands)"
 	@echo "or, by hand:"
 	@echo "  gdb -ex 'set architecture i386' -ex 'file $(DEBUG_BUILD)/apus.elf' -ex 'target remote :$(GDB_PORT)'"
 	$(QEMU_DEBUG) -m $(MEMORY) -cdrom $(DEBUG_BUILD)/$(if $(DEBUG_SCENARIO),test-$(DEBUG_SCENARIO),apus).iso -boot d \
