@@ -127,11 +127,23 @@ class Current(gdb.Command):
         print("vcpu0: eip %#010x cs %#06x esp %#010x eflags %#010x (%s)" % (
             f["eip"], f["cs"], f["esp"], f["eflags"], frame_source(d)))
 
+def in_guest():
+    """Stopped in guest code (CS of ring 1 or 3): the CPU's registers are the running domain's."""
+    return int(gdb.parse_and_eval("$cs")) & 3 != 0
+
 def frame_source(d):
-    return "live trap frame" if d == running() else "saved frame"
+    if d != running():
+        return "saved frame"
+    return "the CPU's registers, in the guest" if in_guest() else "live trap frame"
 
 def frame_words(d):
-    """The running domain's live frame (ContextSwitch.guestFrame), another's VCPU.saved."""
+    """The running domain's registers (the CPU's when stopped in the guest, else its live trap frame,
+    ContextSwitch.guestFrame), another's VCPU.saved."""
+    if d == running() and in_guest():
+        regs = {n: int(gdb.parse_and_eval("$" + n)) & 0xFFFFFFFF for n in
+                ["eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", "cs", "ss", "ds", "es", "fs", "gs", "eflags"]}
+        regs.update(esp0=0, vector=0, error=0)
+        return regs
     if d == running():
         base = u32(symbol_address(SYM_GUEST_FRAME))
     else:
@@ -150,7 +162,8 @@ class Frame(gdb.Command):
         print("  esi %08x edi %08x ebp %08x esp %08x" % (f["esi"], f["edi"], f["ebp"], f["esp"]))
         print("  eip %08x cs %04x eflags %08x ss %04x ds %04x es %04x fs %04x gs %04x" % (
             f["eip"], f["cs"], f["eflags"], f["ss"], f["ds"], f["es"], f["fs"], f["gs"]))
-        print("  vector %d error %#x (ring %d)" % (f["vector"], f["error"], f["cs"] & 3))
+        if frame_source(d) != "the CPU's registers, in the guest":
+            print("  vector %d error %#x (ring %d)" % (f["vector"], f["error"], f["cs"] & 3))
 
 class Walk(gdb.Command):
     """apus-walk ADDR [DOMID]: the PAE walk of a guest virtual address in a domain's address space

@@ -93,6 +93,9 @@ count = int(detail["count"]["_value"])
 storage = detail["bytes"]["_storage"]
 detail_text = "".join(chr(int(storage[i]["_value"])) for i in range(count))
 check(detail_text.startswith("slot 0 0xb8"), "argument detail is %r" % detail_text)
+out = run("apus-frame")
+pc = gdb.selected_frame().pc()
+check("the CPU's registers, in the guest" in out and "eip %08x cs e019" % pc in out, "apus-frame in dom0 shows the CPU's EIP %#x" % pc)
 caller = gdb.selected_frame().older().name() or ""
 check("hypercallPage" in caller, "called from PVSelfTest.hypercallPage (%s)" % caller)
 # Scripts/gdb-test.sh finds this line in dom0's console output once the run is over.
