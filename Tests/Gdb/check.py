@@ -63,6 +63,8 @@ gdb.execute("next")
 expect_position(gdb.selected_frame().find_sal(), "Sources/Apus/Trap/TrapEntry.swift", "Counters.guestTraps &+= 1", after=sal.line)
 out = run("apus-current")
 check("d0 Domain-0" in out and "running" in out and "on the CPU" in out, "apus-current names d0, running")
+cr3 = int(gdb.parse_and_eval("$cr3")) & 0xFFFFFFFF
+check("cr3 %#010x" % cr3 in out, "apus-current's CR3 (the domain's PDPT) is the CPU's, %#x" % cr3)
 out = run("apus-frame")
 check("eax 00000012 ebx 00000000 ecx %08x edx %08x" % (ecx, edx) in out and "(ring 1)" in out,
       "apus-frame shows the hypercall's registers from ring 1")
@@ -77,7 +79,7 @@ phys_bytes = bytes(gdb.selected_inferior().read_memory(machine, 8))
 gdb.execute("maint packet Qqemu.PhyMemMode:0", to_string=True)
 check(phys_bytes == bytes(gdb.selected_inferior().read_memory(eip, 8)), "machine %#x holds the bytes at EIP" % machine)
 out = run("apus-evtchn 0")
-check("d0:" in out and "port records" in out, "apus-evtchn reads d0's port records")
+check("d0: 16 port records (limit 1024)" in out, "apus-evtchn reads d0's port view: its first bucket of 16, dom0's limit of 1024")
 
 # 2. A dom0 function: its self-test's first check, from PVSelfTest.hypercallPage.
 sal = stop_at("'$e4Dom010PVSelfTestO5checkyys12StaticStringV_Sb8ApusCore7LogLineVtFZ'")
