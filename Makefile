@@ -11,21 +11,31 @@ CLANG      ?= clang
 SWIFT_CLANG = $(dir $(shell command -v $(SWIFTC)))clang
 LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
+QEMU_DEBUG ?= qemu-system-i386
+GDB        ?= gdb
+GDB_PORT   ?= 1234
 MEMORY     ?= 256
+# DEBUGINFO=1 adds DWARF line and variable information to every object (swiftc/clang -g, nasm -g -F
+# dwarf). It moves a few instructions (a stack adjustment split in two, `addl $4, %esp` for
+# `popl %ecx`), so it is a build of its own, in build/debug (make debug, make gdb, the gdb test);
+# build/ stays as it was, and make bench measures it.
+DEBUGINFO  ?=
+DEBUG_G    := $(if $(DEBUGINFO),-g)
+DEBUG_NASM := $(if $(DEBUGINFO),-g -F dwarf)
 SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
               -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
-              -Xcc -march=i686 -I $(BUILD)/swift
+              -Xcc -march=i686 -I $(BUILD)/swift $(DEBUG_G)
 CFLAGS     := -target $(TARGET) -ffreestanding -fno-pic -fno-stack-protector -march=i686 \
-              -mno-sse -mno-mmx -O2 -Wall -Werror
+              -mno-sse -mno-mmx -O2 -Wall -Werror $(DEBUG_G)
 # The hypervisor's modules are optimized for speed at the Swift level too (-O inlines the trap
 # path's closures and small calls that -Osize keeps out of line); guests keep -Osize.
 HV_SWIFTFLAGS := $(subst -Osize,-O,$(SWIFTFLAGS))
 IRFLAGS    := -target $(TARGET) -fno-pic -O2 -ffunction-sections -Wno-override-module
-NASMFLAGS  := -f elf32 -I Boot/ -I $(BUILD)/gen/
-GUEST_NASMFLAGS := -f elf32 -I $(BUILD)/gen/
+NASMFLAGS  := -f elf32 $(DEBUG_NASM) -I Boot/ -I $(BUILD)/gen/
+GUEST_NASMFLAGS := -f elf32 $(DEBUG_NASM) -I $(BUILD)/gen/
 LIBGCC      = $(shell gcc -m32 -print-libgcc-file-name)
 
 PVABI_SRC    := $(sort $(wildcard Sources/PVABI/*.swift))
@@ -48,7 +58,9 @@ GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 # the scenarios that run it refuse to build without it.
 MINIOS_DIR   := ../shared/guests/mini-os
 MINIOS_ELFS  := $(wildcard $(MINIOS_DIR)/mini-os.elf $(MINIOS_DIR)/mini-os-test.elf)
-INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(GUEST_ELFS) $(MINIOS_ELFS)
+# The debug build's initrd carries the domU kernels without their DWARF (gdb reads build/debug/guests).
+INITRD_GUESTS := $(if $(DEBUGINFO),$(foreach g,$(GUESTS),$(BUILD)/stripped/$(g).elf),$(GUEST_ELFS))
+INITRD_FILES := $(sort $(wildcard Tests/Initrd/*)) $(INITRD_GUESTS) $(MINIOS_ELFS)
 # Linux 5.4 (i386 PAE PV, unmodified) and its busybox initramfs (../shared/guests/linux): 4.6 MB, so
 # only the linux scenario's initrd holds them, with their configuration (Tests/InitrdLinux); the
 # other scenarios' initrd stays as it was.
@@ -59,7 +71,7 @@ LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4
 LINUX_SHELL_OVERLAY := $(shell find Tests/InitrdLinuxShell/initramfs -type f 2>/dev/null)
 LINUX_SHELL_FILES   := $(sort $(wildcard Tests/InitrdLinuxShell/*.cfg)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(BUILD)/initramfs-shell.cpio.gz
 
-.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench profile fuzz debug deps clean
+.PHONY: FORCE all iso run test test-host test-qemu test-bochs bench profile fuzz debug debug-build gdb test-gdb deps clean
 all: iso
 iso: $(BUILD)/apus.iso
 
@@ -203,6 +215,10 @@ $(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm $(GEN_INC)
 	@mkdir -p $(@D)
 	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
 
+$(BUILD)/stripped/%.elf: $(BUILD)/guests/%.elf
+	@mkdir -p $(@D)
+	objcopy --strip-debug $< $@
+
 # dom0's initrd: a newc cpio archive of the domU kernels and the files in Tests/Initrd (configs).
 $(BUILD)/initrd.cpio: Scripts/mkcpio.py $(INITRD_FILES)
 	@mkdir -p $(@D)
@@ -276,10 +292,30 @@ run: deps iso $(DISK)
 	@echo "Apus on QEMU: serial console below; quit with Ctrl-A then X. dom0's disk: $(DISK)"
 	$(QEMU) -m $(MEMORY) -cdrom $(BUILD)/apus.iso -boot d -display none -serial mon:stdio -no-reboot $(DEVICES)
 
-debug: deps iso
-	@echo "QEMU is halted with a gdb stub on :1234. In another terminal:"
-	@echo "  gdb -ex 'set architecture i386' -ex 'file $(BUILD)/apus.elf' -ex 'target remote :1234'"
-	$(QEMU) -m $(MEMORY) -cdrom $(BUILD)/apus.iso -boot d -display none -serial mon:stdio -no-reboot -s -S
+# The debug build (DEBUGINFO=1) in build/debug: its images carry DWARF, its ISO stripped copies.
+# make debug runs it halted under qemu-system-i386, whose gdb stub speaks the 32-bit registers gdb's
+# i386 architecture expects (qemu-system-x86_64's sends 64-bit ones: "'g' packet reply is too long").
+DEBUG_BUILD := $(BUILD)/debug
+debug-build: deps
+	@$(MAKE) --no-print-directory BUILD=$(DEBUG_BUILD) DEBUGINFO=1 LWIP_DIR=$(LWIP_DIR) \
+	    $(DEBUG_BUILD)/apus.iso $(if $(DEBUG_SCENARIO),$(DEBUG_BUILD)/test-$(DEBUG_SCENARIO).iso)
+
+debug: debug-build $(DISK)
+	@echo "QEMU is halted with a gdb stub on :$(GDB_PORT). In another terminal, from this directory:"
+	@echo "  make gdb        (gdb -x Scripts/apus.gdb: the hypervisor's and dom0's symbols, apus-guest for a domU's, and the apus-* commands)"
+	@echo "or, by hand:"
+	@echo "  gdb -ex 'set architecture i386' -ex 'file $(DEBUG_BUILD)/apus.elf' -ex 'target remote :$(GDB_PORT)'"
+	$(QEMU_DEBUG) -m $(MEMORY) -cdrom $(DEBUG_BUILD)/$(if $(DEBUG_SCENARIO),test-$(DEBUG_SCENARIO),apus).iso -boot d \
+	    -display none -serial mon:stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=4 \
+	    $(DEVICES) -gdb tcp::$(GDB_PORT) -S
+
+# The gdb test alone (make test runs it too): the debug build of the dom0 scenario, then Scripts/gdb-test.sh.
+test-gdb: DEBUG_SCENARIO := dom0
+test-gdb: debug-build
+	@Scripts/gdb-test.sh
+
+gdb:
+	APUS_GDB_PORT=$(GDB_PORT) $(GDB) -q -x Scripts/apus.gdb
 
 test: deps
 	@Scripts/test-all.sh $(SCENARIOS)

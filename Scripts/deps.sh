@@ -2,7 +2,7 @@
 # deps.sh: installs, only when missing, what building and testing Apus needs on Debian.
 # Without root (or apt) it names the exact packages to install and stops; it never guesses.
 set -euo pipefail
-packages=(nasm grub-pc-bin grub-common xorriso mtools qemu-system-x86 gcc-multilib python3 bochs bochsbios vgabios dpkg-dev debian-archive-keyring)
+packages=(nasm grub-pc-bin grub-common xorriso mtools qemu-system-x86 gdb gcc-multilib python3 bochs bochsbios vgabios dpkg-dev debian-archive-keyring)
 command -v ld.lld >/dev/null 2>&1 || packages+=(lld)
 missing=()
 for p in "${packages[@]}"; do

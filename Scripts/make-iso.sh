@@ -3,10 +3,13 @@
 # build/initrd.cpio or INITRD (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
 # normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name.
 # Scenario fuzz-dom0 boots build/guests/fuzz.elf as dom0 instead. It never changes the images themselves.
+# The images come from OUT's folder (build/, or build/debug for the debug build, whose ISO carries
+# copies stripped of their DWARF: gdb reads the originals).
 set -euo pipefail
 out=$1
 scenario=$2
-initrd=${3:-build/initrd.cpio}
+dir=$(dirname "$out")
+initrd=${3:-$dir/initrd.cpio}
 hv_cmdline=""
 dom0_cmdline="console=hvc0"
 if [ -n "$scenario" ]; then
@@ -16,12 +19,16 @@ fi
 root=$(mktemp -d "${out%.iso}.tree.XXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/boot/grub"
-cp build/apus.elf "$root/boot/"
+# copy SRC DEST: as it is, or without DWARF when it has some (the debug build).
+copy() {
+    if readelf -S "$1" | grep -q '\.debug_info'; then objcopy --strip-debug "$1" "$2"; else cp "$1" "$2"; fi
+}
+copy "$dir/apus.elf" "$root/boot/apus.elf"
 cp "$initrd" "$root/boot/initrd.cpio"
-dom0=build/dom0.elf
+dom0=$dir/dom0.elf
 # FUZZ_ARGS (for instance "seed=7 calls=5000 avoid=2,29.3") reaches the fuzz kernel's command line.
-if [ "$scenario" = fuzz-dom0 ]; then dom0=build/guests/fuzz.elf; dom0_cmdline="$dom0_cmdline ${FUZZ_ARGS:-seed=1130}"; fi
-cp "$dom0" "$root/boot/dom0.elf"
+if [ "$scenario" = fuzz-dom0 ]; then dom0=$dir/guests/fuzz.elf; dom0_cmdline="$dom0_cmdline ${FUZZ_ARGS:-seed=1130}"; fi
+copy "$dom0" "$root/boot/dom0.elf"
 cat > "$root/boot/grub/grub.cfg" <<CFG
 set timeout=0
 set default=0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test-all.sh SCENARIO...: everything `make test` runs: the guest-arithmetic check over
 # Sources/Apus, the host unit tests (swift test), the heap allocator's host test, the fuzzer over ApusCore's guest-byte parsers
-# (briefly, from its saved corpus), the freestanding build, every QEMU scenario, then Bochs. Each stage's own exit status decides; a failed build or host-test stage stops the run with
+# (briefly, from its saved corpus), the freestanding build, every QEMU scenario, then Bochs, then the
+# debug build (build/debug) and gdb against it (Scripts/gdb-test.sh). Each stage's own exit status decides; a failed build or host-test stage stops the run with
 # a FAIL line naming it, so an image left from an earlier build is never tested after this build
 # failed. The source check, being static, does not stop the later stages but fails the run.
 set -uo pipefail
@@ -51,6 +52,15 @@ passed=${passed:-0}; failed=${failed:-1}
 [ "$((passed + failed))" = "$#" ] || { echo "FAIL: $# scenarios asked for, $((passed + failed)) judged"; failed=$((failed + 1)); }
 echo "== Bochs (segment-limit isolation)"
 if Scripts/run-bochs.sh hostile; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+echo "== gdb (the debug build, qemu-system-i386 and gdb -batch: Scripts/gdb-test.sh)"
+out=$(mktemp)
+if make --no-print-directory debug-build DEBUG_SCENARIO=dom0 >"$out" 2>&1; then
+    if Scripts/gdb-test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+else
+    grep -v '^make' "$out" | tail -n 40
+    echo "FAIL gdb: the debug build failed"; failed=$((failed + 1))
+fi
+rm -f "$out"
 echo "scenarios: $passed passed, $failed failed"
 [ "$failed" = 0 ] || fail "$failed scenario(s) failed"
 [ "$arithmetic" = ok ] || fail "arithmetic on guest addresses in Sources/Apus (see the first stage)"
