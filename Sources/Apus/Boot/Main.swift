@@ -37,6 +37,11 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     BootState.commandLine = commandLine
     TestHooks.bootOptionsRead(options)
     commandLine.withUnsafeBufferPointer { Log.info("boot: command line '\(text: $0)'") }
+    Log.threshold = options.logLevel
+    Log.guestThreshold = options.guestLogLevel
+    Log.consoleToRing = options.consoleToRing
+    Power.noReboot = options.noReboot
+    Log.info("console: loglvl=\(options.logLevel.name) guest_loglvl=\(options.guestLogLevel.name), console_to_ring \(options.consoleToRing), noreboot \(options.noReboot)")
 
     MemorySetup.run(info, sym)
     Scheduler.initialize()
