@@ -21,6 +21,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case shellDevices
     /// make bench's device rows, with a virtio disk.
     case benchDevices
+    /// The shell with loglvl=warning and console_to_ring, typed into with Ctrl-A x3 and debug keys.
+    case debugKeys
 
     public var name: StaticString {
         switch self {
@@ -51,6 +53,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .devices: return "devices"
         case .shellDevices: return "shell-devices"
         case .benchDevices: return "bench-devices"
+        case .debugKeys: return "debugkeys"
         }
     }
 
@@ -58,6 +61,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
+        case .debugKeys: return false
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
         }
     }
