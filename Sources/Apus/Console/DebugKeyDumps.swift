@@ -34,14 +34,20 @@ enum DebugKeys {
         pendingCount += 1
     }
 
-    /// Answers the keys typed since the last call.
+    /// A dump is being printed: a UART interrupt taken meanwhile only queues its keys.
+    private static var answering = false
+
+    /// Answers the keys typed since the last call (and those typed while answering them).
     static func answerPending() {
+        guard !answering else { return }
+        answering = true
         var i = 0
         while i < pendingCount {
             answer(pending[i])
             i += 1
         }
         pendingCount = 0
+        answering = false
     }
 
     private static func answer(_ b: UInt8) {
