@@ -22,7 +22,7 @@ MEMORY     ?= 256
 DEBUGINFO  ?=
 DEBUG_G    := $(if $(DEBUGINFO),-g)
 DEBUG_NASM := $(if $(DEBUGINFO),-g -F dwarf)
-SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo
+SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -249,6 +249,8 @@ $(BUILD)/apus.iso: $(ISO_INPUTS)
 
 $(BUILD)/test-%.iso: $(ISO_INPUTS)
 	Scripts/make-iso.sh $@ "$*"
+# A scenario's Tests/Scenarios/NAME.cmdline adds words to the hypervisor's command line.
+$(BUILD)/test-debugkeys.iso: Tests/Scenarios/debugkeys.cmdline
 
 # minios and minios-test boot Mini-OS from the initrd: without ../shared/guests/mini-os they stop here.
 $(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso $(BUILD)/test-bench-devices.iso: | minios-present

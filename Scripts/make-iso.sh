@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make-iso.sh OUT.iso SCENARIO [INITRD]: wraps build/apus.elf, build/dom0.elf (module 1) and
 # build/initrd.cpio or INITRD (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
-# normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name.
+# normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name, and the
+# hypervisor gets the words of Tests/Scenarios/SCENARIO.cmdline when there is one.
 # Scenario fuzz-dom0 boots build/guests/fuzz.elf as dom0 instead. It never changes the images themselves.
 # The images come from OUT's folder (build/, or build/debug for the debug build, whose ISO carries
 # copies stripped of their DWARF: gdb reads the originals).
@@ -15,6 +16,8 @@ dom0_cmdline="console=hvc0"
 if [ -n "$scenario" ]; then
     hv_cmdline="apus.test=$scenario"
     dom0_cmdline="console=hvc0 test=$scenario"
+    # Tests/Scenarios/NAME.cmdline: more words for the hypervisor (loglvl=warning, console_to_ring, ...).
+    if [ -f "Tests/Scenarios/$scenario.cmdline" ]; then hv_cmdline="$hv_cmdline $(tr '\n' ' ' < "Tests/Scenarios/$scenario.cmdline" | sed 's/ *$//')"; fi
 fi
 root=$(mktemp -d "${out%.iso}.tree.XXXX")
 trap 'rm -rf "$root"' EXIT

@@ -23,6 +23,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case benchDevices
     /// Two netdemo domUs with GuestKit's blkfront and netfront, lwIP, DHCP and a TCP echo (issue #14).
     case netdemo
+    /// The shell with loglvl=warning and console_to_ring, typed into with Ctrl-A x3 and debug keys.
+    case debugKeys
 
     public var name: StaticString {
         switch self {
@@ -54,6 +56,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .shellDevices: return "shell-devices"
         case .benchDevices: return "bench-devices"
         case .netdemo: return "netdemo"
+        case .debugKeys: return "debugkeys"
         }
     }
 
@@ -61,6 +64,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
+        case .debugKeys: return false
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo: return false
         }
     }
@@ -88,6 +92,15 @@ public struct BootOptions {
     public var dom0MemoryBytes: UInt64? = nil
     /// Words we did not understand, for the boot log.
     public var unknownWords: Int = 0
+    /// `loglvl=`: the most detailed level of the hypervisor's own lines that reaches the serial line
+    /// (Apus shows everything unless told otherwise; the ring keeps every line whatever the level).
+    public var logLevel: LogLevel = .debug
+    /// `guest_loglvl=`: the same for lines about a guest's doings (refusals, domU console text).
+    public var guestLogLevel: LogLevel = .debug
+    /// `console_to_ring`: domains' console text goes into the ring `dmesg` reads, too.
+    public var consoleToRing = false
+    /// `noreboot`: when dom0 asks for a reboot, halt instead (Xen's: stay to be looked at).
+    public var noReboot = false
 
     public init() {}
 
@@ -104,16 +117,33 @@ public struct BootOptions {
     }
 
     private mutating func take(_ word: [UInt8]) {
+        if let flag = BootOptions.boolean(word, "console_to_ring") { consoleToRing = flag; return }
+        if let flag = BootOptions.boolean(word, "noreboot") { noReboot = flag; return }
         guard let eq = word.firstIndex(of: 61) else { unknownWords += 1; return }   // '='
         let key = word[..<eq]
         let value = Array(word[(eq + 1)...])
-        if BootOptions.equal(key, "apus.test") {
+        if BootOptions.equal(key, "loglvl") || BootOptions.equal(key, "guest_loglvl") {
+            guard let level = LogLevel(threshold: value) else { unknownWords += 1; return }
+            if BootOptions.equal(key, "loglvl") { logLevel = level } else { guestLogLevel = level }
+        } else if BootOptions.equal(key, "apus.test") {
             if let s = TestScenario(name: value) { scenario = s } else { unknownScenario = value }
         } else if BootOptions.equal(key, "dom0_mem") {
             dom0MemoryBytes = BootOptions.size(value)
         } else {
             unknownWords += 1
         }
+    }
+
+    /// A Xen boolean option NAME: `NAME`, `no-NAME`, or `NAME=` 1/0, yes/no, true/false, on/off;
+    /// nil when the word is not about NAME (or its value is none of those).
+    public static func boolean(_ word: [UInt8], _ name: StaticString) -> Bool? {
+        if equal(word, name) { return true }
+        if word.count > 3, word[0] == 110, word[1] == 111, word[2] == 45, equal(word[3...], name) { return false }  // "no-"
+        guard let eq = word.firstIndex(of: 61), equal(word[..<eq], name) else { return nil }
+        let value = word[(eq + 1)...]
+        for yes: StaticString in ["1", "yes", "true", "on"] where equal(value, yes) { return true }
+        for no: StaticString in ["0", "no", "false", "off"] where equal(value, no) { return false }
+        return nil
     }
 
     /// "64M", "65536K", "1G" or plain bytes; nil for anything else.
@@ -150,4 +180,39 @@ public struct BootOptions {
             return true
         }
     }
+}
+
+/// Xen's console log levels, from the most severe. A line is shown when its level is at or above
+/// the threshold (`loglvl=warning` shows errors and warnings); `none` shows nothing.
+public enum LogLevel: UInt8, CaseIterable, Comparable {
+    case none, error, warning, info, debug
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+
+    public var name: StaticString {
+        switch self {
+        case .none: return "none"
+        case .error: return "error"
+        case .warning: return "warning"
+        case .info: return "info"
+        case .debug: return "debug"
+        }
+    }
+
+    /// A threshold as Xen writes it: a level name or `all` (= debug), optionally followed by
+    /// `/LEVEL` (Xen's rate-limited threshold, which Apus does not have: it must still be a level).
+    public init?<C: Collection>(threshold text: C) where C.Element == UInt8 {
+        let bytes = Array(text)
+        var head = bytes[...]
+        if let slash = bytes.firstIndex(of: 47) {
+            guard LogLevel(threshold: bytes[(slash + 1)...]) != nil, !bytes[(slash + 1)...].contains(47) else { return nil }
+            head = bytes[..<slash]
+        }
+        if BootOptions.equal(head, "all") { self = .debug; return }
+        for level in LogLevel.allCases where BootOptions.equal(head, level.name) { self = level; return }
+        return nil
+    }
+
+    /// Whether a line of level `self` reaches a console whose threshold is `threshold`.
+    public func shown(at threshold: LogLevel) -> Bool { self != .none && self <= threshold }
 }

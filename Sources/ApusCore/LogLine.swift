@@ -65,6 +65,14 @@ public struct LogLine: ExpressibleByStringInterpolation {
         public mutating func appendInterpolation(text: UnsafeBufferPointer<UInt8>) {
             for b in text { line.append(byte: (b >= 32 && b < 127) ? b : 63) }
         }
+        /// A clock field zero-padded to `digits` (2 for 16:18:04, 4 for a year); wider values print whole.
+        public mutating func appendInterpolation(_ value: UInt32, pad digits: Int) {
+            var width = 1
+            var limit: UInt64 = 10
+            while UInt64(value) >= limit && width < 10 { width += 1; limit *= 10 }
+            while width < digits { line.append(byte: 48); width += 1 }
+            line.append(decimal: UInt64(value))
+        }
         public mutating func appendInterpolation(kib bytes: UInt64) { line.append(decimal: bytes / 1024); line.append(" KiB") }
         public mutating func appendInterpolation(mib bytes: UInt64) { line.append(decimal: bytes >> 20); line.append(" MiB") }
     }

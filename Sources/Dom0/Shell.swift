@@ -165,7 +165,7 @@ enum Shell {
         switch command {
         case .empty: break
         case .help:
-            console.print("commands: list | create <file.cfg> | destroy <id|name> | pause <id|name> | unpause <id|name>")
+            console.print("commands: list [-l] | create <file.cfg> | destroy <id|name> | pause <id|name> | unpause <id|name>")
             console.print("          info <id|name> | top | dmesg | help | poweroff")
             console.print("          shutdown <id|name> | reboot <id|name> | console <id|name> (Ctrl-] detaches)")
             console.print("          store ls [path] | store read <path> | store write <path> <value> | store rm <path>")
@@ -176,8 +176,14 @@ enum Shell {
                 console.print(names)
             }
         case .list:
-            console.print("ID  Name              Mem(MiB)  Weight  Cap  State     Time(ms)")
-            for i in Toolstack.all() { printRow(i) }
+            say(XlFormat.listHeader)
+            for i in Toolstack.all() { say(XlFormat.listRow(row(i))) }
+        case .listLong:
+            let all = Toolstack.all().map { i in
+                DomainDescription(id: i.id, name: i.name, memoryKiB: UInt64(i.pages) << 2, weight: i.weight, cap: i.cap,
+                                  config: configs.first { $0.id == i.id }?.config)
+            }
+            for line in XlJSON.list(all) { say(line) }
         case .create(let file):
             guard let config = Toolstack.config(named: file) else { return }
             start(config)
@@ -198,8 +204,9 @@ enum Shell {
             console.print(rc == 0 ? "unpaused d\(id)" : "unpausing d\(id) failed: \(rc)")
         case .info(let ref):
             guard let id = resolveOrSay(ref), let i = Toolstack.info(id) else { return }
-            printRow(i)
-            console.print("    pages \(i.pages), events sent \(i.eventsSent), received \(i.eventsReceived), flags \(hex: i.flags)")
+            say(XlFormat.listHeader)
+            say(XlFormat.listRow(row(i)))
+            console.print("    \(state(i)), pages \(i.pages), weight \(UInt32(i.weight)), cap \(UInt32(i.cap)), events sent \(i.eventsSent), received \(i.eventsReceived), flags \(hex: i.flags)")
         case .shutdown(let ref), .reboot(let ref):
             guard let id = resolveOrSay(ref) else { return }
             guard id != 0 else { console.print("dom0 cannot shut itself down this way; type poweroff"); return }
@@ -250,21 +257,17 @@ enum Shell {
         return "runnable"
     }
 
-    static func printRow(_ i: DomainInfo) {
+    /// A DomainInfo as the xl formats take it (GuestKit's XlFormat, host-tested).
+    static func row(_ i: DomainInfo) -> DomainRow {
+        DomainRow(id: i.id, name: i.name, pages: UInt64(i.pages), running: i.flags & DomainInfoFlags.running != 0,
+                  blocked: i.isBlocked, paused: i.isPaused, shutdown: i.isShutdown,
+                  crashed: i.isShutdown && i.shutdownReason == ShutdownReason.crash.rawValue, cpuTime: i.cpuTime)
+    }
+
+    /// Prints bytes formatted elsewhere as one console line.
+    static func say(_ bytes: [UInt8]) {
         var line = LogLine()
-        line.append(decimal: UInt64(i.id))
-        while line.count < 4 { line.append(byte: 32) }
-        for b in i.name.prefix(16) { line.append(byte: b) }
-        while line.count < 22 { line.append(byte: 32) }
-        line.append(decimal: UInt64(i.pages) >> 8)
-        while line.count < 32 { line.append(byte: 32) }
-        line.append(decimal: UInt64(i.weight))
-        while line.count < 40 { line.append(byte: 32) }
-        line.append(decimal: UInt64(i.cap))
-        while line.count < 45 { line.append(byte: 32) }
-        line.append(state(i))
-        while line.count < 55 { line.append(byte: 32) }
-        line.append(decimal: i.cpuTime / 1_000_000)
+        for b in bytes { line.append(byte: b) }
         console.print(line)
     }
 
@@ -272,24 +275,14 @@ enum Shell {
     static func top() {
         let now = GuestTime.now()
         let interval = now > lastTopTime ? now - lastTopTime : 1
-        console.print("ID  Name              CPU(%)  Mem(MiB)  Events sent/received")
+        let total = UInt64(Toolstack.totalPages())
+        say(XlFormat.topHeader)
         var snapshot: [(id: UInt16, cpu: UInt64)] = []
         for i in Toolstack.all() {
             let before = lastTop.first { $0.id == i.id }?.cpu ?? 0
             let used = i.cpuTime > before ? i.cpuTime - before : 0
-            var line = LogLine()
-            line.append(decimal: UInt64(i.id))
-            while line.count < 4 { line.append(byte: 32) }
-            for b in i.name.prefix(16) { line.append(byte: b) }
-            while line.count < 22 { line.append(byte: 32) }
-            line.append(decimal: used * 100 / interval)
-            while line.count < 30 { line.append(byte: 32) }
-            line.append(decimal: UInt64(i.pages) >> 8)
-            while line.count < 40 { line.append(byte: 32) }
-            line.append(decimal: UInt64(i.eventsSent))
-            line.append(byte: 47)
-            line.append(decimal: UInt64(i.eventsReceived))
-            console.print(line)
+            say(XlFormat.topRow(row(i), cpuUsed: used, interval: interval, totalPages: total,
+                                eventsSent: UInt64(i.eventsSent), eventsReceived: UInt64(i.eventsReceived)))
             snapshot.append((i.id, i.cpuTime))
         }
         lastTop = snapshot

@@ -203,4 +203,11 @@ extension Toolstack {
         let o = SysctlLayout.freePagesOffset
         return UInt32(out[o]) | UInt32(out[o + 1]) << 8 | UInt32(out[o + 2]) << 16 | UInt32(out[o + 3]) << 24
     }
+
+    /// All machine frames, from the hypervisor (physinfo).
+    static func totalPages() -> UInt32 {
+        let (_, out) = sysctl(.physInfo)
+        let o = SysctlLayout.totalPagesOffset
+        return UInt32(out[o]) | UInt32(out[o + 1]) << 8 | UInt32(out[o + 2]) << 16 | UInt32(out[o + 3]) << 24
+    }
 }

@@ -32,4 +32,14 @@ final class CivilDateTests: XCTestCase {
         XCTAssertEqual(CivilDate.fromBCD(0x59), 59)
         XCTAssertEqual(CivilDate.fromBCD(0x07), 7)
     }
+
+    func testClockFieldsAreZeroPadded() {
+        func text(_ l: LogLine) -> String { l.withBytes { String(decoding: $0, as: UTF8.self) } }
+        let d = CivilDate(year: 2026, month: 1, day: 2, hour: 3, minute: 0, second: 4)
+        let l: LogLine = "\(UInt32(d.year), pad: 4)-\(UInt32(d.month), pad: 2)-\(UInt32(d.day), pad: 2) \(UInt32(d.hour), pad: 2):\(UInt32(d.minute), pad: 2):\(UInt32(d.second), pad: 2)"
+        XCTAssertEqual(text(l), "2026-01-02 03:00:04")
+        XCTAssertEqual(text("\(UInt32(123), pad: 2)"), "123")
+        XCTAssertEqual(text("\(UInt32.max, pad: 12)"), "004294967295")
+        XCTAssertEqual(text("\(UInt32(0), pad: 0)"), "0")
+    }
 }

@@ -45,7 +45,10 @@ final class ShellCommandTests: XCTestCase {
     }
 
     func testExtraArgumentsToArgumentlessCommands() {
-        XCTAssertEqual(command("list all"), .usage(.list, reason: "list takes no arguments."))
+        XCTAssertEqual(command("list all"), .usage(.list, reason: "list takes no arguments, or -l."))
+        XCTAssertEqual(command("list -l"), .listLong)
+        XCTAssertEqual(command("list -l -l"), .usage(.list, reason: "list takes no arguments, or -l."))
+        XCTAssertNotEqual(ShellCommand.listLong, .list)
         XCTAssertEqual(command("top 1"), .usage(.top, reason: "top takes no arguments."))
         XCTAssertEqual(command("dmesg -c"), .usage(.dmesg, reason: "dmesg takes no arguments."))
         XCTAssertEqual(command("help create"), .usage(.help, reason: "help takes no arguments."))

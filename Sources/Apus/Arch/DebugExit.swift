@@ -9,7 +9,7 @@ enum DebugExit {
 
     static func exit(passed: Bool) -> Never {
         Serial.flush()      // everything queued first; the verdict line and its end, synchronously
-        Log.info("test: exiting QEMU with \(passed ? "PASS" : "FAIL")")
+        Log.always("test: exiting QEMU with \(passed ? "PASS" : "FAIL")")
         port_out32(0xF4, passed ? passValue : failValue)
         // Bochs has no isa-debug-exit; "Shutdown" on its port 0x8900 ends it (QEMU ignores it).
         Serial.flush()      // the verdict's last bit has left the UART before the emulator stops

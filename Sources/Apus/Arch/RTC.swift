@@ -49,6 +49,6 @@ enum WallTime {
             return
         }
         atBoot = WallClock.atSystemTimeZero(now: WallClock(seconds: seconds, nanoseconds: 0), systemTimeNs: SystemTime.nanoseconds())
-        Log.info("time: wallclock \(UInt32(date.year))-\(UInt32(date.month))-\(UInt32(date.day)) \(UInt32(date.hour)):\(UInt32(date.minute)):\(UInt32(date.second)) UTC from the RTC")
+        Log.info("time: wallclock \(UInt32(date.year), pad: 4)-\(UInt32(date.month), pad: 2)-\(UInt32(date.day), pad: 2) \(UInt32(date.hour), pad: 2):\(UInt32(date.minute), pad: 2):\(UInt32(date.second), pad: 2) UTC from the RTC")
     }
 }

@@ -172,14 +172,19 @@ enum Serial {
         return any
     }
 
-    /// Moves waiting bytes into the buffer while it has room; true when any arrived. A full buffer
+    /// Moves waiting bytes into the buffer while it has room (debug keys and the input switch go to
+    /// DebugKeys instead); true when any of dom0's arrived. A full buffer
     /// leaves the rest in the UART and holds the receive interrupt until dom0 reads.
     static func receive() -> Bool {
         var any = false
         while inputHead - inputTail < inputCapacity, let b = read() {
-            input[inputHead % inputCapacity] = b
-            inputHead += 1
-            any = true
+            // Ctrl-A three times switches input to the hypervisor's debug keys and back (DebugKeys).
+            DebugKeys.route(b) { ours in
+                guard inputHead - inputTail < inputCapacity else { return }
+                input[inputHead % inputCapacity] = ours
+                inputHead += 1
+                any = true
+            }
         }
         if inputHead - inputTail == inputCapacity && !receiveHeld && queued {
             receiveHeld = true

@@ -37,6 +37,11 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
     BootState.commandLine = commandLine
     TestHooks.bootOptionsRead(options)
     commandLine.withUnsafeBufferPointer { Log.info("boot: command line '\(text: $0)'") }
+    Log.threshold = options.logLevel
+    Log.guestThreshold = options.guestLogLevel
+    Log.consoleToRing = options.consoleToRing
+    Power.noReboot = options.noReboot
+    Log.info("console: loglvl=\(options.logLevel.name) guest_loglvl=\(options.guestLogLevel.name), console_to_ring \(options.consoleToRing), noreboot \(options.noReboot)")
 
     MemorySetup.run(info, sym)
     Scheduler.initialize()
@@ -64,6 +69,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
         while true { cpu_halt() }
     }
     Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.hardwarePDPTPhysical) (guest L3 at machine frame \(hex: dom0.l3MFN))")
+    Log.info(DebugDump.switched(.dom0))
     TestHooks.enteringDom0()
     Scheduler.switchTo(dom0)
 }

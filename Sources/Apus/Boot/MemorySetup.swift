@@ -45,7 +45,7 @@ enum MemorySetup {
         for range in summary.usableFrameRanges { _ = Machine.frames.addUsable(range) }
         // What device memory is: whatever the firmware does not list as RAM (or bad), rounded outward.
         let devices = DeviceMemoryRule(firmwareMap: info.regions)
-        if !devices.complete { Log.info("memory: the firmware map has too many RAM stretches to track; no device memory may be mapped") }
+        if !devices.complete { Log.warning("memory: the firmware map has too many RAM stretches to track; no device memory may be mapped") }
         Machine.frames.deviceMemory = devices
 
         // The M2P: 4 bytes per frame, all "invalid" until a domain owns the frame.

@@ -1,6 +1,8 @@
-// Log.swift: the hypervisor's logger. Every line goes to COM1 with its prefix ("(apus) " for the
-// hypervisor, "(dN) " for a domain's console) and into the in-memory ring `dmesg` reads.
-// It must never allocate and never fault, whatever bytes it is given.
+// Log.swift: the hypervisor's logger. Every hypervisor line goes into the in-memory ring `dmesg`
+// reads, whatever its level, and to COM1 with its "(apus) " prefix when its level is within the
+// command line's loglvl= (guest_loglvl= for lines about a guest's doings). Domains' console text
+// ("(dN) ") goes to COM1 (a domU's within guest_loglvl=, as info) and into the ring only with
+// console_to_ring, as in Xen. It must never allocate and never fault, whatever bytes it is given.
 
 import ApusCore
 
@@ -11,11 +13,22 @@ enum Log {
     /// ring index is head % capacity.
     static var ringHead: UInt64 = 0
     static var echoToSerial = true
+    /// loglvl= and guest_loglvl=: the most detailed level the serial line shows.
+    static var threshold = LogLevel.debug
+    static var guestThreshold = LogLevel.debug
+    /// console_to_ring: domains' console text goes into the ring too.
+    static var consoleToRing = false
+
+    /// Where the bytes being emitted go.
+    private struct Sinks { var serial: Bool; var ring: Bool }
+    private static var sinks = Sinks(serial: true, ring: true)
 
     private static func emitByte(_ byte: UInt8) {
-        if echoToSerial { Serial.write(byte) }
-        if let ring { ring[Int(ringHead % UInt64(ringCapacity))] = byte }
-        ringHead &+= 1
+        if echoToSerial && sinks.serial { Serial.write(byte) }
+        if sinks.ring {
+            if let ring { ring[Int(ringHead % UInt64(ringCapacity))] = byte }
+            ringHead &+= 1
+        }
     }
 
     private static func emitText(_ text: StaticString) {
@@ -28,12 +41,24 @@ enum Log {
         emitByte(10)
     }
 
-    /// A hypervisor line: "(apus) ..." on the console.
-    static func info(_ line: LogLine) {
-        if openLine >= 0 { emitByte(10); openLine = -1 }
+    /// A hypervisor line of `level`: "(apus) ..." on the console when the threshold lets it through
+    /// (always, for `shown`), in the ring in any case.
+    static func line(_ line: LogLine, _ level: LogLevel, guest: Bool = false, shown: Bool = false) {
+        endOpenLine()
+        sinks = Sinks(serial: shown || level.shown(at: guest ? guestThreshold : threshold), ring: true)
         emitText("(apus) ")
         emitLine(line)
+        sinks = Sinks(serial: true, ring: true)
     }
+
+    static func info(_ l: LogLine) { line(l, .info) }
+    static func warning(_ l: LogLine) { line(l, .warning) }
+    static func error(_ l: LogLine) { line(l, .error) }
+    static func debug(_ l: LogLine) { line(l, .debug) }
+    /// A warning about what a guest did (a refusal): filtered by guest_loglvl=.
+    static func guestWarning(_ l: LogLine) { line(l, .warning, guest: true) }
+    /// Printed whatever the level: test verdicts, debug-key dumps, the console input switch.
+    static func always(_ l: LogLine) { line(l, .error, shown: true) }
 
     /// Up to `max` bytes of the log from absolute position `from` (clamped to what the ring still
     /// holds), and the position after them.
@@ -48,16 +73,31 @@ enum Log {
         return (bytes, start + UInt64(n))
     }
 
-    /// The domain whose line is open (text written without its newline yet), if any.
+    /// The domain whose line is open (text written without its newline yet), if any, and where it goes.
     private static var openLine: Int32 = -1
+    private static var openSinks = Sinks(serial: true, ring: true)
+
+    private static func endOpenLine() {
+        guard openLine >= 0 else { return }
+        sinks = openSinks
+        emitByte(10)
+        sinks = Sinks(serial: true, ring: true)
+        openLine = -1
+    }
 
     /// Text a domain wrote through its console: every line gets the "(dN) " prefix; bytes that
     /// are not printable ASCII (or tab) are shown as '?'; carriage returns are dropped.
     static func domainText(_ id: UInt16, _ text: UnsafeBufferPointer<UInt8>) {
+        let to = Sinks(serial: id == 0 || LogLevel.info.shown(at: guestThreshold), ring: consoleToRing)
+        guard to.serial || to.ring else { return }
+        defer { sinks = Sinks(serial: true, ring: true) }
+        sinks = to
         for b in text {
             if b == 13 { continue }
             if openLine != Int32(id) {
-                if openLine >= 0 { emitByte(10) }
+                endOpenLine()
+                sinks = to
+                openSinks = to
                 emitText("(d")
                 var number = LogLine()
                 number.append(decimal: UInt64(id))
@@ -73,6 +113,6 @@ enum Log {
 
     /// Ends a domain's open line, so the next hypervisor line starts cleanly.
     static func domainLineEnd(_ id: UInt16) {
-        if openLine == Int32(id) { emitByte(10); openLine = -1 }
+        if openLine == Int32(id) { endOpenLine() }
     }
 }

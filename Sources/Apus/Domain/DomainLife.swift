@@ -17,6 +17,7 @@ enum DomainLife {
             TestHooks.dom0Stopping()
             MemoryTeardown.run(d)
             TestHooks.domainStopped(d)
+            if state == .shutdown(.reboot) { Power.reboot() }
             Log.info("dom0 has stopped; powering off")
             Power.off()
         }

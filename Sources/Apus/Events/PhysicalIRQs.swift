@@ -84,7 +84,7 @@ enum PhysicalIRQs {
         lines.expire(now: now) { line, action in
             if action == .unmask && expiriesLogged < 8 {
                 expiriesLogged &+= 1
-                Log.info("pirq: line \(line) was not EOI'd within 1 ms by every domain bound to it; unmasked anyway")
+                Log.warning("pirq: line \(line) was not EOI'd within 1 ms by every domain bound to it; unmasked anyway")
             }
             apply(line, action)
         }

@@ -89,9 +89,9 @@ enum Hypercalls {
         domain.refusalsLogged &+= 1
         if domain.refusalsLogged > maxRefusalsLogged { return }
         let name: StaticString = Hypercall(rawValue: number)?.name ?? "unknown"
-        Log.info("d\(domain.id): hypercall \(number) (\(name)) -> -\(error.name): \(reason)")
+        Log.guestWarning("d\(domain.id): hypercall \(number) (\(name)) -> -\(error.name): \(reason)")
         if domain.refusalsLogged == maxRefusalsLogged {
-            Log.info("d\(domain.id): further refusals are not logged")
+            Log.guestWarning("d\(domain.id): further refusals are not logged")
         }
     }
 
@@ -101,7 +101,7 @@ enum Hypercalls {
         if domain.unofferedLogged & bit != 0 { return }
         domain.unofferedLogged |= bit
         let name: StaticString = Hypercall(rawValue: number)?.name ?? "unknown"
-        Log.info("d\(domain.id): hypercall \(number) (\(name)) -> -\(error.name): \(reason) (logged once)")
+        Log.guestWarning("d\(domain.id): hypercall \(number) (\(name)) -> -\(error.name): \(reason) (logged once)")
     }
 
     /// The table. `nested` is true inside a multicall (which may not nest, nor switch frames).

@@ -18,6 +18,8 @@ enum Scenarios {
             DebugExit.exit(passed: true)    // the expected result of this scenario is a panic
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo:
             Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
+        case .debugKeys:
+            Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
         }
     }
 }

@@ -13,6 +13,8 @@ enum TestVerdict {
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo:
             // Dom0 judges its own self-test: poweroff when every check passed, crash otherwise.
             if d.id == 0 { DebugExit.exit(passed: d.state == .shutdown(.poweroff)) }
+        case .debugKeys:
+            DebugExit.exit(passed: d.state == .shutdown(.poweroff))
         case .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown:
             let crashed = d.state == .crashed || d.state == .shutdown(.crash)
             // The hypervisor must outlive the guest: keep taking timer interrupts for a while.

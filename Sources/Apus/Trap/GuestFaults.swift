@@ -144,7 +144,7 @@ enum GuestFaults {
     /// (The frame's EIP is the interrupted one, advanced past an `int n`.)
     @inline(never)
     static func cannotWrite(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, at: UInt32, what: StaticString) -> Never {
-        Log.info("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(frame.pointee.vector), eip \(hex8: frame.pointee.eip))")
+        Log.guestWarning("d\(d.id): cannot write the \(what) frame at \(hex8: at) (vector \(frame.pointee.vector), eip \(hex8: frame.pointee.eip))")
         crash(d, "fault while building a bounce frame on the guest kernel stack")
     }
 
@@ -153,13 +153,13 @@ enum GuestFaults {
     static func crashFor(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, vector: UInt32) -> Never {
         let f = frame.pointee
         let cr2 = vector == 14 ? d.vcpuInfo.load(fromByteOffset: VcpuInfo.cr2Offset, as: UInt32.self) : 0
-        Log.info("d\(d.id): \(ExceptionName.mnemonic(vector)) (vector \(vector), error \(hex: f.errorCode)) at eip \(hex8: f.eip) in ring \(f.ring), cr2 \(hex8: cr2)")
+        Log.guestWarning("d\(d.id): \(ExceptionName.mnemonic(vector)) (vector \(vector), error \(hex: f.errorCode)) at eip \(hex8: f.eip) in ring \(f.ring), cr2 \(hex8: cr2)")
         crash(d, "exception with no handler registered in the guest's trap table")
     }
 
     /// Crashes the domain alone: the reason goes to the log and the scheduler runs whoever is left.
     static func crash(_ d: Domain, _ reason: StaticString) -> Never {
-        Log.info("d\(d.id) crashed: \(reason)")
+        Log.guestWarning("d\(d.id) crashed: \(reason)")
         DomainLife.stop(d, .crashed)
     }
 }
@@ -173,7 +173,7 @@ public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
     let frame = raw.assumingMemoryBound(to: TrapFrame.self)
     guard let d = Domains.current else { Panic.halt("a return to a guest faulted while no guest runs") }
     let f = frame.pointee
-    Log.info("d\(d.id): cannot return to eip \(hex8: f.eip) cs \(hex: f.cs & 0xFFFF) ss \(hex: f.ss & 0xFFFF) ds \(hex: f.ds & 0xFFFF) es \(hex: f.es & 0xFFFF) fs \(hex: f.fs & 0xFFFF) gs \(hex: f.gs & 0xFFFF)")
+    Log.guestWarning("d\(d.id): cannot return to eip \(hex8: f.eip) cs \(hex: f.cs & 0xFFFF) ss \(hex: f.ss & 0xFFFF) ds \(hex: f.ds & 0xFFFF) es \(hex: f.es & 0xFFFF) fs \(hex: f.fs & 0xFFFF) gs \(hex: f.gs & 0xFFFF)")
     guard d.vcpu.failsafeCallback.isSet, f.ring != 0 else {
         GuestFaults.crash(d, "the CPU refused the guest's segment registers or iret frame on return, and no failsafe callback is registered")
     }
@@ -189,7 +189,7 @@ public func apusGuestReturnFailed(_ raw: UnsafeMutableRawPointer) {
         GuestFaults.crash(d, "fault while building the failsafe callback frame on the guest kernel stack")
     }
     let newESP = placed.start
-    Log.info("d\(d.id): entering its failsafe callback at \(hex8: d.vcpu.failsafeCallback.eip)")
+    Log.guestWarning("d\(d.id): entering its failsafe callback at \(hex8: d.vcpu.failsafeCallback.eip)")
     d.upcallMask = 1
     frame.pointee.ds = 0; frame.pointee.es = 0; frame.pointee.fs = 0; frame.pointee.gs = 0
     frame.pointee.eip = d.vcpu.failsafeCallback.eip

@@ -63,7 +63,7 @@ enum PrivilegedEmulation {
                 case .success(let effect):
                     guard MemoryHypercalls.apply(effect, d) == nil else { return false }
                 case .failure(let error):
-                    Log.info("d\(d.id): mov to cr3 \(hex8: value) at \(hex8: frame.pointee.eip) refused (#GP): \(error.reason)")
+                    Log.guestWarning("d\(d.id): mov to cr3 \(hex8: value) at \(hex8: frame.pointee.eip) refused (#GP): \(error.reason)")
                     return false
                 }
             default:
@@ -102,9 +102,9 @@ enum PrivilegedEmulation {
             if !write { frame.pointee.eax = frame.pointee.eax & keep | PrivilegedInstruction.unreadablePortValue(size: size) }
             d.portRefusals &+= 1
             if d.portRefusals == maxPortRefusalsLogged + 1 {
-                Log.info("d\(d.id): further refused port accesses are not logged")
+                Log.guestWarning("d\(d.id): further refused port accesses are not logged")
             } else if d.portRefusals <= maxPortRefusalsLogged {
-                Log.info("d\(d.id): \(write ? StaticString("out to") : StaticString("in from")) port \(hex: UInt32(port)) (\(UInt32(size)) bytes) \(write ? StaticString("dropped") : StaticString("reads all ones")): \(why.reason)")
+                Log.guestWarning("d\(d.id): \(write ? StaticString("out to") : StaticString("in from")) port \(hex: UInt32(port)) (\(UInt32(size)) bytes) \(write ? StaticString("dropped") : StaticString("reads all ones")): \(why.reason)")
             }
         }
         return true

@@ -154,8 +154,9 @@ enum Interrupts {
             if !Domains.all.isEmpty { Timers.check(now: SystemTime.nanoseconds()) }
             if PhysicalIRQs.awaiting { PhysicalIRQs.tick(now: SystemTime.nanoseconds()) }
         } else if irq == 4 {
-            // The UART: its transmit ring drains here; typed input is dom0's (VIRQ_CONSOLE).
+            // The UART: its transmit ring drains here; typed input is dom0's (VIRQ_CONSOLE), or debug keys.
             if Serial.interrupt(), let dom0 = Domains.byID(0) { Events.raiseVirq(dom0, Virq.console) }
+            DebugKeys.answerPending()
         } else if irq != 2 {
             // A device's line: masked until the domains bound to it EOI, and an event for each.
             Counters.deviceIRQTSC = cpu_rdtsc()

@@ -37,7 +37,7 @@ enum WritablePageTables {
         let offset = cr2 & 0xFFF
         switch StoreDecoder.decode(bytes, registers: StoreDecoder.Registers(f)) {
         case .unsupported(let reason):
-            Log.info("d\(d.id): write to its L1 at \(hex8: cr2) by an instruction the emulator does not handle (\(reason))")
+            Log.guestWarning("d\(d.id): write to its L1 at \(hex8: cr2) by an instruction the emulator does not handle (\(reason))")
             return false
         case .store(let width, let value, let length, let kind):
             let entryAddress = UInt64(table) << 12 | UInt64(offset & ~7)
@@ -78,7 +78,7 @@ enum WritablePageTables {
             }
             if store, let refusal = Machine.frames.ptwrWrite(l1Frame: table, offset: writeOffset, width: writeWidth, value: written,
                                                             state: &d.memory, memory: &Machine.memory) {
-                Log.info("d\(d.id): direct write of \(hex16: written) to its L1 at \(hex8: cr2) refused: \(refusal.reason)")
+                Log.guestWarning("d\(d.id): direct write of \(hex16: written) to its L1 at \(hex8: cr2) refused: \(refusal.reason)")
                 return false
             }
             after?()

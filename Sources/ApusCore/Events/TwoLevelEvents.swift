@@ -77,6 +77,12 @@ public struct SharedInfoPage: SharedInfoBits {
 public enum TwoLevelEvents {
     static let wordBits = UInt32(SharedInfoLimits.bitsPerEventWord)
 
+    /// The port's pending and mask bits as the page holds them now (for the `e` debug key).
+    public static func bits<S: SharedInfoBits>(_ page: S, port: UInt32) -> (pending: Bool, masked: Bool) {
+        guard port < UInt32(SharedInfoLimits.twoLevelEventChannels) else { return (false, false) }
+        return (page.testBit(bit(port), ofWordAt: pendingWord(port)), page.testBit(bit(port), ofWordAt: maskWord(port)))
+    }
+
     static func check(_ port: UInt32, _ vcpu: UInt32) {
         precondition(port < UInt32(SharedInfoLimits.twoLevelEventChannels), "event port beyond the 2-level ABI")
         precondition(vcpu < UInt32(SharedInfoLimits.legacyMaxVCPUs), "VCPU without a shared_info vcpu_info")

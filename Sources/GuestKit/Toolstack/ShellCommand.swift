@@ -56,6 +56,8 @@ public enum ShellCommand: Equatable, Sendable {
     /// A blank line: print the prompt again.
     case empty
     case list
+    /// `list -l`: every domain's configuration as JSON, as xl prints it.
+    case listLong
     /// `create <file>`: the name of a .cfg file in dom0's initrd.
     case create(file: [UInt8])
     case destroy(DomainReference)
@@ -103,6 +105,8 @@ public enum ShellCommand: Equatable, Sendable {
         }
         let arguments = words.count - 1
         switch verb {
+        case .list where arguments == 1 && equal(words[1], "-l"):
+            self = .listLong
         case .list, .top, .dmesg, .help, .lspci, .ifconfig, .net:
             guard arguments == 0 else { self = .usage(verb, reason: ShellCommand.noArguments(verb)); return }
             switch verb {
@@ -162,7 +166,7 @@ public enum ShellCommand: Equatable, Sendable {
     /// StaticString is not Equatable; two reasons are equal when their text is.
     public static func == (a: ShellCommand, b: ShellCommand) -> Bool {
         switch (a, b) {
-        case (.empty, .empty), (.list, .list), (.top, .top), (.dmesg, .dmesg), (.help, .help),
+        case (.empty, .empty), (.list, .list), (.listLong, .listLong), (.top, .top), (.dmesg, .dmesg), (.help, .help),
              (.lspci, .lspci), (.ifconfig, .ifconfig), (.net, .net): return true
         case (.ping(let x), .ping(let y)): return x == y
         case (.disk(let x), .disk(let y)): return x == y
@@ -246,7 +250,7 @@ public enum ShellCommand: Equatable, Sendable {
         case .lspci: return "lspci takes no arguments."
         case .ifconfig: return "ifconfig takes no arguments."
         case .net: return "net takes no arguments."
-        case .list: return "list takes no arguments."
+        case .list: return "list takes no arguments, or -l."
         case .top: return "top takes no arguments."
         case .dmesg: return "dmesg takes no arguments."
         default: return "help takes no arguments."

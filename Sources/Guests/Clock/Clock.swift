@@ -29,7 +29,11 @@ public func guestStart(_ startInfo: UInt32) {
                          wcSecHi: si.load(fromByteOffset: SharedInfo.wcSecHiOffset, as: UInt32.self),
                          wcNsec: si.load(fromByteOffset: SharedInfo.wcNsecOffset, as: UInt32.self)).adding(nanoseconds: previous)
     let date = CivilDate(secondsSinceEpoch: wall.seconds)
-    console.print("clock: wallclock \(UInt32(date.year))-\(UInt32(date.month))-\(UInt32(date.day)) \(UInt32(date.hour)):\(UInt32(date.minute)):\(UInt32(date.second)) UTC (shared_info wallclock plus system time)")
+    var line = LogLine("clock: wallclock ")
+    for b in XlFormat.dateTime(year: UInt32(date.year), month: UInt32(date.month), day: UInt32(date.day),
+                               hour: UInt32(date.hour), minute: UInt32(date.minute), second: UInt32(date.second)) { line.append(byte: b) }
+    line.append(" UTC (shared_info wallclock plus system time)")
+    console.print(line)
     for i in 1...rounds {
         let deadline = previous + period
         let before = Clock.ticks
