@@ -21,6 +21,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case shellDevices
     /// make bench's device rows, with a virtio disk.
     case benchDevices
+    /// Dom0 checks what PV kernels rely on Xen doing: privileged instructions, debug registers, cpuid, vm_assist, Xen's interface versions.
+    case conformance
 
     public var name: StaticString {
         switch self {
@@ -51,6 +53,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .devices: return "devices"
         case .shellDevices: return "shell-devices"
         case .benchDevices: return "bench-devices"
+        case .conformance: return "conformance"
         }
     }
 
@@ -58,7 +61,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .conformance: return false
         }
     }
 

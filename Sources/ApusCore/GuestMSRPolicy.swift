@@ -6,6 +6,8 @@
 // as on Xen since 4.15. Pure: the actor hands in the native values it needs and stores what a write
 // returns; this file never reads or writes an MSR.
 
+import PVABI
+
 /// MSR numbers the policy knows.
 public enum GuestMSR {
     public static let tsc: UInt32 = 0x10
