@@ -1,8 +1,9 @@
 // GuestMSRPolicy.swift: the model-specific registers a 32-bit PV kernel's rdmsr and wrmsr reach, as
 // Xen 4.17's read_msr/write_msr and guest_rdmsr/guest_wrmsr answer a PV guest on an Intel-like CPU:
 // the TSC, the APIC base (Linux reads it), EFER and PAT as the guest may see them, no performance
-// capabilities, and CPUID faulting (PLATFORM_INFO says it is offered, MISC_FEATURES_ENABLES turns it
-// on). Every other MSR, and every write that would change what the guest may not change, is a #GP,
+// capabilities, CPUID faulting (PLATFORM_INFO says it is offered, MISC_FEATURES_ENABLES turns it
+// on), the vendor's performance counters as Xen shows them with its vPMU off (read 0, writes dropped)
+// and, on AMD, DE_CFG (LFENCE serialising; writes dropped). Every other MSR, and every write that would change what the guest may not change, is a #GP,
 // as on Xen since 4.15. Pure: the actor hands in the native values it needs and stores what a write
 // returns; this file never reads or writes an MSR.
 
@@ -28,6 +29,14 @@ public enum GuestMSR {
     public static let cpuidFaultingEnable: UInt64 = 1
     /// EFER bits a 32-bit PV guest may see: NXE (LME, LMA, SCE and SVME are hidden, as guest_efer does).
     public static let visibleEFER: UInt64 = 1 << 11
+    /// AMD's DE_CFG and the value Xen shows (LFENCE is serialising).
+    public static let amdDECfg: UInt32 = 0xC001_1029
+    public static let amdDECfgValue: UInt64 = 1 << 1
+    /// The vendor's performance counters Xen's vPMU answers (off: read 0, writes dropped): Intel's
+    /// P6 PERFCTR0-7 and EVNTSEL0-3, AMD's K7 EVNTSEL0-3 and PERFCTR0-3.
+    public static func isPerformanceCounter(_ msr: UInt32, amd: Bool) -> Bool {
+        amd ? (0xC001_0000...0xC001_0007).contains(msr) : (0xC1...0xC8).contains(msr) || (0x186...0x189).contains(msr)
+    }
 }
 
 /// What the policy needs of the vCPU and the CPU.
@@ -37,14 +46,16 @@ public struct GuestMSRState: Equatable, Sendable {
     public var nativeEFER: UInt64
     /// The guest's MISC_FEATURES_ENABLES.cpuid_faulting.
     public var cpuidFaulting: Bool
-    public init(nativeTSC: UInt64, nativeEFER: UInt64, cpuidFaulting: Bool) {
-        self.nativeTSC = nativeTSC; self.nativeEFER = nativeEFER; self.cpuidFaulting = cpuidFaulting
+    /// The CPU is AMD's (cpuid 0: AuthenticAMD): its MSRs, not Intel's.
+    public var amd: Bool
+    public init(nativeTSC: UInt64, nativeEFER: UInt64, cpuidFaulting: Bool, amd: Bool = false) {
+        self.nativeTSC = nativeTSC; self.nativeEFER = nativeEFER; self.cpuidFaulting = cpuidFaulting; self.amd = amd
     }
 }
 
 /// A write the policy accepted: what changes (nothing, or the vCPU's CPUID faulting).
 public enum GuestMSRWrite: Equatable, Sendable {
-    /// The value written equals what the guest reads: accepted, nothing changes (Linux writes EFER back).
+    /// Accepted, nothing changes: EFER written back as read (Linux does), a write Xen drops.
     case unchanged
     case setCPUIDFaulting(Bool)
 }
@@ -60,6 +71,8 @@ public enum GuestMSRPolicy {
         case GuestMSR.pat: return .success(GuestMSR.patValue)
         case GuestMSR.perfCapabilities: return .success(0)
         case GuestMSR.efer: return .success(s.nativeEFER & GuestMSR.visibleEFER)
+        case GuestMSR.amdDECfg where s.amd: return .success(GuestMSR.amdDECfgValue)
+        case _ where GuestMSR.isPerformanceCounter(msr, amd: s.amd): return .success(0)
         default: return .failure(Refusal(.EPERM, "rdmsr: an MSR Xen does not show a PV guest"))
         }
     }
@@ -77,6 +90,10 @@ public enum GuestMSRPolicy {
                 return .failure(Refusal(.EPERM, "wrmsr: EFER may only be written with the value it reads"))
             }
             return .success(.unchanged)
+        case GuestMSR.amdDECfg where s.amd:
+            return .success(.unchanged)                 // dropped, as Xen does (OpenBSD writes it)
+        case _ where GuestMSR.isPerformanceCounter(msr, amd: s.amd):
+            return .success(.unchanged)                 // the vPMU is off: dropped
         default:
             if case .success = read(msr, s) { return .failure(Refusal(.EPERM, "wrmsr: an MSR a PV guest may only read")) }
             return .failure(Refusal(.EPERM, "wrmsr: an MSR Xen does not show a PV guest"))

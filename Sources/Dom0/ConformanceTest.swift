@@ -202,6 +202,14 @@ enum ConformanceTest {
         check("rdmsr APIC_BASE, EFER, PAT, PLATFORM_INFO as Xen shows them",
               apic.value == 0xFEE0_0900 && efer.value & ~0x800 == 0 && pat.value == 0x0005_0100_0704_06 && info.value == 0x8000_0000,
               "apic \(hex16: apic.value) efer \(hex16: efer.value) pat \(hex16: pat.value) platform_info \(hex16: info.value)")
+        var vendor: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+        withUnsafeMutablePointer(to: &vendor) { $0.withMemoryRebound(to: UInt32.self, capacity: 4) { guest_forced_cpuid(0, $0) } }
+        let amd = vendor.1 == 0x6874_7541                      // "Auth"
+        let counter = run(conf_rdmsr, amd ? 0xC001_0000 : 0xC1)
+        let dropped = run(conf_wrmsr, amd ? 0xC001_0000 : 0xC1, value: 0x1234)
+        let still = run(conf_rdmsr, amd ? 0xC001_0000 : 0xC1)
+        check("a performance counter reads 0 and drops writes (Xen's vPMU off)", !counter.faulted && !dropped.faulted && counter.value == 0 && still.value == 0,
+              "\(amd ? StaticString("AMD K7 EVNTSEL0") : StaticString("Intel P6 PERFCTR0")) \(hex16: still.value)")
         let sysenter = run(conf_rdmsr, 0x174)
         check("rdmsr of an MSR Xen hides (SYSENTER_CS) is a #GP", sysenter.faulted && sysenter.vector == 13, "vector \(sysenter.vector)")
         let same = run(conf_wrmsr, GuestMSR.efer, value: efer.value)

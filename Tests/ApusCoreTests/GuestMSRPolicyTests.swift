@@ -32,16 +32,43 @@ final class GuestMSRPolicyTests: XCTestCase {
         assertRefused(GuestMSRPolicy.write(0x174, 0xE008, state), .EPERM, "wrmsr: an MSR Xen does not show a PV guest")
     }
 
+    /// The vendors' performance counters (vPMU off) and AMD's DE_CFG.
+    func testVendorMSRs() {
+        var amd = state
+        amd.amd = true
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0xC001_1029, amd)), 2, "DE_CFG: LFENCE serialising")
+        XCTAssertEqual(accepted(GuestMSRPolicy.write(0xC001_1029, 0x1234, amd)), .unchanged, "dropped")
+        assertRefused(GuestMSRPolicy.read(0xC001_1029, state), .EPERM, "rdmsr: an MSR Xen does not show a PV guest")
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0xC001_0000, amd)), 0)
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0xC001_0007, amd)), 0)
+        XCTAssertEqual(accepted(GuestMSRPolicy.write(0xC001_0004, 5, amd)), .unchanged)
+        assertRefused(GuestMSRPolicy.read(0xC001_0008, amd), .EPERM, "rdmsr: an MSR Xen does not show a PV guest")
+        assertRefused(GuestMSRPolicy.read(0xC001_0000, state), .EPERM, "rdmsr: an MSR Xen does not show a PV guest")
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0xC1, state)), 0)
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0x189, state)), 0)
+        assertRefused(GuestMSRPolicy.read(0xC1, amd), .EPERM, "rdmsr: an MSR Xen does not show a PV guest")
+        assertRefused(GuestMSRPolicy.read(0xC001_0055, amd), .EPERM, "rdmsr: an MSR Xen does not show a PV guest")
+    }
+
     func testEverythingElseIsAGeneralProtection() {
-        let known: Set<UInt32> = [0x10, 0x1B, 0xCE, 0x140, 0x277, 0x345, 0xC000_0080]
+        let common: Set<UInt32> = [0x10, 0x1B, 0xCE, 0x140, 0x277, 0x345, 0xC000_0080]
+        let intelCounters = Set<UInt32>(Array(0xC1...0xC8) + Array(0x186...0x189))
+        let amdOnly = Set<UInt32>(Array(0xC001_0000...0xC001_0007) + [0xC001_1029])
         var rng = SplitMix64(seed: 0x35)
-        for i in 0..<50_000 {
-            let msr = i < 0x2000 ? UInt32(i) : UInt32(truncatingIfNeeded: rng.next())
-            switch GuestMSRPolicy.read(msr, state) {
-            case .success: XCTAssertTrue(known.contains(msr), "\(msr)")
-            case .failure(let r): XCTAssertFalse(known.contains(msr)); XCTAssertEqual(r.error, .EPERM)
+        for vendorIsAMD in [false, true] {
+            var s = state
+            s.amd = vendorIsAMD
+            let known = common.union(vendorIsAMD ? amdOnly : intelCounters)
+            for i in 0..<50_000 {
+                let msr = i < 0x2000 ? UInt32(i) : (i < 0x4000 ? 0xC000_F000 + UInt32(i) : UInt32(truncatingIfNeeded: rng.next()))
+                switch GuestMSRPolicy.read(msr, s) {
+                case .success: XCTAssertTrue(known.contains(msr), "\(msr)")
+                case .failure(let r): XCTAssertFalse(known.contains(msr), "\(msr)"); XCTAssertEqual(r.error, .EPERM)
+                }
+                if case .success = GuestMSRPolicy.write(msr, rng.next(), s) {
+                    XCTAssertTrue(msr == 0x140 || msr == 0xC000_0080 || known.subtracting(common).contains(msr), "\(msr)")
+                }
             }
-            if case .success = GuestMSRPolicy.write(msr, rng.next(), state) { XCTAssertTrue(msr == 0x140 || msr == 0xC000_0080) }
         }
     }
 }

@@ -115,8 +115,11 @@ enum PrivilegedEmulation {
     /// What GuestMSRPolicy needs: the TSC now, EFER (NXE when the hypervisor enabled it), the vCPU's faulting bit.
     private static func msrState(_ d: Domain) -> GuestMSRState {
         GuestMSRState(nativeTSC: cpu_rdtsc(), nativeEFER: HypervisorPaging.nxSupported ? cpu_rdmsr(0xC000_0080) : 0,
-                      cpuidFaulting: d.vcpu.cpuidFaulting)
+                      cpuidFaulting: d.vcpu.cpuidFaulting, amd: cpuIsAMD)
     }
+
+    /// cpuid 0's vendor is AuthenticAMD ("Auth" in EBX).
+    private static let cpuIsAMD = CPUIDResult(leaf: 0).ebx == 0x6874_7541
 
     /// An emulated instruction whose effect a rule refused: logged (the first few per domain) and left
     /// to the guest as its #GP. Always false.
