@@ -243,6 +243,22 @@ enum ConformanceTest {
         let cmd = xen.vmAssist(5, 0)
         check("vm_assist type 6 and m2p_strict -EINVAL, an unknown command -ENOSYS", unknown == -22 && m2p == -22 && cmd == -38,
               "\(unknown) \(m2p) \(cmd)")
+        // runstate_update_flag: the area dom0 registers is updated at each switch with the flag set
+        // during the copy and cleared after it; what dom0 reads after a block is a finished copy.
+        let runstate = UnsafeMutablePointer<UInt8>.allocate(capacity: VcpuRunstateInfoLayout.size)
+        for i in 0..<VcpuRunstateInfoLayout.size { runstate[i] = 0xFF }
+        var register = HypercallRecord(stride: VcpuRegisterRunstateMemoryAreaLayout.size)
+        register.set(UInt32(UInt(bitPattern: runstate)), at: VcpuRegisterRunstateMemoryAreaLayout.addrOffset)
+        let flag = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.runstateUpdateFlag.rawValue)
+        let rcR = register.withAddress { xen.vcpuOp(.registerRunstateMemoryArea, vcpu: 0, $0) }
+        Dom0Events.sleep(1_000_000)
+        let entry = UnsafeRawPointer(runstate).loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.stateEntryTimeOffset, as: UInt64.self)
+        let blocked = UnsafeRawPointer(runstate).loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.timeOffset + 16, as: UInt64.self)
+        register.set(UInt32(0), at: VcpuRegisterRunstateMemoryAreaLayout.addrOffset)
+        let rcU = register.withAddress { xen.vcpuOp(.registerRunstateMemoryArea, vcpu: 0, $0) }
+        check("runstate_update_flag: the runstate area is updated and its XEN_RUNSTATE_UPDATE bit cleared after the copy",
+              flag == 0 && rcR == 0 && rcU == 0 && entry >> 63 == 0 && entry > 0 && blocked > 0,
+              "state_entry_time \(hex16: entry), blocked \(blocked / 1000) us")
         // architectural_iopl: with IOPL 0, the kernel counts as ring 0 and may use ports (Xen's iopl_ok).
         _ = xen.setIOPL(0)
         let without = guest_probe_in8(0x80)
