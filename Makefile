@@ -22,7 +22,7 @@ MEMORY     ?= 256
 DEBUGINFO  ?=
 DEBUG_G    := $(if $(DEBUGINFO),-g)
 DEBUG_NASM := $(if $(DEBUGINFO),-g -F dwarf)
-SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo
+SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo conformance
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \

@@ -25,6 +25,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case netdemo
     /// The shell with loglvl=warning and console_to_ring, typed into with Ctrl-A x3 and debug keys.
     case debugKeys
+    /// Dom0 checks what PV kernels rely on Xen doing: privileged instructions, debug registers, cpuid, vm_assist, Xen's interface versions.
+    case conformance
 
     public var name: StaticString {
         switch self {
@@ -57,6 +59,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .benchDevices: return "bench-devices"
         case .netdemo: return "netdemo"
         case .debugKeys: return "debugkeys"
+        case .conformance: return "conformance"
         }
     }
 
@@ -65,7 +68,7 @@ public enum TestScenario: UInt8, CaseIterable {
         switch self {
         case .boot, .exceptions, .panic: return true
         case .debugKeys: return false
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance: return false
         }
     }
 

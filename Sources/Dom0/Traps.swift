@@ -19,9 +19,12 @@ struct SeenTrap {
 enum TrapLog {
     static var last = SeenTrap()
     static var deviceNotAvailable: UInt32 = 0
-    static var userReports = InlineArray<8, UInt32>(repeating: 0)
+    static var userReports = InlineArray<16, UInt32>(repeating: 0)
     static var userWrites: UInt32 = 0
 }
+
+/// EBP's value while a ring-3 probe (conformance.asm) wants its fault reported instead of handled.
+let userFaultMark: UInt32 = 0x600D_F00D
 
 @_cdecl("guest_trap_dispatch")
 public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
@@ -52,6 +55,13 @@ public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
     seen.count = TrapLog.last.count &+ 1
     TrapLog.last = seen
 
+    if seen.ring == 3 && frame.pointee.ebp == userFaultMark {
+        // A ring-3 probe of the conformance scenario armed the marker: resume it at EDI with what we saw.
+        frame.pointee.eax = 0xDEAD_0000 | (vector & 0xFF) << 8 | (seen.errorCode & 0xFF)
+        frame.pointee.eip = frame.pointee.edi
+        frame.pointee.ebp = 0
+        return
+    }
     if seen.ring == 3 && vector == 13 {
         // The application tried something ring 3 may not (int 0x82): refuse, skip the
         // two-byte int instruction, and tell it through eax.
@@ -93,7 +103,7 @@ enum SystemCalls {
         case 5:   // noop (make bench)
             frame.pointee.eax = 0
         case 4:   // report(key, value)
-            if f.ebx < 8 { TrapLog.userReports[Int(f.ebx)] = f.ecx }
+            if f.ebx < 16 { TrapLog.userReports[Int(f.ebx)] = f.ecx }
             frame.pointee.eax = 0
         default:
             frame.pointee.eax = UInt32(bitPattern: -38)   // ENOSYS

@@ -95,8 +95,30 @@ final class DomctlDecodeTests: XCTestCase {
         m = memory(.maxMem, domain: 6)
         guard case .maxMem(6)? = accepted(decode(&m)) else { return XCTFail() }
         m = memory(.getDomainInfo, domain: 7)
-        guard case .getDomainInfo(7, let out)? = accepted(decode(&m)) else { return XCTFail() }
+        guard case .getDomainInfo(7, let out, .none)? = accepted(decode(&m)) else { return XCTFail() }
         XCTAssertEqual(out, GuestRange(Self.p, count: UInt32(DomainInfoLayout.size)))
+    }
+
+    /// Xen 4.17's interface version (0x15): Xen's getdomaininfo layout with the id echoed in
+    /// xen_domctl.domain, Xen's max_mem payload, the same permissions and scheduler payloads; Xen's
+    /// createdomain is not Apus's; any third version -EACCES.
+    func testXenInterfaceVersion() {
+        var m = memory(.getDomainInfo, version: XenInterfaceVersion.domctl, domain: 7)
+        guard case .getDomainInfo(7, let out, let echo?)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(out, GuestRange(Self.p, count: 112))
+        XCTAssertEqual(echo, GuestRange(Self.va + 8, count: 2))
+        m = memory(.maxMem, version: XenInterfaceVersion.domctl, domain: 6, payload: [0x10000, 0])
+        guard case .maxMem(6)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.pauseDomain, version: XenInterfaceVersion.domctl, domain: 4)
+        guard case .pauseDomain(4)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.schedulerOp, version: XenInterfaceVersion.domctl, domain: 2, payload: [SchedulerID.credit, DomctlSchedulerCommand.putInfo.rawValue, 512 | 50 << 16])
+        guard case .putSchedulerInfo(2, 512, 50)? = accepted(decode(&m)) else { return XCTFail() }
+        m = memory(.createDomain, version: XenInterfaceVersion.domctl, payload: create())
+        assertRefused(decode(&m), .EOPNOTSUPP, "createdomain with Xen's payload: Apus builds a domain from an image (Apus's interface version)")
+        for version: UInt32 in [0x14, 0x16, 0, DomctlVersion.apus + 1] {
+            m = memory(.getDomainInfo, version: version, domain: 0)
+            assertRefused(decode(&m), .EACCES, "domctl interface version is neither Xen 4.17's nor Apus's")
+        }
     }
 
     func testSchedulerOp() {
@@ -146,8 +168,8 @@ final class DomctlDecodeTests: XCTestCase {
         for va: UInt32 in [0xFFFF_FFF8, GuestRange.limit - 143, 0x9000] {
             assertRefused(decode(&m, at: va), .EFAULT, "xen_domctl is not readable guest memory")
         }
-        var v = memory(.pauseDomain, version: 0x0000_0015)
-        assertRefused(decode(&v), .EACCES, "domctl interface version mismatch")
+        var v = memory(.pauseDomain, version: 0x0000_0014)   // Xen 4.16's
+        assertRefused(decode(&v), .EACCES, "domctl interface version is neither Xen 4.17's nor Apus's")
         var u = memory(.pauseDomain)
         u.place32([99], at: Self.va)
         assertRefused(decode(&u), .ENOSYS, "unknown domctl command")
@@ -166,7 +188,7 @@ final class DomctlDecodeTests: XCTestCase {
                 // most of the time); values are small numbers or the fuzzer's register palette.
                 let bits = rng.next()
                 let p = a.a1 &+ UInt32(DomctlLayout.payloadOffset)
-                if bits & 0xF != 0 { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(DomctlLayout.interfaceVersionOffset)) }
+                if bits & 0xF != 0 { o.lay(bits & 0x3 == 0 ? XenInterfaceVersion.domctl : DomctlVersion.apus, at: a.a1 &+ UInt32(DomctlLayout.interfaceVersionOffset)) }
                 if bits & 0xF0 != 0 { o.lay(commands[Int(bits >> 8 & 0xFF) % commands.count], at: a.a1) }
                 if bits & 1 << 16 != 0 { o.lay(bits & 1 << 17 != 0 ? SchedulerID.credit : UInt32(truncatingIfNeeded: bits >> 32), at: p) }
                 if bits & 1 << 18 != 0 { o.lay(UInt32(bits >> 19 & 3), at: p &+ 4) }

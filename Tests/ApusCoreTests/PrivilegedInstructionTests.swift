@@ -1,6 +1,6 @@
 // PrivilegedInstructionTests.swift: the decoder of the ring-1 instructions emulated on #GP (port I/O,
-// control-register moves): each form with its length, the bytes Linux 5.4 runs at boot, and what is
-// not emulated. Expected values are written out by hand from the Intel SDM's opcode tables.
+// control- and debug-register moves, clts, wbinvd, rdmsr/wrmsr): each form with its length, the bytes
+// Linux 5.4 runs at boot, and what is not emulated. Expected values are written out by hand from the Intel SDM's opcode tables.
 
 import XCTest
 @testable import ApusCore
@@ -34,11 +34,35 @@ final class PrivilegedInstructionTests: XCTestCase {
         XCTAssertEqual(decode([0x0F, 0x22, 0xD8])?.0, .writeControl(cr: 3, from: 0)) // mov cr3, eax
         XCTAssertNil(decode([0x0F, 0x20, 0xC8]), "CR1 does not exist")
         XCTAssertNil(decode([0x0F, 0x22, 0xF8]), "CR7 does not exist")
-        XCTAssertNil(decode([0x0F, 0x21, 0xC0]), "debug registers are set_debugreg's")
+    }
+
+    func testDebugRegisters() {
+        XCTAssertEqual(decode([0x0F, 0x21, 0xC0])?.0, .readDebug(dr: 0, to: 0))     // mov eax, dr0
+        XCTAssertEqual(decode([0x0F, 0x21, 0xC0])?.1, 3)
+        XCTAssertEqual(decode([0x0F, 0x21, 0xF1])?.0, .readDebug(dr: 6, to: 1))     // mov ecx, dr6
+        XCTAssertEqual(decode([0x0F, 0x21, 0xFB])?.0, .readDebug(dr: 7, to: 3))     // mov ebx, dr7
+        XCTAssertEqual(decode([0x0F, 0x23, 0xF8])?.0, .writeDebug(dr: 7, from: 0))  // mov dr7, eax
+        XCTAssertEqual(decode([0x0F, 0x23, 0xCA])?.0, .writeDebug(dr: 1, from: 2))  // mov dr1, edx
+        XCTAssertEqual(decode([0x0F, 0x23, 0x27])?.0, .writeDebug(dr: 4, from: 7), "mod is ignored, as the CPU does")
+        XCTAssertNil(decode([0x0F, 0x23]), "cut short before ModRM")
+        XCTAssertNil(decode([0x66, 0x0F, 0x21, 0xC0]))
+    }
+
+    func testOtherPrivilegedForms() {
+        XCTAssertEqual(decode([0x0F, 0x06])?.0, .clearTaskSwitched)
+        XCTAssertEqual(decode([0x0F, 0x06])?.1, 2)
+        XCTAssertEqual(decode([0x0F, 0x09])?.0, .writeBackInvalidate)
+        XCTAssertEqual(decode([0x0F, 0x32, 0x90])?.0, .readMSR)
+        XCTAssertEqual(decode([0x0F, 0x32])?.1, 2)
+        XCTAssertEqual(decode([0x0F, 0x30])?.0, .writeMSR)
+        XCTAssertNil(decode([0x0F, 0x08]), "invd is not emulated")
+        XCTAssertNil(decode([0x0F, 0x01, 0xF8]), "swapgs and the 0F 01 group are not emulated")
+        XCTAssertNil(decode([0x0F, 0x31]), "rdtsc does not fault")
+        XCTAssertNil(decode([0x66, 0x0F, 0x32]))
     }
 
     func testNotEmulatedOrCutShort() {
-        let cases: [[UInt8]] = [[], [0x66], [0xE4], [0x0F], [0x0F, 0x20], [0xF4], [0x0F, 0x32], [0xF3, 0xEC], [0x2E, 0xEC], [0x66, 0x0F, 0x20, 0xC0], [0xF3, 0xFA]]
+        let cases: [[UInt8]] = [[], [0x66], [0xE4], [0x0F], [0x0F, 0x20], [0xF4], [0x0F, 0x33], [0x0F, 0x20, 0xC8], [0xF3, 0xEC], [0x2E, 0xEC], [0x66, 0x0F, 0x20, 0xC0], [0xF3, 0xFA]]
         for bytes in cases {
             XCTAssertNil(decode(bytes), "\(bytes)")
         }
@@ -52,9 +76,10 @@ final class PrivilegedInstructionTests: XCTestCase {
 
     func testRandomBytesNeverTrapAndLengthsFit() {
         var rng = SplitMix64(seed: 0x0D)
-        for _ in 0..<20_000 {
+        for _ in 0..<200_000 {
             let n = Int(rng.next() % 6)
-            let bytes = (0..<n).map { _ in [0x66, 0x0F, 0x20, 0x22, 0xE4, 0xEC, 0xEF, UInt8(truncatingIfNeeded: rng.next())][Int(rng.next() % 8)] }
+            let bytes = (0..<n).map { _ in [0x66, 0x0F, 0x20, 0x21, 0x22, 0x23, 0x30, 0x32, 0x06, 0x09, 0xE4, 0xEC, 0xEF,
+                                            UInt8(truncatingIfNeeded: rng.next())][Int(rng.next() % 14)] }
             if let (_, length) = decode(bytes) { XCTAssertTrue(length >= 1 && length <= bytes.count) }
         }
     }

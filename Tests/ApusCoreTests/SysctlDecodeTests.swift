@@ -49,13 +49,37 @@ final class SysctlDecodeTests: XCTestCase {
         assertRefused(decode(&wrap), .EFAULT, "the console buffer is not writable guest memory")
     }
 
+    /// Xen 4.17's interface version (0x15): physinfo's whole payload, readconsole with Xen's layout
+    /// (clear, incremental, index, a 64-bit buffer handle, count), everything else -ENOSYS.
+    func testXenInterfaceVersion() {
+        var m = memory(SysctlCommand.physInfo.rawValue, version: XenInterfaceVersion.sysctl)
+        guard case .xenPhysInfo(let out)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(out, GuestRange(0x2008, count: 112))
+        // clear 1, incremental 1 | index 40 | buffer 0x5000, 0 | count 64
+        m = memory(SysctlCommand.readConsole.rawValue, version: XenInterfaceVersion.sysctl, payload: [0x0101, 40, 0x5000, 0, 64])
+        guard case .xenReadConsole(let index, let clear, let buffer, let countOut, let indexOut)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(index, 40)
+        XCTAssertTrue(clear)
+        XCTAssertEqual(buffer, GuestRange(0x5000, count: 64))
+        XCTAssertEqual(countOut, GuestRange(0x2000 + 24, count: 4))
+        XCTAssertEqual(indexOut, GuestRange(0x2000 + 12, count: 4))
+        m = memory(SysctlCommand.readConsole.rawValue, version: XenInterfaceVersion.sysctl, payload: [0, 40, 0x5000, 0, 64])
+        guard case .xenReadConsole(nil, false, _, _, _)? = accepted(decode(&m)) else { return XCTFail("not incremental: from the oldest byte") }
+        m = memory(SysctlCommand.readConsole.rawValue, version: XenInterfaceVersion.sysctl, payload: [0x0100, 0, 0x5000, 1, 64])
+        assertRefused(decode(&m), .EFAULT, "the console buffer is not writable guest memory")
+        m = memory(SysctlCommand.perfcOp.rawValue, version: XenInterfaceVersion.sysctl)
+        assertRefused(decode(&m), .ENOSYS, "this sysctl command is not implemented (Xen's interface version)")
+        m = memory(SysctlCommand.physInfo.rawValue, version: 0x14)
+        assertRefused(decode(&m), .EACCES, "sysctl interface version is neither Xen 4.17's nor Apus's")
+    }
+
     func testRefusals() {
         var m = memory(SysctlCommand.physInfo.rawValue)
         for va: UInt32 in [0xFFFF_FFF8, GuestRange.limit - 127, 0x9000] {
             assertRefused(decode(&m, at: va), .EFAULT, "xen_sysctl is not readable guest memory")
         }
         var v = memory(SysctlCommand.physInfo.rawValue, version: DomctlVersion.apus + 1)
-        assertRefused(decode(&v), .EACCES, "sysctl interface version mismatch")
+        assertRefused(decode(&v), .EACCES, "sysctl interface version is neither Xen 4.17's nor Apus's")
         var c = memory(2)
         assertRefused(decode(&c), .ENOSYS, "unknown sysctl command")
         XCTAssertEqual(m.copiesOut + v.copiesOut + c.copiesOut, 0)
@@ -69,7 +93,7 @@ final class SysctlDecodeTests: XCTestCase {
                 // One draw decides: mostly the right version and a real command, so the payload
                 // paths are reached; sometimes a chosen buffer and count for readconsole.
                 let bits = rng.next()
-                if bits & 0xF != 0 { o.lay(DomctlVersion.apus, at: a.a1 &+ UInt32(SysctlLayout.interfaceVersionOffset)) }
+                if bits & 0xF != 0 { o.lay(bits & 0x3 == 0 ? XenInterfaceVersion.sysctl : DomctlVersion.apus, at: a.a1 &+ UInt32(SysctlLayout.interfaceVersionOffset)) }
                 if bits & 0xF0 != 0 { o.lay(bits & 0x300 != 0 ? commands[Int(bits >> 10 & 0xFF) % commands.count] : UInt32(bits >> 10 & 0xF), at: a.a1) }
                 if bits & 1 << 20 != 0 { o.lay(DecoderFuzzing.register(&rng), at: a.a1 &+ UInt32(SysctlLayout.readBufferOffset)) }
                 if bits & 1 << 21 != 0 { o.lay(UInt32(truncatingIfNeeded: bits >> 32) >> (bits >> 22 & 31), at: a.a1 &+ UInt32(SysctlLayout.readCountOffset)) }

@@ -117,6 +117,10 @@ enum PrivilegedInstructionFuzz {
             precondition(cr <= 4 && reg <= 7, "control register \(cr), register \(reg)")
         case .clearInterrupts, .setInterrupts:
             precondition(length <= 2, "cli/sti of \(length) bytes")
+        case .readDebug(let dr, let reg), .writeDebug(let dr, let reg):
+            precondition(dr <= 7 && reg <= 7 && length == 3, "debug register \(dr), register \(reg), \(length) bytes")
+        case .clearTaskSwitched, .writeBackInvalidate, .readMSR, .writeMSR:
+            precondition(length == 2, "two-byte instruction of \(length) bytes")
         }
     }
 }

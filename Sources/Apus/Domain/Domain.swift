@@ -74,6 +74,8 @@ final class VCPU {
     var ioBitmapPorts: UInt32 = 0
     /// Where the guest asked for a second copy of its vcpu_time_info (register_vcpu_time_memory_area).
     var timeArea: GuestRange? = nil
+    /// CPUID faulting as the guest turned it on (MISC_FEATURES_ENABLES bit 0): its ring-3 cpuid is a #GP.
+    var cpuidFaulting = false
 }
 
 final class Domain {
@@ -102,6 +104,8 @@ final class Domain {
     /// Port accesses refused so far: the first few are logged, so a kernel probing for legacy
     /// devices does not flood the log.
     var portRefusals: UInt32 = 0
+    /// Emulated privileged instructions refused (MSRs, debug registers): the first few are logged.
+    var privilegedRefusals: UInt32 = 0
     /// Hypercall numbers (0-63) whose "not offered" answer has been logged once already.
     var unofferedLogged: UInt64 = 0
     /// The guest's GDT frames (set_gdt) and how many entries it uses.

@@ -14,15 +14,7 @@ enum DebugRegHypercalls {
     static func set(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         switch SetDebugRegRequest.decode(register: a.a1, value: a.a2, cr4DE: hasDebuggingExtensions(d)) {
         case .failure(let refusal): return refusal.outcome
-        case .success(.address(let index, let value)):
-            d.vcpu.debugAddresses[index] = value
-            DebugRegisters.applyAddress(d, index: index)
-        case .success(.status(let value)):
-            d.vcpu.debugStatus = value
-            DebugRegisters.applyStatus(d)
-        case .success(.control(let value)):
-            d.vcpu.debugControl = value
-            DebugRegisters.applyControl(d)
+        case .success(let request): store(request, d)
         }
         return .ok
     }
@@ -30,9 +22,32 @@ enum DebugRegHypercalls {
     static func get(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         switch GetDebugRegRequest.decode(register: a.a1, cr4DE: hasDebuggingExtensions(d)) {
         case .failure(let refusal): return refusal.outcome
-        case .success(.address(let index)): return .value(Int32(bitPattern: d.vcpu.debugAddresses[index]))
-        case .success(.status): return .value(Int32(bitPattern: d.vcpu.debugStatus))
-        case .success(.control): return .value(Int32(bitPattern: d.vcpu.debugControl))
+        case .success(let request): return .value(Int32(bitPattern: value(request, d)))
+        }
+    }
+
+    /// Stores what the decoder accepted (set_debugreg, or an emulated mov to DRn) and loads it at once
+    /// for the running domain.
+    static func store(_ request: SetDebugRegRequest, _ d: Domain) {
+        switch request {
+        case .address(let index, let value):
+            d.vcpu.debugAddresses[index] = value
+            DebugRegisters.applyAddress(d, index: index)
+        case .status(let value):
+            d.vcpu.debugStatus = value
+            DebugRegisters.applyStatus(d)
+        case .control(let value):
+            d.vcpu.debugControl = value
+            DebugRegisters.applyControl(d)
+        }
+    }
+
+    /// The register get_debugreg (or an emulated mov from DRn) reads.
+    static func value(_ request: GetDebugRegRequest, _ d: Domain) -> UInt32 {
+        switch request {
+        case .address(let index): return d.vcpu.debugAddresses[index]
+        case .status: return d.vcpu.debugStatus
+        case .control: return d.vcpu.debugControl
         }
     }
 }

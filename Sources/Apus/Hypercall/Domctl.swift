@@ -39,9 +39,12 @@ enum DomctlHypercall {
                 Scheduler.preemptRequested = true
             }
             return .ok
-        case .getDomainInfo(let from, let out):
+        case .getDomainInfo(let from, let out, let xenDomainOut):
             guard let d = Domains.first(atOrAbove: from) else {
                 return .answer(.ESRCH)          // the end of a walk over all domains
+            }
+            if let echo = xenDomainOut {
+                return memory.write(xenInfo(d), to: out) && memory.write16(d.id, to: echo) ? .ok : unwritable
             }
             return memory.write(info(d), to: out) ? .ok : unwritable
         case .maxMem(let target):
@@ -139,8 +142,22 @@ enum DomctlHypercall {
         }
     }
 
-    static func info(_ d: Domain) -> GuestBytes<128> {
-        var b = GuestBytes<128>(count: DomainInfoLayout.size)
+    /// xen_domctl_getdomaininfo as Xen 4.17 fills it for a PV domain with one vCPU.
+    static func xenInfo(_ d: Domain) -> GuestBytes<112> {
+        var b = GuestBytes<112>(count: XenDomainInfoLayout.size)
+        b.set16(XenDomainInfoLayout.domainOffset, d.id)
+        b.set32(XenDomainInfoLayout.flagsOffset, flags(d))
+        b.set64(XenDomainInfoLayout.totalPagesOffset, UInt64(d.frames.count))
+        b.set64(XenDomainInfoLayout.maxPagesOffset, UInt64(d.frames.count))
+        b.set64(XenDomainInfoLayout.sharedInfoFrameOffset, UInt64(d.sharedInfoMFN))
+        b.set64(XenDomainInfoLayout.cpuTimeOffset, d.cpuTime)
+        b.set32(XenDomainInfoLayout.onlineVCPUsOffset, d.isAlive ? 1 : 0)
+        b.set32(XenDomainInfoLayout.maxVCPUIDOffset, 0)
+        b.set8(XenDomainInfoLayout.gpaddrBitsOffset, 36)       // PAE: 36-bit guest-physical addresses
+        return b
+    }
+
+    static func flags(_ d: Domain) -> UInt32 {
         var flags: UInt32 = 0
         switch d.state {
         case .running: flags |= Domains.isRunning(d) ? DomainInfoFlags.running : 0
@@ -150,6 +167,12 @@ enum DomctlHypercall {
         case .dead: flags |= DomainInfoFlags.dying
         }
         if d.paused { flags |= DomainInfoFlags.paused }
+        return flags
+    }
+
+    static func info(_ d: Domain) -> GuestBytes<128> {
+        var b = GuestBytes<128>(count: DomainInfoLayout.size)
+        let flags = flags(d)
         b.set16(DomainInfoLayout.domainOffset, d.id)
         b.set32(DomainInfoLayout.flagsOffset, flags)
         b.set64(DomainInfoLayout.totalPagesOffset, UInt64(d.frames.count))

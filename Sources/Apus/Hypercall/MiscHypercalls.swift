@@ -32,7 +32,8 @@ enum MiscHypercalls {
             d.vcpu.runstateArea = area
             guard let area else { return .ok }
             Runstates.account(d, now: SystemTime.nanoseconds())
-            return memory.write(Runstates.info(d), to: area) ? .ok : .refused(.EFAULT, "the runstate area is not writable guest memory")
+            return RunstateAreaUpdate.write(Runstates.info(d), to: area, flagged: d.vmAssist & VMAssistType.runstateUpdateFlag.bit != 0, &memory)
+                ? .ok : .refused(.EFAULT, "the runstate area is not writable guest memory")
         case .success(.registerTimeArea(let area)):
             // As Xen: remembered, then filled in at once (force_update_vcpu_system_time) and at every
             // later update of the time record.
@@ -80,7 +81,7 @@ enum Runstates {
     static func publish(_ d: Domain) {
         guard let area = d.vcpu.runstateArea else { return }
         var memory = RunningGuestMemory()
-        _ = memory.write(info(d), to: area)
+        _ = RunstateAreaUpdate.write(info(d), to: area, flagged: d.vmAssist & VMAssistType.runstateUpdateFlag.bit != 0, &memory)
     }
 }
 

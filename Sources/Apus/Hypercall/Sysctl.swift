@@ -31,6 +31,37 @@ enum SysctlHypercall {
                 return .refused(.EFAULT, "the console buffer is not writable guest memory")
             }
             return .ok
+        case .success(.xenPhysInfo(let out)):
+            return memory.write(xenPhysInfo(), to: out) ? .ok : unwritable
+        case .success(.xenReadConsole(let index, let clear, let buffer, let countOut, let indexOut)):
+            let (bytes, next) = Log.read(from: index.map { UInt64($0) } ?? clearedUpTo, max: Int(buffer.count))
+            let copied = bytes.withUnsafeBytes { memory.write($0, to: buffer) }
+            guard copied, memory.write32(UInt32(bytes.count), to: countOut),
+                  memory.write32(UInt32(truncatingIfNeeded: next), to: indexOut) else {
+                return .refused(.EFAULT, "the console buffer is not writable guest memory")
+            }
+            if clear { clearedUpTo = next }
+            return .ok
         }
+    }
+
+    /// Where a non-incremental Xen readconsole starts: what the last `clear` left (0: the oldest byte kept).
+    static var clearedUpTo: UInt64 = 0
+
+    /// xen_sysctl_physinfo (Xen 4.17's layout, from offset 8): one CPU, one node, PV only.
+    static func xenPhysInfo() -> GuestBytes<112> {
+        var b = GuestBytes<112>(count: XenPhysinfoLayout.payloadSize)
+        func put32(_ offset: Int, _ v: UInt32) { b.set32(offset - XenPhysinfoLayout.payloadOffset, v) }
+        func put64(_ offset: Int, _ v: UInt64) { b.set64(offset - XenPhysinfoLayout.payloadOffset, v) }
+        put32(XenPhysinfoLayout.threadsPerCoreOffset, 1)
+        put32(XenPhysinfoLayout.coresPerSocketOffset, 1)
+        put32(XenPhysinfoLayout.nrCPUsOffset, 1)
+        put32(XenPhysinfoLayout.nrNodesOffset, 1)
+        put32(XenPhysinfoLayout.cpuKHzOffset, UInt32(truncatingIfNeeded: SystemTime.tscKHz))
+        put32(XenPhysinfoLayout.capabilitiesOffset, XenPhysinfoLayout.capabilityPV)
+        put64(XenPhysinfoLayout.totalPagesOffset, UInt64(Machine.summary.highestFrame))
+        put64(XenPhysinfoLayout.freePagesOffset, UInt64(Machine.frames.freeCount))
+        put64(XenPhysinfoLayout.maxMFNOffset, UInt64(Machine.summary.highestFrame))
+        return b
     }
 }

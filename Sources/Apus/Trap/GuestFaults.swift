@@ -39,7 +39,14 @@ enum GuestFaults {
             DebugRegisters.guestTrap(d)      // DR6 becomes the guest's before the bounce
             return false
         case 6:
-            return CPUIDEmulation.tryEmulate(frame, d)
+            switch CPUIDEmulation.tryEmulate(frame, d) {
+            case .notForced: return false
+            case .answered: return true
+            case .faulted:
+                frame.pointee.errorCode = 0
+                deliverGeneralProtection(frame, d)
+                return true
+            }
         case 7:
             // #NM: the domain's first FPU use since it got the CPU (its registers are loaded now),
             // and, when it had set its virtual CR0.TS itself (fpu_taskswitch), its own #NM as well.

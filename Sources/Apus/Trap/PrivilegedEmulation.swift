@@ -1,10 +1,12 @@
-// PrivilegedEmulation.swift: a guest's port I/O, cli/sti and a domU kernel's control-register moves, emulated
-// on the #GP(0) they raise, as Xen's emulate_privileged_op does for a PV guest. Port I/O follows
+// PrivilegedEmulation.swift: a guest's port I/O and cli/sti, and a kernel's control- and debug-register
+// moves, clts, wbinvd, rdmsr and wrmsr, emulated on the #GP(0) they raise, as Xen's emulate_privileged_op
+// does for a PV guest (ring 1 only for all but port I/O; anything else stays the guest's #GP). Port I/O follows
 // PortAccessRule: the guest's own level (virtual IOPL or its I/O bitmap) or the #GP stays the
 // guest's; then the real port for a port the domain holds, all ones / a dropped write (logged) for
 // any other. cli/sti with a virtual IOPL set and clear the kernel's event mask. CR0 shows the
 // guest's own TS, CR2 its fault address, CR3 its base, CR4 what a PV kernel may see; writes change
-// only what the guest owns. It never touches a port the rule did not allow.
+// only what the guest owns. Debug registers go through set_debugreg's decoder, MSRs through
+// GuestMSRPolicy. It never touches a port the rule did not allow, nor loads a value a rule refused.
 
 import ApusCore
 import PVABI
@@ -22,11 +24,11 @@ enum PrivilegedEmulation {
         var memory = RunningGuestMemory()
         let bytes = InstructionBytes.fetch(frame.pointee.eip, &memory)
         guard let (instruction, length) = PrivilegedInstruction.decode(bytes) else { return false }
-        // Control registers: a domU kernel's only (dom0's kernel keeps the plain #GP).
+        // Everything but port I/O is a kernel's (ring 1), as Xen's emulator runs it only in guest kernel mode.
         switch instruction {
-        case .readControl, .writeControl: guard !d.privileged, ring == 1 else { return false }
         case .clearInterrupts, .setInterrupts: guard ring == 1, PortAccessRule.ioplAllows(guestPorts(frame, d)) else { return false }
         case .portIn, .portOut: break
+        default: guard ring == 1 else { return false }
         }
         switch instruction {
         case .clearInterrupts:
@@ -71,9 +73,65 @@ enum PrivilegedEmulation {
                 // the real CR4 stays the hypervisor's.
                 d.vcpu.guestCR4 = value
             }
+        case .readDebug(let dr, let reg):
+            switch GetDebugRegRequest.decode(register: UInt32(dr), cr4DE: DebugRegHypercalls.hasDebuggingExtensions(d)) {
+            case .success(let request): frame.pointee.setRegister(reg, DebugRegHypercalls.value(request, d))
+            case .failure(let refusal): return refused(frame, d, "mov from dr", UInt32(dr), refusal)
+            }
+        case .writeDebug(let dr, let reg):
+            let value = frame.pointee.register(reg)
+            switch SetDebugRegRequest.decode(register: UInt32(dr), value: value, cr4DE: DebugRegHypercalls.hasDebuggingExtensions(d)) {
+            case .success(let request): DebugRegHypercalls.store(request, d)
+            case .failure(let refusal): return refused(frame, d, "mov to dr", UInt32(dr), refusal)
+            }
+        case .clearTaskSwitched:
+            d.vcpu.taskSwitched = false
+            FPU.applyTaskSwitched(d)
+        case .writeBackInvalidate:
+            // As Xen for a domain without cache-flush permission: nothing to do (the CPU's caches are
+            // coherent with every device Apus lets a guest drive).
+            break
+        case .readMSR:
+            let msr = frame.pointee.ecx
+            switch GuestMSRPolicy.read(msr, msrState(d)) {
+            case .success(let value):
+                frame.pointee.eax = UInt32(truncatingIfNeeded: value)
+                frame.pointee.edx = UInt32(truncatingIfNeeded: value >> 32)
+            case .failure(let refusal): return refused(frame, d, "rdmsr", msr, refusal)
+            }
+        case .writeMSR:
+            let msr = frame.pointee.ecx
+            let value = UInt64(frame.pointee.edx) << 32 | UInt64(frame.pointee.eax)
+            switch GuestMSRPolicy.write(msr, value, msrState(d)) {
+            case .success(.unchanged): break
+            case .success(.setCPUIDFaulting(let on)): d.vcpu.cpuidFaulting = on
+            case .failure(let refusal): return refused(frame, d, "wrmsr", msr, refusal)
+            }
         }
         frame.pointee.skipInstruction(length: length)
         return true
+    }
+
+    /// What GuestMSRPolicy needs: the TSC now, EFER (NXE when the hypervisor enabled it), the vCPU's faulting bit.
+    private static func msrState(_ d: Domain) -> GuestMSRState {
+        GuestMSRState(nativeTSC: cpu_rdtsc(), nativeEFER: HypervisorPaging.nxSupported ? cpu_rdmsr(0xC000_0080) : 0,
+                      cpuidFaulting: d.vcpu.cpuidFaulting, amd: cpuIsAMD)
+    }
+
+    /// cpuid 0's vendor is AuthenticAMD ("Auth" in EBX).
+    private static let cpuIsAMD = CPUIDResult(leaf: 0).ebx == 0x6874_7541
+
+    /// An emulated instruction whose effect a rule refused: logged (the first few per domain) and left
+    /// to the guest as its #GP. Always false.
+    private static func refused(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, _ what: StaticString, _ which: UInt32,
+                                _ refusal: Refusal) -> Bool {
+        d.privilegedRefusals &+= 1
+        if d.privilegedRefusals == maxPortRefusalsLogged + 1 {
+            Log.info("d\(d.id): further refused privileged instructions are not logged")
+        } else if d.privilegedRefusals <= maxPortRefusalsLogged {
+            Log.info("d\(d.id): \(what) \(hex: which) at \(hex8: frame.pointee.eip) refused (#GP): \(refusal.reason)")
+        }
+        return false
     }
 
     /// The guest-controlled state Xen's rules read: its virtual IOPL and bitmap, and its ring.

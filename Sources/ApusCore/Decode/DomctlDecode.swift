@@ -1,7 +1,9 @@
 // DomctlDecode.swift: domctl (36) decoded from dom0's 144-byte xen_domctl (range-checked whole, copied per command) into a typed request: the
 // target domain, each command's IN payload, the kernel image and command line of createdomain as checked
 // GuestRanges, and the ranges OUT fields go to. Reads only through GuestMemoryAccess; never acts (whether
-// the target exists is the acting half's question).
+// the target exists is the acting half's question). Two interface versions: Apus's own (its createdomain
+// and getdomaininfo payloads) and Xen 4.17's (0x15), whose layouts the commands Apus implements then use;
+// any other is -EACCES, as on Xen.
 
 import PVABI
 
@@ -30,8 +32,10 @@ public enum DomctlRequest {
     case destroyDomain(UInt16)
     case pauseDomain(UInt16)
     case unpauseDomain(UInt16)
-    /// The first domain with an id at or above `from`; OUT: DomainInfoLayout to `out`.
-    case getDomainInfo(from: UInt16, out: GuestRange)
+    /// The first domain with an id at or above `from`; OUT: DomainInfoLayout (Apus's version) or
+    /// XenDomainInfoLayout (Xen's, when `xenDomainOut` is given: xen_domctl.domain, where Xen echoes the
+    /// id found) to `out`.
+    case getDomainInfo(from: UInt16, out: GuestRange, xenDomainOut: GuestRange?)
     case maxMem(UInt16)
     /// Credit scheduler parameters for `domain`, already in range.
     case putSchedulerInfo(domain: UInt16, weight: UInt16, cap: UInt16)
@@ -57,12 +61,18 @@ public enum DomctlRequest {
               let arg: GuestBytes<16> = memory.read(header) else {
             return .failure(unreadable)
         }
-        guard arg.u32(DomctlLayout.interfaceVersionOffset) == DomctlVersion.apus else { return .failure(Refusal(.EACCES, "domctl interface version mismatch")) }
+        let version = arg.u32(DomctlLayout.interfaceVersionOffset)
+        guard version == DomctlVersion.apus || version == XenInterfaceVersion.domctl else {
+            return .failure(Refusal(.EACCES, "domctl interface version is neither Xen 4.17's nor Apus's"))
+        }
+        let xen = version == XenInterfaceVersion.domctl
         guard let command = DomctlCommand(rawValue: arg.u32(DomctlLayout.cmdOffset)) else { return .failure(Refusal(.ENOSYS, "unknown domctl command")) }
         let p = DomctlLayout.payloadOffset
         let target = arg.u16(DomctlLayout.domainOffset)
         switch command {
         case .createDomain:
+            // Xen's createdomain makes an empty domain for the toolstack to build; Apus builds from an image.
+            guard !xen else { return .failure(Refusal(.EOPNOTSUPP, "createdomain with Xen's payload: Apus builds a domain from an image (Apus's interface version)")) }
             guard let payload = range.field(p, CreateDomainLayout.inputSize), let create: GuestBytes<52> = memory.read(payload) else {
                 return .failure(unreadable)
             }
@@ -71,9 +81,17 @@ public enum DomctlRequest {
         case .pauseDomain: return .success(.pauseDomain(target))
         case .unpauseDomain: return .success(.unpauseDomain(target))
         case .getDomainInfo:
-            guard let out = range.field(p, DomainInfoLayout.size) else { return .failure(unreadable) }
-            return .success(.getDomainInfo(from: target, out: out))
-        case .maxMem: return .success(.maxMem(target))
+            guard let out = range.field(p, xen ? XenDomainInfoLayout.size : DomainInfoLayout.size),
+                  let echo = range.field(DomctlLayout.domainOffset, 2) else { return .failure(unreadable) }
+            return .success(.getDomainInfo(from: target, out: out, xenDomainOut: xen ? echo : nil))
+        case .maxMem:
+            if xen {
+                // xen_domctl_max_mem: the new limit must be readable; memory is fixed at creation here.
+                guard let payload = range.field(p, XenMaxMemLayout.size), let _: GuestBytes<8> = memory.read(payload) else {
+                    return .failure(unreadable)
+                }
+            }
+            return .success(.maxMem(target))
         case .schedulerOp:
             guard let payload = range.field(p, DomctlSchedulerOpLayout.size), let op: GuestBytes<12> = memory.read(payload) else {
                 return .failure(unreadable)

@@ -242,6 +242,7 @@ guest_stub_table:
 section .bss
 alignb 4
 saved_kernel_esp: resd 1
+global guest_resume
 guest_resume:     resd 1
 probe_scratch:    resb 8
 

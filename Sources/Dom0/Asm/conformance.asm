@@ -1,0 +1,173 @@
+; conformance.asm: the `conformance` scenario's probes. Ring 1: each runs one privileged instruction a PV
+; kernel runs natively (control and debug registers, clts, wbinvd, rdmsr, wrmsr) with ECX = its argument
+; (EDX:EAX = the value for wrmsr), stores EDX:EAX to *out and returns 0, or returns 1 when it faulted
+; (the kernel's trap handler resumed it through guest_resume). Ring 3: two small programs that try the
+; same from user mode and report what happened through int 0x80 (a ring-3 fault resumes at EDI when
+; EBP holds the marker, with EAX = 0xDEAD0000 | vector << 8 | error code, set by the kernel).
+
+bits 32
+extern guest_resume
+
+SYS_EXIT   equ 3
+SYS_REPORT equ 4
+USER_FAULT_MARK equ 0x600DF00D
+
+section .text
+
+; uint32 NAME(uint32 arg, uint64 *out, uint32 lo, uint32 hi)
+%macro CPROBE 1
+global %1
+%1:
+    push ebx
+    mov dword [guest_resume], %%fault
+    mov ecx, [esp + 8]
+    mov eax, [esp + 16]
+    mov edx, [esp + 20]
+%define CPROBE_FAULT %%fault
+%endmacro
+%macro CPROBE_END 0
+    mov dword [guest_resume], 0
+    mov ecx, [esp + 12]
+    mov [ecx], eax
+    mov [ecx + 4], edx
+    xor eax, eax
+    pop ebx
+    ret
+CPROBE_FAULT:
+    mov eax, 1
+    pop ebx
+    ret
+%endmacro
+
+CPROBE conf_read_cr0
+    mov eax, cr0
+CPROBE_END
+CPROBE conf_read_cr2
+    mov eax, cr2
+CPROBE_END
+CPROBE conf_read_cr3
+    mov eax, cr3
+CPROBE_END
+CPROBE conf_read_cr4
+    mov eax, cr4
+CPROBE_END
+CPROBE conf_write_cr0
+    mov cr0, ecx
+CPROBE_END
+CPROBE conf_write_cr3
+    mov cr3, ecx
+CPROBE_END
+CPROBE conf_write_cr4
+    mov cr4, ecx
+CPROBE_END
+CPROBE conf_clts
+    clts
+CPROBE_END
+CPROBE conf_wbinvd
+    wbinvd
+CPROBE_END
+CPROBE conf_read_dr0
+    mov eax, dr0
+CPROBE_END
+CPROBE conf_read_dr6
+    mov eax, dr6
+CPROBE_END
+CPROBE conf_read_dr7
+    mov eax, dr7
+CPROBE_END
+CPROBE conf_write_dr0
+    mov dr0, ecx
+CPROBE_END
+CPROBE conf_write_dr1
+    mov dr1, ecx
+CPROBE_END
+CPROBE conf_write_dr6
+    mov dr6, ecx
+CPROBE_END
+CPROBE conf_write_dr7
+    mov dr7, ecx
+CPROBE_END
+CPROBE conf_rdmsr
+    rdmsr
+CPROBE_END
+CPROBE conf_wrmsr
+    wrmsr
+CPROBE_END
+
+; ---- ring 3 -----------------------------------------------------------------------------------
+section .user.text progbits alloc exec nowrite align=4096
+
+%macro REPORT 1                              ; report(key %1, ecx)
+    mov eax, SYS_REPORT
+    mov ebx, %1
+    int 0x80
+%endmacro
+%macro USER_TRY 1                            ; arm the marker: a fault resumes at %1
+    mov ebp, USER_FAULT_MARK
+    mov edi, %1
+%endmacro
+
+; Keys: 4 the forced cpuid's EAX, 5 its EBX, 6 mov from CR0, 7 rdmsr, 8 mov from DR7, 9 wbinvd.
+global user_conf_entry
+user_conf_entry:
+    USER_TRY .after_cpuid
+    mov eax, 0x40000000
+    xor ecx, ecx
+    xor ebx, ebx
+    ud2
+    db "xen"
+    cpuid
+.after_cpuid:
+    push ebx
+    mov ecx, eax
+    REPORT 4
+    pop ecx
+    REPORT 5
+    USER_TRY .after_cr0
+    mov eax, 0x12345678
+    mov eax, cr0
+.after_cr0:
+    mov ecx, eax
+    REPORT 6
+    USER_TRY .after_msr
+    mov ecx, 0x10
+    mov eax, 0x12345678
+    rdmsr
+.after_msr:
+    mov ecx, eax
+    REPORT 7
+    USER_TRY .after_dr
+    mov eax, 0x12345678
+    mov eax, dr7
+.after_dr:
+    mov ecx, eax
+    REPORT 8
+    USER_TRY .after_wbinvd
+    mov eax, 0x12345678
+    wbinvd
+.after_wbinvd:
+    mov ecx, eax
+    REPORT 9
+    mov eax, SYS_EXIT
+    mov ebx, 43
+    int 0x80
+.never:
+    jmp .never
+
+; With CPUID faulting on: the forced cpuid is a #GP (key 4 gets what the kernel saw).
+global user_conf_faulting_entry
+user_conf_faulting_entry:
+    USER_TRY .after
+    mov eax, 0x40000000
+    xor ecx, ecx
+    ud2
+    db "xen"
+    cpuid
+.after:
+    mov ecx, eax
+    REPORT 4
+    mov eax, SYS_EXIT
+    mov ebx, 44
+    int 0x80
+.never:
+    jmp .never

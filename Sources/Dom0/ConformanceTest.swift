@@ -1,0 +1,361 @@
+// ConformanceTest.swift: the `conformance` scenario: dom0 does, from ring 1 and from ring 3, what PV
+// kernels written for Xen rely on Xen doing (issue #16, one vCPU): privileged instructions emulated on
+// their #GP (control and debug registers, clts, wbinvd, rdmsr/wrmsr), set_debugreg/get_debugreg,
+// forced-emulation cpuid and CPUID faulting, vm_assist, and domctl/sysctl in Xen 4.17's interface
+// version. Every case prints the values it read back and has a refusal twin. It must never print
+// "ok" for a value it did not read back; the verdict is dom0's poweroff when every case passed.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+@_extern(c, "conf_read_cr0") func conf_read_cr0(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_read_cr2") func conf_read_cr2(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_read_cr3") func conf_read_cr3(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_read_cr4") func conf_read_cr4(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_cr0") func conf_write_cr0(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_cr3") func conf_write_cr3(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_cr4") func conf_write_cr4(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_clts") func conf_clts(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_wbinvd") func conf_wbinvd(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_read_dr0") func conf_read_dr0(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_read_dr6") func conf_read_dr6(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_read_dr7") func conf_read_dr7(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_dr0") func conf_write_dr0(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_dr1") func conf_write_dr1(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_dr6") func conf_write_dr6(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_write_dr7") func conf_write_dr7(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_rdmsr") func conf_rdmsr(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_wrmsr") func conf_wrmsr(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "user_conf_entry") func user_conf_entry()
+@_extern(c, "user_conf_faulting_entry") func user_conf_faulting_entry()
+
+enum ConformanceTest {
+    static var passed = 0
+    static var failed = 0
+
+    static func check(_ name: StaticString, _ ok: Bool, _ detail: LogLine) {
+        if ok { passed += 1 } else { failed += 1 }
+        var line = LogLine()
+        line.append("conformance: ")
+        line.append(name)
+        line.append(ok ? ": ok (" : ": FAILED (")
+        detail.withBytes { for b in $0 { line.append(byte: b) } }
+        line.append(")")
+        console.print(line)
+    }
+
+    typealias Probe = (UInt32, UnsafeMutablePointer<UInt64>, UInt32, UInt32) -> UInt32
+
+    /// Runs a probe: (faulted, EDX:EAX it left, the vector the kernel saw if it faulted).
+    static func run(_ probe: Probe, _ arg: UInt32 = 0, value: UInt64 = 0) -> (faulted: Bool, value: UInt64, vector: UInt32) {
+        var out: UInt64 = 0
+        let before = TrapLog.last.count
+        let r = probe(arg, &out, UInt32(truncatingIfNeeded: value), UInt32(truncatingIfNeeded: value >> 32))
+        let trapped = TrapLog.last.count != before
+        return (r == 1, out, trapped ? TrapLog.last.vector : 0)
+    }
+
+    static func run() -> Bool {
+        controlRegisters()
+        debugRegisters()
+        otherInstructions()
+        modelSpecificRegisters()
+        vmAssist()
+        ringThree()
+        interfaceVersions()
+        console.print("conformance: \(UInt32(passed)) passed, \(UInt32(failed)) failed")
+        return failed == 0
+    }
+
+    // MARK: - control registers
+
+    static var notAnL3 = [UInt8](repeating: 0, count: 8192)
+
+    static func controlRegisters() {
+        let si = Kernel.startInfo
+        let baseMFN = si.machineFrame(ofPFN: si.ptBase >> 12)
+        let cr3 = run(conf_read_cr3)
+        let expected = baseMFN << 12 | baseMFN >> 20          // xen_pfn_to_cr3
+        check("mov from cr3 is xen_pfn_to_cr3 of the base", !cr3.faulted && UInt32(truncatingIfNeeded: cr3.value) == expected,
+              "cr3 \(hex8: UInt32(truncatingIfNeeded: cr3.value)), base mfn \(hex: baseMFN)")
+        let back = run(conf_write_cr3, UInt32(truncatingIfNeeded: cr3.value))
+        check("mov to cr3 of its own base is NEW_BASEPTR", !back.faulted, "faulted \(back.faulted)")
+        // Twin: a frame of dom0's own data (mapped writable, so never an L3).
+        let data = notAnL3.withUnsafeBufferPointer { (UInt32(UInt(bitPattern: $0.baseAddress)) + 4095) & ~4095 }
+        let dataMFN = si.machineFrame(ofPFN: data >> 12)
+        let bad = run(conf_write_cr3, dataMFN << 12 | dataMFN >> 20)
+        let still = run(conf_read_cr3)
+        check("mov to cr3 of a data frame is refused with #GP", bad.faulted && bad.vector == 13 && still.value == cr3.value,
+              "frame \(hex: dataMFN): vector \(bad.vector), cr3 still \(hex8: UInt32(truncatingIfNeeded: still.value))")
+
+        // CR0.TS follows fpu_taskswitch, clts and mov to CR0.
+        _ = xen.fpuTaskswitch(true)
+        let withTS = run(conf_read_cr0)
+        let clts = run(conf_clts)
+        let withoutTS = run(conf_read_cr0)
+        let ts: UInt64 = 1 << 3
+        check("mov from cr0 shows fpu_taskswitch's TS, clts clears it", !withTS.faulted && !clts.faulted
+              && withTS.value & ts != 0 && withoutTS.value & ts == 0,
+              "cr0 \(hex8: UInt32(truncatingIfNeeded: withTS.value)) then \(hex8: UInt32(truncatingIfNeeded: withoutTS.value))")
+        let setTS = run(conf_write_cr0, UInt32(truncatingIfNeeded: withoutTS.value | ts))
+        let afterSet = run(conf_read_cr0)
+        let fpu = TrapLog.deviceNotAvailable
+        _ = guest_probe_fpu()
+        check("mov to cr0 with TS set: the next FPU instruction raises the guest's #NM",
+              !setTS.faulted && afterSet.value & ts != 0 && TrapLog.deviceNotAvailable == fpu &+ 1,
+              "cr0 \(hex8: UInt32(truncatingIfNeeded: afterSet.value)), #NM \(TrapLog.deviceNotAvailable &- fpu)")
+        let wp: UInt32 = 1 << 16
+        let badCR0 = run(conf_write_cr0, UInt32(truncatingIfNeeded: withoutTS.value) ^ wp)
+        let cr0After = run(conf_read_cr0)
+        check("mov to cr0 changing WP is refused with #GP", badCR0.faulted && badCR0.vector == 13 && cr0After.value == withoutTS.value,
+              "vector \(badCR0.vector), cr0 \(hex8: UInt32(truncatingIfNeeded: cr0After.value))")
+
+        // CR2: the last page fault's address, as vcpu_info has it.
+        let target: UInt32 = 0x4000_0000 + 0x5A4
+        let pf = guest_probe_read(target)
+        let cr2 = run(conf_read_cr2)
+        check("mov from cr2 is the last #PF address", pf == 1 && !cr2.faulted && UInt32(truncatingIfNeeded: cr2.value) == target,
+              "cr2 \(hex8: UInt32(truncatingIfNeeded: cr2.value))")
+        let cr4 = run(conf_read_cr4)
+        let pae: UInt64 = 1 << 5
+        check("mov from cr4 shows PAE and hides what the hypervisor keeps", !cr4.faulted && cr4.value & pae != 0 && cr4.value & (1 << 7) == 0,
+              "cr4 \(hex8: UInt32(truncatingIfNeeded: cr4.value))")
+    }
+
+    // MARK: - debug registers
+
+    static var watched: UInt32 = 0
+
+    static func debugRegisters() {
+        let word = withUnsafeMutablePointer(to: &watched) { UInt32(UInt(bitPattern: $0)) }
+        let dr7Start = run(conf_read_dr7)
+        let dr6Start = run(conf_read_dr6)
+        check("mov from dr6 and dr7 read their start values", !dr7Start.faulted && dr7Start.value == 0x400 && dr6Start.value == 0xFFFF_0FF0,
+              "dr6 \(hex8: UInt32(truncatingIfNeeded: dr6Start.value)) dr7 \(hex8: UInt32(truncatingIfNeeded: dr7Start.value))")
+        let a = run(conf_write_dr0, word)
+        let c = run(conf_write_dr7, 0x000F_0001)            // L0, read/write, 4 bytes
+        let dr0 = run(conf_read_dr0)
+        let dr7 = run(conf_read_dr7)
+        let viaHypercall = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 7))
+        check("mov to dr0 and dr7 store what set_debugreg would (read back by mov and get_debugreg)",
+              !a.faulted && !c.faulted && UInt32(truncatingIfNeeded: dr0.value) == word && dr7.value == 0x000F_0401 && viaHypercall == 0x000F_0401,
+              "dr0 \(hex8: UInt32(truncatingIfNeeded: dr0.value)) dr7 \(hex8: UInt32(truncatingIfNeeded: dr7.value)), get_debugreg(7) \(hex8: viaHypercall)")
+        let before = TrapLog.last.count
+        let hit = guest_probe_read(word)
+        let dr6 = run(conf_read_dr6)
+        check("the breakpoint raises #DB in the guest's handler, mov from dr6 shows B0",
+              hit == 1 && TrapLog.last.count == before + 1 && TrapLog.last.vector == 1 && dr6.value & 0xF == 1,
+              "vector \(TrapLog.last.vector), dr6 \(hex8: UInt32(truncatingIfNeeded: dr6.value))")
+        // Across a context switch: dom0 blocks (the idle loop runs) and its breakpoint is loaded again.
+        _ = run(conf_write_dr6, 0)
+        Reaper.start()
+        GuestEvents.enable()
+        Dom0Events.sleep(2_000_000)
+        let again = TrapLog.last.count
+        let hit2 = guest_probe_read(word)
+        let dr6b = run(conf_read_dr6)
+        check("after dom0 blocked and ran again its breakpoint still fires", hit2 == 1 && TrapLog.last.count == again + 1 && dr6b.value & 0xF == 1,
+              "vector \(TrapLog.last.vector), dr6 \(hex8: UInt32(truncatingIfNeeded: dr6b.value))")
+        // Twins: GD, an address in the hypervisor's area, an I/O breakpoint: each a #GP (mov) or -EPERM.
+        let gd = run(conf_write_dr7, 0x2000)
+        let high = run(conf_write_dr1, 0xF580_0000)
+        let io = run(conf_write_dr7, 0x0002_0001)
+        let kept = run(conf_read_dr7)
+        check("mov to dr7 with GD, to dr1 of a hypervisor address, an I/O breakpoint: #GP, DR7 unchanged",
+              gd.faulted && high.faulted && io.faulted && gd.vector == 13 && kept.value == 0x000F_0401,
+              "vectors \(gd.vector) \(high.vector) \(io.vector), dr7 \(hex8: UInt32(truncatingIfNeeded: kept.value))")
+        let hcHigh = xen.raw(Hypercall.setDebugreg.rawValue, 2, 0xF57F_FFFD)
+        let hcBits = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0x2000)
+        let hcNone = xen.raw(Hypercall.getDebugreg.rawValue, 8)
+        check("set_debugreg refuses the hypervisor area and GD (-EPERM), get_debugreg(8) -ENODEV",
+              hcHigh == -1 && hcBits == -1 && hcNone == -19, "\(hcHigh) \(hcBits) \(hcNone)")
+        let reserved = xen.raw(Hypercall.setDebugreg.rawValue, 6, 0)
+        let dr6r = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 6))
+        let off = run(conf_write_dr7, 0)
+        check("DR6 written 0 reads back with its reserved bits set; DR7 cleared", reserved == 0 && dr6r == 0xFFFF_0FF0 && !off.faulted,
+              "dr6 \(hex8: dr6r)")
+    }
+
+    // MARK: - clts, wbinvd
+
+    static func otherInstructions() {
+        let w = run(conf_wbinvd)
+        check("wbinvd in ring 1 is emulated", !w.faulted, "faulted \(w.faulted)")
+        let cr4 = run(conf_write_cr4, 0x620)
+        let de = run(conf_read_cr4)
+        check("mov to cr4 is kept as the guest's view", !cr4.faulted && de.value == 0x620, "cr4 \(hex8: UInt32(truncatingIfNeeded: de.value))")
+        let hlt = guest_probe_hlt()
+        check("hlt stays a #GP for the guest", hlt == 1 && TrapLog.last.vector == 13, "vector \(TrapLog.last.vector)")
+    }
+
+    // MARK: - MSRs
+
+    static func modelSpecificRegisters() {
+        let t1 = run(conf_rdmsr, GuestMSR.tsc)
+        let t2 = run(conf_rdmsr, GuestMSR.tsc)
+        check("rdmsr TSC advances", !t1.faulted && t2.value > t1.value, "\(hex16: t1.value) then \(hex16: t2.value)")
+        let apic = run(conf_rdmsr, GuestMSR.apicBase)
+        let efer = run(conf_rdmsr, GuestMSR.efer)
+        let pat = run(conf_rdmsr, GuestMSR.pat)
+        let info = run(conf_rdmsr, GuestMSR.platformInfo)
+        check("rdmsr APIC_BASE, EFER, PAT, PLATFORM_INFO as Xen shows them",
+              apic.value == 0xFEE0_0900 && efer.value & ~0x800 == 0 && pat.value == 0x0005_0100_0704_06 && info.value == 0x8000_0000,
+              "apic \(hex16: apic.value) efer \(hex16: efer.value) pat \(hex16: pat.value) platform_info \(hex16: info.value)")
+        var vendor: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+        withUnsafeMutablePointer(to: &vendor) { $0.withMemoryRebound(to: UInt32.self, capacity: 4) { guest_forced_cpuid(0, $0) } }
+        let amd = vendor.1 == 0x6874_7541                      // "Auth"
+        let counter = run(conf_rdmsr, amd ? 0xC001_0000 : 0xC1)
+        let dropped = run(conf_wrmsr, amd ? 0xC001_0000 : 0xC1, value: 0x1234)
+        let still = run(conf_rdmsr, amd ? 0xC001_0000 : 0xC1)
+        check("a performance counter reads 0 and drops writes (Xen's vPMU off)", !counter.faulted && !dropped.faulted && counter.value == 0 && still.value == 0,
+              "\(amd ? StaticString("AMD K7 EVNTSEL0") : StaticString("Intel P6 PERFCTR0")) \(hex16: still.value)")
+        let sysenter = run(conf_rdmsr, 0x174)
+        check("rdmsr of an MSR Xen hides (SYSENTER_CS) is a #GP", sysenter.faulted && sysenter.vector == 13, "vector \(sysenter.vector)")
+        let same = run(conf_wrmsr, GuestMSR.efer, value: efer.value)
+        let changed = run(conf_wrmsr, GuestMSR.efer, value: efer.value | 1)
+        check("wrmsr EFER with the value it reads is accepted, with SCE set a #GP", !same.faulted && changed.faulted && changed.vector == 13,
+              "vector \(changed.vector)")
+        let on = run(conf_wrmsr, GuestMSR.miscFeaturesEnables, value: 1)
+        let read = run(conf_rdmsr, GuestMSR.miscFeaturesEnables)
+        let offAgain = run(conf_wrmsr, GuestMSR.miscFeaturesEnables, value: 0)
+        let bad = run(conf_wrmsr, GuestMSR.miscFeaturesEnables, value: 2)
+        check("wrmsr MISC_FEATURES_ENABLES: CPUID faulting on and off, another bit a #GP",
+              !on.faulted && read.value == 1 && !offAgain.faulted && bad.faulted, "read \(hex16: read.value), vector \(bad.vector)")
+    }
+
+    // MARK: - vm_assist
+
+    static func vmAssist() {
+        var results = LogLine()
+        var all = true
+        for type: UInt32 in 0...5 {
+            let e = xen.vmAssist(VMAssistCommand.enable.rawValue, type)
+            let d = xen.vmAssist(VMAssistCommand.disable.rawValue, type)
+            results.append(decimal: UInt64(type))
+            results.append(e == 0 && d == 0 ? " ok " : " REFUSED ")
+            all = all && e == 0 && d == 0
+        }
+        _ = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.writablePagetables.rawValue)
+        check("vm_assist enables and disables each 32-bit PV type", all, results)
+        let unknown = xen.vmAssist(VMAssistCommand.enable.rawValue, 6)
+        let m2p = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.m2pStrict.rawValue)
+        let cmd = xen.vmAssist(5, 0)
+        check("vm_assist type 6 and m2p_strict -EINVAL, an unknown command -ENOSYS", unknown == -22 && m2p == -22 && cmd == -38,
+              "\(unknown) \(m2p) \(cmd)")
+        // runstate_update_flag: the area dom0 registers is updated at each switch with the flag set
+        // during the copy and cleared after it; what dom0 reads after a block is a finished copy.
+        let runstate = UnsafeMutablePointer<UInt8>.allocate(capacity: VcpuRunstateInfoLayout.size)
+        for i in 0..<VcpuRunstateInfoLayout.size { runstate[i] = 0xFF }
+        var register = HypercallRecord(stride: VcpuRegisterRunstateMemoryAreaLayout.size)
+        register.set(UInt32(UInt(bitPattern: runstate)), at: VcpuRegisterRunstateMemoryAreaLayout.addrOffset)
+        let flag = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.runstateUpdateFlag.rawValue)
+        let rcR = register.withAddress { xen.vcpuOp(.registerRunstateMemoryArea, vcpu: 0, $0) }
+        Dom0Events.sleep(1_000_000)
+        let entry = UnsafeRawPointer(runstate).loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.stateEntryTimeOffset, as: UInt64.self)
+        let blocked = UnsafeRawPointer(runstate).loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.timeOffset + 16, as: UInt64.self)
+        register.set(UInt32(0), at: VcpuRegisterRunstateMemoryAreaLayout.addrOffset)
+        let rcU = register.withAddress { xen.vcpuOp(.registerRunstateMemoryArea, vcpu: 0, $0) }
+        check("runstate_update_flag: the runstate area is updated and its XEN_RUNSTATE_UPDATE bit cleared after the copy",
+              flag == 0 && rcR == 0 && rcU == 0 && entry >> 63 == 0 && entry > 0 && blocked > 0,
+              "state_entry_time \(hex16: entry), blocked \(blocked / 1000) us")
+        // architectural_iopl: with IOPL 0, the kernel counts as ring 0 and may use ports (Xen's iopl_ok).
+        _ = xen.setIOPL(0)
+        let without = guest_probe_in8(0x80)
+        _ = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.architecturalIOPL.rawValue)
+        let with = guest_probe_in8(0x80)
+        _ = xen.vmAssist(VMAssistCommand.disable.rawValue, VMAssistType.architecturalIOPL.rawValue)
+        let afterwards = guest_probe_in8(0x80)
+        check("architectural_iopl takes effect: in from port 0x80 at IOPL 0 faults without it, runs with it",
+              without == 1 && with != 1 && afterwards == 1, "\(hex: without) \(hex: with) \(hex: afterwards)")
+    }
+
+    // MARK: - ring 3
+
+    static func ringThree() {
+        let (_, rc) = PVSelfTest.markUserPages()
+        for i in 4..<10 { TrapLog.userReports[i] = 0 }
+        let status = guest_enter_user(UInt32(UInt(bitPattern: unsafeBitCast(user_conf_entry as @convention(c) () -> Void, to: UnsafeRawPointer.self))),
+                                      guest_symbol(GuestSymbol.userStackTop))
+        let r = TrapLog.userReports
+        check("ring 3: forced-emulation cpuid is answered", rc == 0 && status == 43 && r[4] == 0x4000_0002 && r[5] == 0x566E_6558,
+              "eax \(hex8: r[4]) ebx \(hex8: r[5])")
+        check("ring 3: mov from cr0, rdmsr, mov from dr7 and wbinvd are each a #GP",
+              r[6] == 0xDEAD_0D00 && r[7] == 0xDEAD_0D00 && r[8] == 0xDEAD_0D00 && r[9] == 0xDEAD_0D00,
+              "\(hex8: r[6]) \(hex8: r[7]) \(hex8: r[8]) \(hex8: r[9])")
+        let on = run(conf_wrmsr, GuestMSR.miscFeaturesEnables, value: 1)
+        TrapLog.userReports[4] = 0
+        let status2 = guest_enter_user(UInt32(UInt(bitPattern: unsafeBitCast(user_conf_faulting_entry as @convention(c) () -> Void, to: UnsafeRawPointer.self))),
+                                       guest_symbol(GuestSymbol.userStackTop))
+        let faulted = TrapLog.userReports[4]
+        var regs: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+        withUnsafeMutablePointer(to: &regs) { $0.withMemoryRebound(to: UInt32.self, capacity: 4) { guest_forced_cpuid(0x4000_0000, $0) } }
+        _ = run(conf_wrmsr, GuestMSR.miscFeaturesEnables, value: 0)
+        check("with CPUID faulting on, ring 3's forced cpuid is a #GP; ring 1's is still answered",
+              !on.faulted && status2 == 44 && faulted == 0xDEAD_0D00 && regs.1 == 0x566E_6558, "ring 3 saw \(hex8: faulted), ring 1 ebx \(hex8: regs.1)")
+    }
+
+    // MARK: - domctl and sysctl in Xen 4.17's interface version
+
+    static func domctl(_ command: DomctlCommand, version: UInt32, domain: UInt16) -> (Int32, HypercallRecord) {
+        var record = HypercallRecord(stride: DomctlLayout.size)
+        record.set(command.rawValue, at: DomctlLayout.cmdOffset)
+        record.set(version, at: DomctlLayout.interfaceVersionOffset)
+        record.set(domain, at: DomctlLayout.domainOffset)
+        let rc = record.withAddress { xen.domctl($0) }
+        return (rc, record)
+    }
+
+    static var consoleBuffer = [UInt8](repeating: 0, count: 64)
+
+    static func interfaceVersions() {
+        let (rc, info) = domctl(.getDomainInfo, version: XenInterfaceVersion.domctl, domain: 0)
+        let p = DomctlLayout.payloadOffset
+        let pages = info.get(UInt64.self, at: p + XenDomainInfoLayout.totalPagesOffset)
+        let vcpus = info.get(UInt32.self, at: p + XenDomainInfoLayout.onlineVCPUsOffset)
+        let bits = info.get(UInt8.self, at: p + XenDomainInfoLayout.gpaddrBitsOffset)
+        let flags = info.get(UInt32.self, at: p + XenDomainInfoLayout.flagsOffset)
+        check("domctl getdomaininfo in Xen 4.17's version (0x15) fills Xen's layout",
+              rc == 0 && pages == UInt64(Kernel.startInfo.nrPages) && vcpus == 1 && bits == 36 && flags & DomainInfoFlags.running != 0,
+              "tot_pages \(pages), nr_online_vcpus \(vcpus), gpaddr_bits \(bits), flags \(hex: flags)")
+        let (old, _) = domctl(.getDomainInfo, version: 0x14, domain: 0)
+        let (create, _) = domctl(.createDomain, version: XenInterfaceVersion.domctl, domain: 0)
+        check("domctl in Xen 4.16's version -EACCES; Xen's createdomain -EOPNOTSUPP", old == -13 && create == -95, "\(old) \(create)")
+
+        var physinfo = HypercallRecord(stride: SysctlLayout.size)
+        physinfo.set(SysctlCommand.physInfo.rawValue, at: SysctlLayout.cmdOffset)
+        physinfo.set(XenInterfaceVersion.sysctl, at: SysctlLayout.interfaceVersionOffset)
+        let rcP = physinfo.withAddress { xen.sysctl($0) }
+        let cpus = physinfo.get(UInt32.self, at: XenPhysinfoLayout.nrCPUsOffset)
+        let caps = physinfo.get(UInt32.self, at: XenPhysinfoLayout.capabilitiesOffset)
+        let total = physinfo.get(UInt64.self, at: XenPhysinfoLayout.totalPagesOffset)
+        let free = physinfo.get(UInt64.self, at: XenPhysinfoLayout.freePagesOffset)
+        check("sysctl physinfo in Xen 4.17's version fills Xen's layout", rcP == 0 && cpus == 1 && caps == 2 && total > free && free > 0,
+              "nr_cpus \(cpus), capabilities \(hex: caps), total_pages \(total), free_pages \(free)")
+        let buffer = consoleBuffer.withUnsafeMutableBufferPointer { UInt32(UInt(bitPattern: $0.baseAddress)) }
+        func readconsole(high: UInt32) -> (Int32, UInt32, UInt32) {
+            var r = HypercallRecord(stride: SysctlLayout.size)
+            r.set(SysctlCommand.readConsole.rawValue, at: SysctlLayout.cmdOffset)
+            r.set(XenInterfaceVersion.sysctl, at: SysctlLayout.interfaceVersionOffset)
+            r.set(UInt8(1), at: XenReadConsoleLayout.incrementalOffset)
+            r.set(UInt32(0), at: XenReadConsoleLayout.indexOffset)
+            r.set(buffer, at: XenReadConsoleLayout.bufferOffset)
+            r.set(high, at: XenReadConsoleLayout.bufferOffset + 4)
+            r.set(UInt32(consoleBuffer.count), at: XenReadConsoleLayout.countOffset)
+            let rc = r.withAddress { xen.sysctl($0) }
+            return (rc, r.get(UInt32.self, at: XenReadConsoleLayout.countOffset), r.get(UInt32.self, at: XenReadConsoleLayout.indexOffset))
+        }
+        let (rcR, count, next) = readconsole(high: 0)
+        consoleBuffer.prefix(16).withUnsafeBufferPointer { head in
+            check("sysctl readconsole in Xen's layout reads the log from its start", rcR == 0 && count == 64 && next == 64,
+                  "count \(count), index \(next), '\(text: head)'")
+        }
+        let (bad, _, _) = readconsole(high: 1)
+        var wrong = HypercallRecord(stride: SysctlLayout.size)
+        wrong.set(SysctlCommand.physInfo.rawValue, at: SysctlLayout.cmdOffset)
+        wrong.set(UInt32(0x14), at: SysctlLayout.interfaceVersionOffset)
+        let rcW = wrong.withAddress { xen.sysctl($0) }
+        check("readconsole with a buffer handle above 4 GiB -EFAULT; sysctl in Xen 4.16's version -EACCES", bad == -14 && rcW == -13,
+              "\(bad) \(rcW)")
+    }
+}
