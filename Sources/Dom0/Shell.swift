@@ -171,8 +171,12 @@ enum Shell {
             console.print("          store ls [path] | store read <path> | store write <path> <value> | store rm <path>")
             console.print("          lspci | ifconfig | ping <a.b.c.d> | disk | disk read <sector> | net")
             if let files = Toolstack.initrd.configurationFiles() {
+                // Wrapped at 100 columns: a LogLine holds 200 bytes, and the initrd's list grows.
                 var names = LogLine("configurations in the initrd:")
-                for f in files { names.append(byte: 32); for b in f.name { names.append(byte: b) } }
+                for f in files {
+                    if names.count + 1 + f.name.count > 100 { console.print(names); names = LogLine("  ") }
+                    names.append(byte: 32); for b in f.name { names.append(byte: b) }
+                }
                 console.print(names)
             }
         case .list:
