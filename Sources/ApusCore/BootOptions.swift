@@ -23,6 +23,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case benchDevices
     /// Two netdemo domUs with GuestKit's blkfront and netfront, lwIP, DHCP and a TCP echo (issue #14).
     case netdemo
+    /// Linux with a vdisk and a vif beside a netdemo domU: disk, DHCP, ping and TCP both ways (issue #14).
+    case linuxIO
 
     public var name: StaticString {
         switch self {
@@ -54,6 +56,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .shellDevices: return "shell-devices"
         case .benchDevices: return "bench-devices"
         case .netdemo: return "netdemo"
+        case .linuxIO: return "linux-io"
         }
     }
 
@@ -61,7 +64,7 @@ public enum TestScenario: UInt8, CaseIterable {
     public var runsInHypervisor: Bool {
         switch self {
         case .boot, .exceptions, .panic: return true
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .linuxIO: return false
         }
     }
 
