@@ -22,7 +22,7 @@ MEMORY     ?= 256
 DEBUGINFO  ?=
 DEBUG_G    := $(if $(DEBUGINFO),-g)
 DEBUG_NASM := $(if $(DEBUGINFO),-g -F dwarf)
-SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo conformance
+SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo conformance linux-io
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -70,6 +70,10 @@ LINUX_FILES  := $(sort $(wildcard Tests/InitrdLinux/*)) $(LINUX_DIR)/vmlinux-5.4
 # keeps a shell on hvc0 (Tests/InitrdLinuxShell/initramfs laid over it), and their configurations.
 LINUX_SHELL_OVERLAY := $(shell find Tests/InitrdLinuxShell/initramfs -type f 2>/dev/null)
 LINUX_SHELL_FILES   := $(sort $(wildcard Tests/InitrdLinuxShell/*.cfg)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(BUILD)/initramfs-shell.cpio.gz
+# linux-io: the same kernel with the given initramfs whose /init is the test's own (disk, udhcpc, the
+# netdemo domU; Tests/InitrdLinuxIO/initramfs laid over it), beside a netdemo domU, and their configurations.
+LINUX_IO_OVERLAY := $(shell find Tests/InitrdLinuxIO/initramfs -type f 2>/dev/null)
+LINUX_IO_FILES   := $(sort $(wildcard Tests/InitrdLinuxIO/*.cfg)) $(LINUX_DIR)/vmlinux-5.4.286-pv32pae $(BUILD)/initramfs-io.cpio.gz
 
 .PHONY: FORCE all iso run test test-host test-qemu test-bochs bench profile fuzz debug debug-build gdb test-gdb deps clean
 all: iso
@@ -237,6 +241,14 @@ $(BUILD)/initrd-linux-shell.cpio: Scripts/mkcpio.py $(INITRD_FILES) $(wildcard $
 	@mkdir -p $(@D)
 	python3 Scripts/mkcpio.py $@ $(INITRD_FILES) $(LINUX_SHELL_FILES)
 
+$(BUILD)/initramfs-io.cpio.gz: Scripts/repack-initramfs.py $(LINUX_IO_OVERLAY) $(wildcard $(LINUX_DIR)/initramfs-busybox.cpio.gz) | linux-present
+	@mkdir -p $(@D)
+	python3 Scripts/repack-initramfs.py $(LINUX_DIR)/initramfs-busybox.cpio.gz $@ Tests/InitrdLinuxIO/initramfs
+
+$(BUILD)/initrd-linux-io.cpio: Scripts/mkcpio.py $(INITRD_FILES) $(wildcard $(LINUX_IO_FILES)) $(BUILD)/initramfs-io.cpio.gz | linux-present
+	@mkdir -p $(@D)
+	python3 Scripts/mkcpio.py $@ $(INITRD_FILES) $(LINUX_IO_FILES)
+
 # ---- The image and the ISOs --------------------------------------------------------------
 $(BUILD)/apus.elf: $(ASM_OBJ) $(C_OBJ) $(BUILD)/swift/PVABI.o $(BUILD)/swift/ApusCore.o $(BUILD)/swift/Apus.o Linker/apus.ld
 	$(LD_LLD) -m elf_i386 -T Linker/apus.ld --gc-sections -z noexecstack -o $@ \
@@ -271,6 +283,9 @@ $(BUILD)/test-linux.iso: $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd-lin
 # beside the clock domain) boot Linux from their own initrd: without ../shared/guests/linux they stop here.
 $(BUILD)/test-linux-shell.iso $(BUILD)/test-linux-twice.iso: $(BUILD)/test-linux-%.iso: $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd-linux-shell.cpio Scripts/make-iso.sh | linux-present
 	Scripts/make-iso.sh $@ linux-$* $(BUILD)/initrd-linux-shell.cpio
+# linux-io (Linux's blkfront and netfront beside a netdemo domU) boots Linux from its own initrd too.
+$(BUILD)/test-linux-io.iso: $(BUILD)/apus.elf $(BUILD)/dom0.elf $(BUILD)/initrd-linux-io.cpio Scripts/make-iso.sh | linux-present
+	Scripts/make-iso.sh $@ linux-io $(BUILD)/initrd-linux-io.cpio
 .PHONY: linux-present
 linux-present:
 	@test -f $(LINUX_DIR)/vmlinux-5.4.286-pv32pae -a -f $(LINUX_DIR)/initramfs-busybox.cpio.gz || { \

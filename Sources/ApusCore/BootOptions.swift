@@ -27,6 +27,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case debugKeys
     /// Dom0 checks what PV kernels rely on Xen doing: privileged instructions, debug registers, cpuid, vm_assist, Xen's interface versions.
     case conformance
+    /// Linux with a vdisk and a vif beside a netdemo domU: disk, DHCP, ping and TCP both ways (issue #14).
+    case linuxIO
 
     public var name: StaticString {
         switch self {
@@ -60,6 +62,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .netdemo: return "netdemo"
         case .debugKeys: return "debugkeys"
         case .conformance: return "conformance"
+        case .linuxIO: return "linux-io"
         }
     }
 
@@ -68,7 +71,7 @@ public enum TestScenario: UInt8, CaseIterable {
         switch self {
         case .boot, .exceptions, .panic: return true
         case .debugKeys: return false
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO: return false
         }
     }
 

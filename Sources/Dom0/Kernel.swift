@@ -113,6 +113,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "netdemo") { Kernel.shutdown(NetDemoTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux") { Kernel.shutdown(LinuxTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux-shell") { LinuxShellTest.run() }
+        if BootOptions.equal(name, "linux-io") { Kernel.shutdown(LinuxIOTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "linux-twice") { Kernel.shutdown(LinuxTwiceTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "bench-linux") {
             Reaper.start()

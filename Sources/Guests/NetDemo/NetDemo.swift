@@ -1,7 +1,7 @@
 // NetDemo.swift: a domU with our own split drivers and lwIP (the library dom0 uses, through the same
 // netglue): its blkfront reads the first sector of its disk, prints it and closes, its netfront connects to
 // dom0's netback, lwIP takes a DHCP lease from QEMU's user network through dom0's bridge, serves a
-// TCP echo on port 7 (a line printed per echo), and pings the other netdemo domU until it answers.
+// TCP echo on port 7 (a line printed per echo), and pings the other netdemo domU (or `peer=A.B.C.D`) until it answers.
 // It runs lwIP from its main loop only, blocked between turns until its vif's event or a 20 ms timer.
 // Its progress also goes to its store directory (data/netdemo-*), for dom0's scenario to follow.
 
@@ -88,13 +88,19 @@ enum NetDemo {
     static var address: UInt32 { apus_net_info(0) }
     static var hasLease: Bool { apus_net_info(3) != 0 }
 
-    /// The other netdemo domU: QEMU's DHCP gives dom0 10.0.2.15 and the two domUs .16 and .17.
+    /// The peer named by `peer=A.B.C.D` on its command line (the config's `extra`), if any.
+    static var configuredPeer: UInt32? = nil
+
+    /// The domU it pings: its configured peer, else the other netdemo domU (QEMU's DHCP gives dom0
+    /// 10.0.2.15 and the two domUs .16 and .17).
     static func otherAddress() -> UInt32 {
+        if let p = configuredPeer { return p }
         let last = address >> 24
         return (address & 0x00FF_FFFF) | (last == 16 ? 17 : 16) << 24
     }
 
     static func run() -> Never {
+        if let word = StartOfDay.argument("peer") { configuredPeer = ShellCommand.ipv4(word) }
         readDisk()
         guard let n = Netfront.connect(handle: 0) else {
             console.print("netdemo: netfront: device/vif/0 did not connect")
@@ -145,7 +151,7 @@ enum NetDemo {
                     pinged = true
                     var l = LogLine("netdemo: ping ")
                     append(&l, address: otherAddress())
-                    l.append(" (the other netdemo domU): echo reply seq ")
+                    l.append(configuredPeer == nil ? StaticString(" (the other netdemo domU): echo reply seq ") : StaticString(" (its peer from the command line): echo reply seq "))
                     l.append(decimal: UInt64(reply.seq))
                     l.append(" from ")
                     append(&l, address: reply.from)
