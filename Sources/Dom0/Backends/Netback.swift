@@ -244,11 +244,15 @@ final class NetBackend: SplitBackend {
                 break loop
             case .waiting(let n):
                 served += 1
+                let before = tx.responseProducer
                 transmitOne(page, staging, waiting: n)
                 guard txRing != nil else { return false }
+                // Each packet's responses go out at once, as Linux's netback pushes them: a frontend
+                // woken by the reply to this packet (dom0's own lwIP answers within transmitOne) finds
+                // its transmit pages back instead of waiting for the end of the batch.
+                shared.publish(since: before, now: tx.responseProducer, port: port)
             }
         }
-        shared.publish(since: old, now: tx.responseProducer, port: port)
         return served == Self.budget
     }
 
