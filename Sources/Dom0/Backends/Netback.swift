@@ -232,12 +232,10 @@ final class NetBackend: SplitBackend {
     func service() -> Bool {
         guard let page = txRing?.bytes, let staging = Self.txStaging else { return false }
         let shared = RingPage(page: page)
-        let old = tx.responseProducer
         var served = 0
         loop: while served < Self.budget {
             switch shared.look(tx) {
             case .garbage(let producer):
-                shared.publish(since: old, now: tx.responseProducer, port: port)
                 fault("transmit", producer, tx.requestConsumer)
                 return false
             case .idle:
