@@ -40,7 +40,9 @@ def main() -> None:
     # Issue #13's device rows boot on their own with a virtio disk (an 8 MiB image made here).
     subprocess.run([sys.executable, "Scripts/make-disk.py", "build/devices/bench-disk.img"], check=True, stdout=subprocess.DEVNULL)
     disk = ("-drive", "file=build/devices/bench-disk.img,if=none,id=d0,format=raw",
-            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on")
+            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on",
+            # issue #14's split-driver rows: dom0's bridge uplink, for the DHCP leases of dom0 and two netdemo domUs
+            "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on")
     devices1, devices2 = run_once(1, "bench-devices", disk), run_once(2, "bench-devices", disk)
     first["guest.linux_userspace"] = linux1.get("guest.linux_userspace")
     second["guest.linux_userspace"] = linux2.get("guest.linux_userspace")
@@ -155,7 +157,11 @@ def main() -> None:
                               ("virtio-blk read, 8 sectors a request: sectors per million instructions", "guest.blk_read_sectors_per_minstr_x100", 100),
                               ("virtio-blk read, 8 sectors a request: instructions per request (driver, hypervisor, interrupt)", "guest.blk_read_instructions_per_request", 1),
                               ("blkback (issue #14): moving one sector to Mini-OS's blkfront by grant copy (dom0 and hypervisor)", "guest.blkback_grant_copy_per_sector", 1),
-                              ("blkback: the same by grant map, copy, unmap", "guest.blkback_grant_map_per_sector", 1)):
+                              ("blkback: the same by grant map, copy, unmap", "guest.blkback_grant_map_per_sector", 1),
+                              ("block read, 8 sectors a request, bytes 1-3 MiB of the disk: dom0's own virtio-blk (MiB per 10^9 instructions)", "guest.blk_region_mib_per_ginstr_x100", 100),
+                              ("the same region from a netdemo domU through its blkfront and dom0's blkback (MiB per 10^9 instructions)", "guest.domu_blk_mib_per_ginstr_x100", 100),
+                              ("1-byte TCP echo round trip, lwIP to lwIP: netdemo domU -> dom0 (instructions)", "guest.tcp_echo_rtt_domu_dom0", 1),
+                              ("1-byte TCP echo round trip: netdemo domU -> the other netdemo domU (instructions)", "guest.tcp_echo_rtt_domu_domu", 1)):
         a, b = devices1.get(key), devices2.get(key)
         fmt = (lambda x: f"{x / scale:.2f}" if x is not None else "?") if scale != 1 else (lambda x: str(x) if x is not None else "?")
         md.append(f"| {label} | {fmt(a)} | {fmt(b)} |")

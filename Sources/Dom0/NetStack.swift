@@ -154,7 +154,9 @@ func netTCPEvent(_ kind: Int32, _ address: UInt32, _ port: UInt16, _ data: Unsaf
     case 2:
         guard let data else { return }
         for i in 0..<Int(length) where NetStack.received.count < 256 { NetStack.received.append(data.load(fromByteOffset: i, as: UInt8.self)) }
-    default:
+    case 3:
         NetStack.closed &+= 1
+    default:
+        break       // 4-6: netglue's TCP client, which dom0 does not use
     }
 }

@@ -232,23 +232,25 @@ final class NetBackend: SplitBackend {
     func service() -> Bool {
         guard let page = txRing?.bytes, let staging = Self.txStaging else { return false }
         let shared = RingPage(page: page)
-        let old = tx.responseProducer
         var served = 0
         loop: while served < Self.budget {
             switch shared.look(tx) {
             case .garbage(let producer):
-                shared.publish(since: old, now: tx.responseProducer, port: port)
                 fault("transmit", producer, tx.requestConsumer)
                 return false
             case .idle:
                 break loop
             case .waiting(let n):
                 served += 1
+                let before = tx.responseProducer
                 transmitOne(page, staging, waiting: n)
                 guard txRing != nil else { return false }
+                // Each packet's responses go out at once, as Linux's netback pushes them: a frontend
+                // woken by the reply to this packet (dom0's own lwIP answers within transmitOne) finds
+                // its transmit pages back instead of waiting for the end of the batch.
+                shared.publish(since: before, now: tx.responseProducer, port: port)
             }
         }
-        shared.publish(since: old, now: tx.responseProducer, port: port)
         return served == Self.budget
     }
 

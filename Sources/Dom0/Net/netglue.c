@@ -1,7 +1,8 @@
 /* netglue.c: lwIP (NO_SYS, raw API) glued to dom0's bridge port (and, linked the same way, to the
  * netdemo domU's netfront: Sources/Guests/NetDemo answers the same callbacks), the C side of it: the
  * Ethernet netif whose frames go out through dom0_net_transmit and come in through apus_net_input,
- * DHCP, ICMP echo (ping) over a raw pcb, and a TCP echo service. Single-threaded: its kernel calls it
+ * DHCP, ICMP echo (ping) over a raw pcb, a TCP echo service, and a one-connection TCP client (make
+ * bench's round trips). Single-threaded: its kernel calls it
  * from its main loop only, never from an event upcall. It owns no device and decides no policy. */
 #include "lwip/init.h"
 #include "lwip/netif.h"
@@ -161,4 +162,76 @@ int apus_net_echo_listen(uint16_t port) {
     if (listening == NULL) return ERR_MEM;
     tcp_accept(listening, echo_accept);
     return 0;
+}
+
+/* ---- a TCP client for make bench's round trips: one connection at a time; events to Swift ---- */
+enum { TCP_PROBE_CONNECTED = 4, TCP_PROBE_DATA = 5, TCP_PROBE_CLOSED = 6 };
+static struct tcp_pcb *probe_pcb;
+
+static err_t probe_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+    (void)arg;
+    if (p == NULL || err != ERR_OK) {
+        if (p != NULL) pbuf_free(p);
+        dom0_net_tcp_event(TCP_PROBE_CLOSED, ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, NULL, 0);
+        tcp_arg(pcb, NULL);
+        tcp_recv(pcb, NULL);
+        tcp_err(pcb, NULL);
+        tcp_close(pcb);
+        if (probe_pcb == pcb) probe_pcb = NULL;
+        return ERR_OK;
+    }
+    uint16_t n = p->tot_len;
+    tcp_recved(pcb, n);
+    pbuf_free(p);
+    dom0_net_tcp_event(TCP_PROBE_DATA, ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, NULL, n);
+    return ERR_OK;
+}
+
+static void probe_error(void *arg, err_t err) {
+    (void)arg; (void)err;
+    probe_pcb = NULL;                                /* lwIP has freed it */
+    dom0_net_tcp_event(TCP_PROBE_CLOSED, 0, 0, NULL, 0);
+}
+
+static err_t probe_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+    (void)arg;
+    dom0_net_tcp_event(err == ERR_OK ? TCP_PROBE_CONNECTED : TCP_PROBE_CLOSED,
+                       ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, NULL, 0);
+    return ERR_OK;
+}
+
+/* Connects to `address` (network byte order) port `port`, Nagle off: 0, or a negative lwIP error
+ * (also when a connection is already open). The outcome comes as an event. */
+int apus_net_probe_connect(uint32_t address, uint16_t port) {
+    if (probe_pcb != NULL) return ERR_ISCONN;
+    struct tcp_pcb *pcb = tcp_new();
+    if (pcb == NULL) return ERR_MEM;
+    tcp_nagle_disable(pcb);
+    tcp_recv(pcb, probe_recv);
+    tcp_err(pcb, probe_error);
+    ip_addr_t to;
+    ip_addr_set_ip4_u32(&to, address);
+    err_t e = tcp_connect(pcb, &to, port, probe_connected);
+    if (e != ERR_OK) { tcp_abort(pcb); return e; }
+    probe_pcb = pcb;
+    return 0;
+}
+
+/* Sends `length` bytes on the open connection at once: 0, or a negative lwIP error. */
+int apus_net_probe_send(const void *data, uint16_t length) {
+    if (probe_pcb == NULL) return ERR_CONN;
+    err_t e = tcp_write(probe_pcb, data, length, TCP_WRITE_FLAG_COPY);
+    if (e != ERR_OK) return e;
+    tcp_output(probe_pcb);                           /* a frame it could not send yet, lwIP sends again */
+    return 0;
+}
+
+/* Closes the open connection (if any). */
+void apus_net_probe_close(void) {
+    if (probe_pcb == NULL) return;
+    tcp_arg(probe_pcb, NULL);
+    tcp_recv(probe_pcb, NULL);
+    tcp_err(probe_pcb, NULL);
+    if (tcp_close(probe_pcb) != ERR_OK) tcp_abort(probe_pcb);
+    probe_pcb = NULL;
 }

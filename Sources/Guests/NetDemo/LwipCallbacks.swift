@@ -40,7 +40,8 @@ func netPingReply(_ seq: UInt16, _ from: UInt32) {
     NetDemo.pingReplies.append((seq, from))
 }
 
-/// netglue's TCP events: 1 accepted, 2 data (already echoed back), 3 closed.
+/// netglue's TCP events: 1 accepted, 2 data (already echoed back), 3 closed; its client's (make
+/// bench's round trips, NetBench): 4 connected, 5 `length` bytes received, 6 closed or failed.
 @_cdecl("dom0_net_tcp_event")
 func netTCPEvent(_ kind: Int32, _ address: UInt32, _ port: UInt16, _ data: UnsafeRawPointer?, _ length: UInt32) {
     func flush() {
@@ -70,7 +71,13 @@ func netTCPEvent(_ kind: Int32, _ address: UInt32, _ port: UInt16, _ data: Unsaf
             let b = data.load(fromByteOffset: i, as: UInt8.self)
             if b == 10 { flush() } else if NetDemo.line.count < 160 { NetDemo.line.append(b) }
         }
-    default:
+    case 3:
         flush()
+    case 4:
+        NetBench.state = .connected
+    case 5:
+        NetBench.received &+= length
+    default:
+        NetBench.state = .closed
     }
 }

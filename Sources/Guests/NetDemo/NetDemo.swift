@@ -3,7 +3,8 @@
 // dom0's netback, lwIP takes a DHCP lease from QEMU's user network through dom0's bridge, serves a
 // TCP echo on port 7 (a line printed per echo), and pings the other netdemo domU (or `peer=A.B.C.D`) until it answers.
 // It runs lwIP from its main loop only, blocked between turns until its vif's event or a 20 ms timer.
-// Its progress also goes to its store directory (data/netdemo-*), for dom0's scenario to follow.
+// Its progress also goes to its store directory (data/netdemo-*), for dom0's scenario to follow. With
+// `bench=1` on its command line it also runs make bench's disk and echo measurements (NetBench).
 
 import ApusCore
 import GuestKit
@@ -73,6 +74,7 @@ enum NetDemo {
         console.print(text)
         guard status == BlkifStatus.okay.rawValue else { return }
         report("sector", Array("ok".utf8))
+        if NetBench.enabled { NetBench.disk(&disk) }
         // Done with the disk: closed as Linux's blkfront closes, its grants ended.
         let closed = disk.close()
         console.print("netdemo: blkfront: \(closed ? StaticString("closed through states 5 and 6, its grants ended") : StaticString("close FAILED")) (\(DomUGrants.inUse) grants in use)")
@@ -157,6 +159,8 @@ enum NetDemo {
                     append(&l, address: reply.from)
                     console.print(l)
                     report("ping", Array("ok".utf8))
+                    // make bench (bench=1): round trips to dom0 (10.0.2.15) and to the other domU.
+                    if NetBench.enabled { NetBench.network(n, dom0: (address & 0x00FF_FFFF) | 15 << 24, other: otherAddress()) }
                 } else if GuestTime.now() >= nextPing {
                     seq &+= 1
                     _ = apus_net_ping(otherAddress(), seq)
