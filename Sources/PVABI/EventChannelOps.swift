@@ -261,3 +261,35 @@ public enum EvtchnSetPriorityLayout {
     public static let priorityOffset: Int = 4
     public static let size: Int = 8
 }
+
+/// struct evtchn_fifo_control_block (one per VCPU, inside a guest frame): READY bits and the queue heads.
+public enum EvtchnFifoControlBlockLayout {
+    /// u32: bit p set while queue p has events the guest has not started to consume.
+    public static let readyOffset: Int = 0
+    /// u32 head[16]: the first port of each priority's queue (0: empty).
+    public static let headOffset: Int = 8
+    public static let size: Int = 72
+    /// Byte offset of head[priority].
+    public static func head(_ priority: UInt32) -> Int { headOffset + Int(priority) * 4 }
+}
+
+/// The FIFO ABI's event words (event_word_t, u32) and priorities.
+public enum EvtchnFifo {
+    public static let pendingBit: UInt32 = 31
+    public static let maskedBit: UInt32 = 30
+    public static let linkedBit: UInt32 = 29
+    public static let busyBit: UInt32 = 28
+    /// EVTCHN_FIFO_LINK_BITS: init_control's OUT link_bits.
+    public static let linkBits: UInt32 = 17
+    public static let linkMask: UInt32 = (1 << 17) - 1
+    /// Ports the ABI can name (1 << link bits).
+    public static let maxPorts: UInt32 = 1 << 17
+    public static let priorityHighest: UInt32 = 0
+    public static let priorityDefault: UInt32 = 7
+    public static let priorityLowest: UInt32 = 15
+    public static let priorities: Int = 16
+    /// Event words in one 4 KiB event-array page.
+    public static let wordsPerPage: UInt32 = 1024
+    /// EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES.
+    public static let maxArrayPages: UInt32 = maxPorts / wordsPerPage
+}

@@ -53,7 +53,21 @@ enum DecoderTarget {
                 _ = PageTableBatch.mmuextOp(op)
             }
         case 12: _ = UpdateVAMappingRequest.decode(a)
-        case 13: _ = EventChannelRequest.decode(a, &m)
+        case 13:
+            _ = EventChannelRequest.decode(a, &m)
+            // The FIFO ABI's commands and their rules over what was decoded.
+            if let op = EventChannelOp(rawValue: 11 + a.a1 % 3), case .success(let r) = FifoEventRequest.decode(op, a.a2, &m) {
+                var setup = FifoSetup()
+                setup.abi = a.a5 & 1 == 0 ? .twoLevel : .fifo
+                setup.controlBlocks = UInt64(a.a4)
+                setup.arrayPages = a.a5 >> 24
+                switch r {
+                case .initControl(_, let offset, let vcpu, _):
+                    _ = FifoControlRules.initControl(setup, vcpu: vcpu, vcpus: a.a3 % 130, offset: offset, frame: .ownWritableRAM, boundPorts: a.a5 & 2 == 0)
+                case .expandArray: _ = FifoControlRules.expandArray(setup, portLimit: a.a3, frame: .ownWritableRAM)
+                case .setPriority(let port, let priority): _ = FifoControlRules.setPriority(setup, port: port, priority: priority, portLimit: a.a3)
+                }
+            }
         case 14: _ = SysctlRequest.decode(a, &m)
         case 15: _ = DomctlRequest.decode(a, &m)
         case 16: _ = MemoryOpRequest.decode(a, &m)
