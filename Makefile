@@ -13,6 +13,7 @@ LD_LLD     ?= ld.lld
 QEMU       ?= qemu-system-x86_64
 MEMORY     ?= 256
 SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice
+SCENARIOS  += http
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -257,10 +258,10 @@ $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf
 
 # ---- Running -----------------------------------------------------------------------------
 # dom0 gets a virtio disk (DISK=path picks one; the default is a small image the build makes) and a
-# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7.
+# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7 and 8080 to its HTTP API (80).
 DISK       ?= $(BUILD)/disk.img
 DEVICES    := -drive file=$(DISK),if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0,disable-legacy=on \
-              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7 -device virtio-net-pci,netdev=n0,disable-legacy=on
+              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=n0,disable-legacy=on
 
 $(BUILD)/disk.img: Scripts/make-disk.py
 	python3 Scripts/make-disk.py $@

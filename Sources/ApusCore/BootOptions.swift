@@ -21,6 +21,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case shellDevices
     /// make bench's device rows, with a virtio disk.
     case benchDevices
+    /// dom0's toolstack over HTTP, driven by a host-side client through hostfwd (issue #15).
+    case http
 
     public var name: StaticString {
         switch self {
@@ -51,6 +53,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .devices: return "devices"
         case .shellDevices: return "shell-devices"
         case .benchDevices: return "bench-devices"
+        case .http: return "http"
         }
     }
 
@@ -59,6 +62,7 @@ public enum TestScenario: UInt8, CaseIterable {
         switch self {
         case .boot, .exceptions, .panic: return true
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices: return false
+        case .http: return false
         }
     }
 
