@@ -7,6 +7,7 @@ malformed request, oversized headers and body, a client that sends nothing, pipe
 connections at once, chunked bodies). Writes `PASS N checks` or the failures to RESULT, then sends a
 last request (GET /v1/domains/client-finished) that tells the dialogue it is done."""
 import json
+import os
 import re
 import socket
 import sys
@@ -225,10 +226,8 @@ auth = f"Authorization: Bearer {token}\r\n"
 s.sendall((f"GET /v1/host HTTP/1.1\r\nHost: a\r\n{auth}\r\n"
            f"POST /v1/domains HTTP/1.1\r\nHost: a\r\n{auth}Transfer-Encoding: chunked\r\n\r\n4\r\n{{}}\r\n\r\n0\r\n\r\n"
            f"GET /v1/domains/0 HTTP/1.1\r\nHost: a\r\n{auth}\r\n").encode())
-got = []
-buf = b""
-class Reader:
-    pass
+
+
 def responses(sock, n):
     out, data = [], b""
     while len(out) < n:
@@ -291,7 +290,6 @@ check(r[0] == 200 and json.loads(r[2])["domains"] == len(domains) - 1, "dom0 sti
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:
     f.write(verdict)
-import os
 os.rename(result_path + ".tmp", result_path)
 print(verdict, end="")
 try:
