@@ -23,6 +23,7 @@ DEBUGINFO  ?=
 DEBUG_G    := $(if $(DEBUGINFO),-g)
 DEBUG_NASM := $(if $(DEBUGINFO),-g -F dwarf)
 SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo conformance linux-io
+SCENARIOS  += http
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -296,11 +297,12 @@ $(BUILD)/test-fuzz-dom0.iso: $(BUILD)/guests/fuzz.elf
 
 # ---- Running -----------------------------------------------------------------------------
 # dom0 gets a virtio disk (DISK=path picks one; the default is a small image the build makes) and a
-# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7 and 5556
-# to port 7 of 10.0.2.16 (the first domU that takes a DHCP lease through dom0's bridge: netdemo's echo).
+# virtio network card on QEMU's user network, with host port 5555 forwarded to dom0's port 7, 5556
+# to port 7 of 10.0.2.16 (the first domU that takes a DHCP lease through dom0's bridge: netdemo's echo)
+# and 8080 to dom0's HTTP API (80).
 DISK       ?= $(BUILD)/disk.img
 DEVICES    := -drive file=$(DISK),if=none,id=d0,format=raw -device virtio-blk-pci,drive=d0,disable-legacy=on \
-              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7,hostfwd=tcp:127.0.0.1:5556-10.0.2.16:7 -device virtio-net-pci,netdev=n0,disable-legacy=on
+              -netdev user,id=n0,hostfwd=tcp:127.0.0.1:5555-:7,hostfwd=tcp:127.0.0.1:5556-10.0.2.16:7,hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci,netdev=n0,disable-legacy=on
 
 $(BUILD)/disk.img: Scripts/make-disk.py
 	python3 Scripts/make-disk.py $@

@@ -29,6 +29,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case conformance
     /// Linux with a vdisk and a vif beside a netdemo domU: disk, DHCP, ping and TCP both ways (issue #14).
     case linuxIO
+    /// dom0's toolstack over HTTP, driven by a host-side client through hostfwd (issue #15).
+    case http
 
     public var name: StaticString {
         switch self {
@@ -63,6 +65,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .debugKeys: return "debugkeys"
         case .conformance: return "conformance"
         case .linuxIO: return "linux-io"
+        case .http: return "http"
         }
     }
 
@@ -72,6 +75,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .boot, .exceptions, .panic: return true
         case .debugKeys: return false
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO: return false
+        case .http: return false
         }
     }
 

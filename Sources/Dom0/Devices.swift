@@ -51,6 +51,8 @@ enum Devices {
         // An echo service on TCP port 7 (make run forwards host port 5555 to it).
         NetStack.echoListening = apus_net_echo_listen(7) == 0
         console.print("tcp: echo service on port 7 \(NetStack.echoListening ? StaticString("listening") : StaticString("could not listen"))")
+        // The toolstack's HTTP API (issue #15): port from http=PORT, token from api_token= or made now.
+        HttpServer.start()
         return nic
     }
 

@@ -100,6 +100,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "fuzz") { Kernel.shutdown(FuzzTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "shell") || BootOptions.equal(name, "shell-devices") { Shell.run() }
         if BootOptions.equal(name, "debugkeys") { Shell.run() }
+        if BootOptions.equal(name, "http") { Shell.run() }
         if BootOptions.equal(name, "minios") {
             Kernel.shutdown(MiniOSTest.run("minios.cfg", awaited: "kernel.c: dummy main", runOn: 500_000_000,
                                            echoesInput: true, summary: "minios test") ? .poweroff : .crash)

@@ -1,7 +1,7 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
 // hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, the #GP emulator's
 // privileged-instruction decoder, bounce-frame
-// placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label, dom0's blkback and netback request decoders. An input is a selector byte,
+// placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label, dom0's blkback and netback request decoders, dom0's HTTP request parser and JSON reader. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
 
@@ -21,7 +21,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum DecoderTarget {
-    static let count: UInt8 = 32
+    static let count: UInt8 = 33
 
     static func run(_ selector: UInt8, _ a: HypercallArguments, _ m: inout ImageMemory, _ image: UnsafeRawBufferPointer) {
         switch selector % count {
@@ -112,6 +112,9 @@ enum DecoderTarget {
             let skip = Int(a.a2 % 16)
             if skip <= raw.count { PrivilegedInstructionFuzz.check(raw[skip...]) }
             PrivilegedInstructionFuzz.check(InstructionBytes.fetch(a.a1, &m))
+        case 32:
+            // dom0's HTTP API server: the request parser, its routes, the JSON reader (issue #15).
+            HttpFuzz.run(a.a1, a.a2, image)
         default:
             // dom0's xenstored: the image is what a guest put on its store ring.
             StoreFuzz.run(image, chunking: a.a1)

@@ -33,8 +33,8 @@
 #define MEM_ALIGNMENT               4
 #define MEM_SIZE                    (96 * 1024)
 #define MEMP_NUM_PBUF               32
-#define MEMP_NUM_TCP_PCB            8
-#define MEMP_NUM_TCP_SEG            32
+#define MEMP_NUM_TCP_PCB            24  /* the echo service and 16 HTTP connections, with room for TIME_WAIT */
+#define MEMP_NUM_TCP_SEG            64
 #define PBUF_POOL_SIZE              48
 #define PBUF_POOL_BUFSIZE           1536
 

@@ -1,0 +1,111 @@
+// HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET /v1/domains,
+// GET and DELETE /v1/domains/{id|name}. It reads what the shell's list and info read (Toolstack's
+// domain info, physinfo, xen_version) and destroys through Toolstack.destroy as the shell does; the
+// route and the token check are decided first, in pure code (GuestKit ApiRoute). It never acts on a
+// request that was not authorized.
+
+import ApusCore
+import GuestKit
+import PVABI
+
+enum HttpApi {
+    /// The status and the complete response for `r`.
+    static func respond(_ r: HttpRequest, token: [UInt8]) -> (UInt16, [UInt8]) {
+        let head = r.method == .head
+        func ok(_ w: JsonWriter) -> (UInt16, [UInt8]) {
+            (200, HttpResponse.write(status: 200, body: w.bytes, keepAlive: r.keepAlive, headOnly: head))
+        }
+        func refuse(_ e: HttpError) -> (UInt16, [UInt8]) {
+            let extra: [[UInt8]] = e.status == 401 ? [HttpBytes.bytes("WWW-Authenticate: Bearer realm=\"apus\"")] : []
+            return (e.status, HttpResponse.write(status: e.status, body: HttpResponse.errorBody(e.reason), keepAlive: r.keepAlive, extra: extra, headOnly: head))
+        }
+        switch ApiRoute.decide(r, token: token) {
+        case .refused(let e):
+            return refuse(e)
+        case .host:
+            return ok(host())
+        case .domains:
+            var w = JsonWriter()
+            w.beginArray()
+            for i in Toolstack.all() { domain(i, &w) }
+            w.endArray()
+            return ok(w)
+        case .domain(let ref):
+            guard let id = Shell.resolve(ref), let i = Toolstack.info(id) else { return refuse(HttpError(404, "no such domain")) }
+            var w = JsonWriter()
+            domain(i, &w)
+            return ok(w)
+        case .destroyDomain(let ref):
+            guard let id = Shell.resolve(ref) else { return refuse(HttpError(404, "no such domain")) }
+            guard id != 0 else { return refuse(HttpError(409, "dom0 cannot destroy itself")) }
+            let rc = Toolstack.destroy(id)
+            guard rc == 0 else { return refuse(HttpError(500, "destroydomain failed")) }
+            Shell.configs.removeAll { $0.id == id }
+            console.print("destroyed d\(id) (HTTP API)")
+            var w = JsonWriter()
+            w.beginObject()
+            w.key("destroyed"); w.integer(UInt64(id))
+            w.endObject()
+            return ok(w)
+        }
+    }
+
+    static func host() -> JsonWriter {
+        var w = JsonWriter()
+        let (_, phys) = Toolstack.sysctl(.physInfo)
+        func u32(_ o: Int) -> UInt64 { UInt64(phys[o]) | UInt64(phys[o + 1]) << 8 | UInt64(phys[o + 2]) << 16 | UInt64(phys[o + 3]) << 24 }
+        let v = UInt32(bitPattern: xen.xenVersion(.version))
+        var caps = [UInt8](repeating: 0, count: 1024)
+        let rc = caps.withUnsafeMutableBufferPointer { xen.xenVersion(.capabilities, UInt32(UInt(bitPattern: $0.baseAddress))) }
+        let capsEnd = rc == 0 ? (caps.firstIndex(of: 0) ?? 0) : 0
+        let domains = Toolstack.all()
+        w.beginObject()
+        w.key("hypervisor"); w.string("Apus")
+        w.key("version"); w.beginObject()
+        w.key("major"); w.integer(UInt64(v >> 16))
+        w.key("minor"); w.integer(UInt64(v & 0xFFFF))
+        w.endObject()
+        w.key("capabilities"); w.string(Array(caps[..<capsEnd]))
+        w.key("memory"); w.beginObject()
+        w.key("total_kib"); w.integer(u32(SysctlLayout.totalPagesOffset) * 4)
+        w.key("free_kib"); w.integer(u32(SysctlLayout.freePagesOffset) * 4)
+        w.endObject()
+        w.key("domains"); w.integer(UInt64(domains.count))
+        w.key("uptime_ms"); w.integer(GuestTime.now() / 1_000_000)
+        w.key("http"); w.beginObject()
+        w.key("port"); w.integer(UInt64(HttpServer.port))
+        w.key("connections"); w.integer(UInt64(HttpServer.connections.count { $0 != nil }))
+        w.key("answered"); w.integer(UInt64(HttpServer.answered))
+        w.endObject()
+        w.endObject()
+        return w
+    }
+
+    static func domain(_ i: DomainInfo, _ w: inout JsonWriter) {
+        w.beginObject()
+        w.key("id"); w.integer(UInt64(i.id))
+        w.key("name"); w.string(i.name)
+        w.key("state"); w.string(Shell.state(i))
+        w.key("memory_kib"); w.integer(UInt64(i.pages) * 4)
+        w.key("weight"); w.integer(UInt64(i.weight))
+        w.key("cap"); w.integer(UInt64(i.cap))
+        w.key("cpu_time_ms"); w.integer(i.cpuTime / 1_000_000)
+        w.key("events_sent"); w.integer(UInt64(i.eventsSent))
+        w.key("events_received"); w.integer(UInt64(i.eventsReceived))
+        w.key("flags"); w.integer(UInt64(i.flags))
+        w.endObject()
+    }
+
+    static func appendMethod(_ l: inout LogLine, _ m: HttpMethod) {
+        switch m {
+        case .get: l.append("GET")
+        case .head: l.append("HEAD")
+        case .post: l.append("POST")
+        case .put: l.append("PUT")
+        case .delete: l.append("DELETE")
+        case .patch: l.append("PATCH")
+        case .options: l.append("OPTIONS")
+        case .other(let b): for c in b.prefix(16) { l.append(byte: c) }
+        }
+    }
+}

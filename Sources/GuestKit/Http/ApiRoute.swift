@@ -1,0 +1,52 @@
+// ApiRoute.swift: what a request to dom0's HTTP API asks for, decided from its method, path and
+// Authorization header before anything acts: the endpoint (with the domain it names), or the error it
+// gets (401, 404, 405). Pure: it never touches a domain, and it never logs or returns the token.
+
+public enum ApiRoute: Equatable, Sendable {
+    /// GET /v1/host
+    case host
+    /// GET /v1/domains
+    case domains
+    /// GET /v1/domains/{id|name}
+    case domain(DomainReference)
+    /// DELETE /v1/domains/{id|name}
+    case destroyDomain(DomainReference)
+    case refused(HttpError)
+
+    /// The route of `request`, for a server whose API token is `token` (never empty).
+    public static func decide(_ request: HttpRequest, token: [UInt8]) -> ApiRoute {
+        guard authorized(request, token: token) else { return .refused(HttpError(401, "missing or wrong bearer token")) }
+        var path = request.path
+        // One trailing slash is forgiven.
+        if path.count > 1, path.last == 47 { path = path.dropLast() }
+        let get = request.method == .get || request.method == .head
+        if HttpBytes.equal(path, "/v1/host") {
+            return get ? .host : .refused(HttpError(405, "method not allowed on /v1/host"))
+        }
+        if HttpBytes.equal(path, "/v1/domains") {
+            return get ? .domains : .refused(HttpError(405, "method not allowed on /v1/domains"))
+        }
+        let prefix = HttpBytes.bytes("/v1/domains/")
+        if path.count > prefix.count, path.starts(with: prefix) {
+            let word = path.dropFirst(prefix.count)
+            guard word.count <= 64, word.allSatisfy({ HttpBytes.isTokenChar($0) && $0 != 37 }) else {
+                return .refused(HttpError(404, "no such domain"))
+            }
+            let ref = DomainReference(Array(word))
+            if get { return .domain(ref) }
+            if request.method == .delete { return .destroyDomain(ref) }
+            return .refused(HttpError(405, "method not allowed on /v1/domains/{id}"))
+        }
+        return .refused(HttpError(404, "no such endpoint"))
+    }
+
+    /// Whether the request carries `Authorization: Bearer <token>`; the compare takes the same time
+    /// wherever the first difference is.
+    public static func authorized(_ request: HttpRequest, token: [UInt8]) -> Bool {
+        guard !token.isEmpty, let value = request.header("authorization") else { return false }
+        guard value.count > 7, HttpBytes.equalFolded(value.prefix(7), "bearer ") else { return false }
+        var given = Array(value.dropFirst(7))
+        while let f = given.first, f == 32 { given.removeFirst() }
+        return HttpBytes.constantTimeEqual(given, token)
+    }
+}

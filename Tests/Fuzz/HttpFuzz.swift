@@ -1,0 +1,63 @@
+// HttpFuzz.swift: libFuzzer cases for what dom0's HTTP API server takes from a TCP client: the request
+// parser fed the image in pieces of fuzzed sizes (the requests it hands over must be the same however
+// the bytes are split, and within its limits), the routes it decides for them, and the strict JSON
+// reader (what it accepts must be a consistent tree; a string it decodes must survive the writer and
+// the reader again). A trap, a request past a limit or a split-dependent answer is a finding.
+
+import GuestKit
+
+enum HttpFuzz {
+    static func run(_ a1: UInt32, _ a2: UInt32, _ image: UnsafeRawBufferPointer) {
+        switch a1 % 2 {
+        case 0:
+            let limits = HttpLimits(maxHeadBytes: 64 + Int(a2 % 512), maxHeaders: 1 + Int(a2 >> 9 & 15), maxBodyBytes: Int(a2 >> 13 & 1023))
+            let whole = parse(image, limits: limits, pieces: { _ in image.count })
+            var seed = a2 | 1
+            let split = parse(image, limits: limits, pieces: { _ in
+                seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5
+                return 1 + Int(seed % 37)
+            })
+            precondition(whole == split, "the answer depends on how the bytes were split")
+            for case .request(let r) in whole {
+                precondition(r.body.count <= limits.maxBodyBytes, "a body past the limit")
+                _ = ApiRoute.decide(r, token: [0x61, 0x62])
+            }
+        default:
+            let source = Array(image)
+            let limits = JsonLimits(maxBytes: 4096, maxDepth: 1 + Int(a2 % 20), maxNodes: 1 + Int(a2 >> 5 % 512))
+            guard case .success(let d) = JsonDocument.parse(source, limits: limits) else { return }
+            precondition(!d.nodes.isEmpty && d.nodes.count <= limits.maxNodes, "node count")
+            for (i, n) in d.nodes.enumerated() {
+                precondition(n.next > i && n.next <= d.nodes.count && n.start <= n.end && n.end <= source.count, "node bounds")
+                if n.kind == .string, let s = d.string(i) {
+                    var w = JsonWriter()
+                    w.string(s)
+                    guard case .success(let again) = JsonDocument.parse(w.bytes) else { preconditionFailure("the writer wrote what the reader refuses") }
+                    precondition(again.string(0) == s, "a string changed through the writer")
+                }
+                _ = d.integer(i)
+                _ = d.members(i)
+                _ = d.elements(i)
+            }
+        }
+    }
+
+    static func parse(_ image: UnsafeRawBufferPointer, limits: HttpLimits, pieces: (Int) -> Int) -> [HttpParseResult] {
+        var p = HttpParser(limits: limits)
+        var out: [HttpParseResult] = []
+        var at = 0
+        while at < image.count {
+            let n = min(pieces(at), image.count - at)
+            p.feed(UnsafeRawBufferPointer(rebasing: image[at..<(at + n)]))
+            at += n
+            while true {
+                let r = p.next()
+                if case .needMore = r { break }
+                out.append(r)
+                if case .error = r { return out }
+            }
+            precondition(p.buffered <= limits.maxHeadBytes + 3 * limits.maxBodyBytes + 300 + n, "the parser holds too many bytes")
+        }
+        return out
+    }
+}

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""http-client.py PORT LOG OPENAPI RESULT: the host's side of the http scenario. Waits for dom0's API
+behind 127.0.0.1:PORT (QEMU's hostfwd to dom0's port 80), takes the token dom0 printed once from the
+serial LOG, and drives the API: every response is checked against the OpenAPI document (a small
+validator for the JSON Schema subset it uses), and bad input is tried (no token, a wrong one, a
+malformed request, oversized headers and body, a client that sends nothing, pipelining, several
+connections at once, chunked bodies). Writes `PASS N checks` or the failures to RESULT, then sends a
+last request (GET /v1/domains/client-finished) that tells the dialogue it is done."""
+import json
+import os
+import re
+import socket
+import sys
+import time
+
+port, log_path, spec_path, result_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+spec = json.load(open(spec_path))
+failures, checks = [], 0
+
+
+def check(ok, what):
+    global checks
+    checks += 1
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def resolve(schema):
+    while "$ref" in schema:
+        node = spec
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def validate(value, schema, where="$"):
+    """The JSON Schema subset the document uses: type, enum, required, properties,
+    additionalProperties false, items, minimum, maximum, minLength. Returns the problems."""
+    s = resolve(schema)
+    t = s.get("type")
+    types = {"object": dict, "array": list, "string": str, "boolean": bool}
+    if t == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return [f"{where}: {value!r} is not an integer"]
+    elif t in types and not isinstance(value, types[t]):
+        return [f"{where}: {value!r} is not {t}"]
+    problems = []
+    if "enum" in s and value not in s["enum"]:
+        problems.append(f"{where}: {value!r} not in {s['enum']}")
+    if "minimum" in s and value < s["minimum"]:
+        problems.append(f"{where}: {value} < {s['minimum']}")
+    if "maximum" in s and value > s["maximum"]:
+        problems.append(f"{where}: {value} > {s['maximum']}")
+    if "minLength" in s and len(value) < s["minLength"]:
+        problems.append(f"{where}: shorter than {s['minLength']}")
+    if t == "object":
+        for r in s.get("required", []):
+            if r not in value:
+                problems.append(f"{where}: missing {r}")
+        props = s.get("properties", {})
+        for k, v in value.items():
+            if k in props:
+                problems += validate(v, props[k], f"{where}.{k}")
+            elif s.get("additionalProperties") is False:
+                problems.append(f"{where}: unexpected member {k}")
+    if t == "array":
+        for i, v in enumerate(value):
+            problems += validate(v, s["items"], f"{where}[{i}]")
+    return problems
+
+
+def conforms(method, template, status, body):
+    """Whether the response matches the document's operation: a documented status, a JSON body valid
+    against its schema."""
+    op = spec["paths"][template][method.lower()]
+    responses = op["responses"]
+    if str(status) not in responses:
+        return [f"status {status} not documented for {method} {template}"]
+    r = resolve(responses[str(status)])
+    schema = r["content"]["application/json"]["schema"]
+    try:
+        value = json.loads(body)
+    except ValueError as e:
+        return [f"body is not JSON: {e}: {body[:80]!r}"]
+    return validate(value, schema)
+
+
+def read_response(s):
+    """One response from socket `s`: (status, headers, body), or None when the connection closed first."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = int(headers.get("content-length", "0"))
+    while len(rest) < n:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    read_response.leftover = rest[n:]
+    return status, headers, rest[:n]
+
+
+def connect():
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    return s
+
+
+def request(method, path, token=None, extra="", body=b""):
+    s = connect()
+    try:
+        h = f"{method} {path} HTTP/1.1\r\nHost: apus\r\nConnection: close\r\n"
+        if token is not None:
+            h += f"Authorization: Bearer {token}\r\n"
+        if body:
+            h += f"Content-Length: {len(body)}\r\n"
+        s.sendall(h.encode() + extra.encode() + b"\r\n" + body)
+        return read_response(s)
+    finally:
+        s.close()
+
+
+def raw(data, timeout=30):
+    """Sends `data` on a fresh connection: the response, and whether the server then closed."""
+    s = connect()
+    s.settimeout(timeout)
+    try:
+        s.sendall(data)
+        r = read_response(s)
+        closed = r is not None and read_response.leftover == b"" and s.recv(1) == b""
+        return r, closed
+    finally:
+        s.close()
+
+
+# 1. Wait for the API: until lwIP listens, QEMU accepts and drops the connection.
+deadline = time.time() + 200
+first = None
+while time.time() < deadline:
+    try:
+        first = request("GET", "/v1/host")
+        if first:
+            break
+    except OSError:
+        pass
+    time.sleep(1)
+if first is None:
+    open(result_path, "w").write("FAIL the API never answered\n")
+    sys.exit(1)
+
+# 2. The token dom0 printed once.
+token = None
+while time.time() < deadline and token is None:
+    m = re.search(r"http: API token ([0-9a-f]{32}) \(generated", open(log_path, errors="replace").read())
+    token = m.group(1) if m else None
+    time.sleep(0.5)
+check(token is not None, "dom0 printed a generated API token")
+token = token or "none"
+
+check(first[0] == 401 and not conforms("GET", "/v1/host", first[0], first[2]), f"no token: 401 with an Error body ({first[0]} {first[2]!r})")
+check(first[1].get("www-authenticate", "").startswith("Bearer"), "401 carries WWW-Authenticate: Bearer")
+r = request("GET", "/v1/host", token="0" * 32)
+check(r[0] == 401 and json.loads(r[2])["error"] == "missing or wrong bearer token", f"wrong token: 401 ({r[0]})")
+r = request("GET", "/v1/host", token=token[:-1])
+check(r[0] == 401, "a token missing its last character: 401")
+
+# 3. The endpoints, against the document.
+r = request("GET", "/v1/host", token=token)
+problems = conforms("GET", "/v1/host", r[0], r[2])
+check(r[0] == 200 and not problems, f"GET /v1/host: 200 matching Host {problems}")
+host = json.loads(r[2])
+check(host["capabilities"] == "xen-3.0-x86_32p", f"capabilities {host['capabilities']!r}")
+check(0 < host["memory"]["free_kib"] < host["memory"]["total_kib"], f"memory {host['memory']}")
+# The dialogue creates spinner-2 from the shell: the list shows it once it exists.
+while time.time() < deadline:
+    r = request("GET", "/v1/domains", token=token)
+    if r[0] != 200 or any(d["name"] == "spinner-2" for d in json.loads(r[2])):
+        break
+    time.sleep(1)
+problems = conforms("GET", "/v1/domains", r[0], r[2])
+check(r[0] == 200 and not problems, f"GET /v1/domains: 200 matching [Domain] {problems}")
+domains = json.loads(r[2])
+names = {d["name"]: d for d in domains}
+check("Domain-0" in names and names["Domain-0"]["id"] == 0 and "spinner-2" in names, f"domains {sorted(names)}")
+check(host["domains"] == len(domains), "host's domain count equals the list's length")
+clock = names.get("spinner-2", {"id": -1})
+for ref in ("spinner-2", str(clock["id"])):
+    r = request("GET", f"/v1/domains/{ref}", token=token)
+    problems = conforms("GET", "/v1/domains/{domain}", r[0], r[2])
+    check(r[0] == 200 and not problems and json.loads(r[2])["id"] == clock["id"], f"GET /v1/domains/{ref}: spinner-2 {problems}")
+r = request("GET", "/v1/domains/nosuch", token=token)
+check(r[0] == 404 and not conforms("GET", "/v1/domains/{domain}", r[0], r[2]), f"GET /v1/domains/nosuch: 404 ({r[0]})")
+r = request("GET", "/v1/nothing", token=token)
+check(r[0] == 404, f"unknown path: 404 ({r[0]})")
+r = request("POST", "/v1/host", token=token, body=b"{}")
+check(r[0] == 405, f"POST /v1/host: 405 ({r[0]})")
+
+# 4. Malformed and oversized requests: 400/431/413 with an Error body, then the connection closes.
+def refused(data, status, what):
+    (r, closed) = raw(data)
+    ok = r is not None and r[0] == status and not validate(json.loads(r[2]), {"$ref": "#/components/schemas/Error"})
+    check(ok and closed, f"{what}: {status} with an Error body, connection closed ({r and r[0]} {r and r[2]!r}, closed {closed})")
+
+refused(b"GARBAGE\r\n\r\n", 400, "a malformed request line")
+refused(b"GET /v1/host HTTP/1.1\r\nAuthorization: Bearer " + token.encode() + b"\r\n\r\n", 400, "no Host header")
+refused(b"GET /v1/host HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 10000 + b"\r\n\r\n", 431, "10000 bytes of header")
+refused(b"POST /v1/host HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n", 413, "a 100000-byte body announced")
+refused(b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "an unknown transfer coding")
+refused(b"GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505, "HTTP/3.0")
+
+# 5. Pipelining and a chunked body on one persistent connection: answered in order.
+s = connect()
+auth = f"Authorization: Bearer {token}\r\n"
+s.sendall((f"GET /v1/host HTTP/1.1\r\nHost: a\r\n{auth}\r\n"
+           f"POST /v1/domains HTTP/1.1\r\nHost: a\r\n{auth}Transfer-Encoding: chunked\r\n\r\n4\r\n{{}}\r\n\r\n0\r\n\r\n"
+           f"GET /v1/domains/0 HTTP/1.1\r\nHost: a\r\n{auth}\r\n").encode())
+
+
+def responses(sock, n):
+    out, data = [], b""
+    while len(out) < n:
+        while b"\r\n\r\n" not in data:
+            c = sock.recv(65536)
+            if not c:
+                return out
+            data += c
+        head, _, data = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        length = int([l.split(":")[1] for l in lines if l.lower().startswith("content-length")][0])
+        while len(data) < length:
+            data += sock.recv(65536)
+        out.append((int(lines[0].split()[1]), data[:length]))
+        data = data[length:]
+    return out
+rs = responses(s, 3)
+check([x[0] for x in rs] == [200, 405, 200] and "capabilities" in json.loads(rs[0][1]) and json.loads(rs[2][1])["id"] == 0,
+      f"three pipelined requests answered in order ({[x[0] for x in rs]})")
+s.close()
+
+# 6. A client that connects and sends nothing: dom0 keeps serving others, then closes it.
+silent = connect()
+silent.settimeout(200)
+start = time.time()
+many = [connect() for _ in range(8)]
+for c in many:
+    c.sendall(f"GET /v1/domains HTTP/1.1\r\nHost: a\r\n{auth}Connection: close\r\n\r\n".encode())
+answers = [read_response(c) for c in many]
+check(all(a is not None and a[0] == 200 for a in answers), f"8 connections at once beside a silent one: all answered ({[a and a[0] for a in answers]})")
+for c in many:
+    c.close()
+slow = connect()
+slow.sendall(b"GET /v1/host HTTP/1.1\r\nHost: a\r\n")
+try:
+    closed = silent.recv(1) == b""
+except socket.timeout:
+    closed = False
+except OSError:
+    closed = True
+waited = time.time() - start
+# dom0's 10 s are guest time: under icount with sleep=off it runs ahead of the wall clock when idle.
+check(closed and waited < 200, f"the silent client was closed by dom0 ({waited:.0f} s of wall-clock time)")
+slow.settimeout(200)
+r = read_response(slow)
+check(r is not None and r[0] == 408, f"a client stopping mid-request gets 408 ({r and r[0]})")
+slow.close()
+
+# 7. DELETE: dom0 refuses itself, destroys spinner-2, which is then gone.
+r = request("DELETE", "/v1/domains/0", token=token)
+check(r[0] == 409 and not conforms("DELETE", "/v1/domains/{domain}", r[0], r[2]), f"DELETE dom0: 409 ({r[0]})")
+r = request("DELETE", "/v1/domains/spinner-2", token=token)
+check(r[0] == 200 and not conforms("DELETE", "/v1/domains/{domain}", r[0], r[2]) and json.loads(r[2])["destroyed"] == clock["id"],
+      f"DELETE /v1/domains/spinner-2: 200 ({r[0]} {r[2]!r})")
+r = request("GET", "/v1/domains/spinner-2", token=token)
+check(r[0] == 404, f"spinner-2 is gone after DELETE ({r[0]})")
+r = request("GET", "/v1/host", token=token)
+check(r[0] == 200 and json.loads(r[2])["domains"] == len(domains) - 1, "dom0 still serves, one domain fewer")
+
+verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
+with open(result_path + ".tmp", "w") as f:
+    f.write(verdict)
+os.rename(result_path + ".tmp", result_path)
+print(verdict, end="")
+try:
+    request("GET", "/v1/domains/client-finished", token=token)
+except OSError:
+    pass
+sys.exit(0 if not failures else 1)
