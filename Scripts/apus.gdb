@@ -23,18 +23,39 @@ import gdb
 APUS_BUILD = os.environ.get("APUS_GDB_BUILD", "build/debug")
 
 # ---- Layout facts ---------------------------------------------------------------------------------
-# Read from the debug build's memory and checked by Scripts/gdb-test.sh (a change of Domain's or VCPU's
-# stored properties moves them: the test then fails). Swift's DWARF names these fields, but its member
-# offsets for class properties leave out alignment padding, so they are not used.
+# Domain's field offsets come from the hypervisor itself: DebugLayout.domain (Sources/Apus/Domain/
+# DebugLayout.swift), measured from the first domain built and checked against the values it holds,
+# so a change of Domain's or VCPU's stored properties moves them there too. Swift's DWARF names these
+# fields, but its member offsets for class properties leave out alignment padding, so they are not used.
 SYM_RUNNING = "$e4Apus7DomainsO7runnings9UnmanagedVyAA6DomainCGSgvpZ"        # Domains.running
 SYM_ALL = "$e4Apus7DomainsO3allSayAA6DomainCGvpZ"                            # Domains.all
 SYM_GUEST_FRAME = "$e4Apus13ContextSwitchO10guestFrameSpy0A4Core04TrapE0VGSgvpZ"  # ContextSwitch.guestFrame
-# Domain (a class: 8 bytes of header, then its stored properties)
-D_ID, D_PRIVILEGED, D_STATE = 0x08, 0x0A, 0x0B
-D_SHARED_INFO, D_L3_MFN, D_PDPT_ENTRIES, D_PDPT_PHYSICAL, D_VCPU = 0x14, 0x1C, 0x20, 0x24, 0x28
-D_NAME, D_PAUSED, D_CPU_TIME, D_EVENT_PORTS, D_VCPU_INFO = 0x180, 0x190, 0x1A0, 0x1AC, 0x1DC
+SYM_LAYOUT = "$e4Apus11DebugLayoutO6domainAA18DomainFieldOffsetsVvpZ"                                              # DebugLayout.domain
+# DomainFieldOffsets: magic, word count, failed field, then these offsets (the order of its fields).
+LAYOUT_FIELDS = ["id", "privileged", "state", "sharedInfo", "l3MFN", "pdptEntries", "pdptPhysical",
+                 "vcpu", "name", "paused", "cpuTime", "eventPorts", "vcpuInfo", "vcpuSaved"]
+LAYOUT_VALID, LAYOUT_INVALID = 0x594C5041, 0x21444142
+
+class Layout:
+    """Domain's field offsets (D.id, D.state, ...) from the hypervisor's DebugLayout table."""
+    def __getattr__(self, field):
+        base = symbol_address(SYM_LAYOUT)
+        magic, words, failed = u32(base), u32(base + 4), u32(base + 8)
+        if magic == 0:
+            raise gdb.GdbError("Domain's layout is not measured yet: no domain has been built (continue past dom0's build)")
+        if magic == LAYOUT_INVALID:
+            name = LAYOUT_FIELDS[failed - 1] if 0 < failed <= len(LAYOUT_FIELDS) else "#%d" % failed
+            raise gdb.GdbError("Domain's layout table is invalid: Domain.%s failed its check at boot "
+                               "(fix DebugLayout.measure for the changed Domain)" % name)
+        if magic != LAYOUT_VALID or words != len(LAYOUT_FIELDS):
+            raise gdb.GdbError("DebugLayout.domain (magic %#x, %d words) does not match apus.gdb's %d fields"
+                               % (magic, words, len(LAYOUT_FIELDS)))
+        if field not in LAYOUT_FIELDS:
+            raise AttributeError(field)
+        return u32(base + 12 + 4 * LAYOUT_FIELDS.index(field))
+
+D = Layout()
 # VCPU: its saved TrapFrame first. Swift Array storage: count at 8, elements at 16.
-V_SAVED = 0x08
 ARRAY_COUNT, ARRAY_ELEMENTS = 0x08, 0x10
 # TrapFrame (ApusCore/TrapFrame.swift, pinned by a host test): 19 words in this order.
 FRAME_FIELDS = ["edi", "esi", "ebp", "esp0", "ebx", "edx", "ecx", "eax", "gs", "fs", "es", "ds",
@@ -85,27 +106,27 @@ def domain(arg):
         return d
     want = int(gdb.parse_and_eval(arg))
     for d in domains():
-        if u16(d + D_ID) == want:
+        if u16(d + D.id) == want:
             return d
     raise gdb.GdbError("no domain d%d" % want)
 
 def state_name(d):
-    s = u8(d + D_STATE)
+    s = u8(d + D.state)
     if s < len(SHUTDOWN):
         return "shutdown(%s)" % SHUTDOWN[s]
     return STATES.get(s, "state %d" % s)
 
 def name_of(d):
-    return mem(d + D_NAME, 16).split(b"\0")[0].decode("ascii", "replace")
+    return mem(d + D.name, 16).split(b"\0")[0].decode("ascii", "replace")
 
 def describe(d):
     flags = []
-    if u8(d + D_PRIVILEGED): flags.append("privileged")
-    if u8(d + D_PAUSED): flags.append("paused")
+    if u8(d + D.privileged): flags.append("privileged")
+    if u8(d + D.paused): flags.append("paused")
     if d == running(): flags.append("on the CPU")
     return "d%d %-12s %-18s cr3 %#010x l3 mfn %#x cpu %d ms  vcpu %#x %s" % (
-        u16(d + D_ID), name_of(d) or "-", state_name(d), u32(d + D_PDPT_PHYSICAL), u32(d + D_L3_MFN),
-        u64(d + D_CPU_TIME) // 1000000, u32(d + D_VCPU), " ".join(flags))
+        u16(d + D.id), name_of(d) or "-", state_name(d), u32(d + D.pdptPhysical), u32(d + D.l3MFN),
+        u64(d + D.cpuTime) // 1000000, u32(d + D.vcpu), " ".join(flags))
 
 class Domains(gdb.Command):
     """apus-domains: every domain in Domains.all: id, name, state, CR3, vCPU record."""
@@ -147,7 +168,7 @@ def frame_words(d):
     if d == running():
         base = u32(symbol_address(SYM_GUEST_FRAME))
     else:
-        base = u32(d + D_VCPU) + V_SAVED
+        base = u32(d + D.vcpu) + D.vcpuSaved
     words = mem(base, 4 * len(FRAME_FIELDS))
     return {n: int.from_bytes(words[4 * i:4 * i + 4], "little") for i, n in enumerate(FRAME_FIELDS)}
 
@@ -157,7 +178,7 @@ class Frame(gdb.Command):
     def invoke(self, arg, from_tty):
         d = domain(arg)
         f = frame_words(d)
-        print("d%d %s:" % (u16(d + D_ID), frame_source(d)))
+        print("d%d %s:" % (u16(d + D.id), frame_source(d)))
         print("  eax %08x ebx %08x ecx %08x edx %08x" % (f["eax"], f["ebx"], f["ecx"], f["edx"]))
         print("  esi %08x edi %08x ebp %08x esp %08x" % (f["esi"], f["edi"], f["ebp"], f["esp"]))
         print("  eip %08x cs %04x eflags %08x ss %04x ds %04x es %04x fs %04x gs %04x" % (
@@ -175,9 +196,9 @@ class Walk(gdb.Command):
             raise gdb.GdbError("usage: apus-walk ADDR [DOMID]")
         va = int(gdb.parse_and_eval(parts[0])) & 0xFFFFFFFF
         d = domain(" ".join(parts[1:]))
-        cr3 = u32(d + D_PDPT_PHYSICAL)
-        print("d%d va %#010x: cr3 %#010x" % (u16(d + D_ID), va, cr3))
-        e3 = u64(u32(d + D_PDPT_ENTRIES) + 8 * (va >> 30))
+        cr3 = u32(d + D.pdptPhysical)
+        print("d%d va %#010x: cr3 %#010x" % (u16(d + D.id), va, cr3))
+        e3 = u64(u32(d + D.pdptEntries) + 8 * (va >> 30))
         print("  l3[%d] = %#018x" % (va >> 30, e3))
         if not e3 & 1:
             print("  not present")
@@ -209,10 +230,10 @@ and vcpu0's upcall pending and mask bytes."""
     def __init__(self): super().__init__("apus-evtchn", gdb.COMMAND_DATA)
     def invoke(self, arg, from_tty):
         d = domain(arg)
-        base, count, limit = u32(d + D_EVENT_PORTS), u32(d + D_EVENT_PORTS + 4), u32(d + D_EVENT_PORTS + 8)
-        si, vi = u32(d + D_SHARED_INFO), u32(d + D_VCPU_INFO)
+        base, count, limit = u32(d + D.eventPorts), u32(d + D.eventPorts + 4), u32(d + D.eventPorts + 8)
+        si, vi = u32(d + D.sharedInfo), u32(d + D.vcpuInfo)
         print("d%d: %d port records (limit %d), vcpu0 upcall pending %d mask %d, pending_sel %#x" % (
-            u16(d + D_ID), count, limit, u8(vi), u8(vi + 1), u32(vi + 4)))
+            u16(d + D.id), count, limit, u8(vi), u8(vi + 1), u32(vi + 4)))
         for port in range(count):
             rec = mem(base + 16 * port, 16)
             case = EVENT_CASES[rec[8]] if rec[8] < len(EVENT_CASES) else "case %d" % rec[8]
@@ -234,7 +255,7 @@ class DomainId(gdb.Function):
     def __init__(self): super().__init__("apus_domid")
     def invoke(self):
         d = running()
-        return -1 if d == 0 else u16(d + D_ID)
+        return -1 if d == 0 else u16(d + D.id)
 
 GUEST_FILES = {"dom0": "dom0.elf", "spinner": "guests/spinner.elf", "pingpong": "guests/pingpong.elf",
                "clock": "guests/clock.elf", "hostile": "guests/hostile.elf", "fuzz": "guests/fuzz.elf"}

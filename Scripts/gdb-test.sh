@@ -28,7 +28,7 @@ elapsed=$(( $(date +%s) - start ))
 grep '^GDB-TEST' "$log"
 ok=true
 grep -q '^GDB-TEST FAIL' "$log" && ok=false
-grep -q '^GDB-TEST OK$' "$log" || { echo "gdb: no GDB-TEST OK (gdb exit $gdb_status)"; ok=false; }
+grep -q '^GDB-TEST OK$' "$log" || { echo "gdb: no GDB-TEST OK (gdb exit $gdb_status)"; grep '^gdb\.error' "$log"; ok=false; }
 [ "$qemu_status" = 33 ] || { echo "gdb: QEMU exit $qemu_status, not the scenario's PASS (33)"; ok=false; }
 if [ -f "$expect" ] && ! grep -qF "(d0) $(cat "$expect")" "$serial"; then
     echo "gdb: dom0's console lacks the line gdb read: $(cat "$expect")"; ok=false

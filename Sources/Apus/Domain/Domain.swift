@@ -170,6 +170,10 @@ final class Domain {
     /// Its vcpu_info: in shared_info, or in the guest page it moved it to (register_vcpu_info).
     /// Stored, not derived on each use: every return to the guest reads it (a load, not a choice).
     private(set) var vcpuInfo: UnsafeMutableRawPointer
+    /// Where `vcpuInfo` is stored in the object (DebugLayout measures it once; nothing writes through it).
+    func vcpuInfoStorage() -> UnsafeMutablePointer<UnsafeMutableRawPointer> {
+        withUnsafeMutablePointer(to: &vcpuInfo) { $0 }
+    }
     /// Where register_vcpu_info put it (a lasting hypervisor mapping of the guest's frame), and that
     /// frame; nil while it is in shared_info. Setting it moves `vcpuInfo` (nil: back to shared_info).
     var placedVcpuInfo: UnsafeMutableRawPointer? {

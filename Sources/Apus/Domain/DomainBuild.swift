@@ -119,6 +119,7 @@ enum DomainBuild {
             Log.info("d\(r.id): \(pages) pages (\(mib: UInt64(pages) << 12)), entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd)\(onDemand: Machine.frames.zeroedOnDemand &- zeroedBefore)")
         }
         Domains.insert(d)
+        DebugLayout.measure(d)
         Scheduler.add(d)
         return .success(d)
     }
