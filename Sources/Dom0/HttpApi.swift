@@ -1,5 +1,5 @@
-// HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET /v1/domains,
-// GET and DELETE /v1/domains/{id|name}. It reads what the shell's list and info read (Toolstack's
+// HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET and POST
+// /v1/domains, GET and DELETE /v1/domains/{id|name}, POST /v1/domains/{id|name}/pause and /unpause. It reads what the shell's list and info read (Toolstack's
 // domain info, physinfo, xen_version) and destroys through Toolstack.destroy as the shell does; the
 // route and the token check are decided first, in pure code (GuestKit ApiRoute). It never acts on a
 // request that was not authorized.
@@ -19,6 +19,16 @@ enum HttpApi {
             let extra: [[UInt8]] = e.status == 401 ? [HttpBytes.bytes("WWW-Authenticate: Bearer realm=\"apus\"")] : []
             return (e.status, HttpResponse.write(status: e.status, body: HttpResponse.errorBody(e.reason), keepAlive: r.keepAlive, extra: extra, headOnly: head))
         }
+        func setPaused(_ ref: DomainReference, _ pausing: Bool) -> (UInt16, [UInt8]) {
+            guard let id = Shell.resolve(ref), Toolstack.info(id) != nil else { return refuse(HttpError(404, "no such domain")) }
+            guard id != 0 else { return refuse(HttpError(409, "dom0 cannot pause or unpause itself")) }
+            let rc = pausing ? Toolstack.pause(id) : Toolstack.unpause(id)
+            guard rc == 0, let i = Toolstack.info(id) else { return refuse(HttpError(500, "the hypervisor refused the domctl")) }
+            console.print(pausing ? "paused d\(id) (HTTP API)" : "unpaused d\(id) (HTTP API)")
+            var w = JsonWriter()
+            domain(i, &w)
+            return ok(w)
+        }
         switch ApiRoute.decide(r, token: token) {
         case .refused(let e):
             return refuse(e)
@@ -35,6 +45,26 @@ enum HttpApi {
             var w = JsonWriter()
             domain(i, &w)
             return ok(w)
+        case .pauseDomain(let ref): return setPaused(ref, true)
+        case .unpauseDomain(let ref): return setPaused(ref, false)
+        case .createDomain:
+            let config: DomainConfig
+            switch DomainConfigJson.decode(r.body) {
+            case .success(let c): config = c
+            case .failure(let e):
+                var w = JsonWriter()
+                w.beginObject(); w.key("error"); w.string(e.message); w.endObject()
+                return (e.status, HttpResponse.write(status: e.status, body: w.bytes, keepAlive: r.keepAlive, headOnly: head))
+            }
+            guard Toolstack.initrd.entry(named: config.kernel) != nil else { return refuse(HttpError(404, "kernel is not a file in dom0's initrd")) }
+            guard !Toolstack.all().contains(where: { $0.name == config.name }) else { return refuse(HttpError(409, "a domain with that name exists")) }
+            let id = Shell.start(config)
+            guard id > 0, let i = Toolstack.info(UInt16(id)) else { return refuse(HttpError(500, "the hypervisor could not create the domain")) }
+            var w = JsonWriter()
+            domain(i, &w)
+            var location = HttpBytes.bytes("Location: /v1/domains/")
+            HttpResponse.appendDecimal(&location, UInt64(id))
+            return (201, HttpResponse.write(status: 201, body: w.bytes, keepAlive: r.keepAlive, extra: [location], headOnly: head))
         case .destroyDomain(let ref):
             guard let id = Shell.resolve(ref) else { return refuse(HttpError(404, "no such domain")) }
             guard id != 0 else { return refuse(HttpError(409, "dom0 cannot destroy itself")) }

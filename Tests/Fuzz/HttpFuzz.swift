@@ -2,7 +2,7 @@
 // parser fed the image in pieces of fuzzed sizes (the requests it hands over must be the same however
 // the bytes are split, and within its limits), the routes it decides for them, and the strict JSON
 // reader (what it accepts must be a consistent tree; a string it decodes must survive the writer and
-// the reader again). A trap, a request past a limit or a split-dependent answer is a finding.
+// the reader again), and the body of POST /v1/domains turned into a DomainConfig. A trap, a request past a limit or a split-dependent answer is a finding.
 
 import GuestKit
 
@@ -24,6 +24,9 @@ enum HttpFuzz {
             }
         default:
             let source = Array(image)
+            if case .success(let c) = DomainConfigJson.decode(source) {
+                precondition(!c.name.isEmpty && !c.kernel.isEmpty && c.memoryMiB >= 1 && c.cap <= 100, "a create body past the .cfg rules")
+            }
             let limits = JsonLimits(maxBytes: 4096, maxDepth: 1 + Int(a2 % 20), maxNodes: 1 + Int(a2 >> 5 % 512))
             guard case .success(let d) = JsonDocument.parse(source, limits: limits) else { return }
             precondition(!d.nodes.isEmpty && d.nodes.count <= limits.maxNodes, "node count")

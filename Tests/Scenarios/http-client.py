@@ -245,7 +245,7 @@ def responses(sock, n):
         data = data[length:]
     return out
 rs = responses(s, 3)
-check([x[0] for x in rs] == [200, 405, 200] and "capabilities" in json.loads(rs[0][1]) and json.loads(rs[2][1])["id"] == 0,
+check([x[0] for x in rs] == [200, 400, 200] and "capabilities" in json.loads(rs[0][1]) and json.loads(rs[2][1])["id"] == 0,
       f"three pipelined requests answered in order ({[x[0] for x in rs]})")
 s.close()
 
@@ -286,6 +286,48 @@ r = request("GET", "/v1/domains/spinner-2", token=token)
 check(r[0] == 404, f"spinner-2 is gone after DELETE ({r[0]})")
 r = request("GET", "/v1/host", token=token)
 check(r[0] == 200 and json.loads(r[2])["domains"] == len(domains) - 1, "dom0 still serves, one domain fewer")
+
+# 8. POST /v1/domains creates from .cfg keys (201, Location); pause and unpause it; bad bodies get 400
+# naming the key, a kernel not in the initrd 404, a name in use 409; then it is destroyed.
+def post(path, value):
+    body = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return request("POST", path, token=token, extra="Content-Type: application/json\r\n", body=body)
+web = {"name": "web-1", "kernel": "spinner.elf", "memory": 4, "weight": 512, "cap": 50, "on_crash": "preserve", "extra": "x=1"}
+r = post("/v1/domains", web)
+created = json.loads(r[2]) if r[0] == 201 else {}
+check(r[0] == 201 and not conforms("POST", "/v1/domains", r[0], r[2]) and created.get("name") == "web-1"
+      and created.get("weight") == 512 and created.get("cap") == 50 and created.get("memory_kib") == 4096
+      and r[1].get("location") == f"/v1/domains/{created.get('id')}", f"POST /v1/domains: 201 with Location ({r[0]} {r[1].get('location')} {r[2]!r})")
+r = request("GET", r[1].get("location", "/v1/domains/web-1"), token=token)
+check(r[0] == 200 and json.loads(r[2])["id"] == created.get("id"), f"the Location names web-1 ({r[0]})")
+for bad, status, needle in (
+        (dict(web, name="web-2", colour="red"), 400, "unknown key 'colour'"),
+        (dict(web, name="web-2", memory="4"), 400, "'memory' must be an integer"),
+        (dict(web, name="web-2", cap=101), 400, "cap must be a whole percentage"),
+        (dict(web, name="web 2"), 400, "name may only hold"),
+        ({"kernel": "spinner.elf", "memory": 4}, 400, "name is required"),
+        (b'{"name": "web-2",', 400, "malformed JSON"),
+        (dict(web, name="web-2", kernel="nothere.elf"), 404, "not a file in dom0's initrd"),
+        (web, 409, "name exists")):
+    r = post("/v1/domains", bad)
+    check(r[0] == status and not conforms("POST", "/v1/domains", r[0], r[2]) and needle in json.loads(r[2])["error"],
+          f"POST /v1/domains {str(bad)[:40]}: {status} naming '{needle}' ({r[0]} {r[2]!r})")
+wid = created.get("id", 99)
+r = post(f"/v1/domains/{wid}/pause", b"")
+check(r[0] == 200 and not conforms("POST", "/v1/domains/{domain}/pause", r[0], r[2]) and json.loads(r[2])["state"] == "paused",
+      f"POST pause: 200, paused ({r[0]} {r[2]!r})")
+r = post("/v1/domains/web-1/unpause", b"")
+check(r[0] == 200 and not conforms("POST", "/v1/domains/{domain}/unpause", r[0], r[2]) and json.loads(r[2])["state"] != "paused",
+      f"POST unpause: 200, not paused ({r[0]} {r[2]!r})")
+for path, status in (("/v1/domains/0/pause", 409), ("/v1/domains/0/unpause", 409), ("/v1/domains/nosuch/pause", 404), ("/v1/domains/77/unpause", 404)):
+    r = post(path, b"")
+    check(r[0] == status and not conforms("POST", path.replace(path.split("/")[3], "{domain}"), r[0], r[2]), f"POST {path}: {status} ({r[0]})")
+r = request("GET", f"/v1/domains/{wid}/pause", token=token)
+check(r[0] == 405, f"GET .../pause: 405 ({r[0]})")
+r = request("DELETE", "/v1/domains/web-1", token=token)
+check(r[0] == 200, f"DELETE web-1: 200 ({r[0]})")
+r = request("GET", "/v1/host", token=token)
+check(r[0] == 200 and json.loads(r[2])["domains"] == len(domains) - 1, "after create and destroy, as many domains as before")
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:

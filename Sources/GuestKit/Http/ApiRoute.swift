@@ -11,6 +11,12 @@ public enum ApiRoute: Equatable, Sendable {
     case domain(DomainReference)
     /// DELETE /v1/domains/{id|name}
     case destroyDomain(DomainReference)
+    /// POST /v1/domains (the body is the configuration)
+    case createDomain
+    /// POST /v1/domains/{id|name}/pause
+    case pauseDomain(DomainReference)
+    /// POST /v1/domains/{id|name}/unpause
+    case unpauseDomain(DomainReference)
     case refused(HttpError)
 
     /// The route of `request`, for a server whose API token is `token` (never empty).
@@ -24,15 +30,27 @@ public enum ApiRoute: Equatable, Sendable {
             return get ? .host : .refused(HttpError(405, "method not allowed on /v1/host"))
         }
         if HttpBytes.equal(path, "/v1/domains") {
+            if request.method == .post { return .createDomain }
             return get ? .domains : .refused(HttpError(405, "method not allowed on /v1/domains"))
         }
         let prefix = HttpBytes.bytes("/v1/domains/")
         if path.count > prefix.count, path.starts(with: prefix) {
-            let word = path.dropFirst(prefix.count)
-            guard word.count <= 64, word.allSatisfy({ HttpBytes.isTokenChar($0) && $0 != 37 }) else {
+            var word = path.dropFirst(prefix.count)
+            var action: ArraySlice<UInt8> = []
+            if let slash = word.firstIndex(of: 47) {
+                action = word[(slash + 1)...]
+                word = word[..<slash]
+            }
+            guard !word.isEmpty, word.count <= 64, word.allSatisfy({ HttpBytes.isTokenChar($0) && $0 != 37 }) else {
                 return .refused(HttpError(404, "no such domain"))
             }
             let ref = DomainReference(Array(word))
+            if !action.isEmpty {
+                let pause = HttpBytes.equal(action, "pause")
+                guard pause || HttpBytes.equal(action, "unpause") else { return .refused(HttpError(404, "no such endpoint")) }
+                guard request.method == .post else { return .refused(HttpError(405, "method not allowed; use POST")) }
+                return pause ? .pauseDomain(ref) : .unpauseDomain(ref)
+            }
             if get { return .domain(ref) }
             if request.method == .delete { return .destroyDomain(ref) }
             return .refused(HttpError(405, "method not allowed on /v1/domains/{id}"))
