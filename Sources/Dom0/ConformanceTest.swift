@@ -1,9 +1,10 @@
 // ConformanceTest.swift: the `conformance` scenario: dom0 does, from ring 1 and from ring 3, what PV
 // kernels written for Xen rely on Xen doing (issue #16, one vCPU): privileged instructions emulated on
 // their #GP (control and debug registers, clts, wbinvd, rdmsr/wrmsr), set_debugreg/get_debugreg,
-// forced-emulation cpuid and CPUID faulting, vm_assist, and domctl/sysctl in Xen 4.17's interface
-// version. Every case prints the values it read back and has a refusal twin. It must never print
-// "ok" for a value it did not read back; the verdict is dom0's poweroff when every case passed.
+// forced-emulation cpuid and CPUID faulting, vm_assist, domctl/sysctl in Xen 4.17's interface version,
+// and the FIFO event-channel argument checks. Every case prints the values it read back and has a
+// refusal twin. It must never print "ok" for a value it did not read back; the verdict is dom0's
+// poweroff when every case passed.
 
 import ApusCore
 import GuestKit
