@@ -1,9 +1,10 @@
 // ConformanceTest.swift: the `conformance` scenario: dom0 does, from ring 1 and from ring 3, what PV
 // kernels written for Xen rely on Xen doing (issue #16, one vCPU): privileged instructions emulated on
 // their #GP (control and debug registers, clts, wbinvd, rdmsr/wrmsr), set_debugreg/get_debugreg,
-// forced-emulation cpuid and CPUID faulting, vm_assist, and domctl/sysctl in Xen 4.17's interface
-// version. Every case prints the values it read back and has a refusal twin. It must never print
-// "ok" for a value it did not read back; the verdict is dom0's poweroff when every case passed.
+// forced-emulation cpuid and CPUID faulting, vm_assist, domctl/sysctl in Xen 4.17's interface version,
+// and the FIFO event-channel argument checks. Every case prints the values it read back and has a
+// refusal twin. It must never print "ok" for a value it did not read back; the verdict is dom0's
+// poweroff when every case passed.
 
 import ApusCore
 import GuestKit
@@ -64,6 +65,7 @@ enum ConformanceTest {
         vmAssist()
         ringThree()
         interfaceVersions()
+        fifoEventChannels()
         console.print("conformance: \(UInt32(passed)) passed, \(UInt32(failed)) failed")
         return failed == 0
     }
@@ -357,5 +359,43 @@ enum ConformanceTest {
         let rcW = wrong.withAddress { xen.sysctl($0) }
         check("readconsole with a buffer handle above 4 GiB -EFAULT; sysctl in Xen 4.16's version -EACCES", bad == -14 && rcW == -13,
               "\(bad) \(rcW)")
+    }
+
+    // MARK: - FIFO event channels
+
+    /// EVTCHNOP_init_control, expand_array and set_priority checked as Xen checks them, from a domain with a
+    /// bound port (dom0 allocates one first, so the case does not depend on what else it bound).
+    static func fifoEventChannels() {
+        let port = GuestEvents.allocUnbound(remote: 0)
+        let data = notAnL3.withUnsafeBufferPointer { (UInt32(UInt(bitPattern: $0.baseAddress)) + 4095) & ~4095 }
+        let ownMFN = Kernel.startInfo.machineFrame(ofPFN: data >> 12)
+        func initControl(gfn: UInt64, offset: UInt32, vcpu: UInt32) -> Int32 {
+            var r = HypercallRecord(stride: EvtchnInitControlLayout.size)
+            r.set(gfn, at: EvtchnInitControlLayout.controlGFNOffset)
+            r.set(offset, at: EvtchnInitControlLayout.offsetOffset)
+            r.set(vcpu, at: EvtchnInitControlLayout.vcpuOffset)
+            return r.withAddress { xen.eventChannelOp(EventChannelOp.initControl.rawValue, $0) }
+        }
+        let noVCPU = initControl(gfn: UInt64(ownMFN), offset: 0, vcpu: 1)
+        let crossing = initControl(gfn: UInt64(ownMFN), offset: 4088, vcpu: 0)
+        let misaligned = initControl(gfn: UInt64(ownMFN), offset: 4, vcpu: 0)
+        let busy = initControl(gfn: UInt64(ownMFN), offset: 64, vcpu: 0)
+        check("init_control: VCPU 1 -ENOENT, a block crossing its page or misaligned -EINVAL, with a bound port -EBUSY",
+              port > 0 && noVCPU == -2 && crossing == -22 && misaligned == -22 && busy == -16,
+              "port \(port): \(noVCPU) \(crossing) \(misaligned) \(busy)")
+        var expand = HypercallRecord(stride: EvtchnExpandArrayLayout.size)
+        expand.set(UInt64(ownMFN), at: EvtchnExpandArrayLayout.arrayGFNOffset)
+        let expanded = expand.withAddress { xen.eventChannelOp(EventChannelOp.expandArray.rawValue, $0) }
+        func setPriority(_ port: UInt32, _ priority: UInt32) -> Int32 {
+            var r = HypercallRecord(stride: EvtchnSetPriorityLayout.size)
+            r.set(port, at: EvtchnSetPriorityLayout.portOffset)
+            r.set(priority, at: EvtchnSetPriorityLayout.priorityOffset)
+            return r.withAddress { xen.eventChannelOp(EventChannelOp.setPriority.rawValue, $0) }
+        }
+        let twoLevel = setPriority(UInt32(bitPattern: port), 3)
+        let beyond = setPriority(0x10_0000, 3)
+        check("expand_array before init_control -EOPNOTSUPP; set_priority on the 2-level ABI -ENOSYS, beyond the ports -EINVAL",
+              expanded == -95 && twoLevel == -38 && beyond == -22, "\(expanded) \(twoLevel) \(beyond)")
+        _ = GuestEvents.close(UInt32(bitPattern: port))
     }
 }

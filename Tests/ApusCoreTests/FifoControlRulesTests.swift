@@ -76,4 +76,21 @@ final class FifoControlRulesTests: XCTestCase {
         }
         assertRefused(FifoEventRequest.decode(.send, 0x2000, &m), .ENOSYS, "not a FIFO event-channel command")
     }
+
+    /// What a writable type reference answered, as the rules' frame check: taken is own writable RAM,
+    /// a frame that is not the domain's is notOwnRAM, a type conflict notWritable; a gfn above 32 bits
+    /// is never offered to the frame table.
+    func testFrameCheckFromTheTypeReference() {
+        XCTAssertEqual(FifoFrameCheck.of(gfn: 5) { _ in nil }, .ownWritableRAM)
+        for e in [MemoryError.frameBeyondMemory, .frameNotOwned, .foreignFrame, .hypervisorFrame] {
+            XCTAssertEqual(FifoFrameCheck.of(gfn: 5) { _ in e }, .notOwnRAM)
+        }
+        for e in [MemoryError.pageTableMappedWritable, .frameMappedWritable] {
+            XCTAssertEqual(FifoFrameCheck.of(gfn: 5) { _ in e }, .notWritable)
+        }
+        var probed: [UInt32] = []
+        XCTAssertEqual(FifoFrameCheck.of(gfn: 1 << 32) { probed.append($0); return nil }, .notOwnRAM)
+        XCTAssertEqual(FifoFrameCheck.of(gfn: 0xFFFF_FFFF) { probed.append($0); return nil }, .ownWritableRAM)
+        XCTAssertEqual(probed, [0xFFFF_FFFF])
+    }
 }

@@ -136,6 +136,8 @@ enum EventChannelHypercall {
             case .bindVCPU(let port, let vcpu):
                 try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.bindVCPU(caller: d.id, port: port, vcpu: vcpu) }
                 return .ok
+            case .fifo(let fifo):
+                return FifoEventChannelHypercall.run(fifo, d)
             case .reset(let dom):
                 let target = resolve(dom)
                 try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.reset(caller: d.id, domain: target) }

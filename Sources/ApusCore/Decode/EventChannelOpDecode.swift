@@ -23,6 +23,8 @@ public enum EventChannelRequest {
     case status(domain: UInt16, port: UInt32, out: GuestRange)
     case bindVCPU(port: UInt32, vcpu: UInt32)
     case reset(domain: UInt16)
+    /// init_control, expand_array or set_priority (FifoEventRequest decodes their structs).
+    case fifo(FifoEventRequest)
 
     static let unreadable = Refusal(.EFAULT, "event channel argument is not readable guest memory")
 
@@ -36,7 +38,7 @@ public enum EventChannelRequest {
                                  willShare: arg.u32(EvtchnBindPirqLayout.flagsOffset) & EvtchnBindPirqLayout.flagWillShare != 0, port: port)
             }
         case .initControl, .expandArray, .setPriority:
-            return .failure(Refusal(.ENOSYS, "the FIFO event-channel ABI is not implemented; use the 2-level ABI"))
+            return FifoEventRequest.decode(op, a.a2, &memory).map { .fifo($0) }
         case .allocUnbound:
             return read(a.a2, EvtchnAllocUnboundLayout.size, &memory) { arg, range in
                 guard let port = range.field(EvtchnAllocUnboundLayout.portOffset, 4) else { return nil }

@@ -20,6 +20,21 @@ public enum FifoFrameCheck: Equatable, Sendable {
     case notWritable
 }
 
+extension FifoFrameCheck {
+    /// The check for guest frame `gfn` (on PV the machine frame) from what taking a writable type
+    /// reference on it answered: nil (taken) is the domain's own writable RAM; a frame that is beyond
+    /// memory, free, foreign or the hypervisor's is not its own RAM; any other refusal is a type conflict.
+    /// A gfn above 32 bits is not RAM at all and is never offered to the frame table (`probe` is not called).
+    public static func of(gfn: UInt64, probe: (UInt32) -> MemoryError?) -> FifoFrameCheck {
+        guard let mfn = UInt32(exactly: gfn) else { return .notOwnRAM }
+        switch probe(mfn) {
+        case nil: return .ownWritableRAM
+        case .frameBeyondMemory?, .frameNotOwned?, .foreignFrame?, .hypervisorFrame?: return .notOwnRAM
+        case _?: return .notWritable
+        }
+    }
+}
+
 /// One domain's FIFO setup as the rules see it.
 public struct FifoSetup: Equatable, Sendable {
     public var abi: EventABI
