@@ -1,5 +1,7 @@
 // HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET and POST
-// /v1/domains, GET and DELETE /v1/domains/{id|name}, POST /v1/domains/{id|name}/pause and /unpause. It reads what the shell's list and info read (Toolstack's
+// /v1/domains, GET, PATCH and DELETE /v1/domains/{id|name}, POST /v1/domains/{id|name}/pause, /unpause,
+// /shutdown and /reboot (these two ask through control/shutdown as the shell does and answer 202 at
+// once; they never force a domain down). It reads what the shell's list and info read (Toolstack's
 // domain info, physinfo, xen_version) and destroys through Toolstack.destroy as the shell does; the
 // route and the token check are decided first, in pure code (GuestKit ApiRoute). It never acts on a
 // request that was not authorized.
@@ -29,6 +31,19 @@ enum HttpApi {
             domain(i, &w)
             return ok(w)
         }
+        func badBody(_ e: DomainConfigJsonError) -> (UInt16, [UInt8]) {
+            var w = JsonWriter()
+            w.beginObject(); w.key("error"); w.string(e.message); w.endObject()
+            return (e.status, HttpResponse.write(status: e.status, body: w.bytes, keepAlive: r.keepAlive, headOnly: head))
+        }
+        func askToStop(_ ref: DomainReference, reboot: Bool) -> (UInt16, [UInt8]) {
+            guard let id = Shell.resolve(ref), Toolstack.info(id) != nil else { return refuse(HttpError(404, "no such domain")) }
+            guard id != 0 else { return refuse(HttpError(409, "dom0 cannot shut itself down through the API")) }
+            guard ShellPower.ask(id, reboot: reboot), let i = Toolstack.info(id) else { return refuse(HttpError(500, "writing control/shutdown failed")) }
+            var w = JsonWriter()
+            domain(i, &w)
+            return (202, HttpResponse.write(status: 202, body: w.bytes, keepAlive: r.keepAlive, headOnly: head))
+        }
         switch ApiRoute.decide(r, token: token) {
         case .refused(let e):
             return refuse(e)
@@ -47,6 +62,33 @@ enum HttpApi {
             return ok(w)
         case .pauseDomain(let ref): return setPaused(ref, true)
         case .unpauseDomain(let ref): return setPaused(ref, false)
+        case .shutdownDomain(let ref): return askToStop(ref, reboot: false)
+        case .rebootDomain(let ref): return askToStop(ref, reboot: true)
+        case .updateDomain(let ref):
+            guard let id = Shell.resolve(ref), let before = Toolstack.info(id) else { return refuse(HttpError(404, "no such domain")) }
+            let patch: DomainPatch
+            switch DomainPatchJson.decode(r.body) {
+            case .success(let p): patch = p
+            case .failure(let e): return badBody(e)
+            }
+            if patch.weight != nil || patch.cap != nil {
+                let weight = patch.weight ?? before.weight, cap = patch.cap ?? before.cap
+                let rc = Toolstack.setScheduling(id, weight: weight, cap: cap)
+                guard rc == 0 else { return refuse(HttpError(500, "the hypervisor refused scheduler_op")) }
+                console.print("d\(id): weight \(weight), cap \(cap) (HTTP API)")
+            }
+            if let kib = patch.memoryTargetKiB {
+                guard id != 0 else { return refuse(HttpError(409, "dom0's memory target is not set through the API")) }
+                var value: [UInt8] = []
+                HttpResponse.appendDecimal(&value, UInt64(kib))
+                let path = StorePath.domainPath(id) + Array("/memory/target".utf8)
+                if case .failure = DomainIO.write(path, value) { return refuse(HttpError(500, "writing memory/target failed")) }
+                console.print("d\(id): memory/target = \(kib) KiB (HTTP API)")
+            }
+            guard let i = Toolstack.info(id) else { return refuse(HttpError(404, "no such domain")) }
+            var w = JsonWriter()
+            domain(i, &w)
+            return ok(w)
         case .createDomain:
             let config: DomainConfig
             switch DomainConfigJson.decode(r.body) {

@@ -91,6 +91,16 @@ enum Toolstack {
     static func pause(_ id: UInt16) -> Int32 { domctl(.pauseDomain, domain: id).0 }
     static func unpause(_ id: UInt16) -> Int32 { domctl(.unpauseDomain, domain: id).0 }
 
+    /// Sets the credit scheduler's weight and cap of a domain (XEN_DOMCTL_scheduler_op, putinfo).
+    static func setScheduling(_ id: UInt16, weight: UInt16, cap: UInt16) -> Int32 {
+        var p = HypercallRecord(stride: DomctlSchedulerOpLayout.size)
+        p.set(SchedulerID.credit, at: DomctlSchedulerOpLayout.schedIDOffset)
+        p.set(DomctlSchedulerCommand.putInfo.rawValue, at: DomctlSchedulerOpLayout.cmdOffset)
+        p.set(weight, at: DomctlSchedulerOpLayout.creditWeightOffset)
+        p.set(cap, at: DomctlSchedulerOpLayout.creditCapOffset)
+        return domctl(.schedulerOp, domain: id, payload: p.bytes).0
+    }
+
     /// The first domain with an id at or above `from`.
     static func info(from: UInt16) -> DomainInfo? {
         let (rc, out) = domctl(.getDomainInfo, domain: from)

@@ -27,6 +27,9 @@ enum HttpFuzz {
             if case .success(let c) = DomainConfigJson.decode(source) {
                 precondition(!c.name.isEmpty && !c.kernel.isEmpty && c.memoryMiB >= 1 && c.cap <= 100, "a create body past the .cfg rules")
             }
+            if case .success(let p) = DomainPatchJson.decode(source) {
+                precondition(!p.isEmpty && (p.weight ?? 1) >= 1 && (p.cap ?? 0) <= 100 && (p.memoryTargetKiB ?? 1) >= 1, "a PATCH body past its rules")
+            }
             let limits = JsonLimits(maxBytes: 4096, maxDepth: 1 + Int(a2 % 20), maxNodes: 1 + Int(a2 >> 5 % 512))
             guard case .success(let d) = JsonDocument.parse(source, limits: limits) else { return }
             precondition(!d.nodes.isEmpty && d.nodes.count <= limits.maxNodes, "node count")

@@ -324,10 +324,81 @@ for path, status in (("/v1/domains/0/pause", 409), ("/v1/domains/0/unpause", 409
     check(r[0] == status and not conforms("POST", path.replace(path.split("/")[3], "{domain}"), r[0], r[2]), f"POST {path}: {status} ({r[0]})")
 r = request("GET", f"/v1/domains/{wid}/pause", token=token)
 check(r[0] == 405, f"GET .../pause: 405 ({r[0]})")
+# 9. PATCH changes weight and cap (scheduler_op putinfo, read back through getdomaininfo) and the
+# balloon target (memory/target); bad bodies get 400 naming the key. shutdown and reboot ask through
+# control/shutdown and answer 202 (spinner does not honour it, so web-1 stays).
+def patch(path, value):
+    body = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return request("PATCH", path, token=token, extra="Content-Type: application/json\r\n", body=body)
+r = patch(f"/v1/domains/{wid}", {"weight": 300, "cap": 25})
+check(r[0] == 200 and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]) and json.loads(r[2])["weight"] == 300
+      and json.loads(r[2])["cap"] == 25, f"PATCH weight 300 cap 25: 200 ({r[0]} {r[2]!r})")
+r = request("GET", "/v1/domains/web-1", token=token)
+check(r[0] == 200 and json.loads(r[2])["weight"] == 300 and json.loads(r[2])["cap"] == 25, f"GET after PATCH: weight 300 cap 25 ({r[2]!r})")
+r = patch("/v1/domains/web-1", {"cap": 0})
+check(r[0] == 200 and json.loads(r[2])["weight"] == 300 and json.loads(r[2])["cap"] == 0, f"PATCH cap 0 keeps weight 300 ({r[0]} {r[2]!r})")
+r = patch("/v1/domains/web-1", {"memory_target": 2048})
+check(r[0] == 200 and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]), f"PATCH memory_target 2048: 200 ({r[0]} {r[2]!r})")
+for bad, status, needle in (({"colour": 1}, 400, "unknown key 'colour'"), ({"weight": 0}, 400, "'weight' must be"),
+                            ({"cap": 101}, 400, "'cap' must be"), ({}, 400, "nothing to change"), (b"{", 400, "malformed JSON")):
+    r = patch("/v1/domains/web-1", bad)
+    check(r[0] == status and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]) and needle in json.loads(r[2])["error"],
+          f"PATCH {bad!r}: {status} naming '{needle}' ({r[0]} {r[2]!r})")
+r = patch("/v1/domains/nosuch", {"weight": 5})
+check(r[0] == 404, f"PATCH nosuch: 404 ({r[0]})")
+r = patch("/v1/domains/0", {"memory_target": 1024})
+check(r[0] == 409 and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]), f"PATCH dom0 memory_target: 409 ({r[0]})")
+for verb in ("shutdown", "reboot"):
+    r = post(f"/v1/domains/{wid}/{verb}", b"")
+    check(r[0] == 202 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]) and json.loads(r[2])["id"] == wid,
+          f"POST {verb}: 202 ({r[0]} {r[2]!r})")
+    for path, status in ((f"/v1/domains/0/{verb}", 409), (f"/v1/domains/nosuch/{verb}", 404)):
+        r = post(path, b"")
+        check(r[0] == status and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]), f"POST {path}: {status} ({r[0]})")
+r = request("GET", f"/v1/domains/{wid}/shutdown", token=token)
+check(r[0] == 405, f"GET .../shutdown: 405 ({r[0]})")
 r = request("DELETE", "/v1/domains/web-1", token=token)
 check(r[0] == 200, f"DELETE web-1: 200 ({r[0]})")
 r = request("GET", "/v1/host", token=token)
 check(r[0] == 200 and json.loads(r[2])["domains"] == len(domains) - 1, "after create and destroy, as many domains as before")
+
+# 10. Scripts/apusctl (the host's xl-like client) drives one lifecycle: list, create from a .cfg file,
+# pause, unpause, sched-credit, destroy, list again; a refusal exits 1 with dom0's error.
+import subprocess
+import tempfile
+apusctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Scripts", "apusctl")
+env = dict(os.environ, APUS_URL=f"http://127.0.0.1:{port}", APUS_TOKEN=token)
+def ctl(*args):
+    p = subprocess.run([sys.executable, apusctl, *args], env=env, capture_output=True, text=True, timeout=60)
+    print(f"apusctl {' '.join(args)} -> {p.returncode}: {p.stdout.strip()} {p.stderr.strip()}", flush=True)
+    return p.returncode, p.stdout, p.stderr
+rc, out, _ = ctl("list")
+check(rc == 0 and re.search(r"^Domain-0\s+0\s", out, re.M) is not None and "app-1" not in out, "apusctl list: Domain-0, no app-1")
+with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as f:
+    f.write('# made by http-client.py\nname = "app-1"\nkernel = "spinner.elf"\nmemory = 4  # MiB\nweight = 128\n')
+rc, out, _ = ctl("create", f.name)
+os.remove(f.name)
+m = re.match(r"created d(\d+) \(app-1\)$", out.strip())
+check(rc == 0 and m is not None, f"apusctl create FILE.cfg: created dN (app-1) ({out.strip()!r})")
+aid = m.group(1) if m else "app-1"
+rc, out, _ = ctl("pause", "app-1")
+check(rc == 0 and out.strip() == f"paused d{aid} (app-1): paused", f"apusctl pause ({out.strip()!r})")
+rc, out, _ = ctl("list")
+check(rc == 0 and re.search(rf"^app-1\s+{aid}\s+4096\s+128\s+0\s+--p---", out, re.M) is not None, f"apusctl list shows app-1 paused, weight 128")
+rc, out, _ = ctl("unpause", aid)
+check(rc == 0 and out.startswith(f"unpaused d{aid} (app-1): ") and "paused\n" not in out.split(":")[-1], f"apusctl unpause ({out.strip()!r})")
+rc, out, _ = ctl("sched-credit", "app-1", "-w", "640", "-c", "10")
+check(rc == 0 and json.loads(out)["weight"] == 640 and json.loads(out)["cap"] == 10, "apusctl sched-credit -w 640 -c 10")
+rc, out, err = ctl("create", "--json", json.dumps({"name": "app-1", "kernel": "spinner.elf", "memory": 4}))
+check(rc == 1 and "409" in err and "name exists" in err, f"apusctl create --json with a name in use: exit 1, 409 ({err.strip()!r})")
+rc, out, _ = ctl("destroy", "app-1")
+check(rc == 0 and out.strip() == f"destroyed d{aid}", f"apusctl destroy ({out.strip()!r})")
+rc, out, _ = ctl("list")
+check(rc == 0 and "app-1" not in out and "Domain-0" in out, "apusctl list: app-1 gone")
+rc, out, err = ctl("info", "app-1")
+check(rc == 1 and "404" in err, f"apusctl info of a destroyed domain: exit 1, 404 ({err.strip()!r})")
+rc, out, err = ctl("console", "0")
+check(rc == 2 and "not supported by this dom0 yet" in err, "apusctl console: not supported yet")
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:

@@ -17,6 +17,12 @@ public enum ApiRoute: Equatable, Sendable {
     case pauseDomain(DomainReference)
     /// POST /v1/domains/{id|name}/unpause
     case unpauseDomain(DomainReference)
+    /// POST /v1/domains/{id|name}/shutdown (asks the guest through control/shutdown)
+    case shutdownDomain(DomainReference)
+    /// POST /v1/domains/{id|name}/reboot (asks the guest through control/shutdown)
+    case rebootDomain(DomainReference)
+    /// PATCH /v1/domains/{id|name} (the body is a DomainPatch)
+    case updateDomain(DomainReference)
     case refused(HttpError)
 
     /// The route of `request`, for a server whose API token is `token` (never empty).
@@ -46,13 +52,17 @@ public enum ApiRoute: Equatable, Sendable {
             }
             let ref = DomainReference(Array(word))
             if !action.isEmpty {
-                let pause = HttpBytes.equal(action, "pause")
-                guard pause || HttpBytes.equal(action, "unpause") else { return .refused(HttpError(404, "no such endpoint")) }
+                let verbs: [(StaticString, ApiRoute)] = [
+                    ("pause", .pauseDomain(ref)), ("unpause", .unpauseDomain(ref)),
+                    ("shutdown", .shutdownDomain(ref)), ("reboot", .rebootDomain(ref)),
+                ]
+                guard let verb = verbs.first(where: { HttpBytes.equal(action, $0.0) }) else { return .refused(HttpError(404, "no such endpoint")) }
                 guard request.method == .post else { return .refused(HttpError(405, "method not allowed; use POST")) }
-                return pause ? .pauseDomain(ref) : .unpauseDomain(ref)
+                return verb.1
             }
             if get { return .domain(ref) }
             if request.method == .delete { return .destroyDomain(ref) }
+            if request.method == .patch { return .updateDomain(ref) }
             return .refused(HttpError(405, "method not allowed on /v1/domains/{id}"))
         }
         return .refused(HttpError(404, "no such endpoint"))
