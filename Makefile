@@ -155,11 +155,12 @@ $(BUILD)/guest/heap.o: Boot/heap.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(256u * 1024u)' -c $< -o $@
 
-# dom0 runs xenstored (its tree, transaction copies and reply queues) and the console backend: a
-# larger heap than a domU's (dom0 has 64 MiB).
+# dom0 runs xenstored (its tree, transaction copies and reply queues) and the console backend, and keeps
+# kernels uploaded over its HTTP API (up to 2 MiB, one 1 MiB body in flight): a larger heap than a
+# domU's (dom0 has 64 MiB).
 $(BUILD)/guest/dom0-heap.o: Boot/heap.c
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(2048u * 1024u)' -c $< -o $@
+	$(CLANG) $(CFLAGS) -DHEAP_SIZE='(6144u * 1024u)' -c $< -o $@
 
 DOM0_RT       = $(BUILD)/boot/memory.o $(BUILD)/guest/dom0-heap.o $(LWIP_OBJ) $(NET_GLUE_OBJ)
 # ---- lwIP: dom0's TCP/IP stack, from Debian's `lwip` source package (Scripts/fetch-lwip.sh) -----------
@@ -265,8 +266,8 @@ $(BUILD)/test-%.iso: $(ISO_INPUTS)
 # A scenario's Tests/Scenarios/NAME.cmdline adds words to the hypervisor's command line.
 $(BUILD)/test-debugkeys.iso: Tests/Scenarios/debugkeys.cmdline
 
-# minios and minios-test boot Mini-OS from the initrd: without ../shared/guests/mini-os they stop here.
-$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso $(BUILD)/test-bench-devices.iso: | minios-present
+# minios and minios-test boot Mini-OS from the initrd (http uploads it over the API): without ../shared/guests/mini-os they stop here.
+$(BUILD)/test-http.iso $(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso $(BUILD)/test-bench-devices.iso: | minios-present
 .PHONY: minios-present
 minios-present:
 	@test -f $(MINIOS_DIR)/mini-os.elf -a -f $(MINIOS_DIR)/mini-os-test.elf || { \

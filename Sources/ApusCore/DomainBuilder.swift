@@ -161,34 +161,16 @@ public enum DomainBuilder {
     // MARK: - Decode: checks only, no writes
 
     static func decode(image bytes: UnsafeRawBufferPointer, parameters: BuildParameters) throws(BuildError) -> BuildPlan {
-        let image = try ElfImage(bytes)
-        guard !image.loadSegments.isEmpty else { throw .noLoadableSegment }
-        let notes = try XenNotes.parse(image)
-        try XenNotes.check(notes)
+        let kernel = try checkKernel(bytes)
+        let image = kernel.image, notes = kernel.notes, loads = kernel.loads, entry = kernel.entry
+        var imageEnd = kernel.imageEnd
 
         guard parameters.hypervisorL2Entries.count == hypervisorL2SlotCount else {
             throw .badHypervisorEntries(count: parameters.hypervisorL2Entries.count)
         }
         guard parameters.sharedInfoMFN < 1 << 20 else { throw .sharedInfoNotAddressable(parameters.sharedInfoMFN) }
-
         let virtBase = notes.virtBase
-        guard virtBase & 0xFFF == 0 else { throw .virtBaseUnaligned(virtBase) }
-        let loads = try placeSegments(image.loadSegments, notes: notes)
-        let imageStart = loads[0].start
-        var imageEnd: UInt32 = 0
-        for load in loads { imageEnd = max(imageEnd, load.start + load.segment.memSize) }
-
-        // Xen's rule (libelf's address check): the entry lies inside the loaded image, in any
-        // segment. Linux's startup_xen is in .init.text, inside its RW segment without execute.
-        let entry = notes.entry ?? image.entry
-        guard entry >= imageStart && entry < imageEnd else { throw .entryOutsideImage(entry) }
-
-        if let page = notes.hypercallPage {
-            guard page & 0xFFF == 0 else { throw .hypercallPageUnaligned(page) }
-            guard page >= imageStart, UInt64(page) + DomainLayout.pageSize <= UInt64(imageEnd) else {
-                throw .hypercallPageOutsideImage(page)
-            }
-        }
+        let imageStart = kernel.imageStart
 
         // Xen loads the symbol table right after the loaded segments and counts it in the image.
         var symbols: BsdSymbolTable? = nil

@@ -1,6 +1,6 @@
 // HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET and POST
 // /v1/domains, GET, PATCH and DELETE /v1/domains/{id|name}, POST /v1/domains/{id|name}/pause, /unpause,
-// /shutdown and /reboot (these two ask through control/shutdown as the shell does and answer 202 at
+// /shutdown and /reboot, /v1/kernels (HttpKernels.swift) (these two ask through control/shutdown as the shell does and answer 202 at
 // once; they never force a domain down). It reads what the shell's list and info read (Toolstack's
 // domain info, physinfo, xen_version) and destroys through Toolstack.destroy as the shell does; the
 // route and the token check are decided first, in pure code (GuestKit ApiRoute). It never acts on a
@@ -47,6 +47,8 @@ enum HttpApi {
         switch ApiRoute.decide(r, token: token) {
         case .refused(let e):
             return refuse(e)
+        case .kernels(let k):
+            return HttpKernels.respond(k, r)
         case .host:
             return ok(host())
         case .domains:
@@ -98,7 +100,7 @@ enum HttpApi {
                 w.beginObject(); w.key("error"); w.string(e.message); w.endObject()
                 return (e.status, HttpResponse.write(status: e.status, body: w.bytes, keepAlive: r.keepAlive, headOnly: head))
             }
-            guard Toolstack.initrd.entry(named: config.kernel) != nil else { return refuse(HttpError(404, "kernel is not a file in dom0's initrd")) }
+            guard Kernels.exists(config.kernel) else { return refuse(HttpError(404, "kernel is not a file in dom0's initrd nor an uploaded kernel")) }
             guard !Toolstack.all().contains(where: { $0.name == config.name }) else { return refuse(HttpError(409, "a domain with that name exists")) }
             let id = Shell.start(config)
             guard id > 0, let i = Toolstack.info(UInt16(id)) else { return refuse(HttpError(500, "the hypervisor could not create the domain")) }

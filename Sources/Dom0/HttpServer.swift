@@ -72,7 +72,8 @@ enum HttpServer {
         let now = GuestTime.now()
         switch kind {
         case 1:
-            connections[slot] = Connection(lastActivity: now, peer: (address, port))
+            connections[slot] = Connection(parser: HttpParser(limits: HttpLimits(maxUploadBytes: Kernels.maxUploadBytes, uploadToken: token)),
+                                           lastActivity: now, peer: (address, port))
             return .keep
         case 2:
             guard connections[slot] != nil else { return .abort }
@@ -84,6 +85,8 @@ enum HttpServer {
             }
             if connections[slot]!.closing { return flush(slot) }
             connections[slot]!.parser.feed(UnsafeRawBufferPointer(start: data, count: Int(length)))
+            // One kernel upload's large body at a time (Kernels.maxUploadBytes), whichever connection.
+            connections[slot]!.parser.uploadsAdmitted = !connections.indices.contains { $0 != slot && connections[$0]?.parser.receivingUpload == true }
             serve(slot)
             if connections[slot]!.out.count > maxOwed { return .abort }
             return flush(slot)

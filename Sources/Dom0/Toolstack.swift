@@ -1,5 +1,5 @@
 // Toolstack.swift: dom0's control of other domains through domctl (Apus's payloads, PVABI's
-// Domctl.swift): create from an ELF in the initrd (then, as libxl does, connect the domain's console
+// Domctl.swift): create from an ELF in the initrd or uploaded over the HTTP API (then, as libxl does, connect the domain's console
 // and store rings and write its XenStore tree before it runs), destroy (after disconnecting them),
 // pause, unpause, domain info, and the scheduler's weight and cap. It only marshals requests; the
 // hypervisor decides everything.
@@ -149,11 +149,17 @@ enum Toolstack {
 
     /// Creates a domain from a configuration, libxl's way: built paused, its rings connected and its
     /// store tree written, then unpaused (unless `paused`). Its id, or a negative errno (reasons printed).
+    /// The kernel is an upload kept in dom0's memory or a file in the initrd (Kernels.swift).
     static func create(_ config: DomainConfig, extraArguments: [UInt8] = [], paused: Bool = false) -> Int32 {
-        guard let kernel = initrd.entry(named: config.kernel) else {
-            config.kernel.withUnsafeBufferPointer { console.print("create: no kernel '\(text: $0)' in the initrd") }
+        let id = Kernels.withImage(named: config.kernel) { create(config, kernel: $0, extraArguments: extraArguments, paused: paused) }
+        guard let id else {
+            config.kernel.withUnsafeBufferPointer { console.print("create: no kernel '\(text: $0)' uploaded or in the initrd") }
             return -2
         }
+        return id
+    }
+
+    private static func create(_ config: DomainConfig, kernel: UnsafeBufferPointer<UInt8>, extraArguments: [UInt8], paused: Bool) -> Int32 {
         var ramdisk = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         if !config.ramdisk.isEmpty {
             guard let file = initrd.entry(named: config.ramdisk) else {
@@ -167,7 +173,7 @@ enum Toolstack {
             if !line.isEmpty { line.append(32) }
             line.append(contentsOf: extraArguments)
         }
-        let created = create(image: kernel.data, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
+        let created = create(image: kernel, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
                              weight: config.weight, cap: UInt16(config.cap), paused: true, ramdisk: ramdisk)
         guard created.id > 0 else { return created.id }
         if let rc = DevicePermissions.passThrough(config, to: UInt16(created.id)) {

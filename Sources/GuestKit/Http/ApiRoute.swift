@@ -23,6 +23,8 @@ public enum ApiRoute: Equatable, Sendable {
     case rebootDomain(DomainReference)
     /// PATCH /v1/domains/{id|name} (the body is a DomainPatch)
     case updateDomain(DomainReference)
+    /// /v1/kernels and /v1/kernels/{name} (KernelRoute.swift)
+    case kernels(KernelRoute)
     case refused(HttpError)
 
     /// The route of `request`, for a server whose API token is `token` (never empty).
@@ -39,6 +41,7 @@ public enum ApiRoute: Equatable, Sendable {
             if request.method == .post { return .createDomain }
             return get ? .domains : .refused(HttpError(405, "method not allowed on /v1/domains"))
         }
+        if let kernels = KernelRoute.decide(request.method, path) { return kernels }
         let prefix = HttpBytes.bytes("/v1/domains/")
         if path.count > prefix.count, path.starts(with: prefix) {
             var word = path.dropFirst(prefix.count)

@@ -2,7 +2,9 @@
 // connection are fed as they come; `next()` hands over each complete request in the order it was sent
 // (pipelining), asks for more, or names what was wrong (400, 413, 431, 501, 505). It parses untrusted
 // bytes: it never traps on any input, holds at most one request's bytes (bounded by HttpLimits), and
-// never acts on what it parsed.
+// never acts on what it parsed. A kernel upload (POST /v1/kernels with the API's token) may have a
+// larger body than other requests, sent with Content-Length (a chunked one keeps the small limit), on
+// one connection at a time (the server says whether one may start).
 
 public struct HttpLimits: Equatable, Sendable {
     /// Request line and header fields together, with their line ends (else 431).
@@ -10,11 +12,18 @@ public struct HttpLimits: Equatable, Sendable {
     public var maxHeaders: Int
     /// The decoded body (else 413).
     public var maxBodyBytes: Int
+    /// The decoded body of a kernel upload (KernelRoute.isUpload) that carries `Authorization: Bearer
+    /// <uploadToken>` (else 413); 0 (or an empty token): uploads get `maxBodyBytes` like the rest.
+    public var maxUploadBytes: Int
+    public var uploadToken: [UInt8]
 
-    public init(maxHeadBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 64 * 1024) {
+    public init(maxHeadBytes: Int = 8192, maxHeaders: Int = 64, maxBodyBytes: Int = 64 * 1024,
+                maxUploadBytes: Int = 0, uploadToken: [UInt8] = []) {
         self.maxHeadBytes = maxHeadBytes
         self.maxHeaders = maxHeaders
         self.maxBodyBytes = maxBodyBytes
+        self.maxUploadBytes = maxUploadBytes
+        self.uploadToken = uploadToken
     }
 }
 
@@ -47,11 +56,21 @@ public struct HttpParser: Sendable {
     /// How far the head has been scanned for its end, and where the line being scanned starts.
     var scan = 0
     var scanLineStart = 0
+    /// The body limit of the request being received (its head decided it).
+    var bodyLimit = 0
+    /// Bytes of the request being received already dropped from `buffer` (a Content-Length body is
+    /// moved into the request as it comes, so a large one is held once).
+    var dropped = 0
+    /// Whether the request being received is an upload with the larger limit.
+    public private(set) var receivingUpload = false
+    /// Whether an upload may start its larger body on this connection now (the server clears it while
+    /// another connection is receiving one): when false, one gets 503.
+    public var uploadsAdmitted = true
 
     public init(limits: HttpLimits = HttpLimits()) { self.limits = limits }
 
     /// Bytes received and not yet part of a handed-over request.
-    public var buffered: Int { buffer.count }
+    public var buffered: Int { buffer.count + dropped }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         if case .failed = state { return }
@@ -76,13 +95,24 @@ public struct HttpParser: Sendable {
                 case .success(true): continue
                 }
             case .body(let remaining):
-                guard buffer.count - at >= remaining else { return .needMore }
-                pending!.body.append(contentsOf: buffer[at..<(at + remaining)])
-                at += remaining
+                let n = min(remaining, buffer.count - at)
+                if n > 0 {
+                    pending!.body.append(contentsOf: buffer[at..<(at + n)])
+                    at += n
+                }
+                if n < remaining {
+                    state = .body(remaining: remaining - n)
+                    if at > 0 {
+                        dropped += at
+                        buffer.removeFirst(at)
+                        at = 0
+                    }
+                    return .needMore
+                }
                 return finish()
             case .chunkSize:
                 // Chunk framing may cost bytes too (many tiny chunks with extensions): bounded as well.
-                guard at <= limits.maxHeadBytes + 2 * limits.maxBodyBytes else { return fail(HttpError(413, "chunked framing too large")) }
+                guard at <= limits.maxHeadBytes + 2 * bodyLimit else { return fail(HttpError(413, "chunked framing too large")) }
                 switch line(limit: 256, tooLong: HttpError(400, "chunk size line too long")) {
                 case .failure(let e): return fail(e)
                 case .success(nil): return .needMore
@@ -91,7 +121,7 @@ public struct HttpParser: Sendable {
                     case .failure(let e): return fail(e)
                     case .success(0): state = .trailer
                     case .success(let n):
-                        guard n <= limits.maxBodyBytes - pending!.body.count else { return fail(HttpError(413, "request body too large")) }
+                        guard n <= bodyLimit - pending!.body.count else { return fail(HttpError(413, "request body too large")) }
                         state = .chunkData(remaining: n)
                     }
                 }
@@ -127,6 +157,8 @@ public struct HttpParser: Sendable {
         pending = nil
         scan = 0
         scanLineStart = 0
+        dropped = 0
+        receivingUpload = false
         return .error(e)
     }
 
@@ -136,6 +168,8 @@ public struct HttpParser: Sendable {
         buffer.removeFirst(at)
         at = 0
         trailerBytes = 0
+        dropped = 0
+        receivingUpload = false
         state = .head
         return .request(r)
     }
@@ -302,6 +336,13 @@ public struct HttpParser: Sendable {
             }
         }
         if request.minorVersion == 1 && hosts != 1 { return .failure(HttpError(400, hosts == 0 ? "missing Host header" : "more than one Host header")) }
+        bodyLimit = limits.maxBodyBytes
+        if limits.maxUploadBytes > limits.maxBodyBytes && KernelRoute.isUpload(request)
+            && ApiRoute.authorized(request, token: limits.uploadToken) && !chunked && (length ?? 0) > limits.maxBodyBytes {
+            guard uploadsAdmitted else { return .failure(HttpError(503, "another kernel upload is in progress; try again")) }
+            bodyLimit = limits.maxUploadBytes
+            receivingUpload = true
+        }
         if chunked {
             guard length == nil else { return .failure(HttpError(400, "both Transfer-Encoding and Content-Length")) }
             guard request.minorVersion == 1 else { return .failure(HttpError(400, "Transfer-Encoding in an HTTP/1.0 request")) }
@@ -310,7 +351,8 @@ public struct HttpParser: Sendable {
             return .success(())
         }
         let n = length ?? 0
-        guard n <= limits.maxBodyBytes else { return .failure(HttpError(413, "request body too large")) }
+        guard n <= bodyLimit else { receivingUpload = false; return .failure(HttpError(413, "request body too large")) }
+        request.body.reserveCapacity(n)
         pending = request
         state = .body(remaining: n)
         return .success(())
