@@ -2,7 +2,8 @@
 // parser fed the image in pieces of fuzzed sizes (the requests it hands over must be the same however
 // the bytes are split, and within its limits), the routes it decides for them, and the strict JSON
 // reader (what it accepts must be a consistent tree; a string it decodes must survive the writer and
-// the reader again), and the body of POST /v1/domains turned into a DomainConfig. A trap, a request past a limit or a split-dependent answer is a finding.
+// the reader again), and the body of POST /v1/domains turned into a DomainConfig; kernel uploads' larger
+// body limit, the /v1/kernels routes and the query reader. A trap, a request past a limit or a split-dependent answer is a finding.
 
 import GuestKit
 
@@ -10,7 +11,10 @@ enum HttpFuzz {
     static func run(_ a1: UInt32, _ a2: UInt32, _ image: UnsafeRawBufferPointer) {
         switch a1 % 2 {
         case 0:
-            let limits = HttpLimits(maxHeadBytes: 64 + Int(a2 % 512), maxHeaders: 1 + Int(a2 >> 9 & 15), maxBodyBytes: Int(a2 >> 13 & 1023))
+            // Half the runs admit kernel uploads (POST /v1/kernels with the token "ab") with a larger body.
+            let upload = a2 >> 23 & 1 == 1 ? Int(a2 >> 13 & 1023) + Int(a2 >> 24) * 8 : 0
+            let limits = HttpLimits(maxHeadBytes: 64 + Int(a2 % 512), maxHeaders: 1 + Int(a2 >> 9 & 15), maxBodyBytes: Int(a2 >> 13 & 1023),
+                                    maxUploadBytes: upload, uploadToken: [0x61, 0x62])
             let whole = parse(image, limits: limits, pieces: { _ in image.count })
             var seed = a2 | 1
             let split = parse(image, limits: limits, pieces: { _ in
@@ -19,8 +23,10 @@ enum HttpFuzz {
             })
             precondition(whole == split, "the answer depends on how the bytes were split")
             for case .request(let r) in whole {
-                precondition(r.body.count <= limits.maxBodyBytes, "a body past the limit")
-                _ = ApiRoute.decide(r, token: [0x61, 0x62])
+                precondition(r.body.count <= limits.maxBodyBytes || (KernelRoute.isUpload(r) && r.body.count <= limits.maxUploadBytes),
+                             "a body past the limit")
+                if case .kernels(.show(let n)) = ApiRoute.decide(r, token: [0x61, 0x62]) { precondition(KernelName.isValid(n), "a route to a bad kernel name") }
+                if case .success(let v?) = HttpQuery.value(r.target, "name") { precondition(v.count <= r.target.count, "a decoded value longer than its text") }
             }
         default:
             let source = Array(image)

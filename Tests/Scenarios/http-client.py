@@ -4,7 +4,7 @@ behind 127.0.0.1:PORT (QEMU's hostfwd to dom0's port 80), takes the token dom0 p
 serial LOG, and drives the API: every response is checked against the OpenAPI document (a small
 validator for the JSON Schema subset it uses), and bad input is tried (no token, a wrong one, a
 malformed request, oversized headers and body, a client that sends nothing, pipelining, several
-connections at once, chunked bodies). Writes `PASS N checks` or the failures to RESULT, then sends a
+connections at once, chunked bodies), and a kernel is uploaded (Mini-OS), booted and deleted. Writes `PASS N checks` or the failures to RESULT, then sends a
 last request (GET /v1/domains/client-finished) that tells the dialogue it is done."""
 import json
 import os
@@ -307,7 +307,7 @@ for bad, status, needle in (
         (dict(web, name="web 2"), 400, "name may only hold"),
         ({"kernel": "spinner.elf", "memory": 4}, 400, "name is required"),
         (b'{"name": "web-2",', 400, "malformed JSON"),
-        (dict(web, name="web-2", kernel="nothere.elf"), 404, "not a file in dom0's initrd"),
+        (dict(web, name="web-2", kernel="nothere.elf"), 404, "not a file in dom0's initrd nor an uploaded kernel"),
         (web, 409, "name exists")):
     r = post("/v1/domains", bad)
     check(r[0] == status and not conforms("POST", "/v1/domains", r[0], r[2]) and needle in json.loads(r[2])["error"],
@@ -399,6 +399,103 @@ rc, out, err = ctl("info", "app-1")
 check(rc == 1 and "404" in err, f"apusctl info of a destroyed domain: exit 1, 404 ({err.strip()!r})")
 rc, out, err = ctl("console", "0")
 check(rc == 2 and "not supported by this dom0 yet" in err, "apusctl console: not supported yet")
+
+# 11. Kernels uploaded over the API (POST /v1/kernels): Xen's unmodified Mini-OS, sent by `apusctl
+# upload-kernel`, is checked and kept by dom0, listed and shown, then booted as a domain (its own
+# console line, relayed to the serial log under its id, proves it ran); refusals: a text file, a
+# truncated ELF, a duplicate or initrd name, a bad name, too large a body, a fifth kernel, deleting an
+# initrd kernel, creating from an unknown name; delete frees it and the name is unknown again.
+def kernels():
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    path = os.path.join(repo, "..", "shared", "guests", "mini-os", "mini-os.elf")
+    image = open(path, "rb").read()
+
+    def upload(body, query=""):
+        return request("POST", "/v1/kernels" + query, token=token, extra="Content-Type: application/octet-stream\r\n", body=body)
+
+    def refused_with(r, template, method, status, needle, what):
+        ok = r is not None and r[0] == status and not conforms(method, template, r[0], r[2]) and needle in json.loads(r[2])["error"]
+        check(ok, f"{what}: {status} naming '{needle}' ({r and r[0]} {r and r[2][:160]!r})")
+
+    r = request("GET", "/v1/kernels", token=token)
+    problems = conforms("GET", "/v1/kernels", r[0], r[2])
+    listed = {k["name"]: k for k in json.loads(r[2])} if r[0] == 200 else {}
+    check(r[0] == 200 and not problems and listed.get("mini-os.elf", {}).get("source") == "initrd"
+          and listed.get("spinner.elf", {}).get("source") == "initrd" and not any(k["source"] == "upload" for k in listed.values()),
+          f"GET /v1/kernels: the initrd's kernels, no upload yet {problems} {sorted(listed)}")
+    rc, out, _ = ctl("upload-kernel", path, "--name", "minios-up")
+    check(rc == 0 and out.strip().startswith(f"uploaded minios-up: {len(image)} bytes, entry 0x") and out.strip().endswith("Mini-OS"),
+          f"apusctl upload-kernel mini-os.elf --name minios-up ({out.strip()!r})")
+    r = request("GET", "/v1/kernels/minios-up", token=token)
+    k = json.loads(r[2]) if r[0] == 200 else {}
+    problems = conforms("GET", "/v1/kernels/{name}", r[0], r[2])
+    check(r[0] == 200 and not problems and k["source"] == "upload" and k["size"] == len(image) and k["xen_notes"]["guest_os"] == "Mini-OS"
+          and k["xen_notes"]["found_in"] == "sections" and k["image_start"] <= k["entry"] < k["image_end"],
+          f"GET /v1/kernels/minios-up: the upload with Mini-OS's notes {problems} ({r[0]} {r[2][:200]!r})")
+    rc, out, _ = ctl("kernels")
+    check(rc == 0 and re.search(r"^minios-up\s+upload\s+%d\s+0x[0-9a-f]{8}\s+Mini-OS" % len(image), out, re.M) is not None
+          and re.search(r"^mini-os\.elf\s+initrd\s", out, re.M) is not None, "apusctl kernels: minios-up (upload) beside mini-os.elf (initrd)")
+
+    # Refusals of uploads: each leaves the store as it was.
+    refused_with(upload(image, "?name=minios-up"), "/v1/kernels", "POST", 409, "exists", "a second upload named minios-up")
+    refused_with(upload(image, "?name=mini-os.elf"), "/v1/kernels", "POST", 409, "exists", "an upload named like an initrd file")
+    refused_with(upload(image, "?name=a%2Fb"), "/v1/kernels", "POST", 400, "kernel name", "an upload named a/b")
+    refused_with(upload(image, "?name=%zz"), "/v1/kernels", "POST", 400, "percent escape", "a malformed query")
+    refused_with(upload(b"#!/bin/sh\necho this is a text file, not a kernel\n", "?name=text"), "/v1/kernels", "POST", 422,
+                 "not an ELF file", "a text file as a kernel")
+    refused_with(upload(image[:len(image) // 2], "?name=half"), "/v1/kernels", "POST", 422, "not a loadable 32-bit PAE PV kernel",
+                 "a truncated Mini-OS")
+    elf64 = bytearray(image)
+    elf64[4] = 2
+    refused_with(upload(bytes(elf64), "?name=wide"), "/v1/kernels", "POST", 422, "not a 32-bit ELF file", "an ELFCLASS64 image")
+    (r, closed) = raw(f"POST /v1/kernels?name=big HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nContent-Length: {1024 * 1024 + 1}\r\n\r\n".encode())
+    check(r is not None and r[0] == 413 and not conforms("POST", "/v1/kernels", r[0], r[2]) and closed,
+          f"an upload announcing 1 MiB + 1 byte: 413, closed ({r and r[0]})")
+    (r, closed) = raw(f"POST /v1/domains HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nContent-Length: 100000\r\n\r\n".encode())
+    check(r is not None and r[0] == 413 and closed, f"other endpoints keep their 64 KiB body limit: 413 ({r and r[0]})")
+    r = request("GET", "/v1/kernels", token=token)
+    check(r[0] == 200 and [k["name"] for k in json.loads(r[2]) if k["source"] == "upload"] == ["minios-up"], "after the refusals: only minios-up uploaded")
+
+    # A generated name; the limit of 4 kept kernels (507); deletes free them.
+    r = upload(image)
+    gen = json.loads(r[2]).get("name", "") if r[0] == 201 else ""
+    check(r[0] == 201 and not conforms("POST", "/v1/kernels", r[0], r[2]) and re.fullmatch(r"kernel-\d+", gen) is not None
+          and r[1].get("location") == f"/v1/kernels/{gen}", f"an upload without a name: 201, {gen!r}, Location ({r[0]} {r[1].get('location')})")
+    for n in ("extra-3", "extra-4"):
+        r = upload(image, f"?name={n}")
+        check(r[0] == 201, f"upload {n}: 201 ({r[0]})")
+    refused_with(upload(image, "?name=extra-5"), "/v1/kernels", "POST", 507, "at most 4", "a fifth kernel")
+    for n in (gen, "extra-3", "extra-4"):
+        r = request("DELETE", f"/v1/kernels/{n}", token=token)
+        check(r[0] == 200 and not conforms("DELETE", "/v1/kernels/{name}", r[0], r[2]) and json.loads(r[2])["deleted"] == n, f"DELETE /v1/kernels/{n}: 200")
+    refused_with(request("DELETE", "/v1/kernels/mini-os.elf", token=token), "/v1/kernels/{name}", "DELETE", 409, "initrd", "DELETE of an initrd kernel")
+    refused_with(request("DELETE", f"/v1/kernels/{gen}", token=token), "/v1/kernels/{name}", "DELETE", 404, "no such kernel", "DELETE of a deleted kernel")
+    refused_with(request("GET", "/v1/kernels/nosuch", token=token), "/v1/kernels/{name}", "GET", 404, "no such kernel", "GET of an unknown kernel")
+
+    # The uploaded Mini-OS boots: dom0 builds the domain from the bytes it keeps.
+    r = post("/v1/domains", {"name": "mini-up", "kernel": "minios-up", "memory": 16})
+    dom = json.loads(r[2]) if r[0] == 201 else {}
+    check(r[0] == 201 and not conforms("POST", "/v1/domains", r[0], r[2]) and dom.get("name") == "mini-up",
+          f"POST /v1/domains with kernel minios-up: 201 ({r[0]} {r[2][:160]!r})")
+    booted = None
+    until = time.time() + 90
+    while "id" in dom and time.time() < until and booted is None:
+        booted = re.search(r"^\(d%d\) .*kernel\.c: dummy main: par=" % dom["id"], open(log_path, errors="replace").read(), re.M)
+        time.sleep(1)
+    check(booted is not None, f"the uploaded Mini-OS runs: d{dom.get('id')} printed 'kernel.c: dummy main' on its console")
+    refused_with(post("/v1/domains", {"name": "mini-2", "kernel": "nosuch-kernel", "memory": 16}), "/v1/domains", "POST", 404,
+                 "nor an uploaded kernel", "POST /v1/domains with an unknown kernel")
+    r = request("DELETE", "/v1/domains/mini-up", token=token)
+    check(r[0] == 200, f"DELETE mini-up: 200 ({r[0]})")
+    rc, out, _ = ctl("delete-kernel", "minios-up")
+    check(rc == 0 and out.strip() == "deleted minios-up", f"apusctl delete-kernel minios-up ({out.strip()!r})")
+    r = request("GET", "/v1/kernels", token=token)
+    check(r[0] == 200 and not any(k["source"] == "upload" for k in json.loads(r[2])), "GET /v1/kernels: no upload left")
+    refused_with(post("/v1/domains", {"name": "mini-3", "kernel": "minios-up", "memory": 16}), "/v1/domains", "POST", 404,
+                 "nor an uploaded kernel", "POST /v1/domains naming the deleted kernel")
+
+
+kernels()
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:
