@@ -456,6 +456,22 @@ def kernels():
     r = request("GET", "/v1/kernels", token=token)
     check(r[0] == 200 and [k["name"] for k in json.loads(r[2]) if k["source"] == "upload"] == ["minios-up"], "after the refusals: only minios-up uploaded")
 
+    # One large body at a time: while a connection is sending an upload, another's gets 503 (dom0's
+    # heap holds one body in flight); the first then completes.
+    first = connect()
+    first.sendall(f"POST /v1/kernels?name=concurrent HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\n"
+                  f"Connection: close\r\nContent-Length: {len(image)}\r\n\r\n".encode() + image[:4096])
+    time.sleep(2)
+    (r, closed) = raw(f"POST /v1/kernels?name=second HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nContent-Length: {len(image)}\r\n\r\n".encode() + image)
+    check(r is not None and r[0] == 503 and not conforms("POST", "/v1/kernels", r[0], r[2]) and "in progress" in json.loads(r[2])["error"] and closed,
+          f"a second upload while one is in flight: 503, closed ({r and r[0]} {r and r[2]!r})")
+    first.sendall(image[4096:])
+    r = read_response(first)
+    first.close()
+    check(r is not None and r[0] == 201 and json.loads(r[2])["name"] == "concurrent", f"the first upload then completes: 201 ({r and r[0]})")
+    r = request("DELETE", "/v1/kernels/concurrent", token=token)
+    check(r[0] == 200, f"DELETE /v1/kernels/concurrent: 200 ({r[0]})")
+
     # A generated name; the limit of 4 kept kernels (507); deletes free them.
     r = upload(image)
     gen = json.loads(r[2]).get("name", "") if r[0] == 201 else ""
