@@ -8,7 +8,7 @@ mode=${1:-check}
 seconds=${2:-}
 out=build/fuzz
 corpus=Tests/Fuzz/corpus
-ring_files="Sources/GuestKit/Toolstack/ConsoleRing.swift Sources/GuestKit/Toolstack/ConsoleLines.swift $(find Sources/GuestKit/Backends -name '*.swift' | sort | tr '\n' ' ') $(find Sources/GuestKit/Frontends -maxdepth 1 -name '*.swift' | sort | tr '\n' ' ')"
+ring_files="Sources/GuestKit/Toolstack/ConsoleRing.swift Sources/GuestKit/Toolstack/ConsoleLines.swift Sources/GuestKit/Toolstack/ConsoleHistory.swift $(find Sources/GuestKit/Backends -name '*.swift' | sort | tr '\n' ' ') $(find Sources/GuestKit/Frontends -maxdepth 1 -name '*.swift' | sort | tr '\n' ' ')"
 # dom0's HTTP API server's parser, routes and JSON (issue #15), with the domain reference it routes to.
 ring_files="$ring_files Sources/GuestKit/Toolstack/ShellCommand.swift Sources/GuestKit/Toolstack/DomainConfig.swift Sources/GuestKit/Toolstack/DeviceSpec.swift $(find Sources/GuestKit/Http -name '*.swift' | sort | tr '\n' ' ')"
 mkdir -p "$out/modules" "$corpus"

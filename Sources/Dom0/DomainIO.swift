@@ -17,6 +17,8 @@ struct DomainLink {
     var consolePage: GrantMapping?
     var consolePort: UInt32 = 0
     var lines = ConsoleLines()
+    /// The recent output of its ring, for GET /v1/domains/{id}/console; it goes with the link.
+    var history = ConsoleHistory()
     /// The domain has notified its console channel: from then on its ring is its console (what it
     /// wrote before was printed by the hypervisor from console_io, and is skipped).
     var consoleStarted = false
@@ -201,6 +203,7 @@ enum DomainIO {
         switch ConsoleRing.drainOutput(page) {
         case .bytes(let bytes):
             guard !bytes.isEmpty else { return }
+            link.history.append(bytes)
             for line in link.lines.feed(bytes) { relay(link.id, line) }
             _ = GuestEvents.send(link.consolePort)
         case .corrupt(let consumer, let producer):
@@ -222,12 +225,35 @@ enum DomainIO {
         console.print(line)
     }
 
+    /// What putting bytes into a domain's console input ring did.
+    enum ConsoleInput: Equatable {
+        /// This many went in (0 when the ring was full); the domain was notified when any did.
+        case accepted(Int)
+        /// The domain has no console ring dom0 serves.
+        case noRing
+        /// The guest's `in` indexes are garbage: nothing was written.
+        case garbage
+    }
+
+    /// Bytes for a domain's `in` ring (the shell's `console`, the tests and POST .../console), then
+    /// its console event: as many as fit, as Xen's xenconsoled writes them.
+    static func input(_ bytes: [UInt8], to id: UInt16) -> ConsoleInput {
+        guard let link = links.first(where: { $0.id == id }), let page = link.consolePage?.bytes else { return .noRing }
+        guard let n = ConsoleRing.feedInput(page, bytes[...]) else { return .garbage }
+        if n > 0 { _ = GuestEvents.send(link.consolePort) }
+        return .accepted(n)
+    }
+
     /// Typed bytes for the attached domain's `in` ring; false when it has no console ring.
     @discardableResult
     static func type(_ bytes: [UInt8], to id: UInt16) -> Bool {
-        guard let link = links.first(where: { $0.id == id }), let page = link.consolePage?.bytes else { return false }
-        if let n = ConsoleRing.feedInput(page, bytes[...]), n > 0 { _ = GuestEvents.send(link.consolePort) }
-        return true
+        input(bytes, to: id) != .noRing
+    }
+
+    /// The last lines of a domain's console ring output; nil when dom0 serves no console ring for it.
+    static func consoleTail(_ id: UInt16, lines: Int, since: UInt64?) -> ConsoleTail? {
+        guard let link = links.first(where: { $0.id == id && $0.consolePage != nil }) else { return nil }
+        return link.history.tail(lines: lines, since: since)
     }
 
     static func hasConsole(_ id: UInt16) -> Bool { links.contains { $0.id == id && $0.consolePage != nil } }

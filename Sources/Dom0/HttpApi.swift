@@ -1,10 +1,10 @@
 // HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET and POST
 // /v1/domains, GET, PATCH and DELETE /v1/domains/{id|name}, POST /v1/domains/{id|name}/pause, /unpause,
-// /shutdown and /reboot, /v1/kernels (HttpKernels.swift) (these two ask through control/shutdown as the shell does and answer 202 at
-// once; they never force a domain down). It reads what the shell's list and info read (Toolstack's
-// domain info, physinfo, xen_version) and destroys through Toolstack.destroy as the shell does; the
-// route and the token check are decided first, in pure code (GuestKit ApiRoute). It never acts on a
-// request that was not authorized.
+// /shutdown and /reboot (these two ask through control/shutdown as the shell does and answer 202 at
+// once; they never force a domain down), and GET and POST /v1/domains/{id|name}/console (HttpConsole), and /v1/kernels (HttpKernels).
+// It reads what the shell's list and info read (Toolstack's domain info, physinfo, xen_version) and
+// destroys through Toolstack.destroy as the shell does; the route and the token check are decided
+// first, in pure code (GuestKit ApiRoute). It never acts on a request that was not authorized.
 
 import ApusCore
 import GuestKit
@@ -66,6 +66,8 @@ enum HttpApi {
         case .unpauseDomain(let ref): return setPaused(ref, false)
         case .shutdownDomain(let ref): return askToStop(ref, reboot: false)
         case .rebootDomain(let ref): return askToStop(ref, reboot: true)
+        case .console(let ref): return HttpConsole.respond(r, ref, input: false)
+        case .consoleInput(let ref): return HttpConsole.respond(r, ref, input: true)
         case .updateDomain(let ref):
             guard let id = Shell.resolve(ref), let before = Toolstack.info(id) else { return refuse(HttpError(404, "no such domain")) }
             let patch: DomainPatch

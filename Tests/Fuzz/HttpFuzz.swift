@@ -1,6 +1,6 @@
 // HttpFuzz.swift: libFuzzer cases for what dom0's HTTP API server takes from a TCP client: the request
 // parser fed the image in pieces of fuzzed sizes (the requests it hands over must be the same however
-// the bytes are split, and within its limits), the routes it decides for them, and the strict JSON
+// the bytes are split, and within its limits), the routes it decides for them and the console endpoint's query, and the strict JSON
 // reader (what it accepts must be a consistent tree; a string it decodes must survive the writer and
 // the reader again), and the body of POST /v1/domains turned into a DomainConfig; kernel uploads' larger
 // body limit, the /v1/kernels routes and the query reader. A trap, a request past a limit or a split-dependent answer is a finding.
@@ -27,6 +27,9 @@ enum HttpFuzz {
                              "a body past the limit")
                 if case .kernels(.show(let n)) = ApiRoute.decide(r, token: [0x61, 0x62]) { precondition(KernelName.isValid(n), "a route to a bad kernel name") }
                 if case .success(let v?) = HttpQuery.value(r.target, "name") { precondition(v.count <= r.target.count, "a decoded value longer than its text") }
+                if case .success(let q) = ConsoleQuery.decode(r.target) {
+                    precondition(q.lines >= 0 && q.lines <= ConsoleQuery.maxLines, "a console query past its line limit")
+                }
             }
         default:
             let source = Array(image)

@@ -1,5 +1,5 @@
 // RingFuzz.swift: libFuzzer cases for the bytes that cross the shared rings: dom0's console ring moves over a page
-// whose indexes and contents are the input (skip, drain, feed), the line sanitiser the drained bytes go through, the
+// whose indexes and contents are the input (skip, drain, feed), the line sanitiser and the console history the drained bytes go through, the
 // store ring's index arithmetic with any indexes, and the hypervisor's "(dN) " relay label. A trap, an access past
 // the page, or a sanitised line that could break the serial log (a control byte, a newline, too long) is a finding.
 
@@ -26,6 +26,26 @@ enum RingFuzz {
                     precondition(line.count <= ConsoleLines.maxLength, "a relayed line past its length")
                     precondition(line.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "a relayed line with a control byte")
                 }
+                // The history GET /v1/domains/{id}/console reads: fed in pieces, into a small ring.
+                var history = ConsoleHistory(capacity: 1 + Int(a.a3 % 300))
+                var at = 0
+                while at < bytes.count {
+                    let n = min(1 + Int((a.a4 >> UInt32(at % 24)) % 97), bytes.count - at)
+                    history.append(bytes[at..<(at + n)])
+                    at += n
+                }
+                precondition(history.bytesHeld <= history.capacity && history.bytesSeen == UInt64(bytes.count), "history past its capacity")
+                let wanted = Int(a.a5 % 40)
+                let since: UInt64? = a.a5 & 0x100 == 0 ? nil : UInt64(a.a2 % 4096)
+                let t = history.tail(lines: wanted, since: since)
+                precondition(t.lines.count <= wanted, "more lines than asked")
+                precondition(t.cursor <= t.bytesSeen && t.cursor >= history.bytesDropped, "a cursor outside the bytes held")
+                var size = t.partial.count
+                for line in t.lines + [t.partial] {
+                    precondition(!line.contains(10) && !line.contains(13), "a line end inside a line")
+                    size += line.count + 1
+                }
+                precondition(size <= history.bytesHeld + 1, "lines longer than the bytes held")
             }
         case 1:
             let bytes = Array(image.prefix(Int(a.a3 % 4096)))

@@ -4,8 +4,10 @@ behind 127.0.0.1:PORT (QEMU's hostfwd to dom0's port 80), takes the token dom0 p
 serial LOG, and drives the API: every response is checked against the OpenAPI document (a small
 validator for the JSON Schema subset it uses), and bad input is tried (no token, a wrong one, a
 malformed request, oversized headers and body, a client that sends nothing, pipelining, several
-connections at once, chunked bodies), and a kernel is uploaded (Mini-OS), booted and deleted. Writes `PASS N checks` or the failures to RESULT, then sends a
-last request (GET /v1/domains/client-finished) that tells the dialogue it is done."""
+connections at once, chunked bodies), then the console endpoint on Mini-OS (http_console.py), then a kernel
+uploaded (Mini-OS), booted and deleted. Writes
+`PASS N checks` or the failures to RESULT, then sends a last request (GET /v1/domains/client-finished)
+that tells the dialogue it is done."""
 import json
 import os
 import re
@@ -397,10 +399,18 @@ rc, out, _ = ctl("list")
 check(rc == 0 and "app-1" not in out and "Domain-0" in out, "apusctl list: app-1 gone")
 rc, out, err = ctl("info", "app-1")
 check(rc == 1 and "404" in err, f"apusctl info of a destroyed domain: exit 1, 404 ({err.strip()!r})")
-rc, out, err = ctl("console", "0")
-check(rc == 2 and "not supported by this dom0 yet" in err, "apusctl console: not supported yet")
 
-# 11. Kernels uploaded over the API (POST /v1/kernels): Xen's unmodified Mini-OS, sent by `apusctl
+# 11. The console endpoint on a real guest (Mini-OS), with apusctl console (Tests/Scenarios/http_console.py).
+sys.dont_write_bytecode = True
+import http_console
+def ctl_start(*args):
+    return subprocess.Popen([sys.executable, apusctl, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+try:
+    http_console.run(lambda method, path, body=b"": request(method, path, token=token, body=body), post, check, conforms, ctl, ctl_start)
+except Exception as e:
+    check(False, f"the console checks stopped: {e!r}")
+
+# 12. Kernels uploaded over the API (POST /v1/kernels): Xen's unmodified Mini-OS, sent by `apusctl
 # upload-kernel`, is checked and kept by dom0, listed and shown, then booted as a domain (its own
 # console line, relayed to the serial log under its id, proves it ran); refusals: a text file, a
 # truncated ELF, a duplicate or initrd name, a bad name, too large a body, a fifth kernel, deleting an

@@ -90,9 +90,12 @@ enum Events {
         guard d.state == .blocked else { return }
         Runstates.account(d, now: SystemTime.nanoseconds())
         d.state = .running
+        // A paused domain is not queued (pause took it off the queue; unpause queues it when it is
+        // running): an event for it must not put it back, or the scheduler picks a domain that may not run.
+        guard !d.paused else { return }
         Scheduler.credit.wake(d.id)
         // Like Xen's tickle: a woken domain may preempt whoever runs, at the next exit.
-        if !d.paused { Scheduler.preemptRequested = true }
+        Scheduler.preemptRequested = true
     }
 
     /// On the way back to the running guest: if it has an event waiting and events unmasked,

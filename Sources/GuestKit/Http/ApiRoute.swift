@@ -25,6 +25,10 @@ public enum ApiRoute: Equatable, Sendable {
     case updateDomain(DomainReference)
     /// /v1/kernels and /v1/kernels/{name} (KernelRoute.swift)
     case kernels(KernelRoute)
+    /// GET /v1/domains/{id|name}/console (the query is ConsoleQuery's)
+    case console(DomainReference)
+    /// POST /v1/domains/{id|name}/console (the body goes to the domain's console input ring)
+    case consoleInput(DomainReference)
     case refused(HttpError)
 
     /// The route of `request`, for a server whose API token is `token` (never empty).
@@ -54,6 +58,7 @@ public enum ApiRoute: Equatable, Sendable {
                 return .refused(HttpError(404, "no such domain"))
             }
             let ref = DomainReference(Array(word))
+            if HttpBytes.equal(action, "console") { return consoleRoute(request.method, ref) }
             if !action.isEmpty {
                 let verbs: [(StaticString, ApiRoute)] = [
                     ("pause", .pauseDomain(ref)), ("unpause", .unpauseDomain(ref)),
@@ -69,6 +74,15 @@ public enum ApiRoute: Equatable, Sendable {
             return .refused(HttpError(405, "method not allowed on /v1/domains/{id}"))
         }
         return .refused(HttpError(404, "no such endpoint"))
+    }
+
+    /// /v1/domains/{id|name}/console: GET (or HEAD) reads, POST types.
+    static func consoleRoute(_ method: HttpMethod, _ ref: DomainReference) -> ApiRoute {
+        switch method {
+        case .get, .head: return .console(ref)
+        case .post: return .consoleInput(ref)
+        default: return .refused(HttpError(405, "method not allowed on /v1/domains/{id}/console; use GET or POST"))
+        }
     }
 
     /// Whether the request carries `Authorization: Bearer <token>`; the compare takes the same time
