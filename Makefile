@@ -265,8 +265,9 @@ $(BUILD)/test-%.iso: $(ISO_INPUTS)
 # A scenario's Tests/Scenarios/NAME.cmdline adds words to the hypervisor's command line.
 $(BUILD)/test-debugkeys.iso: Tests/Scenarios/debugkeys.cmdline
 
-# minios and minios-test boot Mini-OS from the initrd: without ../shared/guests/mini-os they stop here.
-$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso $(BUILD)/test-bench-devices.iso: | minios-present
+# minios and minios-test boot Mini-OS from the initrd (http creates one through the API): without
+# ../shared/guests/mini-os they stop here.
+$(BUILD)/test-minios.iso $(BUILD)/test-minios-test.iso $(BUILD)/test-minios-blk.iso $(BUILD)/test-minios-net.iso $(BUILD)/test-bench-devices.iso $(BUILD)/test-http.iso: | minios-present
 .PHONY: minios-present
 minios-present:
 	@test -f $(MINIOS_DIR)/mini-os.elf -a -f $(MINIOS_DIR)/mini-os-test.elf || { \

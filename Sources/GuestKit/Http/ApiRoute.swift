@@ -23,6 +23,8 @@ public enum ApiRoute: Equatable, Sendable {
     case rebootDomain(DomainReference)
     /// PATCH /v1/domains/{id|name} (the body is a DomainPatch)
     case updateDomain(DomainReference)
+    /// GET /v1/events (a text/event-stream of lifecycle events; ServerSentEvents)
+    case events
     case refused(HttpError)
 
     /// The route of `request`, for a server whose API token is `token` (never empty).
@@ -34,6 +36,9 @@ public enum ApiRoute: Equatable, Sendable {
         let get = request.method == .get || request.method == .head
         if HttpBytes.equal(path, "/v1/host") {
             return get ? .host : .refused(HttpError(405, "method not allowed on /v1/host"))
+        }
+        if HttpBytes.equal(path, "/v1/events") {
+            return request.method == .get ? .events : .refused(HttpError(405, "method not allowed on /v1/events; use GET"))
         }
         if HttpBytes.equal(path, "/v1/domains") {
             if request.method == .post { return .createDomain }
