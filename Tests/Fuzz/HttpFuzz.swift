@@ -2,7 +2,7 @@
 // parser fed the image in pieces of fuzzed sizes (the requests it hands over must be the same however
 // the bytes are split, and within its limits), the routes it decides for them, and the strict JSON
 // reader (what it accepts must be a consistent tree; a string it decodes must survive the writer and
-// the reader again), and the body of POST /v1/domains turned into a DomainConfig. A trap, a request past a limit or a split-dependent answer is a finding.
+// the reader again), and the body of POST /v1/domains turned into a DomainConfig; a shutdown's ?timeout=/?wait= and a Last-Event-ID. A trap, a request past a limit or a split-dependent answer is a finding.
 
 import GuestKit
 
@@ -21,6 +21,11 @@ enum HttpFuzz {
             for case .request(let r) in whole {
                 precondition(r.body.count <= limits.maxBodyBytes, "a body past the limit")
                 _ = ApiRoute.decide(r, token: [0x61, 0x62])
+                // The waiting shutdown's query and an event stream's Last-Event-ID.
+                if case .success(.wait(let seconds)) = ShutdownWait.parse(r.target) {
+                    precondition(seconds >= 1 && seconds <= ShutdownWait.maxSeconds, "a wait past its bounds")
+                }
+                _ = ServerSentEvents.lastEventID(r.header("last-event-id"))
             }
         default:
             let source = Array(image)

@@ -339,6 +339,14 @@ check(r[0] == 405, f"GET .../pause: 405 ({r[0]})")
 def patch(path, value):
     body = value if isinstance(value, bytes) else json.dumps(value).encode()
     return request("PATCH", path, token=token, extra="Content-Type: application/json\r\n", body=body)
+import threading
+def post_waiting(path, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: apus\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n".encode())
+        return read_response(s)
+    finally:
+        s.close()
 r = patch(f"/v1/domains/{wid}", {"weight": 300, "cap": 25})
 check(r[0] == 200 and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]) and json.loads(r[2])["weight"] == 300
       and json.loads(r[2])["cap"] == 25, f"PATCH weight 300 cap 25: 200 ({r[0]} {r[2]!r})")
@@ -363,9 +371,10 @@ for verb in ("shutdown", "reboot"):
           f"POST {verb}?wait=false: 202 at once ({r[0]} {r[2]!r})")
     # spinner ignores control/shutdown: the waiting request is answered 202 when its timeout passed,
     # with the domain still up.
-    r = post(f"/v1/domains/{wid}/{verb}?timeout=3", b"")
-    check(r[0] == 202 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]) and json.loads(r[2])["state"] != "shutdown",
-          f"POST {verb}?timeout=3 to a guest that ignores it: 202, not stopped ({r[0]} {r[2]!r})")
+    # (dom0's seconds are guest time: on a loaded host they take far longer on the wall.)
+    r = post_waiting(f"/v1/domains/{wid}/{verb}?timeout=1", 300)
+    check(r is not None and r[0] == 202 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]) and json.loads(r[2])["state"] != "shutdown",
+          f"POST {verb}?timeout=1 to a guest that ignores it: 202, not stopped ({r and r[0]} {r and r[2]!r})")
     for bad in ("timeout=301", "timeout=x", "wait=maybe", "colour=red", "wait=false&timeout=5"):
         r = post(f"/v1/domains/{wid}/{verb}?{bad}", b"")
         check(r[0] == 400 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]), f"POST {verb}?{bad}: 400 ({r[0]} {r[2]!r})")
@@ -375,14 +384,6 @@ for verb in ("shutdown", "reboot"):
 r = request("GET", f"/v1/domains/{wid}/shutdown", token=token)
 check(r[0] == 405, f"GET .../shutdown: 405 ({r[0]})")
 # A waiting shutdown whose domain is destroyed meanwhile is answered 409.
-import threading
-def post_waiting(path, timeout):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(f"POST {path} HTTP/1.1\r\nHost: apus\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n".encode())
-        return read_response(s)
-    finally:
-        s.close()
 waiting = {}
 t = threading.Thread(target=lambda: waiting.update(r=post_waiting(f"/v1/domains/{wid}/shutdown?timeout=200", 300)))
 t.start()
@@ -410,7 +411,7 @@ r = post(f"/v1/domains/{mid}/pause", b"")
 check(r[0] == 200 and json.loads(r[2])["state"] == "paused", f"pause minios-1: 200 ({r[0]})")
 r = post(f"/v1/domains/{mid}/unpause", b"")
 check(r[0] == 200 and json.loads(r[2])["state"] != "paused", f"unpause minios-1: 200 ({r[0]})")
-r = post_waiting(f"/v1/domains/{mid}/shutdown?timeout=120", 200)
+r = post_waiting(f"/v1/domains/{mid}/shutdown?timeout=120", 600)
 answer = json.loads(r[2]) if r else {}
 check(r is not None and r[0] == 200 and not conforms("POST", "/v1/domains/{domain}/shutdown", r[0], r[2]) and answer.get("id") == mid
       and answer.get("state") == "shutdown" and answer.get("shutdown_reason") == "poweroff",
@@ -427,7 +428,7 @@ import tempfile
 apusctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Scripts", "apusctl")
 env = dict(os.environ, APUS_URL=f"http://127.0.0.1:{port}", APUS_TOKEN=token)
 def ctl(*args):
-    p = subprocess.run([sys.executable, apusctl, *args], env=env, capture_output=True, text=True, timeout=60)
+    p = subprocess.run([sys.executable, apusctl, *args], env=env, capture_output=True, text=True, timeout=300)
     print(f"apusctl {' '.join(args)} -> {p.returncode}: {p.stdout.strip()} {p.stderr.strip()}", flush=True)
     return p.returncode, p.stdout, p.stderr
 rc, out, _ = ctl("list")
@@ -447,10 +448,19 @@ rc, out, _ = ctl("unpause", aid)
 check(rc == 0 and out.startswith(f"unpaused d{aid} (app-1): ") and "paused\n" not in out.split(":")[-1], f"apusctl unpause ({out.strip()!r})")
 rc, out, _ = ctl("sched-credit", "app-1", "-w", "640", "-c", "10")
 check(rc == 0 and json.loads(out)["weight"] == 640 and json.loads(out)["cap"] == 10, "apusctl sched-credit -w 640 -c 10")
+rc, out, _ = ctl("top", "--iterations", "2", "--delay", "2")
+tables = [t for t in out.split("\n\n") if t.strip()]
+rows = re.findall(r"^\s*(\S+)\s+(\d+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s*$", out, re.M)
+dom0_rows = [r for r in rows if r[0] == "Domain-0"]
+app_rows = [r for r in rows if r[0] == "app-1"]
+# CPU% is measured against dom0's clock (uptime_ms); the hypervisor accounts CPU time in slices, so
+# one short sample of a capped spinner may show 0 or more than its cap: only the range is checked.
+check(rc == 0 and len(tables) == 2 and len(dom0_rows) == 2 and len(app_rows) == 2 and all(0 <= float(r[4]) <= 100 for r in rows),
+      f"apusctl top --iterations 2: two tables, Domain-0 and app-1 in each, CPU% within 0-100 ({len(tables)} tables, {rows})")
 rc, out, err = ctl("create", "--json", json.dumps({"name": "app-1", "kernel": "spinner.elf", "memory": 4}))
 check(rc == 1 and "409" in err and "name exists" in err, f"apusctl create --json with a name in use: exit 1, 409 ({err.strip()!r})")
-rc, out, err = ctl("shutdown", "app-1", "--wait", "2")
-check(rc == 1 and "did not stop within 2 s" in err, f"apusctl shutdown --wait 2 of a guest that ignores it: exit 1 ({err.strip()!r})")
+rc, out, err = ctl("shutdown", "app-1", "--wait", "1")
+check(rc == 1 and "did not stop within 1 s" in err, f"apusctl shutdown --wait 1 of a guest that ignores it: exit 1 ({err.strip()!r})")
 rc, out, _ = ctl("destroy", "app-1")
 check(rc == 0 and out.strip() == f"destroyed d{aid}", f"apusctl destroy ({out.strip()!r})")
 rc, out, _ = ctl("list")
@@ -499,12 +509,6 @@ rc, out, _ = ctl("events", "--since", "0", "--count", "3")
 lines = out.strip().splitlines()
 first3 = [f"{e[0]} {e[1]} d{e[2]['id']} ({e[2]['name']})" for e in seen[:3]]
 check(rc == 0 and len(lines) == 3 and all(l.startswith(f) for l, f in zip(lines, first3)), f"apusctl events --since 0 --count 3: the first three ({lines} vs {first3})")
-rc, out, _ = ctl("top", "--iterations", "2", "--delay", "1")
-tables = [t for t in out.split("\n\n") if t.strip()]
-rows = re.findall(r"^\s*(\S+)\s+(\d+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s*$", out, re.M)
-dom0_rows = [r for r in rows if r[0] == "Domain-0"]
-check(rc == 0 and len(tables) == 2 and len(dom0_rows) == 2 and all(0 <= float(r[4]) <= 100.5 for r in rows),
-      f"apusctl top --iterations 2: two tables, Domain-0 in each, CPU% within 0-100 ({len(tables)} tables, {rows})")
 stream.close()
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
