@@ -1,7 +1,8 @@
 // HttpApi.swift: the endpoints of dom0's HTTP API (docs/openapi.json): GET /v1/host, GET and POST
 // /v1/domains, GET, PATCH and DELETE /v1/domains/{id|name}, POST /v1/domains/{id|name}/pause, /unpause,
-// /shutdown and /reboot (these two ask through control/shutdown as the shell does and answer 202 at
-// once; they never force a domain down), and GET and POST /v1/domains/{id|name}/console (HttpConsole), and /v1/kernels (HttpKernels).
+// /shutdown and /reboot (these two ask through control/shutdown as the shell does; here they answer
+// 202 at once, for ?wait=false: HttpEvents parks the waiting kind; they never force a domain down),
+// GET and POST /v1/domains/{id|name}/console (HttpConsole), and /v1/kernels (HttpKernels).
 // It reads what the shell's list and info read (Toolstack's domain info, physinfo, xen_version) and
 // destroys through Toolstack.destroy as the shell does; the route and the token check are decided
 // first, in pure code (GuestKit ApiRoute). It never acts on a request that was not authorized.
@@ -111,6 +112,9 @@ enum HttpApi {
             var location = HttpBytes.bytes("Location: /v1/domains/")
             HttpResponse.appendDecimal(&location, UInt64(id))
             return (201, HttpResponse.write(status: 201, body: w.bytes, keepAlive: r.keepAlive, extra: [location], headOnly: head))
+        case .events:
+            // The stream is the connection's (HttpEvents answers GET /v1/events before this).
+            return refuse(HttpError(500, "the event stream is served by the connection"))
         case .destroyDomain(let ref):
             guard let id = Shell.resolve(ref) else { return refuse(HttpError(404, "no such domain")) }
             guard id != 0 else { return refuse(HttpError(409, "dom0 cannot destroy itself")) }
@@ -169,6 +173,7 @@ enum HttpApi {
         w.key("events_sent"); w.integer(UInt64(i.eventsSent))
         w.key("events_received"); w.integer(UInt64(i.eventsReceived))
         w.key("flags"); w.integer(UInt64(i.flags))
+        if i.isShutdown { w.key("shutdown_reason"); w.string(Reaper.reasonName(i.shutdownReason)) }
         w.endObject()
     }
 

@@ -1,7 +1,8 @@
 // HttpServer.swift: dom0's HTTP API server, the connection side: lwIP's TCP events (httpglue.c) for
 // up to 16 connections, each with its own incremental parser (GuestKit/Http), answered in the order
 // the requests came (pipelining), with a bearer token checked on every request and an idle timeout
-// that closes silent or slow clients. It runs from lwIP's callbacks in dom0's main loop only and never
+// that closes silent or slow clients; a connection holding an event stream or a waiting shutdown is
+// HttpEvents' until that ends. It runs from lwIP's callbacks in dom0's main loop only and never
 // waits. It never logs the token (it prints a generated one once, at start) or a request's headers.
 
 import ApusCore
@@ -65,6 +66,7 @@ enum HttpServer {
         }
         listening = apus_http_listen(port) == 0
         console.print("http: API \(listening ? StaticString("listening") : StaticString("could not listen")) on port \(port) (\(slots) connections, \(idleTimeout / 1_000_000_000) s idle timeout)")
+        if listening { Lifecycle.start() }
     }
 
     static func event(_ kind: Int32, _ slot: Int, _ address: UInt32, _ port: UInt16, _ data: UnsafeRawPointer?, _ length: UInt32) -> Action {
@@ -72,6 +74,7 @@ enum HttpServer {
         let now = GuestTime.now()
         switch kind {
         case 1:
+            HttpEvents.forget(slot)
             connections[slot] = Connection(parser: HttpParser(limits: HttpLimits(maxUploadBytes: Kernels.maxUploadBytes, uploadToken: token)),
                                            lastActivity: now, peer: (address, port))
             return .keep
@@ -79,22 +82,30 @@ enum HttpServer {
             guard connections[slot] != nil else { return .abort }
             connections[slot]!.lastActivity = now
             guard let data else {
-                // The client finished sending: answer what it asked, then close.
+                // The client finished sending: answer what it asked, then close (a parked request
+                // is answered first).
                 connections[slot]!.closing = true
+                if HttpEvents.holds(slot) && !HttpEvents.isSubscriber(slot) { return .keep }
                 return flush(slot)
             }
-            if connections[slot]!.closing { return flush(slot) }
+            if connections[slot]!.closing || HttpEvents.isSubscriber(slot) { return flush(slot) }
             connections[slot]!.parser.feed(UnsafeRawBufferPointer(start: data, count: Int(length)))
             // One kernel upload's large body at a time (Kernels.maxUploadBytes), whichever connection.
             connections[slot]!.parser.uploadsAdmitted = !connections.indices.contains { $0 != slot && connections[$0]?.parser.receivingUpload == true }
             serve(slot)
-            if connections[slot]!.out.count > maxOwed { return .abort }
+            if connections[slot]!.out.count > maxOwed || connections[slot]!.parser.buffered > maxOwed { return .abort }
             return flush(slot)
         case 3:
             guard connections[slot] != nil else { return .abort }
+            if !HttpEvents.holds(slot) && connections[slot]!.parser.buffered > 0 { serve(slot) }
             return flush(slot)
         case 4:
             guard let c = connections[slot] else { return .abort }
+            if HttpEvents.holds(slot) {
+                guard HttpEvents.tick(slot, now) else { return .abort }
+                if !HttpEvents.holds(slot) && connections[slot]!.parser.buffered > 0 { serve(slot) }
+                return flush(slot)
+            }
             if now - c.lastActivity < idleTimeout { return flush(slot) }
             if now - c.lastActivity > 2 * idleTimeout { return .abort }
             if !c.closing {
@@ -105,6 +116,7 @@ enum HttpServer {
             }
             return flush(slot)
         default:
+            HttpEvents.forget(slot)
             connections[slot] = nil
             return .keep
         }
@@ -112,7 +124,7 @@ enum HttpServer {
 
     /// Answers every complete request the connection's parser has, in order.
     static func serve(_ slot: Int) {
-        while !connections[slot]!.closing {
+        while !connections[slot]!.closing && !HttpEvents.holds(slot) {
             switch connections[slot]!.parser.next() {
             case .needMore:
                 return
@@ -121,12 +133,9 @@ enum HttpServer {
                 connections[slot]!.out += HttpResponse.error(e)
                 connections[slot]!.closing = true
             case .request(let r):
-                let (status, response) = HttpApi.respond(r, token: token)
-                var path = LogLine()
-                HttpApi.appendMethod(&path, r.method)
-                path.append(" ")
-                for c in r.path.prefix(64) { path.append(byte: c > 32 && c < 127 ? c : 63) }
-                log(slot, path, status: status)
+                // nil: the connection now holds a stream or a waiting request (HttpEvents answers it).
+                guard let (status, response) = HttpEvents.respond(slot, r, token: token) else { continue }
+                log(slot, requestLine(r), status: status)
                 connections[slot]!.out += response
                 answered &+= 1
                 if !r.keepAlive { connections[slot]!.closing = true }
@@ -146,6 +155,15 @@ enum HttpServer {
             c.out.removeFirst(Int(n))
         }
         return c.closing && c.out.isEmpty ? .close : .keep
+    }
+
+    /// "METHOD /path" as the log shows a request (the path's first 64 bytes, the query left out).
+    static func requestLine(_ r: HttpRequest) -> LogLine {
+        var path = LogLine()
+        HttpApi.appendMethod(&path, r.method)
+        path.append(" ")
+        for c in r.path.prefix(64) { path.append(byte: c > 32 && c < 127 ? c : 63) }
+        return path
     }
 
     static func log(_ slot: Int, _ what: LogLine, status: UInt16) {
@@ -170,5 +188,11 @@ enum HttpServer {
 
 @_cdecl("dom0_http_event")
 func dom0HttpEvent(_ kind: Int32, _ slot: Int32, _ address: UInt32, _ port: UInt16, _ data: UnsafeRawPointer?, _ length: UInt32) -> Int32 {
-    HttpServer.event(kind, Int(slot), address, port, data, length).rawValue
+    let action = HttpServer.event(kind, Int(slot), address, port, data, length)
+    // Closed or aborted: lwIP forgets the slot without a further event, so Swift does too.
+    if action != .keep && slot >= 0 && Int(slot) < HttpServer.slots {
+        HttpEvents.forget(Int(slot))
+        HttpServer.connections[Int(slot)] = nil
+    }
+    return action.rawValue
 }

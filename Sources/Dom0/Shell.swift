@@ -50,6 +50,8 @@ enum Shell {
             NetStack.poll()
             if NetStack.started && !NetStack.leaseShown && NetStack.hasLease { NetStack.printInterface() }
             DomainIO.serviceIfSignalled()
+            // A stop (VIRQ_DOM_EXC) is seen here before the reaper destroys the domain.
+            Lifecycle.observe()
             if Reaper.signals != seenSignals {
                 seenSignals = Reaper.signals
                 if reapAndReport() > 0 { prompt() }

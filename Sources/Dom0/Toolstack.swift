@@ -83,13 +83,23 @@ enum Toolstack {
     }
 
     /// Disconnects the domain's rings (its last console lines are printed), then destroys it.
+    /// Lifecycle looks before (a stop not yet seen is not lost) and after.
     static func destroy(_ id: UInt16) -> Int32 {
+        Lifecycle.observe()
         Backends.detach(id)
         DomainIO.disconnect(id)
-        return domctl(.destroyDomain, domain: id).0
+        let rc = domctl(.destroyDomain, domain: id).0
+        Lifecycle.observe()
+        return rc
     }
-    static func pause(_ id: UInt16) -> Int32 { domctl(.pauseDomain, domain: id).0 }
-    static func unpause(_ id: UInt16) -> Int32 { domctl(.unpauseDomain, domain: id).0 }
+    static func pause(_ id: UInt16) -> Int32 { changed(domctl(.pauseDomain, domain: id).0) }
+    static func unpause(_ id: UInt16) -> Int32 { changed(domctl(.unpauseDomain, domain: id).0) }
+
+    /// Lets Lifecycle look after an action that may have changed a domain; passes `rc` on.
+    static func changed(_ rc: Int32) -> Int32 {
+        Lifecycle.observe()
+        return rc
+    }
 
     /// Sets the credit scheduler's weight and cap of a domain (XEN_DOMCTL_scheduler_op, putinfo).
     static func setScheduling(_ id: UInt16, weight: UInt16, cap: UInt16) -> Int32 {
@@ -181,8 +191,9 @@ enum Toolstack {
             return rc
         }
         DomainIO.connect(created, config)
-        if !paused { _ = unpause(UInt16(created.id)) }
-        return created.id
+        // Unpaused before Lifecycle looks: the new domain is one `created` event, not two.
+        if !paused { _ = domctl(.unpauseDomain, domain: UInt16(created.id)) }
+        return changed(created.id)
     }
 
     /// Reads and parses a configuration file from the initrd.

@@ -3,7 +3,8 @@
 // the bytes are split, and within its limits), the routes it decides for them and the console endpoint's query, and the strict JSON
 // reader (what it accepts must be a consistent tree; a string it decodes must survive the writer and
 // the reader again), and the body of POST /v1/domains turned into a DomainConfig; kernel uploads' larger
-// body limit, the /v1/kernels routes and the query reader. A trap, a request past a limit or a split-dependent answer is a finding.
+// body limit, the /v1/kernels routes and the query reader; a shutdown's ?timeout=/?wait= and a
+// Last-Event-ID. A trap, a request past a limit or a split-dependent answer is a finding.
 
 import GuestKit
 
@@ -30,6 +31,11 @@ enum HttpFuzz {
                 if case .success(let q) = ConsoleQuery.decode(r.target) {
                     precondition(q.lines >= 0 && q.lines <= ConsoleQuery.maxLines, "a console query past its line limit")
                 }
+                // The waiting shutdown's query and an event stream's Last-Event-ID.
+                if case .success(.wait(let seconds)) = ShutdownWait.parse(r.target) {
+                    precondition(seconds >= 1 && seconds <= ShutdownWait.maxSeconds, "a wait past its bounds")
+                }
+                _ = ServerSentEvents.lastEventID(r.header("last-event-id"))
             }
         default:
             let source = Array(image)

@@ -171,6 +171,15 @@ while time.time() < deadline and token is None:
 check(token is not None, "dom0 printed a generated API token")
 token = token or "none"
 
+# The lifecycle event stream (GET /v1/events), open from here to the end; Last-Event-ID 0 replays
+# what dom0 kept from before it opened (the dialogue may have created spinner-2 already).
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from http_events import EventStream
+stream = EventStream(port, token, last_event_id=0)
+check(stream.status == 200 and stream.headers.get("content-type") == "text/event-stream"
+      and "content-length" not in stream.headers, f"GET /v1/events: 200 text/event-stream ({stream.status} {stream.headers})")
+
 check(first[0] == 401 and not conforms("GET", "/v1/host", first[0], first[2]), f"no token: 401 with an Error body ({first[0]} {first[2]!r})")
 check(first[1].get("www-authenticate", "").startswith("Bearer"), "401 carries WWW-Authenticate: Bearer")
 r = request("GET", "/v1/host", token="0" * 32)
@@ -332,6 +341,14 @@ check(r[0] == 405, f"GET .../pause: 405 ({r[0]})")
 def patch(path, value):
     body = value if isinstance(value, bytes) else json.dumps(value).encode()
     return request("PATCH", path, token=token, extra="Content-Type: application/json\r\n", body=body)
+import threading
+def post_waiting(path, timeout):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: apus\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n".encode())
+        return read_response(s)
+    finally:
+        s.close()
 r = patch(f"/v1/domains/{wid}", {"weight": 300, "cap": 25})
 check(r[0] == 200 and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]) and json.loads(r[2])["weight"] == 300
       and json.loads(r[2])["cap"] == 25, f"PATCH weight 300 cap 25: 200 ({r[0]} {r[2]!r})")
@@ -351,18 +368,60 @@ check(r[0] == 404, f"PATCH nosuch: 404 ({r[0]})")
 r = patch("/v1/domains/0", {"memory_target": 1024})
 check(r[0] == 409 and not conforms("PATCH", "/v1/domains/{domain}", r[0], r[2]), f"PATCH dom0 memory_target: 409 ({r[0]})")
 for verb in ("shutdown", "reboot"):
-    r = post(f"/v1/domains/{wid}/{verb}", b"")
+    r = post(f"/v1/domains/{wid}/{verb}?wait=false", b"")
     check(r[0] == 202 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]) and json.loads(r[2])["id"] == wid,
-          f"POST {verb}: 202 ({r[0]} {r[2]!r})")
+          f"POST {verb}?wait=false: 202 at once ({r[0]} {r[2]!r})")
+    # spinner ignores control/shutdown: the waiting request is answered 202 when its timeout passed,
+    # with the domain still up.
+    # (dom0's seconds are guest time: on a loaded host they take far longer on the wall.)
+    r = post_waiting(f"/v1/domains/{wid}/{verb}?timeout=1", 300)
+    check(r is not None and r[0] == 202 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]) and json.loads(r[2])["state"] != "shutdown",
+          f"POST {verb}?timeout=1 to a guest that ignores it: 202, not stopped ({r and r[0]} {r and r[2]!r})")
+    for bad in ("timeout=301", "timeout=x", "wait=maybe", "colour=red", "wait=false&timeout=5"):
+        r = post(f"/v1/domains/{wid}/{verb}?{bad}", b"")
+        check(r[0] == 400 and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]), f"POST {verb}?{bad}: 400 ({r[0]} {r[2]!r})")
     for path, status in ((f"/v1/domains/0/{verb}", 409), (f"/v1/domains/nosuch/{verb}", 404)):
         r = post(path, b"")
         check(r[0] == status and not conforms("POST", "/v1/domains/{domain}/" + verb, r[0], r[2]), f"POST {path}: {status} ({r[0]})")
 r = request("GET", f"/v1/domains/{wid}/shutdown", token=token)
 check(r[0] == 405, f"GET .../shutdown: 405 ({r[0]})")
+# A waiting shutdown whose domain is destroyed meanwhile is answered 409.
+waiting = {}
+t = threading.Thread(target=lambda: waiting.update(r=post_waiting(f"/v1/domains/{wid}/shutdown?timeout=200", 300)))
+t.start()
+until = time.time() + 60
+while time.time() < until and not re.search(rf"http: waiting up to 200 s for d{wid} to stop", open(log_path, errors="replace").read()):
+    time.sleep(0.3)
 r = request("DELETE", "/v1/domains/web-1", token=token)
 check(r[0] == 200, f"DELETE web-1: 200 ({r[0]})")
+t.join(60)
+r = waiting.get("r")
+check(r is not None and r[0] == 409 and not conforms("POST", "/v1/domains/{domain}/shutdown", r[0], r[2])
+      and "destroyed before it shut down" in json.loads(r[2])["error"], f"a waiting shutdown of a domain destroyed meanwhile: 409 ({r and r[0]} {r and r[2]!r})")
 r = request("GET", "/v1/host", token=token)
 check(r[0] == 200 and json.loads(r[2])["domains"] == len(domains) - 1, "after create and destroy, as many domains as before")
+
+# 9b. A guest that honours control/shutdown (Xen's Mini-OS): POST shutdown waits until it stopped and
+# answers 200 with the stopped domain; the shell's reaper then destroys it.
+r = post("/v1/domains", {"name": "minios-1", "kernel": "mini-os.elf", "memory": 16})
+check(r[0] == 201 and not conforms("POST", "/v1/domains", r[0], r[2]), f"POST /v1/domains minios-1 (Mini-OS): 201 ({r[0]} {r[2]!r})")
+mid = json.loads(r[2]).get("id", 98) if r[0] == 201 else 98
+until = time.time() + 120
+while time.time() < until and not re.search(rf"^\(d{mid}\) .*dummy main", open(log_path, errors="replace").read(), re.M):
+    time.sleep(0.5)
+r = post(f"/v1/domains/{mid}/pause", b"")
+check(r[0] == 200 and json.loads(r[2])["state"] == "paused", f"pause minios-1: 200 ({r[0]})")
+r = post(f"/v1/domains/{mid}/unpause", b"")
+check(r[0] == 200 and json.loads(r[2])["state"] != "paused", f"unpause minios-1: 200 ({r[0]})")
+r = post_waiting(f"/v1/domains/{mid}/shutdown?timeout=120", 600)
+answer = json.loads(r[2]) if r else {}
+check(r is not None and r[0] == 200 and not conforms("POST", "/v1/domains/{domain}/shutdown", r[0], r[2]) and answer.get("id") == mid
+      and answer.get("state") == "shutdown" and answer.get("shutdown_reason") == "poweroff",
+      f"POST shutdown to Mini-OS: 200 once it stopped, state shutdown, reason poweroff ({r and r[0]} {r and r[2]!r})")
+# The reaper destroys it (the stream says so below); then it is gone.
+stream.wait_for(lambda ev: any(e[1] == "destroyed" and isinstance(e[2], dict) and e[2].get("name") == "minios-1" for e in ev), 60)
+r = request("GET", f"/v1/domains/{mid}", token=token)
+check(r[0] == 404, f"minios-1 is gone once reaped ({r[0]})")
 
 # 10. Scripts/apusctl (the host's xl-like client) drives one lifecycle: list, create from a .cfg file,
 # pause, unpause, sched-credit, destroy, list again; a refusal exits 1 with dom0's error.
@@ -371,7 +430,7 @@ import tempfile
 apusctl = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Scripts", "apusctl")
 env = dict(os.environ, APUS_URL=f"http://127.0.0.1:{port}", APUS_TOKEN=token)
 def ctl(*args):
-    p = subprocess.run([sys.executable, apusctl, *args], env=env, capture_output=True, text=True, timeout=60)
+    p = subprocess.run([sys.executable, apusctl, *args], env=env, capture_output=True, text=True, timeout=300)
     print(f"apusctl {' '.join(args)} -> {p.returncode}: {p.stdout.strip()} {p.stderr.strip()}", flush=True)
     return p.returncode, p.stdout, p.stderr
 rc, out, _ = ctl("list")
@@ -391,8 +450,19 @@ rc, out, _ = ctl("unpause", aid)
 check(rc == 0 and out.startswith(f"unpaused d{aid} (app-1): ") and "paused\n" not in out.split(":")[-1], f"apusctl unpause ({out.strip()!r})")
 rc, out, _ = ctl("sched-credit", "app-1", "-w", "640", "-c", "10")
 check(rc == 0 and json.loads(out)["weight"] == 640 and json.loads(out)["cap"] == 10, "apusctl sched-credit -w 640 -c 10")
+rc, out, _ = ctl("top", "--iterations", "2", "--delay", "2")
+tables = [t for t in out.split("\n\n") if t.strip()]
+rows = re.findall(r"^\s*(\S+)\s+(\d+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(\d+)\s*$", out, re.M)
+dom0_rows = [r for r in rows if r[0] == "Domain-0"]
+app_rows = [r for r in rows if r[0] == "app-1"]
+# CPU% is measured against dom0's clock (uptime_ms); the hypervisor accounts CPU time in slices, so
+# one short sample of a capped spinner may show 0 or more than its cap: only the range is checked.
+check(rc == 0 and len(tables) == 2 and len(dom0_rows) == 2 and len(app_rows) == 2 and all(0 <= float(r[4]) <= 100 for r in rows),
+      f"apusctl top --iterations 2: two tables, Domain-0 and app-1 in each, CPU% within 0-100 ({len(tables)} tables, {rows})")
 rc, out, err = ctl("create", "--json", json.dumps({"name": "app-1", "kernel": "spinner.elf", "memory": 4}))
 check(rc == 1 and "409" in err and "name exists" in err, f"apusctl create --json with a name in use: exit 1, 409 ({err.strip()!r})")
+rc, out, err = ctl("shutdown", "app-1", "--wait", "1")
+check(rc == 1 and "did not stop within 1 s" in err, f"apusctl shutdown --wait 1 of a guest that ignores it: exit 1 ({err.strip()!r})")
 rc, out, _ = ctl("destroy", "app-1")
 check(rc == 0 and out.strip() == f"destroyed d{aid}", f"apusctl destroy ({out.strip()!r})")
 rc, out, _ = ctl("list")
@@ -400,7 +470,48 @@ check(rc == 0 and "app-1" not in out and "Domain-0" in out, "apusctl list: app-1
 rc, out, err = ctl("info", "app-1")
 check(rc == 1 and "404" in err, f"apusctl info of a destroyed domain: exit 1, 404 ({err.strip()!r})")
 
-# 11. The console endpoint on a real guest (Mini-OS), with apusctl console (Tests/Scenarios/http_console.py).
+# 11. The event stream carried each domain's lifecycle, in order, numbered without a gap, every data
+# object valid against the document; keep-alive comments while nothing happened; at most 4 streams;
+# a Last-Event-ID replays what dom0 kept; apusctl events prints the stream and apusctl top samples it.
+stream.wait_for(lambda ev: any(e[1] == "destroyed" and isinstance(e[2], dict) and e[2].get("name") == "app-1" for e in ev), 30)
+seen = stream.snapshot()
+expected = {"spinner-2": ["created", "destroyed"],
+            "web-1": ["created", "paused", "unpaused", "destroyed"],
+            "minios-1": ["created", "paused", "unpaused", "shutdown", "destroyed"],
+            "app-1": ["created", "paused", "unpaused", "destroyed"]}
+for name, kinds in expected.items():
+    check(stream.of(name) == kinds, f"the stream carried {name}: {' '.join(kinds)} ({stream.of(name)})")
+stop = [e for e in seen if e[1] == "shutdown" and isinstance(e[2], dict) and e[2].get("name") == "minios-1"]
+check(len(stop) == 1 and stop[0][2].get("reason") == "poweroff" and stop[0][2].get("state") == "shutdown" and stop[0][2].get("id") == mid,
+      f"minios-1's shutdown event has reason poweroff ({stop and stop[0][2]})")
+sequences = [e[0] for e in seen]
+check(len(seen) > 0 and sequences == list(range(sequences[0], sequences[0] + len(seen))) and sequences[0] == 1,
+      f"event ids run 1, 2, 3... without a gap ({sequences})")
+invalid = [(e[1], e[2], validate(e[2], {"$ref": "#/components/schemas/LifecycleEvent"})) for e in seen
+           if not isinstance(e[2], dict) or validate(e[2], {"$ref": "#/components/schemas/LifecycleEvent"})]
+check(not invalid and all(e[1] in ("created", "paused", "unpaused", "shutdown", "crashed", "destroyed") for e in seen),
+      f"every event's data is a LifecycleEvent ({invalid[:3]})")
+check(all(e[2]["state"] == "destroyed" for e in seen if e[1] == "destroyed") and all(e[2]["state"] == "paused" for e in seen if e[1] == "paused"),
+      "destroyed and paused events carry those states")
+check(stream.comments >= 1 and not stream.problems and not stream.closed, f"keep-alive comments on a quiet stream ({stream.comments}, {stream.problems}, closed {stream.closed})")
+more = [EventStream(port, token) for _ in range(3)]
+fifth = EventStream(port, token)
+check(all(m.status == 200 for m in more) and fifth.status == 503 and not validate(json.loads(fifth.body or b"{}"), {"$ref": "#/components/schemas/Error"}),
+      f"4 streams at once, a fifth gets 503 ({[m.status for m in more]}, {fifth.status} {fifth.body[:80]!r})")
+for m in more + [fifth]:
+    m.close()
+replay = EventStream(port, token, last_event_id=sequences[-3] if len(sequences) >= 3 else 0)
+replay.wait_for(lambda ev: len(ev) >= 2, 20)
+check([(e[0], e[1], e[2]) for e in replay.snapshot()] == [(e[0], e[1], e[2]) for e in seen[-2:]],
+      f"Last-Event-ID {sequences[-3] if len(sequences) >= 3 else 0}: the two later events replayed ({[(e[0], e[1]) for e in replay.snapshot()]})")
+replay.close()
+rc, out, _ = ctl("events", "--since", "0", "--count", "3")
+lines = out.strip().splitlines()
+first3 = [f"{e[0]} {e[1]} d{e[2]['id']} ({e[2]['name']})" for e in seen[:3]]
+check(rc == 0 and len(lines) == 3 and all(l.startswith(f) for l, f in zip(lines, first3)), f"apusctl events --since 0 --count 3: the first three ({lines} vs {first3})")
+stream.close()
+
+# 12. The console endpoint on a real guest (Mini-OS), with apusctl console (Tests/Scenarios/http_console.py).
 sys.dont_write_bytecode = True
 import http_console
 def ctl_start(*args):
@@ -410,7 +521,7 @@ try:
 except Exception as e:
     check(False, f"the console checks stopped: {e!r}")
 
-# 12. Kernels uploaded over the API (POST /v1/kernels): Xen's unmodified Mini-OS, sent by `apusctl
+# 13. Kernels uploaded over the API (POST /v1/kernels): Xen's unmodified Mini-OS, sent by `apusctl
 # upload-kernel`, is checked and kept by dom0, listed and shown, then booted as a domain (its own
 # console line, relayed to the serial log under its id, proves it ran); refusals: a text file, a
 # truncated ELF, a duplicate or initrd name, a bad name, too large a body, a fifth kernel, deleting an

@@ -29,6 +29,8 @@ public enum ApiRoute: Equatable, Sendable {
     case console(DomainReference)
     /// POST /v1/domains/{id|name}/console (the body goes to the domain's console input ring)
     case consoleInput(DomainReference)
+    /// GET /v1/events (a text/event-stream of lifecycle events; ServerSentEvents)
+    case events
     case refused(HttpError)
 
     /// The route of `request`, for a server whose API token is `token` (never empty).
@@ -40,6 +42,9 @@ public enum ApiRoute: Equatable, Sendable {
         let get = request.method == .get || request.method == .head
         if HttpBytes.equal(path, "/v1/host") {
             return get ? .host : .refused(HttpError(405, "method not allowed on /v1/host"))
+        }
+        if HttpBytes.equal(path, "/v1/events") {
+            return request.method == .get ? .events : .refused(HttpError(405, "method not allowed on /v1/events; use GET"))
         }
         if HttpBytes.equal(path, "/v1/domains") {
             if request.method == .post { return .createDomain }
