@@ -245,6 +245,7 @@ enum PrivilegedEmulation {
         if let page = unreachable {
             // The element's page is not mapped for the guest (or not writable, for ins): its #PF, at that element.
             d.setCR2(page.start)
+            frame.pointee.vector = 14
             frame.pointee.errorCode = (portRead ? 2 : 0) | (f.ring == 3 ? 4 : 0)
             GuestFaults.bounce(frame, d, vector: 14, hasErrorCode: true)
             return true
