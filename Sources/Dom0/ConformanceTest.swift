@@ -28,6 +28,16 @@ import PVABI
 @_extern(c, "conf_write_dr7") func conf_write_dr7(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
 @_extern(c, "conf_rdmsr") func conf_rdmsr(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
 @_extern(c, "conf_wrmsr") func conf_wrmsr(_ arg: UInt32, _ out: UnsafeMutablePointer<UInt64>, _ lo: UInt32, _ hi: UInt32) -> UInt32
+@_extern(c, "conf_rep_insb") func conf_rep_insb(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_rep_insw") func conf_rep_insw(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_insd") func conf_insd(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_outsb") func conf_outsb(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_rep_outsb") func conf_rep_outsb(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_rep_outsw") func conf_rep_outsw(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_rep_outsd") func conf_rep_outsd(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_std_rep_insb") func conf_std_rep_insb(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_fs_rep_outsw") func conf_fs_rep_outsw(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "user_conf_io_entry") func user_conf_io_entry()
 @_extern(c, "user_conf_entry") func user_conf_entry()
 @_extern(c, "user_conf_faulting_entry") func user_conf_faulting_entry()
 
@@ -63,6 +73,7 @@ enum ConformanceTest {
         otherInstructions()
         modelSpecificRegisters()
         vmAssist()
+        stringPortIO()
         ringThree()
         interfaceVersions()
         fifoEventChannels()
@@ -177,6 +188,18 @@ enum ConformanceTest {
         let off = run(conf_write_dr7, 0)
         check("DR6 written 0 reads back with its reserved bits set; DR7 cleared", reserved == 0 && dr6r == 0xFFFF_0FF0 && !off.faulted,
               "dr6 \(hex8: dr6r)")
+        // The same breakpoint set with the hypercalls alone: #DB in the guest's handler, DR6 read back by get_debugreg.
+        let sd0 = xen.raw(Hypercall.setDebugreg.rawValue, 0, word)
+        let sd7 = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0x000F_0001)
+        let hcBefore = TrapLog.last.count
+        let hcHit = guest_probe_read(word)
+        let hcVector = TrapLog.last.vector
+        let hcDR6 = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 6))
+        let sdOff = xen.raw(Hypercall.setDebugreg.rawValue, 7, 0)
+        _ = xen.raw(Hypercall.setDebugreg.rawValue, 6, 0)
+        check("a breakpoint set with set_debugreg raises #DB in the guest's handler; get_debugreg(6) shows B0",
+              sd0 == 0 && sd7 == 0 && sdOff == 0 && hcHit == 1 && TrapLog.last.count == hcBefore + 1 && hcVector == 1 && hcDR6 & 0xF == 1,
+              "vector \(hcVector), dr6 \(hex8: hcDR6)")
     }
 
     // MARK: - clts, wbinvd
@@ -238,8 +261,25 @@ enum ConformanceTest {
             results.append(e == 0 && d == 0 ? " ok " : " REFUSED ")
             all = all && e == 0 && d == 0
         }
-        _ = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.writablePagetables.rawValue)
         check("vm_assist enables and disables each 32-bit PV type", all, results)
+        // writable_pagetables: a direct write into dom0's own (read-only) L1 is a #PF without it and is
+        // validated and applied with it (the scratch window then shows another page).
+        let window = guest_symbol(GuestSymbol.scratchWindow)
+        let pte = OwnPageTables.l1EntryVA(of: window)
+        let original = UnsafePointer<UInt32>(bitPattern: UInt(pte))!.pointee
+        let plain = guest_probe_write(pte, original)
+        let plainVector = TrapLog.last.vector, plainCR2 = TrapLog.last.cr2
+        let on = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.writablePagetables.rawValue)
+        let target = withUnsafeMutablePointer(to: &watched) { UInt32(UInt(bitPattern: $0)) }
+        watched = 0x600D_7AB1
+        let redirected = guest_probe_write(pte, OwnPageTables.mfn(target >> 12) << 12 | original & 0xFFF)
+        _ = MMUExtBatch.single(xen, .invlpgLocal, window)
+        let through = UnsafePointer<UInt32>(bitPattern: UInt(window | target & 0xFFF))!.pointee
+        let restored = guest_probe_write(pte, original)
+        _ = MMUExtBatch.single(xen, .invlpgLocal, window)
+        check("writable_pagetables takes effect: a direct L1 write is a #PF without it, emulated with it",
+              plain == 1 && plainVector == 14 && plainCR2 == pte && on == 0 && redirected == 0 && restored == 0 && through == 0x600D_7AB1,
+              "without: vector \(plainVector) cr2 \(hex8: plainCR2); with: the window reads \(hex8: through)")
         let unknown = xen.vmAssist(VMAssistCommand.enable.rawValue, 6)
         let m2p = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.m2pStrict.rawValue)
         let cmd = xen.vmAssist(5, 0)
@@ -270,6 +310,153 @@ enum ConformanceTest {
         let afterwards = guest_probe_in8(0x80)
         check("architectural_iopl takes effect: in from port 0x80 at IOPL 0 faults without it, runs with it",
               without == 1 && with != 1 && afterwards == 1, "\(hex: without) \(hex: with) \(hex: afterwards)")
+    }
+
+    // MARK: - ins/outs and cli/sti
+
+    typealias StringProbe = (UInt32, UInt32, UInt32, UnsafeMutablePointer<UInt32>, UInt32) -> UInt32
+
+    /// Runs a string probe: (faulted, ECX, ESI, EDI after it, the vector the kernel saw if it faulted).
+    static func string(_ probe: StringProbe, port: UInt32, at offset: UInt32, count: UInt32, selector: UInt32 = 0)
+        -> (faulted: Bool, ecx: UInt32, esi: UInt32, edi: UInt32, vector: UInt32) {
+        var after: (UInt32, UInt32, UInt32) = (0, 0, 0)
+        let before = TrapLog.last.count
+        let r = withUnsafeMutablePointer(to: &after) { $0.withMemoryRebound(to: UInt32.self, capacity: 3) { probe(port, offset, count, $0, selector) } }
+        return (r == 1, after.0, after.1, after.2, TrapLog.last.count != before ? TrapLog.last.vector : 0)
+    }
+
+    static var ioBuffer = [UInt8](repeating: 0, count: 8192)
+
+    /// fw_cfg (QEMU's configuration device: selector port 0x510, data port 0x511) is the device these cases
+    /// read back: a selector written by outsw changes what the data port answers.
+    static let fwCfgSelector: UInt32 = 0x510
+    static let fwCfgData: UInt32 = 0x511
+
+    static func stringPortIO() {
+        let io = ioBuffer.withUnsafeMutableBufferPointer { (UInt32(UInt(bitPattern: $0.baseAddress)) + 4095) & ~4095 }
+        let bytes = UnsafeMutablePointer<UInt8>(bitPattern: UInt(io))!
+        func word(_ offset: UInt32) -> UInt32 { UnsafePointer<UInt32>(bitPattern: UInt(io + offset))!.pointee }
+        func setWord(_ offset: UInt32, _ v: UInt32) { UnsafeMutablePointer<UInt32>(bitPattern: UInt(io + offset))!.pointee = v }
+        func clear() { for i in 0..<4096 { bytes[i] = 0 } }
+        /// Writes fw_cfg's selector `key` with rep outsw from the buffer's last word.
+        func select(_ key: UInt32) -> Bool {
+            setWord(4092, key)
+            return !string(conf_rep_outsw, port: fwCfgSelector, at: io + 4092, count: 1).faulted
+        }
+        let qemu: UInt32 = 0x554D_4551                   // "QEMU" as a little-endian word
+        _ = xen.setIOPL(1)
+
+        clear()
+        let sel = select(0)
+        let ins = string(conf_rep_insb, port: fwCfgData, at: io, count: 4)
+        check("rep outsw selects fw_cfg's signature, rep insb x4 from port 0x511 reads it", sel && !ins.faulted && word(0) == qemu
+              && ins.ecx == 0 && ins.edi == io + 4, "'\(text: UnsafeBufferPointer(start: bytes, count: 4))', ecx \(ins.ecx), edi +\(ins.edi &- io)")
+        clear()
+        let sel2 = select(0)
+        let down = string(conf_std_rep_insb, port: fwCfgData, at: io + 3, count: 4)
+        check("with DF set rep insb stores downwards", sel2 && !down.faulted && word(0) == 0x5145_4D55 && down.edi == io &- 1,
+              "'\(text: UnsafeBufferPointer(start: bytes, count: 4))', edi \(hex8: down.edi) below the buffer at \(hex8: io)")
+
+        // More than the emulator's chunk (256): the guest re-executes the rest; the same bytes as single `in`s read.
+        clear()
+        let sel3 = select(0x19)                            // FW_CFG_FILE_DIR
+        let long = string(conf_rep_insb, port: fwCfgData, at: io, count: 300)
+        _ = select(0x19)
+        var same = true, distinct = false
+        for i in 0..<300 {
+            let b = UInt8(truncatingIfNeeded: guest_port_in8(fwCfgData))
+            if b != bytes[i] { same = false }
+            if bytes[i] != bytes[0] { distinct = true }
+        }
+        let files = UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3])
+        check("rep insb x300 (more than one chunk) reads fw_cfg's file directory as 300 single in instructions do",
+              sel3 && !long.faulted && long.ecx == 0 && long.edi == io + 300 && same && distinct && files > 0,
+              "\(files) files, first file '\(text: UnsafeBufferPointer(start: bytes + 12, count: 8))', ecx \(long.ecx), edi +\(long.edi &- io)")
+
+        // 16- and 32-bit elements: PCI configuration space of 00:00.0 through 0xCF8/0xCFC.
+        clear()
+        setWord(16, 0x8000_0000)
+        let address = string(conf_rep_outsd, port: 0xCF8, at: io + 16, count: 1)
+        let id = string(conf_insd, port: 0xCFC, at: io, count: 7)
+        let vendor = string(conf_rep_insw, port: 0xCFC, at: io + 4, count: 2)
+        check("rep outsd to 0xcf8, insd and rep insw x2 from 0xcfc read the host bridge's IDs",
+              !address.faulted && !id.faulted && !vendor.faulted && word(0) & 0xFFFF == 0x8086 && word(4) == 0x8086_8086
+              && id.ecx == 7 && id.edi == io + 4 && vendor.ecx == 0 && vendor.edi == io + 8,
+              "vendor:device \(hex8: word(0)), words \(hex8: word(4)), insd left ecx \(id.ecx)")
+
+        // A segment override with a base: FS from dom0's own GDT (entry 4, base 16 bytes below the buffer,
+        // limit 64 KiB): FS:0x10 is the buffer, DS:0x10 is not mapped at all.
+        let gdt = PVSelfTest.installTestGDT()
+        let base = io &- 16
+        let descriptor = UInt64(base & 0xFF00_0000 | 0x0040_B300 | (base >> 16) & 0xFF) << 32 | UInt64((base & 0xFFFF) << 16 | 0xFFFF)
+        let entry = xen.updateDescriptor(machineAddress: UInt64(PVSelfTest.gdtMFN) << 12 | 4 * 8, descriptor: descriptor)
+        _ = select(1)                                      // FW_CFG_ID: not the signature
+        setWord(0, 0)                                      // FW_CFG_SIGNATURE, at FS:0x10
+        let viaFS = string(conf_fs_rep_outsw, port: fwCfgSelector, at: 0x10, count: 1, selector: 0x21)
+        setWord(0, 0)
+        let readBack = string(conf_rep_insb, port: fwCfgData, at: io, count: 4)
+        check("outsw with rep and an FS override reads through FS's base", gdt == 0 && entry == 0 && !viaFS.faulted && !readBack.faulted
+              && word(0) == qemu && viaFS.esi == 0x12, "fs base \(hex8: base): '\(text: UnsafeBufferPointer(start: bytes, count: 4))', esi \(hex8: viaFS.esi)")
+        let past = string(conf_fs_rep_outsw, port: fwCfgSelector, at: 0xFFFF, count: 1, selector: 0x21)
+        check("the same outsw past FS's 64 KiB limit is a #GP", past.faulted && past.vector == 13 && past.ecx == 1 && past.esi == 0xFFFF,
+              "vector \(past.vector), ecx \(past.ecx)")
+        _ = xen.updateDescriptor(machineAddress: UInt64(PVSelfTest.gdtMFN) << 12 | 4 * 8, descriptor: 0)
+
+        // Twins: the string reaching the hypervisor's area (#GP), an unmapped page (#PF at that element,
+        // ECX and ESI where it stopped), ports that are the hypervisor's (dropped, all ones), IOPL 0 (#GP).
+        let high = string(conf_rep_insb, port: fwCfgData, at: 0xF57F_FFFE, count: 4)
+        check("rep insb into the hypervisor's area is a #GP", high.faulted && high.vector == 13 && high.ecx == 4, "vector \(high.vector), ecx \(high.ecx)")
+        let unmapped: UInt32 = 0x4000_0000 + 0x7F0
+        let pf = string(conf_rep_outsb, port: 0x80, at: unmapped, count: 4)
+        check("rep outsb from an unmapped page is the guest's #PF at that address", pf.faulted && pf.vector == 14 && TrapLog.last.cr2 == unmapped
+              && pf.ecx == 4 && pf.esi == unmapped, "vector \(pf.vector), cr2 \(hex8: TrapLog.last.cr2), ecx \(pf.ecx)")
+        clear()
+        setWord(0, 0x5A5A)
+        let scratchOut = string(conf_outsb, port: 0x3FF, at: io, count: 9)
+        let scratchIn = string(conf_rep_insb, port: 0x3FF, at: io + 4, count: 2)
+        check("outsb and rep insb on COM1's scratch register (the hypervisor's): dropped, all ones",
+              !scratchOut.faulted && !scratchIn.faulted && scratchOut.ecx == 9 && scratchOut.esi == io + 1 && word(4) == 0xFFFF,
+              "read \(hex8: word(4))")
+        _ = xen.setIOPL(0)
+        clear()
+        let denied = string(conf_rep_insb, port: fwCfgData, at: io, count: 4)
+        let cli = guest_probe_cli()
+        check("at IOPL 0 rep insb and cli are a #GP; nothing was stored", denied.faulted && denied.vector == 13 && word(0) == 0 && cli == 1,
+              "vector \(denied.vector)")
+        _ = xen.setIOPL(1)
+        let maskBefore = Kernel.sharedInfo.upcallMask
+        Kernel.sharedInfo.upcallMask = 0
+        let cli1 = guest_probe_cli()
+        let afterCli = Kernel.sharedInfo.upcallMask
+        Kernel.sharedInfo.upcallMask = 1
+        let sti1 = guest_probe_sti()
+        let afterSti = Kernel.sharedInfo.upcallMask
+        Kernel.sharedInfo.upcallMask = maskBefore
+        check("at IOPL 1 cli and sti in ring 1 are emulated and leave the event mask alone, as on Xen",
+              cli1 == 0 && sti1 == 0 && afterCli == 0 && afterSti == 1, "mask \(afterCli) after cli, \(afterSti) after sti")
+
+        // Ring 3: at IOPL 3 its rep outsw selects the signature (read back from ring 1), cli and sti run; at IOPL 1 each is a #GP.
+        _ = PVSelfTest.markUserPages()
+        func user() -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) {
+            _ = select(1)
+            for i in 10..<14 { TrapLog.userReports[i] = 0 }
+            let status = guest_enter_user(UInt32(UInt(bitPattern: unsafeBitCast(user_conf_io_entry as @convention(c) () -> Void, to: UnsafeRawPointer.self))),
+                                          guest_symbol(GuestSymbol.userStackTop))
+            setWord(0, 0)
+            _ = string(conf_rep_insb, port: fwCfgData, at: io, count: 4)
+            return (status, TrapLog.userReports[10], TrapLog.userReports[11], TrapLog.userReports[12], word(0), TrapLog.userReports[13])
+        }
+        _ = xen.setIOPL(3)
+        let (s3, o3, c3, t3, w3, i3) = user()
+        check("ring 3 at IOPL 3: rep outsw to fw_cfg, in ax from 0xcfc, cli and sti run",
+              s3 == 45 && o3 == 0x1234_5678 && c3 == 0x1234_5678 && t3 == 0x1234_5678 && w3 == qemu && i3 == 0x1234_8086,
+              "\(hex8: o3) \(hex8: i3) \(hex8: c3) \(hex8: t3), fw_cfg reads \(hex8: w3)")
+        _ = xen.setIOPL(1)
+        let (s1, o1, c1, t1, w1, i1) = user()
+        check("ring 3 at IOPL 1: rep outsw, in, cli and sti are each a #GP",
+              s1 == 45 && o1 == 0xDEAD_0D00 && i1 == 0xDEAD_0D00 && c1 == 0xDEAD_0D00 && t1 == 0xDEAD_0D00 && w1 != qemu,
+              "\(hex8: o1) \(hex8: i1) \(hex8: c1) \(hex8: t1), fw_cfg reads \(hex8: w1)")
+        _ = xen.setIOPL(0)
     }
 
     // MARK: - ring 3

@@ -96,7 +96,9 @@ enum MemoryTest {
         check("update_va_mapping unmaps and remaps a page", unmap == 0 && faulted == 1 && remap == 0 && readable,
               "fault at \(hex8: TrapLog.last.cr2) while unmapped")
 
-        // 6. Writable page tables: write the window's PTE directly in our read-only L1.
+        // 6. Writable page tables (the vm_assist turned on first, as Linux does): write the window's PTE
+        // directly in our read-only L1.
+        _ = xen.vmAssist(VMAssistCommand.enable.rawValue, VMAssistType.writablePagetables.rawValue)
         let pteVA = l1EntryVA(of: window)
         let original = UnsafePointer<UInt32>(bitPattern: UInt(pteVA))!.pointee
         guest_store32(pteVA, mfn(page) << 12 | UInt32(ptePresentRW))

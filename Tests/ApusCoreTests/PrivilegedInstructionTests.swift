@@ -1,5 +1,5 @@
 // PrivilegedInstructionTests.swift: the decoder of the ring-1 instructions emulated on #GP (port I/O,
-// control- and debug-register moves, clts, wbinvd, rdmsr/wrmsr): each form with its length, the bytes
+// ins/outs with their prefixes, control- and debug-register moves, clts, wbinvd, rdmsr/wrmsr): each form with its length, the bytes
 // Linux 5.4 runs at boot, and what is not emulated. Expected values are written out by hand from the Intel SDM's opcode tables.
 
 import XCTest
@@ -61,6 +61,44 @@ final class PrivilegedInstructionTests: XCTestCase {
         XCTAssertNil(decode([0x66, 0x0F, 0x32]))
     }
 
+    func testStringPortIO() {
+        // Every ins/outs encoding: 6C insb, 6D insd (66: insw), 6E outsb, 6F outsd (66: outsw).
+        XCTAssertEqual(decode([0x6C])?.0, .stringIn(size: 1, rep: false))
+        XCTAssertEqual(decode([0x6C])?.1, 1)
+        XCTAssertEqual(decode([0x6D])?.0, .stringIn(size: 4, rep: false))
+        XCTAssertEqual(decode([0x66, 0x6D])?.0, .stringIn(size: 2, rep: false))
+        XCTAssertEqual(decode([0x6E])?.0, .stringOut(size: 1, segment: .ds, rep: false))
+        XCTAssertEqual(decode([0x6F])?.0, .stringOut(size: 4, segment: .ds, rep: false))
+        XCTAssertEqual(decode([0x66, 0x6F])?.0, .stringOut(size: 2, segment: .ds, rep: false))
+        // rep (F3, and F2 which ins/outs treat the same), in any order with 66 and an override.
+        XCTAssertEqual(decode([0xF3, 0x6C])?.0, .stringIn(size: 1, rep: true))
+        XCTAssertEqual(decode([0xF3, 0x6C])?.1, 2)
+        XCTAssertEqual(decode([0xF2, 0x6D])?.0, .stringIn(size: 4, rep: true))
+        XCTAssertEqual(decode([0x66, 0xF3, 0x6D])?.0, .stringIn(size: 2, rep: true))
+        XCTAssertEqual(decode([0xF3, 0x66, 0x6D])?.0, .stringIn(size: 2, rep: true))
+        XCTAssertEqual(decode([0xF3, 0x6E])?.0, .stringOut(size: 1, segment: .ds, rep: true))
+        XCTAssertEqual(decode([0xF3, 0x66, 0x6F])?.0, .stringOut(size: 2, segment: .ds, rep: true))
+        XCTAssertEqual(decode([0x66, 0xF3, 0x64, 0x6F])?.0, .stringOut(size: 2, segment: .fs, rep: true))
+        XCTAssertEqual(decode([0x66, 0xF3, 0x64, 0x6F])?.1, 4)
+        // Each segment override on outs; the last one counts. ins always writes ES:EDI.
+        let overrides: [(UInt8, SegmentRegister)] = [(0x26, .es), (0x2E, .cs), (0x36, .ss), (0x3E, .ds), (0x64, .fs), (0x65, .gs)]
+        for (prefix, segment) in overrides {
+            XCTAssertEqual(decode([prefix, 0x6E])?.0, .stringOut(size: 1, segment: segment, rep: false))
+            XCTAssertEqual(decode([prefix, 0x6C])?.0, .stringIn(size: 1, rep: false))
+        }
+        XCTAssertEqual(decode([0x64, 0x65, 0x6E])?.0, .stringOut(size: 1, segment: .gs, rep: false))
+        // 14 prefixes and the opcode are the CPU's 15 bytes; one more is not an instruction.
+        XCTAssertEqual(decode([UInt8](repeating: 0x3E, count: 14) + [0x6E])?.1, 15)
+        XCTAssertNil(decode([UInt8](repeating: 0x3E, count: 15) + [0x6E]))
+        // 16-bit addressing (67) and lock are not emulated; a rep or segment prefix elsewhere neither.
+        XCTAssertNil(decode([0x67, 0x6C]))
+        XCTAssertNil(decode([0xF3, 0x67, 0x6E]))
+        XCTAssertNil(decode([0xF0, 0x6C]))
+        XCTAssertNil(decode([0xF3]))
+        XCTAssertNil(decode([0x64, 0xE4, 0x80]))
+        XCTAssertNil(decode([0x66, 0x66, 0xED]))
+    }
+
     func testNotEmulatedOrCutShort() {
         let cases: [[UInt8]] = [[], [0x66], [0xE4], [0x0F], [0x0F, 0x20], [0xF4], [0x0F, 0x33], [0x0F, 0x20, 0xC8], [0xF3, 0xEC], [0x2E, 0xEC], [0x66, 0x0F, 0x20, 0xC0], [0xF3, 0xFA]]
         for bytes in cases {
@@ -79,8 +117,9 @@ final class PrivilegedInstructionTests: XCTestCase {
         for _ in 0..<200_000 {
             let n = Int(rng.next() % 6)
             let bytes = (0..<n).map { _ in [0x66, 0x0F, 0x20, 0x21, 0x22, 0x23, 0x30, 0x32, 0x06, 0x09, 0xE4, 0xEC, 0xEF,
-                                            UInt8(truncatingIfNeeded: rng.next())][Int(rng.next() % 14)] }
-            if let (_, length) = decode(bytes) { XCTAssertTrue(length >= 1 && length <= bytes.count) }
+                                            0x6C, 0x6F, 0xF3, 0x64, 0x67,
+                                            UInt8(truncatingIfNeeded: rng.next())][Int(rng.next() % 19)] }
+            if let (_, length) = decode(bytes) { XCTAssertTrue(length >= 1 && length <= bytes.count && length <= 15) }
         }
     }
 }

@@ -1,6 +1,6 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
 // hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, the #GP emulator's
-// privileged-instruction decoder, bounce-frame
+// privileged-instruction decoder and its ins/outs memory planner, bounce-frame
 // placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label, dom0's blkback and netback request decoders, dom0's HTTP request parser and JSON reader. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
@@ -112,6 +112,8 @@ enum DecoderTarget {
             let skip = Int(a.a2 % 16)
             if skip <= raw.count { PrivilegedInstructionFuzz.check(raw[skip...]) }
             PrivilegedInstructionFuzz.check(InstructionBytes.fetch(a.a1, &m))
+            // The ins/outs memory planner: any registers and any descriptor.
+            PrivilegedInstructionFuzz.checkPlan(a)
         case 32:
             // dom0's HTTP API server: the request parser, its routes, the JSON reader (issue #15).
             HttpFuzz.run(a.a1, a.a2, image)
@@ -138,6 +140,32 @@ enum PrivilegedInstructionFuzz {
             precondition(dr <= 7 && reg <= 7 && length == 3, "debug register \(dr), register \(reg), \(length) bytes")
         case .clearTaskSwitched, .writeBackInvalidate, .readMSR, .writeMSR:
             precondition(length == 2, "two-byte instruction of \(length) bytes")
+        case .stringIn(let size, _), .stringOut(let size, _, _):
+            precondition((size == 1 || size == 2 || size == 4) && length <= PrivilegedInstruction.maximumLength, "ins/outs of \(size) bytes, \(length) long")
+        }
+    }
+
+    /// StringPortTransfer's contract: a chunk is at most maxIterations elements, its span lies below the
+    /// hypervisor and every element inside it, and ECX and the offset move by exactly what it covers.
+    static func checkPlan(_ a: HypercallArguments) {
+        let size: UInt8 = [1, 2, 4, 1][Int(a.a5 & 3)]
+        let rep = a.a5 & 4 != 0
+        let descending = a.a5 & 8 != 0
+        let write = a.a5 & 16 != 0
+        let descriptor = a.a5 & 32 != 0 ? nil : SegmentDescriptor(raw: UInt64(a.a3) << 32 | UInt64(a.a4))
+        switch StringPortTransfer.plan(size: size, rep: rep, count: a.a1, descending: descending, offset: a.a2,
+                                       descriptor: descriptor, write: write, maxIterations: (a.a5 >> 8) & 0x3FF) {
+        case .nothing, .generalProtection: break
+        case .transfer(let t):
+            precondition(t.iterations >= 1 && t.iterations <= max(1, (a.a5 >> 8) & 0x3FF) && t.span.end <= GuestRange.limit)
+            precondition(UInt64(t.span.count) == UInt64(t.iterations) * UInt64(size))
+            for i in [0, t.iterations - 1] {
+                guard let e = t.element(i) else { preconditionFailure("element \(i) outside its span") }
+                precondition(e.start >= t.span.start && e.end <= t.span.end)
+            }
+            precondition(t.element(t.iterations) == nil)
+            precondition(!rep || t.countAfter == a.a1 - t.iterations)
+            precondition(t.offset(after: t.iterations, from: a.a2) == t.offsetAfter)
         }
     }
 }

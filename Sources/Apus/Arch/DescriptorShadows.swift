@@ -105,3 +105,17 @@ enum LocalDescriptorTable {
         noneLoaded = false
     }
 }
+
+/// The descriptor the CPU uses for a running guest's segment selector: from the GDT shadow (the guest's
+/// entries and the hypervisor's flat ones) or the LDT shadow. nil for a null selector or one past its table.
+enum GuestSegments {
+    static func descriptor(_ selector: UInt16, _ d: Domain) -> SegmentDescriptor? {
+        let index = Int(selector >> 3)
+        if selector & 4 == 0 {
+            guard index != 0, index < DescriptorTables.gdtEntries, let table = GuestGDT.table else { return nil }
+            return SegmentDescriptor(raw: table[index])
+        }
+        guard index < Int(d.memory.ldtEntries), index < d.ldtFrames.count * 512, let shadow = LocalDescriptorTable.shadow else { return nil }
+        return SegmentDescriptor(raw: shadow[index])
+    }
+}

@@ -1,9 +1,13 @@
 // PrivilegedEmulation.swift: a guest's port I/O and cli/sti, and a kernel's control- and debug-register
 // moves, clts, wbinvd, rdmsr and wrmsr, emulated on the #GP(0) they raise, as Xen's emulate_privileged_op
-// does for a PV guest (ring 1 only for all but port I/O; anything else stays the guest's #GP). Port I/O follows
-// PortAccessRule: the guest's own level (virtual IOPL or its I/O bitmap) or the #GP stays the
-// guest's; then the real port for a port the domain holds, all ones / a dropped write (logged) for
-// any other. cli/sti with a virtual IOPL set and clear the kernel's event mask. CR0 shows the
+// does for a PV guest (ring 1 only for all but port I/O and cli/sti; anything else stays the guest's #GP).
+// Port I/O (in/out, and ins/outs with rep) follows PortAccessRule: the guest's own level (virtual IOPL
+// or its I/O bitmap) or the #GP stays the guest's; then the real port for a port the domain holds, all
+// ones / a dropped write (logged) for any other. The string side of ins/outs is planned by
+// StringPortTransfer (segment, limit, direction, a bounded chunk of a rep) and moved through the checked
+// guest-memory path only; a page it cannot reach is the guest's #PF. cli/sti where the virtual IOPL allows
+// them (kernel, or user mode at IOPL 3) are accepted and change nothing, as on Xen (which deliberately
+// does not let them touch the event mask); otherwise #GP. CR0 shows the
 // guest's own TS, CR2 its fault address, CR3 its base, CR4 what a PV kernel may see; writes change
 // only what the guest owns. Debug registers go through set_debugreg's decoder, MSRs through
 // GuestMSRPolicy. It never touches a port the rule did not allow, nor loads a value a rule refused.
@@ -26,16 +30,19 @@ enum PrivilegedEmulation {
         guard let (instruction, length) = PrivilegedInstruction.decode(bytes) else { return false }
         // Everything but port I/O is a kernel's (ring 1), as Xen's emulator runs it only in guest kernel mode.
         switch instruction {
-        case .clearInterrupts, .setInterrupts: guard ring == 1, PortAccessRule.ioplAllows(guestPorts(frame, d)) else { return false }
-        case .portIn, .portOut: break
+        case .clearInterrupts, .setInterrupts: guard PortAccessRule.ioplAllows(guestPorts(frame, d)) else { return false }
+        case .portIn, .portOut, .stringIn, .stringOut: break
         default: guard ring == 1 else { return false }
         }
         switch instruction {
-        case .clearInterrupts:
-            d.upcallMask = 1
-        case .setInterrupts:
-            // Pending events are delivered on the way back, as after any unmask.
-            d.upcallMask = 0
+        case .clearInterrupts, .setInterrupts:
+            // Xen's emulator accepts them and leaves the event mask alone: a popf could not undo a
+            // cli, so letting it mask events would hang the guest (Xen's own reasoning).
+            break
+        case .stringIn(let size, let rep):
+            return stringAccess(frame, d, size: size, rep: rep, segment: .es, length: length, portRead: true, &memory)
+        case .stringOut(let size, let segment, let rep):
+            return stringAccess(frame, d, size: size, rep: rep, segment: segment, length: length, portRead: false, &memory)
         case .portIn(let size, let port):
             guard portAccess(frame, d, size: size, port: port, write: false, &memory) else { return false }
         case .portOut(let size, let port):
@@ -158,13 +165,92 @@ enum PrivilegedEmulation {
             }
         case .denied(let why):
             if !write { frame.pointee.eax = frame.pointee.eax & keep | PrivilegedInstruction.unreadablePortValue(size: size) }
-            d.portRefusals &+= 1
-            if d.portRefusals == maxPortRefusalsLogged + 1 {
-                Log.guestWarning("d\(d.id): further refused port accesses are not logged")
-            } else if d.portRefusals <= maxPortRefusalsLogged {
-                Log.guestWarning("d\(d.id): \(write ? StaticString("out to") : StaticString("in from")) port \(hex: UInt32(port)) (\(UInt32(size)) bytes) \(write ? StaticString("dropped") : StaticString("reads all ones")): \(why.reason)")
-            }
+            logDenied(d, port: port, size: size, write: write, why)
         }
+        return true
+    }
+
+    /// A port the administrator's level refused: logged, the first few per domain.
+    private static func logDenied(_ d: Domain, port: UInt16, size: UInt8, write: Bool, _ why: PortDenial) {
+        d.portRefusals &+= 1
+        if d.portRefusals == maxPortRefusalsLogged + 1 {
+            Log.guestWarning("d\(d.id): further refused port accesses are not logged")
+        } else if d.portRefusals <= maxPortRefusalsLogged {
+            Log.guestWarning("d\(d.id): \(write ? StaticString("out to") : StaticString("in from")) port \(hex: UInt32(port)) (\(UInt32(size)) bytes) \(write ? StaticString("dropped") : StaticString("reads all ones")): \(why.reason)")
+        }
+    }
+
+    /// The selector a segment register held when the guest faulted.
+    private static func selector(_ segment: SegmentRegister, _ f: TrapFrame) -> UInt16 {
+        let value: UInt32
+        switch segment {
+        case .es: value = f.es
+        case .cs: value = f.cs
+        case .ss: value = f.ss
+        case .ds: value = f.ds
+        case .fs: value = f.fs
+        case .gs: value = f.gs
+        }
+        return UInt16(truncatingIfNeeded: value)
+    }
+
+    /// One ins (`portRead`) or outs, or a bounded chunk of its rep: PortAccessRule decides the port once
+    /// (the same DX throughout), StringPortTransfer the memory; each element then moves between the port
+    /// and guest memory through the checked path. ESI/EDI and ECX advance by what was done; EIP moves past
+    /// the instruction only when it is finished (else the guest runs it again for the rest, as on Xen).
+    /// An element whose memory is not mapped ends the chunk there with the guest's #PF. False leaves the
+    /// #GP to the guest.
+    private static func stringAccess(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, size: UInt8, rep: Bool,
+                                     segment: SegmentRegister, length: Int, portRead: Bool, _ memory: inout RunningGuestMemory) -> Bool {
+        let f = frame.pointee
+        let port = UInt16(truncatingIfNeeded: f.edx)
+        let verdict = PortAccessRule.decide(port: port, size: size, guest: guestPorts(frame, d), permitted: d.devices.ports, &memory)
+        if verdict == .generalProtection { return false }
+        let start = portRead ? f.edi : f.esi
+        let plan = StringPortTransfer.plan(size: size, rep: rep, count: f.ecx, descending: f.eflags & (1 << 10) != 0, offset: start,
+                                           descriptor: GuestSegments.descriptor(selector(segment, f), d), write: portRead)
+        let t: StringPortTransfer
+        switch plan {
+        case .nothing:
+            frame.pointee.skipInstruction(length: length)
+            return true
+        case .generalProtection(let why):
+            d.privilegedRefusals &+= 1
+            if d.privilegedRefusals <= maxPortRefusalsLogged {
+                Log.info("d\(d.id): \(portRead ? StaticString("ins") : StaticString("outs")) at \(hex8: f.eip) refused (#GP): \(why.reason)")
+            }
+            return false
+        case .transfer(let chunk):
+            t = chunk
+        }
+        if case .denied(let why) = verdict { logDenied(d, port: port, size: size, write: !portRead, why) }
+        let perform = verdict == .perform
+        var done: UInt32 = 0
+        var unreachable: GuestRange? = nil
+        while done < t.iterations {
+            guard let element = t.element(done) else { break }
+            var value: UInt32 = 0
+            if portRead {
+                value = perform ? GuestPortIO.read(port, size: size) : PrivilegedInstruction.unreadablePortValue(size: size)
+                guard withUnsafeBytes(of: &value, { memory.copyOut(element, from: $0.baseAddress!) }) else { unreachable = element; break }
+            } else {
+                guard withUnsafeMutableBytes(of: &value, { memory.copyIn(element, to: $0.baseAddress!) }) else { unreachable = element; break }
+                if perform { GuestPortIO.write(port, size: size, value) }
+            }
+            done &+= 1
+        }
+        let offset = t.offset(after: done, from: start)
+        if portRead { frame.pointee.edi = offset } else { frame.pointee.esi = offset }
+        if rep { frame.pointee.ecx = f.ecx &- done }
+        if let page = unreachable {
+            // The element's page is not mapped for the guest (or not writable, for ins): its #PF, at that element.
+            d.setCR2(page.start)
+            frame.pointee.vector = 14
+            frame.pointee.errorCode = (portRead ? 2 : 0) | (f.ring == 3 ? 4 : 0)
+            GuestFaults.bounce(frame, d, vector: 14, hasErrorCode: true)
+            return true
+        }
+        if t.finished { frame.pointee.skipInstruction(length: length) }
         return true
     }
 }

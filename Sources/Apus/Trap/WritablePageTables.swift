@@ -18,7 +18,9 @@ enum WritablePageTables {
     /// trap path: any other page fault goes on to its bounce without a call or a copy of the frame.
     @inline(__always)
     static func tryEmulate(_ frame: UnsafeMutablePointer<TrapFrame>, _ d: Domain, cr2: UInt32) -> Bool {
-        guard frame.pointee.ring == 1, frame.pointee.errorCode & 3 == 3, cr2 < XenLayout.hypervisorVirtStart else { return false }
+        // Only for a domain that turned the assist on (vm_assist writable_pagetables), as Xen's fixup_page_fault.
+        guard frame.pointee.ring == 1, frame.pointee.errorCode & 3 == 3, cr2 < XenLayout.hypervisorVirtStart,
+              d.vmAssist & VMAssistType.writablePagetables.bit != 0 else { return false }
         return emulate(frame, d, cr2: cr2)
     }
 

@@ -61,7 +61,7 @@ public enum PortAccessRule {
     }
 
     /// Xen's iopl_ok: the kernel counts as ring 1 (ring 0 with architectural_iopl), user mode as 3,
-    /// against the virtual IOPL. It also decides whether a kernel's cli/sti is emulated.
+    /// against the virtual IOPL. It also decides whether a cli/sti is emulated (a kernel's, or user mode's at IOPL 3).
     public static func ioplAllows(_ g: GuestPortState) -> Bool {
         let cpl: UInt32 = g.kernelMode ? (g.architecturalIOPL ? 0 : 1) : 3
         return cpl <= g.iopl

@@ -1,7 +1,7 @@
 ; conformance.asm: the `conformance` scenario's probes. Ring 1: each runs one privileged instruction a PV
 ; kernel runs natively (control and debug registers, clts, wbinvd, rdmsr, wrmsr) with ECX = its argument
 ; (EDX:EAX = the value for wrmsr), stores EDX:EAX to *out and returns 0, or returns 1 when it faulted
-; (the kernel's trap handler resumed it through guest_resume). Ring 3: two small programs that try the
+; (the kernel's trap handler resumed it through guest_resume); the string probes run one ins/outs form. Ring 3: two small programs that try the
 ; same from user mode and report what happened through int 0x80 (a ring-3 fault resumes at EDI when
 ; EBP holds the marker, with EAX = 0xDEAD0000 | vector << 8 | error code, set by the kernel).
 
@@ -94,6 +94,75 @@ CPROBE conf_wrmsr
     wrmsr
 CPROBE_END
 
+; ---- string port I/O (ring 1) ---------------------------------------------------------------------
+; uint32 NAME(uint32 port, uint32 offset, uint32 count, uint32 after[3], uint32 selector): one ins/outs with
+; DX = port, ESI = EDI = offset, ECX = count (FS = selector for the override probe); after = ECX, ESI, EDI as
+; the instruction left them, also when it faulted. Returns 0, or 1 when it faulted.
+%macro SPROBE 1
+global %1
+%1:
+    push esi
+    push edi
+    push ebx
+    push fs
+    mov dword [guest_resume], %%fault
+    mov edx, [esp + 20]
+    mov esi, [esp + 24]
+    mov edi, esi
+    mov ecx, [esp + 28]
+%define SPROBE_FAULT %%fault
+%endmacro
+%macro SPROBE_END 0
+    mov dword [guest_resume], 0
+    xor eax, eax
+    jmp %%done
+SPROBE_FAULT:
+    mov eax, 1
+%%done:
+    cld
+    mov ebx, [esp + 32]
+    mov [ebx], ecx
+    mov [ebx + 4], esi
+    mov [ebx + 8], edi
+    pop fs
+    pop ebx
+    pop edi
+    pop esi
+    ret
+%endmacro
+
+SPROBE conf_rep_insb
+    rep insb
+SPROBE_END
+SPROBE conf_rep_insw
+    rep insw
+SPROBE_END
+SPROBE conf_insd
+    insd
+SPROBE_END
+SPROBE conf_outsb
+    outsb
+SPROBE_END
+SPROBE conf_rep_outsb
+    rep outsb
+SPROBE_END
+SPROBE conf_rep_outsw
+    rep outsw
+SPROBE_END
+SPROBE conf_rep_outsd
+    rep outsd
+SPROBE_END
+SPROBE conf_std_rep_insb                     ; descending: EDI is the last byte's address
+    std
+    rep insb
+    cld
+SPROBE_END
+SPROBE conf_fs_rep_outsw                     ; 66 F3 64 6F: outsw with rep and an FS override
+    mov eax, [esp + 36]
+    mov fs, ax
+    db 0x66, 0xF3, 0x64, 0x6F
+SPROBE_END
+
 ; ---- ring 3 -----------------------------------------------------------------------------------
 section .user.text progbits alloc exec nowrite align=4096
 
@@ -150,6 +219,46 @@ user_conf_entry:
     REPORT 9
     mov eax, SYS_EXIT
     mov ebx, 43
+    int 0x80
+.never:
+    jmp .never
+
+; Port I/O and cli/sti from ring 3 (keys 10 rep outsw of fw_cfg's selector 0 from the user stack to port
+; 0x510, 13 in ax from 0xCFC: 0x1234 << 16 | the word read, 11 cli, 12 sti): 0x12345678 when the instruction ran,
+; else what the kernel saw (0xDEAD0D00 for a #GP).
+global user_conf_io_entry
+user_conf_io_entry:
+    push dword 0                             ; FW_CFG_SIGNATURE, the word outsw sends
+    USER_TRY .after_outs
+    mov eax, 0x12345678
+    mov esi, esp
+    mov edx, 0x510
+    mov ecx, 1
+    rep outsw
+.after_outs:
+    mov ecx, eax
+    REPORT 10
+    USER_TRY .after_in
+    mov eax, 0x12340000
+    mov edx, 0xCFC                           ; PCI data, CONFIG_ADDRESS left at 00:00.0 register 0
+    in ax, dx
+.after_in:
+    mov ecx, eax
+    REPORT 13
+    USER_TRY .after_cli
+    mov eax, 0x12345678
+    cli
+.after_cli:
+    mov ecx, eax
+    REPORT 11
+    USER_TRY .after_sti
+    mov eax, 0x12345678
+    sti
+.after_sti:
+    mov ecx, eax
+    REPORT 12
+    mov eax, SYS_EXIT
+    mov ebx, 45
     int 0x80
 .never:
     jmp .never
