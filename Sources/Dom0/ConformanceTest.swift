@@ -3,7 +3,8 @@
 // their #GP (control and debug registers, clts, wbinvd, rdmsr/wrmsr), set_debugreg/get_debugreg,
 // forced-emulation cpuid and CPUID faulting, vm_assist, domctl/sysctl in Xen 4.17's interface version,
 // the FIFO event-channel argument checks, and FIFO event channels for real (dom0 switches ABI, sends
-// to itself and consumes its queues in priority order; it stays on FIFO, so this case runs last).
+// to itself, consumes its queues in priority order, then EVTCHNOP_reset closes every port and gives FIFO
+// up: this case runs last).
 // Every case prints the values it read back and has a
 // refusal twin. It must never print "ok" for a value it did not read back; the verdict is dom0's
 // poweroff when every case passed.
@@ -507,5 +508,13 @@ enum ConformanceTest {
               "masked \(hex: whileMasked) head \(headWhileMasked), unmask \(unmasked): head \(head(2)) word \(hex: word(ports[1])) ready \(hex: readyAfter)")
         for p in ports { _ = GuestEvents.close(p) }
         shared.clearUpcallPending()
+        // EVTCHNOP_reset closes every port and, as on Xen, gives up the FIFO ABI: the 2-level answers are back.
+        var reset = HypercallRecord(stride: EvtchnResetLayout.size)
+        reset.set(SpecialDomainID.selfID, at: EvtchnResetLayout.domOffset)
+        let resetRC = reset.withAddress { xen.eventChannelOp(EventChannelOp.reset.rawValue, $0) }
+        let priorityAfter = setPriority(1, 3)
+        let expandAfter = expandArray(gfn: UInt64(arrayMFN))
+        check("EVTCHNOP_reset gives up the FIFO ABI: set_priority -ENOSYS and expand_array -EOPNOTSUPP again",
+              resetRC == 0 && priorityAfter == -38 && expandAfter == -95, "\(resetRC) \(priorityAfter) \(expandAfter)")
     }
 }
