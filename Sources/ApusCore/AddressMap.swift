@@ -20,6 +20,10 @@ public enum AddressMap {
     /// VCPUOP_register_vcpu_info, mapped for good (one 4 KiB window per domain id, 2 MiB).
     public static let perDomainStart: UInt32 = 0xFE80_0000
     public static let vcpuInfoWindowsStart: UInt32 = 0xFE80_0000
+    /// FIFO event channels: lasting 4 KiB windows onto the guest frames holding control blocks and
+    /// event-array pages (EVTCHNOP_init_control, expand_array), taken from a pool (6 MiB, 1536 windows).
+    public static let fifoWindowsStart: UInt32 = 0xFEA0_0000
+    public static let fifoWindowsEnd: UInt32 = 0xFF00_0000
     public static let perDomainEnd: UInt32 = 0xFF00_0000
     /// Direct map of the first 12 MiB of physical memory, holding the hypervisor image.
     public static let directMapStart: UInt32 = 0xFF00_0000

@@ -2,7 +2,10 @@
 // kernels written for Xen rely on Xen doing (issue #16, one vCPU): privileged instructions emulated on
 // their #GP (control and debug registers, clts, wbinvd, rdmsr/wrmsr), set_debugreg/get_debugreg,
 // forced-emulation cpuid and CPUID faulting, vm_assist, domctl/sysctl in Xen 4.17's interface version,
-// and the FIFO event-channel argument checks. Every case prints the values it read back and has a
+// the FIFO event-channel argument checks, and FIFO event channels for real (dom0 switches ABI, sends
+// to itself, consumes its queues in priority order, then EVTCHNOP_reset closes every port and gives FIFO
+// up: this case runs last).
+// Every case prints the values it read back and has a
 // refusal twin. It must never print "ok" for a value it did not read back; the verdict is dom0's
 // poweroff when every case passed.
 
@@ -550,39 +553,155 @@ enum ConformanceTest {
 
     // MARK: - FIFO event channels
 
-    /// EVTCHNOP_init_control, expand_array and set_priority checked as Xen checks them, from a domain with a
-    /// bound port (dom0 allocates one first, so the case does not depend on what else it bound).
+    /// Pages for the FIFO case's control block and event array (two page-aligned frames of dom0's own data).
+    static var fifoPages = [UInt8](repeating: 0, count: 3 * 4096)
+
+    static func initControl(gfn: UInt64, offset: UInt32, vcpu: UInt32, linkBits: UnsafeMutablePointer<UInt8>? = nil) -> Int32 {
+        var r = HypercallRecord(stride: EvtchnInitControlLayout.size)
+        r.set(gfn, at: EvtchnInitControlLayout.controlGFNOffset)
+        r.set(offset, at: EvtchnInitControlLayout.offsetOffset)
+        r.set(vcpu, at: EvtchnInitControlLayout.vcpuOffset)
+        let rc = r.withAddress { xen.eventChannelOp(EventChannelOp.initControl.rawValue, $0) }
+        linkBits?.pointee = r.get(UInt8.self, at: EvtchnInitControlLayout.linkBitsOffset)
+        return rc
+    }
+
+    static func expandArray(gfn: UInt64) -> Int32 {
+        var r = HypercallRecord(stride: EvtchnExpandArrayLayout.size)
+        r.set(gfn, at: EvtchnExpandArrayLayout.arrayGFNOffset)
+        return r.withAddress { xen.eventChannelOp(EventChannelOp.expandArray.rawValue, $0) }
+    }
+
+    static func setPriority(_ port: UInt32, _ priority: UInt32) -> Int32 {
+        var r = HypercallRecord(stride: EvtchnSetPriorityLayout.size)
+        r.set(port, at: EvtchnSetPriorityLayout.portOffset)
+        r.set(priority, at: EvtchnSetPriorityLayout.priorityOffset)
+        return r.withAddress { xen.eventChannelOp(EventChannelOp.setPriority.rawValue, $0) }
+    }
+
+    static func bindIPI() -> UInt32 {
+        var r = HypercallRecord(stride: EvtchnBindIPILayout.size)
+        r.set(UInt32(0), at: EvtchnBindIPILayout.vcpuOffset)
+        let rc = r.withAddress { xen.eventChannelOp(EventChannelOp.bindIPI.rawValue, $0) }
+        return rc == 0 ? r.get(UInt32.self, at: EvtchnBindIPILayout.portOffset) : 0
+    }
+
+    static func unmask(_ port: UInt32) -> Int32 {
+        var r = HypercallRecord(stride: EvtchnPortLayout.size)
+        r.set(port, at: EvtchnPortLayout.portOffset)
+        return r.withAddress { xen.eventChannelOp(EventChannelOp.unmask.rawValue, $0) }
+    }
+
+    /// EVTCHNOP_init_control, expand_array and set_priority checked as Xen checks them, then dom0 switches to
+    /// the FIFO ABI for real (its bound ports carried across), binds IPI ports at three priorities, sends to
+    /// itself and consumes its queues as Linux does: highest priority first, FIFO order within one.
     static func fifoEventChannels() {
         let port = GuestEvents.allocUnbound(remote: 0)
         let data = notAnL3.withUnsafeBufferPointer { (UInt32(UInt(bitPattern: $0.baseAddress)) + 4095) & ~4095 }
         let ownMFN = Kernel.startInfo.machineFrame(ofPFN: data >> 12)
-        func initControl(gfn: UInt64, offset: UInt32, vcpu: UInt32) -> Int32 {
-            var r = HypercallRecord(stride: EvtchnInitControlLayout.size)
-            r.set(gfn, at: EvtchnInitControlLayout.controlGFNOffset)
-            r.set(offset, at: EvtchnInitControlLayout.offsetOffset)
-            r.set(vcpu, at: EvtchnInitControlLayout.vcpuOffset)
-            return r.withAddress { xen.eventChannelOp(EventChannelOp.initControl.rawValue, $0) }
-        }
+        let si = Kernel.startInfo
+        let tableMFN = si.machineFrame(ofPFN: si.ptBase >> 12)
         let noVCPU = initControl(gfn: UInt64(ownMFN), offset: 0, vcpu: 1)
         let crossing = initControl(gfn: UInt64(ownMFN), offset: 4088, vcpu: 0)
         let misaligned = initControl(gfn: UInt64(ownMFN), offset: 4, vcpu: 0)
-        let busy = initControl(gfn: UInt64(ownMFN), offset: 64, vcpu: 0)
-        check("init_control: VCPU 1 -ENOENT, a block crossing its page or misaligned -EINVAL, with a bound port -EBUSY",
-              port > 0 && noVCPU == -2 && crossing == -22 && misaligned == -22 && busy == -16,
-              "port \(port): \(noVCPU) \(crossing) \(misaligned) \(busy)")
-        var expand = HypercallRecord(stride: EvtchnExpandArrayLayout.size)
-        expand.set(UInt64(ownMFN), at: EvtchnExpandArrayLayout.arrayGFNOffset)
-        let expanded = expand.withAddress { xen.eventChannelOp(EventChannelOp.expandArray.rawValue, $0) }
-        func setPriority(_ port: UInt32, _ priority: UInt32) -> Int32 {
-            var r = HypercallRecord(stride: EvtchnSetPriorityLayout.size)
-            r.set(port, at: EvtchnSetPriorityLayout.portOffset)
-            r.set(priority, at: EvtchnSetPriorityLayout.priorityOffset)
-            return r.withAddress { xen.eventChannelOp(EventChannelOp.setPriority.rawValue, $0) }
-        }
+        let foreign = initControl(gfn: 1 << 40, offset: 0, vcpu: 0)
+        let typed = initControl(gfn: UInt64(tableMFN), offset: 0, vcpu: 0)
+        check("init_control: VCPU 1 -ENOENT, a block crossing its page or misaligned -EINVAL, a frame not its RAM or a page table -EINVAL",
+              port > 0 && noVCPU == -2 && crossing == -22 && misaligned == -22 && foreign == -22 && typed == -22,
+              "port \(port): \(noVCPU) \(crossing) \(misaligned) \(foreign) \(typed)")
+        let expanded = expandArray(gfn: UInt64(ownMFN))
         let twoLevel = setPriority(UInt32(bitPattern: port), 3)
         let beyond = setPriority(0x10_0000, 3)
         check("expand_array before init_control -EOPNOTSUPP; set_priority on the 2-level ABI -ENOSYS, beyond the ports -EINVAL",
               expanded == -95 && twoLevel == -38 && beyond == -22, "\(expanded) \(twoLevel) \(beyond)")
         _ = GuestEvents.close(UInt32(bitPattern: port))
+        fifoQueues()
+    }
+
+    /// The real FIFO path. Events stay masked (evtchn_upcall_mask) throughout: the queues are read here, not by
+    /// the upcall handler (which knows the 2-level ABI only).
+    static func fifoQueues() {
+        let shared = StartOfDay.sharedInfo
+        let savedMask = shared.upcallMask
+        shared.upcallMask = 1
+        defer { shared.upcallMask = savedMask }
+        let base = fifoPages.withUnsafeMutableBufferPointer { (UInt32(UInt(bitPattern: $0.baseAddress)) + 4095) & ~4095 }
+        let control = UnsafeMutableRawPointer(bitPattern: UInt(base))!
+        let array = UnsafeMutableRawPointer(bitPattern: UInt(base + 4096))!
+        for i in 0..<1024 { control.storeBytes(of: UInt32(0), toByteOffset: i * 4, as: UInt32.self) }
+        for i in 0..<1024 { array.storeBytes(of: UInt32(0), toByteOffset: i * 4, as: UInt32.self) }
+        let controlMFN = Kernel.startInfo.machineFrame(ofPFN: base >> 12)
+        let arrayMFN = Kernel.startInfo.machineFrame(ofPFN: (base + 4096) >> 12)
+        var linkBits: UInt8 = 0
+        let switched = initControl(gfn: UInt64(controlMFN), offset: 0, vcpu: 0, linkBits: &linkBits)
+        let again = initControl(gfn: UInt64(controlMFN), offset: 64, vcpu: 0)
+        let early = setPriority(1, 16)
+        let added = expandArray(gfn: UInt64(arrayMFN))
+        let full = expandArray(gfn: UInt64(arrayMFN))
+        check("init_control switches to FIFO (link_bits 17), a second block for VCPU 0 -EINVAL; priority 16 -EINVAL; expand_array once, then -ENOSPC",
+              switched == 0 && linkBits == 17 && again == -22 && early == -22 && added == 0 && full == -28,
+              "\(switched) link_bits \(linkBits) \(again) \(early) \(added) \(full)")
+        // Ports at priorities 9, 2, 5 and 9 again (7, the default, is where the carried-across ports queue).
+        let ports = [bindIPI(), bindIPI(), bindIPI(), bindIPI()]
+        let priorities: [UInt32] = [9, 2, 5, 9]
+        var set = 0
+        for i in 0..<4 where setPriority(ports[i], priorities[i]) == 0 { set += 1 }
+        shared.clearUpcallPending()
+        for p in ports { _ = GuestEvents.send(p) }
+        func word(_ p: UInt32) -> UInt32 { array.load(fromByteOffset: Int(p) * 4, as: UInt32.self) }
+        func head(_ priority: UInt32) -> UInt32 { control.load(fromByteOffset: EvtchnFifoControlBlockLayout.head(priority), as: UInt32.self) }
+        let ready = control.load(fromByteOffset: EvtchnFifoControlBlockLayout.readyOffset, as: UInt32.self)
+        let linked: UInt32 = 1 << EvtchnFifo.pendingBit | 1 << EvtchnFifo.linkedBit
+        let queuedRight = head(2) == ports[1] && head(5) == ports[2] && head(9) == ports[0]
+            && word(ports[0]) == linked | ports[3] && word(ports[3]) == linked
+        check("four sends at priorities 9 2 5 9: READY bits 2 5 9, heads and the link behind the tail, upcall pending",
+              ports[0] != 0 && ports[3] != 0 && set == 4 && ready & 0x224 == 0x224 && queuedRight && shared.upcallPending == 1,
+              "ports \(ports[0]) \(ports[1]) \(ports[2]) \(ports[3]) ready \(hex: ready) heads \(head(2)) \(head(5)) \(head(9)) words \(hex: word(ports[0])) \(hex: word(ports[3]))")
+        // Consume as Linux's consume_one_event does: the lowest ready priority first, each queue from its head,
+        // clearing LINKED and PENDING as it goes (bounded: no more steps than ports).
+        var order: [UInt32] = []
+        var readyNow = ready & 0x224
+        while readyNow != 0 {
+            let priority = UInt32(readyNow.trailingZeroBitCount)
+            readyNow &= readyNow - 1
+            var p = head(priority)
+            var steps = 0
+            while p != 0 && p < 1024 && steps < 8 {
+                let w = word(p)
+                array.storeBytes(of: w & ~(linked | EvtchnFifo.linkMask), toByteOffset: Int(p) * 4, as: UInt32.self)
+                if w & (1 << EvtchnFifo.pendingBit) != 0 { order.append(p) }
+                p = w & EvtchnFifo.linkMask
+                steps += 1
+            }
+        }
+        let clear = control.load(fromByteOffset: EvtchnFifoControlBlockLayout.readyOffset, as: UInt32.self) & ~0x224
+        control.storeBytes(of: clear, toByteOffset: EvtchnFifoControlBlockLayout.readyOffset, as: UInt32.self)
+        check("consumed from the queues in priority order: priority 2, 5, then 9 in the order sent",
+              order.count == 4 && order[0] == ports[1] && order[1] == ports[2] && order[2] == ports[0] && order[3] == ports[3],
+              "\(UInt32(order.count)) events: \(order.count > 0 ? order[0] : 0) \(order.count > 1 ? order[1] : 0) \(order.count > 2 ? order[2] : 0) \(order.count > 3 ? order[3] : 0)")
+        // Masked: pending but not linked; unmasked with EVTCHNOP_unmask: linked as the head again.
+        let masked: UInt32 = 1 << EvtchnFifo.maskedBit
+        array.storeBytes(of: masked, toByteOffset: Int(ports[1]) * 4, as: UInt32.self)
+        _ = GuestEvents.send(ports[1])
+        let whileMasked = word(ports[1])
+        let headWhileMasked = head(2)
+        control.storeBytes(of: 0, toByteOffset: EvtchnFifoControlBlockLayout.head(2), as: UInt32.self)
+        array.storeBytes(of: whileMasked & ~masked, toByteOffset: Int(ports[1]) * 4, as: UInt32.self)
+        let unmasked = unmask(ports[1])
+        let readyAfter = control.load(fromByteOffset: EvtchnFifoControlBlockLayout.readyOffset, as: UInt32.self)
+        check("a masked port is pending but not linked; EVTCHNOP_unmask links it as the head of its queue",
+              whileMasked == masked | 1 << EvtchnFifo.pendingBit && unmasked == 0 && head(2) == ports[1]
+                && word(ports[1]) == linked && readyAfter & 4 != 0,
+              "masked \(hex: whileMasked) head \(headWhileMasked), unmask \(unmasked): head \(head(2)) word \(hex: word(ports[1])) ready \(hex: readyAfter)")
+        for p in ports { _ = GuestEvents.close(p) }
+        shared.clearUpcallPending()
+        // EVTCHNOP_reset closes every port and, as on Xen, gives up the FIFO ABI: the 2-level answers are back.
+        var reset = HypercallRecord(stride: EvtchnResetLayout.size)
+        reset.set(SpecialDomainID.selfID, at: EvtchnResetLayout.domOffset)
+        let resetRC = reset.withAddress { xen.eventChannelOp(EventChannelOp.reset.rawValue, $0) }
+        let priorityAfter = setPriority(1, 3)
+        let expandAfter = expandArray(gfn: UInt64(arrayMFN))
+        check("EVTCHNOP_reset gives up the FIFO ABI: set_priority -ENOSYS and expand_array -EOPNOTSUPP again",
+              resetRC == 0 && priorityAfter == -38 && expandAfter == -95, "\(resetRC) \(priorityAfter) \(expandAfter)")
     }
 }

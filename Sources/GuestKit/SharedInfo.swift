@@ -1,5 +1,5 @@
 // SharedInfo.swift: the guest's window onto shared_info and its vcpu_info (upcall mask, the CR2
-// of the last page fault, time), by PVABI offsets. Reads and the mask bit only; it never
+// of the last page fault, time), by PVABI offsets. Reads, the mask bit and clearing upcall_pending only; it never
 // assumes where the page is mapped until the kernel says so.
 
 import PVABI
@@ -17,5 +17,7 @@ public struct SharedInfoView {
         nonmutating set { vcpu0.storeBytes(of: newValue, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }
     }
     public var upcallPending: UInt8 { vcpu0.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self) }
+    /// Clears evtchn_upcall_pending, as a guest does before it looks for events.
+    public func clearUpcallPending() { vcpu0.storeBytes(of: UInt8(0), toByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self) }
     public var timeVersion: UInt32 { vcpu0.load(fromByteOffset: VcpuInfo.timeOffset + VcpuTimeInfo.versionOffset, as: UInt32.self) }
 }

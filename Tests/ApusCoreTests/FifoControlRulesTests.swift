@@ -10,8 +10,8 @@ final class FifoControlRulesTests: XCTestCase {
 
     func testInitControlRefusalsInXensOrder() {
         let fresh = FifoSetup()
-        func check(_ s: FifoSetup = FifoSetup(), vcpu: UInt32 = 0, offset: UInt32 = 0, frame: FifoFrameCheck = .ownWritableRAM, bound: Bool = false) -> String? {
-            refusal(FifoControlRules.initControl(s, vcpu: vcpu, vcpus: 2, offset: offset, frame: frame, boundPorts: bound))
+        func check(_ s: FifoSetup = FifoSetup(), vcpu: UInt32 = 0, offset: UInt32 = 0, frame: FifoFrameCheck = .ownWritableRAM) -> String? {
+            refusal(FifoControlRules.initControl(s, vcpu: vcpu, vcpus: 2, offset: offset, frame: frame))
         }
         XCTAssertNil(check())
         XCTAssertNil(check(vcpu: 1, offset: 4096 - 72), "the last offset that fits, 8-aligned")
@@ -21,12 +21,11 @@ final class FifoControlRulesTests: XCTestCase {
         XCTAssertEqual(check(offset: 4), "-EINVAL: init_control: the control block offset is not 8-byte aligned")
         XCTAssertEqual(check(frame: .notOwnRAM), "-EINVAL: init_control: the control frame is not the domain's own RAM")
         XCTAssertEqual(check(frame: .notWritable), "-EINVAL: init_control: the control frame is not writable by the domain (a typed page)")
-        XCTAssertEqual(check(bound: true), "-EBUSY: init_control: the domain has bound event channels; it may switch to the FIFO ABI only before it binds one")
         var fifo = fresh
         fifo.abi = .fifo
         fifo.controlBlocks = 1
         XCTAssertEqual(check(fifo, frame: .notOwnRAM), "-EINVAL: init_control: the VCPU already has a control block")
-        XCTAssertNil(check(fifo, vcpu: 1, bound: true), "a further VCPU's block once FIFO: bound ports do not matter")
+        XCTAssertNil(check(fifo, vcpu: 1), "a further VCPU's block once FIFO")
         XCTAssertTrue(fifo.hasControlBlock(vcpu: 0))
         XCTAssertFalse(fifo.hasControlBlock(vcpu: 1))
         XCTAssertFalse(fifo.hasControlBlock(vcpu: 200))

@@ -63,7 +63,7 @@ enum DecoderTarget {
                 setup.arrayPages = a.a5 >> 24
                 switch r {
                 case .initControl(_, let offset, let vcpu, _):
-                    _ = FifoControlRules.initControl(setup, vcpu: vcpu, vcpus: a.a3 % 130, offset: offset, frame: .ownWritableRAM, boundPorts: a.a5 & 2 == 0)
+                    _ = FifoControlRules.initControl(setup, vcpu: vcpu, vcpus: a.a3 % 130, offset: offset, frame: .ownWritableRAM)
                 case .expandArray: _ = FifoControlRules.expandArray(setup, portLimit: a.a3, frame: .ownWritableRAM)
                 case .setPriority(let port, let priority): _ = FifoControlRules.setPriority(setup, port: port, priority: priority, portLimit: a.a3)
                 }

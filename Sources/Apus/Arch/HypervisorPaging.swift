@@ -27,6 +27,7 @@ enum HypervisorPaging {
         l2[slot(AddressMap.vcpuInfoWindowsStart)] =
             PageTableEntry(frame: UInt64(sym.vcpuInfoL1 - AddressMap.directMapStart) >> 12, flags: [.present, .writable]).raw
         FrameWindows.initialize()
+        FifoWindows.initialize()
         enableNX()
         idleCR3 = cpu_read_cr3()
         TLB.flushAll()

@@ -116,12 +116,21 @@ enum DebugKeys {
         for d in Domains.all {
             guard let table = Events.system.table(d.id) else { continue }
             Log.always("Event channel information for domain \(UInt32(d.id)): \(UInt32(truncatingIfNeeded: table.portsInUse)) ports in use")
+            if let fifo = d.fifo {
+                Log.always("    FIFO ABI: \(UInt32(fifo.pages.count)) event-array pages; VCPU 0's control block at frame \(hex: fifo.controls[0].frame)")
+            }
             let page = d.eventPage
             var port: UInt32 = 1
             while port < table.portLimit {
                 if let c = table.channel(port), c.state != .free {
-                    let bits = TwoLevelEvents.bits(page, port: port)
-                    Log.always(DebugDump.port(port, c, pending: bits.pending, masked: bits.masked))
+                    if let fifo = d.fifo {
+                        // A port without its word yet reads masked, as Xen's is_masked says.
+                        let bits = FifoEvents.bits(FifoMappedWords(state: fifo), port: port)
+                        Log.always(DebugDump.port(port, c, pending: bits?.pending ?? false, masked: bits?.masked ?? true))
+                    } else {
+                        let bits = TwoLevelEvents.bits(page, port: port)
+                        Log.always(DebugDump.port(port, c, pending: bits.pending, masked: bits.masked))
+                    }
                 }
                 port += 1
             }

@@ -148,6 +148,8 @@ final class Domain {
     var consoleRingInUse = false
     /// The ring's out_prod at that first notification: the bytes before it were printed from console_io.
     var consoleRingPrinted: UInt32 = 0
+    /// Its FIFO event-channel state once it switched ABI (EVTCHNOP_init_control); nil on the 2-level ABI.
+    var fifo: FifoEventChannels? = nil
 
     init(id: UInt16, privileged: Bool) {
         self.id = id

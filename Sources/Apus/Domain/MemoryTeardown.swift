@@ -8,6 +8,7 @@ enum MemoryTeardown {
     static func run(_ d: Domain) {
         if Domains.isRunning(d) { Scheduler.leave(d) }
         VcpuInfoPlacement.release(d)
+        FifoEventChannelHypercall.release(d, why: "the domain is torn down")
         LocalDescriptorTable.release(d.ldtFrames)
         d.ldtFrames = []
         for f in d.gdtFrames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }

@@ -1,5 +1,6 @@
 // Events.swift: the glue between ApusCore's event-channel state machine and the running system:
-// marking a port pending in the target's shared_info (2-level ABI), waking a blocked domain, and
+// marking a port pending in the target's shared_info (2-level ABI) or its FIFO queues (FifoDelivery,
+// for a domain that switched ABI), waking a blocked domain, and
 // entering the guest's event callback when it returns with events unmasked. Policy about who may
 // bind or send lives in ApusCore; this file never decides it.
 
@@ -63,6 +64,7 @@ enum Events {
     static func markOwn(_ port: UInt32, in d: Domain) {
         guard d.isAlive else { return }
         d.eventsReceived &+= 1
+        if let fifo = d.fifo { return FifoDelivery.raise(d, fifo, port: port, vcpu: d.eventPorts.notifyVCPU(port)) }
         var bitmap = SharedInfoPage(d.sharedInfo)
         guard TwoLevelEvents.setPending(&bitmap, port: port) else { return }
         var page = d.eventPage
@@ -74,6 +76,7 @@ enum Events {
     static func mark(_ target: EventTarget, in d: Domain) {
         guard d.isAlive else { return }
         d.eventsReceived &+= 1
+        if let fifo = d.fifo { return FifoDelivery.raise(d, fifo, port: target.port, vcpu: target.vcpu) }
         // markPending in its two halves: a port already pending (the common case of a busy ring) needs
         // only its bit, reached from shared_info's base; the whole page view is built when more is due.
         var bitmap = SharedInfoPage(d.sharedInfo)
@@ -116,6 +119,12 @@ enum Events {
         guard d.vcpu.eventCallback.isSet else { return }
         GuestFaults.enter(frame, d, cs: d.vcpu.eventCallback.cs, eip: d.vcpu.eventCallback.eip, errorCode: nil,
                           eipAdvance: 0, masksEvents: true, what: "event")
+    }
+
+    /// Whether `port` of `d` is pending on whichever ABI it uses (SCHEDOP_poll).
+    static func isPending(_ d: Domain, port: UInt32) -> Bool {
+        if let fifo = d.fifo { return FifoDelivery.isPending(fifo, port: port) }
+        return port < UInt32(SharedInfoLimits.twoLevelEventChannels) && TwoLevelEvents.isPending(d.eventPage, port: port)
     }
 
     /// Whether the domain has an upcall pending (used by block and poll).

@@ -111,13 +111,21 @@ enum EventChannelHypercall {
                 let closing = Events.system.state(domain: d.id, port: port)
                 try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.close(caller: d.id, port: port) }
                 if case .pirq(let pirq)? = closing { PhysicalIRQs.unbind(d.id, pirq: pirq) }
-                var page = d.eventPage
-                TwoLevelEvents.clearPending(&page, port: port)
+                if let fifo = d.fifo {
+                    FifoDelivery.closed(fifo, port: port)
+                } else {
+                    var page = d.eventPage
+                    TwoLevelEvents.clearPending(&page, port: port)
+                }
                 return .ok
             case .send(let port):
                 return .value(send(port: port, d))
             case .unmask(let port):
                 let vcpu = try Events.system.unmaskVCPU(caller: d.id, port: port)
+                if let fifo = d.fifo {
+                    FifoDelivery.unmask(d, fifo, port: port, vcpu: vcpu)
+                    return .ok
+                }
                 var page = d.eventPage
                 _ = TwoLevelEvents.unmask(&page, port: port, vcpu: vcpu)
                 return .ok
@@ -142,6 +150,8 @@ enum EventChannelHypercall {
                 let target = resolve(dom)
                 try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.reset(caller: d.id, domain: target) }
                 PhysicalIRQs.domainGone(target)
+                // As Xen's evtchn_reset: a FIFO domain is back on the 2-level ABI, its windows and frames given back.
+                if let t = Domains.byID(target) { FifoEventChannelHypercall.release(t, why: "EVTCHNOP_reset") }
                 return .ok
             }
         } catch {

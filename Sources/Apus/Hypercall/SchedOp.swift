@@ -29,8 +29,7 @@ enum SchedOpHypercall {
             case .success(let ports):
                 // Returns at once when a named port is already pending; otherwise waits for any event
                 // (the guest checks its ports again, as Xen allows) or the timeout.
-                let page = d.eventPage
-                for i in 0..<ports.count where TwoLevelEvents.isPending(page, port: ports[i]) { return .ok }
+                for i in 0..<ports.count where Events.isPending(d, port: ports[i]) { return .ok }
                 if timeout != 0 { d.timerDeadline = timeout }
                 Scheduler.block(d)
                 return .ok

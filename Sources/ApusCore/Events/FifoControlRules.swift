@@ -1,4 +1,4 @@
-// Which FIFO event-channel setup a domain may make: init_control, expand_array and set_priority checked as Xen checks them, plus Apus's own rule that a domain switches ABI only before it binds a port.
+// Which FIFO event-channel setup a domain may make: init_control, expand_array and set_priority checked as Xen checks them.
 // Pure decisions over facts the hypervisor gathers (frame ownership, VCPU count, what is registered): it must never map a frame, change a port or accept a frame it was not told is the domain's own writable RAM.
 
 import PVABI
@@ -65,18 +65,15 @@ public enum FifoControlRules {
 
     /// EVTCHNOP_init_control for `vcpu` with the block at `offset` of a frame `frame` says what of. Checks in
     /// Xen's order: the VCPU (ENOENT), the offset (crossing the page, then misaligned: EINVAL), a second block
-    /// for the VCPU (EINVAL), the frame (EINVAL). Apus's own check: the first block (the switch to FIFO) is
-    /// refused EBUSY while the domain has a bound port (Xen carries bound ports across; Apus does not).
+    /// for the VCPU (EINVAL), the frame (EINVAL). Ports bound before the switch are carried across
+    /// (FifoQueues.carryAcross), as Xen does, so they are no reason to refuse.
     public static func initControl(_ setup: FifoSetup, vcpu: UInt32, vcpus: UInt32, offset: UInt32,
-                                   frame: FifoFrameCheck, boundPorts: Bool) -> Refusal? {
+                                   frame: FifoFrameCheck) -> Refusal? {
         guard vcpu < vcpus, vcpu < maxVCPUs else { return Refusal(.ENOENT, "init_control: no such VCPU") }
         guard offset <= UInt32(4096 - EvtchnFifoControlBlockLayout.size) else {
             return Refusal(.EINVAL, "init_control: the control block would cross the end of its frame")
         }
         guard offset & 7 == 0 else { return Refusal(.EINVAL, "init_control: the control block offset is not 8-byte aligned") }
-        if setup.abi == .twoLevel && boundPorts {
-            return Refusal(.EBUSY, "init_control: the domain has bound event channels; it may switch to the FIFO ABI only before it binds one")
-        }
         guard !setup.hasControlBlock(vcpu: vcpu) else { return Refusal(.EINVAL, "init_control: the VCPU already has a control block") }
         switch frame {
         case .ownWritableRAM: return nil

@@ -90,6 +90,14 @@ public struct FifoQueues: Equatable, Sendable {
     /// The tail of `vcpu`'s queue `priority` (for tests and the debug key).
     public func tail(vcpu: UInt32, priority: UInt32) -> UInt32 { tails[Self.queue(vcpu, priority)] }
 
+    /// The switch from the 2-level ABI: a bound port whose 2-level pending bit was set keeps its event,
+    /// held until an array page holds its word (then FifoEvents.pageAdded links it, as Xen's
+    /// add_page_to_event_array re-raises pending ports). Ports beyond the limit and port 0 are ignored.
+    public mutating func carryAcross(pending port: UInt32) {
+        guard port != 0, port < portLimit else { return }
+        held[Int(port)] = true
+    }
+
     /// Forgets every queue and priority: a port closed and re-bound starts at the default again.
     public mutating func resetPort(_ port: UInt32) {
         guard port < portLimit else { return }
