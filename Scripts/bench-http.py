@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -144,7 +145,8 @@ def run_once(index):
            "-cdrom", f"build/test-{SCENARIO}.iso", "-boot", "d",
            "-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
            "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
-    qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    # Its own process group: a failure stops timeout(1) and QEMU together.
+    qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
     log = Log(log_path, qemu)
     started = time.time()
     try:
@@ -156,7 +158,7 @@ def run_once(index):
         create(log, port, token)
         status = qemu.wait(STEP_SECONDS)
     except (Failed, OSError, subprocess.TimeoutExpired, ValueError, KeyError, AttributeError, http.client.HTTPException) as e:
-        qemu.kill()
+        os.killpg(qemu.pid, signal.SIGKILL)
         qemu.wait()
         sys.exit(f"bench-http: run {index} failed: {type(e).__name__}: {e}; see {log_path}")
     if status != 33:
