@@ -3,7 +3,9 @@
 (the TSC advances one tick per guest instruction, so counts repeat exactly), collects the
 "bench:" lines the hypervisor and dom0 print, checks both runs agree, and writes
 build/bench.json and build/bench.md. Each run must carry every measured row line that
-Tests/Scenarios/bench.expect lists. It reports; it never fails a run for being slow."""
+Tests/Scenarios/bench.expect lists. The device rows (bench-devices) and the HTTP API rows
+(bench-http, driven from the host by Scripts/bench-http.py) boot on their own, twice each. It reports;
+it never fails a run for being slow."""
 import json
 import re
 import subprocess
@@ -44,6 +46,9 @@ def main() -> None:
             # issue #14's split-driver rows: dom0's bridge uplink, for the DHCP leases of dom0 and two netdemo domUs
             "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,disable-legacy=on")
     devices1, devices2 = run_once(1, "bench-devices", disk), run_once(2, "bench-devices", disk)
+    # Issue #15's HTTP API rows boot on their own twice, driven from here through hostfwd (Scripts/bench-http.py).
+    if subprocess.run([sys.executable, "Scripts/bench-http.py", "--runs", "2", "--quiet"]).returncode != 0:
+        sys.exit("bench: the HTTP API runs failed (Scripts/bench-http.py); see build/logs/bench-http-*.log")
     first["guest.linux_userspace"] = linux1.get("guest.linux_userspace")
     second["guest.linux_userspace"] = linux2.get("guest.linux_userspace")
     # The RTC starts at a fixed date (-rtc base=...) so the hypervisor's own timeline repeats. The
@@ -165,6 +170,9 @@ def main() -> None:
         a, b = devices1.get(key), devices2.get(key)
         fmt = (lambda x: f"{x / scale:.2f}" if x is not None else "?") if scale != 1 else (lambda x: str(x) if x is not None else "?")
         md.append(f"| {label} | {fmt(a)} | {fmt(b)} |")
+    md.append("")
+    with open("build/bench-http.md") as f:
+        md += f.read().splitlines()
     md.append("")
     md.append(f"Two runs, identical counts: {'yes' if same else 'NO'} (every count in this table; the raw TSC stamps "
               "they are computed from start a few thousand instructions apart, as firmware and GRUB vary; the Linux row is "

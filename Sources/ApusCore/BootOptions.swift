@@ -31,6 +31,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case linuxIO
     /// dom0's toolstack over HTTP, driven by a host-side client through hostfwd (issue #15).
     case http
+    /// make bench's HTTP API rows: GET /v1/domains from 1 and 16 host clients, create through the API.
+    case benchHttp
 
     public var name: StaticString {
         switch self {
@@ -66,6 +68,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .conformance: return "conformance"
         case .linuxIO: return "linux-io"
         case .http: return "http"
+        case .benchHttp: return "bench-http"
         }
     }
 
@@ -76,6 +79,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .debugKeys: return false
         case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO: return false
         case .http: return false
+        case .benchHttp: return false
         }
     }
 

@@ -93,6 +93,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         }
         if BootOptions.equal(name, "domains") { Kernel.shutdown(DomainsTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "bench-devices") { Kernel.shutdown(BenchDevices.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "bench-http") { Kernel.shutdown(BenchHttp.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "devices") { Kernel.shutdown(DevicesTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "conformance") { Kernel.shutdown(ConformanceTest.run() ? .poweroff : .crash) }

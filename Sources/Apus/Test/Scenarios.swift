@@ -20,6 +20,8 @@ enum Scenarios {
             Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
         case .debugKeys:
             Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
+        case .benchHttp:
+            Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
         }
     }
 }

@@ -15,6 +15,8 @@ enum TestVerdict {
             if d.id == 0 { DebugExit.exit(passed: d.state == .shutdown(.poweroff)) }
         case .debugKeys:
             DebugExit.exit(passed: d.state == .shutdown(.poweroff))
+        case .benchHttp:
+            DebugExit.exit(passed: d.state == .shutdown(.poweroff))
         case .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown:
             let crashed = d.state == .crashed || d.state == .shutdown(.crash)
             // The hypervisor must outlive the guest: keep taking timer interrupts for a while.
