@@ -4,7 +4,7 @@ behind 127.0.0.1:PORT (QEMU's hostfwd to dom0's port 80), takes the token dom0 p
 serial LOG, and drives the API: every response is checked against the OpenAPI document (a small
 validator for the JSON Schema subset it uses), and bad input is tried (no token, a wrong one, a
 malformed request, oversized headers and body, a client that sends nothing, pipelining, several
-connections at once, chunked bodies). Writes `PASS N checks` or the failures to RESULT, then sends a
+connections at once, chunked bodies), then http_churn.py's robustness and leak checks. Writes `PASS N checks` or the failures to RESULT, then sends a
 last request (GET /v1/domains/client-finished) that tells the dialogue it is done."""
 import json
 import os
@@ -399,6 +399,12 @@ rc, out, err = ctl("info", "app-1")
 check(rc == 1 and "404" in err, f"apusctl info of a destroyed domain: exit 1, 404 ({err.strip()!r})")
 rc, out, err = ctl("console", "0")
 check(rc == 2 and "not supported by this dom0 yet" in err, "apusctl console: not supported yet")
+
+# 11. Robustness (http_churn.py): a domU with a vif and a disk from the create body, 16 clients creating
+# and destroying domains at once beside a silent connection, connections past the 16 slots, and no
+# frame, domain or heap leak across it all (GET /v1/host's counters).
+import http_churn
+http_churn.run(http_churn.Api(port, token, request, check, conforms, read_response), log_path)
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:
