@@ -5,7 +5,9 @@
 # virtio NIC on QEMU's user network with 127.0.0.1:8080 (APUS_HTTP_PORT picks another) forwarded to
 # its port 80, 5555 to its echo port 7 and 5556 to port 7 of 10.0.2.16 (netdemo's echo). A host port
 # already taken is not forwarded (said so); the machine still runs. RUN_TIMEOUT=SECONDS stops QEMU
-# after that long (for tests). It never writes the token anywhere but build/run.iso and the terminal.
+# after that long (for tests). -nodefaults as the scenarios: without the VGA card the disk and the NIC sit
+# on different PCI interrupt lines (dom0 does not share a line between two devices). It never writes
+# the token anywhere but build/run.iso and the terminal.
 set -euo pipefail
 qemu=$1 memory=$2 disk=$3 build=${4:-build}
 http_port=${APUS_HTTP_PORT:-8080}
@@ -35,6 +37,6 @@ if $api; then
 fi
 run=()
 [ -n "${RUN_TIMEOUT:-}" ] && run=(timeout --foreground -k 5 "$RUN_TIMEOUT")
-exec "${run[@]}" "$qemu" -m "$memory" -cdrom "$build/run.iso" -boot d -display none -serial mon:stdio -no-reboot \
+exec "${run[@]}" "$qemu" -m "$memory" -cdrom "$build/run.iso" -boot d -nodefaults -display none -serial mon:stdio -no-reboot \
     -drive "file=$disk,if=none,id=d0,format=raw" -device virtio-blk-pci,drive=d0,disable-legacy=on \
     -netdev "user,id=n0$forwards" -device virtio-net-pci,netdev=n0,disable-legacy=on
