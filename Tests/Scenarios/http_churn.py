@@ -81,33 +81,37 @@ def devices(api, log_path):
 
 
 def refused_past_slots(api):
-    """16 connections held open, then a 17th: dom0 resets it at once (never queues it behind the
-    silent ones or falls over); once the 16 close, the API answers again."""
-    held = []
-    for _ in range(THREADS):
-        s = socket.create_connection(("127.0.0.1", api.port), timeout=30)
-        held.append(s)
-    # Let dom0 accept the 16 before the extra ones come.
-    time.sleep(2)
-    outcomes = []
-    for _ in range(3):
+    """16 connections in dom0's slots, each having just been answered on a kept-alive request, then a
+    17th at once: dom0 resets it (never queues it behind the others or falls over); once the 16 close,
+    the API answers again. dom0's idle timeout runs on guest time, which QEMU's icount lets race ahead
+    while dom0 idles, so a held connection may be closed before the 17th comes: then the attempt is
+    made again, up to 3 times."""
+    ask = f"GET /v1/host HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {api.token}\r\n\r\n".encode()
+    outcome, attempts = None, 0
+    while outcome is None and attempts < 3:
+        attempts += 1
+        held = [socket.create_connection(("127.0.0.1", api.port), timeout=30) for _ in range(THREADS)]
+        for s in held:
+            s.sendall(ask)
+        answered = [api.read_response(s) for s in held]
         extra = socket.create_connection(("127.0.0.1", api.port), timeout=30)
         extra.settimeout(30)
         try:
-            extra.sendall(f"GET /v1/host HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {api.token}\r\n\r\n".encode())
-            outcomes.append(extra.recv(1) == b"")
+            extra.sendall(ask)
+            refused = extra.recv(1) == b""
         except (ConnectionResetError, BrokenPipeError):
-            outcomes.append(True)
+            refused = True
         except socket.timeout:
-            outcomes.append(False)
+            refused = False
         finally:
             extra.close()
-    for s in held:
-        s.close()
-    api.check(all(outcomes), f"a 17th connection while 16 are open is closed at once, without an answer ({outcomes})")
-    time.sleep(1)
+        for s in held:
+            s.close()
+        if all(a is not None and a[0] == 200 for a in answered) and refused:
+            outcome = True
+    api.check(outcome is True, f"a 17th connection while 16 are held is closed at once, without an answer (attempts {attempts})")
     host = api.host()
-    api.check(host is not None and host["http"]["refused"] >= 3, f"dom0 counts the refused connections ({host and host['http']['refused']})")
+    api.check(host is not None and host["http"]["refused"] >= 1, f"dom0 counts the refused connections ({host and host['http']['refused']})")
 
 
 def churn(api, rounds):
@@ -193,6 +197,9 @@ def run(api, log_path):
     for key in ("free_pages", "domains", "dying_domains"):
         api.check(a.get(key) == b[key] and w.get(key) == b[key], f"no leak: {key} {b[key]} before, {w.get(key)} after one round, {a.get(key)} after {ROUNDS} more")
     api.check(after is not None and after["domains"] == before["domains"], "GET /v1/host's domain count is back where it was")
-    for key in ("hypervisor_heap_bytes", "dom0_heap_bytes"):
-        api.check(a.get(key, 1 << 40) <= w.get(key, 0),
+    # The hypervisor's heap exactly; dom0's within 1 KiB: the snapshot is taken while dom0 serves the
+    # request (its parser and response buffers), so a few hundred bytes move; a leak of 22 bytes or
+    # more per domain over the 48 made would pass 1 KiB.
+    for key, slack in (("hypervisor_heap_bytes", 0), ("dom0_heap_bytes", 1024)):
+        api.check(a.get(key, 1 << 40) <= w.get(key, 0) + slack,
                   f"no heap growth across {ROUNDS} rounds: {key} {b[key]} before, {w.get(key)} after the first round, {a.get(key)} after {ROUNDS} more")
