@@ -309,9 +309,10 @@ DEVICES    := -drive file=$(DISK),if=none,id=d0,format=raw -device virtio-blk-pc
 $(BUILD)/disk.img: Scripts/make-disk.py
 	python3 Scripts/make-disk.py $@
 
+# make run: Scripts/run.sh makes an API token, boots with it on dom0's command line (build/run.iso) and
+# prints it with a curl line for the API on 127.0.0.1:8080; a host port in use is left unforwarded.
 run: deps iso $(DISK)
-	@echo "Apus on QEMU: serial console below; quit with Ctrl-A then X. dom0's disk: $(DISK)"
-	$(QEMU) -m $(MEMORY) -cdrom $(BUILD)/apus.iso -boot d -display none -serial mon:stdio -no-reboot $(DEVICES)
+	@Scripts/run.sh "$(QEMU)" "$(MEMORY)" "$(DISK)" "$(BUILD)"
 
 # The debug build (DEBUGINFO=1) in build/debug: its images carry DWARF, its ISO stripped copies.
 # make debug runs it halted under qemu-system-i386, whose gdb stub speaks the 32-bit registers gdb's

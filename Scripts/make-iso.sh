@@ -3,7 +3,8 @@
 # build/initrd.cpio or INITRD (module 2) in a GRUB (BIOS) ISO that boots at once. An empty SCENARIO is the
 # normal boot; otherwise both the hypervisor (apus.test=) and dom0 (test=) are told its name, and the
 # hypervisor gets the words of Tests/Scenarios/SCENARIO.cmdline when there is one.
-# Scenario fuzz-dom0 boots build/guests/fuzz.elf as dom0 instead. It never changes the images themselves.
+# Scenario fuzz-dom0 boots build/guests/fuzz.elf as dom0 instead. DOM0_ARGS adds words to dom0's command line
+# (make run's api_token=). It never changes the images themselves.
 # The images come from OUT's folder (build/, or build/debug for the debug build, whose ISO carries
 # copies stripped of their DWARF: gdb reads the originals).
 set -euo pipefail
@@ -12,10 +13,10 @@ scenario=$2
 dir=$(dirname "$out")
 initrd=${3:-$dir/initrd.cpio}
 hv_cmdline=""
-dom0_cmdline="console=hvc0"
+dom0_cmdline="console=hvc0${DOM0_ARGS:+ $DOM0_ARGS}"
 if [ -n "$scenario" ]; then
     hv_cmdline="apus.test=$scenario"
-    dom0_cmdline="console=hvc0 test=$scenario"
+    dom0_cmdline="console=hvc0 test=$scenario${DOM0_ARGS:+ $DOM0_ARGS}"
     # Tests/Scenarios/NAME.cmdline: more words for the hypervisor (loglvl=warning, console_to_ring, ...).
     if [ -f "Tests/Scenarios/$scenario.cmdline" ]; then hv_cmdline="$hv_cmdline $(tr '\n' ' ' < "Tests/Scenarios/$scenario.cmdline" | sed 's/ *$//')"; fi
 fi

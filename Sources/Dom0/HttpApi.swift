@@ -149,6 +149,7 @@ enum HttpApi {
         w.key("memory"); w.beginObject()
         w.key("total_kib"); w.integer(u32(SysctlLayout.totalPagesOffset) * 4)
         w.key("free_kib"); w.integer(u32(SysctlLayout.freePagesOffset) * 4)
+        w.key("scrub_kib"); w.integer(u32(SysctlLayout.scrubPagesOffset) * 4)
         w.endObject()
         w.key("domains"); w.integer(UInt64(domains.count))
         w.key("uptime_ms"); w.integer(GuestTime.now() / 1_000_000)
@@ -156,7 +157,10 @@ enum HttpApi {
         w.key("port"); w.integer(UInt64(HttpServer.port))
         w.key("connections"); w.integer(UInt64(HttpServer.connections.count { $0 != nil }))
         w.key("answered"); w.integer(UInt64(HttpServer.answered))
+        w.key("timed_out"); w.integer(UInt64(HttpServer.timedOut))
+        w.key("refused"); w.integer(UInt64(HttpServer.refused))
         w.endObject()
+        w.key("counters"); HostCounters.read().write(&w)
         w.endObject()
         return w
     }
@@ -174,6 +178,7 @@ enum HttpApi {
         w.key("events_received"); w.integer(UInt64(i.eventsReceived))
         w.key("flags"); w.integer(UInt64(i.flags))
         if i.isShutdown { w.key("shutdown_reason"); w.string(Reaper.reasonName(i.shutdownReason)) }
+        w.key("devices"); HttpDevices.write(i.id, &w)
         w.endObject()
     }
 

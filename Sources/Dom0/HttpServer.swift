@@ -36,6 +36,8 @@ enum HttpServer {
     static var listening = false
     static var answered: UInt32 = 0
     static var timedOut: UInt32 = 0
+    /// Connections reset at accept because all `slots` were taken.
+    static var refused: UInt32 = 0
 
     /// Reads `http=PORT` and `api_token=TOKEN` from dom0's command line, makes a token if none was
     /// given (printed once, here), and listens.
@@ -70,6 +72,21 @@ enum HttpServer {
     }
 
     static func event(_ kind: Int32, _ slot: Int, _ address: UInt32, _ port: UInt16, _ data: UnsafeRawPointer?, _ length: UInt32) -> Action {
+        if kind == 6 {
+            // Every slot is taken: httpglue.c resets this one; the first few are said, the rest counted.
+            refused &+= 1
+            if refused <= 4 || refused % 64 == 0 {
+                var line = LogLine("http: ")
+                NetStack.append(&line, address: address)
+                line.append(":")
+                line.append(decimal: UInt64(port))
+                line.append(" refused: all 16 connections busy (")
+                line.append(decimal: UInt64(refused))
+                line.append(" refused so far)")
+                console.print(line)
+            }
+            return .abort
+        }
         guard slot >= 0 && slot < slots else { return .abort }
         let now = GuestTime.now()
         switch kind {

@@ -68,7 +68,10 @@ public func guestStart(_ startInfoAddress: UInt32) {
     console.print("Apus dom0 kernel (Embedded Swift, Xen pv32pae guest) starting")
     console.print("start_info: magic '\(text: si.magic)' nr_pages \(si.nrPages) flags \(hex: si.flags) (privileged \(si.isPrivileged), initdomain \(si.isInitialDomain))")
     console.print("start_info: shared_info at machine \(hex8: si.sharedInfoMachineAddress), pt_base \(hex8: si.ptBase), nr_pt_frames \(si.nrPtFrames), mfn_list \(hex8: si.mfnList)")
-    console.print("start_info: initrd at \(hex8: si.modStart) length \(si.modLen), command line '\(text: si.commandLine)'")
+    // An api_token= value is never printed (HttpServer's promise): the line shows it as (hidden).
+    TokenRedaction.redacted(si.commandLine).withUnsafeBufferPointer { line in
+        console.print("start_info: initrd at \(hex8: si.modStart) length \(si.modLen), command line '\(text: line)'")
+    }
     let steps: [(StaticString, Int32)] = [
         ("map shared_info", Kernel.mapSharedInfo()),
         ("set_trap_table", Kernel.installTraps()),

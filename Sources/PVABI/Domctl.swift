@@ -184,10 +184,14 @@ public enum SysctlCommand: UInt32, Sendable {
     /// readconsole: IN index u32 @8 (where to start in the hypervisor's log), buffer u32 @12
     /// (guest pointer), count u32 @16 (its size). OUT: count (bytes copied), index (next start).
     case readConsole = 1
-    /// physinfo: OUT nr_cpus u32 @16, cpu_khz u32 @32, total_pages u64 @40, free_pages u64 @48.
+    /// physinfo: OUT nr_cpus u32 @16, cpu_khz u32 @32, total_pages u64 @40, free_pages u64 @48,
+    /// scrub_pages u64 @56 (free frames not zeroed yet, counted in free_pages too; Xen's order).
     case physInfo = 3
     /// perfc_op (Apus's payload): OUT guest_traps u64 @16, cr3_loads u64 @24, heap_allocations u64 @32,
-    /// device_irq_tsc u64 @40 (the TSC when the last device interrupt reached the hypervisor).
+    /// device_irq_tsc u64 @40 (the TSC when the last device interrupt reached the hypervisor),
+    /// heap_in_use u64 @48 and heap_size u64 @56 (the hypervisor's heap, bytes), domains u64 @64 (live
+    /// domains, dom0 included), dying_domains u64 @72 (grant tables of destroyed domains that others
+    /// still map). What a leak check compares before and after churn.
     case perfcOp = 7
 }
 
@@ -202,10 +206,15 @@ public enum SysctlLayout {
     public static let cpuKHzOffset = 32
     public static let totalPagesOffset = 40
     public static let freePagesOffset = 48
+    public static let scrubPagesOffset = 56
     public static let guestTrapsOffset = 16
     public static let cr3LoadsOffset = 24
     public static let heapAllocationsOffset = 32
     public static let deviceIRQTSCOffset = 40
+    public static let heapInUseOffset = 48
+    public static let heapSizeOffset = 56
+    public static let domainsOffset = 64
+    public static let dyingDomainsOffset = 72
 }
 
 /// The three permission payloads, at DomctlLayout.payloadOffset (Xen's layouts).

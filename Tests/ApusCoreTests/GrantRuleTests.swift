@@ -246,6 +246,7 @@ final class GrantRuleTests: XCTestCase {
         g.destroyDomain(1, &mem, &ft)
         ft.destroy(1)
         XCTAssertEqual(g.table(1)?.life, .dying)
+        XCTAssertEqual(g.dyingTables, 1)
         XCTAssertFalse(ft.freed.contains(0x101), "a mapped frame was freed under its mapper")
         XCTAssertTrue(ft.freed.contains(0x102))
         XCTAssertNotNil(mem.allocated[tableFrame])
@@ -254,6 +255,7 @@ final class GrantRuleTests: XCTestCase {
         assertRefused(.domainDying) { () throws(GrantError) in _ = try map(2, 1, 1, at: va + 0x1000) }
         _ = try g.unmap(caller: 2, handle: r.handle, hostAddress: va, deviceAddress: 0, &mem, &ft)
         XCTAssertNil(g.table(1))
+        XCTAssertEqual(g.dyingTables, 0)
         XCTAssertTrue(ft.freed.contains(0x101))
         XCTAssertNil(mem.allocated[tableFrame])
     }

@@ -20,13 +20,18 @@ final class SysctlDecodeTests: XCTestCase {
 
     func testPhysinfoAndPerfcNameTheirOutFields() {
         var m = memory(SysctlCommand.physInfo.rawValue)
-        guard case .physInfo(let cpus, let khz, let total, let free)? = accepted(decode(&m)) else { return XCTFail() }
+        guard case .physInfo(let cpus, let khz, let total, let free, let scrub)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(scrub, GuestRange(0x2000 + UInt32(SysctlLayout.scrubPagesOffset), count: 8))
         XCTAssertEqual(cpus, GuestRange(0x2000 + UInt32(SysctlLayout.nrCPUsOffset), count: 4))
         XCTAssertEqual(khz, GuestRange(0x2000 + UInt32(SysctlLayout.cpuKHzOffset), count: 4))
         XCTAssertEqual(total, GuestRange(0x2000 + UInt32(SysctlLayout.totalPagesOffset), count: 8))
         XCTAssertEqual(free, GuestRange(0x2000 + UInt32(SysctlLayout.freePagesOffset), count: 8))
         var p = memory(SysctlCommand.perfcOp.rawValue)
-        guard case .perfc(let traps, let loads, let allocations, let irq)? = accepted(decode(&p)) else { return XCTFail() }
+        guard case .perfc(let traps, let loads, let allocations, let irq, let residents)? = accepted(decode(&p)) else { return XCTFail() }
+        // heap_in_use @48, heap_size @56, domains @64, dying_domains @72: one 32-byte OUT range inside the struct.
+        XCTAssertEqual(residents, GuestRange(0x2000 + 48, count: 32))
+        XCTAssertEqual(SysctlLayout.dyingDomainsOffset + 8, 80)
+        XCTAssertLessThanOrEqual(SysctlLayout.dyingDomainsOffset + 8, SysctlLayout.size)
         XCTAssertEqual(irq, GuestRange(0x2000 + UInt32(SysctlLayout.deviceIRQTSCOffset), count: 8))
         XCTAssertEqual(allocations, GuestRange(0x2000 + UInt32(SysctlLayout.heapAllocationsOffset), count: 8))
         XCTAssertEqual(traps, GuestRange(0x2000 + UInt32(SysctlLayout.guestTrapsOffset), count: 8))

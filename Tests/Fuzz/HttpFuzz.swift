@@ -40,7 +40,8 @@ enum HttpFuzz {
         default:
             let source = Array(image)
             if case .success(let c) = DomainConfigJson.decode(source) {
-                precondition(!c.name.isEmpty && !c.kernel.isEmpty && c.memoryMiB >= 1 && c.cap <= 100, "a create body past the .cfg rules")
+                precondition(!c.name.isEmpty && !c.kernel.isEmpty && c.memoryMiB >= 1 && c.cap <= 100 && c.vifs.count <= 4 && c.disks.count <= 4,
+                             "a create body past the .cfg rules")
             }
             if case .success(let p) = DomainPatchJson.decode(source) {
                 precondition(!p.isEmpty && (p.weight ?? 1) >= 1 && (p.cap ?? 0) <= 100 && (p.memoryTargetKiB ?? 1) >= 1, "a PATCH body past its rules")

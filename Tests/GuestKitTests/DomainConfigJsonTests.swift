@@ -38,11 +38,40 @@ final class DomainConfigJsonTests: XCTestCase {
         XCTAssertEqual(d, try? DomainConfig(parsing: b("name = \"b\"\nkernel = \"a.elf\"\nmemory = 8\n")))
     }
 
+    func testDeviceListsMeanWhatTheCfgSays() {
+        let c = config(#"{"name": "io-1", "kernel": "k", "memory": 4, "vif": ["mac=00:16:3e:00:00:07,bridge=xenbr0", ""], "disk": ["initrd:disk.img,raw,xvda,r", "vdisk:0-1048576,xvdb,w"]}"#)
+        let cfg = try? DomainConfig(parsing: b("name = \"io-1\"\nkernel = \"k\"\nmemory = 4\nvif = [ 'mac=00:16:3e:00:00:07,bridge=xenbr0', '' ]\ndisk = [ 'initrd:disk.img,raw,xvda,r', 'vdisk:0-1048576,xvdb,w' ]\n"))
+        XCTAssertNotNil(c)
+        XCTAssertEqual(c, cfg)
+        XCTAssertEqual(c?.vifs.count, 2)
+        XCTAssertEqual(c?.vifs.first?.mac, [0x00, 0x16, 0x3E, 0, 0, 7])
+        XCTAssertEqual(c?.disks.map(\.number), [51712, 51728])
+        XCTAssertEqual(c?.disks.first?.backing, .initrd(b("disk.img")))
+        XCTAssertEqual(c?.disks.last?.backing, .virtioRange(start: 0, end: 1048576))
+        XCTAssertEqual(config(#"{"name": "a", "kernel": "k", "memory": 4, "vif": [], "disk": []}"#)?.vifs, [])
+    }
+
+    func testDeviceListRefusals() {
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "vif": "mac=00:16:3e:00:00:07"}"#).hasPrefix("'vif' must be an array of strings: vif must be"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "disk": [3]}"#).hasPrefix("'disk' must be an array of strings"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "disk": [["x"]]}"#).hasPrefix("'disk' must be an array of strings"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "disk": ["a',xvda,w"]}"#).hasPrefix("'disk' must be an array of strings without quotes"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "vif": ["a\"]"]}"#).hasPrefix("'vif' must be an array of strings without quotes"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "vif": ["x\nmemory = 9"]}"#).hasPrefix("'vif' must be an array of strings without quotes"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "vif": ["colour=red"]}"#).hasPrefix("vif must be a list of at most 4"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "vif": ["", "", "", "", ""]}"#).hasPrefix("vif must be a list of at most 4"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "disk": ["d.img,raw,xvdz,w"]}"#).hasPrefix("disk must be a list of at most 4"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "disk": ["a,xvda,w", "b,xvda,w"]}"#).hasPrefix("disk must be a list of at most 4"))
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "disk": ["initrd:x,xvda,w"]}"#).hasPrefix("disk must be a list of at most 4"))
+        XCTAssertEqual(error(#"{"name": "a", "kernel": "k", "memory": 4, "vif": [], "vif": []}"#), "key 'vif' appears twice")
+        XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "ioports": ["2f8"]}"#).hasPrefix("unknown key 'ioports'"))
+    }
+
     func testRefusals() {
         XCTAssertTrue(error(#"{"name": "a", "#).hasPrefix("malformed JSON"))
         XCTAssertEqual(error("[1]"), "the body must be a JSON object")
         XCTAssertEqual(error(#"{"name": "a", "kernel": "k", "memory": 4, "colour": 1}"#),
-                       "unknown key 'colour'; the keys are name, kernel, memory, weight, cap, on_crash and extra")
+                       "unknown key 'colour'; the keys are name, kernel, memory, weight, cap, on_crash, extra, vif and disk")
         XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "autostart": 1}"#).hasPrefix("unknown key 'autostart'"))
         XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "bad\u0001": 1}"#).hasPrefix("unknown key 'bad?'"))
         XCTAssertEqual(error(#"{"name": "a", "name": "b", "kernel": "k", "memory": 4}"#), "key 'name' appears twice")

@@ -5,7 +5,7 @@ serial LOG, and drives the API: every response is checked against the OpenAPI do
 validator for the JSON Schema subset it uses), and bad input is tried (no token, a wrong one, a
 malformed request, oversized headers and body, a client that sends nothing, pipelining, several
 connections at once, chunked bodies), then the console endpoint on Mini-OS (http_console.py), then a kernel
-uploaded (Mini-OS), booted and deleted. Writes
+uploaded (Mini-OS), booted and deleted, then http_churn.py's robustness and leak checks. Writes
 `PASS N checks` or the failures to RESULT, then sends a last request (GET /v1/domains/client-finished)
 that tells the dialogue it is done."""
 import json
@@ -633,6 +633,12 @@ def kernels():
 
 
 kernels()
+
+# 14. Robustness (http_churn.py): a domU with a vif and a disk from the create body, 16 clients creating
+# and destroying domains at once beside a silent connection, connections past the 16 slots, and no
+# frame, domain or heap leak across it all (GET /v1/host's counters).
+import http_churn
+http_churn.run(http_churn.Api(port, token, request, check, conforms, read_response), log_path)
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:

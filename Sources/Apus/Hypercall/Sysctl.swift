@@ -1,5 +1,6 @@
 // Sysctl.swift: sysctl (35) for dom0, acted on: readconsole (the hypervisor's log ring, for `dmesg`),
-// physinfo (CPU and free memory) and perfc (transition counters for `make bench`). ApusCore's
+// physinfo (CPU, free memory and how much of it awaits scrubbing) and perfc (transition counters for
+// `make bench`, and the resident counters a leak check compares: heap in use, domains, dying ones). ApusCore's
 // SysctlRequest decodes; this file only acts, writing to the ranges the decoder produced.
 
 import ApusCore
@@ -11,17 +12,19 @@ enum SysctlHypercall {
         let unwritable = HypercallOutcome.refused(.EFAULT, "xen_sysctl is not writable guest memory")
         switch SysctlRequest.decode(a, &memory) {
         case .failure(let refusal): return refusal.outcome
-        case .success(.physInfo(let cpus, let khz, let total, let free)):
+        case .success(.physInfo(let cpus, let khz, let total, let free, let scrub)):
             let ok = memory.write32(1, to: cpus)
                 && memory.write32(UInt32(truncatingIfNeeded: SystemTime.tscKHz), to: khz)
                 && memory.write64(UInt64(Machine.summary.highestFrame), to: total)
                 && memory.write64(UInt64(Machine.frames.freeCount), to: free)
+                && memory.write64(UInt64(Machine.frames.dirtyCount), to: scrub)
             return ok ? .ok : unwritable
-        case .success(.perfc(let traps, let loads, let allocations, let irq)):
+        case .success(.perfc(let traps, let loads, let allocations, let irq, let residents)):
             let ok = memory.write64(UInt64(truncatingIfNeeded: Counters.guestTraps), to: traps)
                 && memory.write64(Counters.deviceIRQTSC, to: irq)
                 && memory.write64(UInt64(truncatingIfNeeded: Counters.cr3Loads), to: loads)
                 && memory.write64(UInt64(apus_heap_allocations()), to: allocations)
+                && memory.write(residentCounters(), to: residents)
             return ok ? .ok : unwritable
         case .success(.readConsole(let index, let buffer, let countOut, let indexOut)):
             let (bytes, next) = Log.read(from: UInt64(index), max: Int(buffer.count))
@@ -45,6 +48,16 @@ enum SysctlHypercall {
         }
     }
 
+    /// perfc's heap_in_use, heap_size, domains and dying_domains (SysctlLayout, from heapInUseOffset).
+    static func residentCounters() -> GuestBytes<32> {
+        var b = GuestBytes<32>(count: 32)
+        b.set64(SysctlLayout.heapInUseOffset - SysctlLayout.heapInUseOffset, UInt64(apus_heap_in_use()))
+        b.set64(SysctlLayout.heapSizeOffset - SysctlLayout.heapInUseOffset, UInt64(apus_heap_size()))
+        b.set64(SysctlLayout.domainsOffset - SysctlLayout.heapInUseOffset, UInt64(Domains.all.count))
+        b.set64(SysctlLayout.dyingDomainsOffset - SysctlLayout.heapInUseOffset, UInt64(Grants.system.dyingTables))
+        return b
+    }
+
     /// Where a non-incremental Xen readconsole starts: what the last `clear` left (0: the oldest byte kept).
     static var clearedUpTo: UInt64 = 0
 
@@ -61,6 +74,7 @@ enum SysctlHypercall {
         put32(XenPhysinfoLayout.capabilitiesOffset, XenPhysinfoLayout.capabilityPV)
         put64(XenPhysinfoLayout.totalPagesOffset, UInt64(Machine.summary.highestFrame))
         put64(XenPhysinfoLayout.freePagesOffset, UInt64(Machine.frames.freeCount))
+        put64(XenPhysinfoLayout.scrubPagesOffset, UInt64(Machine.frames.dirtyCount))
         put64(XenPhysinfoLayout.maxMFNOffset, UInt64(Machine.summary.highestFrame))
         return b
     }

@@ -7,10 +7,11 @@
 import PVABI
 
 public enum SysctlRequest {
-    /// OUT: nr_cpus u32, cpu_khz u32, total_pages u64, free_pages u64.
-    case physInfo(nrCPUs: GuestRange, cpuKHz: GuestRange, totalPages: GuestRange, freePages: GuestRange)
-    /// OUT: guest_traps u64, cr3_loads u64, heap_allocations u64, device_irq_tsc u64.
-    case perfc(guestTraps: GuestRange, cr3Loads: GuestRange, heapAllocations: GuestRange, deviceIRQTSC: GuestRange)
+    /// OUT: nr_cpus u32, cpu_khz u32, total_pages u64, free_pages u64, scrub_pages u64.
+    case physInfo(nrCPUs: GuestRange, cpuKHz: GuestRange, totalPages: GuestRange, freePages: GuestRange, scrubPages: GuestRange)
+    /// OUT: guest_traps u64, cr3_loads u64, heap_allocations u64, device_irq_tsc u64, and `residents`:
+    /// heap_in_use, heap_size, domains, dying_domains (u64 each, in that order, 32 bytes).
+    case perfc(guestTraps: GuestRange, cr3Loads: GuestRange, heapAllocations: GuestRange, deviceIRQTSC: GuestRange, residents: GuestRange)
     /// IN: `index` where to start in the log; OUT: up to `buffer.count` bytes to `buffer`, then
     /// the bytes copied to `countOut` and the next index to `indexOut`.
     case readConsole(index: UInt32, buffer: GuestRange, countOut: GuestRange, indexOut: GuestRange)
@@ -38,17 +39,19 @@ public enum SysctlRequest {
         switch command {
         case .physInfo:
             guard let cpus = range.field(SysctlLayout.nrCPUsOffset, 4), let khz = range.field(SysctlLayout.cpuKHzOffset, 4),
-                  let total = range.field(SysctlLayout.totalPagesOffset, 8), let free = range.field(SysctlLayout.freePagesOffset, 8) else {
+                  let total = range.field(SysctlLayout.totalPagesOffset, 8), let free = range.field(SysctlLayout.freePagesOffset, 8),
+                  let scrub = range.field(SysctlLayout.scrubPagesOffset, 8) else {
                 return .failure(unreadable)
             }
-            return .success(.physInfo(nrCPUs: cpus, cpuKHz: khz, totalPages: total, freePages: free))
+            return .success(.physInfo(nrCPUs: cpus, cpuKHz: khz, totalPages: total, freePages: free, scrubPages: scrub))
         case .perfcOp:
             guard let traps = range.field(SysctlLayout.guestTrapsOffset, 8), let loads = range.field(SysctlLayout.cr3LoadsOffset, 8),
                   let allocations = range.field(SysctlLayout.heapAllocationsOffset, 8),
-                  let irq = range.field(SysctlLayout.deviceIRQTSCOffset, 8) else {
+                  let irq = range.field(SysctlLayout.deviceIRQTSCOffset, 8),
+                  let residents = range.field(SysctlLayout.heapInUseOffset, SysctlLayout.dyingDomainsOffset + 8 - SysctlLayout.heapInUseOffset) else {
                 return .failure(unreadable)
             }
-            return .success(.perfc(guestTraps: traps, cr3Loads: loads, heapAllocations: allocations, deviceIRQTSC: irq))
+            return .success(.perfc(guestTraps: traps, cr3Loads: loads, heapAllocations: allocations, deviceIRQTSC: irq, residents: residents))
         case .readConsole:
             guard let countOut = range.field(SysctlLayout.readCountOffset, 4), let indexOut = range.field(SysctlLayout.readIndexOffset, 4),
                   let payload = range.field(SysctlLayout.readIndexOffset, SysctlLayout.readConsoleSize),

@@ -41,6 +41,9 @@ public struct GrantSystem: Equatable, Sendable {
 
     public func table(_ id: UInt16) -> GrantTableState? { Int(id) < tables.count ? tables[Int(id)] : nil }
 
+    /// Tables of destroyed domains still held by others' mappings (dom0's leak check: 0 once every backend let go).
+    public var dyingTables: Int { tables.count { $0?.life == .dying } }
+
     /// The live table of `id`, or why not.
     func live(_ id: UInt16) throws(GrantError) -> GrantTableState {
         guard let t = table(id) else { throw .noSuchDomain }

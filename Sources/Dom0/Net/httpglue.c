@@ -10,7 +10,8 @@
 
 /* Swift's side: what to do next with the connection. */
 enum { HTTP_KEEP = 0, HTTP_CLOSE = 1, HTTP_ABORT = 2 };
-enum { HTTP_OPENED = 1, HTTP_DATA = 2, HTTP_SENT = 3, HTTP_POLL = 4, HTTP_GONE = 5 };
+/* HTTP_REFUSED: a connection came while every slot was taken (slot -1); it is reset whatever Swift answers. */
+enum { HTTP_OPENED = 1, HTTP_DATA = 2, HTTP_SENT = 3, HTTP_POLL = 4, HTTP_GONE = 5, HTTP_REFUSED = 6 };
 int dom0_http_event(int kind, int slot, uint32_t address, uint16_t port, const void *data, uint32_t length);
 
 static struct tcp_pcb *slots[APUS_HTTP_SLOTS];
@@ -94,7 +95,11 @@ static err_t http_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
     if (err != ERR_OK || pcb == NULL) return ERR_VAL;
     int slot = -1;
     for (int i = 0; i < APUS_HTTP_SLOTS; i++) if (slots[i] == NULL) { slot = i; break; }
-    if (slot < 0) { tcp_abort(pcb); return ERR_ABRT; }
+    if (slot < 0) {
+        dom0_http_event(HTTP_REFUSED, -1, ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)), pcb->remote_port, NULL, 0);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
     slots[slot] = pcb;
     tcp_arg(pcb, (void *)(intptr_t)(slot + 1));
     tcp_recv(pcb, http_recv);
