@@ -1,5 +1,5 @@
 // DomainConfigJson.swift: the body of POST /v1/domains (a JSON object with the .cfg keys name, kernel,
-// memory, weight, cap, on_crash, extra) turned into a DomainConfig through the same parser the shell
+// memory, vcpus, weight, cap, on_crash, extra) turned into a DomainConfig through the same parser the shell
 // uses for .cfg files: each member is checked for its JSON type, written as one `key = value` line,
 // and the lines are parsed by DomainConfig. Pure: it never creates a domain, never traps on any bytes.
 
@@ -13,7 +13,7 @@ public struct DomainConfigJsonError: Error, Equatable, Sendable {
 public enum DomainConfigJson {
     /// The keys a create request may set, and whether each takes a JSON string (else an integer).
     static let keys: [(ConfigKey, Bool)] = [
-        (.name, true), (.kernel, true), (.memory, false), (.weight, false), (.cap, false), (.onCrash, true), (.extra, true),
+        (.name, true), (.kernel, true), (.memory, false), (.vcpus, false), (.weight, false), (.cap, false), (.onCrash, true), (.extra, true),
     ]
 
     public static func decode(_ body: [UInt8]) -> Result<DomainConfig, DomainConfigJsonError> {
@@ -28,7 +28,7 @@ public enum DomainConfigJson {
         for m in doc.members(0) {
             let name = doc.string(m.key) ?? []
             guard let (key, isString) = keys.first(where: { k in k.0.spelling.withUTF8Buffer { name.elementsEqual($0) } }) else {
-                return .failure(DomainConfigJsonError(text("unknown key '") + printable(name) + text("'; the keys are name, kernel, memory, weight, cap, on_crash and extra")))
+                return .failure(DomainConfigJsonError(text("unknown key '") + printable(name) + text("'; the keys are name, kernel, memory, vcpus, weight, cap, on_crash and extra")))
             }
             guard !seen.contains(key) else { return .failure(DomainConfigJsonError(text("key '") + name + text("' appears twice"))) }
             seen.append(key)
