@@ -1,5 +1,5 @@
 // VcpuSchedulingTests.swift: vCPUs as the credit scheduler's entities (issue #16): the entity ids
-// (vCPU 0's is its domain's id), the domain weight shared among online vCPUs, max_vcpus's rule,
+// (vCPU 0's is its domain's id, the others lent from a pool), the domain weight shared among online vCPUs, max_vcpus's rule,
 // and a property test: random domains with 1-8 spinning vCPUs each, run over simulated time, get
 // CPU in proportion to their domain weights (the reference: weight / total weight) within 5%, and
 // the vCPUs of one domain share its part evenly.
@@ -9,17 +9,25 @@ import PVABI
 @testable import ApusCore
 
 final class VcpuSchedulingTests: XCTestCase {
-    func testEntityIDs() {
-        for domain: UInt16 in [0, 1, 7, 511] {
-            XCTAssertEqual(VcpuEntity.id(domain: domain, vcpu: 0, capacity: 512), domain, "vCPU 0 is scheduled as its domain was")
-            for vcpu: UInt32 in 0..<8 {
-                let e = VcpuEntity.id(domain: domain, vcpu: vcpu, capacity: 512)
-                XCTAssertLessThan(Int(e), VcpuEntity.count(capacity: 512))
-                let (d, v) = VcpuEntity.split(e, capacity: 512)
-                XCTAssertEqual(d, domain)
-                XCTAssertEqual(v, vcpu)
-            }
-        }
+    func testEntityPool() {
+        var pool = VcpuEntityPool(base: 512, count: 3)
+        XCTAssertEqual(VcpuEntity.count(capacity: 512), 512 + VcpuEntity.extraSlots)
+        XCTAssertEqual(pool.owner(7)?.domain, 7, "ids below the pool are vCPU 0 of that domain")
+        XCTAssertEqual(pool.owner(7)?.vcpu, 0)
+        XCTAssertNil(pool.take(domain: 1, vcpu: 0), "vCPU 0 has its domain's id")
+        let a = pool.take(domain: 1, vcpu: 1), b = pool.take(domain: 511, vcpu: 7), c = pool.take(domain: 0, vcpu: 3)
+        XCTAssertEqual([a, b, c], [512, 513, 514])
+        XCTAssertNil(pool.take(domain: 2, vcpu: 1), "all lent")
+        XCTAssertEqual(pool.owner(513)?.domain, 511)
+        XCTAssertEqual(pool.owner(513)?.vcpu, 7)
+        XCTAssertEqual(pool.owner(514)?.domain, 0)
+        pool.give(513)
+        XCTAssertNil(pool.owner(513), "given back: nobody's")
+        XCTAssertEqual(pool.inUse, 2)
+        XCTAssertEqual(pool.take(domain: 2, vcpu: 1), 513)
+        XCTAssertNil(pool.owner(515), "beyond the pool")
+        pool.give(9)
+        XCTAssertEqual(pool.inUse, 3, "an id outside the pool is not given back")
     }
 
     func testWeightIsSharedAmongOnlineVCPUs() {
@@ -47,6 +55,8 @@ final class VcpuSchedulingTests: XCTestCase {
         let capacity = 16
         for round in 0..<12 {
             var s = CreditScheduler(capacity: VcpuEntity.count(capacity: capacity))
+            var pool = VcpuEntityPool(base: capacity)
+            var ids: [[UInt16]] = []
             let domains = Int.random(in: 2...4, using: &rng)
             var weights: [UInt16] = []
             var vcpus: [Int] = []
@@ -55,10 +65,10 @@ final class VcpuSchedulingTests: XCTestCase {
                 let n = Int.random(in: 1...8, using: &rng)
                 weights.append(w)
                 vcpus.append(n)
-                for v in 0..<n {
-                    XCTAssertTrue(s.add(VcpuEntity.id(domain: UInt16(d + 1), vcpu: UInt32(v), capacity: capacity),
-                                        weight: VcpuEntity.weight(domainWeight: w, online: n)))
-                }
+                var mine: [UInt16] = [UInt16(d + 1)]
+                for v in 1..<max(n, 1) where n > 1 { mine.append(pool.take(domain: UInt16(d + 1), vcpu: UInt32(v))!) }
+                ids.append(mine)
+                for e in mine { XCTAssertTrue(s.add(e, weight: VcpuEntity.weight(domainWeight: w, online: n))) }
             }
             var now: UInt64 = 0
             var ran: [UInt16: UInt64] = [:]
@@ -76,12 +86,12 @@ final class VcpuSchedulingTests: XCTestCase {
             let totalWeight = weights.reduce(0) { $0 + Double($1) }
             for d in 0..<domains {
                 var domainTime: UInt64 = 0
-                for v in 0..<vcpus[d] { domainTime += ran[VcpuEntity.id(domain: UInt16(d + 1), vcpu: UInt32(v), capacity: capacity)] ?? 0 }
+                for e in ids[d] { domainTime += ran[e] ?? 0 }
                 let share = Double(domainTime) / Double(now)
                 let want = Double(weights[d]) / totalWeight
                 XCTAssertEqual(share, want, accuracy: want * 0.05, "round \(round): domain \(d + 1), weight \(weights[d]), \(vcpus[d]) vCPUs")
-                for v in 0..<vcpus[d] {
-                    let t = Double(ran[VcpuEntity.id(domain: UInt16(d + 1), vcpu: UInt32(v), capacity: capacity)] ?? 0)
+                for (v, e) in ids[d].enumerated() {
+                    let t = Double(ran[e] ?? 0)
                     let each = Double(domainTime) / Double(vcpus[d])
                     XCTAssertEqual(t, each, accuracy: each * 0.05, "round \(round): domain \(d + 1) vCPU \(v)")
                 }
@@ -92,7 +102,9 @@ final class VcpuSchedulingTests: XCTestCase {
     /// The smp-guest scenario's shape: 4 vCPUs of weight 256 beside one vCPU of weight 256, half each.
     func testFourVCPUsBesideOneOfTheSameWeight() {
         var s = CreditScheduler(capacity: VcpuEntity.count(capacity: 4))
-        for v in 0..<4 { s.add(VcpuEntity.id(domain: 1, vcpu: UInt32(v), capacity: 4), weight: VcpuEntity.weight(domainWeight: 256, online: 4)) }
+        var pool = VcpuEntityPool(base: 4)
+        let smpIDs: [UInt16] = [1] + (1..<4).map { pool.take(domain: 1, vcpu: UInt32($0))! }
+        for e in smpIDs { s.add(e, weight: VcpuEntity.weight(domainWeight: 256, online: 4)) }
         s.add(2, weight: 256)
         var now: UInt64 = 0
         var smp: UInt64 = 0
@@ -102,7 +114,7 @@ final class VcpuSchedulingTests: XCTestCase {
             now += d.sliceNs
             if let e = d.domain {
                 s.account(e, elapsedNs: d.sliceNs)
-                if VcpuEntity.split(e, capacity: 4).domain == 1 { smp += d.sliceNs }
+                if pool.owner(e)?.domain == 1 { smp += d.sliceNs }
             }
         }
         XCTAssertEqual(Double(smp) / Double(now), 0.5, accuracy: 0.025)

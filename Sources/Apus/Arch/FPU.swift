@@ -13,6 +13,7 @@ enum FPU {
     /// owns), and the area they are saved to when another takes it.
     static var owner: UInt16? = nil
     static var ownerArea: UnsafeMutableRawPointer? = nil
+    static var ownerDomain: UInt16 = 0
     static var areas: UInt32 = 0
     static let areaSize: UInt32 = 512
     /// FXSR, SSE and the CR4 bits that let guests use them.
@@ -65,10 +66,11 @@ enum FPU {
         d.vcpu.fpuUsed = true
         owner = entity
         ownerArea = own
+        ownerDomain = d.id
     }
 
     /// The domain is gone: its registers are nobody's (the next owner does not save them).
     static func forget(_ d: Domain) {
-        if let o = owner, VcpuEntity.split(o, capacity: Domains.capacity).domain == d.id { owner = nil; ownerArea = nil }
+        if owner != nil && ownerDomain == d.id { owner = nil; ownerArea = nil }
     }
 }

@@ -51,6 +51,10 @@ final class VCPU {
     var cpuTime: UInt64 = 0
     /// Version counter of its vcpu_time_info record.
     var timeVersion: UInt32 = 0
+    /// Its credit-scheduler entity: vCPU 0's is the domain id (set by Domain.init); the others get one
+    /// from Scheduler's pool at their first up (VcpuEntityPool), noEntity until then.
+    var entity: UInt16 = VCPU.noEntity
+    static let noEntity: UInt16 = 0xFFFF
     /// Its FXSAVE area (vCPUs above 0; vCPU 0 uses its domain's area in Boot/cpu.asm's table).
     var fpuArea: UnsafeMutableRawPointer? = nil
 
@@ -194,6 +198,7 @@ final class Domain {
         sharedInfo = page
         vcpuInfo = page.advanced(by: SharedInfo.vcpuInfoOffset)
         vcpu = VCPU(id: 0, info: page.advanced(by: SharedInfo.vcpuInfoOffset))
+        vcpu.entity = id
         vcpus = [vcpu]
         sharedInfoMFN = (UInt32(UInt(bitPattern: page)) - AddressMap.directMapStart) >> 12
         var extras = MappableExtras()

@@ -27,23 +27,31 @@ enum Scheduler {
     /// The credit scheduler sized for every domain id; at boot, before the first domain is added.
     static func initialize() {
         credit = CreditScheduler(capacity: VcpuEntity.count(capacity: Domains.capacity))
+        pool = VcpuEntityPool(base: Domains.capacity)
     }
+
+    /// The entity ids lent to vCPUs above 0 (empty until initialize()).
+    static var pool = VcpuEntityPool(base: 0, count: 0)
 
     /// The credit scheduler's entity for vCPU `v` of `d` (vCPU 0's is the domain id).
     @inline(__always)
-    static func entity(_ d: Domain, _ v: VCPU) -> UInt16 {
-        VcpuEntity.id(domain: d.id, vcpu: v.id, capacity: Domains.capacity)
-    }
+    static func entity(_ d: Domain, _ v: VCPU) -> UInt16 { v.entity }
 
     /// A built domain's vCPU 0 joins the scheduler.
     static func add(_ d: Domain) {
         _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable(d.vcpus[0]))
     }
 
-    /// VCPUOP_up: `v` joins the scheduler, and every online vCPU of `d` gets its share of the weight.
-    static func addVCPU(_ d: Domain, _ v: VCPU) {
+    /// VCPUOP_up: `v` joins the scheduler (with an entity from the pool at its first up), and every
+    /// online vCPU of `d` gets its share of the weight. False when the pool has none left.
+    static func addVCPU(_ d: Domain, _ v: VCPU) -> Bool {
+        if v.entity == VCPU.noEntity {
+            guard let e = pool.take(domain: d.id, vcpu: v.id) else { return false }
+            v.entity = e
+        }
         _ = credit.add(entity(d, v), weight: d.weight, cap: d.cap, runnable: d.isRunnable(v))
         shareWeight(d)
+        return true
     }
 
     /// VCPUOP_down: `v` leaves the scheduler; the others share the weight again.
@@ -60,7 +68,13 @@ enum Scheduler {
 
     /// The domain leaves the scheduler (all its vCPUs).
     static func remove(_ d: Domain) {
-        for v in d.vcpus where v.id == 0 || v.runState != .down { credit.remove(entity(d, v)) }
+        for v in d.vcpus where v.entity != VCPU.noEntity {
+            credit.remove(v.entity)
+            if v.id != 0 {
+                pool.give(v.entity)
+                v.entity = VCPU.noEntity
+            }
+        }
     }
 
     /// dom0 paused the domain: none of its vCPUs runs.
@@ -195,8 +209,7 @@ enum Scheduler {
             }
             // Borrowed from the id table, not retained: `Domains.all` keeps it, and switchTo never returns.
             if let id = chosen.domain {
-                let (domainID, vcpuID) = VcpuEntity.split(id, capacity: Domains.capacity)
-                if let chosenDomain = Domains.unretainedByID(domainID),
+                if let (domainID, vcpuID) = pool.owner(id), let chosenDomain = Domains.unretainedByID(domainID),
                    chosenDomain._withUnsafeGuaranteedRef({ Int(vcpuID) < $0.vcpus.count && $0.isRunnable($0.vcpus[Int(vcpuID)]) }) {
                     endSlice(at: tsc, afterNs: max(chosen.sliceNs, 100_000))
                     chosenDomain._withUnsafeGuaranteedRef { d in

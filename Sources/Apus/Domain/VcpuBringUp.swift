@@ -41,8 +41,11 @@ enum VcpuBringUp {
         guard v.initialised else { return .refused(.EINVAL, "up: the vCPU was never initialised") }
         guard v.runState == .down else { return .ok }
         v.runState = .runnable
+        guard Scheduler.addVCPU(d, v) else {
+            v.runState = .down
+            return .refused(.ENOMEM, "up: the scheduler has no entity left for another vCPU (256 in the system)")
+        }
         v.runstateEntry = SystemTime.nanoseconds()
-        Scheduler.addVCPU(d, v)
         if !d.paused { Scheduler.preemptRequested = true }
         Log.info("d\(d.id): vCPU \(v.id) up (\(d.onlineVCPUs) online, weight \(VcpuEntity.weight(domainWeight: d.weight, online: d.onlineVCPUs)) each)")
         return .ok

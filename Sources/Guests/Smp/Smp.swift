@@ -212,6 +212,22 @@ public func guestStart(_ startInfo: UInt32) {
     while Smp.ports[1] == 0 || Smp.ports[2] == 0 { _ = xen.schedOp(.yield) }
     console.print("smp: ring of vCPUs 0-2 starts (IPI ports \(Smp.ports[0]), \(Smp.ports[1]), \(Smp.ports[2])); vCPU 3 spins")
     Smp.ring(0)
+    // vCPU 3 (spinning, not on the CPU now) taken down and brought up again: it resumes where it was.
+    let before = Smp.spins[3]
+    let downRC = xen.vcpuOp(.down, vcpu: 3)
+    let isUpAfterDown = xen.vcpuOp(.isUp, vcpu: 3)
+    var runstate = [UInt8](repeating: 0, count: VcpuRunstateInfoLayout.size)
+    let runstateRC = runstate.withUnsafeMutableBufferPointer {
+        xen.vcpuOp(.getRunstateInfo, vcpu: 3, UInt32(truncatingIfNeeded: UInt(bitPattern: $0.baseAddress)))
+    }
+    let state = runstate.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.stateOffset, as: Int32.self) }
+    let ranNs = runstate.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: VcpuRunstateInfoLayout.timeOffset(.running), as: UInt64.self) }
+    for _ in 0..<20 { _ = xen.schedOp(.yield) }
+    let stillAfterDown = Smp.spins[3] == before
+    let upAgain = xen.vcpuOp(.up, vcpu: 3)
+    console.print("smp: vCPU 3 down \(downRC), is_up \(isUpAfterDown), runstate \(runstateRC): state \(state) (offline 3), \(ranNs / 1000) us running; \(stillAfterDown ? "it did not run while down" : "it RAN while down"); up again \(upAgain)")
+    while Smp.spins[3] == before { _ = xen.schedOp(.yield) }
+    console.print("smp: vCPU 3 spins again after its up")
     console.print("smp: every vCPU spins now")
     while true { Smp.spin(0) }
 }
