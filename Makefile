@@ -23,7 +23,7 @@ DEBUGINFO  ?=
 DEBUG_G    := $(if $(DEBUGINFO),-g)
 DEBUG_NASM := $(if $(DEBUGINFO),-g -F dwarf)
 SCENARIOS  := boot exceptions panic dom0 memory domains devices hostile churn shell shell-devices debugkeys crash-nohandler crash-bounce crash-return crash-shutdown fuzz fuzz-dom0 minios minios-test minios-blk minios-net linux linux-shell linux-twice netdemo conformance linux-io
-SCENARIOS  += http
+SCENARIOS  += http smp-guest
 
 SWIFTFLAGS := -target $(TARGET) -enable-experimental-feature Embedded \
               -enable-experimental-feature Extern -wmo -Osize -parse-as-library \
@@ -53,7 +53,7 @@ DOM0_ASM     := $(sort $(wildcard Sources/Dom0/Asm/*.asm))
 GUEST_RT     := $(BUILD)/boot/memory.o $(BUILD)/guest/heap.o
 GUESTKIT_OBJ := $(patsubst Sources/GuestKit/Asm/%.asm,$(BUILD)/guest/guestkit-%.o,$(GUESTKIT_ASM))
 DOM0_ASM_OBJ := $(patsubst Sources/Dom0/Asm/%.asm,$(BUILD)/guest/dom0-%.o,$(DOM0_ASM))
-GUESTS       := spinner pingpong clock hostile fuzz netdemo
+GUESTS       := spinner pingpong clock hostile fuzz netdemo smp
 GUEST_ELFS   := $(foreach g,$(GUESTS),$(BUILD)/guests/$(g).elf)
 # Mini-OS, Xen's own PV kernel, unmodified (../shared/guests/mini-os): in the initrd when present;
 # the scenarios that run it refuse to build without it.
@@ -215,6 +215,7 @@ $(eval $(call GUEST_RULES,clock,Clock))
 $(eval $(call GUEST_RULES,hostile,Hostile))
 $(eval $(call GUEST_RULES,fuzz,Fuzz))
 $(eval $(call GUEST_RULES,netdemo,NetDemo))
+$(eval $(call GUEST_RULES,smp,Smp))
 
 # domUs have no ring-3 program; GuestKit's layout still names an entry for one.
 $(BUILD)/guest/no-user.o: Sources/GuestKit/Asm/no-user.asm $(GEN_INC)

@@ -27,6 +27,8 @@ public enum TestScenario: UInt8, CaseIterable {
     case debugKeys
     /// Dom0 checks what PV kernels rely on Xen doing: privileged instructions, debug registers, cpuid, vm_assist, Xen's interface versions.
     case conformance
+    /// A domU with 4 vCPUs: bring-up, an IPI ring and per-vCPU CPU shares (issue #16).
+    case smpGuest
     /// Linux with a vdisk and a vif beside a netdemo domU: disk, DHCP, ping and TCP both ways (issue #14).
     case linuxIO
     /// dom0's toolstack over HTTP, driven by a host-side client through hostfwd (issue #15).
@@ -66,6 +68,7 @@ public enum TestScenario: UInt8, CaseIterable {
         case .netdemo: return "netdemo"
         case .debugKeys: return "debugkeys"
         case .conformance: return "conformance"
+        case .smpGuest: return "smp-guest"
         case .linuxIO: return "linux-io"
         case .http: return "http"
         case .benchHttp: return "bench-http"
@@ -77,7 +80,7 @@ public enum TestScenario: UInt8, CaseIterable {
         switch self {
         case .boot, .exceptions, .panic: return true
         case .debugKeys: return false
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO: return false
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO, .smpGuest: return false
         case .http: return false
         case .benchHttp: return false
         }

@@ -100,6 +100,7 @@ public func guestStart(_ startInfoAddress: UInt32) {
         if BootOptions.equal(name, "devices") { Kernel.shutdown(DevicesTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "hostile") { Kernel.shutdown(HostileTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "conformance") { Kernel.shutdown(ConformanceTest.run() ? .poweroff : .crash) }
+        if BootOptions.equal(name, "smp-guest") { Kernel.shutdown(SmpGuestTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "churn") { Kernel.shutdown(ChurnTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "fuzz") { Kernel.shutdown(FuzzTest.run() ? .poweroff : .crash) }
         if BootOptions.equal(name, "shell") || BootOptions.equal(name, "shell-devices") { Shell.run() }

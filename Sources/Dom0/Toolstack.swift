@@ -101,6 +101,13 @@ enum Toolstack {
         return rc
     }
 
+    /// XEN_DOMCTL_max_vcpus: the domain gets `count` vCPUs (vCPU 0 runs; the others wait for VCPUOP_up).
+    static func maxVCPUs(_ id: UInt16, _ count: UInt32) -> Int32 {
+        var p = HypercallRecord(stride: XenMaxVCPUsLayout.size)
+        p.set(count, at: XenMaxVCPUsLayout.maxOffset)
+        return domctl(.maxVCPUs, domain: id, payload: p.bytes).0
+    }
+
     /// Sets the credit scheduler's weight and cap of a domain (XEN_DOMCTL_scheduler_op, putinfo).
     static func setScheduling(_ id: UInt16, weight: UInt16, cap: UInt16) -> Int32 {
         var p = HypercallRecord(stride: DomctlSchedulerOpLayout.size)
@@ -186,6 +193,15 @@ enum Toolstack {
         let created = create(image: kernel, memoryMiB: config.memoryMiB, name: config.name, commandLine: line,
                              weight: config.weight, cap: UInt16(config.cap), paused: true, ramdisk: ramdisk)
         guard created.id > 0 else { return created.id }
+        // As libxl before 4.12 (and XEN_DOMCTL_max_vcpus since): the vCPUs, before the first unpause.
+        if config.vcpus > 1 {
+            let rc = maxVCPUs(UInt16(created.id), config.vcpus)
+            guard rc == 0 else {
+                console.print("create: max_vcpus \(config.vcpus) refused (\(rc))")
+                _ = destroy(UInt16(created.id))
+                return rc
+            }
+        }
         if let rc = DevicePermissions.passThrough(config, to: UInt16(created.id)) {
             _ = destroy(UInt16(created.id))
             return rc

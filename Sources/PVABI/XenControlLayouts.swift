@@ -33,6 +33,12 @@ public enum XenDomainInfoLayout {
 }
 
 /// struct xen_domctl_max_mem: u64 max_memkb, at DomctlLayout.payloadOffset.
+/// struct xen_domctl_max_vcpus (XEN_DOMCTL_max_vcpus, 15): u32 max, IN.
+public enum XenMaxVCPUsLayout {
+    public static let maxOffset = 0
+    public static let size = 4
+}
+
 public enum XenMaxMemLayout {
     public static let maxMemKiBOffset = 0
     public static let size = 8

@@ -173,10 +173,17 @@ final class DomctlDecodeTests: XCTestCase {
         var u = memory(.pauseDomain)
         u.place32([99], at: Self.va)
         assertRefused(decode(&u), .ENOSYS, "unknown domctl command")
-        for cmd in [DomctlCommand.setVCPUContext, .getVCPUContext, .maxVCPUs, .resumeDomain, .setVirqHandler, .setMaxEventChannel] {
+        for cmd in [DomctlCommand.setVCPUContext, .getVCPUContext, .resumeDomain, .setVirqHandler, .setMaxEventChannel] {
             var n = memory(cmd)
             assertRefused(decode(&n), .ENOSYS, "this domctl command is not implemented")
         }
+    }
+
+    /// XEN_DOMCTL_max_vcpus (issue #16): the target and its u32 `max`, whatever it is (VcpuLimits judges it).
+    func testMaxVCPUs() {
+        var m = memory(.maxVCPUs, domain: 3, payload: [4])
+        guard case .maxVCPUs(let target, 4)? = accepted(decode(&m)) else { return XCTFail() }
+        XCTAssertEqual(target, 3)
     }
 
     func testFuzzed() {

@@ -43,14 +43,33 @@ final class VcpuOpDecodeTests: XCTestCase {
         XCTAssertEqual(m.copiesIn, 0)
     }
 
+    /// Several vCPUs (issue #16): arg2 below the domain's count names one; at or above it is -ENOENT.
+    func testBringUpCommandsForEachVCPU() {
+        var m = FakeGuestMemory(seed: 24)
+        m.mappedPercent = 0
+        func decode(_ op: VcpuOp, vcpu: UInt32, _ arg: UInt32) -> Decoded<VcpuOpRequest> {
+            VcpuOpRequest.decode(HypercallArguments(op.rawValue, vcpu, arg, 0, 0), vcpus: 4, &m)
+        }
+        guard case .initialise(let range)? = accepted(decode(.initialise, vcpu: 3, 0x4000)) else { return XCTFail() }
+        XCTAssertEqual(range, GuestRange(0x4000, count: UInt32(VcpuGuestContextLayout.size)))
+        guard case .up? = accepted(decode(.up, vcpu: 1, 0)) else { return XCTFail() }
+        guard case .down? = accepted(decode(.down, vcpu: 2, 0)) else { return XCTFail() }
+        guard case .isUp? = accepted(decode(.isUp, vcpu: 3, 0)) else { return XCTFail() }
+        guard case .noSuchVCPU? = accepted(decode(.up, vcpu: 4, 0)) else { return XCTFail() }
+        guard case .noSuchVCPU? = accepted(decode(.initialise, vcpu: 8, 0x4000)) else { return XCTFail() }
+        m.place32([2_000_000, 0], at: 0x5000)
+        guard case .setPeriodicTimer(2_000_000)? = accepted(decode(.setPeriodicTimer, vcpu: 2, 0x5000)) else { return XCTFail() }
+        m.place32([999_999, 0], at: 0x5000)
+        assertRefused(decode(.setPeriodicTimer, vcpu: 2, 0x5000), .EINVAL, "set_periodic_timer: a period under 1 ms")
+        assertRefused(decode(.setPeriodicTimer, vcpu: 2, 0x9000), .EFAULT, "vcpu_set_periodic_timer is not readable guest memory")
+        assertRefused(decode(.initialise, vcpu: 1, GuestRange.limit - 100), .EFAULT, "vcpu_guest_context is not guest memory")
+    }
+
     func testRefusals() {
         var m = FakeGuestMemory(seed: 24)
         m.mappedPercent = 0
         assertRefused(decode(14, 0, &m), .ENOSYS, "unknown vcpu_op command")
-        for op in [VcpuOp.up, .down, .initialise] {
-            assertRefused(decode(op.rawValue, 0x2000, &m), .EINVAL, "vCPU 0 is always up; there is no other")
-        }
-        for op in [VcpuOp.setPeriodicTimer, .sendNMI, .getPhysid] {
+        for op in [VcpuOp.sendNMI, .getPhysid] {
             assertRefused(decode(op.rawValue, 0x2000, &m), .ENOSYS, "this vcpu_op command is not implemented yet")
         }
         for va: UInt32 in [GuestRange.limit - 43, 0xFFFF_FFF0] {

@@ -1,6 +1,6 @@
 // DecoderFuzzer.swift: libFuzzer's entry for everything in ApusCore that parses guest bytes: every
 // hypercall decoder, the instruction fetch and store decoder of the ptwr emulator, the #GP emulator's
-// privileged-instruction decoder and its ins/outs memory planner, bounce-frame
+// privileged-instruction decoder and its ins/outs memory planner, VCPUOP_initialise's vcpu_guest_context, bounce-frame
 // placement, the ELF and Xen-notes parsers of the domain builder, grant tables, dom0's xenstored core, the console and store rings' moves and the relay label, dom0's blkback and netback request decoders, dom0's HTTP request parser and JSON reader. An input is a selector byte,
 // five argument registers and a guest-memory image (ImageMemory). A trap or a copy out is a finding.
 // Built by `make fuzz` with `swiftc -sanitize=fuzzer`; never part of the hypervisor.
@@ -72,7 +72,12 @@ enum DecoderTarget {
         case 15: _ = DomctlRequest.decode(a, &m)
         case 16: _ = MemoryOpRequest.decode(a, &m)
         case 17: _ = XenVersionRequest.decode(a, &m)
-        case 18: _ = VcpuOpRequest.decode(a, &m)
+        case 18:
+            _ = VcpuOpRequest.decode(a, vcpus: Int(a.a5 % 9), &m)
+            // VCPUOP_initialise's vcpu_guest_context: the image as its 2800 bytes, then the rules.
+            if case .success(let c) = VcpuContextDecode.decode(image) {
+                _ = VcpuContextRules.refusal(c, domainL3: a.a4, domainGDT: [a.a3], domainGDTEntries: Int(a.a2 % 1024))
+            }
         case 19: _ = VMAssistRequest.decode(a, &m)
         case 20: _ = SetTimerOpRequest.decode(a, &m)
         case 21:

@@ -71,7 +71,7 @@ final class DomainConfigJsonTests: XCTestCase {
         XCTAssertTrue(error(#"{"name": "a", "#).hasPrefix("malformed JSON"))
         XCTAssertEqual(error("[1]"), "the body must be a JSON object")
         XCTAssertEqual(error(#"{"name": "a", "kernel": "k", "memory": 4, "colour": 1}"#),
-                       "unknown key 'colour'; the keys are name, kernel, memory, weight, cap, on_crash, extra, vif and disk")
+                       "unknown key 'colour'; the keys are name, kernel, memory, vcpus, weight, cap, on_crash, extra, vif and disk")
         XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "autostart": 1}"#).hasPrefix("unknown key 'autostart'"))
         XCTAssertTrue(error(#"{"name": "a", "kernel": "k", "memory": 4, "bad\u0001": 1}"#).hasPrefix("unknown key 'bad?'"))
         XCTAssertEqual(error(#"{"name": "a", "name": "b", "kernel": "k", "memory": 4}"#), "key 'name' appears twice")

@@ -72,6 +72,16 @@ final class DomainConfigTests: XCTestCase {
                                        ramdisk: Array("initramfs.cpio.gz".utf8)))
     }
 
+    /// vcpus (issue #16): 1 by default, 1...8 accepted, anything else refused with the key named.
+    func testVCPUs() {
+        XCTAssertEqual(assertConfig(parse(minimal))?.vcpus, 1)
+        XCTAssertEqual(assertConfig(withLine("vcpus = 4"))?.vcpus, 4)
+        XCTAssertEqual(assertConfig(withLine("vcpus = 8"))?.vcpus, 8)
+        assertError(withLine("vcpus = 0"), line: 4, .outOfRange(.vcpus))
+        assertError(withLine("vcpus = 9"), line: 4, .outOfRange(.vcpus))
+        assertError(parse(minimal + "vcpus = 2\nvcpus = 3\n"), line: 5, .duplicateKey(.vcpus))
+    }
+
     func testKeysInAnyOrderWithBlanksCommentsTabsAndCRLF() {
         let file = "\r\n  # comment\r\n\t\r\nmemory\t=\t1 # one MiB\r\n   kernel='k'\r\nname=\"a\"#x\r\n# end"
         guard let c = assertConfig(parse(file)) else { return }
@@ -239,7 +249,7 @@ final class DomainConfigTests: XCTestCase {
     }
 
     func testUnknownAndDuplicateKeys() {
-        assertError(withLine("vcpus = 2"), line: 4, .unknownKey)
+        assertError(withLine("maxvcpus = 2"), line: 4, .unknownKey)
         assertError(withLine("Memory = 2"), line: 4, .unknownKey)
         assertError(withLine("on-crash = 'destroy'"), line: 4, .missingEquals)
         assertError(withLine("memory = 128"), line: 4, .duplicateKey(.memory))

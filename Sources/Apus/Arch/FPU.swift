@@ -1,15 +1,19 @@
-// FPU.swift: each domain's x87/MMX/SSE registers, switched lazily as Xen does for PV guests. The
-// registers stay in the FPU until another domain touches it: CR0.TS is set whenever the domain on
+// FPU.swift: each vCPU's x87/MMX/SSE registers, switched lazily as Xen does for PV guests. The
+// registers stay in the FPU until another vCPU touches it: CR0.TS is set whenever the vCPU on
 // the CPU is not their owner, its first FPU instruction raises #NM, and only then are the owner's
-// registers saved (FXSAVE) and the new domain's loaded (FXRSTOR, or the reset state on first use).
+// registers saved (FXSAVE) and the new vCPU's loaded (FXRSTOR, or the reset state on first use).
+// vCPU 0 of domain N keeps them in Boot/cpu.asm's area N, other vCPUs in an area of their own.
 // A domain's virtual CR0.TS (fpu_taskswitch) keeps the real TS set until it ends it. One domain's
 // FPU state must never be visible to another, and the hypervisor itself never uses the FPU.
 
 import ApusCore
 
 enum FPU {
-    /// The domain whose registers are in the FPU now (nil: the reset state nobody owns).
+    /// The vCPU (scheduler entity) whose registers are in the FPU now (nil: the reset state nobody
+    /// owns), and the area they are saved to when another takes it.
     static var owner: UInt16? = nil
+    static var ownerArea: UnsafeMutableRawPointer? = nil
+    static var ownerDomain: UInt16 = 0
     static var areas: UInt32 = 0
     static let areaSize: UInt32 = 512
     /// FXSR, SSE and the CR4 bits that let guests use them.
@@ -48,21 +52,25 @@ enum FPU {
     /// has not set its own virtual TS.
     static func applyTaskSwitched(_ d: Domain) {
         guard Domains.isRunning(d) else { return }
-        ControlRegisters.setTaskSwitched(owner != d.id || d.vcpu.taskSwitched)
+        ControlRegisters.setTaskSwitched(owner != Scheduler.entity(d, d.vcpu) || d.vcpu.taskSwitched)
     }
 
     /// On #NM from `d`: gives it the FPU with its own registers, saving the previous owner's.
     static func take(_ d: Domain) {
         ControlRegisters.clearTaskSwitched()
-        guard owner != d.id else { return }
-        if let previous = owner { cpu_fxsave(area(Int(previous))) }
-        cpu_fxrstor(area(d.vcpu.fpuUsed ? Int(d.id) : Int(Domains.capacity)))
+        let entity = Scheduler.entity(d, d.vcpu)
+        guard owner != entity else { return }
+        if owner != nil, let previous = ownerArea { cpu_fxsave(previous) }
+        let own = d.vcpu.fpuArea ?? area(Int(d.id))
+        cpu_fxrstor(d.vcpu.fpuUsed ? own : area(Int(Domains.capacity)))
         d.vcpu.fpuUsed = true
-        owner = d.id
+        owner = entity
+        ownerArea = own
+        ownerDomain = d.id
     }
 
     /// The domain is gone: its registers are nobody's (the next owner does not save them).
     static func forget(_ d: Domain) {
-        if owner == d.id { owner = nil }
+        if owner != nil && ownerDomain == d.id { owner = nil; ownerArea = nil }
     }
 }

@@ -72,7 +72,7 @@ enum DebugKeys {
     static func stateName(_ d: Domain) -> StaticString {
         if Domains.isRunning(d) { return "running" }
         switch d.state {
-        case .running: return d.paused ? "paused" : "runnable"
+        case .running: return d.paused ? "paused" : d.allBlocked ? "blocked" : "runnable"
         case .blocked: return d.paused ? "paused" : "blocked"
         case .shutdown: return "shutdown"
         case .crashed: return "crashed"
@@ -95,12 +95,15 @@ enum DebugKeys {
                 Log.always(DebugDump.domain(id: d.id, name: name, state: stateName(d), privileged: d.privileged,
                                             paused: d.paused, pages: UInt64(d.frames.count), cpuTimeNs: d.cpuTime))
             }
-            let pendingByte = d.eventPage.byte(at: SharedInfo.vcpuInfoOffset(vcpu: 0) + VcpuInfo.evtchnUpcallPendingOffset)
-            Log.always(DebugDump.vcpu(0, upcallPending: pendingByte, upcallMask: d.upcallMask, eventCallback: d.vcpu.eventCallback.eip,
-                                      failsafeCallback: d.vcpu.failsafeCallback.eip, timerDeadline: d.timerDeadline))
-            // The running domain's registers are in the frame its last entry to ring 0 pushed.
-            let frame = Domains.isRunning(d) ? ContextSwitch.guestFrame.pointee : d.vcpu.saved
-            DebugDump.registers(frame) { Log.always($0) }
+            for v in d.vcpus where v.initialised {
+                let pending = v.info.load(fromByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
+                let mask = v.info.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+                Log.always(DebugDump.vcpu(v.id, upcallPending: pending, upcallMask: mask, eventCallback: v.eventCallback.eip,
+                                          failsafeCallback: v.failsafeCallback.eip, timerDeadline: v.timerDeadline))
+                // The running vCPU's registers are in the frame its last entry to ring 0 pushed.
+                let frame = Domains.isRunning(d) && v === d.vcpu ? ContextSwitch.guestFrame.pointee : v.saved
+                DebugDump.registers(frame) { Log.always($0) }
+            }
         }
     }
 

@@ -1,7 +1,8 @@
-// Domain.swift: one domain and its single vCPU as the hypervisor keeps them: identity, state,
-// memory (the P2M), the guest's virtual trap table and callbacks, its kernel stack for traps
-// from ring 3, its address space (guest L3 and the hardware PDPT copy) and its descriptor table.
-// It holds state only; the rules for changing it live in the hypercall handlers and ApusCore.
+// Domain.swift: one domain and its vCPUs as the hypervisor keeps them: identity, state, memory (the
+// P2M), each vCPU's registers, virtual trap table, callbacks, kernel stack for traps from ring 3,
+// vcpu_info, timer and run state, the domain's address space (guest L3 and the hardware PDPT copy,
+// shared by its vCPUs) and its descriptor table. It holds state only; the rules for changing it
+// live in the hypercall handlers and ApusCore.
 
 import ApusCore
 import PVABI
@@ -23,7 +24,45 @@ struct GuestCallback {
     var isSet: Bool { eip != 0 }
 }
 
+/// Where a vCPU is in the scheduler's sense (the domain's life is Domain.state).
+enum VCPURunState: Equatable {
+    /// Not brought up (never initialised, or VCPUOP_down): never scheduled.
+    case down
+    case runnable
+    /// Waiting for an event (SCHEDOP_block, poll).
+    case blocked
+}
+
 final class VCPU {
+    /// Its number in the domain (0 ..< Domain.vcpus.count).
+    let id: UInt32
+    /// down until the builder starts vCPU 0 or VCPUOP_up starts another.
+    var runState = VCPURunState.down
+    /// Given a context (the builder for vCPU 0, VCPUOP_initialise for the others).
+    var initialised = false
+    /// Its vcpu_info: slot `id` of shared_info, or (vCPU 0) the guest page it moved it to.
+    var info: UnsafeMutableRawPointer
+    /// The next VIRQ_TIMER deadline in system-time nanoseconds (0: none), and the periodic timer's
+    /// period (0: none; its next expiry is then the deadline's companion `periodicNext`).
+    var timerDeadline: UInt64 = 0 { didSet { if timerDeadline != 0 { Timers.armed(timerDeadline) } } }
+    var periodNs: UInt64 = 0
+    var periodicNext: UInt64 = 0 { didSet { if periodicNext != 0 { Timers.armed(periodicNext) } } }
+    /// Nanoseconds of CPU time this vCPU used.
+    var cpuTime: UInt64 = 0
+    /// Version counter of its vcpu_time_info record.
+    var timeVersion: UInt32 = 0
+    /// Its credit-scheduler entity: vCPU 0's is the domain id (set by Domain.init); the others get one
+    /// from Scheduler's pool at their first up (VcpuEntityPool), noEntity until then.
+    var entity: UInt16 = VCPU.noEntity
+    static let noEntity: UInt16 = 0xFFFF
+    /// Its FXSAVE area (vCPUs above 0; vCPU 0 uses its domain's area in Boot/cpu.asm's table).
+    var fpuArea: UnsafeMutableRawPointer? = nil
+
+    init(id: UInt32, info: UnsafeMutableRawPointer) {
+        self.id = id
+        self.info = info
+    }
+
     /// The guest's registers while it is not on the CPU.
     var saved = TrapFrame()
 
@@ -91,7 +130,8 @@ final class Domain {
     var l3MFN: UInt32 = 0
     let hardwarePDPT: HardwarePDPT
     var hardwarePDPTPhysical: UInt32 { hardwarePDPT.physical }
-    let vcpu = VCPU()
+    /// The vCPU on the CPU, or the last one that was (the trap and hypercall paths act for it).
+    var vcpu: VCPU
     /// vm_assist bits the guest turned on.
     var vmAssist: UInt32 = 0
     /// The frame the guest registered for its pirq EOI bits (physdev_op pirq_eoi_gmfn); 0: none.
@@ -121,11 +161,7 @@ final class Domain {
     var name = InlineArray<16, UInt8>(repeating: 0)
     /// Paused by dom0: not scheduled, whatever its state.
     var paused = false
-    /// Version counter of the vcpu_time_info record.
-    var timeVersion: UInt32 = 0
-    /// The next VIRQ_TIMER deadline in system-time nanoseconds (0: none).
-    var timerDeadline: UInt64 = 0 { didSet { if timerDeadline != 0 { Timers.armed(timerDeadline) } } }
-    /// Nanoseconds of CPU time used, events sent and received, for getdomaininfo and `top`.
+    /// Nanoseconds of CPU time used (all its vCPUs), events sent and received, for getdomaininfo and `top`.
     var cpuTime: UInt64 = 0
     var eventsSent: UInt32 = 0
     /// Its event-channel records as EVTCHNOP_send reads them: refreshed by Events.change after every
@@ -150,6 +186,10 @@ final class Domain {
     var consoleRingPrinted: UInt32 = 0
     /// Its FIFO event-channel state once it switched ABI (EVTCHNOP_init_control); nil on the 2-level ABI.
     var fifo: FifoEventChannels? = nil
+    /// Every vCPU it has (domctl max_vcpus sets how many: 1 ... VcpuLimits.maxVCPUs), vCPU 0 first.
+    var vcpus: [VCPU]
+    /// Whether it has ever been unpaused (max_vcpus is refused from then on).
+    var hasRun = false
 
     init(id: UInt16, privileged: Bool) {
         self.id = id
@@ -159,17 +199,48 @@ final class Domain {
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         sharedInfo = page
         vcpuInfo = page.advanced(by: SharedInfo.vcpuInfoOffset)
+        vcpu = VCPU(id: 0, info: page.advanced(by: SharedInfo.vcpuInfoOffset))
+        vcpu.entity = id
+        vcpus = [vcpu]
         sharedInfoMFN = (UInt32(UInt(bitPattern: page)) - AddressMap.directMapStart) >> 12
         var extras = MappableExtras()
         _ = extras.add(sharedInfoMFN)
         memory = DomainMemoryState(id: id, extras: extras)
         memory.deviceFrames = DeviceFrameSet(devices.frames) ?? DeviceFrameSet()
         hardwarePDPT = HardwarePDPT.allocate()
-        // Events masked until the guest says otherwise.
-        vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        // Events masked until the guest says otherwise (every vCPU's, as Xen's alloc_vcpu).
+        for slot in 0..<SharedInfoLimits.legacyMaxVCPUs {
+            page.storeBytes(of: 1, toByteOffset: SharedInfo.vcpuInfoOffset(vcpu: slot) + VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
+        }
     }
 
-    /// Its vcpu_info: in shared_info, or in the guest page it moved it to (register_vcpu_info).
+    /// Gives the domain `count` vCPUs (domctl max_vcpus, before it first runs): the new ones down.
+    func setVCPUCount(_ count: Int) {
+        while vcpus.count < count {
+            let n = vcpus.count
+            let v = VCPU(id: UInt32(n), info: sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset(vcpu: n)))
+            let area = UnsafeMutableRawPointer.allocate(byteCount: 512, alignment: 16)
+            area.initializeMemory(as: UInt8.self, repeating: 0, count: 512)
+            v.fpuArea = area
+            vcpus.append(v)
+        }
+    }
+
+    /// Makes `v` (one of `vcpus`) the vCPU the trap and hypercall paths act for.
+    @inline(__always)
+    func makeCurrent(_ v: VCPU) {
+        vcpu = v
+        vcpuInfo = v.info
+    }
+
+    /// How many of its vCPUs are up.
+    var onlineVCPUs: Int {
+        var n = 0
+        for v in vcpus where v.runState != .down { n += 1 }
+        return n
+    }
+
+    /// The current vCPU's vcpu_info: in shared_info, or in the guest page it moved it to (register_vcpu_info).
     /// Stored, not derived on each use: every return to the guest reads it (a load, not a choice).
     private(set) var vcpuInfo: UnsafeMutableRawPointer
     /// Where `vcpuInfo` is stored in the object (DebugLayout measures it once; nothing writes through it).
@@ -178,9 +249,13 @@ final class Domain {
     }
     /// Where register_vcpu_info put it (a lasting hypervisor mapping of the guest's frame), and that
     /// frame; nil while it is in shared_info. Setting it moves `vcpuInfo` (nil: back to shared_info).
+    /// (vCPU 0's: the only vcpu_info that moves here.)
     var placedVcpuInfo: UnsafeMutableRawPointer? {
-        get { vcpuInfo == sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) ? nil : vcpuInfo }
-        set { vcpuInfo = newValue ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) }
+        get { vcpus[0].info == sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) ? nil : vcpus[0].info }
+        set {
+            vcpus[0].info = newValue ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset)
+            if vcpu === vcpus[0] { vcpuInfo = vcpus[0].info }
+        }
     }
     var placedVcpuInfoFrame: UInt32? = nil
     /// Its 2-level event bits, with vcpu_info wherever it is.
@@ -198,11 +273,20 @@ final class Domain {
         }
     }
 
-    /// Runnable in the scheduler's sense.
-    var isRunnable: Bool { state == .running && !paused }
+    /// Runnable in the scheduler's sense: its current vCPU.
+    var isRunnable: Bool { isRunnable(vcpu) }
+    @inline(__always)
+    func isRunnable(_ v: VCPU) -> Bool { state == .running && !paused && v.runState == .runnable }
+
+    /// All its online vCPUs wait for events (getdomaininfo's blocked flag).
+    var allBlocked: Bool {
+        for v in vcpus where v.runState == .runnable { return false }
+        return true
+    }
 
     /// Gives back the hypervisor memory a domain held itself (after its frames went back).
     func releaseHypervisorMemory() {
+        for v in vcpus { v.fpuArea?.deallocate(); v.fpuArea = nil }
         sharedInfo.deallocate()
         hardwarePDPT.release()
     }

@@ -46,6 +46,7 @@ enum DomainBuild {
         d.weight = r.weight
         d.cap = r.cap
         d.paused = r.paused
+        d.hasRun = !r.paused
         // Frames come zeroed: scrubbed while the CPU was idle, or here on demand by the allocator.
         let zeroedBefore = Machine.frames.zeroedOnDemand
         var frames: [UInt32] = []
@@ -116,6 +117,8 @@ enum DomainBuild {
             f.ds = UInt32(Selector.flatRing1DS); f.es = f.ds; f.fs = f.ds; f.gs = f.ds
             f.esi = built.startInfoVirtual
             d.vcpu.saved = f
+            d.vcpu.initialised = true
+            d.vcpu.runState = .runnable
             Log.info("d\(r.id): \(pages) pages (\(mib: UInt64(pages) << 12)), entry \(hex8: built.entry), start_info \(hex8: built.startInfoVirtual), \(built.nrPtFrames) page-table frames, mapping ends at \(hex8: built.mappedEnd)\(onDemand: Machine.frames.zeroedOnDemand &- zeroedBefore)")
         }
         Domains.insert(d)

@@ -7,11 +7,11 @@ import PVABI
 
 enum DomainLife {
     static func stop(_ d: Domain, _ state: DomainState) -> Never {
-        Runstates.account(d, now: SystemTime.nanoseconds())
+        Runstates.account(d.vcpu, now: SystemTime.nanoseconds())
         d.state = state
         if case .shutdown(let reason) = state { Log.info("d\(d.id) shut down: \(reason.name)") }
-        Scheduler.credit.remove(d.id)
-        d.timerDeadline = 0
+        Scheduler.remove(d)
+        for v in d.vcpus { v.timerDeadline = 0; v.periodicNext = 0 }
         if Domains.isRunning(d) { Scheduler.leave(d) }
         if d.id == 0 {
             TestHooks.dom0Stopping()
@@ -30,8 +30,9 @@ enum DomainLife {
     /// dom0's destroydomain: the memory goes back, the event channels close, the id is free.
     static func destroy(_ d: Domain) {
         if d.isAlive {
-            Runstates.account(d, now: SystemTime.nanoseconds())
-            Scheduler.credit.remove(d.id)
+            Runstates.account(d.vcpu, now: SystemTime.nanoseconds())
+            Scheduler.remove(d)
+            for v in d.vcpus { v.timerDeadline = 0; v.periodicNext = 0 }
             d.state = .crashed
         }
         MemoryTeardown.run(d)

@@ -1,6 +1,6 @@
 // Scheduler.swift: the glue between ApusCore's CreditScheduler and the CPU: it charges the
-// running domain, asks the credit scheduler whom to run, preempts when a slice ends and idles
-// (interrupts on) while nobody can run. The pick is ApusCore's; this file never reorders it.
+// running vCPU, asks the credit scheduler whom to run (its entities are vCPUs: VcpuEntity), preempts
+// when a slice ends and idles (interrupts on) while nobody can run. The pick is ApusCore's; this file never reorders it.
 // A switch reads the clock once: the TSC value and its system time are passed down, not read again.
 
 import ApusCore
@@ -26,11 +26,68 @@ enum Scheduler {
 
     /// The credit scheduler sized for every domain id; at boot, before the first domain is added.
     static func initialize() {
-        credit = CreditScheduler(capacity: Domains.capacity)
+        credit = CreditScheduler(capacity: VcpuEntity.count(capacity: Domains.capacity))
+        pool = VcpuEntityPool(base: Domains.capacity)
     }
 
+    /// The entity ids lent to vCPUs above 0 (empty until initialize()).
+    static var pool = VcpuEntityPool(base: 0, count: 0)
+
+    /// The credit scheduler's entity for vCPU `v` of `d` (vCPU 0's is the domain id).
+    @inline(__always)
+    static func entity(_ d: Domain, _ v: VCPU) -> UInt16 { v.entity }
+
+    /// A built domain's vCPU 0 joins the scheduler.
     static func add(_ d: Domain) {
-        _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable)
+        _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable(d.vcpus[0]))
+    }
+
+    /// VCPUOP_up: `v` joins the scheduler (with an entity from the pool at its first up), and every
+    /// online vCPU of `d` gets its share of the weight. False when the pool has none left.
+    static func addVCPU(_ d: Domain, _ v: VCPU) -> Bool {
+        if v.entity == VCPU.noEntity {
+            guard let e = pool.take(domain: d.id, vcpu: v.id) else { return false }
+            v.entity = e
+        }
+        _ = credit.add(entity(d, v), weight: d.weight, cap: d.cap, runnable: d.isRunnable(v))
+        shareWeight(d)
+        return true
+    }
+
+    /// VCPUOP_down: `v` leaves the scheduler; the others share the weight again.
+    static func removeVCPU(_ d: Domain, _ v: VCPU) {
+        credit.remove(entity(d, v))
+        shareWeight(d)
+    }
+
+    /// Every online vCPU of `d` gets weight / online vCPUs (VcpuEntity.weight), and the domain's cap.
+    static func shareWeight(_ d: Domain) {
+        let each = VcpuEntity.weight(domainWeight: d.weight, online: d.onlineVCPUs)
+        for v in d.vcpus where v.runState != .down { _ = credit.setParameters(entity(d, v), weight: each, cap: d.cap) }
+    }
+
+    /// The domain leaves the scheduler (all its vCPUs).
+    static func remove(_ d: Domain) {
+        for v in d.vcpus where v.entity != VCPU.noEntity {
+            credit.remove(v.entity)
+            if v.id != 0 {
+                pool.give(v.entity)
+                v.entity = VCPU.noEntity
+            }
+        }
+    }
+
+    /// dom0 paused the domain: none of its vCPUs runs.
+    static func pause(_ d: Domain) {
+        for v in d.vcpus where v.runState != .down { credit.block(entity(d, v)) }
+    }
+
+    /// dom0 unpaused it: every runnable vCPU is woken (boosted), and may preempt at the next exit.
+    static func unpause(_ d: Domain) {
+        for v in d.vcpus where d.isRunnable(v) {
+            credit.wake(entity(d, v))
+            preemptRequested = true
+        }
     }
 
     /// Charges the running domain for its time on the CPU and takes it off (the idle address space
@@ -43,8 +100,9 @@ enum Scheduler {
     /// Charges `d` for its time on the CPU up to `now` and forgets it as the running domain.
     private static func charge(_ d: Domain, now: UInt64) {
         if now > switchedAt {
-            credit.account(d.id, elapsedNs: now - switchedAt)
+            credit.account(entity(d, d.vcpu), elapsedNs: now - switchedAt)
             d.cpuTime &+= now - switchedAt
+            d.vcpu.cpuTime &+= now - switchedAt
         }
         switchedAt = now
         Domains.running = nil
@@ -93,14 +151,14 @@ enum Scheduler {
         DomainLife.save(d, result: 0)
         let tsc = cpu_rdtsc()
         let now = SystemTime.at(tsc: tsc)
-        Runstates.account(d, now: now)
-        d.state = .blocked
+        Runstates.account(d.vcpu, now: now)
+        d.vcpu.runState = .blocked
         preemptRequested = false
         switchStart = tsc
         // `d` is the running domain (it made the call): off the CPU, then its block, charge and the
         // pick in one call to the credit scheduler.
         let elapsed = stopRunning(now: now)
-        run(credit.blockAndPick(d.id, elapsedNs: elapsed, now: now), tsc: tsc, now: now)
+        run(credit.blockAndPick(entity(d, d.vcpu), elapsedNs: elapsed, now: now), tsc: tsc, now: now)
     }
 
     /// Takes the running domain (if any) off the CPU at `now`: its CPU time grows by what it ran since
@@ -113,6 +171,7 @@ enum Scheduler {
                 if now > switchedAt {
                     elapsed = now - switchedAt
                     d.cpuTime &+= elapsed
+                    d.vcpu.cpuTime &+= elapsed
                 }
             }
             Domains.running = nil
@@ -131,7 +190,7 @@ enum Scheduler {
     static func runNext(tsc: UInt64, now: UInt64) -> Never {
         preemptRequested = false
         switchStart = tsc
-        let leaving = Domains.running.map { $0._withUnsafeGuaranteedRef { $0.id } }
+        let leaving = Domains.running.map { $0._withUnsafeGuaranteedRef { entity($0, $0.vcpu) } }
         let elapsed = stopRunning(now: now)
         // The charge and the pick in one call; nil when a period ended (its accounting first).
         run(credit.chargeAndPick(elapsed > 0 ? leaving : nil, elapsedNs: elapsed, now: now), tsc: tsc, now: now)
@@ -149,10 +208,15 @@ enum Scheduler {
                 chosen = credit.pick(now: now)
             }
             // Borrowed from the id table, not retained: `Domains.all` keeps it, and switchTo never returns.
-            if let id = chosen.domain, let chosenDomain = Domains.unretainedByID(id),
-               chosenDomain._withUnsafeGuaranteedRef({ $0.isRunnable }) {
-                endSlice(at: tsc, afterNs: max(chosen.sliceNs, 100_000))
-                chosenDomain._withUnsafeGuaranteedRef { d in switchTo(d, tsc: tsc, now: now) }
+            if let id = chosen.domain {
+                if let (domainID, vcpuID) = pool.owner(id), let chosenDomain = Domains.unretainedByID(domainID),
+                   chosenDomain._withUnsafeGuaranteedRef({ Int(vcpuID) < $0.vcpus.count && $0.isRunnable($0.vcpus[Int(vcpuID)]) }) {
+                    endSlice(at: tsc, afterNs: max(chosen.sliceNs, 100_000))
+                    chosenDomain._withUnsafeGuaranteedRef { d in
+                        if vcpuID != d.vcpu.id { d.makeCurrent(d.vcpus[Int(vcpuID)]) }
+                        switchTo(d, tsc: tsc, now: now)
+                    }
+                }
             }
             loadCR3(HypervisorPaging.idleCR3)
             // Idle: nobody can run until an interrupt. Dirty free frames are scrubbed first (in

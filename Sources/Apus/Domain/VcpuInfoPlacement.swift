@@ -23,14 +23,14 @@ enum VcpuInfoPlacement {
         HypervisorPaging.vcpuInfoL1[Int(d.id)] = PageTableEntry(frame: UInt64(mfn), flags: flags).raw
         TLB.flush(page: window)
         let placed = UnsafeMutableRawPointer(bitPattern: UInt(window | offset))!
-        _ = apus_copy(placed, d.vcpuInfo, VcpuInfo.size)
+        _ = apus_copy(placed, d.vcpus[0].info, VcpuInfo.size)
         d.placedVcpuInfo = placed
         d.placedVcpuInfoFrame = mfn
         // As Xen: everything is marked pending, so nothing raised before the move is lost (the
         // guest sees one spurious upcall and finds nothing).
         placed.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
         placed.storeBytes(of: UInt32.max, toByteOffset: VcpuInfo.evtchnPendingSelOffset, as: UInt32.self)
-        SystemTime.publish(d)
+        SystemTime.publish(d, d.vcpus[0])
         Log.info("d\(d.id): vcpu_info moved to frame \(hex: mfn) + \(hex: offset) (register_vcpu_info)")
         return .ok
     }

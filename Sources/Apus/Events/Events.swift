@@ -68,7 +68,8 @@ enum Events {
         var bitmap = SharedInfoPage(d.sharedInfo)
         guard TwoLevelEvents.setPending(&bitmap, port: port) else { return }
         var page = d.eventPage
-        if TwoLevelEvents.raisePending(&page, port: port, vcpu: d.eventPorts.notifyVCPU(port)) { wake(d) }
+        let vcpu = d.eventPorts.notifyVCPU(port)
+        if TwoLevelEvents.raisePending(&page, port: port, vcpu: vcpu) { wake(d, vcpu: vcpu) }
     }
 
     /// `target.port` pending in `d` (which is `target.domain`), if `d` can still take events.
@@ -82,21 +83,24 @@ enum Events {
         var bitmap = SharedInfoPage(d.sharedInfo)
         guard TwoLevelEvents.setPending(&bitmap, port: target.port) else { return }
         var page = d.eventPage
-        if TwoLevelEvents.raisePending(&page, port: target.port, vcpu: target.vcpu) { wake(d) }
+        if TwoLevelEvents.raisePending(&page, port: target.port, vcpu: target.vcpu) { wake(d, vcpu: target.vcpu) }
     }
 
-    static func raiseVirq(_ d: Domain, _ virq: UInt32) {
-        if let target = system.virqTarget(domain: d.id, virq: virq) { deliver(target) }
+    static func raiseVirq(_ d: Domain, _ virq: UInt32, vcpu: UInt32 = 0) {
+        if let target = system.virqTarget(domain: d.id, virq: virq, vcpu: vcpu) { deliver(target) }
     }
 
-    static func wake(_ d: Domain) {
-        guard d.state == .blocked else { return }
-        Runstates.account(d, now: SystemTime.nanoseconds())
-        d.state = .running
-        // A paused domain is not queued (pause took it off the queue; unpause queues it when it is
-        // running): an event for it must not put it back, or the scheduler picks a domain that may not run.
+    /// An event for vCPU `vcpu` of `d`: wakes it if it waits for one.
+    static func wake(_ d: Domain, vcpu: UInt32) {
+        guard Int(vcpu) < d.vcpus.count else { return }
+        let v = d.vcpus[Int(vcpu)]
+        guard v.runState == .blocked, d.isAlive else { return }
+        Runstates.account(v, now: SystemTime.nanoseconds())
+        v.runState = .runnable
+        // A paused domain is not queued (pause took its vCPUs off the queue; unpause queues the runnable
+        // ones): an event for it must not put one back, or the scheduler picks a vCPU that may not run.
         guard !d.paused else { return }
-        Scheduler.credit.wake(d.id)
+        Scheduler.credit.wake(Scheduler.entity(d, v))
         // Like Xen's tickle: a woken domain may preempt whoever runs, at the next exit.
         Scheduler.preemptRequested = true
     }

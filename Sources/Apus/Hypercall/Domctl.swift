@@ -27,17 +27,22 @@ enum DomctlHypercall {
         case .pauseDomain(let target):
             guard let d = existing(target) else { return .refused(.ESRCH, "no such domain") }
             d.paused = true
-            Scheduler.credit.block(d.id)
+            Scheduler.pause(d)
             return .ok
         case .unpauseDomain(let target):
             guard let d = existing(target) else { return .refused(.ESRCH, "no such domain") }
             d.paused = false
-            // As Xen's unpause (vcpu_wake, then a tickle): the domain, boosted, may take the CPU from
-            // dom0 on the way back, as a domain woken by an event does.
-            if d.isRunnable {
-                Scheduler.credit.wake(d.id)
-                Scheduler.preemptRequested = true
-            }
+            d.hasRun = true
+            // As Xen's unpause (vcpu_wake, then a tickle): its vCPUs, boosted, may take the CPU from
+            // dom0 on the way back, as a vCPU woken by an event does.
+            Scheduler.unpause(d)
+            return .ok
+        case .maxVCPUs(let target, let count):
+            guard let d = existing(target) else { return .refused(.ESRCH, "no such domain") }
+            if let refusal = VcpuLimits.maxVCPUsRefusal(requested: count, current: d.vcpus.count, hasRun: d.hasRun) { return refusal.outcome }
+            d.setVCPUCount(Int(count))
+            Events.change { $0.setVCPUCount(d.id, vcpus: count) }
+            Log.info("d\(d.id): \(count) vCPUs (max_vcpus)")
             return .ok
         case .getDomainInfo(let from, let out, let xenDomainOut):
             guard let d = Domains.first(atOrAbove: from) else {
@@ -54,7 +59,7 @@ enum DomctlHypercall {
             guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
             d.weight = weight
             d.cap = cap
-            _ = Scheduler.credit.setParameters(d.id, weight: weight, cap: cap)
+            if d.onlineVCPUs <= 1 { _ = Scheduler.credit.setParameters(d.id, weight: weight, cap: cap) } else { Scheduler.shareWeight(d) }
             return .ok
         case .getSchedulerInfo(let target, let weightOut, let capOut):
             guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
@@ -151,8 +156,8 @@ enum DomctlHypercall {
         b.set64(XenDomainInfoLayout.maxPagesOffset, UInt64(d.frames.count))
         b.set64(XenDomainInfoLayout.sharedInfoFrameOffset, UInt64(d.sharedInfoMFN))
         b.set64(XenDomainInfoLayout.cpuTimeOffset, d.cpuTime)
-        b.set32(XenDomainInfoLayout.onlineVCPUsOffset, d.isAlive ? 1 : 0)
-        b.set32(XenDomainInfoLayout.maxVCPUIDOffset, 0)
+        b.set32(XenDomainInfoLayout.onlineVCPUsOffset, d.isAlive ? UInt32(d.onlineVCPUs) : 0)
+        b.set32(XenDomainInfoLayout.maxVCPUIDOffset, UInt32(d.vcpus.count - 1))
         b.set8(XenDomainInfoLayout.gpaddrBitsOffset, 36)       // PAE: 36-bit guest-physical addresses
         return b
     }
@@ -160,7 +165,8 @@ enum DomctlHypercall {
     static func flags(_ d: Domain) -> UInt32 {
         var flags: UInt32 = 0
         switch d.state {
-        case .running: flags |= Domains.isRunning(d) ? DomainInfoFlags.running : 0
+        case .running:
+            if Domains.isRunning(d) { flags |= DomainInfoFlags.running } else if d.allBlocked { flags |= DomainInfoFlags.blocked }
         case .blocked: flags |= DomainInfoFlags.blocked
         case .shutdown(let reason): flags |= DomainInfoFlags.shutdown | reason.rawValue << DomainInfoFlags.shutdownShift
         case .crashed: flags |= DomainInfoFlags.shutdown | ShutdownReason.crash.rawValue << DomainInfoFlags.shutdownShift
@@ -179,7 +185,7 @@ enum DomctlHypercall {
         b.set64(DomainInfoLayout.maxPagesOffset, UInt64(d.frames.count))
         b.set64(DomainInfoLayout.sharedInfoFrameOffset, UInt64(d.sharedInfoMFN))
         b.set64(DomainInfoLayout.cpuTimeOffset, d.cpuTime)
-        b.set32(DomainInfoLayout.onlineVCPUsOffset, d.isAlive ? 1 : 0)
+        b.set32(DomainInfoLayout.onlineVCPUsOffset, d.isAlive ? UInt32(d.onlineVCPUs) : 0)
         for i in 0..<16 { b.set8(DomainInfoLayout.nameOffset + i, d.name[i]) }
         b.set16(DomainInfoLayout.weightOffset, d.weight)
         b.set16(DomainInfoLayout.capOffset, d.cap)

@@ -16,7 +16,7 @@ enum SchedOpHypercall {
         switch SchedOpRequest.decode(a, &memory) {
         case .failure(let refusal): return refusal.outcome
         case .success(.yield):
-            Scheduler.credit.yield(d.id)
+            Scheduler.credit.yield(Scheduler.entity(d, d.vcpu))
             DomainLife.save(d, result: 0)
             Scheduler.runNext()
         case .success(.block):
@@ -30,7 +30,7 @@ enum SchedOpHypercall {
                 // Returns at once when a named port is already pending; otherwise waits for any event
                 // (the guest checks its ports again, as Xen allows) or the timeout.
                 for i in 0..<ports.count where Events.isPending(d, port: ports[i]) { return .ok }
-                if timeout != 0 { d.timerDeadline = timeout }
+                if timeout != 0 { d.vcpu.timerDeadline = timeout }
                 Scheduler.block(d)
                 return .ok
             }

@@ -16,7 +16,7 @@ enum Scenarios {
             _ = selftest_read_unguarded(0xFE7F_E000)
             Log.info("test: the read did not fault")
             DebugExit.exit(passed: true)    // the expected result of this scenario is a panic
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO, .http:
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .crashNoHandler, .crashBounce, .crashReturn, .crashShutdown, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO, .http, .smpGuest:
             Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")
         case .debugKeys:
             Panic.halt("the dom0 scenario runs in dom0, not in the hypervisor")

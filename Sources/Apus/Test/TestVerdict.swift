@@ -10,7 +10,7 @@ enum TestVerdict {
     static func domainStopped(_ d: Domain) {
         guard let scenario, d.id == 0 else { return }
         switch scenario {
-        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO, .http:
+        case .dom0, .memory, .domains, .hostile, .churn, .shell, .bench, .benchLinux, .fuzz, .fuzzDom0, .minios, .miniosTest, .miniosBlk, .miniosNet, .linux, .linuxShell, .linuxTwice, .devices, .shellDevices, .benchDevices, .netdemo, .conformance, .linuxIO, .http, .smpGuest:
             // Dom0 judges its own self-test: poweroff when every check passed, crash otherwise.
             if d.id == 0 { DebugExit.exit(passed: d.state == .shutdown(.poweroff)) }
         case .debugKeys:

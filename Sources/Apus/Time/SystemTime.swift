@@ -38,9 +38,12 @@ enum SystemTime {
     }
 
     /// Publishes the time record guests read (version odd while it changes).
-    static func publish(_ d: Domain) {
+    static func publish(_ d: Domain) { publish(d, d.vcpu) }
+
+    /// Publishes vCPU `v`'s record (in its vcpu_info).
+    static func publish(_ d: Domain, _ v: VCPU) {
         let tsc = cpu_rdtsc()
-        publish(d, tsc: tsc, now: at(tsc: tsc))
+        publish(d, v, tsc: tsc, now: at(tsc: tsc))
     }
 
     /// At a switch to `d`: its record in vcpu_info needs no update. The scale never changes after
@@ -49,23 +52,23 @@ enum SystemTime {
     /// early). Only a registered second copy is written again, because it is written only while the
     /// domain's address space is loaded and the guest may have mapped it since the last write.
     static func switchedTo(_ d: Domain, tsc: UInt64, now: UInt64) {
-        if d.vcpu.timeArea != nil || d.timeVersion == 0 { publish(d, tsc: tsc, now: now) }
+        if d.vcpu.timeArea != nil || d.vcpu.timeVersion == 0 { publish(d, d.vcpu, tsc: tsc, now: now) }
     }
 
     /// Publishes the record for TSC value `tsc`, whose system time is `now`.
-    static func publish(_ d: Domain, tsc: UInt64, now: UInt64) {
-        var record = VcpuTimeRecord(version: d.timeVersion, tscTimestamp: tsc, systemTimeNs: now, scale: scale,
+    static func publish(_ d: Domain, _ v: VCPU, tsc: UInt64, now: UInt64) {
+        var record = VcpuTimeRecord(version: v.timeVersion, tscTimestamp: tsc, systemTimeNs: now, scale: scale,
                                     flags: VcpuTimeInfo.flagTSCStable)
-        record.publish(to: d.vcpuInfo.advanced(by: VcpuInfo.timeOffset))
-        d.timeVersion = record.version
-        publishCopy(d, record)
+        record.publish(to: v.info.advanced(by: VcpuInfo.timeOffset))
+        v.timeVersion = record.version
+        publishCopy(d, v, record)
     }
 
     /// The second copy a guest registered (vcpu_op register_vcpu_time_memory_area), written through
     /// the checked guest-memory path, and only while the domain's address space is the loaded one
     /// (its area is a virtual address of that space). A guest that unmapped it loses the update, as on Xen.
-    private static func publishCopy(_ d: Domain, _ record: VcpuTimeRecord) {
-        guard let area = d.vcpu.timeArea, Domains.isRunning(d) else { return }
+    private static func publishCopy(_ d: Domain, _ v: VCPU, _ record: VcpuTimeRecord) {
+        guard let area = v.timeArea, Domains.isRunning(d) else { return }
         var memory = RunningGuestMemory()
         _ = memory.write(record.guestCopy, to: area)
     }

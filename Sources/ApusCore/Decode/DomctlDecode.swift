@@ -37,6 +37,8 @@ public enum DomctlRequest {
     /// id found) to `out`.
     case getDomainInfo(from: UInt16, out: GuestRange, xenDomainOut: GuestRange?)
     case maxMem(UInt16)
+    /// xen_domctl_max_vcpus: how many vCPUs the domain has (VcpuLimits decides whether it may).
+    case maxVCPUs(UInt16, UInt32)
     /// Credit scheduler parameters for `domain`, already in range.
     case putSchedulerInfo(domain: UInt16, weight: UInt16, cap: UInt16)
     /// OUT: the credit weight (u16) to `weight` and the cap (u16) to `cap`.
@@ -92,6 +94,11 @@ public enum DomctlRequest {
                 }
             }
             return .success(.maxMem(target))
+        case .maxVCPUs:
+            guard let payload = range.field(p, XenMaxVCPUsLayout.size), let b: GuestBytes<4> = memory.read(payload) else {
+                return .failure(unreadable)
+            }
+            return .success(.maxVCPUs(target, b.u32(XenMaxVCPUsLayout.maxOffset)))
         case .schedulerOp:
             guard let payload = range.field(p, DomctlSchedulerOpLayout.size), let op: GuestBytes<12> = memory.read(payload) else {
                 return .failure(unreadable)

@@ -1,6 +1,7 @@
-// VcpuOpDecode.swift: vcpu_op (24) decoded for the one vCPU each domain has: is_up, the runstate info's
-// OUT range, the runstate area to keep updated, the singleshot timer's deadline and flag, stopping the
-// periodic timer, the second vcpu_time_info to keep updated, where vcpu_info moves to, and the answers for what does not exist here (-ENOENT for other vCPUs, as Xen).
+// VcpuOpDecode.swift: vcpu_op (24) decoded for one of the domain's vCPUs (arg2; -ENOENT beyond them, as
+// Xen): initialise's context range, up, down, is_up, the runstate info's OUT range, the runstate area to
+// keep updated, the singleshot timer's deadline and flag, the periodic timer's period, the second
+// vcpu_time_info to keep updated, where vcpu_info moves to.
 // Reads only through GuestMemoryAccess; must never act (whether a deadline has passed is the actor's call).
 
 import PVABI
@@ -10,6 +11,12 @@ public enum VcpuOpRequest {
     /// command. Linux asks is_up for every possible CPU, so this is an answer, not a refusal to log.
     case noSuchVCPU
     case isUp
+    /// IN: the vcpu_guest_context (VcpuGuestContextLayout.size bytes) the vCPU starts with.
+    case initialise(context: GuestRange)
+    case up
+    case down
+    /// IN: a period in ns, at least 1 ms (Xen refuses a shorter one with -EINVAL).
+    case setPeriodicTimer(periodNs: UInt64)
     /// OUT: vcpu_runstate_info to `out`.
     case getRunstateInfo(out: GuestRange)
     /// IN: an absolute deadline (ns of system time); `future`: refuse one already past (-ETIME).
@@ -24,8 +31,12 @@ public enum VcpuOpRequest {
     /// IN: move the vCPU's vcpu_info to byte `offset` of machine frame `mfn` (the 64 bytes fit in it).
     case registerVcpuInfo(mfn: UInt32, offset: UInt32)
 
-    public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, _ memory: inout M) -> Decoded<VcpuOpRequest> {
-        guard a.a2 == 0 else { return .success(.noSuchVCPU) }
+    /// The shortest period set_periodic_timer accepts (Xen: 1 ms; shorter is -EINVAL).
+    public static let minimumPeriodNs: UInt64 = 1_000_000
+
+    /// `vcpus`: how many vCPUs the domain has; arg2 names one of them.
+    public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, vcpus: Int = 1, _ memory: inout M) -> Decoded<VcpuOpRequest> {
+        guard a.a2 < UInt32(max(vcpus, 1)) else { return .success(.noSuchVCPU) }
         guard let op = VcpuOp(rawValue: a.a1) else { return .failure(Refusal(.ENOSYS, "unknown vcpu_op command")) }
         switch op {
         case .isUp:
@@ -35,8 +46,22 @@ public enum VcpuOpRequest {
                 return .failure(Refusal(.EFAULT, "vcpu_runstate_info is not writable guest memory"))
             }
             return .success(.getRunstateInfo(out: out))
-        case .up, .down, .initialise:
-            return .failure(Refusal(.EINVAL, "vCPU 0 is always up; there is no other"))
+        case .initialise:
+            guard let context = GuestRange(a.a3, count: UInt32(VcpuGuestContextLayout.size)) else {
+                return .failure(Refusal(.EFAULT, "vcpu_guest_context is not guest memory"))
+            }
+            return .success(.initialise(context: context))
+        case .up:
+            return .success(.up)
+        case .down:
+            return .success(.down)
+        case .setPeriodicTimer:
+            guard let arg: GuestBytes<8> = memory.read(a.a3, count: VcpuSetPeriodicTimerLayout.size) else {
+                return .failure(Refusal(.EFAULT, "vcpu_set_periodic_timer is not readable guest memory"))
+            }
+            let period = arg.u64(VcpuSetPeriodicTimerLayout.periodNsOffset)
+            guard period >= minimumPeriodNs else { return .failure(Refusal(.EINVAL, "set_periodic_timer: a period under 1 ms")) }
+            return .success(.setPeriodicTimer(periodNs: period))
         case .setSingleshotTimer:
             guard let arg: GuestBytes<12> = memory.read(a.a3, count: VcpuSetSingleshotTimerLayout.size) else {
                 return .failure(Refusal(.EFAULT, "vcpu_set_singleshot_timer is not readable guest memory"))

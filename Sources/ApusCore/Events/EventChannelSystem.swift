@@ -33,6 +33,12 @@ public struct EventChannelSystem: Equatable, Sendable {
         return true
     }
 
+    /// Domain `id` has `vcpus` vCPUs now (domctl max_vcpus): vcpu arguments below it are valid.
+    public mutating func setVCPUCount(_ id: UInt16, vcpus: UInt32) {
+        guard exists(id) else { return }
+        tables[Int(id)]!.growVCPUs(to: vcpus)
+    }
+
     /// Closes every port of domain `id` (its peers become unbound towards it) and forgets it.
     public mutating func removeDomain(_ id: UInt16) {
         guard exists(id) else { return }

@@ -11,7 +11,7 @@ public struct EventChannelTable: Equatable, Sendable {
     /// One past the highest usable port (at most 1024, the 2-level ABI's limit on x86_32).
     public let portLimit: UInt32
     /// VCPUs of the domain: valid `vcpu` arguments are below this.
-    public let vcpuCount: UInt32
+    public private(set) var vcpuCount: UInt32
     /// Physical IRQs the domain may bind: valid `pirq` arguments are below this.
     public let pirqCount: UInt32
     /// Whether the domain may act on other domains' ports (dom0).
@@ -37,6 +37,13 @@ public struct EventChannelTable: Equatable, Sendable {
         channels = Array(repeating: .free, count: min(Int(limit), Self.bucket))
         virqPorts = Array(repeating: 0, count: Int(vcpuCount) * Int(Virq.count))
         pirqPorts = Array(repeating: 0, count: Int(pirqs))
+    }
+
+    /// The domain got more vCPUs (domctl max_vcpus): their VIRQ slots, all unbound. Never fewer.
+    mutating func growVCPUs(to count: UInt32) {
+        guard count > vcpuCount else { return }
+        virqPorts.append(contentsOf: repeatElement(0, count: Int(count - vcpuCount) * Int(Virq.count)))
+        vcpuCount = count
     }
 
     /// The port's record; nil beyond the limit. Port 0 reads free.

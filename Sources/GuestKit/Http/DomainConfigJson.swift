@@ -1,8 +1,8 @@
 // DomainConfigJson.swift: the body of POST /v1/domains (a JSON object with the .cfg keys name, kernel,
-// memory, weight, cap, on_crash, extra, and the device lists vif and disk as JSON arrays of the .cfg's
-// entry strings) turned into a DomainConfig through the same parser the shell uses for .cfg files: each
-// member is checked for its JSON type, written as one `key = value` line, and the lines are parsed by
-// DomainConfig. Pure: it never creates a domain, never traps on any bytes.
+// memory, vcpus, weight, cap, on_crash, extra, and the device lists vif and disk as JSON arrays of the
+// .cfg's entry strings) turned into a DomainConfig through the same parser the shell uses for .cfg
+// files: each member is checked for its JSON type, written as one `key = value` line, and the lines are
+// parsed by DomainConfig. Pure: it never creates a domain, never traps on any bytes.
 
 /// Why a create request was refused: its status (400) and a message naming the key when there is one.
 public struct DomainConfigJsonError: Error, Equatable, Sendable {
@@ -17,7 +17,7 @@ public enum DomainConfigJson {
 
     /// The keys a create request may set, and the JSON type of each.
     static let keys: [(ConfigKey, Kind)] = [
-        (.name, .string), (.kernel, .string), (.memory, .integer), (.weight, .integer), (.cap, .integer),
+        (.name, .string), (.kernel, .string), (.memory, .integer), (.vcpus, .integer), (.weight, .integer), (.cap, .integer),
         (.onCrash, .string), (.extra, .string), (.vif, .stringList), (.disk, .stringList),
     ]
 
@@ -33,7 +33,7 @@ public enum DomainConfigJson {
         for m in doc.members(0) {
             let name = doc.string(m.key) ?? []
             guard let (key, kind) = keys.first(where: { k in k.0.spelling.withUTF8Buffer { name.elementsEqual($0) } }) else {
-                return .failure(DomainConfigJsonError(text("unknown key '") + printable(name) + text("'; the keys are name, kernel, memory, weight, cap, on_crash, extra, vif and disk")))
+                return .failure(DomainConfigJsonError(text("unknown key '") + printable(name) + text("'; the keys are name, kernel, memory, vcpus, weight, cap, on_crash, extra, vif and disk")))
             }
             guard !seen.contains(key) else { return .failure(DomainConfigJsonError(text("key '") + name + text("' appears twice"))) }
             seen.append(key)

@@ -13,6 +13,8 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
     case name, kernel, memory, weight, cap, onCrash, autostart, extra, vif, disk, ramdisk
     /// Devices passed through to a driver domain (xl's ioports, iomem, irqs).
     case ioports, iomem, irqs
+    /// How many vCPUs (xl's vcpus), 1...8.
+    case vcpus
 
     /// The key as written in the file.
     public var spelling: StaticString {
@@ -31,6 +33,7 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .ioports: return "ioports"
         case .iomem: return "iomem"
         case .irqs: return "irqs"
+        case .vcpus: return "vcpus"
         }
     }
 
@@ -49,6 +52,7 @@ public enum ConfigKey: UInt8, Equatable, Sendable, CaseIterable {
         case .ramdisk: return "ramdisk must be the quoted name of a file in dom0's initrd, without '/', such as ramdisk = \"initrd.gz\"."
         case .ioports: return "ioports must be a list of at most 8 hexadecimal port ranges, such as ioports = [ '2f8-2ff', '3e8' ]."
         case .iomem: return "iomem must be a list of at most 8 hexadecimal 'first frame,pages' entries, such as iomem = [ 'febf0,4' ]."
+        case .vcpus: return "vcpus must be a whole number of vCPUs between 1 and 8."
         case .irqs: return "irqs must be a list of at most 8 interrupt lines from 1 to 15, such as irqs = [ 10 ]."
         case .disk: return "disk must be a list of at most 4 quoted 'target,format,vdev,access' entries, such as disk = [ 'disk.img,raw,hda,w' ]."
         }
@@ -114,7 +118,7 @@ public struct ConfigError: Error, Equatable, Sendable {
         case .unterminatedQuote: return "a quoted string is not closed before the end of the line."
         case .controlCharacter: return "a quoted string holds a control character; only printable text and tabs are allowed."
         case .garbageAfterValue: return "there is text after the value; only a '#' comment may follow it."
-        case .unknownKey: return "the key is not one Apus knows: name, kernel, ramdisk, memory, weight, cap, on_crash, autostart, extra, vif or disk."
+        case .unknownKey: return "the key is not one Apus knows: name, kernel, ramdisk, memory, vcpus, weight, cap, on_crash, autostart, extra, vif or disk."
         case .duplicateKey: return "this key is already set on an earlier line."
         case .wrongType(let key), .outOfRange(let key), .invalid(let key): return key.requirement
         case .nameLength: return "name must be 1 to 31 characters long."
@@ -169,6 +173,9 @@ public struct DomainConfig: Equatable, Sendable {
     public var memoryMiB: UInt32
     /// Credit-scheduler weight, 1...65535 (default 256).
     public var weight: UInt16
+    /// vCPUs, 1...8 (default 1): dom0's toolstack gives them with domctl max_vcpus before the first unpause.
+    public var vcpus: UInt32 = 1
+    public static let vcpuRange: ClosedRange<UInt32> = 1...8
     /// Percent of one CPU, 0...100; 0 means no cap (the default).
     public var cap: UInt8
     public var onCrash: CrashAction
@@ -210,6 +217,7 @@ public struct DomainConfig: Equatable, Sendable {
         var ramdisk: [UInt8] = []
         var memory: UInt32? = nil
         var weight: UInt16 = 256
+        var vcpus: UInt32 = 1
         var cap: UInt8 = 0
         var onCrash = CrashAction.destroy
         var autostart = false
@@ -253,6 +261,8 @@ public struct DomainConfig: Equatable, Sendable {
                 memory = try value.number(key, in: DomainConfig.memoryRange, line: line)
             case .weight:
                 weight = UInt16(try value.number(key, in: 1...65535, line: line))
+            case .vcpus:
+                vcpus = try value.number(key, in: DomainConfig.vcpuRange, line: line)
             case .cap:
                 cap = UInt8(try value.number(key, in: 0...100, line: line))
             case .onCrash:
@@ -318,6 +328,7 @@ public struct DomainConfig: Equatable, Sendable {
         self.ioports = ioports
         self.iomem = iomem
         self.irqs = irqs
+        self.vcpus = vcpus
     }
 
     /// "FROM" or "FROM-TO", hexadecimal (xl.cfg's ioports), FROM <= TO <= 0xffff.

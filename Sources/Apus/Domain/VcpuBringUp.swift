@@ -1,0 +1,70 @@
+// VcpuBringUp.swift: VCPUOP_initialise, up and down acted on. Initialise copies the guest's
+// vcpu_guest_context in (one checked range), ApusCore decodes it and decides whether this domain
+// can start a vCPU with it (VcpuContextDecode, VcpuContextRules); only then is the vCPU given its
+// registers, trap table, stack and callbacks. Up puts an initialised vCPU in the scheduler (the
+// domain's weight shared among its online vCPUs); down takes it out. It never runs a vCPU itself.
+
+import ApusCore
+import PVABI
+
+enum VcpuBringUp {
+    static func initialise(_ d: Domain, _ v: VCPU, _ range: GuestRange, _ memory: inout RunningGuestMemory) -> HypercallOutcome {
+        guard !v.initialised else { return .refused(.EEXIST, "initialise: the vCPU was already initialised") }
+        guard let bytes = memory.readArray(range) else { return .refused(.EFAULT, "vcpu_guest_context is not readable guest memory") }
+        let context: VcpuContext
+        switch bytes.withUnsafeBytes({ VcpuContextDecode.decode($0) }) {
+        case .failure(let refusal): return refusal.outcome
+        case .success(let c): context = c
+        }
+        if let refusal = VcpuContextRules.refusal(context, domainL3: d.l3MFN, domainGDT: d.gdtFrames, domainGDTEntries: d.gdtEntries) {
+            return refusal.outcome
+        }
+        v.saved = context.frame
+        for vector in 0..<256 { v.trapTable[vector] = TrapInfo.empty(vector: UInt8(vector)) }
+        for t in context.traps { v.trapTable[Int(t.vector)] = t }
+        v.kernelSS = context.kernelSS
+        v.kernelESP = context.kernelSP
+        v.eventCallback = GuestCallback(cs: context.eventCS, eip: context.eventEIP)
+        v.failsafeCallback = GuestCallback(cs: context.failsafeCS, eip: context.failsafeEIP)
+        v.initialised = true
+        // Its int 0x80 route from its own trap table (refresh decides for the domain's current vCPU).
+        let caller = d.vcpu
+        d.makeCurrent(v)
+        SystemCallGate.refresh(d)
+        d.makeCurrent(caller)
+        if Domains.isRunning(d) { SystemCallGate.load(d) }
+        Log.info("d\(d.id): vCPU \(v.id) initialised at \(hex: context.frame.cs):\(hex8: context.frame.eip), stack \(hex8: context.frame.esp)")
+        return .ok
+    }
+
+    static func up(_ d: Domain, _ v: VCPU) -> HypercallOutcome {
+        guard v.initialised else { return .refused(.EINVAL, "up: the vCPU was never initialised") }
+        guard v.runState == .down else { return .ok }
+        v.runState = .runnable
+        guard Scheduler.addVCPU(d, v) else {
+            v.runState = .down
+            return .refused(.ENOMEM, "up: the scheduler has no entity left for another vCPU (256 in the system)")
+        }
+        v.runstateEntry = SystemTime.nanoseconds()
+        if !d.paused { Scheduler.preemptRequested = true }
+        Log.info("d\(d.id): vCPU \(v.id) up (\(d.onlineVCPUs) online, weight \(VcpuEntity.weight(domainWeight: d.weight, online: d.onlineVCPUs)) each)")
+        return .ok
+    }
+
+    /// As Xen: the vCPU stops (at once when it downs itself: the exit sees it cannot run); downing the
+    /// last one that is up shuts the domain down (poweroff).
+    static func down(_ d: Domain, _ v: VCPU) -> HypercallOutcome {
+        guard v.runState != .down else { return .ok }
+        Runstates.account(v, now: SystemTime.nanoseconds())
+        v.runState = .down
+        v.timerDeadline = 0
+        v.periodicNext = 0
+        Scheduler.removeVCPU(d, v)
+        Log.info("d\(d.id): vCPU \(v.id) down (\(d.onlineVCPUs) online)")
+        if d.onlineVCPUs == 0 {
+            DomainLife.save(d, result: 0)
+            DomainLife.stop(d, .shutdown(.poweroff))
+        }
+        return .ok
+    }
+}
