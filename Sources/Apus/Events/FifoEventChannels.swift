@@ -106,9 +106,9 @@ enum FifoDelivery {
     }
 
     /// Xen's vcpu_mark_events_pending: evtchn_upcall_pending in the VCPU's vcpu_info, and a wake.
-    /// A domain has one VCPU today, whose vcpu_info is `d.vcpuInfo`.
     static func upcall(_ d: Domain, vcpu: UInt32) {
-        d.vcpuInfo.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
-        Events.wake(d)
+        guard Int(vcpu) < d.vcpus.count else { return }
+        d.vcpus[Int(vcpu)].info.storeBytes(of: 1, toByteOffset: VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)
+        Events.wake(d, vcpu: vcpu)
     }
 }
