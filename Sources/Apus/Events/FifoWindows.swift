@@ -50,12 +50,13 @@ enum FifoWindows {
 
     /// Closes the window holding `pointer` (any address inside it); one not from the pool is ignored.
     static func unmap(_ pointer: UnsafeMutableRawPointer) {
-        let va = UInt32(UInt(bitPattern: pointer))
-        guard va >= AddressMap.fifoWindowsStart, va < AddressMap.fifoWindowsEnd else { return }
-        let i = Int((va - AddressMap.fifoWindowsStart) >> 12)
+        // A hypervisor address inside the pool (checked against its bounds first), never a guest's.
+        let window = UInt32(UInt(bitPattern: pointer))
+        guard window >= AddressMap.fifoWindowsStart, window < AddressMap.fifoWindowsEnd else { return }
+        let i = Int((window - AddressMap.fifoWindowsStart) >> 12)
         guard inUse[i] else { return }
         l1[i] = 0
-        TLB.flush(page: va & ~0xFFF)
+        TLB.flush(page: window & ~0xFFF)
         inUse[i] = false
         mapped -= 1
     }
