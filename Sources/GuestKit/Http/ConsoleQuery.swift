@@ -41,15 +41,7 @@ public struct ConsoleQuery: Equatable, Sendable {
     }
 
     /// A decimal of 1 to 15 digits.
-    static func number(_ s: ArraySlice<UInt8>) -> UInt64? {
-        guard !s.isEmpty, s.count <= 15 else { return nil }
-        var v: UInt64 = 0
-        for c in s {
-            guard c >= 48 && c <= 57 else { return nil }
-            v = v * 10 + UInt64(c - 48)
-        }
-        return v
-    }
+    static func number(_ s: ArraySlice<UInt8>) -> UInt64? { HttpQuery.decimal(s, maxDigits: 15) }
 
     /// Whether a POST's body may go to a console: 400 when empty, 413 past one input ring.
     public static func checkInput(_ body: [UInt8]) -> HttpError? {

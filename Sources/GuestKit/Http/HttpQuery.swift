@@ -21,6 +21,17 @@ public enum HttpQuery {
         return .success(found)
     }
 
+    /// A query value as a whole number: 1 to `maxDigits` (at most 18) decimal digits, nothing else.
+    public static func decimal(_ s: ArraySlice<UInt8>, maxDigits: Int) -> UInt64? {
+        guard !s.isEmpty, s.count <= min(maxDigits, 18) else { return nil }
+        var v: UInt64 = 0
+        for c in s {
+            guard c >= 48 && c <= 57 else { return nil }
+            v = v * 10 + UInt64(c - 48)
+        }
+        return v
+    }
+
     /// `%XX` to its byte and '+' to a space; a '%' without two hex digits is an error.
     public static func decode(_ s: ArraySlice<UInt8>) -> Result<[UInt8], HttpError> {
         var out: [UInt8] = []

@@ -43,13 +43,5 @@ public enum ShutdownWait: Equatable, Sendable {
     }
 
     /// Decimal digits only, at most 6 of them.
-    static func decimal(_ b: ArraySlice<UInt8>) -> UInt32? {
-        guard !b.isEmpty, b.count <= 6 else { return nil }
-        var v: UInt32 = 0
-        for c in b {
-            guard c >= 48 && c <= 57 else { return nil }
-            v = v * 10 + UInt32(c - 48)
-        }
-        return v
-    }
+    static func decimal(_ b: ArraySlice<UInt8>) -> UInt32? { HttpQuery.decimal(b, maxDigits: 6).map { UInt32($0) } }
 }
