@@ -634,6 +634,12 @@ def kernels():
 
 kernels()
 
+# 13. Load: keep-alive GETs from every connection slot the event stream leaves, at once
+# (Tests/Scenarios/http_concurrency.py); dom0 stops on any heap allocation in an event upcall.
+import http_concurrency
+answered, problems = http_concurrency.run(port, token, clients=15, requests=300)
+check(not problems and answered == 300, f"15 keep-alive clients, 300 GET /v1/domains at once: all 200 ({answered}; {problems[:3]})")
+
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:
     f.write(verdict)
