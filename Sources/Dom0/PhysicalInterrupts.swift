@@ -47,11 +47,15 @@ enum PhysicalInterrupts {
         return rc == 0 ? Int32(bitPattern: r.get(UInt32.self, at: PhysdevLayout.statusFlagsOffset)) : rc
     }
 
-    /// physdev_op eoi: 0 or a negative errno.
+    /// physdev_op eoi: 0 or a negative errno. Drivers call it from the event upcall, which can land
+    /// in the middle of the main loop's malloc or free: so its argument (struct physdev_eoi, one u32)
+    /// is a word on the stack, never a heap record (heap.c is not reentrant; an allocation here
+    /// corrupted dom0's heap under HTTP load). Traps.swift checks that an upcall allocates nothing.
     static func eoi(pirq: UInt32) -> Int32 {
-        var r = HypercallRecord(stride: 4)
-        r.set(pirq, at: 0)
-        return r.withAddress { xen.physdevOp(.eoi, $0) }
+        var record = pirq
+        return withUnsafeMutablePointer(to: &record) {
+            xen.physdevOp(.eoi, UInt32(truncatingIfNeeded: UInt(bitPattern: $0)))
+        }
     }
 
     /// Maps `line`, binds it, and routes its events to `handler`: the (pirq, port), or nil with the

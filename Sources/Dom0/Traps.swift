@@ -23,6 +23,8 @@ enum TrapLog {
     static var userWrites: UInt32 = 0
 }
 
+@_extern(c, "apus_heap_allocations") func apus_heap_allocations() -> UInt32
+
 /// EBP's value while a ring-3 probe (conformance.asm) wants its fault reported instead of handled.
 let userFaultMark: UInt32 = 0x600D_F00D
 
@@ -40,7 +42,16 @@ public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
         _ = xen.fpuTaskswitch(false)
         return
     case 256:
+        // The upcall can interrupt the main loop inside malloc or free (Boot/heap.c is not
+        // reentrant): a handler that allocates corrupts the heap only when the timing is unlucky,
+        // so any allocation here stops dom0 at once, every time, naming the cause.
+        let allocations = apus_heap_allocations()
         GuestEvents.drain()
+        let made = apus_heap_allocations() &- allocations
+        if made != 0 {
+            console.print("event upcall: a handler made \(made) heap allocations (the heap is not reentrant; upcalls must not allocate)")
+            Kernel.shutdown(.crash)
+        }
         return
     default:
         break
