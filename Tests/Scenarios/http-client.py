@@ -646,7 +646,10 @@ check(not problems and answered == 320, f"16 keep-alive clients, 320 GET /v1/dom
 # and destroying domains at once beside a silent connection, connections past the 16 slots, and no
 # frame, domain or heap leak across it all (GET /v1/host's counters).
 import http_churn
-http_churn.run(http_churn.Api(port, token, request, check, conforms, read_response), log_path)
+try:
+    http_churn.run(http_churn.Api(port, token, request, check, conforms, read_response), log_path)
+except Exception as e:
+    check(False, f"the churn checks stopped: {e!r}")
 
 verdict = f"PASS {checks} checks\n" if not failures else "FAIL " + "; ".join(failures) + "\n"
 with open(result_path + ".tmp", "w") as f:
