@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #ifndef HEAP_SIZE
-#define HEAP_SIZE (6u * 1024u * 1024u)   /* guests build this file with a smaller -DHEAP_SIZE */
+#define HEAP_SIZE (8u * 1024u * 1024u)   /* guests build this file with a smaller -DHEAP_SIZE */
 #endif
 #define HEADER_SIZE 16u
 #define HEAP_LARGE (256u * 1024u)
