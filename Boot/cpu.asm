@@ -207,8 +207,8 @@ apus_tss:    resb 128
 alignb 4096
 global mapcache_l1                           ; L1 behind the mapcache window at 0xFFC00000
 mapcache_l1: resb 4096
-global vcpu_info_l1                          ; L1 behind the vcpu_info windows at 0xFE800000 (one page per domain)
-vcpu_info_l1: resb 4096
+global vcpu_info_l1                          ; the 8 L1s behind the vcpu_info windows at 0xFD800000 (one page per domain and vCPU)
+vcpu_info_l1: resb 8 * 4096
 global apus_log_ring                         ; the dmesg ring: the last 16 KiB of console output
 apus_log_ring: resb 16384
 alignb 16

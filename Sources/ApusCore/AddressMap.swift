@@ -16,10 +16,13 @@ public enum AddressMap {
     /// The hypervisor's writable alias of the M2P (guests only ever see the read-only one).
     public static let m2pWritableStart: UInt32 = 0xF780_0000
     public static let m2pWritableEnd: UInt32 = 0xF880_0000
-    /// Per-domain area: each domain's vcpu_info page, where the guest placed it with
-    /// VCPUOP_register_vcpu_info, mapped for good (one 4 KiB window per domain id, 2 MiB).
-    public static let perDomainStart: UInt32 = 0xFE80_0000
-    public static let vcpuInfoWindowsStart: UInt32 = 0xFE80_0000
+    /// Per-domain area. First the vcpu_info windows: where a guest placed each vCPU's vcpu_info with
+    /// VCPUOP_register_vcpu_info, mapped for good, one 4 KiB window per (domain id, vCPU): 512 ids x
+    /// 8 vCPUs = 4096 windows, 16 MiB behind eight L1 tables (VcpuInfoWindows has the rule).
+    public static let perDomainStart: UInt32 = 0xFD80_0000
+    public static let vcpuInfoWindowsStart: UInt32 = 0xFD80_0000
+    public static let vcpuInfoWindowsEnd: UInt32 = 0xFE80_0000
+    /// 0xFE80_0000 - 0xFEA0_0000 (2 MiB) is spare: the old one-window-per-domain area.
     /// FIFO event channels: lasting 4 KiB windows onto the guest frames holding control blocks and
     /// event-array pages (EVTCHNOP_init_control, expand_array), taken from a pool (6 MiB, 1536 windows).
     public static let fifoWindowsStart: UInt32 = 0xFEA0_0000

@@ -184,7 +184,8 @@ final class EventChannelDeliveryTests: XCTestCase {
         defer { raw.deallocate(); moved.deallocate() }
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
         moved.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
-        var page = SharedInfoPage(raw, vcpu0Info: moved)
+        var table: [UnsafeMutableRawPointer?] = [moved, nil]
+        var page = SharedInfoPage(raw, moved: &table, count: 2)
         XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 70, vcpu: 0))
         XCTAssertEqual(raw.load(fromByteOffset: 2048 + 8, as: UInt32.self), 1 << 6, "the pending bitmap stays in shared_info")
         XCTAssertEqual(moved.load(fromByteOffset: 4, as: UInt32.self), 1 << 2, "the selector is in the moved vcpu_info")
@@ -195,6 +196,33 @@ final class EventChannelDeliveryTests: XCTestCase {
         XCTAssertFalse(TwoLevelEvents.needsDelivery(page, vcpu: 0))
         XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 65, vcpu: 1), "vCPU 1's vcpu_info is still shared_info's")
         XCTAssertEqual(raw.load(fromByteOffset: 64, as: UInt8.self), 1)
+    }
+
+    /// Every vCPU's vcpu_info can move, each to its own page: vCPU 2's selector and upcall flag go to
+    /// its page only, vCPU 1's (still in shared_info) stay there, and a vCPU beyond the table reads shared_info.
+    func testEachVCPUsMovedVcpuInfoTakesItsOwnWords() {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        let two = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        let three = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        defer { raw.deallocate(); two.deallocate(); three.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        two.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+        three.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+        var table: [UnsafeMutableRawPointer?] = [nil, nil, two, three]
+        var page = SharedInfoPage(raw, moved: &table, count: 4)
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 33, vcpu: 2))
+        XCTAssertEqual(two.load(fromByteOffset: 4, as: UInt32.self), 1 << 1, "vCPU 2's selector is in its page")
+        XCTAssertEqual(two.load(fromByteOffset: 0, as: UInt8.self), 1, "so is its upcall_pending")
+        XCTAssertEqual(three.load(fromByteOffset: 0, as: UInt64.self), 0, "vCPU 3's page is untouched")
+        XCTAssertEqual(raw.load(fromByteOffset: SharedInfo.vcpuInfoOffset(vcpu: 2), as: UInt64.self), 0, "shared_info's vcpu_info 2 is untouched")
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 64, vcpu: 1))
+        XCTAssertEqual(raw.load(fromByteOffset: SharedInfo.vcpuInfoOffset(vcpu: 1) + 4, as: UInt32.self), 1 << 2, "vCPU 1's is still shared_info's")
+        three.storeBytes(of: 1, toByteOffset: 1, as: UInt8.self)
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 100, vcpu: 3))
+        XCTAssertFalse(TwoLevelEvents.needsDelivery(page, vcpu: 3), "vCPU 3's mask is read in its page")
+        XCTAssertTrue(TwoLevelEvents.needsDelivery(page, vcpu: 2))
+        XCTAssertTrue(TwoLevelEvents.markPending(&page, port: 200, vcpu: 5))
+        XCTAssertEqual(raw.load(fromByteOffset: SharedInfo.vcpuInfoOffset(vcpu: 5), as: UInt8.self), 1, "beyond the table: shared_info")
     }
 
     /// The send path's two halves (setPending over shared_info's base, then raisePending over the whole
@@ -210,8 +238,10 @@ final class EventChannelDeliveryTests: XCTestCase {
         }
         let (raw1, moved1) = page(), (raw2, moved2) = page()
         defer { raw1.deallocate(); moved1.deallocate(); raw2.deallocate(); moved2.deallocate() }
-        var whole = SharedInfoPage(raw1, vcpu0Info: moved1)
-        var split = SharedInfoPage(raw2, vcpu0Info: moved2)
+        var table1: [UnsafeMutableRawPointer?] = [moved1]
+        var table2: [UnsafeMutableRawPointer?] = [moved2]
+        var whole = SharedInfoPage(raw1, moved: &table1, count: 1)
+        var split = SharedInfoPage(raw2, moved: &table2, count: 1)
         var rng = SplitMix64(state: 0x5917_A11F)
         var kicks = 0
         for _ in 0..<20_000 {

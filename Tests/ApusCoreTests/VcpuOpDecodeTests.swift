@@ -61,6 +61,12 @@ final class VcpuOpDecodeTests: XCTestCase {
         guard case .setPeriodicTimer(2_000_000)? = accepted(decode(.setPeriodicTimer, vcpu: 2, 0x5000)) else { return XCTFail() }
         m.place32([999_999, 0], at: 0x5000)
         assertRefused(decode(.setPeriodicTimer, vcpu: 2, 0x5000), .EINVAL, "set_periodic_timer: a period under 1 ms")
+        m.place32([1_000_000, 0], at: 0x5000)
+        guard case .setPeriodicTimer(1_000_000)? = accepted(decode(.setPeriodicTimer, vcpu: 2, 0x5000)) else { return XCTFail("1 ms itself is Xen's minimum") }
+        m.place32([0xFFFF_FFFF, 0x3FFF_FFFF], at: 0x5000)
+        guard case .setPeriodicTimer(UInt64.max >> 2)? = accepted(decode(.setPeriodicTimer, vcpu: 2, 0x5000)) else { return XCTFail("STIME_DELTA_MAX itself") }
+        m.place32([0, 0x4000_0000], at: 0x5000)
+        assertRefused(decode(.setPeriodicTimer, vcpu: 2, 0x5000), .EINVAL, "set_periodic_timer: a period beyond STIME_DELTA_MAX")
         assertRefused(decode(.setPeriodicTimer, vcpu: 2, 0x9000), .EFAULT, "vcpu_set_periodic_timer is not readable guest memory")
         assertRefused(decode(.initialise, vcpu: 1, GuestRange.limit - 100), .EFAULT, "vcpu_guest_context is not guest memory")
     }

@@ -1,6 +1,6 @@
 // HypervisorPaging.swift: the hypervisor's own mappings in the top 1 GiB L2 (idle_l2_high):
 // 2 MiB pages for the direct map, frame table and M2P, the 4 KiB mapcache windows, and one
-// lasting window per domain onto the frame holding its vcpu_info.
+// lasting window per (domain, vCPU) onto the frame holding that vCPU's vcpu_info (VcpuInfoWindows).
 // Guests share these L2 slots (428-511) read-only through their own L3 slot 3; this file
 // must never map anything below AddressMap.guestEnd.
 
@@ -22,10 +22,15 @@ enum HypervisorPaging {
         let l1Physical = UInt64(sym.mapcacheL1 - AddressMap.directMapStart)
         l2[slot(AddressMap.mapcacheStart)] =
             PageTableEntry(frame: l1Physical >> 12, flags: [.present, .writable]).raw
+        // The vcpu_info windows' L1 tables (Boot/cpu.asm, contiguous), installed before any domain exists
+        // so that every guest's copy of the hypervisor slots has them.
         vcpuInfoL1 = pointer(to: UInt64.self, at: sym.vcpuInfoL1)
-        for i in 0..<512 { vcpuInfoL1[i] = 0 }
-        l2[slot(AddressMap.vcpuInfoWindowsStart)] =
-            PageTableEntry(frame: UInt64(sym.vcpuInfoL1 - AddressMap.directMapStart) >> 12, flags: [.present, .writable]).raw
+        for i in 0..<VcpuInfoWindows.count { vcpuInfoL1[i] = 0 }
+        for t in 0..<VcpuInfoWindows.l1Tables {
+            let va = AddressMap.vcpuInfoWindowsStart + UInt32(t) << 21
+            l2[slot(va)] = PageTableEntry(frame: UInt64(sym.vcpuInfoL1 - AddressMap.directMapStart) >> 12 + UInt64(t),
+                                          flags: [.present, .writable]).raw
+        }
         FrameWindows.initialize()
         FifoWindows.initialize()
         enableNX()

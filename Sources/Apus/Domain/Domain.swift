@@ -40,8 +40,10 @@ final class VCPU {
     var runState = VCPURunState.down
     /// Given a context (the builder for vCPU 0, VCPUOP_initialise for the others).
     var initialised = false
-    /// Its vcpu_info: slot `id` of shared_info, or (vCPU 0) the guest page it moved it to.
+    /// Its vcpu_info: slot `id` of shared_info, or the guest page it moved it to (register_vcpu_info).
     var info: UnsafeMutableRawPointer
+    /// The guest frame its vcpu_info moved to (a writable type reference held), nil while in shared_info.
+    var placedFrame: UInt32? = nil
     /// The next VIRQ_TIMER deadline in system-time nanoseconds (0: none), and the periodic timer's
     /// period (0: none; its next expiry is then the deadline's companion `periodicNext`).
     var timerDeadline: UInt64 = 0 { didSet { if timerDeadline != 0 { Timers.armed(timerDeadline) } } }
@@ -247,19 +249,21 @@ final class Domain {
     func vcpuInfoStorage() -> UnsafeMutablePointer<UnsafeMutableRawPointer> {
         withUnsafeMutablePointer(to: &vcpuInfo) { $0 }
     }
-    /// Where register_vcpu_info put it (a lasting hypervisor mapping of the guest's frame), and that
-    /// frame; nil while it is in shared_info. Setting it moves `vcpuInfo` (nil: back to shared_info).
-    /// (vCPU 0's: the only vcpu_info that moves here.)
-    var placedVcpuInfo: UnsafeMutableRawPointer? {
-        get { vcpus[0].info == sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset) ? nil : vcpus[0].info }
-        set {
-            vcpus[0].info = newValue ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset)
-            if vcpu === vcpus[0] { vcpuInfo = vcpus[0].info }
-        }
+    /// Per vCPU (VcpuLimits.maxVCPUs entries): where register_vcpu_info put its vcpu_info (a lasting
+    /// hypervisor window onto the guest's frame), nil while it is in shared_info. Changed by `place` only.
+    let placedInfos: UnsafeMutablePointer<UnsafeMutableRawPointer?> = {
+        let table = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: VcpuLimits.maxVCPUs)
+        table.initialize(repeating: nil, count: VcpuLimits.maxVCPUs)
+        return table
+    }()
+    /// Moves `v`'s vcpu_info to `placed` (nil: back to its shared_info slot), for events, masks and time.
+    func place(_ v: VCPU, at placed: UnsafeMutableRawPointer?) {
+        v.info = placed ?? sharedInfo.advanced(by: SharedInfo.vcpuInfoOffset(vcpu: Int(v.id)))
+        placedInfos[Int(v.id)] = placed
+        if vcpu === v { vcpuInfo = v.info }
     }
-    var placedVcpuInfoFrame: UInt32? = nil
-    /// Its 2-level event bits, with vcpu_info wherever it is.
-    var eventPage: SharedInfoPage { SharedInfoPage(sharedInfo, vcpu0Info: placedVcpuInfo) }
+    /// Its 2-level event bits, with each vcpu_info wherever it is.
+    var eventPage: SharedInfoPage { SharedInfoPage(sharedInfo, moved: placedInfos, count: VcpuLimits.maxVCPUs) }
     var upcallMask: UInt8 {
         get { vcpuInfo.load(fromByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }
         set { vcpuInfo.storeBytes(of: newValue, toByteOffset: VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self) }
@@ -288,6 +292,7 @@ final class Domain {
     func releaseHypervisorMemory() {
         for v in vcpus { v.fpuArea?.deallocate(); v.fpuArea = nil }
         sharedInfo.deallocate()
+        placedInfos.deallocate()
         hardwarePDPT.release()
     }
 

@@ -51,9 +51,18 @@ enum VcpuBringUp {
         return .ok
     }
 
-    /// As Xen: the vCPU stops (at once when it downs itself: the exit sees it cannot run); downing the
-    /// last one that is up shuts the domain down (poweroff).
+    /// As Xen: the vCPU stops (at once when it downs itself: the exit sees it cannot run). As Xen 4.17's
+    /// do_vcpu_op, first: when no other vCPU is up, the domain shuts down (poweroff) and this vCPU is
+    /// left as it was (not marked down), the answer 0.
     static func down(_ d: Domain, _ v: VCPU) -> HypercallOutcome {
+        var othersUp = 0
+        for other in d.vcpus where other !== v && other.runState != .down { othersUp += 1 }
+        if othersUp == 0 {
+            Log.info("d\(d.id): down of vCPU \(v.id), the last one up: the domain shuts down (poweroff), as Xen")
+            DomainLife.save(d, result: 0)
+            DomainLife.stop(d, .shutdown(.poweroff))
+            return .ok
+        }
         guard v.runState != .down else { return .ok }
         Runstates.account(v, now: SystemTime.nanoseconds())
         v.runState = .down
@@ -61,10 +70,6 @@ enum VcpuBringUp {
         v.periodicNext = 0
         Scheduler.removeVCPU(d, v)
         Log.info("d\(d.id): vCPU \(v.id) down (\(d.onlineVCPUs) online)")
-        if d.onlineVCPUs == 0 {
-            DomainLife.save(d, result: 0)
-            DomainLife.stop(d, .shutdown(.poweroff))
-        }
         return .ok
     }
 }

@@ -70,10 +70,7 @@ enum MiscHypercalls {
             v.timerDeadline = max(deadline, 1)
             return .ok
         case .registerVcpuInfo(let mfn, let offset):
-            guard v.id == 0 else {
-                return .refused(.EINVAL, "register_vcpu_info: only vCPU 0's vcpu_info can move (one window per domain); the others stay in shared_info")
-            }
-            return VcpuInfoPlacement.register(d, mfn: mfn, offset: offset)
+            return VcpuInfoPlacement.register(d, v, mfn: mfn, offset: offset)
         case .stopSingleshotTimer:
             guard v === d.vcpu else { return .refused(.EINVAL, "stop_singleshot_timer: only for the calling vCPU") }
             v.timerDeadline = 0

@@ -15,7 +15,7 @@ public enum VcpuOpRequest {
     case initialise(context: GuestRange)
     case up
     case down
-    /// IN: a period in ns, at least 1 ms (Xen refuses a shorter one with -EINVAL).
+    /// IN: a period in ns, 1 ms to STIME_DELTA_MAX (Xen refuses others with -EINVAL).
     case setPeriodicTimer(periodNs: UInt64)
     /// OUT: vcpu_runstate_info to `out`.
     case getRunstateInfo(out: GuestRange)
@@ -31,8 +31,10 @@ public enum VcpuOpRequest {
     /// IN: move the vCPU's vcpu_info to byte `offset` of machine frame `mfn` (the 64 bytes fit in it).
     case registerVcpuInfo(mfn: UInt32, offset: UInt32)
 
-    /// The shortest period set_periodic_timer accepts (Xen: 1 ms; shorter is -EINVAL).
+    /// The shortest period set_periodic_timer accepts (Xen 4.17's do_vcpu_op: MILLISECS(1); shorter is -EINVAL).
     public static let minimumPeriodNs: UInt64 = 1_000_000
+    /// The longest (Xen's STIME_DELTA_MAX, 2^62 - 1 ns: now + period cannot overflow; longer is -EINVAL).
+    public static let maximumPeriodNs: UInt64 = UInt64.max >> 2
 
     /// `vcpus`: how many vCPUs the domain has; arg2 names one of them.
     public static func decode<M: GuestMemoryAccess>(_ a: HypercallArguments, vcpus: Int = 1, _ memory: inout M) -> Decoded<VcpuOpRequest> {
@@ -61,6 +63,7 @@ public enum VcpuOpRequest {
             }
             let period = arg.u64(VcpuSetPeriodicTimerLayout.periodNsOffset)
             guard period >= minimumPeriodNs else { return .failure(Refusal(.EINVAL, "set_periodic_timer: a period under 1 ms")) }
+            guard period <= maximumPeriodNs else { return .failure(Refusal(.EINVAL, "set_periodic_timer: a period beyond STIME_DELTA_MAX")) }
             return .success(.setPeriodicTimer(periodNs: period))
         case .setSingleshotTimer:
             guard let arg: GuestBytes<12> = memory.read(a.a3, count: VcpuSetSingleshotTimerLayout.size) else {

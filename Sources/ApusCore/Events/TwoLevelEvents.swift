@@ -25,23 +25,30 @@ public protocol SharedInfoBits {
     func byte(at offset: Int) -> UInt8
 }
 
-/// SharedInfoBits over a mapped shared_info page. When the guest moved vCPU 0's vcpu_info into
-/// a page of its own (VCPUOP_register_vcpu_info), `vcpu0Info` maps it, and the words of vcpu_info 0
-/// are read and written there instead of in shared_info (which the guest no longer looks at).
+/// SharedInfoBits over a mapped shared_info page. When the guest moved a vCPU's vcpu_info into a
+/// page of its own (VCPUOP_register_vcpu_info), entry `vcpu` of `moved` maps it, and the words of
+/// that vcpu_info are read and written there instead of in shared_info (which the guest no longer
+/// looks at for it). `moved` has `movedCount` entries, nil for a vcpu_info still in shared_info.
 public struct SharedInfoPage: SharedInfoBits {
     public let base: UnsafeMutableRawPointer
-    public let vcpu0Info: UnsafeMutableRawPointer?
+    public let moved: UnsafePointer<UnsafeMutableRawPointer?>?
+    public let movedCount: Int
 
-    /// `base` must map at least SharedInfo.size bytes, 4-byte aligned; `vcpu0Info`, if any, VcpuInfo.size bytes.
-    public init(_ base: UnsafeMutableRawPointer, vcpu0Info: UnsafeMutableRawPointer? = nil) {
+    /// `base` must map at least SharedInfo.size bytes, 4-byte aligned; each entry of `moved`, if any,
+    /// VcpuInfo.size bytes.
+    public init(_ base: UnsafeMutableRawPointer, moved: UnsafePointer<UnsafeMutableRawPointer?>? = nil, count: Int = 0) {
         self.base = base
-        self.vcpu0Info = vcpu0Info
+        self.moved = moved
+        self.movedCount = moved == nil ? 0 : count
     }
 
     /// Where the byte at `offset` of shared_info really lives.
     func location(_ offset: Int) -> (UnsafeMutableRawPointer, Int) {
         let first = SharedInfo.vcpuInfoOffset(vcpu: 0)
-        if let moved = vcpu0Info, offset >= first, offset < first + VcpuInfo.size { return (moved, offset - first) }
+        if let moved, offset >= first, offset < first + movedCount * VcpuInfo.size {
+            let vcpu = (offset - first) / VcpuInfo.size
+            if let info = moved[vcpu] { return (info, offset - first - vcpu * VcpuInfo.size) }
+        }
         return (base, offset)
     }
 

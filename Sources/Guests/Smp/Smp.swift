@@ -151,7 +151,7 @@ public func smpSecondary(_ vcpu: UInt32) {
     } else {
         console.print("smp: vCPU \(vcpu) up, spinning")
     }
-    while true { Smp.spin(Int(vcpu)) }
+    while true { Smp.spin(Int(vcpu)); SmpVcpuInfo.serve(vcpu) }
 }
 
 @_cdecl("guest_start")
@@ -212,6 +212,7 @@ public func guestStart(_ startInfo: UInt32) {
     while Smp.ports[1] == 0 || Smp.ports[2] == 0 { _ = xen.schedOp(.yield) }
     console.print("smp: ring of vCPUs 0-2 starts (IPI ports \(Smp.ports[0]), \(Smp.ports[1]), \(Smp.ports[2])); vCPU 3 spins")
     Smp.ring(0)
+    SmpVcpuInfo.run(vcpus: Smp.vcpus)
     // vCPU 3 (spinning, not on the CPU now) taken down and brought up again: it resumes where it was.
     let before = Smp.spins[3]
     let downRC = xen.vcpuOp(.down, vcpu: 3)
