@@ -25,7 +25,7 @@ struct ScanCreditScheduler {
     @discardableResult
     mutating func add(_ id: UInt16, weight: UInt16 = 256, cap: UInt16 = 0, runnable: Bool = true) -> Bool {
         guard Int(id) < entries.count, entries[Int(id)] == nil, weight > 0, cap <= 100 else { return false }
-        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
+        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, group: id, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
         return true

@@ -1,5 +1,5 @@
 // VcpuSchedulingTests.swift: vCPUs as the credit scheduler's entities (issue #16): the entity ids
-// (vCPU 0's is its domain's id, the others lent from a pool), the domain weight shared among online vCPUs, max_vcpus's rule,
+// (vCPU 0's is its domain's id, the others lent from a pool), max_vcpus's rule,
 // and a property test: random domains with 1-8 spinning vCPUs each, run over simulated time, get
 // CPU in proportion to their domain weights (the reference: weight / total weight) within 5%, and
 // the vCPUs of one domain share its part evenly.
@@ -28,14 +28,6 @@ final class VcpuSchedulingTests: XCTestCase {
         XCTAssertNil(pool.owner(515), "beyond the pool")
         pool.give(9)
         XCTAssertEqual(pool.inUse, 3, "an id outside the pool is not given back")
-    }
-
-    func testWeightIsSharedAmongOnlineVCPUs() {
-        XCTAssertEqual(VcpuEntity.weight(domainWeight: 256, online: 1), 256)
-        XCTAssertEqual(VcpuEntity.weight(domainWeight: 256, online: 0), 256)
-        XCTAssertEqual(VcpuEntity.weight(domainWeight: 256, online: 4), 64)
-        XCTAssertEqual(VcpuEntity.weight(domainWeight: 300, online: 8), 37)
-        XCTAssertEqual(VcpuEntity.weight(domainWeight: 3, online: 8), 1, "never 0")
     }
 
     func testMaxVCPUsRule() {
@@ -68,7 +60,7 @@ final class VcpuSchedulingTests: XCTestCase {
                 var mine: [UInt16] = [UInt16(d + 1)]
                 for v in 1..<max(n, 1) where n > 1 { mine.append(pool.take(domain: UInt16(d + 1), vcpu: UInt32(v))!) }
                 ids.append(mine)
-                for e in mine { XCTAssertTrue(s.add(e, weight: VcpuEntity.weight(domainWeight: w, online: n))) }
+                for e in mine { XCTAssertTrue(s.add(e, weight: w, group: UInt16(d + 1))) }
             }
             var now: UInt64 = 0
             var ran: [UInt16: UInt64] = [:]
@@ -104,7 +96,7 @@ final class VcpuSchedulingTests: XCTestCase {
         var s = CreditScheduler(capacity: VcpuEntity.count(capacity: 4))
         var pool = VcpuEntityPool(base: 4)
         let smpIDs: [UInt16] = [1] + (1..<4).map { pool.take(domain: 1, vcpu: UInt32($0))! }
-        for e in smpIDs { s.add(e, weight: VcpuEntity.weight(domainWeight: 256, online: 4)) }
+        for e in smpIDs { s.add(e, weight: 256, group: 1) }
         s.add(2, weight: 256)
         var now: UInt64 = 0
         var smp: UInt64 = 0

@@ -1,5 +1,6 @@
 // Scheduler.swift: the glue between ApusCore's CreditScheduler and the CPU: it charges the
-// running vCPU, asks the credit scheduler whom to run (its entities are vCPUs: VcpuEntity), preempts
+// running vCPU, asks the credit scheduler whom to run (its entities are vCPUs: VcpuEntity, a domain's
+// weight shared among its active vCPUs: ActiveVcpuShare), preempts
 // when a slice ends and idles (interrupts on) while nobody can run. The pick is ApusCore's; this file never reorders it.
 // A switch reads the clock once: the TSC value and its system time are passed down, not read again.
 
@@ -42,28 +43,36 @@ enum Scheduler {
         _ = credit.add(d.id, weight: d.weight, cap: d.cap, runnable: d.isRunnable(d.vcpus[0]))
     }
 
-    /// VCPUOP_up: `v` joins the scheduler (with an entity from the pool at its first up), and every
-    /// online vCPU of `d` gets its share of the weight. False when the pool has none left.
+    /// VCPUOP_up: `v` joins the scheduler (with an entity from the pool at its first up) in its
+    /// domain's group, with the domain's weight: the domain's active vCPUs share it at each period's
+    /// accounting (ActiveVcpuShare). False when the pool has none left.
     static func addVCPU(_ d: Domain, _ v: VCPU) -> Bool {
         if v.entity == VCPU.noEntity {
             guard let e = pool.take(domain: d.id, vcpu: v.id) else { return false }
             v.entity = e
         }
-        _ = credit.add(entity(d, v), weight: d.weight, cap: d.cap, runnable: d.isRunnable(v))
-        shareWeight(d)
+        _ = credit.add(entity(d, v), weight: d.weight, cap: d.cap, runnable: d.isRunnable(v), group: d.id)
         return true
     }
 
-    /// VCPUOP_down: `v` leaves the scheduler; the others share the weight again.
+    /// VCPUOP_down: `v` leaves the scheduler; from the next accounting the domain's weight is shared
+    /// among its other active vCPUs.
     static func removeVCPU(_ d: Domain, _ v: VCPU) {
         credit.remove(entity(d, v))
-        shareWeight(d)
     }
 
-    /// Every online vCPU of `d` gets weight / online vCPUs (VcpuEntity.weight), and the domain's cap.
-    static func shareWeight(_ d: Domain) {
-        let each = VcpuEntity.weight(domainWeight: d.weight, online: d.onlineVCPUs)
-        for v in d.vcpus where v.runState != .down { _ = credit.setParameters(entity(d, v), weight: each, cap: d.cap) }
+    /// The domain's weight and cap given to every vCPU of it in the scheduler (putinfo); a vCPU that
+    /// is down is not there and gets them at its next up.
+    static func setParameters(_ d: Domain) {
+        for v in d.vcpus where v.entity != VCPU.noEntity { _ = credit.setParameters(v.entity, weight: d.weight, cap: d.cap) }
+    }
+
+    /// How many of `d`'s vCPUs are active (ActiveVcpuShare: runnable, or ran in this period): those
+    /// its weight is shared among at the next accounting.
+    static func activeVCPUs(_ d: Domain) -> Int {
+        var n = 0
+        for v in d.vcpus where v.entity != VCPU.noEntity && credit.isActive(v.entity) { n += 1 }
+        return n
     }
 
     /// The domain leaves the scheduler (all its vCPUs).

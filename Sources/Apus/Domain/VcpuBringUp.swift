@@ -2,7 +2,7 @@
 // vcpu_guest_context in (one checked range), ApusCore decodes it and decides whether this domain
 // can start a vCPU with it (VcpuContextDecode, VcpuContextRules); only then is the vCPU given its
 // registers, trap table, stack and callbacks. Up puts an initialised vCPU in the scheduler (the
-// domain's weight shared among its online vCPUs); down takes it out. It never runs a vCPU itself.
+// domain's weight shared among its active vCPUs); down takes it out. It never runs a vCPU itself.
 
 import ApusCore
 import PVABI
@@ -47,7 +47,7 @@ enum VcpuBringUp {
         }
         v.runstateEntry = SystemTime.nanoseconds()
         if !d.paused { Scheduler.preemptRequested = true }
-        Log.info("d\(d.id): vCPU \(v.id) up (\(d.onlineVCPUs) online, weight \(VcpuEntity.weight(domainWeight: d.weight, online: d.onlineVCPUs)) each)")
+        Log.info("d\(d.id): vCPU \(v.id) up (\(d.onlineVCPUs) online, \(Scheduler.activeVCPUs(d)) active sharing weight \(d.weight))")
         return .ok
     }
 
@@ -69,7 +69,7 @@ enum VcpuBringUp {
         v.timerDeadline = 0
         v.periodicNext = 0
         Scheduler.removeVCPU(d, v)
-        Log.info("d\(d.id): vCPU \(v.id) down (\(d.onlineVCPUs) online)")
+        Log.info("d\(d.id): vCPU \(v.id) down (\(d.onlineVCPUs) online, \(Scheduler.activeVCPUs(d)) active sharing weight \(d.weight))")
         return .ok
     }
 }

@@ -59,7 +59,7 @@ enum DomctlHypercall {
             guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }
             d.weight = weight
             d.cap = cap
-            if d.onlineVCPUs <= 1 { _ = Scheduler.credit.setParameters(d.id, weight: weight, cap: cap) } else { Scheduler.shareWeight(d) }
+            Scheduler.setParameters(d)
             return .ok
         case .getSchedulerInfo(let target, let weightOut, let capOut):
             guard let d = Domains.byID(target) else { return .refused(.ESRCH, "no such domain") }

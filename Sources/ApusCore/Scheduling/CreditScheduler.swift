@@ -6,7 +6,8 @@
 // The algorithm, simplified from Xen's sched/credit.c:
 // - Time is cut into accounting periods (30 ms). At each period boundary the period's CPU time
 //   is handed out as credit to the active domains (runnable, or ran during the period) in
-//   proportion to their weights. A domain's grant is limited by its cap budget and by the
+//   proportion to their weights. The entities are vCPUs: the entities of one group (a domain's
+//   vCPUs) share its weight among those of them that are active (ActiveVcpuShare). A domain's grant is limited by its cap budget and by the
 //   credit ceiling (one period), and what it cannot take goes to the others by weight
 //   ("water-filling"), so the credit handed out matches the CPU time that can be used.
 // - Running costs credit, nanosecond for nanosecond. A domain with credit >= 0 is UNDER its
@@ -80,8 +81,12 @@ public enum CreditPriority: Int, Comparable, Sendable {
 /// What the scheduler knows about one domain.
 public struct CreditSchedulerEntry: Equatable, Sendable {
     public var id: UInt16
-    /// Relative share, 1 ... 65535 (Xen's default is 256).
+    /// Relative share, 1 ... 65535 (Xen's default is 256): its domain's weight, which the domain's
+    /// active vCPUs share at each period's accounting (ActiveVcpuShare).
     public var weight: UInt16
+    /// The domain whose vCPU this entity is (its vCPU 0's id; the entity's own id for vCPU 0 and for
+    /// a one-vCPU domain): the entities of one group share its weight.
+    public var group: UInt16
     /// Percent of the CPU per period it may use at most; 0 means no cap.
     public var cap: UInt16
     /// Runnable (true) or blocked (false).
@@ -102,7 +107,7 @@ public struct CreditSchedulerEntry: Equatable, Sendable {
     var saturated: Bool = false
 
     /// The placeholder for an id no domain has (a present domain's weight is never 0).
-    static let absent = CreditSchedulerEntry(id: 0, weight: 0, cap: 0, runnable: false, credit: 0, usedThisPeriodNs: 0, totalRunNs: 0,
+    static let absent = CreditSchedulerEntry(id: 0, weight: 0, group: 0, cap: 0, runnable: false, credit: 0, usedThisPeriodNs: 0, totalRunNs: 0,
                                              boosted: false, yielded: false, ranThisPeriod: false, stamp: 0)
 
     /// Whether a domain has this id (false for `absent`).
@@ -131,6 +136,9 @@ public struct CreditScheduler: Equatable, Sendable {
     var entries: [CreditSchedulerEntry]
     /// Start of the current accounting period.
     public private(set) var periodStart: UInt64
+    /// The refill's accounts of the groups (indexed by group id): allocated once here, so the
+    /// period's accounting allocates nothing.
+    var groups: [GroupAccount]
     var nextStamp: UInt64 = 1
     /// The run queue: every present, runnable, unparked domain that has not just yielded, as a
     /// binary heap in pick() order (queue[0] runs next); queueIndex[id] is its place, -1 if absent.
@@ -148,6 +156,7 @@ public struct CreditScheduler: Equatable, Sendable {
         parameters = CreditSchedulerParameters(periodNs: 30_000_000, timesliceNs: 10_000_000, boostSliceNs: 1_000_000,
                                                initialCreditNs: 1_000_000, creditCeilingNs: 30_000_000, creditFloorNs: -60_000_000)
         entries = []
+        groups = []
         queue = []
         queueIndex = []
         yielders = []
@@ -159,6 +168,7 @@ public struct CreditScheduler: Equatable, Sendable {
         let count = min(max(capacity, 1), Int(UInt16.max) + 1)
         self.parameters = parameters
         entries = Array(repeating: .absent, count: count)
+        groups = Array(repeating: GroupAccount(), count: count)
         queueIndex = Array(repeating: -1, count: count)
         queue = []
         queue.reserveCapacity(count)
@@ -167,12 +177,15 @@ public struct CreditScheduler: Equatable, Sendable {
         periodStart = now
     }
 
-    /// Adds domain `id` with its initial credit (one boost slice). False when the id is out of range or taken, the
+    /// Adds domain `id` with its initial credit (one boost slice), in `group` (the domain it is a vCPU
+    /// of: nil for its own). False when the id or the group is out of range or the id taken, the
     /// weight is 0, or the cap is over 100.
     @discardableResult
-    public mutating func add(_ id: UInt16, weight: UInt16 = CreditScheduler.defaultWeight, cap: UInt16 = 0, runnable: Bool = true) -> Bool {
-        guard Int(id) < entries.count, !entries[Int(id)].present, weight > 0, cap <= 100 else { return false }
-        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
+    public mutating func add(_ id: UInt16, weight: UInt16 = CreditScheduler.defaultWeight, cap: UInt16 = 0, runnable: Bool = true,
+                             group: UInt16? = nil) -> Bool {
+        guard Int(id) < entries.count, !entries[Int(id)].present, weight > 0, cap <= 100,
+              Int(group ?? id) < entries.count else { return false }
+        entries[Int(id)] = CreditSchedulerEntry(id: id, weight: weight, group: group ?? id, cap: cap, runnable: runnable, credit: parameters.initialCreditNs,
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
         idEnd = max(idEnd, Int(id) + 1)
@@ -207,6 +220,12 @@ public struct CreditScheduler: Equatable, Sendable {
     /// Domain `id`'s standing, nil when absent.
     public func entry(_ id: UInt16) -> CreditSchedulerEntry? {
         Int(id) < entries.count && entries[Int(id)].present ? entries[Int(id)] : nil
+    }
+
+    /// Whether `id` is active (ActiveVcpuShare): runnable, or ran in the current period.
+    public func isActive(_ id: UInt16) -> Bool {
+        guard let e = entry(id) else { return false }
+        return ActiveVcpuShare.isActive(runnable: e.runnable, ranThisPeriod: e.ranThisPeriod)
     }
 
     /// Whether `id` has used its cap for this period.

@@ -1,7 +1,7 @@
 // VcpuEntities.swift: the scheduler's entities are vCPUs. Each (domain, vCPU) pair has one entity
 // id in the credit scheduler: vCPU 0's is its domain's id (a one-vCPU domain is scheduled exactly
 // as before vCPUs were entities), the others' come from a pool (VcpuEntityPool); a domain's weight
-// is shared among its online vCPUs.
+// is shared among its active vCPUs (ActiveVcpuShare).
 // Pure numbers: it never schedules anything.
 
 import PVABI
@@ -29,13 +29,6 @@ public enum VcpuEntity {
     /// How many entities the scheduler needs for `capacity` domains: one each for vCPU 0 (the
     /// domain id) and the pool of extra slots for the others.
     public static func count(capacity: Int) -> Int { capacity + extraSlots }
-
-    /// The credit weight of each online vCPU of a domain of weight `weight` with `online` vCPUs up:
-    /// the domain's weight shared evenly (at least 1), so the domain's total stays its weight.
-    public static func weight(domainWeight weight: UInt16, online: Int) -> UInt16 {
-        guard online > 1 else { return weight }
-        return max(1, UInt16(Int(weight) / online))
-    }
 }
 
 /// The entity ids of vCPUs above 0: `base ..< base + count`, each lent to one (domain, vCPU) while

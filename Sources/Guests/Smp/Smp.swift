@@ -3,7 +3,8 @@
 // twice), then starts vCPUs 1-3 with VCPUOP_initialise (each its own stack) and VCPUOP_up. vCPUs
 // 0-2 each bind an IPI port and pass a token around 1000 times in order over those ports, waiting
 // with SCHEDOP_poll; vCPU 3 spins the whole time (a spinning sibling must not starve the ring).
-// After the ring every vCPU spins, so dom0 can compare the domain's CPU share with a spinner's.
+// After the ring every vCPU spins, so dom0 can compare the domain's CPU share with a spinner's;
+// then vCPUs 1-3 block and vCPU 0 spins alone (SmpActiveShare), and dom0 compares them again.
 // It must never fake a result: every line it prints comes from a hypercall's answer or the ring.
 
 import ApusCore
@@ -25,7 +26,10 @@ enum Smp {
     static var done = false
     static var started: UInt32 = 0
 
-    @inline(never) static func spin(_ vcpu: Int) { spins[vcpu] &+= 1 }
+    @inline(never) static func spin(_ vcpu: Int) {
+        spins[vcpu] &+= 1
+        if vcpu != 0 && SmpActiveShare.blockNow { SmpActiveShare.block(vcpu) }
+    }
 
     /// Binds an IPI port notifying `vcpu` (the caller).
     static func bindIPI(_ vcpu: UInt32) -> Int32 {
@@ -230,7 +234,7 @@ public func guestStart(_ startInfo: UInt32) {
     while Smp.spins[3] == before { _ = xen.schedOp(.yield) }
     console.print("smp: vCPU 3 spins again after its up")
     console.print("smp: every vCPU spins now")
-    while true { Smp.spin(0) }
+    SmpActiveShare.run()
 }
 
 @_cdecl("guest_trap_dispatch") public func guestTrapDispatch(_ frame: UnsafeMutableRawPointer) { GuestTraps.standard(frame) }
