@@ -40,6 +40,9 @@ import PVABI
 @_extern(c, "conf_rep_outsd") func conf_rep_outsd(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
 @_extern(c, "conf_std_rep_insb") func conf_std_rep_insb(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
 @_extern(c, "conf_fs_rep_outsw") func conf_fs_rep_outsw(_ port: UInt32, _ offset: UInt32, _ count: UInt32, _ after: UnsafeMutablePointer<UInt32>, _ selector: UInt32) -> UInt32
+@_extern(c, "conf_step_read_cr0") func conf_step_read_cr0(_ trapFlag: UInt32, _ value: UInt32) -> UInt32
+@_extern(c, "conf_step_write_cr0") func conf_step_write_cr0(_ trapFlag: UInt32, _ value: UInt32) -> UInt32
+@_extern(c, "conf_step_forced_cpuid") func conf_step_forced_cpuid(_ trapFlag: UInt32, _ value: UInt32) -> UInt32
 @_extern(c, "user_conf_io_entry") func user_conf_io_entry()
 @_extern(c, "user_conf_entry") func user_conf_entry()
 @_extern(c, "user_conf_faulting_entry") func user_conf_faulting_entry()
@@ -73,6 +76,7 @@ enum ConformanceTest {
     static func run() -> Bool {
         controlRegisters()
         debugRegisters()
+        singleStep()
         otherInstructions()
         modelSpecificRegisters()
         vmAssist()
@@ -203,6 +207,51 @@ enum ConformanceTest {
         check("a breakpoint set with set_debugreg raises #DB in the guest's handler; get_debugreg(6) shows B0",
               sd0 == 0 && sd7 == 0 && sdOff == 0 && hcHit == 1 && TrapLog.last.count == hcBefore + 1 && hcVector == 1 && hcDR6 & 0xF == 1,
               "vector \(hcVector), dr6 \(hex8: hcDR6)")
+    }
+
+    // MARK: - single step over an emulated instruction
+
+    /// With EFLAGS.TF set, the instruction the hypervisor emulates is followed by the guest's #DB just after
+    /// it, DR6.BS set (Xen's pv_emul_instruction_done); TF clear, or an emulation that ends in the guest's
+    /// #GP: no #DB. Events stay masked so that no upcall lands in a probe.
+    static func singleStep() {
+        let shared = StartOfDay.sharedInfo
+        let savedMask = shared.upcallMask
+        shared.upcallMask = 1
+        defer { shared.upcallMask = savedMask; SingleStepLog.armed = false }
+        let tf = SingleStepLog.trapFlag
+        func dr6() -> UInt32 { UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 6)) }
+
+        _ = xen.raw(Hypercall.setDebugreg.rawValue, 6, 0)
+        SingleStepLog.arm()
+        let afterCR0 = conf_step_read_cr0(tf, 0)
+        let cr0 = (SingleStepLog.steps, SingleStepLog.eip, SingleStepLog.dr6)
+        check("TF set over an emulated mov from cr0: the guest's #DB just after it, DR6.BS set",
+              afterCR0 > 1 && cr0.0 == 1 && cr0.1 == afterCR0 && cr0.2 == 0xFFFF_4FF0,
+              "\(cr0.0) #DB at \(hex8: cr0.1), the instruction ends at \(hex8: afterCR0), dr6 \(hex8: cr0.2)")
+
+        _ = xen.raw(Hypercall.setDebugreg.rawValue, 6, 0)
+        SingleStepLog.arm()
+        let afterCPUID = conf_step_forced_cpuid(tf, 0)
+        let cpuid = (SingleStepLog.steps, SingleStepLog.eip, SingleStepLog.dr6)
+        check("TF set over a forced-emulation cpuid: the guest's #DB after its 7 bytes, DR6.BS set",
+              afterCPUID > 1 && cpuid.0 == 1 && cpuid.1 == afterCPUID && cpuid.2 == 0xFFFF_4FF0,
+              "\(cpuid.0) #DB at \(hex8: cpuid.1), the instruction ends at \(hex8: afterCPUID), dr6 \(hex8: cpuid.2)")
+
+        // Twins: TF clear; TF set over a mov to cr0 the hypervisor refuses (the guest's #GP, and no step).
+        _ = xen.raw(Hypercall.setDebugreg.rawValue, 6, 0)
+        SingleStepLog.arm()
+        let plain = conf_step_read_cr0(0, 0)
+        let quiet = (SingleStepLog.steps, dr6())
+        let current = run(conf_read_cr0)
+        let before = TrapLog.last.count
+        SingleStepLog.arm()
+        let refused = conf_step_write_cr0(tf, UInt32(truncatingIfNeeded: current.value) ^ (1 << 16))
+        let refusedSteps = SingleStepLog.steps
+        let gp = TrapLog.last.count == before &+ 1 ? TrapLog.last.vector : 0
+        check("TF clear over an emulated mov from cr0: no #DB; TF set over a refused mov to cr0: its #GP and no #DB",
+              plain > 1 && quiet.0 == 0 && quiet.1 == 0xFFFF_0FF0 && refused == 1 && gp == 13 && refusedSteps == 0 && dr6() == 0xFFFF_0FF0,
+              "\(quiet.0) #DB, dr6 \(hex8: quiet.1); refused: vector \(gp), \(refusedSteps) #DB")
     }
 
     // MARK: - clts, wbinvd

@@ -1,6 +1,6 @@
 // Traps.swift: dom0's handler for everything the hypervisor bounces to it: exceptions from its
 // own ring-1 code (probes resume where they asked to), system calls from its ring-3 application
-// (int 0x80), and #NM after fpu_taskswitch. It records what it saw for the self-test to judge.
+// (int 0x80), #NM after fpu_taskswitch, and the single steps the conformance scenario asks for. It records what it saw for the self-test to judge.
 
 import ApusCore
 import GuestKit
@@ -21,6 +21,19 @@ enum TrapLog {
     static var deviceNotAvailable: UInt32 = 0
     static var userReports = InlineArray<16, UInt32>(repeating: 0)
     static var userWrites: UInt32 = 0
+}
+
+/// The conformance scenario's single-step case: while `armed`, every exception frame returns with TF clear
+/// (a probe steps one instruction), and a #DB is recorded with the DR6 its handler reads (get_debugreg, as
+/// Linux's do_debug), then resumed where it stopped.
+enum SingleStepLog {
+    static let trapFlag: UInt32 = 1 << 8
+    static var armed = false
+    static var steps: UInt32 = 0
+    static var eip: UInt32 = 0
+    static var dr6: UInt32 = 0
+
+    static func arm() { armed = true; steps = 0; eip = 0; dr6 = 0 }
 }
 
 @_extern(c, "apus_heap_allocations") func apus_heap_allocations() -> UInt32
@@ -55,6 +68,15 @@ public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
         return
     default:
         break
+    }
+    if SingleStepLog.armed && vector < 32 {
+        frame.pointee.eflags &= ~SingleStepLog.trapFlag
+        if vector == 1 {
+            SingleStepLog.steps &+= 1
+            SingleStepLog.eip = frame.pointee.eip
+            SingleStepLog.dr6 = UInt32(bitPattern: xen.raw(Hypercall.getDebugreg.rawValue, 6))
+            return
+        }
     }
     var seen = SeenTrap()
     seen.vector = vector

@@ -33,6 +33,7 @@ enum CPUIDEmulation {
         frame.pointee.ecx = answer.ecx
         frame.pointee.edx = answer.edx
         frame.pointee.skipInstruction(length: prefix.count)
+        EmulatedSingleStep.retire(frame, d)
         return .answered
     }
 }

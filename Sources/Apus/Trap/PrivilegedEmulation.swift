@@ -10,7 +10,8 @@
 // does not let them touch the event mask); otherwise #GP. CR0 shows the
 // guest's own TS, CR2 its fault address, CR3 its base, CR4 what a PV kernel may see; writes change
 // only what the guest owns. Debug registers go through set_debugreg's decoder, MSRs through
-// GuestMSRPolicy. It never touches a port the rule did not allow, nor loads a value a rule refused.
+// GuestMSRPolicy. A finished instruction retires through EmulatedSingleStep (the guest's single step).
+// It never touches a port the rule did not allow, nor loads a value a rule refused.
 
 import ApusCore
 import PVABI
@@ -116,6 +117,7 @@ enum PrivilegedEmulation {
             }
         }
         frame.pointee.skipInstruction(length: length)
+        EmulatedSingleStep.retire(frame, d)
         return true
     }
 
@@ -213,6 +215,7 @@ enum PrivilegedEmulation {
         switch plan {
         case .nothing:
             frame.pointee.skipInstruction(length: length)
+            EmulatedSingleStep.retire(frame, d)
             return true
         case .generalProtection(let why):
             d.privilegedRefusals &+= 1
@@ -251,6 +254,8 @@ enum PrivilegedEmulation {
             return true
         }
         if t.finished { frame.pointee.skipInstruction(length: length) }
+        // A chunk of a rep retires as the whole instruction does (Xen single-steps each chunk, the CPU each element).
+        EmulatedSingleStep.retire(frame, d)
         return true
     }
 }

@@ -86,6 +86,7 @@ enum WritablePageTables {
             after?()
             emulated &+= 1
             frame.pointee.skipInstruction(length: length)
+            EmulatedSingleStep.retire(frame, d)
             return true
         }
     }

@@ -1,7 +1,8 @@
 ; conformance.asm: the `conformance` scenario's probes. Ring 1: each runs one privileged instruction a PV
 ; kernel runs natively (control and debug registers, clts, wbinvd, rdmsr, wrmsr) with ECX = its argument
 ; (EDX:EAX = the value for wrmsr), stores EDX:EAX to *out and returns 0, or returns 1 when it faulted
-; (the kernel's trap handler resumed it through guest_resume); the string probes run one ins/outs form. Ring 3: two small programs that try the
+; (the kernel's trap handler resumed it through guest_resume); the string probes run one ins/outs form;
+; the step probes one emulated instruction with TF set or clear. Ring 3: two small programs that try the
 ; same from user mode and report what happened through int 0x80 (a ring-3 fault resumes at EDI when
 ; EBP holds the marker, with EAX = 0xDEAD0000 | vector << 8 | error code, set by the kernel).
 
@@ -93,6 +94,55 @@ CPROBE_END
 CPROBE conf_wrmsr
     wrmsr
 CPROBE_END
+
+; ---- single step over an emulated instruction (ring 1) -------------------------------------------
+; uint32 NAME(uint32 trapFlag, uint32 value): one instruction the hypervisor emulates (ECX = value, EAX = 0)
+; run with EFLAGS.TF |= trapFlag (0 or 0x100: set by popfd, so the next instruction is the first stepped);
+; returns the address just after it, where the guest's #DB must say it stopped, or 1 when it faulted. TF is
+; cleared again after it (while the case runs the kernel's handler also clears it in every exception frame).
+%macro STEPPROBE 1
+global %1
+%1:
+    push ebx
+    mov dword [guest_resume], %%fault
+    mov edx, [esp + 8]
+    mov ecx, [esp + 12]
+    xor eax, eax
+    pushfd
+    or [esp], edx
+    popfd
+%define STEPPROBE_FAULT %%fault
+%define STEPPROBE_AFTER %%after
+%endmacro
+%macro STEPPROBE_END 0
+STEPPROBE_AFTER:
+    pushfd
+    and dword [esp], ~0x100
+    popfd
+    mov dword [guest_resume], 0
+    mov eax, STEPPROBE_AFTER
+    pop ebx
+    ret
+STEPPROBE_FAULT:
+    pushfd
+    and dword [esp], ~0x100
+    popfd
+    mov eax, 1
+    pop ebx
+    ret
+%endmacro
+
+STEPPROBE conf_step_read_cr0
+    mov eax, cr0
+STEPPROBE_END
+STEPPROBE conf_step_write_cr0
+    mov cr0, ecx
+STEPPROBE_END
+STEPPROBE conf_step_forced_cpuid                 ; Xen's forced-emulation cpuid: ud2; "xen"; cpuid
+    ud2
+    db 'xen'
+    cpuid
+STEPPROBE_END
 
 ; ---- string port I/O (ring 1) ---------------------------------------------------------------------
 ; uint32 NAME(uint32 port, uint32 offset, uint32 count, uint32 after[3], uint32 selector): one ins/outs with
