@@ -52,7 +52,9 @@ private func checkModel(_ m: PagingMachine, _ roots: Roots) -> String? {
 
     for id: UInt16 in [1, 2] {
         let state = m.states[id]!
-        if let base = state.baseL3, let e = claim(base, .l3, hypervisorL2: false, id, why: "d\(id) base") { return e }
+        for vcpu in 0..<DomainMemoryState.vcpuCapacity {
+            if let base = state.base(ofVCPU: vcpu), let e = claim(base, .l3, hypervisorL2: false, id, why: "d\(id) vCPU \(vcpu) base") { return e }
+        }
         for (frame, level) in roots.pins[id]! {
             if let e = claim(frame, level, hypervisorL2: false, id, why: "d\(id) pin") { return e }
         }

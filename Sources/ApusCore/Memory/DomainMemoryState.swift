@@ -1,4 +1,4 @@
-// What the direct-paging core keeps per domain: its id, its page-table base, pin and LDT bookkeeping, the extra frames it may map.
+// What the direct-paging core keeps per domain: its id, each vCPU's page-table base and LDT, pin bookkeeping, the extra frames it may map.
 // Plain values the hypervisor stores in its Domain (no heap storage, so passing one around never
 // retains or copies anything counted): this file must never take or drop a reference itself.
 
@@ -67,13 +67,30 @@ public struct MappableExtras: Sendable {
     public subscript(index: Int) -> UInt32 { frames[index] }
 }
 
+/// One vCPU's LDT as MMUEXT_SET_LDT set it: linear base and entry count (0: none).
+public struct VcpuLDT: Equatable, Sendable {
+    public var base: UInt32 = 0
+    public var entries: UInt32 = 0
+    public init(base: UInt32 = 0, entries: UInt32 = 0) { self.base = base; self.entries = entries }
+}
+
 /// Per-domain state of the direct-paging core. The hypervisor keeps one per domain and
 /// passes it to every operation on that domain.
 public struct DomainMemoryState: Sendable {
     public let id: UInt16
-    /// The L3 the domain runs on (NEW_BASEPTR); holds one type and one general reference.
+    /// How many vCPUs a domain's paging state keeps a base and an LDT for (VcpuLimits.maxVCPUs).
+    public static let vcpuCapacity = 8
+    /// Each vCPU's top-level table (Xen's v->arch.guest_table): set by the builder (vCPU 0),
+    /// VCPUOP_initialise and NEW_BASEPTR; each holds one type and one general reference.
+    var vcpuBases = InlineArray<8, UInt32?>(repeating: nil)
+    /// Each vCPU's LDT (MMUEXT_SET_LDT acts on the calling vCPU): linear base and entry count.
+    var vcpuLDTs = InlineArray<8, VcpuLDT>(repeating: VcpuLDT())
+    /// The vCPU the hypercall and trap paths act for (Domain.makeCurrent keeps it in step).
+    public private(set) var currentVCPU: Int = 0
+    /// The L3 the current vCPU runs on.
     public internal(set) var baseL3: UInt32? {
-        didSet { l1Memo = L1Memo() }
+        @inline(__always) get { vcpuBases[currentVCPU] }
+        set { vcpuBases[currentVCPU] = newValue; l1Memo = L1Memo() }
     }
     /// update_va_mapping's last walk on `baseL3` (L1Memo.swift); cleared with every new base.
     public internal(set) var l1Memo = L1Memo()
@@ -83,14 +100,43 @@ public struct DomainMemoryState: Sendable {
     public internal(set) var retiringBase: UInt32?
     /// How many of the domain's frames carry the pinned flag (each holds a reference).
     public internal(set) var pinnedCount: Int = 0
-    /// The LDT set with MMUEXT_SET_LDT: linear base and entry count (0: none).
-    public internal(set) var ldtBase: UInt32 = 0
-    public internal(set) var ldtEntries: UInt32 = 0
+    /// The current vCPU's LDT (MMUEXT_SET_LDT): linear base and entry count (0: none).
+    public var ldtBase: UInt32 { vcpuLDTs[currentVCPU].base }
+    public var ldtEntries: UInt32 { vcpuLDTs[currentVCPU].entries }
 
-    /// Makes an LDT that MMUEXT_SET_LDT accepted the domain's, once its pages are typed.
+    /// Makes an LDT that MMUEXT_SET_LDT accepted the current vCPU's, once its pages are typed.
     public mutating func commitLDT(base: UInt32, entries: UInt32) {
-        ldtBase = entries == 0 ? 0 : base
-        ldtEntries = entries
+        vcpuLDTs[currentVCPU] = VcpuLDT(base: entries == 0 ? 0 : base, entries: entries)
+    }
+
+    /// Makes vCPU `vcpu` (below vcpuCapacity) the one the paging operations act for: its base and
+    /// LDT. The walk memo goes with a change of base.
+    @inline(__always)
+    public mutating func makeCurrent(vcpu: Int) {
+        guard vcpu != currentVCPU, vcpu >= 0, vcpu < DomainMemoryState.vcpuCapacity else { return }
+        let before = vcpuBases[currentVCPU]
+        currentVCPU = vcpu
+        if vcpuBases[vcpu] != before { l1Memo = L1Memo() }
+    }
+
+    /// vCPU `vcpu`'s base (nil: none, or no such vCPU).
+    public func base(ofVCPU vcpu: Int) -> UInt32? {
+        vcpu >= 0 && vcpu < DomainMemoryState.vcpuCapacity ? vcpuBases[vcpu] : nil
+    }
+
+    /// vCPU `vcpu`'s LDT.
+    public func ldt(ofVCPU vcpu: Int) -> VcpuLDT {
+        vcpu >= 0 && vcpu < DomainMemoryState.vcpuCapacity ? vcpuLDTs[vcpu] : VcpuLDT()
+    }
+
+    /// Whether some vCPU runs on `frame` (a change to its entries must reach that vCPU's PDPT copy).
+    public func isBase(_ frame: UInt32) -> Bool {
+        var i = 0
+        while i < DomainMemoryState.vcpuCapacity {
+            if vcpuBases[i] == frame { return true }
+            i += 1
+        }
+        return false
     }
     /// Frames the domain may map without owning them.
     public var extras: MappableExtras

@@ -33,7 +33,8 @@ public enum MMUUpdateEffect: Equatable, Sendable {
 }
 
 /// The answer to a list of requests: how many were done before the first refusal (if any),
-/// and whether the domain's current L3 changed (the hypervisor recopies its PDPT then).
+/// and whether an L3 some vCPU of the domain runs on changed (`currentBaseChanged`: the hypervisor
+/// recopies those vCPUs' PDPTs then, and reloads CR3 for the running one).
 public struct MMUUpdateOutcome: Equatable, Sendable {
     public var done: Int
     public var error: MemoryError?

@@ -103,7 +103,7 @@ extension FrameTable {
         case .failure(let error):
             return error
         case .success(let effect):
-            if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 {
+            if case .tableEntry(let frame, .l3, _) = effect, state.isBase(frame) {
                 outcome.currentBaseChanged = true
             }
             return nil

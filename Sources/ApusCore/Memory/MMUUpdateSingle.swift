@@ -59,7 +59,7 @@ extension FrameTable {
             return MMUUpdateOutcome(done: 0, error: error, currentBaseChanged: false)
         case .success(let effect):
             var changed = false
-            if case .tableEntry(let frame, .l3, _) = effect, frame == state.baseL3 { changed = true }
+            if case .tableEntry(let frame, .l3, _) = effect, state.isBase(frame) { changed = true }
             return MMUUpdateOutcome(done: 1, error: nil, currentBaseChanged: changed)
         }
     }

@@ -47,6 +47,7 @@ public enum MemoryError: Error, Equatable, Sendable {
     case grantEntryMismatch
     case deviceMemoryNotGiven
     case deviceMemoryCached
+    case badBaseVCPU
 
     /// The Xen errno; the guest receives its negation. A write into the hypervisor's slots of a
     /// slot-3 L2 is -EPERM, as Xen's mod_l2_entry answers it; every other rule broken is -EINVAL.
@@ -139,6 +140,8 @@ public enum MemoryError: Error, Equatable, Sendable {
             return "A grant is mapped only where the L1 entry for host_addr is not present."
         case .grantEntryMismatch:
             return "The L1 entry for host_addr no longer maps the granted frame."
+        case .badBaseVCPU:
+            return "The vCPU already has a top-level table, or the domain has no such vCPU."
         }
     }
 }

@@ -1,4 +1,4 @@
-// Tearing a domain's paging down: its base pointer, pins and descriptor frames give back every reference they hold.
+// Tearing a domain's paging down: every vCPU's base pointer and LDT, its pins and descriptor frames give back every reference they hold.
 // It must never free a frame itself (the caller does, with FrameTable.release) nor drop a reference another domain holds.
 //
 // Type references form a strict hierarchy (L3 -> L2 -> L1 -> writable pages), so dropping
@@ -24,10 +24,7 @@ extension FrameTable {
         state: inout DomainMemoryState, frames: S, memory: inout M
     ) -> Int where S.Element == UInt32 {
         releaseRetiringBase(state: &state, memory: &memory)
-        if let base = state.baseL3 {
-            state.baseL3 = nil
-            putPageAndType(base, memory: &memory)
-        }
+        for vcpu in 0..<DomainMemoryState.vcpuCapacity { dropVCPUBase(vcpu: vcpu, state: &state, memory: &memory) }
         let owner = state.owner
         if state.pinnedCount > 0 {
             for frame in frames where frame < count {
@@ -39,8 +36,6 @@ extension FrameTable {
                 }
             }
         }
-        state.ldtBase = 0
-        state.ldtEntries = 0
         var stillReferenced = 0
         for frame in frames where frame < count {
             if records[Int(frame)].owner == owner {
