@@ -5,6 +5,7 @@
 // dom0 the three are blocked by one event on its own IPI port (dom0 sees the domain's
 // events-sent counter move). It must never fake a result: it prints only what it saw.
 
+import ApusCore
 import GuestKit
 import PVABI
 
