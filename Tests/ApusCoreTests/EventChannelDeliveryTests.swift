@@ -291,4 +291,33 @@ final class EventChannelDeliveryTests: XCTestCase {
         XCTAssertTrue(TwoLevelEvents.needsDelivery(pages[1], vcpu: 0))
         XCTAssertEqual(pages[2].words, FakeSharedInfo().words, "the sender's page is untouched")
     }
+
+    /// EVTCHNOP_reset as Xen's evtchn_reset: every port in use is closed and, as evtchn_free does for
+    /// each, its pending bit cleared; mask bits and the pending bit of a port that was free stay.
+    func testResetClosesPortsAndClearsTheirPendingBits() throws {
+        var system = EventChannelSystem(domainCapacity: 3)
+        system.addDomain(0, privileged: true)
+        system.addDomain(1, privileged: false)
+        var page = FakeSharedInfo()
+        let unbound = try system.allocUnbound(caller: 1, domain: SpecialDomainID.selfID, remote: 0)
+        let virq = try system.bindVirq(caller: 1, virq: Virq.timer, vcpu: 0)
+        let peer = try system.allocUnbound(caller: 0, domain: SpecialDomainID.selfID, remote: 1)
+        let bound = try system.bindInterdomain(caller: 1, remoteDomain: 0, remotePort: peer)
+        for port in [unbound, virq, bound.localPort] { _ = TwoLevelEvents.markPending(&page, port: port, vcpu: 0) }
+        TwoLevelEvents.mask(&page, port: virq)
+        // A bit the guest left set on a port nobody bound: Xen frees no port there, so it stays.
+        let free: UInt32 = 40
+        _ = page.testAndSetBit(Int(free % 32), ofWordAt: 2048 + Int(free / 32) * 4)
+
+        let closed = try system.reset(caller: 0, domain: 1)
+        XCTAssertEqual(closed, [unbound, virq, bound.localPort])
+        for port in closed { TwoLevelEvents.clearPending(&page, port: port) }
+        for port in closed { XCTAssertFalse(TwoLevelEvents.isPending(page, port: port), "port \(port) still pending after reset") }
+        XCTAssertTrue(TwoLevelEvents.isPending(page, port: free))
+        XCTAssertTrue(TwoLevelEvents.isMasked(page, port: virq), "reset leaves the mask bitmap as the guest set it")
+        XCTAssertEqual(system.table(1)?.portsInUse, 0)
+        XCTAssertEqual(system.state(domain: 0, port: peer), .unbound(remote: 1))
+        // Nothing left to close: a second reset closes nothing.
+        XCTAssertEqual(try system.reset(caller: 1, domain: SpecialDomainID.selfID), [])
+    }
 }

@@ -148,10 +148,18 @@ enum EventChannelHypercall {
                 return FifoEventChannelHypercall.run(fifo, d)
             case .reset(let dom):
                 let target = resolve(dom)
-                try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.reset(caller: d.id, domain: target) }
+                let closed = try Events.change { (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.reset(caller: d.id, domain: target) }
                 PhysicalIRQs.domainGone(target)
+                guard let t = Domains.byID(target) else { return .ok }
                 // As Xen's evtchn_reset: a FIFO domain is back on the 2-level ABI, its windows and frames given back.
-                if let t = Domains.byID(target) { FifoEventChannelHypercall.release(t, why: "EVTCHNOP_reset") }
+                if t.fifo != nil {
+                    FifoEventChannelHypercall.release(t, why: "EVTCHNOP_reset")
+                } else {
+                    // As Xen's evtchn_free for each port it closes: the port's pending bit goes, so a
+                    // port bound again later does not start out pending. Mask bits stay the guest's.
+                    var page = t.eventPage
+                    for port in closed { TwoLevelEvents.clearPending(&page, port: port) }
+                }
                 return .ok
             }
         } catch {

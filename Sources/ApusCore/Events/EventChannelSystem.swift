@@ -244,14 +244,15 @@ public struct EventChannelSystem: Equatable, Sendable {
 
     /// EVTCHNOP_reset: closes every port of `domain` (DOMID_SELF: the caller); another domain's
     /// only for a privileged caller. The caller must then clear that domain's pending bitmap.
-    public mutating func reset(caller: UInt16, domain: UInt16) throws(EventChannelRefusal) {
+    @discardableResult
+    public mutating func reset(caller: UInt16, domain: UInt16) throws(EventChannelRefusal) -> [UInt32] {
         let callerTable = try present(caller)
         let target = resolve(domain, caller: caller)
         _ = try present(target)
         guard target == caller || callerTable.privileged else {
             throw EventChannelRefusal(.EPERM, "only a privileged domain may reset another domain's ports")
         }
-        closeAll(target)
+        return closeAll(target)
     }
 
     /// Where the hypervisor raises `virq` for `domain`: the port bound on `vcpu` (per-VCPU
@@ -317,12 +318,20 @@ public struct EventChannelSystem: Equatable, Sendable {
         set(domain, port, .free)
     }
 
-    mutating func closeAll(_ domain: UInt16) {
+    /// Closes every port of `domain` in use; the answer is those ports, lowest first (the caller
+    /// clears their pending bits, as Xen's evtchn_free does for each port it frees).
+    @discardableResult
+    mutating func closeAll(_ domain: UInt16) -> [UInt32] {
         let limit = UInt32(tables[Int(domain)]!.channels.count)
+        var closed: [UInt32] = []
         var port: UInt32 = 1
         while port < limit {
-            if tables[Int(domain)]!.channels[Int(port)].state != .free { release(domain, port) }
+            if tables[Int(domain)]!.channels[Int(port)].state != .free {
+                release(domain, port)
+                closed.append(port)
+            }
             port += 1
         }
+        return closed
     }
 }
