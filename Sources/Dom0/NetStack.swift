@@ -11,6 +11,7 @@ import PVABI
 @_extern(c, "apus_net_input") func apus_net_input(_ frame: UnsafeRawPointer, _ length: UInt32) -> Int32
 @_extern(c, "apus_net_timers") func apus_net_timers()
 @_extern(c, "apus_net_info") func apus_net_info(_ which: Int32) -> UInt32
+@_extern(c, "apus_net_stat") func apus_net_stat(_ which: Int32) -> UInt32
 @_extern(c, "apus_net_ping") func apus_net_ping(_ address: UInt32, _ seq: UInt16) -> Int32
 @_extern(c, "apus_net_echo_listen") func apus_net_echo_listen(_ port: UInt16) -> Int32
 

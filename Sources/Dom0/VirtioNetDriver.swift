@@ -1,8 +1,11 @@
 // VirtioNetDriver.swift: dom0's virtio-net driver over the modern PCI transport: the MAC from the
 // device configuration, a receive queue kept full of DMA buffers and a transmit queue of DMA slots,
-// each frame behind virtio 1.0's 12-byte header. The pirq's event handler only acknowledges the
-// device, notes the interrupt and EOIs; the main loop takes the frames (lwIP is single-threaded and
-// must never run in the upcall). A device whose answers break a queue is reported and left alone.
+// each frame behind virtio 1.0's 12-byte header. A frame sent while every transmit slot is in flight
+// waits in a bounded backlog (copied, in order) and goes out as the device hands slots back: TCP would
+// recover a dropped frame only after a retransmission timeout of guest seconds. The pirq's event
+// handler only acknowledges the device, notes the interrupt and EOIs; the main loop takes the frames
+// (lwIP is single-threaded and must never run in the upcall). A device whose answers break a queue is
+// reported and left alone.
 
 import ApusCore
 import GuestKit
@@ -13,6 +16,8 @@ final class VirtioNetDevice {
     static let headerBytes = 12
     static let slotBytes = 2048
     static let queueSize = 16
+    /// Frames the transmit backlog holds while every slot is in flight (each up to a slot's bytes).
+    static let backlogFrames = 64
 
     let function: PCIFunction
     var registers: VirtioMMIO
@@ -32,6 +37,14 @@ final class VirtioNetDevice {
     var served: UInt32 = 0
     var framesIn: UInt32 = 0
     var framesOut: UInt32 = 0
+    /// Frames that waited in the backlog, and frames dropped because it was full too.
+    var framesQueued: UInt32 = 0
+    var framesDropped: UInt32 = 0
+    /// The transmit backlog: a ring of `backlogFrames` buffers of `slotBytes`, oldest at `backlogHead`.
+    var backlog: [UInt8]
+    var backlogLengths: [Int]
+    var backlogHead = 0
+    var backlogCount = 0
     var broken = false
 
     private init(function: PCIFunction, registers: VirtioMMIO, rx: Virtqueue<DMAQueueMemory>, tx: Virtqueue<DMAQueueMemory>,
@@ -45,6 +58,8 @@ final class VirtioNetDevice {
         self.rxPages = rxPages
         self.txPages = txPages
         txFree = [Bool](repeating: true, count: txSetup.size)
+        backlog = [UInt8](repeating: 0, count: Self.backlogFrames * Self.slotBytes)
+        backlogLengths = [Int](repeating: 0, count: Self.backlogFrames)
     }
 
     func slotAddress(_ pages: [DMAPage], _ i: Int) -> (va: UInt32, machine: UInt64) {
@@ -129,6 +144,7 @@ final class VirtioNetDevice {
         }
         if reposted { VirtioDevice.notify(&registers, rxSetup, index: 0) }
         if let fault = tx.collect({ self.txFree[Int($0.token)] = true }) { fail(fault) }
+        drainBacklog()
     }
 
     func fail(_ fault: VirtqueueFault) {
@@ -136,17 +152,48 @@ final class VirtioNetDevice {
         broken = true
     }
 
-    /// Sends one Ethernet frame: false when no slot is free (the stack retries) or the card is broken.
+    /// Sends one Ethernet frame, or keeps a copy in the backlog while every slot is in flight: false
+    /// when the backlog is full too, the frame is too long, or the card is broken.
     func send(_ frame: UnsafeRawPointer, _ length: Int) -> Bool {
         guard !broken, length > 0, length + Self.headerBytes <= Self.slotBytes else { return false }
         if let fault = tx.collect({ self.txFree[Int($0.token)] = true }) { fail(fault); return false }
-        guard let i = txFree.firstIndex(of: true) else { return false }
+        drainBacklog()
+        // Behind a backlog a frame waits its turn: frames leave in the order the stack sent them.
+        if backlogCount == 0, let i = txFree.firstIndex(of: true) {
+            return transmit(UInt32(UInt(bitPattern: frame)), length, slot: i)
+        }
+        guard backlogCount < Self.backlogFrames else { framesDropped &+= 1; return false }
+        let at = (backlogHead + backlogCount) % Self.backlogFrames
+        backlog.withUnsafeMutableBytes {
+            dom0_copy_bytes(UInt32(UInt(bitPattern: $0.baseAddress!)) + UInt32(at * Self.slotBytes), UInt32(UInt(bitPattern: frame)), UInt32(length))
+        }
+        backlogLengths[at] = length
+        backlogCount += 1
+        framesQueued &+= 1
+        return true
+    }
+
+    /// Moves backlogged frames into the slots the device handed back, oldest first.
+    func drainBacklog() {
+        while backlogCount > 0 && !broken, let i = txFree.firstIndex(of: true) {
+            let length = backlogLengths[backlogHead]
+            let sent = backlog.withUnsafeBytes {
+                transmit(UInt32(UInt(bitPattern: $0.baseAddress!)) + UInt32(backlogHead * Self.slotBytes), length, slot: i)
+            }
+            guard sent else { return }
+            backlogHead = (backlogHead + 1) % Self.backlogFrames
+            backlogCount -= 1
+        }
+    }
+
+    /// Copies the frame at dom0 address `va` into free slot `i` behind its header and hands it to the device.
+    func transmit(_ va: UInt32, _ length: Int, slot i: Int) -> Bool {
         let slot = slotAddress(txPages, i)
         let header = UnsafeMutableRawPointer(bitPattern: UInt(slot.va))!     // virtio_net_hdr: no offloads
         header.storeBytes(of: UInt32(0), toByteOffset: 0, as: UInt32.self)
         header.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
         header.storeBytes(of: UInt32(0), toByteOffset: 8, as: UInt32.self)
-        dom0_copy_bytes(slot.va + UInt32(Self.headerBytes), UInt32(UInt(bitPattern: frame)), UInt32(length))
+        dom0_copy_bytes(slot.va + UInt32(Self.headerBytes), va, UInt32(length))
         guard tx.submit([VirtqueueBuffer(address: slot.machine, length: UInt32(length + Self.headerBytes), deviceWrites: false)],
                         token: UInt32(i)) else { return false }
         txFree[i] = false

@@ -50,8 +50,9 @@ enum Bridge {
             return true
         case hostPort:
             guard NetStack.started else { return false }
+            // lwIP out of pbufs drops the frame: counted (TCP's retransmission brings it again).
+            guard apus_net_input(base, UInt32(frame.count)) == 0 else { return false }
             hostOut &+= 1
-            _ = apus_net_input(base, UInt32(frame.count))
             return true
         default:
             guard let vif = Backends.vifs.first(where: { $0.bridgePort == port }) else { return false }
@@ -76,8 +77,18 @@ enum Bridge {
         line.append(" frames in, ")
         line.append(decimal: uplinkOut)
         line.append(" out")
+        if let nic = NetStack.nic {
+            line.append(" (")
+            line.append(decimal: UInt64(nic.framesQueued))
+            line.append(" waited for a free transmit slot, ")
+            line.append(decimal: UInt64(nic.framesDropped))
+            line.append(" dropped)")
+        }
         console.print(line)
         console.print("xenbr0: port 1 dom0 (lwIP): \(hostIn) frames in, \(hostOut) out; \(dropped) frames dropped, \(UInt32(table.entries.count)) addresses learnt")
+        if NetStack.started {
+            console.print("lwip: \(apus_net_stat(0)) connections without a pcb, \(apus_net_stat(1)) frames without a pbuf, \(apus_net_stat(2)) TCP segments sent, \(apus_net_stat(3)) dropped, \(apus_net_stat(4)) out of memory")
+        }
         for vif in Backends.vifs {
             var v = LogLine("xenbr0: port ")
             v.append(decimal: UInt64(vif.bridgePort))

@@ -43,9 +43,18 @@ static err_t http_act(int slot, int action) {
 
 static int slot_of(void *arg) { return (int)(intptr_t)arg - 1; }
 
+/* Aborts a pcb that no slot owns any more: its arg and err callback go first, so the abort's error
+ * event cannot reach (and forget) whichever connection holds that slot now. */
+static err_t http_abort_stray(struct tcp_pcb *pcb) {
+    tcp_arg(pcb, NULL);
+    tcp_err(pcb, NULL);
+    tcp_abort(pcb);
+    return ERR_ABRT;
+}
+
 static err_t http_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
     int slot = slot_of(arg);
-    if (slot < 0 || slots[slot] != pcb) { if (p) pbuf_free(p); tcp_abort(pcb); return ERR_ABRT; }
+    if (slot < 0 || slots[slot] != pcb) { if (p) pbuf_free(p); return http_abort_stray(pcb); }
     uint32_t address = ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip));
     if (p == NULL || err != ERR_OK) {
         /* The client closed its side: Swift decides (it may still owe responses). */
@@ -77,7 +86,7 @@ static err_t http_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
 
 static err_t http_poll(void *arg, struct tcp_pcb *pcb) {
     int slot = slot_of(arg);
-    if (slot < 0 || slots[slot] != pcb) { tcp_abort(pcb); return ERR_ABRT; }
+    if (slot < 0 || slots[slot] != pcb) return http_abort_stray(pcb);
     return http_act(slot, dom0_http_event(HTTP_POLL, slot, 0, 0, NULL, 0));
 }
 

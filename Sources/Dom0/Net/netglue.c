@@ -15,6 +15,8 @@
 #include "lwip/inet_chksum.h"
 #include "lwip/prot/ip4.h"
 #include "lwip/tcp.h"
+#include "lwip/stats.h"
+#include "lwip/memp.h"
 #include "netif/ethernet.h"
 #include <string.h>
 
@@ -73,6 +75,19 @@ uint32_t apus_net_info(int which) {
     case 1: return ip4_addr_get_u32(netif_ip4_netmask(&apus_netif));
     case 2: return ip4_addr_get_u32(netif_ip4_gw(&apus_netif));
     default: return dhcp_supplied_address(&apus_netif) ? 1 : 0;
+    }
+}
+
+/* lwIP's own counts of what it could not do: 0 TCP pcbs it could not allocate (a SYN dropped),
+ * 1 pool pbufs it could not allocate (a frame dropped), 2 TCP segments it sent,
+ * 3 TCP segments it dropped, 4 TCP out-of-memory errors. */
+uint32_t apus_net_stat(int which) {
+    switch (which) {
+    case 0: return lwip_stats.memp[MEMP_TCP_PCB]->err;
+    case 1: return lwip_stats.memp[MEMP_PBUF_POOL]->err;
+    case 2: return lwip_stats.tcp.xmit;
+    case 3: return lwip_stats.tcp.drop;
+    default: return lwip_stats.tcp.memerr;
     }
 }
 
@@ -212,7 +227,7 @@ int apus_net_probe_connect(uint32_t address, uint16_t port) {
     ip_addr_t to;
     ip_addr_set_ip4_u32(&to, address);
     err_t e = tcp_connect(pcb, &to, port, probe_connected);
-    if (e != ERR_OK) { tcp_abort(pcb); return e; }
+    if (e != ERR_OK) { tcp_err(pcb, NULL); tcp_abort(pcb); return e; }     /* no event for a connect never made */
     probe_pcb = pcb;
     return 0;
 }

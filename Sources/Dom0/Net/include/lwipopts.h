@@ -24,7 +24,8 @@
 #define LWIP_AUTOIP                 0
 #define LWIP_NETIF_STATUS_CALLBACK  1
 #define LWIP_NETIF_LINK_CALLBACK    0
-#define LWIP_STATS                  0
+#define LWIP_STATS                  1   /* counted, never printed by lwIP: `net` shows a few (apus_net_stat) */
+#define LWIP_STATS_DISPLAY          0
 #define LWIP_PROVIDE_ERRNO          1
 
 /* Memory: lwIP's own heap and pools in dom0's bss. */
