@@ -1,8 +1,10 @@
 // VirtioBlockDriver.swift: dom0's virtio-blk driver over the modern PCI transport: bring-up (BARs
 // mapped through DOMID_IO, features, one request queue in a DMA page), requests of up to eight
 // sectors (header, data page, status byte), and completions taken in the pirq's event handler,
-// which reads the ISR and then EOIs the line. One request is in flight at a time; a device whose
-// answers break the queue (Virtqueue's checks) is reported and never trusted again.
+// which reads the ISR and then EOIs the line. One request is in flight at a time: one the device did
+// not answer in time keeps its pages until it does, and no other request is made meanwhile (the
+// device may still write them). A device whose answers break the queue (Virtqueue's checks) is
+// reported and never trusted again.
 
 import ApusCore
 import GuestKit
@@ -26,6 +28,8 @@ final class VirtioBlockDevice {
     var completed: UInt32 = 0
     var lastWritten: UInt32 = 0
     var broken: VirtqueueFault? = nil
+    /// A request was handed to the device and has not completed (it owns the control and data pages).
+    var inFlight = false
     /// The TSC at the handler's first instruction (make bench's interrupt-to-handler row).
     var handlerTSC: UInt64 = 0
 
@@ -95,6 +99,7 @@ final class VirtioBlockDevice {
             broken = queue.collect { c in
                 self.completed &+= 1
                 self.lastWritten = c.written
+                self.inFlight = false
             }
         }
         _ = PhysicalInterrupts.eoi(pirq: pirq)
@@ -104,6 +109,10 @@ final class VirtioBlockDevice {
     /// the device's status, or nil when the device did not answer in time or broke the queue.
     func transfer(_ type: UInt32, sector: UInt64, sectors: Int) -> VirtioBlock.Status? {
         guard broken == nil, sectors >= 0, sectors <= Self.maxSectors else { return nil }
+        guard !inFlight else {
+            console.print("virtio-blk: the previous request is still with the device; no new one until it completes")
+            return nil
+        }
         let header = VirtioBlock.header(type: type, sector: sector)
         for i in 0..<16 { control.bytes.storeBytes(of: header[i], toByteOffset: i, as: UInt8.self) }
         control.bytes.storeBytes(of: 0xFF, toByteOffset: Self.statusOffset, as: UInt8.self)
@@ -114,7 +123,8 @@ final class VirtioBlockDevice {
         }
         buffers.append(VirtqueueBuffer(address: control.machine + UInt64(Self.statusOffset), length: 1, deviceWrites: true))
         let before = completed
-        guard queue.submit(buffers, token: UInt32(truncatingIfNeeded: sector)) else { return nil }
+        inFlight = true
+        guard queue.submit(buffers, token: UInt32(truncatingIfNeeded: sector)) else { inFlight = false; return nil }
         VirtioDevice.notify(&registers, setup, index: 0)
         let answered = Dom0Events.wait(atMost: 2_000_000_000) { self.completed != before || self.broken != nil }
         if let fault = broken {
