@@ -13,9 +13,11 @@
 // - Code and data: the base must sit at least one page below GUEST_SEGMENT_MAX_ADDR.
 //   A grows-up segment must end below GUEST_SEGMENT_MAX_ADDR: a page-granular limit that
 //   reaches it is truncated (the guest's "flat 4 GiB" becomes "flat up to the M2P's end"),
-//   a byte-granular one is refused. Expand-down data segments are refused: their valid
-//   range runs from base + limit + 1 up to base + 4 GiB - 1 (or 64 KiB with B = 0), which
-//   wraps over the hypervisor for any base but 0.
+//   a byte-granular one is refused. An expand-down data segment's valid range runs from
+//   base + limit + 1 up to base + 4 GiB - 1 (or 64 KiB with B = 0), which covers the hypervisor
+//   unless the start itself wraps past 4 GiB: only a page-granular 32-bit one whose range lies
+//   wholly below its base, and not empty (base + limit + 1 >= 4 GiB > limit + 1), is accepted, the form 32-bit Xen's
+//   4gb_segments assist gives a flat segment (FourGBSegments.swift); any other is refused.
 // - System descriptors: only 32-bit call gates, with DPL >= 1 and a target code selector the
 //   guest owns (an LDT selector, a guest GDT entry below 7168, or the flat ring-1/ring-3
 //   code selectors). A call gate runs its target at the target segment's DPL, and every
@@ -47,7 +49,7 @@ public enum DescriptorRefusal: Equatable, Sendable {
         case .byteGranularLimitReachesHypervisor:
             return "The byte-granular segment reaches 0xF6800000 or wraps past 4 GiB, into the hypervisor's memory; use 4 KiB granularity to have it truncated."
         case .expandDown:
-            return "Expand-down data segments are refused: their upper bound is 4 GiB, which covers the hypervisor's memory."
+            return "An expand-down data segment is refused unless it is page granular, 32-bit and wholly below its base: its upper bound is base + 4 GiB, which otherwise covers the hypervisor's memory."
         case .taskStateSegment:
             return "A guest may not install a task state segment: hardware tasks are not virtualised."
         case .localDescriptorTable:
@@ -107,7 +109,10 @@ public enum DescriptorCheck {
     private static func checkCodeOrData(_ d: SegmentDescriptor) -> DescriptorVerdict {
         if d.base >= firstRefusedBase { return .refuse(.baseInHypervisorArea) }
         // Data (type bit 3 clear) with the expand-down bit (type bit 2) set.
-        if !d.isCode && d.type & 0x4 != 0 { return .refuse(.expandDown) }
+        if !d.isCode && d.type & 0x4 != 0 {
+            guard d.granularity4K, d.defaultBig, d.limitBytes < 0xFFFF_FFFF, UInt64(d.base) + UInt64(d.limitBytes) + 1 >= 1 << 32 else { return .refuse(.expandDown) }
+            return .accept(d.raw)
+        }
 
         let lastByte = UInt64(d.base) + UInt64(d.limitBytes)
         if lastByte < UInt64(segmentMaxAddr) { return .accept(d.raw) }

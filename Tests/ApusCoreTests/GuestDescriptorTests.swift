@@ -263,8 +263,15 @@ final class GuestDescriptorTests: XCTestCase {
             if d.isCodeOrData {
                 acceptedCodeData += 1
                 XCTAssertGreaterThanOrEqual(d.dpl, 1)
-                XCTAssertFalse(!d.isCode && d.type & 0x4 != 0, "expand-down accepted: \(String(raw, radix: 16))")
-                XCTAssertLessThan(UInt64(d.base) + UInt64(d.limitBytes), 0xF680_0000, String(raw, radix: 16))
+                if !d.isCode && d.type & 0x4 != 0 {
+                    // Grows down: valid offsets (limit, 4 GiB) reach [base + limit + 1 - 4 GiB, base), below the hypervisor.
+                    let start = UInt64(d.base) + UInt64(d.limitBytes) + 1
+                    XCTAssertTrue(d.granularity4K && d.defaultBig && start >= 1 << 32 && start - (1 << 32) < UInt64(d.base),
+                                  "expand-down accepted: \(String(raw, radix: 16))")
+                    XCTAssertLessThan(d.base, 0xF680_0000, String(raw, radix: 16))
+                } else {
+                    XCTAssertLessThan(UInt64(d.base) + UInt64(d.limitBytes), 0xF680_0000, String(raw, radix: 16))
+                }
             } else {
                 acceptedGates += 1
                 XCTAssertEqual(out & ~dplBits, raw & ~dplBits)
