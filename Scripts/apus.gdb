@@ -27,6 +27,8 @@ APUS_BUILD = os.environ.get("APUS_GDB_BUILD", "build/debug")
 # DebugLayout.swift), measured from the first domain built and checked against the values it holds,
 # so a change of Domain's or VCPU's stored properties moves them there too. Swift's DWARF names these
 # fields, but its member offsets for class properties leave out alignment padding, so they are not used.
+# l3MFN, pdptEntries, pdptPhysical and vcpuSaved are offsets into the VCPU object (D.vcpu's target):
+# each vCPU has its own address space, and gdb shows the current vCPU's.
 SYM_RUNNING = "$e4Apus7DomainsO7runnings9UnmanagedVyAA6DomainCGSgvpZ"        # Domains.running
 SYM_ALL = "$e4Apus7DomainsO3allSayAA6DomainCGvpZ"                            # Domains.all
 SYM_GUEST_FRAME = "$e4Apus13ContextSwitchO10guestFrameSpy0A4Core04TrapE0VGSgvpZ"  # ContextSwitch.guestFrame
@@ -110,6 +112,10 @@ def domain(arg):
             return d
     raise gdb.GdbError("no domain d%d" % want)
 
+def vcpu_of(d):
+    """The domain's current vCPU object (the one on the CPU, or the last that was)."""
+    return u32(d + D.vcpu)
+
 def state_name(d):
     s = u8(d + D.state)
     if s < len(SHUTDOWN):
@@ -125,7 +131,7 @@ def describe(d):
     if u8(d + D.paused): flags.append("paused")
     if d == running(): flags.append("on the CPU")
     return "d%d %-12s %-18s cr3 %#010x l3 mfn %#x cpu %d ms  vcpu %#x %s" % (
-        u16(d + D.id), name_of(d) or "-", state_name(d), u32(d + D.pdptPhysical), u32(d + D.l3MFN),
+        u16(d + D.id), name_of(d) or "-", state_name(d), u32(vcpu_of(d) + D.pdptPhysical), u32(vcpu_of(d) + D.l3MFN),
         u64(d + D.cpuTime) // 1000000, u32(d + D.vcpu), " ".join(flags))
 
 class Domains(gdb.Command):
@@ -168,7 +174,7 @@ def frame_words(d):
     if d == running():
         base = u32(symbol_address(SYM_GUEST_FRAME))
     else:
-        base = u32(d + D.vcpu) + D.vcpuSaved
+        base = vcpu_of(d) + D.vcpuSaved
     words = mem(base, 4 * len(FRAME_FIELDS))
     return {n: int.from_bytes(words[4 * i:4 * i + 4], "little") for i, n in enumerate(FRAME_FIELDS)}
 
@@ -196,9 +202,9 @@ class Walk(gdb.Command):
             raise gdb.GdbError("usage: apus-walk ADDR [DOMID]")
         va = int(gdb.parse_and_eval(parts[0])) & 0xFFFFFFFF
         d = domain(" ".join(parts[1:]))
-        cr3 = u32(d + D.pdptPhysical)
+        cr3 = u32(vcpu_of(d) + D.pdptPhysical)
         print("d%d va %#010x: cr3 %#010x" % (u16(d + D.id), va, cr3))
-        e3 = u64(u32(d + D.pdptEntries) + 8 * (va >> 30))
+        e3 = u64(u32(vcpu_of(d) + D.pdptEntries) + 8 * (va >> 30))
         print("  l3[%d] = %#018x" % (va >> 30, e3))
         if not e3 & 1:
             print("  not present")

@@ -1,6 +1,7 @@
 // VcpuContextDecodeTests.swift: VCPUOP_initialise's vcpu_guest_context (x86_32, 2800 bytes) decoded:
 // registers, ring-1 fixups, trap table, stack, cr3 and callbacks; every refusal with its errno; and
-// the rules against the domain (its top-level table, GDT, no initial LDT).
+// the rules (GDT within set_gdt's bound, no initial LDT; any cr3 and GDT frames: the paging core
+// decides those, VcpuBaseTests).
 
 import XCTest
 import PVABI
@@ -69,7 +70,7 @@ final class VcpuContextDecodeTests: XCTestCase {
         XCTAssertEqual(c.l3Frame, 0x0123_4567)
         XCTAssertEqual(c.eventEIP, 0x0010_4000)
         XCTAssertEqual(c.failsafeEIP, 0x0010_5000)
-        XCTAssertNil(VcpuContextRules.refusal(c, domainL3: 0x0123_4567, domainGDT: [], domainGDTEntries: 0))
+        XCTAssertNil(VcpuContextRules.refusal(c))
     }
 
     func testRefusals() {
@@ -79,20 +80,27 @@ final class VcpuContextDecodeTests: XCTestCase {
                       "initialise: an initial FPU state (VGCF_i387_valid) is not supported; a vCPU starts from the reset state")
         assertRefused(decode(context { self.set32(&$0, r + R.eip, 0xF580_0000) }), .EINVAL, "initialise: the start address lies in the hypervisor area")
         assertRefused(decode(context { self.set32(&$0, L.trapCtxtOffset + 3 * 8 + 4, 0xFC00_0000) }), .EINVAL, "initialise: a trap handler in the hypervisor area")
-        assertRefused(decode(context { self.set32(&$0, L.gdtEntsOffset, 16 * 512 + 1) }), .EINVAL, "initialise: more GDT entries than 16 frames hold")
+        assertRefused(decode(context { self.set32(&$0, L.gdtEntsOffset, 16 * 512 + 1) }), .EINVAL, "initialise: the GDT reaches the hypervisor's reserved GDT entries")
+        assertRefused(decode(context { self.set32(&$0, L.gdtEntsOffset, UInt32(SetGDTRequest.maxEntries) + 1) }), .EINVAL,
+                      "initialise: the GDT reaches the hypervisor's reserved GDT entries")
         assertRefused(decode(context { self.set32(&$0, L.debugregOffset + 7 * 4, 0x400) }), .EINVAL, "initialise: debug registers in an initial context are not supported")
         assertRefused(decode(context { self.set32(&$0, L.eventCallbackEIPOffset, 0xFFFF_0000) }), .EINVAL, "initialise: a callback in the hypervisor area")
     }
 
-    func testRulesAgainstTheDomain() {
+    func testRules() {
+        // Any cr3 and GDT frames pass the rules (not only the caller's current ones, as before): the
+        // paging core takes or refuses them (FrameTable.takeVCPUTables).
         guard let c = accepted(decode(context())) else { return XCTFail() }
-        XCTAssertEqual(VcpuContextRules.refusal(c, domainL3: 0x1000, domainGDT: [], domainGDTEntries: 0)?.error, .EINVAL)
-        guard let g = accepted(decode(context { self.set32(&$0, L.gdtEntsOffset, 16); self.set32(&$0, L.gdtFramesOffset, 0x777) })) else { return XCTFail() }
-        XCTAssertEqual(g.gdtFrames, [0x777])
-        XCTAssertNil(VcpuContextRules.refusal(g, domainL3: 0x0123_4567, domainGDT: [0x777], domainGDTEntries: 16))
-        XCTAssertEqual(VcpuContextRules.refusal(g, domainL3: 0x0123_4567, domainGDT: [0x778], domainGDTEntries: 16)?.error, .EINVAL)
+        XCTAssertNil(VcpuContextRules.refusal(c))
+        let most = UInt32(SetGDTRequest.maxEntries)
+        guard let g = accepted(decode(context { self.set32(&$0, L.gdtEntsOffset, most); self.set32(&$0, L.gdtFramesOffset, 0x777) })) else { return XCTFail() }
+        XCTAssertEqual(g.gdtFrames.count, 14, "7168 entries: 14 frames")
+        XCTAssertEqual(g.gdtFrames.first, 0x777)
+        XCTAssertNil(VcpuContextRules.refusal(g))
+        guard let one = accepted(decode(context { self.set32(&$0, L.gdtEntsOffset, 1) })) else { return XCTFail() }
+        XCTAssertEqual(one.gdtFrames, [0], "one entry: one frame")
         guard let l = accepted(decode(context { self.set32(&$0, L.ldtEntsOffset, 4) })) else { return XCTFail() }
-        XCTAssertEqual(VcpuContextRules.refusal(l, domainL3: 0x0123_4567, domainGDT: [], domainGDTEntries: 0)?.error, .EINVAL)
+        XCTAssertEqual(VcpuContextRules.refusal(l)?.error, .EINVAL)
     }
 
     /// Any 2800 bytes: decoded or refused, never a trap; an accepted context never starts in the

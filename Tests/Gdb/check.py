@@ -64,7 +64,7 @@ expect_position(gdb.selected_frame().find_sal(), "Sources/Apus/Trap/TrapEntry.sw
 out = run("apus-current")
 check("d0 Domain-0" in out and "running" in out and "on the CPU" in out, "apus-current names d0, running")
 cr3 = int(gdb.parse_and_eval("$cr3")) & 0xFFFFFFFF
-check("cr3 %#010x" % cr3 in out, "apus-current's CR3 (the domain's PDPT) is the CPU's, %#x" % cr3)
+check("cr3 %#010x" % cr3 in out, "apus-current's CR3 (its current vCPU's PDPT) is the CPU's, %#x" % cr3)
 out = run("apus-frame")
 check("eax 00000012 ebx 00000000 ecx %08x edx %08x" % (ecx, edx) in out and "(ring 1)" in out,
       "apus-frame shows the hypercall's registers from ring 1")

@@ -16,19 +16,19 @@ enum GuestGDT {
     /// typed and the guest cannot write them. Entries past the guest's are cleared, and only as
     /// far as the previous guest had any, so a switch between GDT-less guests costs nothing.
     static func reload(_ d: Domain) {
-        if d.gdtEntries == 0 && loaded == 0 { return }       // neither the old guest nor `d` has one
-        for (page, mfn) in d.gdtFrames.enumerated() {
+        if d.vcpu.gdtEntries == 0 && loaded == 0 { return }       // neither the old guest nor `d` has one
+        for (page, mfn) in d.vcpu.gdtFrames.enumerated() {
             let first = page * 512
-            let count = min(512, d.gdtEntries - first)
+            let count = min(512, d.vcpu.gdtEntries - first)
             guard count > 0 else { break }
             guard let window = Mapcache.map(frame: UInt64(mfn), writable: false) else { Panic.halt("mapcache exhausted loading a GDT") }
             let source = pointer(to: UInt64.self, at: window)
             for i in 0..<count { table[first + i] = source[i] }
             Mapcache.unmap(window)
         }
-        var i = d.gdtEntries
+        var i = d.vcpu.gdtEntries
         while i < loaded { table[i] = 0; i += 1 }
-        loaded = d.gdtEntries
+        loaded = d.vcpu.gdtEntries
     }
 }
 
@@ -72,8 +72,8 @@ enum LocalDescriptorTable {
             frames.append(UInt32(e.frame))
             offset &+= PAE.pageSize
         }
-        release(d.ldtFrames)
-        d.ldtFrames = frames
+        release(d.vcpu.ldtFrames)
+        d.vcpu.ldtFrames = frames
         d.memory.commitLDT(base: base, entries: entries)
         refresh(d)
         if d.vcpu.trapTable[Int(DirectTrapGate.vector)].cs & 4 != 0 { SystemCallGate.refresh(d) }   // its int 0x80 segment moved
@@ -86,7 +86,7 @@ enum LocalDescriptorTable {
 
     /// Copies the domain's LDT frames into the shadow and loads it (or loads none).
     static func refresh(_ d: Domain) {
-        let entries = min(Int(d.memory.ldtEntries), d.ldtFrames.count * 512)
+        let entries = min(Int(d.memory.ldtEntries), d.vcpu.ldtFrames.count * 512)
         guard entries > 0 else {
             if !noneLoaded { DescriptorTables.loadLDT(0); noneLoaded = true }
             return
@@ -95,7 +95,7 @@ enum LocalDescriptorTable {
             shadow = UnsafeMutableRawPointer.allocate(byteCount: maxEntries * 8, alignment: 4096).bindMemory(to: UInt64.self, capacity: maxEntries)
         }
         for i in 0..<entries {
-            shadow[i] = Machine.memory.load64(UInt64(d.ldtFrames[i / 512]) << 12 | UInt64(i % 512) * 8) ?? 0
+            shadow[i] = Machine.memory.load64(UInt64(d.vcpu.ldtFrames[i / 512]) << 12 | UInt64(i % 512) * 8) ?? 0
         }
         let base = UInt32(UInt(bitPattern: shadow))
         let descriptor = SegmentDescriptor(base: base, limit: UInt32(entries * 8 - 1), type: 0x2, isCodeOrData: false,
@@ -115,7 +115,7 @@ enum GuestSegments {
             guard index != 0, index < DescriptorTables.gdtEntries, let table = GuestGDT.table else { return nil }
             return SegmentDescriptor(raw: table[index])
         }
-        guard index < Int(d.memory.ldtEntries), index < d.ldtFrames.count * 512, let shadow = LocalDescriptorTable.shadow else { return nil }
+        guard index < Int(d.memory.ldtEntries), index < d.vcpu.ldtFrames.count * 512, let shadow = LocalDescriptorTable.shadow else { return nil }
         return SegmentDescriptor(raw: shadow[index])
     }
 }

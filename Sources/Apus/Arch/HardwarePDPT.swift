@@ -1,13 +1,13 @@
-// HardwarePDPT.swift: the PAE page-directory-pointer table each domain's CR3 points at. The CPU
+// HardwarePDPT.swift: the PAE page-directory-pointer table each vCPU's CR3 points at. The CPU
 // caches its four entries at every CR3 load, so it is a hypervisor-owned copy of the guest's L3
 // holding only the bits the CPU accepts in a PDPTE. It must never take an entry from anywhere else.
 
 import ApusCore
 
-/// One domain's 32-byte, 32-byte-aligned PDPT in the direct map.
+/// One vCPU's 32-byte, 32-byte-aligned PDPT in the direct map.
 struct HardwarePDPT {
     let entries: UnsafeMutablePointer<UInt64>
-    /// What CR3 is loaded with while the domain runs.
+    /// What CR3 is loaded with while the vCPU runs.
     let physical: UInt32
 
     /// A fresh table with no entry present.
@@ -29,7 +29,31 @@ struct HardwarePDPT {
     }
 }
 
-/// The hardware PDPT each domain's CR3 points at, refreshed from its current guest L3.
+/// The hardware PDPT each vCPU's CR3 points at, refreshed from its guest L3 (the paging core's base
+/// for it, which `l3MFN` is kept equal to here).
 enum AddressSpaces {
-    static func loadPDPT(_ d: Domain) { d.hardwarePDPT.load(fromL3: d.l3MFN) }
+    /// Refreshes `v`'s PDPT from its base (all entries absent while it has none).
+    static func loadPDPT(_ d: Domain, _ v: VCPU) {
+        guard let base = d.memory.base(ofVCPU: Int(v.id)) else {
+            v.l3MFN = 0
+            for i in 0..<4 { v.hardwarePDPT.entries[i] = 0 }
+            return
+        }
+        v.l3MFN = base
+        v.hardwarePDPT.load(fromL3: base)
+    }
+
+    /// The current vCPU's base changed (NEW_BASEPTR): its PDPT refreshed and loaded into CR3.
+    static func switchBase(_ d: Domain) {
+        loadPDPT(d, d.vcpu)
+        loadCR3(d.vcpu.hardwarePDPTPhysical)
+    }
+
+    /// An entry of an L3 that is some vCPU's base changed: every vCPU running on a changed L3 gets
+    /// its PDPT copy refreshed (the CPU reads PDPTEs only at a CR3 load), and the CPU reloads the
+    /// current vCPU's.
+    static func reloadBases(_ d: Domain) {
+        for v in d.vcpus where d.memory.base(ofVCPU: Int(v.id)) != nil { loadPDPT(d, v) }
+        loadCR3(d.vcpu.hardwarePDPTPhysical)
+    }
 }

@@ -45,8 +45,8 @@ enum SystemCallGate {
     /// descriptor update or set_ldt touching the handler's selector), logs a change, and installs it
     /// when `d` is the loaded domain.
     static func refresh(_ d: Domain) {
-        let gdtEntries = min(d.gdtEntries, d.gdtFrames.count * 512)
-        let ldtEntries = min(Int(d.memory.ldtEntries), d.ldtFrames.count * 512)
+        let gdtEntries = min(d.vcpu.gdtEntries, d.vcpu.gdtFrames.count * 512)
+        let ldtEntries = min(Int(d.memory.ldtEntries), d.vcpu.ldtFrames.count * 512)
         let route = DirectTrapGate.route(entry: d.vcpu.trapTable[Int(DirectTrapGate.vector)], gdtEntries: gdtEntries,
                                          ldtEntries: ldtEntries) { descriptor(d, $0) }
         if route != d.vcpu.systemCallRoute {
@@ -85,7 +85,7 @@ enum SystemCallGate {
     /// frames: every entry passed DescriptorCheck and the guest cannot write them); 0 if unreadable.
     private static func descriptor(_ d: Domain, _ selector: UInt16) -> UInt64 {
         let index = Int(selector >> 3)
-        let frames = selector & 4 != 0 ? d.ldtFrames : d.gdtFrames
+        let frames = selector & 4 != 0 ? d.vcpu.ldtFrames : d.vcpu.gdtFrames
         guard index / 512 < frames.count else { return 0 }
         return Machine.memory.load64(UInt64(frames[index / 512]) << 12 | UInt64(index % 512) * 8) ?? 0
     }

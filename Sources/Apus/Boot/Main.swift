@@ -68,7 +68,7 @@ public func apusMain(magic: UInt32, infoAddress: UInt32) -> Never {
         Log.info("boot: no dom0 to run; idling (the timer keeps ticking)")
         while true { cpu_halt() }
     }
-    Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.hardwarePDPTPhysical) (guest L3 at machine frame \(hex: dom0.l3MFN))")
+    Log.info("dom0: entering ring 1 at \(hex8: dom0.vcpu.saved.eip) with cr3 \(hex8: dom0.vcpu.hardwarePDPTPhysical) (vCPU 0's guest L3 at machine frame \(hex: dom0.vcpu.l3MFN))")
     Log.info(DebugDump.switched(.dom0))
     TestHooks.enteringDom0()
     Scheduler.switchTo(dom0)

@@ -12,7 +12,7 @@ enum ContextSwitch {
     /// Loads everything of `d` the CPU uses, with `now` (system time at TSC `tsc`) as the start of
     /// its running time.
     static func load(_ d: Domain, tsc: UInt64, now: UInt64) {
-        loadCR3(d.hardwarePDPTPhysical)
+        loadCR3(d.vcpu.hardwarePDPTPhysical)
         GuestGDT.reload(d)
         LocalDescriptorTable.switchTo(d)
         SystemCallGate.load(d)

@@ -7,7 +7,8 @@
 import ApusCore
 
 /// What gdb reads (in this order, 32-bit words). Offsets into a Domain object count from its start
-/// (the object header included); `vcpuSaved` is into the VCPU object.
+/// (the object header included); `l3MFN`, `pdptEntries`, `pdptPhysical` and `vcpuSaved` are into the
+/// VCPU object (each vCPU has its own address space: gdb reads the current vCPU's, `vcpu`).
 public struct DomainFieldOffsets {
     /// DebugLayout.valid once every check passed, DebugLayout.invalid when one failed, 0 before.
     var magic: UInt32 = 0
@@ -60,7 +61,9 @@ public enum DebugLayout {
         // Stored `var`s: their storage's own address.
         t.state = withUnsafeMutablePointer(to: &d.state) { offset($0, in: object) }
         t.sharedInfo = withUnsafeMutablePointer(to: &d.sharedInfo) { offset($0, in: object) }
-        t.l3MFN = withUnsafeMutablePointer(to: &d.l3MFN) { offset($0, in: object) }
+        t.l3MFN = withUnsafeMutablePointer(to: &d.vcpu.l3MFN) { offset($0, in: vcpuObject) }
+        t.pdptEntries = withUnsafeMutablePointer(to: &d.vcpu.hardwarePDPT) { offset($0, in: vcpuObject) }
+        t.pdptPhysical = t.pdptEntries &+ UInt32(word)
         t.name = withUnsafeMutablePointer(to: &d.name) { offset($0, in: object) }
         t.paused = withUnsafeMutablePointer(to: &d.paused) { offset($0, in: object) }
         t.cpuTime = withUnsafeMutablePointer(to: &d.cpuTime) { offset($0, in: object) }
@@ -74,19 +77,19 @@ public enum DebugLayout {
         // the next `var` must then sit where measured.
         t.id = align(UInt32(2 * word), MemoryLayout<UInt16>.alignment)
         t.privileged = t.id + UInt32(MemoryLayout<UInt16>.size)
-        let pdpt = align(t.l3MFN &+ 4, MemoryLayout<HardwarePDPT>.alignment)
-        t.pdptEntries = pdpt
-        t.pdptPhysical = align(pdpt &+ UInt32(word), MemoryLayout<UInt32>.alignment)
-        t.vcpu = align(pdpt &+ UInt32(MemoryLayout<HardwarePDPT>.size), MemoryLayout<VCPU>.alignment)
+        t.vcpu = align(withUnsafeMutablePointer(to: &d.sharedInfoMFN) { offset($0, in: object) } &+ 4, MemoryLayout<VCPU>.alignment)
 
         // Every offset against the value the domain holds there (fields numbered as gdb reads them).
         check(load(t.id, d.id), 1)
         check(load(t.privileged, UInt8(d.privileged ? 1 : 0)), 2)
         check(align(t.privileged &+ 1, MemoryLayout<DomainState>.alignment) == t.state, 3)
         check(load(t.sharedInfo, UInt(bitPattern: d.sharedInfo)), 4)
-        check(load(t.l3MFN, d.l3MFN), 5)
-        check(load(t.pdptEntries, UInt(bitPattern: d.hardwarePDPT.entries)), 6)
-        check(load(t.pdptPhysical, d.hardwarePDPTPhysical), 7)
+        func loadVCPU<T: Equatable>(_ at: UInt32, _ expected: T) -> Bool {
+            at < 4096 && vcpuObject.load(fromByteOffset: Int(at), as: T.self) == expected
+        }
+        check(loadVCPU(t.l3MFN, d.vcpu.l3MFN), 5)
+        check(loadVCPU(t.pdptEntries, UInt(bitPattern: d.vcpu.hardwarePDPT.entries)), 6)
+        check(loadVCPU(t.pdptPhysical, d.vcpu.hardwarePDPTPhysical), 7)
         check(load(t.vcpu, UInt(bitPattern: vcpuObject)) && align(t.vcpu &+ UInt32(word), 4) == vmAssist, 8)
         check(load(t.name, d.name[0]), 9)
         check(load(t.paused, UInt8(d.paused ? 1 : 0)), 10)

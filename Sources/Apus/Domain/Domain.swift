@@ -1,8 +1,8 @@
 // Domain.swift: one domain and its vCPUs as the hypervisor keeps them: identity, state, memory (the
 // P2M), each vCPU's registers, virtual trap table, callbacks, kernel stack for traps from ring 3,
-// vcpu_info, timer and run state, the domain's address space (guest L3 and the hardware PDPT copy,
-// shared by its vCPUs) and its descriptor table. It holds state only; the rules for changing it
-// live in the hypercall handlers and ApusCore.
+// vcpu_info, timer and run state, and each vCPU's own address space (guest L3 and the hardware PDPT
+// copy) and descriptor tables (GDT, LDT), as Xen's per-vCPU guest_table and gdt_frames. It holds state
+// only; the rules for changing it live in the hypercall handlers and ApusCore.
 
 import ApusCore
 import PVABI
@@ -60,9 +60,22 @@ final class VCPU {
     /// Its FXSAVE area (vCPUs above 0; vCPU 0 uses its domain's area in Boot/cpu.asm's table).
     var fpuArea: UnsafeMutableRawPointer? = nil
 
+    /// Its top-level table as the guest sees it (its CR3: the builder for vCPU 0, VCPUOP_initialise,
+    /// NEW_BASEPTR; kept equal to the paging core's base for it by AddressSpaces) and the PDPT the CPU
+    /// uses while it runs (a `var` so that DebugLayout can take its address; never reassigned).
+    var l3MFN: UInt32 = 0
+    var hardwarePDPT: HardwarePDPT
+    var hardwarePDPTPhysical: UInt32 { hardwarePDPT.physical }
+    /// Its GDT frames (set_gdt, or VCPUOP_initialise's gdt_frames) and how many entries it uses.
+    var gdtFrames: [UInt32] = []
+    var gdtEntries: Int = 0
+    /// The frames behind its LDT (mmuext SET_LDT), typed as descriptor frames while loaded.
+    var ldtFrames: [UInt32] = []
+
     init(id: UInt32, info: UnsafeMutableRawPointer) {
         self.id = id
         self.info = info
+        hardwarePDPT = HardwarePDPT.allocate()
     }
 
     /// The guest's registers while it is not on the CPU.
@@ -128,10 +141,6 @@ final class Domain {
     /// shared_info: a hypervisor page (direct-mapped) the guest may map.
     var sharedInfo: UnsafeMutableRawPointer
     var sharedInfoMFN: UInt32
-    /// The guest's current top-level table (its CR3 as it sees it) and the PDPT the CPU uses.
-    var l3MFN: UInt32 = 0
-    let hardwarePDPT: HardwarePDPT
-    var hardwarePDPTPhysical: UInt32 { hardwarePDPT.physical }
     /// The vCPU on the CPU, or the last one that was (the trap and hypercall paths act for it).
     var vcpu: VCPU
     /// vm_assist bits the guest turned on.
@@ -150,12 +159,7 @@ final class Domain {
     var privilegedRefusals: UInt32 = 0
     /// Hypercall numbers (0-63) whose "not offered" answer has been logged once already.
     var unofferedLogged: UInt64 = 0
-    /// The guest's GDT frames (set_gdt) and how many entries it uses.
-    var gdtFrames: [UInt32] = []
-    var gdtEntries: Int = 0
-    /// The frames behind the LDT (mmuext SET_LDT), typed as descriptor frames while loaded.
-    var ldtFrames: [UInt32] = []
-    /// Paging state the direct-paging core keeps for the domain (base L3, pins, extras).
+    /// Paging state the direct-paging core keeps for the domain (each vCPU's base L3 and LDT, pins, extras).
     var memory: DomainMemoryState
     /// Free frames before the domain's memory was allocated, to show teardown gives it all back.
     var freeFramesBefore: UInt32 = 0
@@ -209,7 +213,6 @@ final class Domain {
         _ = extras.add(sharedInfoMFN)
         memory = DomainMemoryState(id: id, extras: extras)
         memory.deviceFrames = DeviceFrameSet(devices.frames) ?? DeviceFrameSet()
-        hardwarePDPT = HardwarePDPT.allocate()
         // Events masked until the guest says otherwise (every vCPU's, as Xen's alloc_vcpu).
         for slot in 0..<SharedInfoLimits.legacyMaxVCPUs {
             page.storeBytes(of: 1, toByteOffset: SharedInfo.vcpuInfoOffset(vcpu: slot) + VcpuInfo.evtchnUpcallMaskOffset, as: UInt8.self)
@@ -228,11 +231,23 @@ final class Domain {
         }
     }
 
-    /// Makes `v` (one of `vcpus`) the vCPU the trap and hypercall paths act for.
+    /// Makes `v` (one of `vcpus`) the vCPU the trap and hypercall paths act for: its vcpu_info, and
+    /// its base and LDT in the paging core's state.
     @inline(__always)
     func makeCurrent(_ v: VCPU) {
         vcpu = v
         vcpuInfo = v.info
+        memory.makeCurrent(vcpu: Int(v.id))
+    }
+
+    /// Runs `body` with `v` current (a decision about another vCPU's own state, such as its int 0x80
+    /// route), then the caller's vCPU current again; the CPU stays on the caller's address space.
+    func actingFor(_ v: VCPU, _ body: () -> Void) {
+        let caller = vcpu
+        if caller === v { body(); return }
+        makeCurrent(v)
+        body()
+        makeCurrent(caller)
     }
 
     /// How many of its vCPUs are up.
@@ -293,7 +308,7 @@ final class Domain {
         for v in vcpus { v.fpuArea?.deallocate(); v.fpuArea = nil }
         sharedInfo.deallocate()
         placedInfos.deallocate()
-        hardwarePDPT.release()
+        for v in vcpus { v.hardwarePDPT.release() }
     }
 
     /// Does this domain own machine frame `mfn` (or is it its shared_info page)?

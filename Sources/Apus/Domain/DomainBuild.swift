@@ -93,12 +93,12 @@ enum DomainBuild {
                 }
             }
             for (pfn, mfn) in frames.enumerated() { MachineToPhysicalTable.set(mfn, to: UInt32(pfn)) }
+            // The built base is vCPU 0's (the one current while the domain is built).
             if let refusal = Machine.frames.adoptInitialBase(built.l3MFN, state: &d.memory, memory: &Machine.memory) {
                 Log.info("d\(r.id): its initial page tables do not validate: \(refusal.reason)")
                 abandon(d)
                 return .failure(Refusal(.EINVAL, refusal.reason))
             }
-            d.l3MFN = built.l3MFN
             if let pfn = built.storePFN { d.storeMFN = frames[Int(pfn)] }
             if let pfn = built.consolePFN { d.consoleMFN = frames[Int(pfn)] }
             guard Grants.addDomain(d, consoleMFN: built.consolePFN == nil ? nil : d.consoleMFN,
@@ -107,7 +107,7 @@ enum DomainBuild {
                 abandon(d)
                 return .failure(Refusal(.ENOMEM, "no frame for the domain's grant table"))
             }
-            AddressSpaces.loadPDPT(d)
+            AddressSpaces.loadPDPT(d, d.vcpus[0])
             var f = TrapFrame()
             f.eip = built.entry
             f.cs = UInt32(Selector.flatRing1CS)

@@ -1,5 +1,5 @@
 // MemoryTeardown.swift: a stopped domain gives everything back: over its own frames (never the whole table) the paging
-// core drops every reference its tables, pins, base pointer and descriptor frames held, then each frame returns to the
+// core drops every reference its tables, pins, every vCPU's base pointer and descriptor frames held, then each frame returns to the
 // free pool, dirty until the idle loop scrubs it, its M2P entry invalid. It must never free a frame still referenced.
 
 import ApusCore
@@ -9,10 +9,13 @@ enum MemoryTeardown {
         if Domains.isRunning(d) { Scheduler.leave(d) }
         VcpuInfoPlacement.release(d)
         FifoEventChannelHypercall.release(d, why: "the domain is torn down")
-        LocalDescriptorTable.release(d.ldtFrames)
-        d.ldtFrames = []
-        for f in d.gdtFrames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }
-        d.gdtFrames = []
+        for v in d.vcpus {
+            LocalDescriptorTable.release(v.ldtFrames)
+            v.ldtFrames = []
+            for f in v.gdtFrames { Machine.frames.putDescriptorFrame(f, memory: &Machine.memory) }
+            v.gdtFrames = []
+            v.gdtEntries = 0
+        }
         let stuck = Machine.frames.teardown(state: &d.memory, frames: d.frames, memory: &Machine.memory)
         // Its mappings of other domains' grants go, and its table with them unless others still map its
         // grants: a frame of its they map stays allocated and is freed at their last unmap.

@@ -1,8 +1,10 @@
 // VcpuBringUp.swift: VCPUOP_initialise, up and down acted on. Initialise copies the guest's
 // vcpu_guest_context in (one checked range), ApusCore decodes it and decides whether this domain
-// can start a vCPU with it (VcpuContextDecode, VcpuContextRules); only then is the vCPU given its
-// registers, trap table, stack and callbacks. Up puts an initialised vCPU in the scheduler (the
-// domain's weight shared among its active vCPUs); down takes it out. It never runs a vCPU itself.
+// can start a vCPU with it (VcpuContextDecode, VcpuContextRules), and the paging core takes its own
+// top-level table (ctrlreg[3]) and GDT frames (takeVCPUTables, as Xen's arch_set_info_guest); only
+// then is the vCPU given its registers, address space, GDT, trap table, stack and callbacks. Up puts
+// an initialised vCPU in the scheduler (the domain's weight shared among its active vCPUs); down takes
+// it out, keeping its context and base for the next up, as Xen. It never runs a vCPU itself.
 
 import ApusCore
 import PVABI
@@ -16,9 +18,18 @@ enum VcpuBringUp {
         case .failure(let refusal): return refusal.outcome
         case .success(let c): context = c
         }
-        if let refusal = VcpuContextRules.refusal(context, domainL3: d.l3MFN, domainGDT: d.gdtFrames, domainGDTEntries: d.gdtEntries) {
-            return refusal.outcome
+        if let refusal = VcpuContextRules.refusal(context) { return refusal.outcome }
+        if let refusal = Machine.frames.takeVCPUTables(gdtFrames: context.gdtFrames, l3: context.l3Frame, vcpu: Int(v.id),
+                                                       state: &d.memory, memory: &Machine.memory) {
+            if let why = refusal.memoryError {
+                Log.info("d\(d.id): initialise of vCPU \(v.id) (cr3 frame \(hex: context.l3Frame), \(UInt32(context.gdtFrames.count)) GDT frames) refused: \(why.reason)")
+            }
+            return .refused(refusal.error, refusal.reason)
         }
+        // Its own address space (its PDPT copy of that L3) and GDT, loaded when it first runs.
+        AddressSpaces.loadPDPT(d, v)
+        v.gdtFrames = context.gdtFrames
+        v.gdtEntries = Int(context.gdtEntries)
         v.saved = context.frame
         for vector in 0..<256 { v.trapTable[vector] = TrapInfo.empty(vector: UInt8(vector)) }
         for t in context.traps { v.trapTable[Int(t.vector)] = t }
@@ -27,13 +38,10 @@ enum VcpuBringUp {
         v.eventCallback = GuestCallback(cs: context.eventCS, eip: context.eventEIP)
         v.failsafeCallback = GuestCallback(cs: context.failsafeCS, eip: context.failsafeEIP)
         v.initialised = true
-        // Its int 0x80 route from its own trap table (refresh decides for the domain's current vCPU).
-        let caller = d.vcpu
-        d.makeCurrent(v)
-        SystemCallGate.refresh(d)
-        d.makeCurrent(caller)
+        // Its int 0x80 route from its own trap table and GDT (refresh decides for the domain's current vCPU).
+        d.actingFor(v) { SystemCallGate.refresh(d) }
         if Domains.isRunning(d) { SystemCallGate.load(d) }
-        Log.info("d\(d.id): vCPU \(v.id) initialised at \(hex: context.frame.cs):\(hex8: context.frame.eip), stack \(hex8: context.frame.esp)")
+        Log.info("d\(d.id): vCPU \(v.id) initialised at \(hex: context.frame.cs):\(hex8: context.frame.eip), stack \(hex8: context.frame.esp), its own L3 at frame \(hex: v.l3MFN), GDT of \(UInt32(v.gdtEntries)) entries")
         return .ok
     }
 

@@ -22,9 +22,9 @@ enum DescriptorHypercalls {
             }
             frames.append(request[i])
         }
-        for old in d.gdtFrames { Machine.frames.putDescriptorFrame(old, memory: &Machine.memory) }
-        d.gdtFrames = frames
-        d.gdtEntries = request.entries
+        for old in d.vcpu.gdtFrames { Machine.frames.putDescriptorFrame(old, memory: &Machine.memory) }
+        d.vcpu.gdtFrames = frames
+        d.vcpu.gdtEntries = request.entries
         if Domains.isRunning(d) { GuestGDT.reload(d) }
         SystemCallGate.refresh(d)                                   // its int 0x80 selector may have changed meaning
         return .ok
@@ -51,16 +51,25 @@ enum DescriptorHypercalls {
         }
         guard Machine.memory.store64(request.machineAddress, fixed) else { return .refused(.EFAULT, "descriptor frame could not be written") }
         if Domains.isRunning(d) {
-            if let page = d.gdtFrames.firstIndex(of: mfn) {
+            if let page = d.vcpu.gdtFrames.firstIndex(of: mfn) {
                 let index = page * 512 + request.index
-                if index < d.gdtEntries { GuestGDT.table[index] = fixed }
-                if SystemCallGate.namesHandlerSegment(d, ldt: false, index: index) { SystemCallGate.refresh(d) }
+                if index < d.vcpu.gdtEntries { GuestGDT.table[index] = fixed }
             }
-            if let page = d.ldtFrames.firstIndex(of: mfn) {
-                LocalDescriptorTable.refresh(d)
-                if SystemCallGate.namesHandlerSegment(d, ldt: true, index: page * 512 + request.index) { SystemCallGate.refresh(d) }
+            if d.vcpu.ldtFrames.contains(mfn) { LocalDescriptorTable.refresh(d) }
+        }
+        // Each vCPU whose GDT or LDT holds the frame (its shadows are reloaded when it next runs) may
+        // see its int 0x80 handler's segment change: its route is decided again.
+        var refreshed = false
+        for v in d.vcpus {
+            let gdtPage = v.gdtFrames.firstIndex(of: mfn), ldtPage = v.ldtFrames.firstIndex(of: mfn)
+            guard gdtPage != nil || ldtPage != nil else { continue }
+            d.actingFor(v) {
+                let viaGDT = gdtPage.map { SystemCallGate.namesHandlerSegment(d, ldt: false, index: $0 * 512 + request.index) } ?? false
+                let viaLDT = ldtPage.map { SystemCallGate.namesHandlerSegment(d, ldt: true, index: $0 * 512 + request.index) } ?? false
+                if viaGDT || viaLDT { SystemCallGate.refresh(d); refreshed = true }
             }
         }
+        if refreshed && Domains.isRunning(d) { SystemCallGate.load(d) }      // the running vCPU's route again
         return .ok
     }
 }

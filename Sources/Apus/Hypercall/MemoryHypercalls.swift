@@ -16,8 +16,8 @@ enum MemoryHypercalls {
     /// up to the first refusal by the core's `mmuUpdateRun` (its fast path writes runs of entries of
     /// one L1 in place). Like Xen, changing entries flushes nothing: the guest flushes what
     /// it needs, and the paging core flushes before a frame changes type if a dropped mapping
-    /// could still reach it (StaleTranslations.swift). Only an entry of the current L3 reloads
-    /// the CPU's PDPT (and so CR3), as the CPU reads PDPTEs only then.
+    /// could still reach it (StaleTranslations.swift). Only an entry of an L3 some vCPU runs on reloads
+    /// that vCPU's PDPT copy (and CR3), as the CPU reads PDPTEs only then.
     static func mmuUpdate(_ a: HypercallArguments, _ d: Domain) -> HypercallOutcome {
         let batch: PageTableBatch
         switch PageTableBatch.decode(a, caller: d.id, elementSize: MMUUpdateLayout.size, allowDeviceMemory: true) {
@@ -60,7 +60,7 @@ enum MemoryHypercalls {
                 }
             }
         }
-        if baseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
+        if baseChanged { AddressSpaces.reloadBases(d) }
         return finishBatch(done, batch, result)
     }
 
@@ -87,10 +87,7 @@ enum MemoryHypercalls {
             switch Machine.frames.mmuUpdate(request, state: &d.memory, memory: &Machine.memory, m2p: &m2p) {
             case .failure(let error): return finishBatch(done, batch, .refused(error.error, error.reason))
             case .success(let effect):
-                if case .tableEntry(let frame, .l3, _) = effect, frame == d.memory.baseL3 {
-                    AddressSpaces.loadPDPT(d)
-                    loadCR3(d.hardwarePDPTPhysical)
-                }
+                if case .tableEntry(let frame, .l3, _) = effect, d.memory.isBase(frame) { AddressSpaces.reloadBases(d) }
             }
             done &+= 1
         }
@@ -120,7 +117,7 @@ enum MemoryHypercalls {
             ptrLow: UInt32(littleEndian: words[0]), ptrHigh: UInt32(littleEndian: words[1]),
             valLow: UInt32(littleEndian: words[2]), valHigh: UInt32(littleEndian: words[3]),
             state: &d.memory, memory: &Machine.memory, m2p: &m2p)
-        if applied.currentBaseChanged { AddressSpaces.loadPDPT(d); loadCR3(d.hardwarePDPTPhysical) }
+        if applied.currentBaseChanged { AddressSpaces.reloadBases(d) }
         if let error = applied.error { return countedRefusal(a.a3, d, error) }
         guard writeDone(1, batch) else { return refused(d, .mmuUpdate, .EFAULT, "the done count is not writable guest memory") }
         return 0
@@ -213,10 +210,8 @@ enum MemoryHypercalls {
         switch effect {
         case .none: return nil
         case .flush(let flush): perform(flush)
-        case .baseChanged(_, let new):
-            d.l3MFN = new
-            AddressSpaces.loadPDPT(d)
-            loadCR3(d.hardwarePDPTPhysical)
+        case .baseChanged:
+            AddressSpaces.switchBase(d)                 // the calling vCPU's base only (Xen's per-vCPU guest_table)
             // Only now, with the CPU on the new base, may the old one (and its slot-3 L2) go.
             Machine.frames.releaseRetiringBase(state: &d.memory, memory: &Machine.memory)
         case .ldtChanged(let base, let entries):

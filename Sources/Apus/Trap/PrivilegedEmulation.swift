@@ -53,7 +53,7 @@ enum PrivilegedEmulation {
             switch cr {
             case 0: value = cpu_read_cr0() & ~ControlRegisters.taskSwitched | (d.vcpu.taskSwitched ? ControlRegisters.taskSwitched : 0)
             case 2: value = d.vcpuInfo.load(fromByteOffset: VcpuInfo.cr2Offset, as: UInt32.self)
-            case 3: value = PAE.xenPfnToCR3(mfn: d.l3MFN)
+            case 3: value = PAE.xenPfnToCR3(mfn: d.vcpu.l3MFN)
             default: value = d.vcpu.guestCR4 ?? cpu_read_cr4() & visibleCR4
             }
             frame.pointee.setRegister(reg, value)

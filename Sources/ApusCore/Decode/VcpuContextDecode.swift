@@ -1,8 +1,9 @@
 // VcpuContextDecode.swift: a vcpu_guest_context (x86_32) from VCPUOP_initialise turned into the
 // state a new vCPU starts with: its registers (selectors given ring 1 where they named ring 0, as
-// Xen's fixup), its virtual IDT, ring-1 stack, callbacks and top-level table. Then the rules against
-// the domain (VcpuContextRules): what this hypervisor can give the vCPU. It reads only the bytes it
-// is given and never acts; a context it cannot accept is a refusal with Xen's errno and a reason.
+// Xen's fixup), its virtual IDT, ring-1 stack, callbacks, GDT and top-level table. Then the rules
+// (VcpuContextRules): what this hypervisor can give the vCPU; its own L3 and GDT frames are then
+// taken by the paging core (VcpuContextTables.swift). It reads only the bytes it is given and never
+// acts; a context it cannot accept is a refusal with Xen's errno and a reason.
 
 import PVABI
 
@@ -78,8 +79,9 @@ public enum VcpuContextDecode {
         }
         c.ldtEntries = u32(L.ldtEntsOffset)
         c.gdtEntries = u32(L.gdtEntsOffset)
-        guard c.gdtEntries <= UInt32(L.gdtFrameCount * 512) else {
-            return .failure(Refusal(.EINVAL, "initialise: more GDT entries than 16 frames hold"))
+        // set_gdt's bound (Xen's pv_set_gdt: gdt_ents > FIRST_RESERVED_GDT_ENTRY is -EINVAL).
+        guard c.gdtEntries <= UInt32(SetGDTRequest.maxEntries) else {
+            return .failure(Refusal(.EINVAL, "initialise: the GDT reaches the hypervisor's reserved GDT entries"))
         }
         let gdtFrameCount = Int((c.gdtEntries + 511) / 512)
         for i in 0..<gdtFrameCount { c.gdtFrames.append(u32(L.gdtFramesOffset + 4 * i)) }
@@ -99,18 +101,12 @@ public enum VcpuContextDecode {
     }
 }
 
-/// What this hypervisor can give a new vCPU of a domain: the decision over a decoded context.
+/// What this hypervisor can give a new vCPU of a domain: the decision over a decoded context. Its
+/// own top-level table and GDT are any the domain could use (FrameTable.takeVCPUTables decides those
+/// against the frame table, as Xen's arch_set_info_guest: they need not be another vCPU's).
 public enum VcpuContextRules {
-    /// nil when `c` may start a vCPU of a domain whose current top-level table is `domainL3` and
-    /// whose GDT is `domainGDT` (frames) with `domainGDTEntries` entries. The vCPUs of a domain share
-    /// its address space and descriptor tables here: a context naming others is refused.
-    public static func refusal(_ c: VcpuContext, domainL3: UInt32, domainGDT: [UInt32], domainGDTEntries: Int) -> Refusal? {
-        if c.l3Frame != domainL3 {
-            return Refusal(.EINVAL, "initialise: cr3 is not the domain's current top-level table (its vCPUs share one address space)")
-        }
-        if c.gdtEntries != 0 && (Int(c.gdtEntries) != domainGDTEntries || c.gdtFrames != domainGDT) {
-            return Refusal(.EINVAL, "initialise: a GDT other than the domain's (its vCPUs share one GDT here)")
-        }
+    /// nil when `c` may start a vCPU here.
+    public static func refusal(_ c: VcpuContext) -> Refusal? {
         if c.ldtEntries != 0 {
             return Refusal(.EINVAL, "initialise: an initial LDT is not supported (load it with mmuext_op once running)")
         }

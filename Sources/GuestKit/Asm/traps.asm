@@ -257,6 +257,11 @@ guest_read_fs:                               ; loads FS with a guest GDT selecto
     pop fs
     ret
 
+global guest_read_cr3                        ; uint32 guest_read_cr3(void): mov from cr3 (the hypervisor emulates it)
+guest_read_cr3:
+    mov eax, cr3
+    ret
+
 global guest_load_fs                         ; void guest_load_fs(uint32 selector): and leave it there
 guest_load_fs:
     mov eax, [esp + 4]

@@ -43,6 +43,8 @@ public enum GuestSymbol {
     public static let scratchWindow: UInt32 = 10
 }
 @_extern(c, "guest_read_fs") public func guest_read_fs(_ selector: UInt32, _ offset: UInt32) -> UInt32
+/// mov from cr3: the calling vCPU's top-level table as xen_pfn_to_cr3 gives it (emulated in ring 1).
+@_extern(c, "guest_read_cr3") public func guest_read_cr3() -> UInt32
 @_extern(c, "guest_load_fs") public func guest_load_fs(_ selector: UInt32)
 @_extern(c, "guest_divide") public func guest_divide(_ a: UInt32, _ b: UInt32) -> UInt32
 @_extern(c, "guest_store32") public func guest_store32(_ address: UInt32, _ value: UInt32)

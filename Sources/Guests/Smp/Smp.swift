@@ -1,6 +1,7 @@
 // Smp.swift: a domU with several vCPUs (vcpus = 4). vCPU 0 first checks the refusals of vcpu_op
-// (up before initialise, a vCPU that does not exist, a context with a foreign cr3, initialise
-// twice), then starts vCPUs 1-3 with VCPUOP_initialise (each its own stack) and VCPUOP_up. vCPUs
+// (up before initialise, a vCPU that does not exist, a context whose cr3 or GDT cannot be taken,
+// initialise twice), then starts vCPUs 1-3 with VCPUOP_initialise (each its own stack; vCPU 1 its own
+// address space and GDT, SmpAddressSpace) and VCPUOP_up. vCPUs
 // 0-2 each bind an IPI port and pass a token around 1000 times in order over those ports, waiting
 // with SCHEDOP_poll; vCPU 3 spins the whole time (a spinning sibling must not starve the ring).
 // After the ring every vCPU spins, so dom0 can compare the domain's CPU share with a spinner's;
@@ -155,7 +156,7 @@ public func smpSecondary(_ vcpu: UInt32) {
     } else {
         console.print("smp: vCPU \(vcpu) up, spinning")
     }
-    while true { Smp.spin(Int(vcpu)); SmpVcpuInfo.serve(vcpu) }
+    while true { Smp.spin(Int(vcpu)); SmpVcpuInfo.serve(vcpu); SmpAddressSpace.serve(vcpu) }
 }
 
 @_cdecl("guest_start")
@@ -187,9 +188,8 @@ public func guestStart(_ startInfo: UInt32) {
     let noSuch = Smp.vcpuOp(.initialise, 8, bogus)
     let noSuchUp = xen.vcpuOp(.up, vcpu: 8)
     console.print("smp: initialise and up of vCPU 8: \(noSuch), \(noSuchUp) (\(noSuch == -2 && noSuchUp == -2 ? "ENOENT, as Xen" : "WRONG"))")
-    let foreign = Smp.context(vcpu: 1, entry: entryAddress, stackTop: stack(), trapStackTop: stack(), cr3Frame: p2m[0])
-    let badCR3 = Smp.vcpuOp(.initialise, 1, foreign)
-    console.print("smp: initialise of vCPU 1 with a cr3 that is not its top-level table: \(badCR3) (\(badCR3 == -22 ? "EINVAL" : "WRONG"))")
+    SmpAddressSpace.prepare(bootL3: l3Frame)
+    SmpAddressSpace.refusals { Smp.context(vcpu: 1, entry: entryAddress, stackTop: stack(), trapStackTop: stack(), cr3Frame: $0) }
     let again = Smp.vcpuOp(.initialise, 0, bogus)
     console.print("smp: initialise of vCPU 0, already running: \(again) (\(again == -17 ? "EEXIST, as Xen" : "WRONG"))")
 
@@ -199,7 +199,7 @@ public func guestStart(_ startInfo: UInt32) {
     Smp.ports[0] = UInt32(port0)
     var contexts: [[UInt8]] = []
     for v in 1..<UInt32(Smp.vcpus) {
-        contexts.append(Smp.context(vcpu: v, entry: entryAddress, stackTop: stack(), trapStackTop: stack(), cr3Frame: l3Frame))
+        contexts.append(SmpAddressSpace.own(v, Smp.context(vcpu: v, entry: entryAddress, stackTop: stack(), trapStackTop: stack(), cr3Frame: l3Frame)))
     }
     for v in 1..<UInt32(Smp.vcpus) {
         let context = contexts[Int(v) - 1]
@@ -217,6 +217,7 @@ public func guestStart(_ startInfo: UInt32) {
     console.print("smp: ring of vCPUs 0-2 starts (IPI ports \(Smp.ports[0]), \(Smp.ports[1]), \(Smp.ports[2])); vCPU 3 spins")
     Smp.ring(0)
     SmpVcpuInfo.run(vcpus: Smp.vcpus)
+    SmpAddressSpace.run()
     // vCPU 3 (spinning, not on the CPU now) taken down and brought up again: it resumes where it was.
     let before = Smp.spins[3]
     let downRC = xen.vcpuOp(.down, vcpu: 3)
@@ -237,5 +238,7 @@ public func guestStart(_ startInfo: UInt32) {
     SmpActiveShare.run()
 }
 
-@_cdecl("guest_trap_dispatch") public func guestTrapDispatch(_ frame: UnsafeMutableRawPointer) { GuestTraps.standard(frame) }
+@_cdecl("guest_trap_dispatch") public func guestTrapDispatch(_ frame: UnsafeMutableRawPointer) {
+    if !SmpAddressSpace.resumeProbe(frame) { GuestTraps.standard(frame) }
+}
 @_cdecl("guest_failsafe") public func guestFailsafe(_ frame: UnsafeMutableRawPointer) { StartOfDay.shutdown(.crash) }
