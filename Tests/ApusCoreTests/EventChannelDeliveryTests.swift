@@ -292,6 +292,41 @@ final class EventChannelDeliveryTests: XCTestCase {
         XCTAssertEqual(pages[2].words, FakeSharedInfo().words, "the sender's page is untouched")
     }
 
+    /// EVTCHNOP_unmask by vCPU 0 of a loopback port bind_vcpu moved to vCPU 2 (its vcpu_info moved to a
+    /// page of its own), masked while a send made it pending: as Xen's evtchn_2l_unmask the port is
+    /// raised for vCPU 2 (its selector and upcall flag, in its page) and the answer says kick it, which
+    /// the hypervisor acts on by waking vCPU 2 (a vCPU blocked in SCHEDOP_block takes the upcall).
+    /// Nothing is raised for vCPU 0, whose vcpu_info (shared_info's) stays untouched.
+    func testUnmaskRaisesThePortsOwnVCPUAfterBindVCPU() throws {
+        var system = EventChannelSystem(domainCapacity: 2)
+        system.addDomain(1, privileged: false, vcpus: 4)
+        let a = try system.allocUnbound(caller: 1, domain: SpecialDomainID.selfID, remote: SpecialDomainID.selfID)
+        let bound = try system.bindInterdomain(caller: 1, remoteDomain: SpecialDomainID.selfID, remotePort: a)
+        XCTAssertThrowsError(try system.bindVCPU(caller: 1, port: a, vcpu: 4), "no vCPU 4: ENOENT") { error in
+            XCTAssertEqual((error as? EventChannelRefusal)?.error, .ENOENT)
+        }
+        try system.bindVCPU(caller: 1, port: a, vcpu: 2)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
+        let two = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        defer { raw.deallocate(); two.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
+        two.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+        var table: [UnsafeMutableRawPointer?] = [nil, nil, two, nil]
+        var page = SharedInfoPage(raw, moved: &table, count: 4)
+        TwoLevelEvents.mask(&page, port: a)
+        let target = try XCTUnwrap(try system.send(caller: 1, port: bound.localPort))
+        XCTAssertEqual(target.vcpu, 2, "the send is for the vCPU bind_vcpu chose")
+        XCTAssertFalse(TwoLevelEvents.markPending(&page, port: target.port, vcpu: target.vcpu), "masked: no kick")
+        XCTAssertEqual(two.load(fromByteOffset: 0, as: UInt64.self), 0, "nothing raised while masked")
+        let vcpu = try system.unmaskVCPU(caller: 1, port: a)
+        XCTAssertEqual(vcpu, 2)
+        XCTAssertTrue(TwoLevelEvents.unmask(&page, port: a, vcpu: vcpu), "unmask of a pending port: kick its vCPU")
+        XCTAssertEqual(two.load(fromByteOffset: 4, as: UInt32.self), 1 << (a / 32), "vCPU 2's selector, in its page")
+        XCTAssertEqual(two.load(fromByteOffset: 0, as: UInt8.self), 1, "vCPU 2's upcall flag, in its page")
+        XCTAssertEqual(raw.load(fromByteOffset: 0, as: UInt64.self), 0, "vCPU 0's vcpu_info is untouched")
+        XCTAssertFalse(TwoLevelEvents.unmask(&page, port: a, vcpu: vcpu), "unmasked already: nothing more")
+    }
+
     /// EVTCHNOP_reset as Xen's evtchn_reset: every port in use is closed and, as evtchn_free does for
     /// each, its pending bit cleared; mask bits and the pending bit of a port that was free stay.
     func testResetClosesPortsAndClearsTheirPendingBits() throws {

@@ -126,8 +126,10 @@ enum EventChannelHypercall {
                     FifoDelivery.unmask(d, fifo, port: port, vcpu: vcpu)
                     return .ok
                 }
+                // As Xen's evtchn_2l_unmask: a re-raised port marks its vCPU's events pending and kicks it
+                // (vcpu_mark_events_pending), so a vCPU blocked waiting for it is woken.
                 var page = d.eventPage
-                _ = TwoLevelEvents.unmask(&page, port: port, vcpu: vcpu)
+                if TwoLevelEvents.unmask(&page, port: port, vcpu: vcpu) { Events.wake(d, vcpu: vcpu) }
                 return .ok
             case .status(let dom, let port, let range):
                 let status = try Events.system.status(caller: d.id, domain: resolve(dom), port: port)

@@ -146,7 +146,10 @@ public enum GuestEvents {
     }
 
     /// Called for the event upcall (GuestKit's pseudo-vector 256): every pending, unmasked port
-    /// is cleared and handed to `handler`.
+    /// is cleared and handed to `handler`. vCPU 0's only, with its vcpu_info in shared_info: another
+    /// vCPU's upcall (or one after register_vcpu_info) must clear the flag in ITS OWN vcpu_info, or the
+    /// flag stays raised and the upcall is entered again on every return (the vCPU never gets out of
+    /// it; Guests/Smp/SmpUpcalls.swift has a per-vCPU callback).
     public static func drain() {
         let si = StartOfDay.sharedInfo.base
         si.storeBytes(of: 0, toByteOffset: SharedInfo.vcpuInfoOffset + VcpuInfo.evtchnUpcallPendingOffset, as: UInt8.self)

@@ -131,7 +131,7 @@ enum Smp {
         put32(L.kernelSPOffset, trapStackTop)
         put32(L.ctrlregOffset + 3 * 4, L.cr3(ofFrame: cr3Frame))
         put32(L.eventCallbackCSOffset, UInt32(Selector.flatRing1CS))
-        put32(L.eventCallbackEIPOffset, guest_event_callback_address())
+        put32(L.eventCallbackEIPOffset, SmpUpcalls.contextCallback(vcpu))
         put32(L.failsafeCallbackCSOffset, UInt32(Selector.flatRing1CS))
         put32(L.failsafeCallbackEIPOffset, guest_failsafe_callback_address())
         return c
@@ -156,7 +156,7 @@ public func smpSecondary(_ vcpu: UInt32) {
     } else {
         console.print("smp: vCPU \(vcpu) up, spinning")
     }
-    while true { Smp.spin(Int(vcpu)); SmpVcpuInfo.serve(vcpu); SmpAddressSpace.serve(vcpu) }
+    while true { Smp.spin(Int(vcpu)); SmpVcpuInfo.serve(vcpu); SmpUpcalls.serve(vcpu); SmpAddressSpace.serve(vcpu) }
 }
 
 @_cdecl("guest_start")
@@ -217,6 +217,7 @@ public func guestStart(_ startInfo: UInt32) {
     console.print("smp: ring of vCPUs 0-2 starts (IPI ports \(Smp.ports[0]), \(Smp.ports[1]), \(Smp.ports[2])); vCPU 3 spins")
     Smp.ring(0)
     SmpVcpuInfo.run(vcpus: Smp.vcpus)
+    SmpUpcalls.run(vcpus: Smp.vcpus)
     SmpAddressSpace.run()
     // vCPU 3 (spinning, not on the CPU now) taken down and brought up again: it resumes where it was.
     let before = Smp.spins[3]
@@ -239,6 +240,6 @@ public func guestStart(_ startInfo: UInt32) {
 }
 
 @_cdecl("guest_trap_dispatch") public func guestTrapDispatch(_ frame: UnsafeMutableRawPointer) {
-    if !SmpAddressSpace.resumeProbe(frame) { GuestTraps.standard(frame) }
+    if !SmpUpcalls.callback(frame) && !SmpAddressSpace.resumeProbe(frame) { GuestTraps.standard(frame) }
 }
 @_cdecl("guest_failsafe") public func guestFailsafe(_ frame: UnsafeMutableRawPointer) { StartOfDay.shutdown(.crash) }
