@@ -76,7 +76,7 @@ enum DecoderTarget {
             _ = VcpuOpRequest.decode(a, vcpus: Int(a.a5 % 9), &m)
             // VCPUOP_initialise's vcpu_guest_context: the image as its 2800 bytes, then the rules.
             if case .success(let c) = VcpuContextDecode.decode(image) {
-                _ = VcpuContextRules.refusal(c, domainL3: a.a4, domainGDT: [a.a3], domainGDTEntries: Int(a.a2 % 1024))
+                _ = VcpuContextRules.refusal(c)
             }
         case 19: _ = VMAssistRequest.decode(a, &m)
         case 20: _ = SetTimerOpRequest.decode(a, &m)
@@ -119,6 +119,10 @@ enum DecoderTarget {
             PrivilegedInstructionFuzz.check(InstructionBytes.fetch(a.a1, &m))
             // The ins/outs memory planner: any registers and any descriptor.
             PrivilegedInstructionFuzz.checkPlan(a)
+            // The 4gb_segments assist: the faulting instruction's memory operand, and the flip of any
+            // descriptor at that offset.
+            PrivilegedInstructionFuzz.checkSegmentFixup(raw, a)
+            if skip <= raw.count { PrivilegedInstructionFuzz.checkSegmentFixup(raw[skip...], a) }
         case 32:
             // dom0's HTTP API server: the request parser, its routes, the JSON reader (issue #15).
             HttpFuzz.run(a.a1, a.a2, image)
@@ -148,6 +152,21 @@ enum PrivilegedInstructionFuzz {
         case .stringIn(let size, _), .stringOut(let size, _, _):
             precondition((size == 1 || size == 2 || size == 4) && length <= PrivilegedInstruction.maximumLength, "ins/outs of \(size) bytes, \(length) long")
         }
+    }
+
+    /// SegmentedOperand and FourGBSegments' contract: an operand lies inside the bytes given (at most
+    /// 15), and a flip is a descriptor the check accepts unchanged, its offset valid, below the hypervisor.
+    static func checkSegmentFixup<C: RandomAccessCollection>(_ bytes: C, _ a: HypercallArguments) where C.Element == UInt8, C.Index == Int {
+        let registers = [a.a1, a.a2, a.a3, a.a4, a.a5, a.a1 ^ a.a2, a.a3 ^ a.a4, a.a5 &+ a.a1]
+        guard let op = SegmentedOperand.decode(bytes, register: { registers[Int($0 & 7)] }) else { return }
+        precondition(op.length >= 1 && op.length <= min(15, bytes.count), "operand of \(op.length) bytes of \(bytes.count)")
+        let raw = UInt64(a.a3) << 32 | UInt64(a.a4)
+        guard let flipped = FourGBSegments.flip(raw, offset: op.offset) else { return }
+        precondition(DescriptorCheck.check(flipped) == .accept(flipped), "a flip the check rewrites or refuses")
+        let d = SegmentDescriptor(raw: flipped)
+        let growsDown = d.type & 0x4 != 0
+        precondition(growsDown ? op.offset > d.limitBytes : op.offset <= d.limitBytes, "the offset is not valid after the flip")
+        precondition(d.base &+ op.offset < DescriptorCheck.segmentMaxAddr, "a flip reaching the hypervisor")
     }
 
     /// StringPortTransfer's contract: a chunk is at most maxIterations elements, its span lies below the

@@ -145,6 +145,8 @@ final class Domain {
     var vcpu: VCPU
     /// vm_assist bits the guest turned on.
     var vmAssist: UInt32 = 0
+    /// Segments the 4gb_segments assist flipped for it (FourGBSegmentFixups).
+    var fourGBFixups: UInt32 = 0
     /// The frame the guest registered for its pirq EOI bits (physdev_op pirq_eoi_gmfn); 0: none.
     var pirqEOIMapMFN: UInt32 = 0
     /// The ports, device-memory frames and interrupt lines it may reach: dom0 all but the

@@ -56,6 +56,7 @@ enum GuestFaults {
             return false
         default:
             if PrivilegedEmulation.tryEmulate(frame, d) { return true }
+            if FourGBSegmentFixups.tryFixup(frame, d) { return true }
             deliverGeneralProtection(frame, d)
             return true
         }

@@ -183,7 +183,7 @@ enum PrivilegedEmulation {
     }
 
     /// The selector a segment register held when the guest faulted.
-    private static func selector(_ segment: SegmentRegister, _ f: TrapFrame) -> UInt16 {
+    static func selector(_ segment: SegmentRegister, _ f: TrapFrame) -> UInt16 {
         let value: UInt32
         switch segment {
         case .es: value = f.es

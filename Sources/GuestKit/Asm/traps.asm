@@ -257,6 +257,36 @@ guest_read_fs:                               ; loads FS with a guest GDT selecto
     pop fs
     ret
 
+global guest_probe_read_fs                   ; uint32 guest_probe_read_fs(uint32 selector, uint32 offset, uint32 *value)
+guest_probe_read_fs:                         ; FS:offset through `selector` into *value: 0, or 1 when it faulted
+    push ebx
+    push fs
+    mov eax, [esp + 12]
+    mov edx, [esp + 16]
+    mov ebx, [esp + 20]
+    mov dword [guest_resume], .resume
+    mov fs, ax
+    mov ecx, [fs:edx]                        ; 64 8B 0A: what the 4gb_segments assist decodes
+    mov dword [guest_resume], 0
+    mov [ebx], ecx
+    xor eax, eax
+    pop fs
+    pop ebx
+    ret
+.resume:
+    mov eax, 1
+    pop fs
+    pop ebx
+    ret
+
+global guest_notify_stub_address             ; uint32 guest_notify_stub_address(void): vector 15's handler
+guest_notify_stub_address:                   ; as Xen's 4gb_segments_notify delivers it, with an error code
+    mov eax, guest_notify_15
+    ret
+guest_notify_15:
+    push dword 15
+    jmp guest_trap_common
+
 global guest_read_cr3                        ; uint32 guest_read_cr3(void): mov from cr3 (the hypervisor emulates it)
 guest_read_cr3:
     mov eax, cr3

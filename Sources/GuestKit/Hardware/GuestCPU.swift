@@ -43,6 +43,10 @@ public enum GuestSymbol {
     public static let scratchWindow: UInt32 = 10
 }
 @_extern(c, "guest_read_fs") public func guest_read_fs(_ selector: UInt32, _ offset: UInt32) -> UInt32
+/// FS:offset through `selector` into `value`: 0, or 1 when it faulted (the handler resumed it).
+@_extern(c, "guest_probe_read_fs") public func guest_probe_read_fs(_ selector: UInt32, _ offset: UInt32, _ value: UnsafeMutablePointer<UInt32>) -> UInt32
+/// Vector 15's handler as 4gb_segments_notify delivers it (with an error code: the instruction's length).
+@_extern(c, "guest_notify_stub_address") public func guest_notify_stub_address() -> UInt32
 /// mov from cr3: the calling vCPU's top-level table as xen_pfn_to_cr3 gives it (emulated in ring 1).
 @_extern(c, "guest_read_cr3") public func guest_read_cr3() -> UInt32
 @_extern(c, "guest_load_fs") public func guest_load_fs(_ selector: UInt32)

@@ -1,7 +1,7 @@
 // Hostile.swift: a domU that tries to break isolation, one way at a time, and prints what the
 // hypervisor answered: privileged instructions, a foreign frame, the hypervisor's memory, a DPL-0
 // segment, domctl, a channel it does not own, dom0's device and platform calls, a breakpoint on the
-// hypervisor, Linux's page-table lifecycle and its abuses, grants not meant for it, lying blkif and netif frontends. Its last attempt must get it killed. It is a test
+// hypervisor, Linux's page-table lifecycle and its abuses, the 4gb_segments assist's segment flips, grants not meant for it, lying blkif and netif frontends. Its last attempt must get it killed. It is a test
 // of the hypervisor: every line it prints is an attempt and the answer it really got.
 
 import ApusCore
@@ -115,6 +115,7 @@ public func guestStart(_ startInfo: UInt32) {
     BlockAttempts.run(peer: UInt16(StartOfDay.number("peer") ?? 1))
     NetAttempts.run()
     StoreFlood.run()
+    FourGBAttempts.run(window: window)
     console.print("hostile: \(Hostile.refused) of \(Hostile.total) attempts refused or contained")
     // Past the end of the guest segments (0xF67FFFFF): only the segment limit can stop this
     // read, and QEMU's CPU does not enforce limits, so it is reported, not counted.
@@ -146,6 +147,7 @@ func foreignFrame() -> UInt32 {
 public func guestTrapDispatch(_ raw: UnsafeMutableRawPointer) {
     let frame = raw.assumingMemoryBound(to: GuestTrapFrame.self)
     if frame.pointee.vector == 256 { GuestEvents.drain(); return }
+    if frame.pointee.vector == 15 { FourGBAttempts.notify(length: frame.pointee.errorCode); return }
     Hostile.lastVector = frame.pointee.vector
     Hostile.lastError = frame.pointee.errorCode
     let resume = guest_take_resume()
