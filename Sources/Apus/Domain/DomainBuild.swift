@@ -58,7 +58,7 @@ enum DomainBuild {
         }
         // Event channels first: a domU's start_info names its store and console ports, unbound
         // and waiting for dom0's xenstored and console backend to bind them.
-        _ = Events.change { $0.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? 1024 : 128,
+        _ = Events.change { $0.addDomain(r.id, privileged: r.privileged, portLimit: r.privileged ? EventChannelTable.privilegedPorts : EventChannelTable.unprivilegedPorts,
                                          pirqs: UInt32(DeviceAccess.lineCount)) }
         if !r.privileged {
             guard let store = try? Events.change({ (s: inout EventChannelSystem) throws(EventChannelRefusal) in try s.allocUnbound(caller: r.id, domain: r.id, remote: 0) }),

@@ -39,8 +39,11 @@ enum FifoEventChannelHypercall {
             if let existing = d.fifo {
                 fifo = existing
             } else {
-                fifo = FifoEventChannels(vcpus: table.vcpuCount, portLimit: table.portLimit)
-                // The switch: bound ports keep working; a 2-level pending bit becomes a held FIFO event.
+                // The switch: the FIFO ABI's port limit (up to the domain's own, beyond 1024), bound ports
+                // keep working and a 2-level pending bit becomes a held FIFO event.
+                let fifoLimit = EventChannelTable.limit(table.configuredLimit, abi: .fifo)
+                fifo = FifoEventChannels(vcpus: table.vcpuCount, portLimit: fifoLimit)
+                _ = Events.change { $0.setABI(d.id, .fifo) }
                 let page = d.eventPage
                 var port: UInt32 = 1
                 while port < table.portLimit {
@@ -58,7 +61,7 @@ enum FifoEventChannelHypercall {
             fifo.setup.controlBlocks |= 1 << UInt64(vcpu)
             if d.fifo == nil {
                 d.fifo = fifo
-                Log.info("d\(d.id): FIFO event channels: VCPU \(vcpu)'s control block at frame \(hex: mfn) + \(hex: offset) (init_control); \(UInt32(carried)) bound ports carried across from the 2-level ABI, \(UInt32(pending)) of them pending")
+                Log.info("d\(d.id): FIFO event channels: VCPU \(vcpu)'s control block at frame \(hex: mfn) + \(hex: offset) (init_control); \(UInt32(carried)) bound ports carried across from the 2-level ABI, \(UInt32(pending)) of them pending; ports below \(fifo.queues.portLimit) now")
             } else {
                 Log.info("d\(d.id): FIFO event channels: VCPU \(vcpu)'s control block at frame \(hex: mfn) + \(hex: offset) (init_control)")
             }
@@ -113,6 +116,8 @@ enum FifoEventChannelHypercall {
         guard let fifo = d.fifo else { return }
         fifo.releaseFrames()
         d.fifo = nil
+        // Back on the 2-level ABI's limit: ports at 1024 and above are closed (a reset closed every port already).
+        _ = Events.change { $0.setABI(d.id, .twoLevel) }
         Log.info("d\(d.id): FIFO event channels released (\(why)): \(UInt32(FifoWindows.mapped)) FIFO windows still mapped in all")
     }
 }

@@ -39,6 +39,27 @@ public struct EventChannelSystem: Equatable, Sendable {
         tables[Int(id)]!.growVCPUs(to: vcpus)
     }
 
+    /// Domain `id`'s ports use `abi` from now on (EVTCHNOP_init_control's switch to FIFO; EVTCHNOP_reset's
+    /// return to 2-level), with that ABI's port limit: up to the domain's own limit, at most 1024 on 2-level and
+    /// EvtchnFifo.maxPorts on FIFO. Ports in use at or above the new limit are closed first (after a reset
+    /// there are none); the answer is those ports. Nothing for an absent domain.
+    @discardableResult
+    public mutating func setABI(_ id: UInt16, _ abi: EventABI) -> [UInt32] {
+        guard exists(id) else { return [] }
+        let newLimit = EventChannelTable.limit(tables[Int(id)]!.configuredLimit, abi: abi)
+        var closed: [UInt32] = []
+        var port = max(newLimit, 1)
+        while Int(port) < tables[Int(id)]!.channels.count {
+            if tables[Int(id)]!.channels[Int(port)].state != .free {
+                release(id, port)
+                closed.append(port)
+            }
+            port += 1
+        }
+        tables[Int(id)]!.switchABI(to: abi)
+        return closed
+    }
+
     /// Closes every port of domain `id` (its peers become unbound towards it) and forgets it.
     public mutating func removeDomain(_ id: UInt16) {
         guard exists(id) else { return }

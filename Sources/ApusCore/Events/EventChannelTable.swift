@@ -1,6 +1,6 @@
 // One domain's event-channel ports, with the reverse maps from VIRQ and PIRQ to port. Port records are allocated in
 // buckets of 16 as binds reach them (as Xen allocates its buckets lazily): a domU with 3 ports in use holds 16 records,
-// not 128. Bookkeeping only: it must never decide whether an operation is allowed (EventChannelSystem does), and it
+// not 128, and a FIFO domain allowed 4096 ports that binds 1100 holds 1104. Bookkeeping only: it must never decide whether an operation is allowed (EventChannelSystem does), and it
 // grows only when a port is taken (bind or allocation), never on a send.
 
 import PVABI
@@ -8,8 +8,13 @@ import PVABI
 /// The ports 0 ..< portLimit of one domain. Port 0 is reserved, as in Xen, so that 0 can mean
 /// "no port" in the reverse maps and in guests' own tables.
 public struct EventChannelTable: Equatable, Sendable {
-    /// One past the highest usable port (at most 1024, the 2-level ABI's limit on x86_32).
-    public let portLimit: UInt32
+    /// One past the highest usable port: the domain's own limit on the ABI it uses (at most 1024, the 2-level
+    /// ABI's limit on x86_32; at most EvtchnFifo.maxPorts on the FIFO ABI), as Xen's max_evtchns and max_evtchn_port.
+    public private(set) var portLimit: UInt32
+    /// One past the highest port the domain was given (Xen's max_evtchn_port + 1), 2 ... EvtchnFifo.maxPorts.
+    public let configuredLimit: UInt32
+    /// The ABI the domain's ports use; its limit is part of portLimit.
+    public private(set) var abi: EventABI
     /// VCPUs of the domain: valid `vcpu` arguments are below this.
     public private(set) var vcpuCount: UInt32
     /// Physical IRQs the domain may bind: valid `pirq` arguments are below this.
@@ -19,6 +24,11 @@ public struct EventChannelTable: Equatable, Sendable {
 
     /// Records of ports 0 ..< channels.count (a multiple of the bucket, at most portLimit); ports above read free.
     @usableFromInline var channels: [EventChannel]
+    /// The ports Apus gives dom0 (its max_evtchn_port + 1): the 2-level ABI's 1024, and four event-array pages'
+    /// worth on the FIFO ABI (Xen leaves dom0 unlimited; a bound keeps its records and windows small).
+    public static let privilegedPorts: UInt32 = 4096
+    /// The ports Apus gives a domU, on either ABI.
+    public static let unprivilegedPorts: UInt32 = 128
     /// Port records allocated at a time.
     static let bucket = 16
     /// virqPorts[vcpu * Virq.count + virq]: the port bound to that VIRQ on that VCPU, or 0.
@@ -27,9 +37,12 @@ public struct EventChannelTable: Equatable, Sendable {
     /// pirqPorts[pirq]: the port bound to that physical IRQ, or 0.
     var pirqPorts: [UInt32]
 
-    /// A table with every port free. `portLimit` is clamped to 2 ... 1024, `vcpus` to at least 1.
+    /// A table with every port free, on the 2-level ABI. `portLimit` (the domain's own limit) is clamped to
+    /// 2 ... EvtchnFifo.maxPorts, and on the 2-level ABI to 1024; `vcpus` to at least 1.
     public init(portLimit: UInt32, vcpus: UInt32, pirqs: UInt32 = 0, privileged: Bool) {
-        let limit = min(max(portLimit, 2), UInt32(SharedInfoLimits.twoLevelEventChannels))
+        configuredLimit = min(max(portLimit, 2), EvtchnFifo.maxPorts)
+        abi = .twoLevel
+        let limit = Self.limit(configuredLimit, abi: .twoLevel)
         self.portLimit = limit
         vcpuCount = max(vcpus, 1)
         pirqCount = pirqs
@@ -37,6 +50,24 @@ public struct EventChannelTable: Equatable, Sendable {
         channels = Array(repeating: .free, count: min(Int(limit), Self.bucket))
         virqPorts = Array(repeating: 0, count: Int(vcpuCount) * Int(Virq.count))
         pirqPorts = Array(repeating: 0, count: Int(pirqs))
+    }
+
+    /// The port limit of a domain given `configured` ports on `abi`: Xen's min(max_evtchn_port + 1, max_evtchns).
+    public static func limit(_ configured: UInt32, abi: EventABI) -> UInt32 {
+        switch abi {
+        case .twoLevel: return min(configured, UInt32(SharedInfoLimits.twoLevelEventChannels))
+        case .fifo: return min(configured, EvtchnFifo.maxPorts)
+        }
+    }
+
+    /// The domain's ports use `abi` from now on. Only EventChannelSystem.setABI calls it, after closing every
+    /// port the new limit leaves out: the records beyond it go (they are all free).
+    mutating func switchABI(to abi: EventABI) {
+        self.abi = abi
+        portLimit = Self.limit(configuredLimit, abi: abi)
+        if channels.count > Int(portLimit) {
+            channels.removeLast(channels.count - Int(portLimit))
+        }
     }
 
     /// The domain got more vCPUs (domctl max_vcpus): their VIRQ slots, all unbound. Never fewer.

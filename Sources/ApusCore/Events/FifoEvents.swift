@@ -43,6 +43,9 @@ public enum FifoRaise: Equatable, Sendable {
 
 /// The hypervisor's half of one domain's FIFO queues: each queue's tail, each port's priority and the queue
 /// it was last linked on. Nothing here is guest memory, so nothing here can be forged by the guest.
+/// Per-port records are kept for ports 0 ..< recorded only, grown in buckets as ports are given a priority,
+/// linked or held (a domain allowed 131072 ports that uses 40 holds 64 records); ports above read as
+/// never touched: the default priority, on no queue, not held.
 public struct FifoQueues: Equatable, Sendable {
     public let vcpus: UInt32
     public let portLimit: UInt32
@@ -54,6 +57,8 @@ public struct FifoQueues: Equatable, Sendable {
     var lastQueue: [UInt16]
     /// held[port]: raised while no array page held its word; raised again when one does.
     var held: [Bool]
+    /// Per-port records grown at a time.
+    static let bucket = 64
 
     /// Queues for `vcpus` VCPUs (at most 4096) and ports below `portLimit` (at most EvtchnFifo.maxPorts).
     public init(vcpus: UInt32, portLimit: UInt32) {
@@ -61,20 +66,33 @@ public struct FifoQueues: Equatable, Sendable {
         self.vcpus = vcpus
         self.portLimit = portLimit
         tails = Array(repeating: 0, count: Int(vcpus) * EvtchnFifo.priorities)
-        priorities = Array(repeating: UInt8(EvtchnFifo.priorityDefault), count: Int(portLimit))
-        lastQueue = Array(repeating: UInt16(EvtchnFifo.priorityDefault), count: Int(portLimit))
-        held = Array(repeating: false, count: Int(portLimit))
+        priorities = []
+        lastQueue = []
+        held = []
+    }
+
+    /// Ports with records (below it); at most portLimit rounded up to the bucket.
+    public var recorded: Int { priorities.count }
+
+    /// Makes room for `port`'s records (port below portLimit): the buckets up to it, at their defaults.
+    mutating func reserve(_ port: UInt32) {
+        guard Int(port) >= priorities.count else { return }
+        let wanted = (Int(port) / Self.bucket + 1) * Self.bucket
+        let more = wanted - priorities.count
+        priorities.append(contentsOf: repeatElement(UInt8(EvtchnFifo.priorityDefault), count: more))
+        lastQueue.append(contentsOf: repeatElement(UInt16(EvtchnFifo.priorityDefault), count: more))
+        held.append(contentsOf: repeatElement(false, count: more))
     }
 
     /// Whether an event for `port` waits for its array page.
-    public func isHeld(_ port: UInt32) -> Bool { port < portLimit && held[Int(port)] }
+    public func isHeld(_ port: UInt32) -> Bool { Int(port) < held.count && held[Int(port)] }
 
     static func queue(_ vcpu: UInt32, _ priority: UInt32) -> Int { Int(vcpu) * EvtchnFifo.priorities + Int(priority) }
 
     /// `port`'s priority (checked: port below portLimit).
     public func priority(_ port: UInt32) -> UInt32 {
         precondition(port < portLimit, "event port beyond the FIFO queues")
-        return UInt32(priorities[Int(port)])
+        return Int(port) < priorities.count ? UInt32(priorities[Int(port)]) : EvtchnFifo.priorityDefault
     }
 
     /// EVTCHNOP_set_priority's act, once the port is known to be in use: false (nothing changed) for a
@@ -83,6 +101,7 @@ public struct FifoQueues: Equatable, Sendable {
     @discardableResult
     public mutating func setPriority(_ port: UInt32, _ priority: UInt32) -> Bool {
         guard port < portLimit, priority <= EvtchnFifo.priorityLowest else { return false }
+        reserve(port)
         priorities[Int(port)] = UInt8(priority)
         return true
     }
@@ -95,14 +114,17 @@ public struct FifoQueues: Equatable, Sendable {
     /// add_page_to_event_array re-raises pending ports). Ports beyond the limit and port 0 are ignored.
     public mutating func carryAcross(pending port: UInt32) {
         guard port != 0, port < portLimit else { return }
+        reserve(port)
         held[Int(port)] = true
     }
 
     /// Forgets every queue and priority: a port closed and re-bound starts at the default again.
     public mutating func resetPort(_ port: UInt32) {
         guard port < portLimit else { return }
-        priorities[Int(port)] = UInt8(EvtchnFifo.priorityDefault)
-        held[Int(port)] = false
+        if Int(port) < priorities.count {
+            priorities[Int(port)] = UInt8(EvtchnFifo.priorityDefault)
+            held[Int(port)] = false
+        }
         for i in tails.indices where tails[i] == port { tails[i] = 0 }
     }
 }
@@ -117,6 +139,7 @@ public enum FifoEvents {
     /// `port` must be below the queues' portLimit and `vcpu` below their VCPU count (both checked).
     public static func setPending<W: FifoEventWords>(_ words: inout W, _ queues: inout FifoQueues, port: UInt32, vcpu: UInt32) -> FifoRaise {
         precondition(port != 0 && port < queues.portLimit && vcpu < queues.vcpus, "FIFO event beyond its queues")
+        queues.reserve(port)
         guard words.hasWord(port) else {
             queues.held[Int(port)] = true
             return .noWord
@@ -175,7 +198,7 @@ public enum FifoEvents {
     /// `raised` is told each VCPU that must get an upcall.
     public static func pageAdded<W: FifoEventWords>(_ words: inout W, _ queues: inout FifoQueues, ports: Range<UInt32>,
                                                     vcpuOf: (UInt32) -> UInt32?, raised: (UInt32) -> Void) {
-        for port in ports where port < queues.portLimit && queues.held[Int(port)] {
+        for port in ports where queues.isHeld(port) {
             guard words.hasWord(port) else { continue }
             queues.held[Int(port)] = false
             guard let vcpu = vcpuOf(port), vcpu < queues.vcpus else { continue }

@@ -9,9 +9,12 @@
 //   inactive when it was blocked for the whole period (and gone when it is down: it is no entity).
 // - A domain with at least one active vCPU competes with its weight; the period's CPU time is
 //   handed out among those domains by weight, and a domain's part is split evenly among its active
-//   vCPUs. A vCPU is limited by its room under the ceiling and its cap; what it cannot take goes to
-//   its domain's other active vCPUs first, what the whole domain cannot take to the other domains
-//   by weight (CreditRefill). A domain with none active gets nothing that period.
+//   vCPUs. A vCPU is limited by its room under the ceiling, the domain by its cap (cap% of one CPU
+//   for all its vCPUs together, as Xen's credit1 caps a domain and splits the cap's credit among its
+//   active vCPUs); what a vCPU cannot take goes to its domain's other active vCPUs first, what the
+//   whole domain cannot take to the other domains by weight (CreditRefill). A domain with none
+//   active gets nothing that period. Once the domain has used its cap in a period, every vCPU of it
+//   is parked until the next (CreditScheduler.parked).
 //
 // Where Xen differs, and why Apus does not follow it there:
 // - Xen counts a domain's weight once per active vCPU (prv->weight += sdom->weight per vCPU, "Make

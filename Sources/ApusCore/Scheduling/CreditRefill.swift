@@ -1,6 +1,6 @@
 // CreditRefill.swift: the credit scheduler's accounting at the end of each period (Xen's csched_acct):
 // the period's CPU time handed out by weight, a domain's part split among its active vCPUs
-// (ActiveVcpuShare). The one place that visits every domain, once per period; it must never run
+// (ActiveVcpuShare), a capped domain's grant bounded by its cap as a whole. The one place that visits every domain, once per period; it must never run
 // from pick() or from a charge.
 
 extension CreditScheduler {
@@ -27,11 +27,19 @@ extension CreditScheduler {
                     let k = Int(e[i].group)
                     g[k].active &+= 1
                     g[k].open &+= 1
-                    g[k].room += Self.room(e[i], ceiling: ceiling, periodNs: periodNs)
+                    g[k].room += Self.room(e[i], ceiling: ceiling)
                     g[k].weight = e[i].weight
+                    g[k].cap = e[i].cap
+                }
+                // A capped domain takes at most its cap's worth, all its active vCPUs together.
+                for k in g.indices where g[k].cap > 0 {
+                    g[k].room = min(g[k].room, Int64(periodNs * UInt64(g[k].cap) / 100))
                 }
                 Self.shareAmongGroups(g, period: period)
                 Self.shareWithinGroups(e, g, ceiling: ceiling, periodNs: periodNs)
+            }
+            groupUsedNs.withUnsafeMutableBufferPointer { used in
+                for k in 0..<end { used[k] = 0 }
             }
             for i in e.indices where e[i].present {
                 e[i].credit = max(e[i].credit, floor)
@@ -51,6 +59,8 @@ extension CreditScheduler {
         var open: UInt8 = 0
         /// Its weight (its entities', all the domain's weight).
         var weight: UInt16 = 0
+        /// Its cap (its entities', the domain's), 0 for none: its room never exceeds the cap's budget.
+        var cap: UInt16 = 0
         /// The credit its active entities can still take together (their rooms summed).
         var room: Int64 = 0
         /// What it is granted, to be split among its active entities; saturated: it is its room.
@@ -98,8 +108,9 @@ extension CreditScheduler {
             var changed = false
             for i in e.indices where e[i].present && !e[i].saturated && Self.active(e[i]) {
                 let k = Int(e[i].group)
-                let room = Self.room(e[i], ceiling: ceiling, periodNs: periodNs)
-                if g[k].saturated || room <= g[k].amount / Int64(g[k].open) {
+                let room = Self.room(e[i], ceiling: ceiling)
+                // A saturated group's amount is its entities' rooms summed, unless its cap cut it: then it is split.
+                if (g[k].saturated && g[k].cap == 0) || room <= g[k].amount / Int64(g[k].open) {
                     e[i].credit += room
                     e[i].granted += room
                     e[i].saturated = true
@@ -148,11 +159,10 @@ extension CreditScheduler {
         ActiveVcpuShare.isActive(runnable: e.runnable, ranThisPeriod: e.ranThisPeriod)
     }
 
-    /// How much more credit `e` may receive in this refill (capBudget's formula, for a period of `periodNs`).
+    /// How much more credit `e` may receive in this refill: up to the ceiling. Its domain's cap bounds
+    /// the domain's grant as a whole (GroupAccount.room), not each vCPU's.
     @inline(__always)
-    static func room(_ e: CreditSchedulerEntry, ceiling: Int64, periodNs: UInt64) -> Int64 {
-        var room = max(ceiling - e.credit, 0)
-        if e.cap > 0 { room = min(room, Int64(periodNs * UInt64(e.cap) / 100) - e.granted) }
-        return max(room, 0)
+    static func room(_ e: CreditSchedulerEntry, ceiling: Int64) -> Int64 {
+        max(ceiling - e.credit, 0)
     }
 }

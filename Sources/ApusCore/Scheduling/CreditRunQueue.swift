@@ -3,14 +3,14 @@
 // one domain in O(log n). It must never decide policy: membership and order come from the entries.
 
 extension CreditScheduler {
-    /// Whether `id` belongs in the run queue: present, runnable, under its cap, not yielding.
+    /// Whether `id` belongs in the run queue: present, runnable, its domain under its cap, not yielding.
     /// Reads the fields in place (a whole entry copied out per call cost more than the answer).
     @inline(__always)
     func queued(_ id: UInt16) -> Bool {
         let i = Int(id)
         guard entries[i].present, entries[i].runnable, !entries[i].yielded else { return false }
         let cap = entries[i].cap
-        return cap == 0 || entries[i].usedThisPeriodNs < parameters.periodNs * UInt64(cap) / 100
+        return cap == 0 || groupUsedNs[Int(entries[i].group)] < parameters.periodNs * UInt64(cap) / 100
     }
 
     /// Puts `id` where its entry now says: in the queue at its place, or out of it. Every

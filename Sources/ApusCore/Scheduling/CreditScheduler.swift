@@ -16,8 +16,10 @@
 //   ceiling, which keeps shares exact even at 256:1 weights), and among equals the one picked
 //   least recently (round robin). Work-conserving: OVER domains run when no one else wants
 //   the CPU.
-// - A capped domain may run cap% of each period; once it has, it is parked (not runnable)
-//   until the next period. Slices are cut so the cap is never exceeded.
+// - A capped domain may run cap% of each period, all its vCPUs together (as Xen's credit1 caps a
+//   domain, not each vCPU); once it has, every vCPU of it is parked (not runnable) until the next
+//   period. Slices are cut so the cap is never exceeded. Its cap's credit is split among its active
+//   vCPUs with the rest of its grant (CreditRefill).
 // - A domain woken from blocked with credit >= 0 is BOOSTed until it has run once, so event
 //   delivery is prompt; BOOST is bounded by credit, so it cannot be abused to take more than
 //   the domain's share. A boosted run is short (the boost slice, 1 ms): a CPU hog woken at the
@@ -87,7 +89,8 @@ public struct CreditSchedulerEntry: Equatable, Sendable {
     /// The domain whose vCPU this entity is (its vCPU 0's id; the entity's own id for vCPU 0 and for
     /// a one-vCPU domain): the entities of one group share its weight.
     public var group: UInt16
-    /// Percent of the CPU per period it may use at most; 0 means no cap.
+    /// Percent of one CPU per period its whole domain (group) may use at most; 0 means no cap. Every
+    /// entity of a group carries its domain's cap.
     public var cap: UInt16
     /// Runnable (true) or blocked (false).
     public var runnable: Bool
@@ -148,6 +151,11 @@ public struct CreditScheduler: Equatable, Sendable {
     var yielders: [UInt16]
     /// One past the highest id present: the period's accounting visits entries below it only.
     var idEnd = 0
+    /// groupUsedNs[group]: CPU used in the current period by every entity of that group (domain), the
+    /// usage its cap bounds. Indexed by group id; reset at each period's accounting.
+    var groupUsedNs: [UInt64]
+    /// groupMembers[group]: the entities (vCPUs) present in that group.
+    var groupMembers: [UInt16]
 
     /// A scheduler with room for no domain (every id is out of range, every operation a no-op, pick
     /// idles): a constant value, so a global starting with it needs no lazy initialization. The
@@ -157,6 +165,8 @@ public struct CreditScheduler: Equatable, Sendable {
                                                initialCreditNs: 1_000_000, creditCeilingNs: 30_000_000, creditFloorNs: -60_000_000)
         entries = []
         groups = []
+        groupUsedNs = []
+        groupMembers = []
         queue = []
         queueIndex = []
         yielders = []
@@ -169,6 +179,8 @@ public struct CreditScheduler: Equatable, Sendable {
         self.parameters = parameters
         entries = Array(repeating: .absent, count: count)
         groups = Array(repeating: GroupAccount(), count: count)
+        groupUsedNs = Array(repeating: 0, count: count)
+        groupMembers = Array(repeating: 0, count: count)
         queueIndex = Array(repeating: -1, count: count)
         queue = []
         queue.reserveCapacity(count)
@@ -189,6 +201,9 @@ public struct CreditScheduler: Equatable, Sendable {
                                                 usedThisPeriodNs: 0, totalRunNs: 0, boosted: false, yielded: false,
                                                 ranThisPeriod: false, stamp: takeStamp())
         idEnd = max(idEnd, Int(id) + 1)
+        // A new domain starts with nothing used; a vCPU joining its domain adds to the domain's usage.
+        if group == nil || group == id { groupUsedNs[Int(id)] = 0 }
+        groupMembers[Int(group ?? id)] &+= 1
         requeue(id)
         return true
     }
@@ -197,6 +212,7 @@ public struct CreditScheduler: Equatable, Sendable {
     public mutating func remove(_ id: UInt16) {
         guard exists(id) else { return }
         if entries[Int(id)].yielded { forgetYield(id) }
+        groupMembers[Int(entries[Int(id)].group)] &-= 1
         entries[Int(id)] = .absent
         requeue(id)
         while idEnd > 0, !entries[idEnd - 1].present { idEnd -= 1 }
@@ -286,6 +302,7 @@ public struct CreditScheduler: Equatable, Sendable {
         let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
         entries[Int(id)].credit = max(entries[Int(id)].credit - charge, parameters.creditFloorNs)
         entries[Int(id)].usedThisPeriodNs += elapsedNs
+        groupUsedNs[Int(entries[Int(id)].group)] += elapsedNs
         entries[Int(id)].totalRunNs += elapsedNs
         entries[Int(id)].ranThisPeriod = true
         entries[Int(id)].boosted = false
@@ -317,6 +334,9 @@ public struct CreditScheduler: Equatable, Sendable {
     /// only if no one else can run. The head of the run queue, no scan and no allocation.
     public mutating func pick(now: UInt64) -> SchedulingDecision {
         let toBoundary = (periodStart + parameters.periodNs) > now ? periodStart + parameters.periodNs - now : 1
+        // A sibling's charge that used up its domain's cap parks this vCPU too; it leaves the queue here,
+        // when it reaches the head (a charge moves the one entity charged, never its whole domain).
+        while let head = queue.first, parked(entries[Int(head)]) { dequeue(head) }
         var best = queue.first
         if best == nil {
             // Only yielders want the CPU: the best of them (a handful at most).
@@ -347,7 +367,15 @@ public struct CreditScheduler: Equatable, Sendable {
         var slice = min(entries[Int(id)].boosted ? parameters.boostSliceNs : parameters.timesliceNs, toBoundary)
         let cap = entries[Int(id)].cap
         if cap > 0 {
-            slice = min(slice, parameters.periodNs * UInt64(cap) / 100 - entries[Int(id)].usedThisPeriodNs)
+            let group = Int(entries[Int(id)].group)
+            slice = min(slice, parameters.periodNs * UInt64(cap) / 100 - groupUsedNs[group])
+            // A vCPU of a capped domain with siblings runs its own part of the cap (its credit) and then
+            // lets the siblings with more credit run theirs, so the cap is split among them rather than
+            // spent by whichever ran first (no shorter than a tenth of a boost slice).
+            let credit = entries[Int(id)].credit
+            if groupMembers[group] > 1, credit > 0 {
+                slice = min(slice, max(UInt64(credit), parameters.boostSliceNs / 10))
+            }
         }
         return SchedulingDecision(domain: id, sliceNs: max(slice, 1))
     }
@@ -373,6 +401,7 @@ public struct CreditScheduler: Equatable, Sendable {
                 let charge = Int64(min(elapsedNs, UInt64(Int64.max / 2)))
                 entries[i].credit = max(entries[i].credit - charge, parameters.creditFloorNs)
                 entries[i].usedThisPeriodNs += elapsedNs
+                groupUsedNs[Int(entries[i].group)] += elapsedNs
                 entries[i].totalRunNs += elapsedNs
                 entries[i].ranThisPeriod = true
             }
@@ -400,13 +429,19 @@ public struct CreditScheduler: Equatable, Sendable {
         return nextStamp
     }
 
-    /// CPU time a capped domain may use per period.
+    /// CPU time a capped domain may use per period, all its vCPUs together.
     func capBudget(_ e: CreditSchedulerEntry) -> UInt64 {
         parameters.periodNs * UInt64(e.cap) / 100
     }
 
+    /// Whether `e`'s domain has used its cap this period (every vCPU of it is then parked).
     func parked(_ e: CreditSchedulerEntry) -> Bool {
-        e.cap > 0 && e.usedThisPeriodNs >= capBudget(e)
+        e.cap > 0 && groupUsedNs[Int(e.group)] >= capBudget(e)
+    }
+
+    /// CPU used this period by domain (group) `group`, all its vCPUs together: what its cap bounds.
+    public func usedThisPeriod(group: UInt16) -> UInt64 {
+        Int(group) < groupUsedNs.count ? groupUsedNs[Int(group)] : 0
     }
 
     /// Takes `id` off the list of domains whose yield is pending (its flag is the caller's).
