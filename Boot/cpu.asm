@@ -105,6 +105,21 @@ FN cpu_rdmsr                                 ; uint64 cpu_rdmsr(uint32 msr)
     mov ecx, [esp + 4]
     rdmsr
     ret
+FN cpu_rdmsr_safe                            ; int32 cpu_rdmsr_safe(uint32 msr, uint64 *value): 0, or -1 when
+    mov ecx, [esp + 4]                       ; the CPU has no such MSR (its #GP resumes at .fault through
+.read:                                       ; the exception table, never as a hypervisor fault)
+    rdmsr
+    mov ecx, [esp + 8]
+    mov [ecx], eax
+    mov [ecx + 4], edx
+    xor eax, eax
+    ret
+.fault:
+    mov eax, -1
+    ret
+section .apus_extable
+    dd cpu_rdmsr_safe.read, cpu_rdmsr_safe.fault
+section .text
 FN cpu_wrmsr                                 ; void cpu_wrmsr(uint32 msr, uint32 lo, uint32 hi)
     mov ecx, [esp + 4]
     mov eax, [esp + 8]

@@ -46,7 +46,9 @@ case $mode in
     *) echo "usage: fuzz.sh build|check|run [SECONDS]"; exit 2 ;;
 esac
 # -timeout: one input may take at most 5 s; -rss_limit_mb: the machine has 24 GiB, the fuzzer 2.
-if ! "$out/decoders" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=4096 \
+# SWIFT_BACKTRACE off: Swift's own crash handler would take the trap first, and libFuzzer would
+# never write the input that caused it ($out/crash-*).
+if ! SWIFT_BACKTRACE=enable=no "$out/decoders" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=4096 \
         -artifact_prefix="$out/" -print_final_stats=1 "$work" >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "FAIL fuzz: the fuzzer stopped on a finding (log: $log; the input is $out/crash-* or $out/timeout-*)"

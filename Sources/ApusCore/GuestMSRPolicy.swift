@@ -3,7 +3,8 @@
 // the TSC, the APIC base (Linux reads it), EFER and PAT as the guest may see them, no performance
 // capabilities, CPUID faulting (PLATFORM_INFO says it is offered, MISC_FEATURES_ENABLES turns it
 // on), the vendor's performance counters as Xen shows them with its vPMU off (read 0, writes dropped)
-// and, on AMD, DE_CFG (LFENCE serialising; writes dropped). Every other MSR, and every write that would change what the guest may not change, is a #GP,
+// and, on AMD, DE_CFG (LFENCE serialising; writes dropped); MISC_ENABLE and UCODE_REV forwarded from the CPU
+// (MISC_ENABLE filtered as Xen's guest_misc_enable, a #GP where the CPU has none). Every other MSR, and every write that would change what the guest may not change, is a #GP,
 // as on Xen since 4.15. Pure: the actor hands in the native values it needs and stores what a write
 // returns; this file never reads or writes an MSR.
 
@@ -18,6 +19,15 @@ public enum GuestMSR {
     public static let pat: UInt32 = 0x277
     public static let perfCapabilities: UInt32 = 0x345
     public static let efer: UInt32 = 0xC000_0080
+    /// The microcode revision (Intel's UCODE_REV, AMD's PATCHLEVEL: one number).
+    public static let ucodeRev: UInt32 = 0x8B
+    public static let miscEnable: UInt32 = 0x1A0
+
+    /// MISC_ENABLE as Xen's guest_misc_enable shows it: no performance monitoring and no MONITOR/MWAIT,
+    /// BTS and PEBS unavailable, xTPR messages off.
+    public static func guestMiscEnable(_ native: UInt64) -> UInt64 {
+        native & ~(1 << 7 | 1 << 18) | 1 << 11 | 1 << 12 | 1 << 23
+    }
 
     /// APIC_BASE as Xen shows vCPU 0: enabled, BSP, at the default address.
     public static let apicBaseValue: UInt64 = 0xFEE0_0000 | 1 << 11 | 1 << 8
@@ -48,8 +58,13 @@ public struct GuestMSRState: Equatable, Sendable {
     public var cpuidFaulting: Bool
     /// The CPU is AMD's (cpuid 0: AuthenticAMD): its MSRs, not Intel's.
     public var amd: Bool
-    public init(nativeTSC: UInt64, nativeEFER: UInt64, cpuidFaulting: Bool, amd: Bool = false) {
+    /// The CPU's MISC_ENABLE and UCODE_REV: nil where its rdmsr faults (the actor reads them only for those MSRs).
+    public var nativeMiscEnable: UInt64?
+    public var nativeUcodeRev: UInt64?
+    public init(nativeTSC: UInt64, nativeEFER: UInt64, cpuidFaulting: Bool, amd: Bool = false,
+                nativeMiscEnable: UInt64? = nil, nativeUcodeRev: UInt64? = nil) {
         self.nativeTSC = nativeTSC; self.nativeEFER = nativeEFER; self.cpuidFaulting = cpuidFaulting; self.amd = amd
+        self.nativeMiscEnable = nativeMiscEnable; self.nativeUcodeRev = nativeUcodeRev
     }
 }
 
@@ -72,6 +87,12 @@ public enum GuestMSRPolicy {
         case GuestMSR.perfCapabilities: return .success(0)
         case GuestMSR.efer: return .success(s.nativeEFER & GuestMSR.visibleEFER)
         case GuestMSR.amdDECfg where s.amd: return .success(GuestMSR.amdDECfgValue)
+        case GuestMSR.miscEnable:
+            guard let native = s.nativeMiscEnable else { return .failure(Refusal(.EPERM, "rdmsr: this CPU has no MISC_ENABLE")) }
+            return .success(GuestMSR.guestMiscEnable(native))
+        case GuestMSR.ucodeRev:
+            guard let native = s.nativeUcodeRev else { return .failure(Refusal(.EPERM, "rdmsr: this CPU has no UCODE_REV")) }
+            return .success(native)
         case _ where GuestMSR.isPerformanceCounter(msr, amd: s.amd): return .success(0)
         default: return .failure(Refusal(.EPERM, "rdmsr: an MSR Xen does not show a PV guest"))
         }
@@ -92,6 +113,14 @@ public enum GuestMSRPolicy {
             return .success(.unchanged)
         case GuestMSR.amdDECfg where s.amd:
             return .success(.unchanged)                 // dropped, as Xen does (OpenBSD writes it)
+        case GuestMSR.miscEnable:
+            // Xen's write_msr: a #GP where the CPU has none, else dropped (logged by Xen when it differs).
+            guard s.nativeMiscEnable != nil else { return .failure(Refusal(.EPERM, "wrmsr: this CPU has no MISC_ENABLE")) }
+            return .success(.unchanged)
+        case GuestMSR.ucodeRev:
+            // Intel asks the OS to write 0 before reading the revision: that write alone, on Intel.
+            guard !s.amd, value == 0 else { return .failure(Refusal(.EPERM, "wrmsr: UCODE_REV takes only Intel's write of 0")) }
+            return .success(.unchanged)
         case _ where GuestMSR.isPerformanceCounter(msr, amd: s.amd):
             return .success(.unchanged)                 // the vPMU is off: dropped
         default:

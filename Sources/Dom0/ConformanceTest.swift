@@ -287,6 +287,19 @@ enum ConformanceTest {
         let still = run(conf_rdmsr, amd ? 0xC001_0000 : 0xC1)
         check("a performance counter reads 0 and drops writes (Xen's vPMU off)", !counter.faulted && !dropped.faulted && counter.value == 0 && still.value == 0,
               "\(amd ? StaticString("AMD K7 EVNTSEL0") : StaticString("Intel P6 PERFCTR0")) \(hex16: still.value)")
+        // MISC_ENABLE and UCODE_REV: the CPU's own, MISC_ENABLE through Xen's filter (bits 11, 12, 23 set,
+        // 7 and 18 clear, whatever the CPU has); UCODE_REV takes Intel's write of 0 only.
+        let misc = run(conf_rdmsr, GuestMSR.miscEnable)
+        let miscWrite = run(conf_wrmsr, GuestMSR.miscEnable, value: misc.value ^ 1)
+        let miscAgain = run(conf_rdmsr, GuestMSR.miscEnable)
+        let ucode = run(conf_rdmsr, GuestMSR.ucodeRev)
+        let ucodeZero = run(conf_wrmsr, GuestMSR.ucodeRev, value: 0)
+        let ucodeOne = run(conf_wrmsr, GuestMSR.ucodeRev, value: 1)
+        let filtered = misc.value & (1 << 11 | 1 << 12 | 1 << 23) == (1 << 11 | 1 << 12 | 1 << 23) && misc.value & (1 << 7 | 1 << 18) == 0
+        check("MISC_ENABLE filtered as Xen's, writes dropped; UCODE_REV forwarded",
+              !misc.faulted && filtered && !miscWrite.faulted && miscAgain.value == misc.value && !ucode.faulted
+                && ucodeZero.faulted == amd && ucodeOne.faulted && ucodeOne.vector == 13,
+              "\(hex16: misc.value), \(hex16: ucode.value); write 0 \(ucodeZero.faulted ? "#GP" : "taken"), 1 #\(ucodeOne.vector)")
         let sysenter = run(conf_rdmsr, 0x174)
         check("rdmsr of an MSR Xen hides (SYSENTER_CS) is a #GP", sysenter.faulted && sysenter.vector == 13, "vector \(sysenter.vector)")
         let same = run(conf_wrmsr, GuestMSR.efer, value: efer.value)

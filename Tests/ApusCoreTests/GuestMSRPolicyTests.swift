@@ -32,6 +32,26 @@ final class GuestMSRPolicyTests: XCTestCase {
         assertRefused(GuestMSRPolicy.write(0x174, 0xE008, state), .EPERM, "wrmsr: an MSR Xen does not show a PV guest")
     }
 
+    /// MISC_ENABLE and UCODE_REV: forwarded from the CPU (MISC_ENABLE as guest_misc_enable filters it);
+    /// a #GP where the CPU's own rdmsr faults; UCODE_REV takes only Intel's write of 0.
+    func testForwardedMSRs() {
+        var cpu = state
+        cpu.nativeMiscEnable = 0x0085_0089                 // fast strings, PERF_AVAIL, MONITOR, ...
+        cpu.nativeUcodeRev = 0x0000_00F0_0000_0000
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0x1A0, cpu)), 0x0081_1809, "PERF_AVAIL and MONITOR off; BTS, PEBS unavailable; xTPR off")
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0x8B, cpu)), 0x0000_00F0_0000_0000)
+        XCTAssertEqual(accepted(GuestMSRPolicy.write(0x1A0, 0x1234, cpu)), .unchanged, "dropped")
+        XCTAssertEqual(accepted(GuestMSRPolicy.write(0x8B, 0, cpu)), .unchanged, "Intel's write of 0 before reading")
+        assertRefused(GuestMSRPolicy.write(0x8B, 1, cpu), .EPERM, "wrmsr: UCODE_REV takes only Intel's write of 0")
+        var amd = cpu
+        amd.amd = true
+        assertRefused(GuestMSRPolicy.write(0x8B, 0, amd), .EPERM, "wrmsr: UCODE_REV takes only Intel's write of 0")
+        XCTAssertEqual(accepted(GuestMSRPolicy.read(0x8B, amd)), 0x0000_00F0_0000_0000, "AMD's PATCHLEVEL")
+        assertRefused(GuestMSRPolicy.read(0x1A0, state), .EPERM, "rdmsr: this CPU has no MISC_ENABLE")
+        assertRefused(GuestMSRPolicy.read(0x8B, state), .EPERM, "rdmsr: this CPU has no UCODE_REV")
+        assertRefused(GuestMSRPolicy.write(0x1A0, 0, state), .EPERM, "wrmsr: this CPU has no MISC_ENABLE")
+    }
+
     /// The vendors' performance counters (vPMU off) and AMD's DE_CFG.
     func testVendorMSRs() {
         var amd = state

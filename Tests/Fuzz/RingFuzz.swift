@@ -40,8 +40,10 @@ enum RingFuzz {
                 let t = history.tail(lines: wanted, since: since)
                 precondition(t.lines.count <= wanted, "more lines than asked")
                 precondition(t.cursor <= t.bytesSeen && t.cursor >= history.bytesDropped, "a cursor outside the bytes held")
+                // Each whole line stands for its bytes and its end; the partial one for its bytes alone.
                 var size = t.partial.count
-                for line in t.lines + [t.partial] {
+                precondition(!t.partial.contains(10) && !t.partial.contains(13), "a line end inside the partial line")
+                for line in t.lines {
                     precondition(!line.contains(10) && !line.contains(13), "a line end inside a line")
                     size += line.count + 1
                 }

@@ -26,6 +26,8 @@
 @_extern(c, "cpu_pause") func cpu_pause()
 @_extern(c, "cpu_rdtsc") func cpu_rdtsc() -> UInt64
 @_extern(c, "cpu_rdmsr") func cpu_rdmsr(_ msr: UInt32) -> UInt64
+/// rdmsr of an MSR the CPU may lack: 0 with `value` filled, or -1 (its #GP caught by the exception table).
+@_extern(c, "cpu_rdmsr_safe") func cpu_rdmsr_safe(_ msr: UInt32, _ value: UnsafeMutablePointer<UInt64>) -> Int32
 @_extern(c, "cpu_wrmsr") func cpu_wrmsr(_ msr: UInt32, _ lo: UInt32, _ hi: UInt32)
 @_extern(c, "cpu_cpuid") func cpu_cpuid(_ leaf: UInt32, _ subleaf: UInt32, _ out: UnsafeMutablePointer<UInt32>)
 @_extern(c, "cpu_load_gdt") func cpu_load_gdt(_ base: UInt32, _ limit: UInt16, _ cs: UInt16, _ ds: UInt16)

@@ -101,7 +101,7 @@ enum PrivilegedEmulation {
             break
         case .readMSR:
             let msr = frame.pointee.ecx
-            switch GuestMSRPolicy.read(msr, msrState(d)) {
+            switch GuestMSRPolicy.read(msr, msrState(d, msr)) {
             case .success(let value):
                 frame.pointee.eax = UInt32(truncatingIfNeeded: value)
                 frame.pointee.edx = UInt32(truncatingIfNeeded: value >> 32)
@@ -110,7 +110,7 @@ enum PrivilegedEmulation {
         case .writeMSR:
             let msr = frame.pointee.ecx
             let value = UInt64(frame.pointee.edx) << 32 | UInt64(frame.pointee.eax)
-            switch GuestMSRPolicy.write(msr, value, msrState(d)) {
+            switch GuestMSRPolicy.write(msr, value, msrState(d, msr)) {
             case .success(.unchanged): break
             case .success(.setCPUIDFaulting(let on)): d.vcpu.cpuidFaulting = on
             case .failure(let refusal): return refused(frame, d, "wrmsr", msr, refusal)
@@ -121,10 +121,18 @@ enum PrivilegedEmulation {
         return true
     }
 
-    /// What GuestMSRPolicy needs: the TSC now, EFER (NXE when the hypervisor enabled it), the vCPU's faulting bit.
-    private static func msrState(_ d: Domain) -> GuestMSRState {
-        GuestMSRState(nativeTSC: cpu_rdtsc(), nativeEFER: HypervisorPaging.nxSupported ? cpu_rdmsr(0xC000_0080) : 0,
-                      cpuidFaulting: d.vcpu.cpuidFaulting, amd: cpuIsAMD)
+    /// What GuestMSRPolicy needs: the TSC now, EFER (NXE when the hypervisor enabled it), the vCPU's faulting
+    /// bit, and for MISC_ENABLE and UCODE_REV the CPU's own value (nil where its rdmsr faults).
+    private static func msrState(_ d: Domain, _ msr: UInt32) -> GuestMSRState {
+        var s = GuestMSRState(nativeTSC: cpu_rdtsc(), nativeEFER: HypervisorPaging.nxSupported ? cpu_rdmsr(0xC000_0080) : 0,
+                              cpuidFaulting: d.vcpu.cpuidFaulting, amd: cpuIsAMD)
+        if msr == GuestMSR.miscEnable || msr == GuestMSR.ucodeRev {
+            var value: UInt64 = 0
+            if cpu_rdmsr_safe(msr, &value) == 0 {
+                if msr == GuestMSR.miscEnable { s.nativeMiscEnable = value } else { s.nativeUcodeRev = value }
+            }
+        }
+        return s
     }
 
     /// cpuid 0's vendor is AuthenticAMD ("Auth" in EBX).
