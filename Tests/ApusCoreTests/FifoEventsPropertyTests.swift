@@ -33,6 +33,37 @@ final class FifoEventsPropertyTests: XCTestCase {
         }
     }
 
+    enum Consumed { case none, wrong, port(UInt32) }
+
+    /// The guest consumes one event of `vcpu`'s highest-priority READY queue, as Linux does; the reference
+    /// says which port and whether it is handled.
+    private func consumeOne(_ w: inout FifoFixture, _ r: inout Reference, _ localHeads: inout [UInt32], vcpu v: UInt32,
+                            _ at: String) -> Consumed {
+        let ready = w.ready(v)
+        guard ready != 0 else { return .none }
+        let p = UInt32(ready.trailingZeroBitCount)
+        let qi = Int(v) * 16 + Int(p)
+        guard let expected = r.queues[qi].first else { XCTFail("\(at): READY without events"); return .wrong }
+        r.queues[qi].removeFirst()
+        r.queued[Int(expected)] = false
+        let expectHandled = r.pending[Int(expected)] && !r.masked[Int(expected)]
+        if expectHandled { r.pending[Int(expected)] = false }
+        let got = w.consume(vcpu: v, priority: p, localHead: &localHeads[qi])
+        XCTAssertEqual(got.port, expected, at)
+        XCTAssertEqual(got.handled, expectHandled, at)
+        return got.port == expected ? .port(got.port) : .wrong
+    }
+
+    /// Every VCPU's READY bits say which of its reference queues hold events.
+    private func checkReady(_ w: FifoFixture, _ r: Reference, vcpus: UInt32, _ at: String) {
+        for v in 0..<vcpus {
+            for p in UInt32(0)..<16 {
+                let nonEmpty = !r.queues[Int(v) * 16 + Int(p)].isEmpty
+                XCTAssertEqual(w.ready(v) & 1 << p != 0, nonEmpty, "\(at): READY of \(v)/\(p)")
+            }
+        }
+    }
+
     func testTheGuestConsumesInTheReferenceOrder() {
         let ports: UInt32 = 48, vcpus: UInt32 = 2
         for seed in UInt64(1)...40 {
@@ -68,27 +99,13 @@ final class FifoEventsPropertyTests: XCTestCase {
                     r.pending[Int(port)] = false
                 default:
                     // The guest consumes one event of the highest-priority READY queue of a VCPU.
-                    let v = rng.below(vcpus)
-                    let ready = w.ready(v)
-                    guard ready != 0 else { continue }
-                    let p = UInt32(ready.trailingZeroBitCount)
-                    let qi = Int(v) * 16 + Int(p)
-                    guard let expected = r.queues[qi].first else { return XCTFail("seed \(seed) step \(step): READY without events") }
-                    r.queues[qi].removeFirst()
-                    r.queued[Int(expected)] = false
-                    let expectHandled = r.pending[Int(expected)] && !r.masked[Int(expected)]
-                    if expectHandled { r.pending[Int(expected)] = false }
-                    let got = w.consume(vcpu: v, priority: p, localHead: &localHeads[qi])
-                    XCTAssertEqual(got.port, expected, "seed \(seed) step \(step)")
-                    XCTAssertEqual(got.handled, expectHandled, "seed \(seed) step \(step)")
-                    if got.port != expected { return }
-                }
-                for v in 0..<vcpus {
-                    for p in UInt32(0)..<16 {
-                        let nonEmpty = !r.queues[Int(v) * 16 + Int(p)].isEmpty
-                        XCTAssertEqual(w.ready(v) & 1 << p != 0, nonEmpty, "seed \(seed) step \(step): READY of \(v)/\(p)")
+                    switch consumeOne(&w, &r, &localHeads, vcpu: rng.below(vcpus), "seed \(seed) step \(step)") {
+                    case .none: continue
+                    case .wrong: return
+                    case .port: break
                     }
                 }
+                checkReady(w, r, vcpus: vcpus, "seed \(seed) step \(step)")
                 for i in 1..<Int(ports) {
                     let word = w.words[i]
                     XCTAssertEqual(word & FifoFixture.P != 0, r.pending[i], "seed \(seed) step \(step): PENDING of \(i)")
@@ -153,28 +170,13 @@ final class FifoEventsPropertyTests: XCTestCase {
                         heldThenRaised += 1
                     }
                 default:
-                    let v = rng.below(vcpus)
-                    let ready = w.ready(v)
-                    guard ready != 0 else { continue }
-                    let p = UInt32(ready.trailingZeroBitCount)
-                    let qi = Int(v) * 16 + Int(p)
-                    guard let expected = r.queues[qi].first else { return XCTFail("seed \(seed) step \(step): READY without events") }
-                    r.queues[qi].removeFirst()
-                    r.queued[Int(expected)] = false
-                    let expectHandled = r.pending[Int(expected)] && !r.masked[Int(expected)]
-                    if expectHandled { r.pending[Int(expected)] = false }
-                    let got = w.consume(vcpu: v, priority: p, localHead: &localHeads[qi])
-                    XCTAssertEqual(got.port, expected, "seed \(seed) step \(step)")
-                    XCTAssertEqual(got.handled, expectHandled, "seed \(seed) step \(step)")
-                    if got.port != expected { return }
-                    if got.port >= 1024 { consumedBeyond1024 += 1 }
-                }
-                for v in 0..<vcpus {
-                    for p in UInt32(0)..<16 {
-                        let nonEmpty = !r.queues[Int(v) * 16 + Int(p)].isEmpty
-                        XCTAssertEqual(w.ready(v) & 1 << p != 0, nonEmpty, "seed \(seed) step \(step): READY of \(v)/\(p)")
+                    switch consumeOne(&w, &r, &localHeads, vcpu: rng.below(vcpus), "seed \(seed) step \(step)") {
+                    case .none: continue
+                    case .wrong: return
+                    case .port(let got): if got >= 1024 { consumedBeyond1024 += 1 }
                     }
                 }
+                checkReady(w, r, vcpus: vcpus, "seed \(seed) step \(step)")
                 for p in ports {
                     let i = Int(p)
                     XCTAssertEqual(q.isHeld(p), r.held[i], "seed \(seed) step \(step): held \(p)")
